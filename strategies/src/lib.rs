@@ -1,0 +1,86 @@
+//! Tradewind's strategy contract and built-in strategies.
+//!
+//! Layout: [`sdk`] is the contract (types, events, intents, the [`sdk::Strategy`]
+//! trait); each built-in strategy lives in a file of its own; [`StrategyParams`]
+//! is the registry, a closed serde enum tagged by `kind` that turns a
+//! strategy's TOML parameters into a running instance.
+//!
+//! This crate does no I/O: the daemon depends on it, never the reverse, so a
+//! strategy runs the same live, on the simulator and in unit tests.
+#![forbid(unsafe_code)]
+
+pub mod sdk;
+pub mod sma_cross;
+
+use serde::Deserialize;
+
+use sdk::{Strategy, Symbol, VenueId};
+
+/// A problem with one parameter of a strategy, named by its key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParamError {
+    pub key: String,
+    pub message: String,
+}
+
+impl ParamError {
+    pub fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { key: key.into(), message: message.into() }
+    }
+}
+
+impl std::fmt::Display for ParamError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.key, self.message)
+    }
+}
+
+/// The registry: every strategy kind and its parameters.
+///
+/// Adding a strategy = one file, one variant here, one arm in each match below.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum StrategyParams {
+    SmaCross(sma_cross::Params),
+}
+
+/// What every strategy instance has besides its parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Instance {
+    /// Unique name; it becomes part of client order ids (`tw-<name>-<seq>`).
+    pub name: String,
+    pub venue: VenueId,
+    pub symbols: Vec<Symbol>,
+}
+
+impl StrategyParams {
+    /// The `kind` as written in TOML.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            StrategyParams::SmaCross(_) => "sma_cross",
+        }
+    }
+
+    /// Checks the parameters; returns every problem found.
+    pub fn validate(&self, instance: &Instance) -> Vec<ParamError> {
+        let mut errors = Vec::new();
+        match self {
+            StrategyParams::SmaCross(p) => p.validate(instance, &mut errors),
+        }
+        errors
+    }
+
+    /// A one-line description for `check-config` and logs.
+    pub fn summary(&self) -> String {
+        match self {
+            StrategyParams::SmaCross(p) => p.summary(),
+        }
+    }
+
+    /// Creates a running instance. Call only after [`validate`](Self::validate) found nothing.
+    pub fn build(&self, instance: &Instance) -> Box<dyn Strategy> {
+        match self {
+            StrategyParams::SmaCross(p) => Box::new(sma_cross::SmaCross::new(instance, p.clone())),
+        }
+    }
+}

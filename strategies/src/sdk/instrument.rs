@@ -1,0 +1,212 @@
+//! Trading rules of an instrument and the rounding that keeps orders inside them.
+
+use rust_decimal::{Decimal, RoundingStrategy};
+use serde::{Deserialize, Serialize};
+
+use super::types::{Asset, Price, Qty, Side, Symbol};
+
+/// The venue's filters for one symbol (Binance: PRICE_FILTER, LOT_SIZE,
+/// NOTIONAL). A zero bound means "no such bound", as on Binance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstrumentSpec {
+    pub symbol: Symbol,
+    pub base: Asset,
+    pub quote: Asset,
+    /// Prices must be multiples of this (0 = any precision).
+    pub tick_size: Decimal,
+    pub min_price: Decimal,
+    pub max_price: Decimal,
+    /// Quantities must be multiples of this (0 = any precision).
+    pub step_size: Decimal,
+    pub min_qty: Decimal,
+    pub max_qty: Decimal,
+    /// price × qty must be at least this.
+    pub min_notional: Decimal,
+    /// price × qty must be at most this (0 = unbounded).
+    pub max_notional: Decimal,
+}
+
+/// Which filter an order breaks; the names match Binance's `-1013` messages.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FilterViolation {
+    #[error("PRICE_FILTER: price {0} is not a positive multiple of the tick size within bounds")]
+    Price(Decimal),
+    #[error("LOT_SIZE: quantity {0} is not a positive multiple of the step size within bounds")]
+    LotSize(Decimal),
+    #[error("NOTIONAL: notional {0} is outside the allowed range")]
+    Notional(Decimal),
+}
+
+impl InstrumentSpec {
+    /// Rounds a price onto the tick grid in the passive direction (buys down,
+    /// sells up), so rounding never makes an order more aggressive. `None`
+    /// if the result falls outside the price bounds.
+    pub fn round_price(&self, side: Side, price: Price) -> Option<Price> {
+        let strategy = match side {
+            Side::Buy => RoundingStrategy::ToNegativeInfinity,
+            Side::Sell => RoundingStrategy::ToPositiveInfinity,
+        };
+        let rounded = round_to_step(price.get(), self.tick_size, strategy);
+        self.check_price(rounded).ok().map(|()| Price::new(rounded))
+    }
+
+    /// Rounds a quantity down onto the step grid. `None` if the result is
+    /// below the minimum quantity (or zero); clamps to the maximum quantity.
+    pub fn round_qty(&self, qty: Qty) -> Option<Qty> {
+        let mut q = round_to_step(qty.get(), self.step_size, RoundingStrategy::ToZero);
+        if !self.max_qty.is_zero() && q > self.max_qty {
+            q = round_to_step(self.max_qty, self.step_size, RoundingStrategy::ToZero);
+        }
+        self.check_qty(q).ok().map(|()| Qty::new(q))
+    }
+
+    /// The quantity worth `notional` quote at `price`, rounded down onto the
+    /// step grid; `None` if that is too small to trade.
+    pub fn qty_for_notional(&self, notional: Decimal, price: Price) -> Option<Qty> {
+        if !price.is_positive() {
+            return None;
+        }
+        self.round_qty(Qty::new(notional / price.get()))
+    }
+
+    /// Checks a limit order against every filter.
+    pub fn validate(&self, price: Price, qty: Qty) -> Result<(), FilterViolation> {
+        self.check_price(price.get())?;
+        self.check_qty(qty.get())?;
+        self.check_notional(price.notional(qty))
+    }
+
+    fn check_price(&self, p: Decimal) -> Result<(), FilterViolation> {
+        let on_grid = self.tick_size.is_zero() || (p % self.tick_size).is_zero();
+        let above_min = p > Decimal::ZERO && p >= self.min_price;
+        let below_max = self.max_price.is_zero() || p <= self.max_price;
+        if on_grid && above_min && below_max {
+            Ok(())
+        } else {
+            Err(FilterViolation::Price(p))
+        }
+    }
+
+    fn check_qty(&self, q: Decimal) -> Result<(), FilterViolation> {
+        let on_grid = self.step_size.is_zero() || (q % self.step_size).is_zero();
+        let above_min = q > Decimal::ZERO && q >= self.min_qty;
+        let below_max = self.max_qty.is_zero() || q <= self.max_qty;
+        if on_grid && above_min && below_max {
+            Ok(())
+        } else {
+            Err(FilterViolation::LotSize(q))
+        }
+    }
+
+    /// Checks price × qty against the notional bounds.
+    pub fn check_notional(&self, notional: Decimal) -> Result<(), FilterViolation> {
+        let above_min = notional >= self.min_notional;
+        let below_max = self.max_notional.is_zero() || notional <= self.max_notional;
+        if above_min && below_max {
+            Ok(())
+        } else {
+            Err(FilterViolation::Notional(notional))
+        }
+    }
+}
+
+/// Rounds `value` to a multiple of `step` (no-op when `step` is zero).
+fn round_to_step(value: Decimal, step: Decimal, strategy: RoundingStrategy) -> Decimal {
+    if step.is_zero() {
+        return value;
+    }
+    let steps = (value / step).round_dp_with_strategy(0, strategy);
+    (steps * step).normalize()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use rust_decimal::prelude::*;
+
+    fn d(s: &str) -> Decimal {
+        Decimal::from_str(s).unwrap()
+    }
+
+    pub(crate) fn btcusdt() -> InstrumentSpec {
+        InstrumentSpec {
+            symbol: Symbol::new("BTCUSDT").unwrap(),
+            base: Asset::new("BTC").unwrap(),
+            quote: Asset::new("USDT").unwrap(),
+            tick_size: d("0.01"),
+            min_price: d("0.01"),
+            max_price: d("1000000"),
+            step_size: d("0.00001"),
+            min_qty: d("0.00001"),
+            max_qty: d("9000"),
+            min_notional: d("5"),
+            max_notional: d("9000000"),
+        }
+    }
+
+    #[test]
+    fn price_rounds_passively() {
+        let spec = btcusdt();
+        let p = Price::new(d("64000.129"));
+        assert_eq!(spec.round_price(Side::Buy, p), Some(Price::new(d("64000.12"))));
+        assert_eq!(spec.round_price(Side::Sell, p), Some(Price::new(d("64000.13"))));
+        assert_eq!(spec.round_price(Side::Buy, Price::new(d("0.001"))), None);
+        assert_eq!(spec.round_price(Side::Sell, Price::new(d("2000000"))), None);
+    }
+
+    #[test]
+    fn qty_rounds_down_and_clamps() {
+        let spec = btcusdt();
+        assert_eq!(spec.round_qty(Qty::new(d("0.123456"))), Some(Qty::new(d("0.12345"))));
+        assert_eq!(spec.round_qty(Qty::new(d("0.000009"))), None);
+        assert_eq!(spec.round_qty(Qty::new(d("10000"))), Some(Qty::new(d("9000"))));
+        assert_eq!(
+            spec.qty_for_notional(d("100"), Price::new(d("64000"))),
+            Some(Qty::new(d("0.00156")))
+        );
+    }
+
+    #[test]
+    fn validate_names_the_filter() {
+        let spec = btcusdt();
+        let q = Qty::new(d("0.001"));
+        assert_eq!(
+            spec.validate(Price::new(d("64000.001")), q),
+            Err(FilterViolation::Price(d("64000.001")))
+        );
+        assert_eq!(
+            spec.validate(Price::new(d("100")), q),
+            Err(FilterViolation::Notional(d("0.100")))
+        );
+        assert!(spec.validate(Price::new(d("64000.01")), q).is_ok());
+    }
+
+    proptest! {
+        /// Whatever a strategy asks for, what the rounding helpers return passes
+        /// the venue's price and lot filters.
+        #[test]
+        fn rounded_values_always_pass_filters(
+            price_cents in 1i64..200_000_000,
+            price_extra in 0u32..1000,
+            qty_units in 1i64..20_000_000_000,
+            buy in any::<bool>(),
+        ) {
+            let spec = btcusdt();
+            let price = Price::new(Decimal::new(price_cents * 1000 + i64::from(price_extra), 5));
+            let qty = Qty::new(Decimal::new(qty_units, 7));
+            let side = if buy { Side::Buy } else { Side::Sell };
+            if let Some(p) = spec.round_price(side, price) {
+                prop_assert!(spec.check_price(p.get()).is_ok());
+                match side {
+                    Side::Buy => prop_assert!(p <= price),
+                    Side::Sell => prop_assert!(p >= price),
+                }
+            }
+            if let Some(q) = spec.round_qty(qty) {
+                prop_assert!(spec.check_qty(q.get()).is_ok());
+                prop_assert!(q <= qty);
+            }
+        }
+    }
+}
