@@ -1,1 +1,11 @@
+//! Tradewind, an automated crypto trading daemon.
+//!
+//! Layout: [`config`] turns TOML into a validated [`config::Config`];
+//! [`engine`] owns the strategy instances and drives them with market events
+//! and order updates; [`risk`] checks every intent before it leaves;
+//! [`execution`] is the contract venues implement; [`app`] wires the tasks and
+//! owns the lifecycle; [`logging`] sets up `tracing`. Strategies and the types
+//! they see come from the `tradewind-strategies` crate.
+#![forbid(unsafe_code)]
 
+pub mod config;

@@ -12,7 +12,7 @@
 pub mod sdk;
 pub mod sma_cross;
 
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 
 use sdk::{Strategy, Symbol, VenueId};
 
@@ -25,7 +25,10 @@ pub struct ParamError {
 
 impl ParamError {
     pub fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { key: key.into(), message: message.into() }
+        Self {
+            key: key.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -37,9 +40,9 @@ impl std::fmt::Display for ParamError {
 
 /// The registry: every strategy kind and its parameters.
 ///
-/// Adding a strategy = one file, one variant here, one arm in each match below.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+/// Adding a strategy = one file, one variant here, its name in [`KINDS`](Self::KINDS)
+/// and one arm in each match below; the compiler finds a missed arm.
+#[derive(Debug, Clone, PartialEq)]
 pub enum StrategyParams {
     SmaCross(sma_cross::Params),
 }
@@ -54,6 +57,22 @@ pub struct Instance {
 }
 
 impl StrategyParams {
+    /// Every `kind` a strategy file may name.
+    pub const KINDS: &'static [&'static str] = &["sma_cross"];
+
+    /// Deserializes the parameters of a strategy of `kind` (the file's other
+    /// keys). Parameters are deserialized by their own struct, not through an
+    /// internally tagged enum, so errors keep the path of the offending key.
+    pub fn deserialize_kind<'de, D: Deserializer<'de>>(
+        kind: &str,
+        params: D,
+    ) -> Result<Self, D::Error> {
+        match kind {
+            "sma_cross" => sma_cross::Params::deserialize(params).map(Self::SmaCross),
+            other => Err(serde::de::Error::unknown_variant(other, Self::KINDS)),
+        }
+    }
+
     /// The `kind` as written in TOML.
     pub fn kind(&self) -> &'static str {
         match self {

@@ -149,8 +149,14 @@ mod tests {
     fn price_rounds_passively() {
         let spec = btcusdt();
         let p = Price::new(d("64000.129"));
-        assert_eq!(spec.round_price(Side::Buy, p), Some(Price::new(d("64000.12"))));
-        assert_eq!(spec.round_price(Side::Sell, p), Some(Price::new(d("64000.13"))));
+        assert_eq!(
+            spec.round_price(Side::Buy, p),
+            Some(Price::new(d("64000.12")))
+        );
+        assert_eq!(
+            spec.round_price(Side::Sell, p),
+            Some(Price::new(d("64000.13")))
+        );
         assert_eq!(spec.round_price(Side::Buy, Price::new(d("0.001"))), None);
         assert_eq!(spec.round_price(Side::Sell, Price::new(d("2000000"))), None);
     }
@@ -158,9 +164,15 @@ mod tests {
     #[test]
     fn qty_rounds_down_and_clamps() {
         let spec = btcusdt();
-        assert_eq!(spec.round_qty(Qty::new(d("0.123456"))), Some(Qty::new(d("0.12345"))));
+        assert_eq!(
+            spec.round_qty(Qty::new(d("0.123456"))),
+            Some(Qty::new(d("0.12345")))
+        );
         assert_eq!(spec.round_qty(Qty::new(d("0.000009"))), None);
-        assert_eq!(spec.round_qty(Qty::new(d("10000"))), Some(Qty::new(d("9000"))));
+        assert_eq!(
+            spec.round_qty(Qty::new(d("10000"))),
+            Some(Qty::new(d("9000")))
+        );
         assert_eq!(
             spec.qty_for_notional(d("100"), Price::new(d("64000"))),
             Some(Qty::new(d("0.00156")))

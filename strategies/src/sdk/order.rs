@@ -20,9 +20,14 @@ pub enum TimeInForce {
 /// The order type and its price.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum OrderKind {
-    Limit { price: Price, tif: TimeInForce },
+    Limit {
+        price: Price,
+        tif: TimeInForce,
+    },
     /// A limit order that is rejected instead of taking liquidity.
-    PostOnly { price: Price },
+    PostOnly {
+        price: Price,
+    },
     Market,
 }
 
@@ -49,19 +54,33 @@ pub struct NewOrder {
 /// The only things a strategy may ask for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum OrderIntent {
-    Place { id: ClientOrderId, order: NewOrder },
-    Cancel { id: ClientOrderId },
+    Place {
+        id: ClientOrderId,
+        order: NewOrder,
+    },
+    Cancel {
+        id: ClientOrderId,
+    },
     /// Cancel `cancel` and place `order` (one cancel-replace request where the venue has one).
-    Replace { cancel: ClientOrderId, id: ClientOrderId, order: NewOrder },
+    Replace {
+        cancel: ClientOrderId,
+        id: ClientOrderId,
+        order: NewOrder,
+    },
     /// Cancel every open order of this strategy on `venue` (and `symbol`, if given).
-    CancelAll { venue: VenueId, symbol: Option<Symbol> },
+    CancelAll {
+        venue: VenueId,
+        symbol: Option<Symbol>,
+    },
 }
 
 impl OrderIntent {
     /// The new order this intent places, if any.
     pub fn new_order(&self) -> Option<(&ClientOrderId, &NewOrder)> {
         match self {
-            OrderIntent::Place { id, order } | OrderIntent::Replace { id, order, .. } => Some((id, order)),
+            OrderIntent::Place { id, order } | OrderIntent::Replace { id, order, .. } => {
+                Some((id, order))
+            }
             OrderIntent::Cancel { .. } | OrderIntent::CancelAll { .. } => None,
         }
     }
@@ -103,7 +122,10 @@ pub struct Reason {
 
 impl Reason {
     pub fn new(code: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { code: code.into(), message: message.into() }
+        Self {
+            code: code.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -117,19 +139,40 @@ impl std::fmt::Display for Reason {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum OrderUpdate {
     /// The venue acknowledged the order; it rests on the book (or is about to fill).
-    Accepted { id: ClientOrderId, venue_order_id: u64 },
-    PartiallyFilled { id: ClientOrderId, fill: Fill },
+    Accepted {
+        id: ClientOrderId,
+        venue_order_id: u64,
+    },
+    PartiallyFilled {
+        id: ClientOrderId,
+        fill: Fill,
+    },
     /// The last fill; the order is done.
-    Filled { id: ClientOrderId, fill: Fill },
-    Canceled { id: ClientOrderId },
+    Filled {
+        id: ClientOrderId,
+        fill: Fill,
+    },
+    Canceled {
+        id: ClientOrderId,
+    },
     /// The venue refused the order (proof it never traded).
-    Rejected { id: ClientOrderId, reason: Reason },
+    Rejected {
+        id: ClientOrderId,
+        reason: Reason,
+    },
     /// The venue expired it (IOC/FOK remainder, self-trade prevention, …).
-    Expired { id: ClientOrderId },
+    Expired {
+        id: ClientOrderId,
+    },
     /// Refused before leaving the process (risk, filters, rate limit).
-    Denied { id: ClientOrderId, reason: Reason },
+    Denied {
+        id: ClientOrderId,
+        reason: Reason,
+    },
     /// Sent, but the outcome is not known yet; it will be settled later.
-    Unknown { id: ClientOrderId },
+    Unknown {
+        id: ClientOrderId,
+    },
 }
 
 impl OrderUpdate {
@@ -160,7 +203,9 @@ impl OrderUpdate {
 
     pub fn fill(&self) -> Option<&Fill> {
         match self {
-            OrderUpdate::PartiallyFilled { fill, .. } | OrderUpdate::Filled { fill, .. } => Some(fill),
+            OrderUpdate::PartiallyFilled { fill, .. } | OrderUpdate::Filled { fill, .. } => {
+                Some(fill)
+            }
             _ => None,
         }
     }
@@ -179,7 +224,11 @@ pub struct Intents {
 impl Intents {
     /// A buffer for `instance` whose first order gets sequence number `first_seq`.
     pub fn new(instance: &str, first_seq: u64) -> Self {
-        Self { instance: instance.to_owned(), next_seq: first_seq, buf: Vec::new() }
+        Self {
+            instance: instance.to_owned(),
+            next_seq: first_seq,
+            buf: Vec::new(),
+        }
     }
 
     /// The sequence number the next order will get.
@@ -247,7 +296,13 @@ mod tests {
     fn intents_hand_out_sequential_ids() {
         let venue = VenueId::new("sim").unwrap();
         let symbol = Symbol::new("BTCUSDT").unwrap();
-        let order = NewOrder { venue, symbol, side: Side::Buy, qty: Qty::new(Decimal::ONE), kind: OrderKind::Market };
+        let order = NewOrder {
+            venue,
+            symbol,
+            side: Side::Buy,
+            qty: Qty::new(Decimal::ONE),
+            kind: OrderKind::Market,
+        };
         let mut out = Intents::new("s1", 7);
         let a = out.place(order);
         let b = out.replace(a, order);

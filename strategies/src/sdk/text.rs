@@ -34,16 +34,23 @@ impl<const N: usize> InlineStr<N> {
             return Err(TextError::Empty);
         }
         if s.len() > N {
-            return Err(TextError::TooLong { max: N, len: s.len() });
+            return Err(TextError::TooLong {
+                max: N,
+                len: s.len(),
+            });
         }
         let mut bytes = [0u8; N];
         bytes[..s.len()].copy_from_slice(s.as_bytes());
-        Ok(Self { len: s.len() as u8, bytes })
+        Ok(Self {
+            len: s.len() as u8,
+            bytes,
+        })
     }
 
     pub fn as_str(&self) -> &str {
         // The bytes were copied from a `&str` in `new`, so they are valid UTF-8.
-        std::str::from_utf8(&self.bytes[..self.len as usize]).expect("InlineStr holds UTF-8 copied from a str")
+        std::str::from_utf8(&self.bytes[..self.len as usize])
+            .expect("InlineStr holds UTF-8 copied from a str")
     }
 
     pub fn as_bytes(&self) -> &[u8] {
@@ -159,7 +166,10 @@ pub(crate) fn any_text(_: &str) -> Result<(), TextError> {
 
 /// Accepts `[A-Za-z0-9_-]`, the character set every venue allows in ids.
 pub(crate) fn id_chars(s: &str) -> Result<(), TextError> {
-    match s.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '-')) {
+    match s
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '-'))
+    {
         Some(c) => Err(TextError::BadChar(c, "[A-Za-z0-9_-]")),
         None => Ok(()),
     }

@@ -95,7 +95,7 @@ macro_rules! decimal_newtype {
         $(#[$meta])*
         #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
         #[serde(transparent)]
-        pub struct $name(#[serde(with = "rust_decimal::serde::str")] Decimal);
+        pub struct $name(Decimal);
 
         impl $name {
             pub const ZERO: $name = $name(Decimal::ZERO);
@@ -205,7 +205,9 @@ impl Qty {
 }
 
 /// Milliseconds since the Unix epoch (UTC), the unit every venue here uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct Timestamp(pub i64);
 

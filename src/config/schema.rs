@@ -1,0 +1,253 @@
+//! The main configuration file as written by operators. Every field's doc
+//! comment is its manual entry; `config/tradewind.toml` shows each one.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use serde::de::IgnoredAny;
+
+/// `tradewind.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    /// Folder of strategy files (`*.toml`, one instance each), relative to
+    /// this file's folder. Default: `strategies`.
+    #[serde(default = "default_strategies_dir")]
+    pub strategies_dir: PathBuf,
+    #[serde(default)]
+    pub runtime: RuntimeConfig,
+    /// The exchanges (or simulators) strategies trade on.
+    #[serde(default)]
+    pub venues: Vec<VenueConfig>,
+    #[serde(default)]
+    pub risk: RiskConfig,
+    #[serde(default)]
+    pub journal: JournalConfig,
+    #[serde(default)]
+    pub ops: OpsConfig,
+}
+
+fn default_strategies_dir() -> PathBuf {
+    PathBuf::from("strategies")
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, clap::ValueEnum)]
+#[serde(try_from = "String")]
+pub enum LogFormat {
+    /// Human-readable on a terminal, JSON lines otherwise.
+    #[default]
+    Auto,
+    Human,
+    Json,
+}
+
+impl TryFrom<String> for LogFormat {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        match s.as_str() {
+            "auto" => Ok(LogFormat::Auto),
+            "human" => Ok(LogFormat::Human),
+            "json" => Ok(LogFormat::Json),
+            _ => Err(format!(
+                "expected one of \"auto\", \"human\", \"json\", got {s:?}"
+            )),
+        }
+    }
+}
+
+/// `[runtime]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RuntimeConfig {
+    /// Log filter when `RUST_LOG` is unset (`info`, `debug`, `tradewind=debug,info`, …).
+    pub log_level: String,
+    /// `auto` (default), `human` or `json`.
+    pub log_format: LogFormat,
+    /// How often strategies' `on_timer` runs, in milliseconds (10 ..= 60000).
+    pub timer_interval_ms: u64,
+    /// Capacity of the engine's input queue (market events, order updates).
+    pub engine_queue: usize,
+    /// Cancel every resting order of ours on shutdown.
+    pub cancel_on_shutdown: bool,
+    /// How long shutdown waits for cancels to be acknowledged and the journal
+    /// to be flushed, in seconds.
+    pub shutdown_timeout_secs: u64,
+    /// Must be true (or `--live` given) for any venue with `environment = "mainnet"`.
+    pub live: bool,
+}
+
+impl Default for RuntimeConfig {
+    fn default() -> Self {
+        Self {
+            log_level: "info".to_owned(),
+            log_format: LogFormat::Auto,
+            timer_interval_ms: 1000,
+            engine_queue: 65_536,
+            cancel_on_shutdown: true,
+            shutdown_timeout_secs: 10,
+            live: false,
+        }
+    }
+}
+
+/// Which network of a real exchange.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    /// Real money.
+    Mainnet,
+    /// The venue's sandbox with test funds.
+    #[default]
+    Testnet,
+    /// Binance demo mode (demo.binance.com keys).
+    Demo,
+}
+
+/// Where API credentials come from. Secrets are never written in config files.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Credentials {
+    /// Name of the environment variable holding the API key.
+    pub api_key_env: Option<String>,
+    /// Name of the environment variable holding the API secret.
+    pub api_secret_env: Option<String>,
+    /// File holding the API key (absolute, or a systemd credential name).
+    pub api_key_file: Option<PathBuf>,
+    /// File holding the API secret (must not be readable by group or others).
+    pub api_secret_file: Option<PathBuf>,
+}
+
+/// `[[venues]]`, tagged by `kind`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum VenueConfig {
+    /// The built-in exchange simulator, started in-process on loopback and
+    /// traded through the Binance connector.
+    Sim(SimVenueConfig),
+    /// Binance Spot.
+    Binance(BinanceVenueConfig),
+}
+
+impl VenueConfig {
+    pub fn name(&self) -> &str {
+        match self {
+            VenueConfig::Sim(v) => &v.name,
+            VenueConfig::Binance(v) => &v.name,
+        }
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            VenueConfig::Sim(_) => "sim",
+            VenueConfig::Binance(_) => "binance",
+        }
+    }
+}
+
+/// `kind = "sim"`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimVenueConfig {
+    /// Name strategies use to refer to this venue (`[A-Za-z0-9_-]`, ≤ 24).
+    pub name: String,
+    /// Seed of the synthetic market: same seed, same events.
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+    /// The simulator's own settings file (symbols, balances, fees, faults),
+    /// relative to this file's folder. Default: built-in settings.
+    pub sim_config: Option<PathBuf>,
+}
+
+fn default_seed() -> u64 {
+    7
+}
+
+/// `kind = "binance"`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BinanceVenueConfig {
+    /// Name strategies use to refer to this venue (`[A-Za-z0-9_-]`, ≤ 24).
+    pub name: String,
+    /// `mainnet`, `testnet` (default) or `demo`; picks the built-in URLs.
+    #[serde(default)]
+    pub environment: Environment,
+    /// Override of the REST base URL (plain http only on loopback).
+    pub rest_url: Option<String>,
+    /// Override of the market-stream base URL (plain ws only on loopback).
+    pub stream_url: Option<String>,
+    /// Override of the WebSocket API URL (plain ws only on loopback).
+    pub ws_api_url: Option<String>,
+    /// `recvWindow` for signed requests, in milliseconds (1 ..= 60000).
+    #[serde(default = "default_recv_window")]
+    pub recv_window_ms: u64,
+    #[serde(default)]
+    pub credentials: Credentials,
+    /// Rejected with a clear message: secrets never live in config files.
+    #[serde(default)]
+    pub api_key: Option<IgnoredAny>,
+    /// Rejected with a clear message: secrets never live in config files.
+    #[serde(default)]
+    pub api_secret: Option<IgnoredAny>,
+}
+
+fn default_recv_window() -> u64 {
+    5000
+}
+
+/// `[risk]`: limits applied to every strategy's intents before they leave.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RiskConfig {
+    /// Largest price × quantity of one order, in quote asset.
+    pub max_order_notional: Decimal,
+    /// Most open orders one strategy instance may have at once.
+    pub max_open_orders: usize,
+}
+
+impl Default for RiskConfig {
+    fn default() -> Self {
+        Self {
+            max_order_notional: Decimal::from(10_000),
+            max_open_orders: 20,
+        }
+    }
+}
+
+/// `[journal]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct JournalConfig {
+    /// SQLite file, relative to this file's folder unless absolute
+    /// (`$STATE_DIRECTORY` is used when systemd sets it).
+    pub path: PathBuf,
+}
+
+impl Default for JournalConfig {
+    fn default() -> Self {
+        Self {
+            path: PathBuf::from("../state/tradewind.db"),
+        }
+    }
+}
+
+/// `[ops]`: metrics, health and the control API.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OpsConfig {
+    /// Address of the ops HTTP server (metrics, health, control API).
+    pub listen: SocketAddr,
+    /// File holding the control API's bearer token.
+    pub token_file: Option<PathBuf>,
+}
+
+impl Default for OpsConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 9184)),
+            token_file: None,
+        }
+    }
+}

@@ -1,0 +1,130 @@
+//! Strategy files: one TOML file per strategy instance.
+//!
+//! A file holds the instance's `name`, `kind`, `venue`, `symbols`, optional
+//! `enabled`, and the parameters of its kind, all at top level:
+//!
+//! ```toml
+//! name = "sma_btc"
+//! kind = "sma_cross"
+//! venue = "sim"
+//! symbols = ["BTCUSDT"]
+//! fast_period = 5
+//! slow_period = 20
+//! order_qty = "0.001"
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use tradewind_strategies::sdk::Symbol;
+use tradewind_strategies::{Instance, StrategyParams};
+
+use super::{ConfigIssue, deserialize, deserialize_with};
+
+/// Keys every strategy file has, whatever its kind.
+const COMMON_KEYS: [&str; 5] = ["name", "kind", "venue", "symbols", "enabled"];
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Common {
+    name: String,
+    kind: String,
+    venue: String,
+    symbols: Vec<Symbol>,
+    #[serde(default = "yes")]
+    enabled: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// One strategy instance as configured.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StrategyConfig {
+    /// The file it came from.
+    pub file: PathBuf,
+    pub instance: Instance,
+    /// Venue name as written (checked against `[[venues]]` by validation).
+    pub venue_name: String,
+    /// `enabled = false` keeps the file but does not run the instance.
+    pub enabled: bool,
+    pub params: StrategyParams,
+}
+
+/// Loads every `*.toml` file in `dir`, sorted by name. Files that fail add
+/// issues and are left out.
+pub(super) fn load_dir(dir: &Path, issues: &mut Vec<ConfigIssue>) -> Vec<StrategyConfig> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) => {
+            issues.push(ConfigIssue::new(
+                dir,
+                Some("strategies_dir"),
+                format!("cannot read folder: {e}"),
+            ));
+            return Vec::new();
+        }
+    };
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml") && p.is_file())
+        .collect();
+    files.sort();
+    files
+        .iter()
+        .filter_map(|f| load_file(f).map_err(|mut e| issues.append(&mut e)).ok())
+        .collect()
+}
+
+/// Loads one strategy file.
+pub fn load_file(file: &Path) -> Result<StrategyConfig, Vec<ConfigIssue>> {
+    let parsed = config::Config::builder()
+        .add_source(
+            config::File::from(file)
+                .format(config::FileFormat::Toml)
+                .required(true),
+        )
+        .build()
+        .and_then(|c| c.try_deserialize::<config::Map<String, config::Value>>())
+        .map_err(|e| {
+            vec![ConfigIssue::new(
+                file,
+                None,
+                super::describe_parse_error(&e.to_string(), file),
+            )]
+        })?;
+
+    let (common, rest): (config::Map<_, _>, config::Map<_, _>) = parsed
+        .into_iter()
+        .partition(|(k, _)| COMMON_KEYS.contains(&k.as_str()));
+    let origin = file.display().to_string();
+    let common: Common =
+        deserialize(file, config::Value::new(Some(&origin), common)).map_err(|e| vec![e])?;
+    let rest = config::Value::new(Some(&origin), rest);
+    let params = deserialize_with(file, rest, |d| {
+        StrategyParams::deserialize_kind(&common.kind, d)
+    })
+    .map_err(|mut e| {
+        if e.message.starts_with("unknown variant") {
+            e.key = Some("kind".to_owned());
+        }
+        vec![e]
+    })?;
+    let venue = tradewind_strategies::sdk::VenueId::new(&common.venue);
+    let instance = Instance {
+        name: common.name,
+        // An invalid venue name is reported by validation (it matches no venue).
+        venue: venue.unwrap_or_else(|_| {
+            tradewind_strategies::sdk::VenueId::new("invalid").expect("valid literal")
+        }),
+        symbols: common.symbols,
+    };
+    Ok(StrategyConfig {
+        file: file.to_path_buf(),
+        instance,
+        venue_name: common.venue,
+        enabled: common.enabled,
+        params,
+    })
+}
