@@ -9,3 +9,6 @@
 #![forbid(unsafe_code)]
 
 pub mod config;
+pub mod engine;
+pub mod execution;
+pub mod risk;

@@ -1,0 +1,426 @@
+//! The engine: one task owns every strategy instance and drives it.
+//!
+//! Market events fan out to the instances subscribed to their symbol; the
+//! intents a callback emits go through [`risk`](crate::risk) to the venue's
+//! [`ExecutionClient`]; order updates go back to the instance that placed the
+//! order, in order. A strategy that returns an error or panics is contained:
+//! that instance is marked failed, its resting orders are cancelled, and the
+//! others go on. The engine never blocks on I/O: venues run in tasks of their
+//! own and talk to it through [`EngineInput`] and `ExecutionClient::submit`.
+
+mod state;
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashMap;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tradewind_strategies::sdk::{
+    Asset, Balance, ClientOrderId, Context, InstrumentSpec, Intents, MarketEvent, OpenOrder, OrderIntent,
+    OrderUpdate, Qty, Reason, Strategy, StrategyError, Symbol, Timestamp, VenueId,
+};
+
+use crate::execution::{ExecRequest, ExecutionClient};
+use crate::risk::{OrderContext, RiskManager, TradingState};
+pub use state::MarketState;
+use state::StrategyView;
+
+/// Rounds of "denied → strategy reacts → new intents" handled per callback,
+/// so a strategy that keeps re-sending refused orders cannot spin the engine.
+const MAX_DENIAL_ROUNDS: usize = 8;
+
+/// What venues and operators send the engine.
+#[derive(Debug)]
+pub enum EngineInput {
+    Market(MarketEvent),
+    Order(OrderUpdate),
+    /// Trading rules of a venue's symbols (on connect and on refresh).
+    Instruments(VenueId, Vec<InstrumentSpec>),
+    Balances(VenueId, Vec<(Asset, Balance)>),
+    /// Sets the trading state of one instance (by name) or of the whole daemon.
+    SetTradingState { strategy: Option<String>, state: TradingState },
+}
+
+/// Whether an instance is still being called.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase", tag = "status", content = "reason")]
+pub enum InstanceStatus {
+    Running,
+    /// Returned an error or panicked; no longer called.
+    Failed(String),
+    Stopped,
+}
+
+/// A summary of one instance, for status reports.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct InstanceInfo {
+    pub name: String,
+    pub status: InstanceStatus,
+    pub trading_state: TradingState,
+    pub open_orders: usize,
+}
+
+struct Slot {
+    name: String,
+    strategy: Box<dyn Strategy>,
+    intents: Intents,
+    status: InstanceStatus,
+    trading_state: TradingState,
+    positions: HashMap<(VenueId, Symbol), Qty>,
+    open_orders: Vec<OpenOrder>,
+}
+
+/// Everything but the routing tables, so routes can be read while instances are called.
+struct Core {
+    slots: Vec<Slot>,
+    market: MarketState,
+    risk: RiskManager,
+    venues: HashMap<VenueId, Box<dyn ExecutionClient>>,
+    /// Which instance placed each live order.
+    owners: HashMap<ClientOrderId, usize>,
+}
+
+/// The strategy host. Drive it with [`run`], or call its methods directly in tests.
+pub struct Engine {
+    core: Core,
+    routes: HashMap<(VenueId, Symbol), Vec<usize>>,
+    venue_routes: HashMap<VenueId, Vec<usize>>,
+}
+
+impl Engine {
+    pub fn new(risk: RiskManager) -> Self {
+        let core = Core {
+            slots: Vec::new(),
+            market: MarketState::default(),
+            risk,
+            venues: HashMap::new(),
+            owners: HashMap::new(),
+        };
+        Self { core, routes: HashMap::new(), venue_routes: HashMap::new() }
+    }
+
+    /// Adds a strategy instance; its first order gets sequence number `first_seq`.
+    pub fn add_instance(&mut self, name: &str, strategy: Box<dyn Strategy>, first_seq: u64) {
+        let idx = self.core.slots.len();
+        for sub in strategy.subscriptions() {
+            for symbol in &sub.symbols {
+                self.routes.entry((sub.venue, *symbol)).or_default().push(idx);
+            }
+            let venue = self.venue_routes.entry(sub.venue).or_default();
+            if !venue.contains(&idx) {
+                venue.push(idx);
+            }
+        }
+        self.core.slots.push(Slot {
+            name: name.to_owned(),
+            strategy,
+            intents: Intents::new(name, first_seq),
+            status: InstanceStatus::Running,
+            trading_state: TradingState::Active,
+            positions: HashMap::new(),
+            open_orders: Vec::new(),
+        });
+    }
+
+    /// Connects a venue's execution client.
+    pub fn add_venue(&mut self, venue: VenueId, client: Box<dyn ExecutionClient>) {
+        self.core.venues.insert(venue, client);
+    }
+
+    pub fn market(&self) -> &MarketState {
+        &self.core.market
+    }
+
+    pub fn instances(&self) -> Vec<InstanceInfo> {
+        self.core
+            .slots
+            .iter()
+            .map(|s| InstanceInfo {
+                name: s.name.clone(),
+                status: s.status.clone(),
+                trading_state: s.trading_state,
+                open_orders: s.open_orders.len(),
+            })
+            .collect()
+    }
+
+    /// The open orders of instance `name`.
+    pub fn open_orders(&self, name: &str) -> &[OpenOrder] {
+        self.core.slots.iter().find(|s| s.name == name).map_or(&[], |s| &s.open_orders)
+    }
+
+    /// Calls every instance's `on_start`.
+    pub fn start(&mut self) {
+        for idx in 0..self.core.slots.len() {
+            self.core.dispatch(idx, |s, ctx, out| s.on_start(ctx, out));
+        }
+    }
+
+    /// Calls every running instance's `on_stop`, then (if asked) cancels every open order.
+    pub fn stop(&mut self, cancel_open_orders: bool) {
+        for idx in 0..self.core.slots.len() {
+            self.core.dispatch(idx, |s, ctx, out| s.on_stop(ctx, out));
+            if self.core.slots[idx].status == InstanceStatus::Running {
+                self.core.slots[idx].status = InstanceStatus::Stopped;
+            }
+            if cancel_open_orders {
+                self.core.cancel_all(idx);
+            }
+        }
+    }
+
+    pub fn handle(&mut self, input: EngineInput) {
+        match input {
+            EngineInput::Market(event) => self.on_market_event(&event),
+            EngineInput::Order(update) => self.core.on_order_update(update),
+            EngineInput::Instruments(venue, specs) => {
+                for spec in specs {
+                    self.core.market.instruments.insert((venue, spec.symbol), spec);
+                }
+            }
+            EngineInput::Balances(venue, balances) => {
+                for (asset, balance) in balances {
+                    self.core.market.balances.insert((venue, asset), balance);
+                }
+            }
+            EngineInput::SetTradingState { strategy: None, state } => self.core.risk.set_global_state(state),
+            EngineInput::SetTradingState { strategy: Some(name), state } => {
+                match self.core.slots.iter_mut().find(|s| s.name == name) {
+                    Some(slot) => slot.trading_state = state,
+                    None => tracing::warn!(strategy = %name, "trading state change for an unknown strategy"),
+                }
+            }
+        }
+    }
+
+    /// Updates market state and calls `on_event` of every subscribed instance.
+    pub fn on_market_event(&mut self, event: &MarketEvent) {
+        self.core.market.apply(event);
+        let targets = match event.symbol() {
+            Some(symbol) => self.routes.get(&(event.venue(), symbol)),
+            None => self.venue_routes.get(&event.venue()),
+        };
+        for &idx in targets.map_or(&[][..], Vec::as_slice) {
+            self.core.dispatch(idx, |s, ctx, out| s.on_event(ctx, event, out));
+        }
+    }
+
+    /// Calls every running instance's `on_timer` at wall-clock time `now`.
+    pub fn on_timer(&mut self, now: Timestamp) {
+        self.core.market.now = self.core.market.now.max(now);
+        for idx in 0..self.core.slots.len() {
+            self.core.dispatch(idx, |s, ctx, out| s.on_timer(ctx, out));
+        }
+    }
+}
+
+impl Core {
+    /// Calls one callback of instance `idx` (if it is running), contains
+    /// failures, then sends the intents it emitted.
+    fn dispatch<F>(&mut self, idx: usize, f: F)
+    where
+        F: FnOnce(&mut dyn Strategy, &dyn Context, &mut Intents) -> Result<(), StrategyError>,
+    {
+        if self.invoke(idx, f) {
+            self.process_intents(idx);
+        }
+    }
+
+    /// Runs the callback; returns whether it emitted intents.
+    fn invoke<F>(&mut self, idx: usize, f: F) -> bool
+    where
+        F: FnOnce(&mut dyn Strategy, &dyn Context, &mut Intents) -> Result<(), StrategyError>,
+    {
+        let slot = &mut self.slots[idx];
+        if slot.status != InstanceStatus::Running {
+            return false;
+        }
+        let view = StrategyView { market: &self.market, positions: &slot.positions, open_orders: &slot.open_orders };
+        let outcome = catch_unwind(AssertUnwindSafe(|| f(slot.strategy.as_mut(), &view, &mut slot.intents)));
+        let failure = match outcome {
+            Ok(Ok(())) => return !slot.intents.is_empty(),
+            Ok(Err(e)) => format!("error: {e}"),
+            Err(panic) => format!("panic: {}", panic_message(panic.as_ref())),
+        };
+        self.fail(idx, failure);
+        false
+    }
+
+    /// Marks instance `idx` failed, drops its pending intents and cancels its orders.
+    fn fail(&mut self, idx: usize, reason: String) {
+        let slot = &mut self.slots[idx];
+        tracing::error!(strategy = %slot.name, %reason, "strategy failed; instance halted, its orders cancelled");
+        slot.intents.clear();
+        slot.status = InstanceStatus::Failed(reason);
+        self.cancel_all(idx);
+    }
+
+    fn process_intents(&mut self, idx: usize) {
+        for _ in 0..MAX_DENIAL_ROUNDS {
+            let intents: Vec<OrderIntent> = self.slots[idx].intents.drain().collect();
+            let denials: Vec<OrderUpdate> = intents
+                .into_iter()
+                .filter_map(|intent| self.route(idx, intent).err())
+                .map(|(id, reason)| OrderUpdate::Denied { id, reason })
+                .collect();
+            if denials.is_empty() {
+                return;
+            }
+            let mut more = false;
+            for denial in &denials {
+                tracing::info!(strategy = %self.slots[idx].name, client_order_id = %denial.id(), ?denial, "order denied");
+                more |= self.invoke(idx, |s, ctx, out| s.on_order_update(ctx, denial, out));
+            }
+            if !more {
+                return;
+            }
+        }
+        let slot = &mut self.slots[idx];
+        tracing::warn!(strategy = %slot.name, "strategy keeps sending denied orders; dropping its intents for now");
+        slot.intents.clear();
+    }
+
+    /// Checks and submits one intent; a refusal names the order it concerns.
+    fn route(&mut self, idx: usize, intent: OrderIntent) -> Result<(), (ClientOrderId, Reason)> {
+        match intent {
+            OrderIntent::Place { id, order } => {
+                self.check(idx, &order, 0).map_err(|r| (id, r))?;
+                self.submit(idx, order.venue, ExecRequest::Place { id, order }).map_err(|r| (id, r))?;
+                self.track(idx, id, order);
+            }
+            OrderIntent::Replace { cancel, id, order } => {
+                let replaced = usize::from(self.slots[idx].open_orders.iter().any(|o| o.id == cancel));
+                self.check(idx, &order, replaced).map_err(|r| (id, r))?;
+                self.submit(idx, order.venue, ExecRequest::Replace { cancel, id, order }).map_err(|r| (id, r))?;
+                self.track(idx, id, order);
+            }
+            OrderIntent::Cancel { id } => {
+                let Some(open) = self.slots[idx].open_orders.iter().find(|o| o.id == id).copied() else {
+                    tracing::debug!(strategy = %self.slots[idx].name, client_order_id = %id, "cancel of an order that is not open");
+                    return Ok(());
+                };
+                let request = ExecRequest::Cancel { id, symbol: open.order.symbol };
+                if let Err(reason) = self.submit(idx, open.order.venue, request) {
+                    tracing::warn!(client_order_id = %id, %reason, "cancel not sent");
+                }
+            }
+            OrderIntent::CancelAll { venue, symbol } => {
+                let targets: Vec<OpenOrder> = self.slots[idx]
+                    .open_orders
+                    .iter()
+                    .filter(|o| o.order.venue == venue && symbol.is_none_or(|s| s == o.order.symbol))
+                    .copied()
+                    .collect();
+                for o in targets {
+                    let request = ExecRequest::Cancel { id: o.id, symbol: o.order.symbol };
+                    if let Err(reason) = self.submit(idx, venue, request) {
+                        tracing::warn!(client_order_id = %o.id, %reason, "cancel not sent");
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Pre-trade risk for a new order; `replacing` open orders will go away with it.
+    fn check(&self, idx: usize, order: &tradewind_strategies::sdk::NewOrder, replacing: usize) -> Result<(), Reason> {
+        let slot = &self.slots[idx];
+        let ctx = OrderContext {
+            open_orders: slot.open_orders.len().saturating_sub(replacing),
+            position: slot.positions.get(&(order.venue, order.symbol)).copied().unwrap_or_default(),
+            reference_price: self.market.reference_price(order.venue, order.symbol, order.side),
+            state: slot.trading_state,
+        };
+        self.risk.check_new(order, ctx)
+    }
+
+    fn submit(&mut self, idx: usize, venue: VenueId, request: ExecRequest) -> Result<(), Reason> {
+        let client = self.venues.get_mut(&venue).ok_or_else(|| {
+            Reason::new("no_execution", format!("venue {venue} has no execution client (not connected or no keys)"))
+        })?;
+        client.submit(request).map_err(|e| {
+            tracing::warn!(strategy = %self.slots[idx].name, %venue, error = %e, "request not queued");
+            Reason::new(e.code(), e.to_string())
+        })
+    }
+
+    fn track(&mut self, idx: usize, id: ClientOrderId, order: tradewind_strategies::sdk::NewOrder) {
+        self.slots[idx].open_orders.push(OpenOrder { id, order, filled: Qty::ZERO });
+        self.owners.insert(id, idx);
+    }
+
+    /// Submits a cancel for every open order of instance `idx`.
+    fn cancel_all(&mut self, idx: usize) {
+        let open: Vec<OpenOrder> = self.slots[idx].open_orders.clone();
+        for o in open {
+            let request = ExecRequest::Cancel { id: o.id, symbol: o.order.symbol };
+            if let Err(reason) = self.submit(idx, o.order.venue, request) {
+                tracing::warn!(client_order_id = %o.id, %reason, "cancel not sent");
+            }
+        }
+    }
+
+    fn on_order_update(&mut self, update: OrderUpdate) {
+        let Some(&idx) = self.owners.get(update.id()) else {
+            tracing::debug!(client_order_id = %update.id(), "update for an order not placed by a running strategy");
+            return;
+        };
+        let slot = &mut self.slots[idx];
+        if let Some(fill) = update.fill() {
+            *slot.positions.entry((fill.venue, fill.symbol)).or_default() += Qty::new(fill.side.sign() * fill.qty.get());
+            if let Some(open) = slot.open_orders.iter_mut().find(|o| o.id == fill.id) {
+                open.filled += fill.qty;
+            }
+        }
+        if update.is_terminal() {
+            slot.open_orders.retain(|o| o.id != *update.id());
+            self.owners.remove(update.id());
+        }
+        self.dispatch(idx, |s, ctx, out| s.on_order_update(ctx, &update, out));
+    }
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "non-string panic payload".to_owned())
+}
+
+/// Milliseconds since the Unix epoch from the system clock.
+pub fn wall_clock_now() -> Timestamp {
+    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    Timestamp(i64::try_from(since.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// Drives `engine` until `shutdown` fires or every sender is gone, then stops
+/// it (cancelling open orders if `cancel_on_shutdown`) and hands it back.
+pub async fn run(
+    mut engine: Engine,
+    mut input: mpsc::Receiver<EngineInput>,
+    timer_interval: Duration,
+    cancel_on_shutdown: bool,
+    shutdown: CancellationToken,
+) -> Engine {
+    engine.start();
+    let mut timer = tokio::time::interval(timer_interval);
+    timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        tokio::select! {
+            biased;
+            () = shutdown.cancelled() => break,
+            message = input.recv() => match message {
+                Some(message) => engine.handle(message),
+                None => break,
+            },
+            _ = timer.tick() => engine.on_timer(wall_clock_now()),
+        }
+    }
+    engine.stop(cancel_on_shutdown);
+    engine
+}

@@ -1,0 +1,55 @@
+//! The contract between the engine and the venues' execution clients.
+//!
+//! The engine hands each approved intent to the [`ExecutionClient`] of its
+//! venue. `submit` must not block: a client queues the request for its own
+//! task, which signs, rate-limits and sends it, and reports the outcome back
+//! to the engine as an `OrderUpdate`. This module decides nothing about what
+//! to trade.
+
+use tradewind_strategies::sdk::{ClientOrderId, NewOrder, Symbol};
+
+/// A request the engine hands to a venue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExecRequest {
+    Place { id: ClientOrderId, order: NewOrder },
+    Cancel { id: ClientOrderId, symbol: Symbol },
+    Replace { cancel: ClientOrderId, id: ClientOrderId, order: NewOrder },
+}
+
+/// Why a request could not be queued (it never left the process).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SubmitError {
+    #[error("the venue's request queue is full")]
+    QueueFull,
+    #[error("the venue is not connected")]
+    Unavailable,
+}
+
+impl SubmitError {
+    /// The code strategies see in `Denied`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            SubmitError::QueueFull => "queue_full",
+            SubmitError::Unavailable => "venue_unavailable",
+        }
+    }
+}
+
+/// A venue's order entry, as the engine sees it.
+pub trait ExecutionClient: Send {
+    /// Queues a request; never blocks.
+    fn submit(&mut self, request: ExecRequest) -> Result<(), SubmitError>;
+}
+
+/// An execution client that records requests, for tests and benchmarks.
+#[derive(Debug, Default, Clone)]
+pub struct RecordingClient {
+    pub requests: std::sync::Arc<std::sync::Mutex<Vec<ExecRequest>>>,
+}
+
+impl ExecutionClient for RecordingClient {
+    fn submit(&mut self, request: ExecRequest) -> Result<(), SubmitError> {
+        self.requests.lock().expect("recording mutex is never poisoned: pushes cannot panic").push(request);
+        Ok(())
+    }
+}
