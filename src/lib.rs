@@ -8,7 +8,9 @@
 //! they see come from the `tradewind-strategies` crate.
 #![forbid(unsafe_code)]
 
+pub mod app;
 pub mod config;
 pub mod engine;
 pub mod execution;
+pub mod logging;
 pub mod risk;

@@ -1,1 +1,144 @@
-fn main() {}
+//! The `tradewind` command: CLI parsing, logging setup, signals, exit codes.
+//! Logic lives in the library.
+#![forbid(unsafe_code)]
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use tokio_util::sync::CancellationToken;
+use tradewind::app::{self, Phase, RunOptions};
+use tradewind::config::{self, Config, LogFormat};
+
+/// Exit code for an invalid configuration.
+const EXIT_CONFIG: u8 = 2;
+
+/// Automated crypto trading daemon.
+#[derive(Debug, Parser)]
+#[command(name = "tradewind", version, about)]
+struct Cli {
+    /// Log format: auto (human on a terminal, JSON otherwise), human or json.
+    #[arg(long, global = true, value_enum)]
+    log_format: Option<LogFormat>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the daemon until SIGINT or SIGTERM.
+    Run {
+        /// Main configuration file.
+        #[arg(long, short, env = "TRADEWIND_CONFIG", default_value = config::DEFAULT_PATH)]
+        config: PathBuf,
+        /// Allow venues with environment = "mainnet" (real money).
+        #[arg(long)]
+        live: bool,
+    },
+    /// Validate a configuration and every strategy file it includes.
+    CheckConfig {
+        /// Main configuration file.
+        #[arg(long, short, env = "TRADEWIND_CONFIG", default_value = config::DEFAULT_PATH)]
+        config: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::CheckConfig { config } => check_config(&config),
+        Command::Run { config, live } => run(&config, cli.log_format, RunOptions { live }),
+    }
+}
+
+fn load(path: &std::path::Path) -> Result<Config, ExitCode> {
+    Config::load(path).map_err(|errors| {
+        eprintln!("{errors}");
+        eprintln!("{} problem(s) found", errors.issues().len());
+        ExitCode::from(EXIT_CONFIG)
+    })
+}
+
+fn check_config(path: &std::path::Path) -> ExitCode {
+    let config = match load(path) {
+        Ok(config) => config,
+        Err(code) => return code,
+    };
+    println!("ok");
+    for s in &config.strategies {
+        let symbols: Vec<&str> = s.instance.symbols.iter().map(|s| s.as_str()).collect();
+        let disabled = if s.enabled { "" } else { " (disabled)" };
+        println!(
+            "{}: {} on {} [{}]: {}{disabled}",
+            s.instance.name,
+            s.params.kind(),
+            s.venue_name,
+            symbols.join(","),
+            s.params.summary()
+        );
+    }
+    ExitCode::SUCCESS
+}
+
+fn run(path: &std::path::Path, log_format: Option<LogFormat>, options: RunOptions) -> ExitCode {
+    let config = match load(path) {
+        Ok(config) => config,
+        Err(code) => return code,
+    };
+    tradewind::logging::init(
+        log_format.unwrap_or(config.runtime.log_format),
+        &config.runtime.log_level,
+    );
+    if let Err(e) = app::check_live(&config, options) {
+        tracing::error!(error = %e, "refusing to start");
+        return ExitCode::from(EXIT_CONFIG);
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot start the async runtime");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        let shutdown = CancellationToken::new();
+        tokio::spawn(watch_signals(shutdown.clone()));
+        let (phase, _) = tokio::sync::watch::channel(Phase::Starting);
+        app::run(config, options, shutdown, phase).await
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %e, "daemon failed");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// First SIGINT/SIGTERM: graceful shutdown. Second: exit at once.
+async fn watch_signals(shutdown: CancellationToken) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        tracing::error!("cannot install signal handlers; stop the daemon with SIGKILL");
+        return;
+    };
+    for n in 0.. {
+        tokio::select! {
+            _ = term.recv() => {},
+            _ = int.recv() => {},
+        }
+        if n == 0 {
+            tracing::info!("signal received; draining (send it again to exit at once)");
+            shutdown.cancel();
+        } else {
+            tracing::warn!("second signal; exiting without draining");
+            std::process::exit(130);
+        }
+    }
+}

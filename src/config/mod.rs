@@ -175,9 +175,7 @@ fn describe_parse_error(text: &str, path: &Path) -> String {
         .filter(|l| !l.is_empty() && !l.starts_with("in "));
     let head = lines.next().unwrap_or("cannot be parsed").to_owned();
     // The report is: header, then a source excerpt (`|` lines), then the reason.
-    let reason = lines
-        .filter(|l| !l.contains('|') && !l.starts_with('^'))
-        .last();
+    let reason = lines.rfind(|l| !l.contains('|') && !l.starts_with('^'));
     match reason {
         Some(r) if head.contains("line") => format!("{head}: {r}"),
         _ => head,

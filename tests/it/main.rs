@@ -1,4 +1,5 @@
 //! Integration tests, compiled into one binary; `support` holds what they share.
 
+mod cli;
 mod config;
 mod support;

@@ -229,7 +229,7 @@ impl Timestamp {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rust_decimal::prelude::*;
+    use std::str::FromStr;
 
     #[test]
     fn client_order_id_format_and_limits() {
