@@ -14,3 +14,4 @@ pub mod engine;
 pub mod execution;
 pub mod logging;
 pub mod risk;
+pub mod venue;
