@@ -14,4 +14,5 @@ pub mod engine;
 pub mod execution;
 pub mod logging;
 pub mod risk;
+pub mod secret;
 pub mod venue;
