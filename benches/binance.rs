@@ -8,10 +8,8 @@ use tradewind::secret::Secret;
 use tradewind::venue::binance::sign::{Query, Signer};
 
 fn sign_new_order(c: &mut Criterion) {
-    let signer = Signer::hmac(&Secret::new(
-        "NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j",
-    ))
-    .unwrap();
+    let signer =
+        Signer::hmac(&Secret::new("NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j")).unwrap();
     c.bench_function("binance_build_and_sign_new_order", |b| {
         b.iter(|| {
             let mut q = Query::new();

@@ -10,8 +10,8 @@ use tradewind::config::RiskConfig;
 use tradewind::engine::Engine;
 use tradewind::risk::RiskManager;
 use tradewind_strategies::sdk::{
-    Context, Intents, MarketEvent, Price, Qty, Side, Strategy, StrategyError, Subscription, Symbol,
-    Timestamp, Trade, VenueId,
+    Context, Intents, MarketEvent, Price, Qty, Side, Strategy, StrategyError, Subscription, Symbol, Timestamp, Trade,
+    VenueId,
 };
 
 struct NoOp {
@@ -31,12 +31,7 @@ impl Strategy for NoOp {
         }]
     }
 
-    fn on_event(
-        &mut self,
-        _ctx: &dyn Context,
-        event: &MarketEvent,
-        _out: &mut Intents,
-    ) -> Result<(), StrategyError> {
+    fn on_event(&mut self, _ctx: &dyn Context, event: &MarketEvent, _out: &mut Intents) -> Result<(), StrategyError> {
         black_box(event);
         Ok(())
     }

@@ -25,11 +25,7 @@ fn ops(n: usize) -> Vec<Op> {
     (0..n as u64)
         .map(|id| {
             let r = next();
-            let side = if r & 1 == 0 {
-                BookSide::Bid
-            } else {
-                BookSide::Ask
-            };
+            let side = if r & 1 == 0 { BookSide::Bid } else { BookSide::Ask };
             let qty = 1 + (r >> 8) as i64 % 50;
             match (r >> 16) % 100 {
                 0..55 => {
@@ -38,25 +34,10 @@ fn ops(n: usize) -> Vec<Op> {
                         BookSide::Bid => 10_000 - 5 + offset,
                         BookSide::Ask => 10_000 + 5 - offset,
                     };
-                    Op::Submit(Incoming {
-                        id,
-                        owner: 1,
-                        side,
-                        qty,
-                        kind: OrderType::Limit {
-                            price,
-                            tif: Tif::Gtc,
-                        },
-                    })
+                    Op::Submit(Incoming { id, owner: 1, side, qty, kind: OrderType::Limit { price, tif: Tif::Gtc } })
                 }
                 55..90 => Op::Cancel(id.saturating_sub(1 + (r >> 32) % 64)),
-                _ => Op::Submit(Incoming {
-                    id,
-                    owner: 2,
-                    side,
-                    qty,
-                    kind: OrderType::Market,
-                }),
+                _ => Op::Submit(Incoming { id, owner: 2, side, qty, kind: OrderType::Market }),
             }
         })
         .collect()

@@ -27,9 +27,7 @@ pub enum Phase {
 /// Why the daemon refused to start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
-    #[error(
-        "venue {0:?} is on mainnet (real money): set runtime.live = true or pass --live to trade on it"
-    )]
+    #[error("venue {0:?} is on mainnet (real money): set runtime.live = true or pass --live to trade on it")]
     LiveNotConfirmed(String),
 }
 
@@ -100,11 +98,7 @@ pub async fn run(
         shutdown.clone(),
     ));
     phase.send_replace(Phase::Running);
-    tracing::info!(
-        strategies = config.strategies.len(),
-        venues = config.venues.len(),
-        "running"
-    );
+    tracing::info!(strategies = config.strategies.len(), venues = config.venues.len(), "running");
 
     shutdown.cancelled().await;
     phase.send_replace(Phase::Draining);

@@ -85,18 +85,12 @@ fn run(path: &std::path::Path, log_format: Option<LogFormat>, options: RunOption
         Ok(config) => config,
         Err(code) => return code,
     };
-    tradewind::logging::init(
-        log_format.unwrap_or(config.runtime.log_format),
-        &config.runtime.log_level,
-    );
+    tradewind::logging::init(log_format.unwrap_or(config.runtime.log_format), &config.runtime.log_level);
     if let Err(e) = app::check_live(&config, options) {
         tracing::error!(error = %e, "refusing to start");
         return ExitCode::from(EXIT_CONFIG);
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             tracing::error!(error = %e, "cannot start the async runtime");
@@ -121,10 +115,7 @@ fn run(path: &std::path::Path, log_format: Option<LogFormat>, options: RunOption
 /// First SIGINT/SIGTERM: graceful shutdown. Second: exit at once.
 async fn watch_signals(shutdown: CancellationToken) {
     use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) else {
+    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
         tracing::error!("cannot install signal handlers; stop the daemon with SIGKILL");
         return;
     };

@@ -70,10 +70,7 @@ pub struct RiskManager {
 
 impl RiskManager {
     pub fn new(limits: RiskConfig) -> Self {
-        Self {
-            limits,
-            global: TradingState::Active,
-        }
+        Self { limits, global: TradingState::Active }
     }
 
     /// The daemon-wide trading state.
@@ -93,52 +90,34 @@ impl RiskManager {
             TradingState::Reducing if !reduces(order.side, order.qty, ctx.position) => {
                 return Err(Reason::new(
                     "reducing",
-                    format!(
-                        "only orders that reduce the position ({}) are allowed",
-                        ctx.position
-                    ),
+                    format!("only orders that reduce the position ({}) are allowed", ctx.position),
                 ));
             }
             _ => {}
         }
         if !order.qty.is_positive() {
-            return Err(Reason::new(
-                "invalid_qty",
-                format!("quantity must be > 0, got {}", order.qty),
-            ));
+            return Err(Reason::new("invalid_qty", format!("quantity must be > 0, got {}", order.qty)));
         }
         if ctx.open_orders >= self.limits.max_open_orders {
             return Err(Reason::new(
                 "max_open_orders",
-                format!(
-                    "{} open orders, limit {}",
-                    ctx.open_orders, self.limits.max_open_orders
-                ),
+                format!("{} open orders, limit {}", ctx.open_orders, self.limits.max_open_orders),
             ));
         }
         let price = match order.kind {
             OrderKind::Limit { price, .. } | OrderKind::PostOnly { price } => price,
-            OrderKind::Market => ctx.reference_price.ok_or_else(|| {
-                Reason::new(
-                    "no_reference_price",
-                    "market order with no book price to value it at",
-                )
-            })?,
+            OrderKind::Market => ctx
+                .reference_price
+                .ok_or_else(|| Reason::new("no_reference_price", "market order with no book price to value it at"))?,
         };
         if !price.is_positive() {
-            return Err(Reason::new(
-                "invalid_price",
-                format!("price must be > 0, got {price}"),
-            ));
+            return Err(Reason::new("invalid_price", format!("price must be > 0, got {price}")));
         }
         let notional: Decimal = price.notional(order.qty);
         if notional > self.limits.max_order_notional {
             return Err(Reason::new(
                 "max_order_notional",
-                format!(
-                    "notional {notional} exceeds limit {}",
-                    self.limits.max_order_notional
-                ),
+                format!("notional {notional} exceeds limit {}", self.limits.max_order_notional),
             ));
         }
         Ok(())
@@ -164,10 +143,7 @@ mod tests {
     }
 
     fn risk() -> RiskManager {
-        RiskManager::new(RiskConfig {
-            max_order_notional: d("1000"),
-            max_open_orders: 2,
-        })
+        RiskManager::new(RiskConfig { max_order_notional: d("1000"), max_open_orders: 2 })
     }
 
     fn order(side: Side, qty: &str, kind: OrderKind) -> NewOrder {
@@ -181,19 +157,11 @@ mod tests {
     }
 
     fn limit(price: &str) -> OrderKind {
-        OrderKind::Limit {
-            price: Price::new(d(price)),
-            tif: TimeInForce::Gtc,
-        }
+        OrderKind::Limit { price: Price::new(d(price)), tif: TimeInForce::Gtc }
     }
 
     fn ctx() -> OrderContext {
-        OrderContext {
-            open_orders: 0,
-            position: Qty::ZERO,
-            reference_price: None,
-            state: TradingState::Active,
-        }
+        OrderContext { open_orders: 0, position: Qty::ZERO, reference_price: None, state: TradingState::Active }
     }
 
     fn code(r: Result<(), Reason>) -> Option<String> {
@@ -203,23 +171,14 @@ mod tests {
     #[test]
     fn notional_limit_uses_limit_price_or_reference() {
         let r = risk();
-        assert_eq!(
-            code(r.check_new(&order(Side::Buy, "0.01", limit("100000")), ctx())),
-            None
-        );
+        assert_eq!(code(r.check_new(&order(Side::Buy, "0.01", limit("100000")), ctx())), None);
         assert_eq!(
             code(r.check_new(&order(Side::Buy, "0.02", limit("100000")), ctx())),
             Some("max_order_notional".into())
         );
         let market = order(Side::Buy, "0.02", OrderKind::Market);
-        assert_eq!(
-            code(r.check_new(&market, ctx())),
-            Some("no_reference_price".into())
-        );
-        let priced = OrderContext {
-            reference_price: Some(Price::new(d("100"))),
-            ..ctx()
-        };
+        assert_eq!(code(r.check_new(&market, ctx())), Some("no_reference_price".into()));
+        let priced = OrderContext { reference_price: Some(Price::new(d("100"))), ..ctx() };
         assert_eq!(code(r.check_new(&market, priced)), None);
     }
 
@@ -227,54 +186,24 @@ mod tests {
     fn open_order_limit() {
         let r = risk();
         let o = order(Side::Buy, "1", limit("10"));
-        assert_eq!(
-            code(r.check_new(
-                &o,
-                OrderContext {
-                    open_orders: 1,
-                    ..ctx()
-                }
-            )),
-            None
-        );
-        assert_eq!(
-            code(r.check_new(
-                &o,
-                OrderContext {
-                    open_orders: 2,
-                    ..ctx()
-                }
-            )),
-            Some("max_open_orders".into())
-        );
+        assert_eq!(code(r.check_new(&o, OrderContext { open_orders: 1, ..ctx() })), None);
+        assert_eq!(code(r.check_new(&o, OrderContext { open_orders: 2, ..ctx() })), Some("max_open_orders".into()));
     }
 
     #[test]
     fn trading_states() {
         let mut r = risk();
-        let long = OrderContext {
-            position: Qty::new(d("1")),
-            ..ctx()
-        };
+        let long = OrderContext { position: Qty::new(d("1")), ..ctx() };
         let sell_half = order(Side::Sell, "0.5", limit("10"));
         let sell_too_much = order(Side::Sell, "1.5", limit("10"));
         let buy = order(Side::Buy, "0.5", limit("10"));
-        let reducing = OrderContext {
-            state: TradingState::Reducing,
-            ..long
-        };
+        let reducing = OrderContext { state: TradingState::Reducing, ..long };
         assert_eq!(code(r.check_new(&sell_half, reducing)), None);
-        assert_eq!(
-            code(r.check_new(&sell_too_much, reducing)),
-            Some("reducing".into())
-        );
+        assert_eq!(code(r.check_new(&sell_too_much, reducing)), Some("reducing".into()));
         assert_eq!(code(r.check_new(&buy, reducing)), Some("reducing".into()));
         // The global state applies on top of the strategy's.
         r.set_global_state(TradingState::Halted);
         assert_eq!(code(r.check_new(&sell_half, long)), Some("halted".into()));
-        assert_eq!(
-            TradingState::Reducing.stricter(TradingState::Active),
-            TradingState::Reducing
-        );
+        assert_eq!(TradingState::Reducing.stricter(TradingState::Active), TradingState::Reducing);
     }
 }

@@ -15,11 +15,7 @@ pub struct ConfigIssue {
 
 impl ConfigIssue {
     pub fn new(file: &Path, key: Option<&str>, message: impl Into<String>) -> Self {
-        Self {
-            file: file.to_owned(),
-            key: key.map(str::to_owned),
-            message: message.into(),
-        }
+        Self { file: file.to_owned(), key: key.map(str::to_owned), message: message.into() }
     }
 }
 

@@ -18,8 +18,8 @@ use std::path::{Path, PathBuf};
 
 pub use error::{ConfigErrors, ConfigIssue};
 pub use schema::{
-    BinanceVenueConfig, Credentials, Environment, JournalConfig, LogFormat, OpsConfig, RawConfig,
-    RiskConfig, RuntimeConfig, SimVenueConfig, VenueConfig,
+    BinanceVenueConfig, Credentials, Environment, JournalConfig, LogFormat, OpsConfig, RawConfig, RiskConfig,
+    RuntimeConfig, SimVenueConfig, VenueConfig,
 };
 pub use strategy_file::StrategyConfig;
 
@@ -50,14 +50,8 @@ impl Config {
 
     /// Loads `path` with overrides taken from `env` instead of the process
     /// environment (only variables starting with `TRADEWIND__` are used).
-    pub fn load_with_env(
-        path: &Path,
-        env: impl IntoIterator<Item = (String, String)>,
-    ) -> Result<Config, ConfigErrors> {
-        let env: HashMap<String, String> = env
-            .into_iter()
-            .filter(|(k, _)| k.starts_with("TRADEWIND__"))
-            .collect();
+    pub fn load_with_env(path: &Path, env: impl IntoIterator<Item = (String, String)>) -> Result<Config, ConfigErrors> {
+        let env: HashMap<String, String> = env.into_iter().filter(|(k, _)| k.starts_with("TRADEWIND__")).collect();
         let mut issues = Vec::new();
         let raw = match read_main(path, env) {
             Ok(raw) => raw,
@@ -72,11 +66,7 @@ impl Config {
             return Err(ConfigErrors(issues));
         }
         let resolve = |p: &Path| {
-            if p.is_absolute() {
-                p.to_path_buf()
-            } else {
-                base_dir.join(p)
-            }
+            if p.is_absolute() { p.to_path_buf() } else { base_dir.join(p) }
         };
         let mut journal = raw.journal;
         journal.path = resolve(&journal.path);
@@ -100,18 +90,10 @@ impl Config {
 /// Reads and deserializes the main file plus environment overrides.
 fn read_main(path: &Path, env: HashMap<String, String>) -> Result<RawConfig, ConfigIssue> {
     if !path.is_file() {
-        return Err(ConfigIssue::new(
-            path,
-            None,
-            "file not found (give another with --config PATH)",
-        ));
+        return Err(ConfigIssue::new(path, None, "file not found (give another with --config PATH)"));
     }
     let built = config::Config::builder()
-        .add_source(
-            config::File::from(path)
-                .format(config::FileFormat::Toml)
-                .required(true),
-        )
+        .add_source(config::File::from(path).format(config::FileFormat::Toml).required(true))
         .add_source(
             config::Environment::with_prefix("TRADEWIND")
                 .prefix_separator("__")
@@ -126,23 +108,14 @@ fn read_main(path: &Path, env: HashMap<String, String>) -> Result<RawConfig, Con
 }
 
 /// Deserializes with the failing key's path in the issue.
-pub(crate) fn deserialize<T: serde::de::DeserializeOwned>(
-    file: &Path,
-    value: config::Value,
-) -> Result<T, ConfigIssue> {
+pub(crate) fn deserialize<T: serde::de::DeserializeOwned>(file: &Path, value: config::Value) -> Result<T, ConfigIssue> {
     deserialize_with(file, value, |d| T::deserialize(d))
 }
 
 /// Runs `f` on a path-tracking wrapper of `value`; a failure names the key it was at.
-pub(crate) fn deserialize_with<T, F>(
-    file: &Path,
-    value: config::Value,
-    f: F,
-) -> Result<T, ConfigIssue>
+pub(crate) fn deserialize_with<T, F>(file: &Path, value: config::Value, f: F) -> Result<T, ConfigIssue>
 where
-    F: for<'a, 'b> FnOnce(
-        serde_path_to_error::Deserializer<'a, 'b, config::Value>,
-    ) -> Result<T, config::ConfigError>,
+    F: for<'a, 'b> FnOnce(serde_path_to_error::Deserializer<'a, 'b, config::Value>) -> Result<T, config::ConfigError>,
 {
     let de = value;
     let mut track = serde_path_to_error::Track::new();
@@ -157,11 +130,7 @@ where
             }
             _ => Some(path),
         };
-        ConfigIssue {
-            file: file.to_path_buf(),
-            key,
-            message,
-        }
+        ConfigIssue { file: file.to_path_buf(), key, message }
     })
 }
 
@@ -169,10 +138,7 @@ where
 fn describe_parse_error(text: &str, path: &Path) -> String {
     let text = text.replace(&format!(" in {}", path.display()), "");
     // The `config` crate appends " in <origin>" (a relative path); the issue names the file already.
-    let mut lines = text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with("in "));
+    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with("in "));
     let head = lines.next().unwrap_or("cannot be parsed").to_owned();
     // The report is: header, then a source excerpt (`|` lines), then the reason.
     let reason = lines.rfind(|l| !l.contains('|') && !l.starts_with('^'));

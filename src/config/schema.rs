@@ -51,9 +51,7 @@ impl TryFrom<String> for LogFormat {
             "auto" => Ok(LogFormat::Auto),
             "human" => Ok(LogFormat::Human),
             "json" => Ok(LogFormat::Json),
-            _ => Err(format!(
-                "expected one of \"auto\", \"human\", \"json\", got {s:?}"
-            )),
+            _ => Err(format!("expected one of \"auto\", \"human\", \"json\", got {s:?}")),
         }
     }
 }
@@ -209,10 +207,7 @@ pub struct RiskConfig {
 
 impl Default for RiskConfig {
     fn default() -> Self {
-        Self {
-            max_order_notional: Decimal::from(10_000),
-            max_open_orders: 20,
-        }
+        Self { max_order_notional: Decimal::from(10_000), max_open_orders: 20 }
     }
 }
 
@@ -227,9 +222,7 @@ pub struct JournalConfig {
 
 impl Default for JournalConfig {
     fn default() -> Self {
-        Self {
-            path: PathBuf::from("../state/tradewind.db"),
-        }
+        Self { path: PathBuf::from("../state/tradewind.db") }
     }
 }
 
@@ -245,9 +238,6 @@ pub struct OpsConfig {
 
 impl Default for OpsConfig {
     fn default() -> Self {
-        Self {
-            listen: SocketAddr::from(([127, 0, 0, 1], 9184)),
-            token_file: None,
-        }
+        Self { listen: SocketAddr::from(([127, 0, 0, 1], 9184)), token_file: None }
     }
 }

@@ -58,11 +58,7 @@ pub(super) fn load_dir(dir: &Path, issues: &mut Vec<ConfigIssue>) -> Vec<Strateg
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) => {
-            issues.push(ConfigIssue::new(
-                dir,
-                Some("strategies_dir"),
-                format!("cannot read folder: {e}"),
-            ));
+            issues.push(ConfigIssue::new(dir, Some("strategies_dir"), format!("cannot read folder: {e}")));
             return Vec::new();
         }
     };
@@ -71,60 +67,35 @@ pub(super) fn load_dir(dir: &Path, issues: &mut Vec<ConfigIssue>) -> Vec<Strateg
         .filter(|p| p.extension().is_some_and(|x| x == "toml") && p.is_file())
         .collect();
     files.sort();
-    files
-        .iter()
-        .filter_map(|f| load_file(f).map_err(|mut e| issues.append(&mut e)).ok())
-        .collect()
+    files.iter().filter_map(|f| load_file(f).map_err(|mut e| issues.append(&mut e)).ok()).collect()
 }
 
 /// Loads one strategy file.
 pub fn load_file(file: &Path) -> Result<StrategyConfig, Vec<ConfigIssue>> {
     let parsed = config::Config::builder()
-        .add_source(
-            config::File::from(file)
-                .format(config::FileFormat::Toml)
-                .required(true),
-        )
+        .add_source(config::File::from(file).format(config::FileFormat::Toml).required(true))
         .build()
         .and_then(|c| c.try_deserialize::<config::Map<String, config::Value>>())
-        .map_err(|e| {
-            vec![ConfigIssue::new(
-                file,
-                None,
-                super::describe_parse_error(&e.to_string(), file),
-            )]
-        })?;
+        .map_err(|e| vec![ConfigIssue::new(file, None, super::describe_parse_error(&e.to_string(), file))])?;
 
-    let (common, rest): (config::Map<_, _>, config::Map<_, _>) = parsed
-        .into_iter()
-        .partition(|(k, _)| COMMON_KEYS.contains(&k.as_str()));
+    let (common, rest): (config::Map<_, _>, config::Map<_, _>) =
+        parsed.into_iter().partition(|(k, _)| COMMON_KEYS.contains(&k.as_str()));
     let origin = file.display().to_string();
-    let common: Common =
-        deserialize(file, config::Value::new(Some(&origin), common)).map_err(|e| vec![e])?;
+    let common: Common = deserialize(file, config::Value::new(Some(&origin), common)).map_err(|e| vec![e])?;
     let rest = config::Value::new(Some(&origin), rest);
-    let params = deserialize_with(file, rest, |d| {
-        StrategyParams::deserialize_kind(&common.kind, d)
-    })
-    .map_err(|mut e| {
-        if e.message.starts_with("unknown variant") {
-            e.key = Some("kind".to_owned());
-        }
-        vec![e]
-    })?;
+    let params =
+        deserialize_with(file, rest, |d| StrategyParams::deserialize_kind(&common.kind, d)).map_err(|mut e| {
+            if e.message.starts_with("unknown variant") {
+                e.key = Some("kind".to_owned());
+            }
+            vec![e]
+        })?;
     let venue = tradewind_strategies::sdk::VenueId::new(&common.venue);
     let instance = Instance {
         name: common.name,
         // An invalid venue name is reported by validation (it matches no venue).
-        venue: venue.unwrap_or_else(|_| {
-            tradewind_strategies::sdk::VenueId::new("invalid").expect("valid literal")
-        }),
+        venue: venue.unwrap_or_else(|_| tradewind_strategies::sdk::VenueId::new("invalid").expect("valid literal")),
         symbols: common.symbols,
     };
-    Ok(StrategyConfig {
-        file: file.to_path_buf(),
-        instance,
-        venue_name: common.venue,
-        enabled: common.enabled,
-        params,
-    })
+    Ok(StrategyConfig { file: file.to_path_buf(), instance, venue_name: common.venue, enabled: common.enabled, params })
 }

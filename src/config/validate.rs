@@ -14,41 +14,22 @@ use super::{ConfigIssue, StrategyConfig};
 pub const MAX_STRATEGY_NAME: usize = 16;
 
 pub(super) fn main(file: &Path, raw: &RawConfig, issues: &mut Vec<ConfigIssue>) {
-    let mut push =
-        |key: &str, message: String| issues.push(ConfigIssue::new(file, Some(key), message));
+    let mut push = |key: &str, message: String| issues.push(ConfigIssue::new(file, Some(key), message));
     let rt = &raw.runtime;
     if let Err(e) = tracing_subscriber::EnvFilter::try_new(&rt.log_level) {
-        push(
-            "runtime.log_level",
-            format!("is not a valid log filter ({e}), got {:?}", rt.log_level),
-        );
+        push("runtime.log_level", format!("is not a valid log filter ({e}), got {:?}", rt.log_level));
     }
     if !(10..=60_000).contains(&rt.timer_interval_ms) {
-        push(
-            "runtime.timer_interval_ms",
-            format!("must be between 10 and 60000, got {}", rt.timer_interval_ms),
-        );
+        push("runtime.timer_interval_ms", format!("must be between 10 and 60000, got {}", rt.timer_interval_ms));
     }
     if !(16..=1 << 24).contains(&rt.engine_queue) {
-        push(
-            "runtime.engine_queue",
-            format!("must be between 16 and 16777216, got {}", rt.engine_queue),
-        );
+        push("runtime.engine_queue", format!("must be between 16 and 16777216, got {}", rt.engine_queue));
     }
     if !(1..=600).contains(&rt.shutdown_timeout_secs) {
-        push(
-            "runtime.shutdown_timeout_secs",
-            format!(
-                "must be between 1 and 600, got {}",
-                rt.shutdown_timeout_secs
-            ),
-        );
+        push("runtime.shutdown_timeout_secs", format!("must be between 1 and 600, got {}", rt.shutdown_timeout_secs));
     }
     if raw.risk.max_order_notional <= Decimal::ZERO {
-        push(
-            "risk.max_order_notional",
-            format!("must be > 0, got {}", raw.risk.max_order_notional),
-        );
+        push("risk.max_order_notional", format!("must be > 0, got {}", raw.risk.max_order_notional));
     }
     if raw.risk.max_open_orders == 0 {
         push("risk.max_open_orders", "must be >= 1, got 0".to_owned());
@@ -61,38 +42,24 @@ pub(super) fn main(file: &Path, raw: &RawConfig, issues: &mut Vec<ConfigIssue>) 
             push(&key("name"), format!("{e}, got {:?}", venue.name()));
         }
         if let Some(first) = seen.insert(venue.name(), i) {
-            push(
-                &key("name"),
-                format!(
-                    "duplicate venue name {:?} (also venues[{first}])",
-                    venue.name()
-                ),
-            );
+            push(&key("name"), format!("duplicate venue name {:?} (also venues[{first}])", venue.name()));
         }
         match venue {
             VenueConfig::Sim(_) => {}
             VenueConfig::Binance(b) => {
                 if !(1..=60_000).contains(&b.recv_window_ms) {
-                    push(
-                        &key("recv_window_ms"),
-                        format!("must be between 1 and 60000, got {}", b.recv_window_ms),
-                    );
+                    push(&key("recv_window_ms"), format!("must be between 1 and 60000, got {}", b.recv_window_ms));
                 }
-                for (name, url) in [
-                    ("rest_url", &b.rest_url),
-                    ("stream_url", &b.stream_url),
-                    ("ws_api_url", &b.ws_api_url),
-                ] {
+                for (name, url) in
+                    [("rest_url", &b.rest_url), ("stream_url", &b.stream_url), ("ws_api_url", &b.ws_api_url)]
+                {
                     if let Some(url) = url
                         && let Err(e) = check_url(url, name == "rest_url")
                     {
                         push(&key(name), format!("{e}, got {url:?}"));
                     }
                 }
-                for (name, present) in [
-                    ("api_key", b.api_key.is_some()),
-                    ("api_secret", b.api_secret.is_some()),
-                ] {
+                for (name, present) in [("api_key", b.api_key.is_some()), ("api_secret", b.api_secret.is_some())] {
                     if present {
                         push(
                             &key(name),
@@ -120,11 +87,7 @@ pub(super) fn main(file: &Path, raw: &RawConfig, issues: &mut Vec<ConfigIssue>) 
 /// Accepts `https`/`wss` anywhere and plain `http`/`ws` only on loopback.
 fn check_url(text: &str, http: bool) -> Result<(), String> {
     let url = url::Url::parse(text).map_err(|e| format!("is not a URL ({e})"))?;
-    let (secure, plain) = if http {
-        ("https", "http")
-    } else {
-        ("wss", "ws")
-    };
+    let (secure, plain) = if http { ("https", "http") } else { ("wss", "ws") };
     let loopback = match url.host() {
         Some(url::Host::Domain(d)) => d == "localhost",
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
@@ -134,54 +97,27 @@ fn check_url(text: &str, http: bool) -> Result<(), String> {
     match url.scheme() {
         s if s == secure => Ok(()),
         s if s == plain && loopback => Ok(()),
-        s if s == plain => Err(format!(
-            "plain {plain}:// is allowed only on loopback addresses; use {secure}://"
-        )),
-        s => Err(format!(
-            "scheme must be {secure} (or {plain} on loopback), not {s}"
-        )),
+        s if s == plain => Err(format!("plain {plain}:// is allowed only on loopback addresses; use {secure}://")),
+        s => Err(format!("scheme must be {secure} (or {plain} on loopback), not {s}")),
     }
 }
 
-pub(super) fn strategies(
-    raw: &RawConfig,
-    strategies: &[StrategyConfig],
-    issues: &mut Vec<ConfigIssue>,
-) {
+pub(super) fn strategies(raw: &RawConfig, strategies: &[StrategyConfig], issues: &mut Vec<ConfigIssue>) {
     let mut names: HashMap<&str, &Path> = HashMap::new();
     for s in strategies {
         let file = s.file.as_path();
-        let mut push =
-            |key: &str, message: String| issues.push(ConfigIssue::new(file, Some(key), message));
+        let mut push = |key: &str, message: String| issues.push(ConfigIssue::new(file, Some(key), message));
         let name = s.instance.name.as_str();
         let valid_chars = name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
         if name.is_empty() || name.len() > MAX_STRATEGY_NAME || !valid_chars {
-            push(
-                "name",
-                format!(
-                    "must be 1 to {MAX_STRATEGY_NAME} characters of [A-Za-z0-9_], got {name:?}"
-                ),
-            );
+            push("name", format!("must be 1 to {MAX_STRATEGY_NAME} characters of [A-Za-z0-9_], got {name:?}"));
         }
         if let Some(other) = names.insert(name, file) {
-            push(
-                "name",
-                format!(
-                    "duplicate strategy name {name:?} (also in {})",
-                    other.display()
-                ),
-            );
+            push("name", format!("duplicate strategy name {name:?} (also in {})", other.display()));
         }
         if !raw.venues.iter().any(|v| v.name() == s.venue_name) {
             let known: Vec<&str> = raw.venues.iter().map(VenueConfig::name).collect();
-            push(
-                "venue",
-                format!(
-                    "{:?} is not a configured venue (known: {})",
-                    s.venue_name,
-                    known.join(", ")
-                ),
-            );
+            push("venue", format!("{:?} is not a configured venue (known: {})", s.venue_name, known.join(", ")));
         }
         for e in s.params.validate(&s.instance) {
             push(&e.key, e.message);

@@ -20,8 +20,8 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tradewind_strategies::sdk::{
-    Asset, Balance, ClientOrderId, Context, InstrumentSpec, Intents, MarketEvent, OpenOrder,
-    OrderIntent, OrderUpdate, Qty, Reason, Strategy, StrategyError, Symbol, Timestamp, VenueId,
+    Asset, Balance, ClientOrderId, Context, InstrumentSpec, Intents, MarketEvent, OpenOrder, OrderIntent, OrderUpdate,
+    Qty, Reason, Strategy, StrategyError, Symbol, Timestamp, VenueId,
 };
 
 use crate::execution::{ExecRequest, ExecutionClient};
@@ -103,11 +103,7 @@ impl Engine {
             venues: HashMap::new(),
             owners: HashMap::new(),
         };
-        Self {
-            core,
-            routes: HashMap::new(),
-            venue_routes: HashMap::new(),
-        }
+        Self { core, routes: HashMap::new(), venue_routes: HashMap::new() }
     }
 
     /// Adds a strategy instance; its first order gets sequence number `first_seq`.
@@ -115,10 +111,7 @@ impl Engine {
         let idx = self.core.slots.len();
         for sub in strategy.subscriptions() {
             for symbol in &sub.symbols {
-                self.routes
-                    .entry((sub.venue, *symbol))
-                    .or_default()
-                    .push(idx);
+                self.routes.entry((sub.venue, *symbol)).or_default().push(idx);
             }
             let venue = self.venue_routes.entry(sub.venue).or_default();
             if !venue.contains(&idx) {
@@ -160,11 +153,7 @@ impl Engine {
 
     /// The open orders of instance `name`.
     pub fn open_orders(&self, name: &str) -> &[OpenOrder] {
-        self.core
-            .slots
-            .iter()
-            .find(|s| s.name == name)
-            .map_or(&[], |s| &s.open_orders)
+        self.core.slots.iter().find(|s| s.name == name).map_or(&[], |s| &s.open_orders)
     }
 
     /// Calls every instance's `on_start`.
@@ -193,10 +182,7 @@ impl Engine {
             EngineInput::Order(update) => self.core.on_order_update(update),
             EngineInput::Instruments(venue, specs) => {
                 for spec in specs {
-                    self.core
-                        .market
-                        .instruments
-                        .insert((venue, spec.symbol), spec);
+                    self.core.market.instruments.insert((venue, spec.symbol), spec);
                 }
             }
             EngineInput::Balances(venue, balances) => {
@@ -204,19 +190,15 @@ impl Engine {
                     self.core.market.balances.insert((venue, asset), balance);
                 }
             }
-            EngineInput::SetTradingState {
-                strategy: None,
-                state,
-            } => self.core.risk.set_global_state(state),
-            EngineInput::SetTradingState {
-                strategy: Some(name),
-                state,
-            } => match self.core.slots.iter_mut().find(|s| s.name == name) {
-                Some(slot) => slot.trading_state = state,
-                None => {
-                    tracing::warn!(strategy = %name, "trading state change for an unknown strategy")
+            EngineInput::SetTradingState { strategy: None, state } => self.core.risk.set_global_state(state),
+            EngineInput::SetTradingState { strategy: Some(name), state } => {
+                match self.core.slots.iter_mut().find(|s| s.name == name) {
+                    Some(slot) => slot.trading_state = state,
+                    None => {
+                        tracing::warn!(strategy = %name, "trading state change for an unknown strategy")
+                    }
                 }
-            },
+            }
         }
     }
 
@@ -228,8 +210,7 @@ impl Engine {
             None => self.venue_routes.get(&event.venue()),
         };
         for &idx in targets.map_or(&[][..], Vec::as_slice) {
-            self.core
-                .dispatch(idx, |s, ctx, out| s.on_event(ctx, event, out));
+            self.core.dispatch(idx, |s, ctx, out| s.on_event(ctx, event, out));
         }
     }
 
@@ -263,14 +244,8 @@ impl Core {
         if slot.status != InstanceStatus::Running {
             return false;
         }
-        let view = StrategyView {
-            market: &self.market,
-            positions: &slot.positions,
-            open_orders: &slot.open_orders,
-        };
-        let outcome = catch_unwind(AssertUnwindSafe(|| {
-            f(slot.strategy.as_mut(), &view, &mut slot.intents)
-        }));
+        let view = StrategyView { market: &self.market, positions: &slot.positions, open_orders: &slot.open_orders };
+        let outcome = catch_unwind(AssertUnwindSafe(|| f(slot.strategy.as_mut(), &view, &mut slot.intents)));
         let failure = match outcome {
             Ok(Ok(())) => return !slot.intents.is_empty(),
             Ok(Err(e)) => format!("error: {e}"),
@@ -319,53 +294,31 @@ impl Core {
         match intent {
             OrderIntent::Place { id, order } => {
                 self.check(idx, &order, 0).map_err(|r| (id, r))?;
-                self.submit(idx, order.venue, ExecRequest::Place { id, order })
-                    .map_err(|r| (id, r))?;
+                self.submit(idx, order.venue, ExecRequest::Place { id, order }).map_err(|r| (id, r))?;
                 self.track(idx, id, order);
             }
             OrderIntent::Replace { cancel, id, order } => {
-                let replaced =
-                    usize::from(self.slots[idx].open_orders.iter().any(|o| o.id == cancel));
+                let replaced = usize::from(self.slots[idx].open_orders.iter().any(|o| o.id == cancel));
                 self.check(idx, &order, replaced).map_err(|r| (id, r))?;
-                self.submit(idx, order.venue, ExecRequest::Replace { cancel, id, order })
-                    .map_err(|r| (id, r))?;
+                self.submit(idx, order.venue, ExecRequest::Replace { cancel, id, order }).map_err(|r| (id, r))?;
                 self.track(idx, id, order);
             }
             OrderIntent::Cancel { id } => {
-                let Some(open) = self.slots[idx]
-                    .open_orders
-                    .iter()
-                    .find(|o| o.id == id)
-                    .copied()
-                else {
+                let Some(open) = self.slots[idx].open_orders.iter().find(|o| o.id == id).copied() else {
                     tracing::debug!(strategy = %self.slots[idx].name, client_order_id = %id, "cancel of an order that is not open");
                     return Ok(());
                 };
-                let request = ExecRequest::Cancel {
-                    id,
-                    symbol: open.order.symbol,
-                };
-                if let Err(reason) = self.submit(idx, open.order.venue, request) {
-                    tracing::warn!(client_order_id = %id, %reason, "cancel not sent");
-                }
+                self.send_cancel(idx, &open);
             }
             OrderIntent::CancelAll { venue, symbol } => {
                 let targets: Vec<OpenOrder> = self.slots[idx]
                     .open_orders
                     .iter()
-                    .filter(|o| {
-                        o.order.venue == venue && symbol.is_none_or(|s| s == o.order.symbol)
-                    })
+                    .filter(|o| o.order.venue == venue && symbol.is_none_or(|s| s == o.order.symbol))
                     .copied()
                     .collect();
-                for o in targets {
-                    let request = ExecRequest::Cancel {
-                        id: o.id,
-                        symbol: o.order.symbol,
-                    };
-                    if let Err(reason) = self.submit(idx, venue, request) {
-                        tracing::warn!(client_order_id = %o.id, %reason, "cancel not sent");
-                    }
+                for o in &targets {
+                    self.send_cancel(idx, o);
                 }
             }
         }
@@ -373,23 +326,12 @@ impl Core {
     }
 
     /// Pre-trade risk for a new order; `replacing` open orders will go away with it.
-    fn check(
-        &self,
-        idx: usize,
-        order: &tradewind_strategies::sdk::NewOrder,
-        replacing: usize,
-    ) -> Result<(), Reason> {
+    fn check(&self, idx: usize, order: &tradewind_strategies::sdk::NewOrder, replacing: usize) -> Result<(), Reason> {
         let slot = &self.slots[idx];
         let ctx = OrderContext {
             open_orders: slot.open_orders.len().saturating_sub(replacing),
-            position: slot
-                .positions
-                .get(&(order.venue, order.symbol))
-                .copied()
-                .unwrap_or_default(),
-            reference_price: self
-                .market
-                .reference_price(order.venue, order.symbol, order.side),
+            position: slot.positions.get(&(order.venue, order.symbol)).copied().unwrap_or_default(),
+            reference_price: self.market.reference_price(order.venue, order.symbol, order.side),
             state: slot.trading_state,
         };
         self.risk.check_new(order, ctx)
@@ -397,10 +339,7 @@ impl Core {
 
     fn submit(&mut self, idx: usize, venue: VenueId, request: ExecRequest) -> Result<(), Reason> {
         let client = self.venues.get_mut(&venue).ok_or_else(|| {
-            Reason::new(
-                "no_execution",
-                format!("venue {venue} has no execution client (not connected or no keys)"),
-            )
+            Reason::new("no_execution", format!("venue {venue} has no execution client (not connected or no keys)"))
         })?;
         client.submit(request).map_err(|e| {
             tracing::warn!(strategy = %self.slots[idx].name, %venue, error = %e, "request not queued");
@@ -409,25 +348,24 @@ impl Core {
     }
 
     fn track(&mut self, idx: usize, id: ClientOrderId, order: tradewind_strategies::sdk::NewOrder) {
-        self.slots[idx].open_orders.push(OpenOrder {
-            id,
-            order,
-            filled: Qty::ZERO,
-        });
+        self.slots[idx].open_orders.push(OpenOrder { id, order, filled: Qty::ZERO });
         self.owners.insert(id, idx);
     }
 
     /// Submits a cancel for every open order of instance `idx`.
     fn cancel_all(&mut self, idx: usize) {
         let open: Vec<OpenOrder> = self.slots[idx].open_orders.clone();
-        for o in open {
-            let request = ExecRequest::Cancel {
-                id: o.id,
-                symbol: o.order.symbol,
-            };
-            if let Err(reason) = self.submit(idx, o.order.venue, request) {
-                tracing::warn!(client_order_id = %o.id, %reason, "cancel not sent");
-            }
+        for o in &open {
+            self.send_cancel(idx, o);
+        }
+    }
+
+    /// Submits a cancel of `order`; one that cannot be queued is logged and
+    /// the order stays open and tracked.
+    fn send_cancel(&mut self, idx: usize, order: &OpenOrder) {
+        let request = ExecRequest::Cancel { id: order.id, symbol: order.order.symbol };
+        if let Err(reason) = self.submit(idx, order.order.venue, request) {
+            tracing::warn!(client_order_id = %order.id, %reason, "cancel not sent");
         }
     }
 
@@ -462,9 +400,7 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 
 /// Milliseconds since the Unix epoch from the system clock.
 pub fn wall_clock_now() -> Timestamp {
-    let since = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
+    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
     Timestamp(i64::try_from(since.as_millis()).unwrap_or(i64::MAX))
 }
 

@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 
 use tradewind_strategies::sdk::{
-    Asset, Balance, Context, InstrumentSpec, MarketEvent, OpenOrder, Price, Qty, Quote, Side,
-    Symbol, Timestamp, VenueId,
+    Asset, Balance, Context, InstrumentSpec, MarketEvent, OpenOrder, Price, Qty, Quote, Side, Symbol, Timestamp,
+    VenueId,
 };
 
 type Key = (VenueId, Symbol);
@@ -81,18 +81,11 @@ impl Context for StrategyView<'_> {
     }
 
     fn position(&self, venue: VenueId, symbol: Symbol) -> Qty {
-        self.positions
-            .get(&(venue, symbol))
-            .copied()
-            .unwrap_or_default()
+        self.positions.get(&(venue, symbol)).copied().unwrap_or_default()
     }
 
     fn balance(&self, venue: VenueId, asset: Asset) -> Balance {
-        self.market
-            .balances
-            .get(&(venue, asset))
-            .copied()
-            .unwrap_or_default()
+        self.market.balances.get(&(venue, asset)).copied().unwrap_or_default()
     }
 
     fn open_orders(&self) -> &[OpenOrder] {

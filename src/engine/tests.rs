@@ -3,8 +3,7 @@ use std::sync::{Arc, Mutex};
 
 use rust_decimal::Decimal;
 use tradewind_strategies::sdk::{
-    Connectivity, Fill, Liquidity, NewOrder, OrderKind, Price, Quote, Side, Subscription,
-    TimeInForce, Trade,
+    Connectivity, Fill, Liquidity, NewOrder, OrderKind, Price, Quote, Side, Subscription, TimeInForce, Trade,
 };
 
 use super::*;
@@ -45,16 +44,8 @@ impl Strategy for Probe {
         }]
     }
 
-    fn on_event(
-        &mut self,
-        _ctx: &dyn Context,
-        event: &MarketEvent,
-        out: &mut Intents,
-    ) -> Result<(), StrategyError> {
-        self.log
-            .lock()
-            .unwrap()
-            .push(format!("event {:?}", event.symbol()));
+    fn on_event(&mut self, _ctx: &dyn Context, event: &MarketEvent, out: &mut Intents) -> Result<(), StrategyError> {
+        self.log.lock().unwrap().push(format!("event {:?}", event.symbol()));
         if let MarketEvent::Trade(t) = event {
             if t.price.get() == d("666") {
                 panic!("boom");
@@ -62,17 +53,8 @@ impl Strategy for Probe {
             if t.price.get() == d("667") {
                 return Err(StrategyError::new("bad state"));
             }
-            let kind = OrderKind::Limit {
-                price: t.price,
-                tif: TimeInForce::Gtc,
-            };
-            out.place(NewOrder {
-                venue: venue(),
-                symbol: self.symbol,
-                side: Side::Buy,
-                qty: Qty::new(d("1")),
-                kind,
-            });
+            let kind = OrderKind::Limit { price: t.price, tif: TimeInForce::Gtc };
+            out.place(NewOrder { venue: venue(), symbol: self.symbol, side: Side::Buy, qty: Qty::new(d("1")), kind });
         }
         Ok(())
     }
@@ -86,11 +68,7 @@ impl Strategy for Probe {
         let pos = ctx.position(venue(), self.symbol);
         let line = match update {
             OrderUpdate::Denied { id, reason } => format!("denied {id} {}", reason.code),
-            other => format!(
-                "update {} terminal={} pos={pos}",
-                other.id(),
-                other.is_terminal()
-            ),
+            other => format!("update {} terminal={} pos={pos}", other.id(), other.is_terminal()),
         };
         self.log.lock().unwrap().push(line);
         Ok(())
@@ -122,36 +100,15 @@ struct Setup {
 }
 
 fn setup(max_order_notional: &str) -> Setup {
-    let mut engine = Engine::new(RiskManager::new(RiskConfig {
-        max_order_notional: d(max_order_notional),
-        max_open_orders: 2,
-    }));
+    let mut engine =
+        Engine::new(RiskManager::new(RiskConfig { max_order_notional: d(max_order_notional), max_open_orders: 2 }));
     let sent = RecordingClient::default();
     engine.add_venue(venue(), Box::new(sent.clone()));
     let btc = Log::default();
     let eth = Log::default();
-    engine.add_instance(
-        "btc",
-        Box::new(Probe {
-            symbol: sym("BTCUSDT"),
-            log: btc.clone(),
-        }),
-        1,
-    );
-    engine.add_instance(
-        "eth",
-        Box::new(Probe {
-            symbol: sym("ETHUSDT"),
-            log: eth.clone(),
-        }),
-        1,
-    );
-    Setup {
-        engine,
-        sent,
-        btc,
-        eth,
-    }
+    engine.add_instance("btc", Box::new(Probe { symbol: sym("BTCUSDT"), log: btc.clone() }), 1);
+    engine.add_instance("eth", Box::new(Probe { symbol: sym("ETHUSDT"), log: eth.clone() }), 1);
+    Setup { engine, sent, btc, eth }
 }
 
 fn lines(log: &Log) -> Vec<String> {
@@ -183,11 +140,7 @@ fn events_reach_only_subscribed_instances() {
     assert_eq!(lines(&s.btc), ["event Some(\"BTCUSDT\")"]);
     assert!(lines(&s.eth).is_empty());
     // Connectivity concerns the whole venue: everyone on it hears.
-    s.engine
-        .on_market_event(&MarketEvent::Connectivity(Connectivity {
-            venue: venue(),
-            up: false,
-        }));
+    s.engine.on_market_event(&MarketEvent::Connectivity(Connectivity { venue: venue(), up: false }));
     assert_eq!(lines(&s.eth), ["event None"]);
 }
 
@@ -196,30 +149,15 @@ fn approved_orders_are_sent_and_tracked_until_terminal() {
     let mut s = setup("1000");
     s.engine.on_market_event(&trade("BTCUSDT", "100"));
     let id = ClientOrderId::new("tw-btc-1").unwrap();
-    assert!(
-        matches!(s.sent.requests.lock().unwrap()[..], [ExecRequest::Place { id: sent, .. }] if sent == id)
-    );
+    assert!(matches!(s.sent.requests.lock().unwrap()[..], [ExecRequest::Place { id: sent, .. }] if sent == id));
     assert_eq!(s.engine.open_orders("btc").len(), 1);
 
-    s.engine
-        .handle(EngineInput::Order(OrderUpdate::PartiallyFilled {
-            id,
-            fill: fill(id, "0.4"),
-        }));
+    s.engine.handle(EngineInput::Order(OrderUpdate::PartiallyFilled { id, fill: fill(id, "0.4") }));
     assert_eq!(s.engine.open_orders("btc")[0].filled, Qty::new(d("0.4")));
-    s.engine.handle(EngineInput::Order(OrderUpdate::Filled {
-        id,
-        fill: fill(id, "0.6"),
-    }));
+    s.engine.handle(EngineInput::Order(OrderUpdate::Filled { id, fill: fill(id, "0.6") }));
     assert!(s.engine.open_orders("btc").is_empty());
     let log = lines(&s.btc);
-    assert_eq!(
-        log[1..],
-        [
-            "update tw-btc-1 terminal=false pos=0.4",
-            "update tw-btc-1 terminal=true pos=1.0"
-        ]
-    );
+    assert_eq!(log[1..], ["update tw-btc-1 terminal=false pos=0.4", "update tw-btc-1 terminal=true pos=1.0"]);
 }
 
 #[test]
@@ -229,25 +167,16 @@ fn risk_denials_reach_the_strategy_and_send_nothing() {
     assert!(s.sent.requests.lock().unwrap().is_empty());
     assert_eq!(lines(&s.btc)[1], "denied tw-btc-1 max_order_notional");
     // Global halt denies everything.
-    s.engine.handle(EngineInput::SetTradingState {
-        strategy: None,
-        state: TradingState::Halted,
-    });
+    s.engine.handle(EngineInput::SetTradingState { strategy: None, state: TradingState::Halted });
     s.engine.on_market_event(&trade("BTCUSDT", "100"));
     assert_eq!(lines(&s.btc)[3], "denied tw-btc-2 halted");
     // Max open orders per strategy (limit 2).
-    s.engine.handle(EngineInput::SetTradingState {
-        strategy: None,
-        state: TradingState::Active,
-    });
+    s.engine.handle(EngineInput::SetTradingState { strategy: None, state: TradingState::Active });
     for _ in 0..3 {
         s.engine.on_market_event(&trade("BTCUSDT", "100"));
     }
     assert_eq!(s.sent.requests.lock().unwrap().len(), 2);
-    assert_eq!(
-        lines(&s.btc).last().unwrap(),
-        "denied tw-btc-5 max_open_orders"
-    );
+    assert_eq!(lines(&s.btc).last().unwrap(), "denied tw-btc-5 max_open_orders");
 }
 
 #[test]
@@ -272,10 +201,7 @@ fn a_panicking_strategy_is_halted_and_the_others_go_on() {
 fn a_strategy_error_halts_that_instance() {
     let mut s = setup("1000");
     s.engine.on_market_event(&trade("ETHUSDT", "667"));
-    assert_eq!(
-        s.engine.instances()[1].status,
-        InstanceStatus::Failed("error: bad state".into())
-    );
+    assert_eq!(s.engine.instances()[1].status, InstanceStatus::Failed("error: bad state".into()));
     assert_eq!(s.engine.instances()[0].status, InstanceStatus::Running);
 }
 
@@ -293,28 +219,15 @@ fn market_orders_are_valued_at_the_far_side_of_the_book() {
     };
     s.engine.on_market_event(&MarketEvent::Quote(quote));
     let m = s.engine.market();
-    assert_eq!(
-        m.reference_price(venue(), sym("BTCUSDT"), Side::Buy),
-        Some(Price::new(d("101")))
-    );
-    assert_eq!(
-        m.reference_price(venue(), sym("BTCUSDT"), Side::Sell),
-        Some(Price::new(d("99")))
-    );
+    assert_eq!(m.reference_price(venue(), sym("BTCUSDT"), Side::Buy), Some(Price::new(d("101"))));
+    assert_eq!(m.reference_price(venue(), sym("BTCUSDT"), Side::Sell), Some(Price::new(d("99"))));
 }
 
 #[test]
 fn orders_for_a_venue_without_execution_are_denied() {
     let mut engine = Engine::new(RiskManager::new(RiskConfig::default()));
     let log = Log::default();
-    engine.add_instance(
-        "btc",
-        Box::new(Probe {
-            symbol: sym("BTCUSDT"),
-            log: log.clone(),
-        }),
-        1,
-    );
+    engine.add_instance("btc", Box::new(Probe { symbol: sym("BTCUSDT"), log: log.clone() }), 1);
     engine.on_market_event(&trade("BTCUSDT", "100"));
     assert_eq!(lines(&log)[1], "denied tw-btc-1 no_execution");
 }
@@ -324,25 +237,15 @@ async fn run_stops_when_inputs_close_and_cancels_open_orders() {
     let s = setup("1000");
     let (tx, rx) = mpsc::channel(16);
     let shutdown = CancellationToken::new();
-    let task = tokio::spawn(run(
-        s.engine,
-        rx,
-        Duration::from_secs(3600),
-        true,
-        shutdown.clone(),
-    ));
-    tx.send(EngineInput::Market(trade("BTCUSDT", "100")))
-        .await
-        .unwrap();
+    let task = tokio::spawn(run(s.engine, rx, Duration::from_secs(3600), true, shutdown.clone()));
+    tx.send(EngineInput::Market(trade("BTCUSDT", "100"))).await.unwrap();
     // The channel is processed in order; close it to end the loop deterministically.
     drop(tx);
     let engine = task.await.unwrap();
     assert_eq!(lines(&s.btc).last().unwrap(), "stop");
     assert_eq!(engine.instances()[0].status, InstanceStatus::Stopped);
     let requests = s.sent.requests.lock().unwrap().clone();
-    assert!(
-        matches!(requests.last(), Some(ExecRequest::Cancel { id, .. }) if id.as_str() == "tw-btc-1")
-    );
+    assert!(matches!(requests.last(), Some(ExecRequest::Cancel { id, .. }) if id.as_str() == "tw-btc-1"));
     assert!(!shutdown.is_cancelled());
 }
 
@@ -351,21 +254,10 @@ async fn run_stops_on_shutdown() {
     let s = setup("1000");
     let (tx, rx) = mpsc::channel(16);
     let shutdown = CancellationToken::new();
-    let task = tokio::spawn(run(
-        s.engine,
-        rx,
-        Duration::from_secs(3600),
-        false,
-        shutdown.clone(),
-    ));
+    let task = tokio::spawn(run(s.engine, rx, Duration::from_secs(3600), false, shutdown.clone()));
     shutdown.cancel();
     let engine = task.await.unwrap();
     assert_eq!(lines(&s.btc), ["stop"]);
-    assert!(
-        engine
-            .instances()
-            .iter()
-            .all(|i| i.status == InstanceStatus::Stopped)
-    );
+    assert!(engine.instances().iter().all(|i| i.status == InstanceStatus::Stopped));
     drop(tx);
 }

@@ -11,19 +11,9 @@ use tradewind_strategies::sdk::{ClientOrderId, NewOrder, Symbol};
 /// A request the engine hands to a venue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExecRequest {
-    Place {
-        id: ClientOrderId,
-        order: NewOrder,
-    },
-    Cancel {
-        id: ClientOrderId,
-        symbol: Symbol,
-    },
-    Replace {
-        cancel: ClientOrderId,
-        id: ClientOrderId,
-        order: NewOrder,
-    },
+    Place { id: ClientOrderId, order: NewOrder },
+    Cancel { id: ClientOrderId, symbol: Symbol },
+    Replace { cancel: ClientOrderId, id: ClientOrderId, order: NewOrder },
 }
 
 /// Why a request could not be queued (it never left the process).
@@ -59,10 +49,7 @@ pub struct RecordingClient {
 
 impl ExecutionClient for RecordingClient {
     fn submit(&mut self, request: ExecRequest) -> Result<(), SubmitError> {
-        self.requests
-            .lock()
-            .expect("recording mutex is never poisoned: pushes cannot panic")
-            .push(request);
+        self.requests.lock().expect("recording mutex is never poisoned: pushes cannot panic").push(request);
         Ok(())
     }
 }

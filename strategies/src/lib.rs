@@ -25,10 +25,7 @@ pub struct ParamError {
 
 impl ParamError {
     pub fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            key: key.into(),
-            message: message.into(),
-        }
+        Self { key: key.into(), message: message.into() }
     }
 }
 
@@ -63,10 +60,7 @@ impl StrategyParams {
     /// Deserializes the parameters of a strategy of `kind` (the file's other
     /// keys). Parameters are deserialized by their own struct, not through an
     /// internally tagged enum, so errors keep the path of the offending key.
-    pub fn deserialize_kind<'de, D: Deserializer<'de>>(
-        kind: &str,
-        params: D,
-    ) -> Result<Self, D::Error> {
+    pub fn deserialize_kind<'de, D: Deserializer<'de>>(kind: &str, params: D) -> Result<Self, D::Error> {
         match kind {
             "sma_cross" => sma_cross::Params::deserialize(params).map(Self::SmaCross),
             other => Err(serde::de::Error::unknown_variant(other, Self::KINDS)),

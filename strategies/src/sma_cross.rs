@@ -11,8 +11,8 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 
 use crate::sdk::{
-    ClientOrderId, Context, Intents, KlineInterval, MarketEvent, NewOrder, OrderKind, OrderUpdate,
-    Price, Qty, Side, Strategy, StrategyError, Subscription, Symbol, VenueId,
+    ClientOrderId, Context, Intents, KlineInterval, MarketEvent, NewOrder, OrderKind, OrderUpdate, Price, Qty, Side,
+    Strategy, StrategyError, Subscription, Symbol, VenueId,
 };
 use crate::{Instance, ParamError};
 
@@ -61,28 +61,16 @@ impl Params {
         if self.slow_period <= self.fast_period {
             errors.push(ParamError::new(
                 "slow_period",
-                format!(
-                    "must be > fast_period ({}), got {}",
-                    self.fast_period, self.slow_period
-                ),
+                format!("must be > fast_period ({}), got {}", self.fast_period, self.slow_period),
             ));
         }
         if self.slow_period > 10_000 {
-            errors.push(ParamError::new(
-                "slow_period",
-                format!("must be <= 10000, got {}", self.slow_period),
-            ));
+            errors.push(ParamError::new("slow_period", format!("must be <= 10000, got {}", self.slow_period)));
         }
         match self.order_qty {
-            None => errors.push(ParamError::new(
-                "order_qty",
-                "is required (base-asset quantity, e.g. \"0.001\")",
-            )),
+            None => errors.push(ParamError::new("order_qty", "is required (base-asset quantity, e.g. \"0.001\")")),
             Some(q) if q <= Decimal::ZERO => {
-                errors.push(ParamError::new(
-                    "order_qty",
-                    format!("must be > 0, got {q}"),
-                ));
+                errors.push(ParamError::new("order_qty", format!("must be > 0, got {q}")));
             }
             Some(_) => {}
         }
@@ -97,10 +85,7 @@ impl Params {
             Source::Klines => format!("klines {}", self.interval.as_str()),
         };
         let qty = self.order_qty.unwrap_or_default();
-        format!(
-            "sma {}/{} over {source}, qty {qty}",
-            self.fast_period, self.slow_period
-        )
+        format!("sma {}/{} over {source}, qty {qty}", self.fast_period, self.slow_period)
     }
 }
 
@@ -114,21 +99,14 @@ struct Sma {
 
 impl Sma {
     fn new(period: usize) -> Self {
-        Self {
-            window: VecDeque::with_capacity(period + 1),
-            period,
-            sum: Decimal::ZERO,
-        }
+        Self { window: VecDeque::with_capacity(period + 1), period, sum: Decimal::ZERO }
     }
 
     fn push(&mut self, value: Decimal) {
         self.window.push_back(value);
         self.sum += value;
         if self.window.len() > self.period {
-            let old = self
-                .window
-                .pop_front()
-                .expect("window holds period + 1 values here");
+            let old = self.window.pop_front().expect("window holds period + 1 values here");
             self.sum -= old;
         }
     }
@@ -174,12 +152,7 @@ impl SmaCross {
                 (*s, st)
             })
             .collect();
-        Self {
-            venue: instance.venue,
-            symbols: instance.symbols.clone(),
-            params,
-            state,
-        }
+        Self { venue: instance.venue, symbols: instance.symbols.clone(), params, state }
     }
 
     fn on_sample(&mut self, ctx: &dyn Context, symbol: Symbol, price: Price, out: &mut Intents) {
@@ -218,13 +191,7 @@ impl SmaCross {
         if spec.check_notional(price.notional(qty)).is_err() {
             return;
         }
-        let order = NewOrder {
-            venue,
-            symbol,
-            side,
-            qty,
-            kind: OrderKind::Market,
-        };
+        let order = NewOrder { venue, symbol, side, qty, kind: OrderKind::Market };
         st.pending = Some(out.place(order));
     }
 }
@@ -241,12 +208,7 @@ impl Strategy for SmaCross {
         }]
     }
 
-    fn on_event(
-        &mut self,
-        ctx: &dyn Context,
-        event: &MarketEvent,
-        out: &mut Intents,
-    ) -> Result<(), StrategyError> {
+    fn on_event(&mut self, ctx: &dyn Context, event: &MarketEvent, out: &mut Intents) -> Result<(), StrategyError> {
         match (self.params.source, event) {
             (Source::Trades, MarketEvent::Trade(t)) if t.venue == self.venue => {
                 self.on_sample(ctx, t.symbol, t.price, out);
@@ -326,11 +288,7 @@ mod tests {
     }
 
     fn instance() -> Instance {
-        Instance {
-            name: "sma".into(),
-            venue: venue(),
-            symbols: vec![btc()],
-        }
+        Instance { name: "sma".into(), venue: venue(), symbols: vec![btc()] }
     }
 
     fn trade(i: u64, price: &str) -> MarketEvent {
@@ -363,9 +321,7 @@ mod tests {
         feed(&mut s, &ctx, &["110", "120"], &mut out);
         let intents: Vec<_> = out.drain().collect();
         assert_eq!(intents.len(), 1);
-        let OrderIntent::Place { id, order } = intents[0] else {
-            panic!("expected a place, got {intents:?}")
-        };
+        let OrderIntent::Place { id, order } = intents[0] else { panic!("expected a place, got {intents:?}") };
         assert_eq!(id.as_str(), "tw-sma-1");
         assert_eq!(order.side, Side::Buy);
         assert_eq!(order.qty, Qty::new(d("0.050")));
@@ -383,19 +339,14 @@ mod tests {
         feed(&mut s, &ctx, &["90", "80"], &mut out);
         let intents: Vec<_> = out.drain().collect();
         assert_eq!(intents.len(), 1);
-        let OrderIntent::Place { id, order } = intents[0] else {
-            panic!("expected a place")
-        };
+        let OrderIntent::Place { id, order } = intents[0] else { panic!("expected a place") };
         assert_eq!((order.side, order.qty), (Side::Sell, Qty::new(d("0.2"))));
 
         // While that order is pending, another cross emits nothing.
         feed(&mut s, &ctx, &["200", "300", "50", "40"], &mut out);
         assert!(out.is_empty());
         // Once it is done, the strategy may trade again.
-        let update = OrderUpdate::Rejected {
-            id,
-            reason: Reason::new("-2010", "insufficient balance"),
-        };
+        let update = OrderUpdate::Rejected { id, reason: Reason::new("-2010", "insufficient balance") };
         s.on_order_update(&ctx, &update, &mut out).unwrap();
         feed(&mut s, &ctx, &["300", "400", "500", "60"], &mut out);
         assert_eq!(out.len(), 1);
@@ -405,36 +356,18 @@ mod tests {
     fn does_not_trade_without_instrument_rules_or_below_min_notional() {
         let mut s = SmaCross::new(&instance(), params());
         let mut out = Intents::new("sma", 1);
-        feed(
-            &mut s,
-            &TestContext::default(),
-            &["100", "99", "98", "97", "110", "120"],
-            &mut out,
-        );
+        feed(&mut s, &TestContext::default(), &["100", "99", "98", "97", "110", "120"], &mut out);
         assert!(out.is_empty(), "no instrument spec yet");
         let mut s = SmaCross::new(&instance(), params());
         // 0.050 × ~1.1 < 5 USDT minimum notional.
-        feed(
-            &mut s,
-            &ctx(),
-            &["1", "0.99", "0.98", "0.97", "1.1", "1.2"],
-            &mut out,
-        );
+        feed(&mut s, &ctx(), &["1", "0.99", "0.98", "0.97", "1.1", "1.2"], &mut out);
         assert!(out.is_empty());
     }
 
     #[test]
     fn validation_names_each_key() {
-        let bad = Params {
-            fast_period: 5,
-            slow_period: 3,
-            order_qty: Some(d("-1")),
-            ..params()
-        };
-        let inst = Instance {
-            symbols: vec![],
-            ..instance()
-        };
+        let bad = Params { fast_period: 5, slow_period: 3, order_qty: Some(d("-1")), ..params() };
+        let inst = Instance { symbols: vec![], ..instance() };
         let errors: Vec<String> = {
             let mut e = Vec::new();
             bad.validate(&inst, &mut e);
@@ -454,10 +387,7 @@ mod tests {
     fn klines_source_uses_closed_candles_only() {
         use crate::sdk::Kline;
         let ctx = ctx();
-        let p = Params {
-            source: Source::Klines,
-            ..params()
-        };
+        let p = Params { source: Source::Klines, ..params() };
         let mut s = SmaCross::new(&instance(), p);
         assert_eq!(s.subscriptions()[0].klines, Some(KlineInterval::M1));
         let mut out = Intents::new("sma", 1);

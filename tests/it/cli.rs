@@ -13,51 +13,26 @@ fn tradewind() -> Command {
 
 #[test]
 fn check_config_prints_ok_and_a_line_per_strategy() {
-    let out = tradewind()
-        .args(["check-config", "--config"])
-        .arg(repo_config().join("tradewind.toml"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out =
+        tradewind().args(["check-config", "--config"]).arg(repo_config().join("tradewind.toml")).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let stdout = String::from_utf8(out.stdout).unwrap();
     let mut lines = stdout.lines();
     assert_eq!(lines.next(), Some("ok"));
-    let strategies = std::fs::read_dir(repo_config().join("strategies"))
-        .unwrap()
-        .count();
+    let strategies = std::fs::read_dir(repo_config().join("strategies")).unwrap().count();
     assert_eq!(lines.count(), strategies);
-    assert!(
-        stdout.contains("sma_btc: sma_cross on sim [BTCUSDT]"),
-        "{stdout}"
-    );
+    assert!(stdout.contains("sma_btc: sma_cross on sim [BTCUSDT]"), "{stdout}");
 }
 
 #[test]
 fn check_config_lists_every_problem_and_exits_2() {
     let bad = sma_file("b").replace("slow_period = 5", "slow_period = 0");
-    let dir = ConfigDir::new(
-        &format!("{SIM_MAIN}[risk]\nmax_open_orders = 0\n"),
-        &[("b.toml", &bad)],
-    );
-    let out = tradewind()
-        .args(["check-config", "--config"])
-        .arg(dir.main_file())
-        .output()
-        .unwrap();
+    let dir = ConfigDir::new(&format!("{SIM_MAIN}[risk]\nmax_open_orders = 0\n"), &[("b.toml", &bad)]);
+    let out = tradewind().args(["check-config", "--config"]).arg(dir.main_file()).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8(out.stderr).unwrap();
-    assert!(
-        stderr.contains("tradewind.toml: risk.max_open_orders: must be >= 1, got 0"),
-        "{stderr}"
-    );
-    assert!(
-        stderr.contains("b.toml: slow_period: must be > fast_period (2), got 0"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("tradewind.toml: risk.max_open_orders: must be >= 1, got 0"), "{stderr}");
+    assert!(stderr.contains("b.toml: slow_period: must be > fast_period (2), got 0"), "{stderr}");
     assert!(stderr.contains("2 problem(s) found"), "{stderr}");
     assert!(out.stdout.is_empty());
 }
@@ -73,29 +48,17 @@ fn run_stops_cleanly_on_sigterm() {
         .unwrap();
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
     // Wait for the daemon to say it runs (no sleeping: read its log).
-    let running = lines
-        .by_ref()
-        .map_while(Result::ok)
-        .find(|l| l.contains("\"message\":\"running\""));
+    let running = lines.by_ref().map_while(Result::ok).find(|l| l.contains("\"message\":\"running\""));
     assert!(running.is_some(), "daemon never reported running");
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     assert!(status.success());
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
     let exit = child.wait().unwrap();
     assert_eq!(exit.code(), Some(0), "{rest:#?}");
-    assert!(
-        rest.iter().any(|l| l.contains("\"message\":\"stopped\"")),
-        "{rest:#?}"
-    );
+    assert!(rest.iter().any(|l| l.contains("\"message\":\"stopped\"")), "{rest:#?}");
     // Every log line is one JSON object.
     for line in &rest {
-        assert!(
-            line.starts_with('{') && line.ends_with('}'),
-            "not a JSON line: {line}"
-        );
+        assert!(line.starts_with('{') && line.ends_with('}'), "not a JSON line: {line}");
     }
 }
 
@@ -103,15 +66,8 @@ fn run_stops_cleanly_on_sigterm() {
 fn mainnet_needs_live_confirmation() {
     let main = "[[venues]]\nname = \"bn\"\nkind = \"binance\"\nenvironment = \"mainnet\"\n";
     let dir = ConfigDir::new(main, &[]);
-    let out = tradewind()
-        .args(["--log-format", "json", "run", "--config"])
-        .arg(dir.main_file())
-        .output()
-        .unwrap();
+    let out = tradewind().args(["--log-format", "json", "run", "--config"]).arg(dir.main_file()).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8(out.stderr).unwrap();
-    assert!(
-        stderr.contains("venue \\\"bn\\\" is on mainnet"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("venue \\\"bn\\\" is on mainnet"), "{stderr}");
 }

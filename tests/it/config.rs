@@ -14,101 +14,189 @@ fn issues(main: &str, strategies: &[(&str, &str)]) -> Vec<String> {
     let errors = load(&dir).expect_err("config should be rejected");
     // Every issue names its file.
     for issue in errors.issues() {
-        assert!(
-            issue.file.starts_with(dir.path()),
-            "issue without its file: {issue}"
-        );
+        assert!(issue.file.starts_with(dir.path()), "issue without its file: {issue}");
     }
-    errors
-        .issues()
-        .iter()
-        .map(|i| {
-            i.to_string()
-                .replace(&format!("{}/", dir.path().display()), "")
-        })
-        .collect()
+    errors.issues().iter().map(|i| i.to_string().replace(&format!("{}/", dir.path().display()), "")).collect()
 }
 
 #[test]
 fn shipped_configs_load() {
-    let config = Config::load_with_env(&repo_config().join("tradewind.toml"), [])
-        .expect("default config is valid");
+    let config = Config::load_with_env(&repo_config().join("tradewind.toml"), []).expect("default config is valid");
     assert!(matches!(config.venues[0], VenueConfig::Sim(_)));
     assert!(!config.strategies.is_empty());
-    assert!(
-        config
-            .strategies
-            .iter()
-            .all(|s| config.venue(&s.venue_name).is_some())
-    );
+    assert!(config.strategies.iter().all(|s| config.venue(&s.venue_name).is_some()));
 }
 
 #[test]
 fn environment_overrides_keys() {
     let dir = ConfigDir::new(SIM_MAIN, &[("a.toml", &sma_file("a"))]);
     let env = [
-        (
-            "TRADEWIND__RISK__MAX_OPEN_ORDERS".to_owned(),
-            "3".to_owned(),
-        ),
-        (
-            "TRADEWIND__RUNTIME__LOG_LEVEL".to_owned(),
-            "debug".to_owned(),
-        ),
+        ("TRADEWIND__RISK__MAX_OPEN_ORDERS".to_owned(), "3".to_owned()),
+        ("TRADEWIND__RUNTIME__LOG_LEVEL".to_owned(), "debug".to_owned()),
         ("UNRELATED".to_owned(), "x".to_owned()),
     ];
     let config = Config::load_with_env(&dir.main_file(), env).unwrap();
     assert_eq!(config.risk.max_open_orders, 3);
     assert_eq!(config.runtime.log_level, "debug");
 
-    let bad = [(
-        "TRADEWIND__RISK__MAX_OPEN_ORDERS".to_owned(),
-        "many".to_owned(),
-    )];
-    let err = Config::load_with_env(&dir.main_file(), bad)
-        .unwrap_err()
-        .to_string();
+    let bad = [("TRADEWIND__RISK__MAX_OPEN_ORDERS".to_owned(), "many".to_owned())];
+    let err = Config::load_with_env(&dir.main_file(), bad).unwrap_err().to_string();
     assert!(err.contains("risk.max_open_orders"), "{err}");
 }
 
 /// (case, main file, strategy files, expected fragments of the one issue reported).
-type Case = (
-    &'static str,
-    String,
-    Vec<(&'static str, String)>,
-    &'static [&'static str],
-);
+type Case = (&'static str, String, Vec<(&'static str, String)>, &'static [&'static str]);
 
 fn cases() -> Vec<Case> {
     let sim = SIM_MAIN.to_owned();
     let sma = |extra: &str| format!("{}{extra}", sma_file("s1"));
     vec![
-        ("toml syntax", "[runtime\nlog_level = 1".into(), vec![], &["tradewind.toml: ", "line 1, column 9", "expected `]`"]),
-        ("unknown key", format!("{sim}[runtime]\nlog_levle = \"info\""), vec![], &["runtime.log_levle: unknown field `log_levle`"]),
-        ("wrong type", format!("{sim}[runtime]\ntimer_interval_ms = \"fast\""), vec![], &["runtime.timer_interval_ms: invalid type"]),
-        ("out of range", format!("{sim}[runtime]\ntimer_interval_ms = 5"), vec![], &["runtime.timer_interval_ms: must be between 10 and 60000, got 5"]),
-        ("bad enum value", format!("{sim}[runtime]\nlog_format = \"xml\""), vec![], &["runtime.log_format: expected one of", "got \"xml\""]),
-        ("bad log filter", format!("{sim}[runtime]\nlog_level = \"info,=x=\""), vec![], &["runtime.log_level: is not a valid log filter"]),
-        ("unknown venue kind", "[[venues]]\nname = \"x\"\nkind = \"ftx\"".into(), vec![], &["venues[0].kind: unknown variant `ftx`"]),
+        (
+            "toml syntax",
+            "[runtime\nlog_level = 1".into(),
+            vec![],
+            &["tradewind.toml: ", "line 1, column 9", "expected `]`"],
+        ),
+        (
+            "unknown key",
+            format!("{sim}[runtime]\nlog_levle = \"info\""),
+            vec![],
+            &["runtime.log_levle: unknown field `log_levle`"],
+        ),
+        (
+            "wrong type",
+            format!("{sim}[runtime]\ntimer_interval_ms = \"fast\""),
+            vec![],
+            &["runtime.timer_interval_ms: invalid type"],
+        ),
+        (
+            "out of range",
+            format!("{sim}[runtime]\ntimer_interval_ms = 5"),
+            vec![],
+            &["runtime.timer_interval_ms: must be between 10 and 60000, got 5"],
+        ),
+        (
+            "bad enum value",
+            format!("{sim}[runtime]\nlog_format = \"xml\""),
+            vec![],
+            &["runtime.log_format: expected one of", "got \"xml\""],
+        ),
+        (
+            "bad log filter",
+            format!("{sim}[runtime]\nlog_level = \"info,=x=\""),
+            vec![],
+            &["runtime.log_level: is not a valid log filter"],
+        ),
+        (
+            "unknown venue kind",
+            "[[venues]]\nname = \"x\"\nkind = \"ftx\"".into(),
+            vec![],
+            &["venues[0].kind: unknown variant `ftx`"],
+        ),
         ("unknown venue key", format!("{sim}seeed = 1"), vec![], &["venues[0].seeed: unknown field"]),
         ("duplicate venue", format!("{sim}{sim}"), vec![], &["venues[1].name: duplicate venue name \"sim\""]),
-        ("secret in config", "[[venues]]\nname = \"b\"\nkind = \"binance\"\napi_secret = \"abc\"".into(), vec![], &["venues[0].api_secret: secrets are never read from config files"]),
-        ("plain http off loopback", "[[venues]]\nname = \"b\"\nkind = \"binance\"\nrest_url = \"http://example.com\"".into(), vec![], &["venues[0].rest_url: plain http:// is allowed only on loopback"]),
-        ("half credentials", "[[venues]]\nname = \"b\"\nkind = \"binance\"\n[venues.credentials]\napi_key_env = \"K\"".into(), vec![], &["venues[0].credentials: give both"]),
-        ("bad decimal", format!("{sim}[risk]\nmax_order_notional = \"lots\""), vec![], &["risk.max_order_notional: invalid value"]),
-        ("negative limit", format!("{sim}[risk]\nmax_order_notional = -5"), vec![], &["risk.max_order_notional: must be > 0, got -5"]),
-        ("bad listen address", format!("{sim}[ops]\nlisten = \"localhost\""), vec![], &["ops.listen: invalid socket address"]),
-        ("missing strategies dir", format!("strategies_dir = \"nowhere\"\n{sim}"), vec![], &["nowhere: strategies_dir: cannot read folder"]),
-        ("unknown strategy kind", sim.clone(), vec![("s.toml", sma("").replace("sma_cross", "martingale"))], &["strategies/s.toml: kind: unknown variant `martingale`, expected `sma_cross`"]),
-        ("missing kind", sim.clone(), vec![("s.toml", sma("").replace("kind = \"sma_cross\"\n", ""))], &["strategies/s.toml: kind: missing"]),
-        ("missing venue", sim.clone(), vec![("s.toml", sma("").replace("venue = \"sim\"\n", ""))], &["strategies/s.toml: venue: missing"]),
-        ("undefined venue", sim.clone(), vec![("s.toml", sma("").replace("venue = \"sim\"", "venue = \"kraken\""))], &["strategies/s.toml: venue: \"kraken\" is not a configured venue (known: sim)"]),
-        ("unknown strategy key", sim.clone(), vec![("s.toml", sma("stop_loss = 3\n"))], &["strategies/s.toml: stop_loss: unknown field `stop_loss`"]),
-        ("param rule", sim.clone(), vec![("s.toml", sma("").replace("slow_period = 5", "slow_period = 1"))], &["strategies/s.toml: slow_period: must be > fast_period (2), got 1"]),
-        ("param type", sim.clone(), vec![("s.toml", sma("").replace("fast_period = 2", "fast_period = \"two\""))], &["strategies/s.toml: fast_period: invalid type"]),
-        ("bad symbol", sim.clone(), vec![("s.toml", sma("").replace("\"BTCUSDT\"", "\"BTC USDT\""))], &["strategies/s.toml: symbols[0]: contains ' '"]),
-        ("bad strategy name", sim.clone(), vec![("s.toml", sma_file("way_too_long_strategy_name"))], &["strategies/s.toml: name: must be 1 to 16 characters of [A-Za-z0-9_]"]),
-        ("strategy toml syntax", sim.clone(), vec![("s.toml", "name = \"s1\"\nkind = sma_cross\n".into())], &["strategies/s.toml: ", "line 2, column 8"]),
+        (
+            "secret in config",
+            "[[venues]]\nname = \"b\"\nkind = \"binance\"\napi_secret = \"abc\"".into(),
+            vec![],
+            &["venues[0].api_secret: secrets are never read from config files"],
+        ),
+        (
+            "plain http off loopback",
+            "[[venues]]\nname = \"b\"\nkind = \"binance\"\nrest_url = \"http://example.com\"".into(),
+            vec![],
+            &["venues[0].rest_url: plain http:// is allowed only on loopback"],
+        ),
+        (
+            "half credentials",
+            "[[venues]]\nname = \"b\"\nkind = \"binance\"\n[venues.credentials]\napi_key_env = \"K\"".into(),
+            vec![],
+            &["venues[0].credentials: give both"],
+        ),
+        (
+            "bad decimal",
+            format!("{sim}[risk]\nmax_order_notional = \"lots\""),
+            vec![],
+            &["risk.max_order_notional: invalid value"],
+        ),
+        (
+            "negative limit",
+            format!("{sim}[risk]\nmax_order_notional = -5"),
+            vec![],
+            &["risk.max_order_notional: must be > 0, got -5"],
+        ),
+        (
+            "bad listen address",
+            format!("{sim}[ops]\nlisten = \"localhost\""),
+            vec![],
+            &["ops.listen: invalid socket address"],
+        ),
+        (
+            "missing strategies dir",
+            format!("strategies_dir = \"nowhere\"\n{sim}"),
+            vec![],
+            &["nowhere: strategies_dir: cannot read folder"],
+        ),
+        (
+            "unknown strategy kind",
+            sim.clone(),
+            vec![("s.toml", sma("").replace("sma_cross", "martingale"))],
+            &["strategies/s.toml: kind: unknown variant `martingale`, expected `sma_cross`"],
+        ),
+        (
+            "missing kind",
+            sim.clone(),
+            vec![("s.toml", sma("").replace("kind = \"sma_cross\"\n", ""))],
+            &["strategies/s.toml: kind: missing"],
+        ),
+        (
+            "missing venue",
+            sim.clone(),
+            vec![("s.toml", sma("").replace("venue = \"sim\"\n", ""))],
+            &["strategies/s.toml: venue: missing"],
+        ),
+        (
+            "undefined venue",
+            sim.clone(),
+            vec![("s.toml", sma("").replace("venue = \"sim\"", "venue = \"kraken\""))],
+            &["strategies/s.toml: venue: \"kraken\" is not a configured venue (known: sim)"],
+        ),
+        (
+            "unknown strategy key",
+            sim.clone(),
+            vec![("s.toml", sma("stop_loss = 3\n"))],
+            &["strategies/s.toml: stop_loss: unknown field `stop_loss`"],
+        ),
+        (
+            "param rule",
+            sim.clone(),
+            vec![("s.toml", sma("").replace("slow_period = 5", "slow_period = 1"))],
+            &["strategies/s.toml: slow_period: must be > fast_period (2), got 1"],
+        ),
+        (
+            "param type",
+            sim.clone(),
+            vec![("s.toml", sma("").replace("fast_period = 2", "fast_period = \"two\""))],
+            &["strategies/s.toml: fast_period: invalid type"],
+        ),
+        (
+            "bad symbol",
+            sim.clone(),
+            vec![("s.toml", sma("").replace("\"BTCUSDT\"", "\"BTC USDT\""))],
+            &["strategies/s.toml: symbols[0]: contains ' '"],
+        ),
+        (
+            "bad strategy name",
+            sim.clone(),
+            vec![("s.toml", sma_file("way_too_long_strategy_name"))],
+            &["strategies/s.toml: name: must be 1 to 16 characters of [A-Za-z0-9_]"],
+        ),
+        (
+            "strategy toml syntax",
+            sim.clone(),
+            vec![("s.toml", "name = \"s1\"\nkind = sma_cross\n".into())],
+            &["strategies/s.toml: ", "line 2, column 8"],
+        ),
     ]
 }
 
@@ -121,51 +209,32 @@ fn each_bad_input_gets_a_message_naming_the_key() {
         let found = issues(&main, &files);
         assert_eq!(found.len(), 1, "{case}: expected one issue, got {found:#?}");
         for fragment in expected {
-            assert!(
-                found[0].contains(fragment),
-                "{case}: {:?} does not contain {fragment:?}",
-                found[0]
-            );
+            assert!(found[0].contains(fragment), "{case}: {:?} does not contain {fragment:?}", found[0]);
         }
     }
 }
 
 #[test]
 fn duplicate_strategy_names_name_both_files() {
-    let found = issues(
-        SIM_MAIN,
-        &[("a.toml", &sma_file("same")), ("b.toml", &sma_file("same"))],
-    );
-    assert_eq!(
-        found,
-        ["strategies/b.toml: name: duplicate strategy name \"same\" (also in strategies/a.toml)"]
-    );
+    let found = issues(SIM_MAIN, &[("a.toml", &sma_file("same")), ("b.toml", &sma_file("same"))]);
+    assert_eq!(found, ["strategies/b.toml: name: duplicate strategy name \"same\" (also in strategies/a.toml)"]);
 }
 
 #[test]
 fn missing_main_file_is_reported() {
-    let err =
-        Config::load_with_env(std::path::Path::new("/nonexistent/tradewind.toml"), []).unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        "/nonexistent/tradewind.toml: file not found (give another with --config PATH)"
-    );
+    let err = Config::load_with_env(std::path::Path::new("/nonexistent/tradewind.toml"), []).unwrap_err();
+    assert_eq!(err.to_string(), "/nonexistent/tradewind.toml: file not found (give another with --config PATH)");
 }
 
 #[test]
 fn every_problem_in_every_file_is_listed_at_once() {
-    let main =
-        format!("{SIM_MAIN}[risk]\nmax_open_orders = 0\n[runtime]\nshutdown_timeout_secs = 0\n");
+    let main = format!("{SIM_MAIN}[risk]\nmax_open_orders = 0\n[runtime]\nshutdown_timeout_secs = 0\n");
     let bad_params = sma_file("a")
         .replace("slow_period = 5", "slow_period = 1")
         .replace("order_qty = \"0.001\"", "order_qty = \"0\"");
     let found = issues(
         &main,
-        &[
-            ("a.toml", &bad_params),
-            ("b.toml", "oops = ["),
-            ("c.toml", &sma_file("c").replace("\"sim\"", "\"nope\"")),
-        ],
+        &[("a.toml", &bad_params), ("b.toml", "oops = ["), ("c.toml", &sma_file("c").replace("\"sim\"", "\"nope\""))],
     );
     assert_eq!(found.len(), 6, "{found:#?}");
     let all = found.join("\n");

@@ -13,8 +13,7 @@ impl ConfigDir {
         std::fs::write(dir.path().join("tradewind.toml"), main).expect("write main file");
         std::fs::create_dir(dir.path().join("strategies")).expect("create strategies dir");
         for (name, text) in strategies {
-            std::fs::write(dir.path().join("strategies").join(name), text)
-                .expect("write strategy file");
+            std::fs::write(dir.path().join("strategies").join(name), text).expect("write strategy file");
         }
         Self { dir }
     }

@@ -47,15 +47,13 @@ impl Signer {
         if secret.expose().is_empty() {
             return Err(KeyError::Empty);
         }
-        let mac = Hmac::<Sha256>::new_from_slice(secret.expose().as_bytes())
-            .expect("HMAC accepts keys of any length");
+        let mac = Hmac::<Sha256>::new_from_slice(secret.expose().as_bytes()).expect("HMAC accepts keys of any length");
         Ok(Signer::Hmac(mac))
     }
 
     /// An Ed25519 signer from a PKCS#8 PEM private key.
     pub fn ed25519_pem(pem: &Secret) -> Result<Self, KeyError> {
-        let key = SigningKey::from_pkcs8_pem(pem.expose())
-            .map_err(|e| KeyError::BadEd25519Key(e.to_string()))?;
+        let key = SigningKey::from_pkcs8_pem(pem.expose()).map_err(|e| KeyError::BadEd25519Key(e.to_string()))?;
         Ok(Signer::Ed25519(Box::new(key)))
     }
 
@@ -113,9 +111,7 @@ pub struct Query {
 
 impl Query {
     pub fn new() -> Self {
-        Self {
-            buf: String::with_capacity(256),
-        }
+        Self { buf: String::with_capacity(256) }
     }
 
     /// Appends `key=value` (the value percent-encoded; keys are ASCII names).
@@ -129,10 +125,7 @@ impl Query {
         let start = self.buf.len();
         write!(self.buf, "{value}").expect("writing to a String cannot fail");
         // Re-encode in place only if the value needs it (numbers and symbols do not).
-        if !self.buf[start..]
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~'))
-        {
+        if !self.buf[start..].bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~')) {
             let raw = self.buf.split_off(start);
             percent_encode_into(&mut self.buf, &raw);
         }
@@ -197,9 +190,7 @@ mod tests {
             "symbol=LTCBTC&side=BUY&type=LIMIT&timeInForce=GTC&quantity=1&price=0.1&recvWindow=5000&timestamp=1499827319559"
         );
         let signed = q.signed(&hmac());
-        assert!(signed.ends_with(
-            "&signature=c8db56825ae71d6d79447849e617115f4a920fa2acdcab2b053c4b2838bd6b71"
-        ));
+        assert!(signed.ends_with("&signature=c8db56825ae71d6d79447849e617115f4a920fa2acdcab2b053c4b2838bd6b71"));
     }
 
     #[test]
@@ -276,10 +267,7 @@ mod tests {
                 "1658385579423XXXXXXXXXX5000{\"category\": \"option\"}",
                 "9f18974896149c27ecdc61d67d97e05be0a2c45ce5f4c7ecb3ec47c01ea2f9d2",
             ),
-            (
-                "GET/realtime1662350400000",
-                "9e22ecbf1bc0fbd607b1ea007e14f9402426849ef8d327c0659512e4a5725b7d",
-            ),
+            ("GET/realtime1662350400000", "9e22ecbf1bc0fbd607b1ea007e14f9402426849ef8d327c0659512e4a5725b7d"),
         ];
         for (payload, expected) in cases {
             assert_eq!(signer.sign_ws(payload.as_bytes()), expected, "{payload}");
@@ -289,8 +277,7 @@ mod tests {
     #[test]
     fn percent_encoding_of_non_ascii_and_reserved() {
         let mut q = Query::new();
-        q.push("symbol", "这是测试币456")
-            .push("symbols", "[\"A\",\"B\"]");
+        q.push("symbol", "这是测试币456").push("symbols", "[\"A\",\"B\"]");
         assert_eq!(
             q.as_str(),
             "symbol=%E8%BF%99%E6%98%AF%E6%B5%8B%E8%AF%95%E5%B8%81456&symbols=%5B%22A%22%2C%22B%22%5D"
@@ -299,14 +286,8 @@ mod tests {
 
     #[test]
     fn bad_keys_are_refused_and_never_printed() {
-        assert!(matches!(
-            Signer::hmac(&Secret::new("")),
-            Err(KeyError::Empty)
-        ));
-        assert!(matches!(
-            Signer::ed25519_pem(&Secret::new("not a key")),
-            Err(KeyError::BadEd25519Key(_))
-        ));
+        assert!(matches!(Signer::hmac(&Secret::new("")), Err(KeyError::Empty)));
+        assert!(matches!(Signer::ed25519_pem(&Secret::new("not a key")), Err(KeyError::BadEd25519Key(_))));
         assert_eq!(format!("{:?}", hmac()), "Signer::Hmac(***)");
     }
 }

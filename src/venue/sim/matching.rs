@@ -124,19 +124,8 @@ impl Book {
     /// Up to `n` levels of one side, best first.
     pub fn depth(&self, side: BookSide, n: usize) -> Vec<(i64, i64)> {
         match side {
-            BookSide::Bid => self
-                .bids
-                .iter()
-                .rev()
-                .take(n)
-                .map(|(p, l)| (*p, l.total))
-                .collect(),
-            BookSide::Ask => self
-                .asks
-                .iter()
-                .take(n)
-                .map(|(p, l)| (*p, l.total))
-                .collect(),
+            BookSide::Bid => self.bids.iter().rev().take(n).map(|(p, l)| (*p, l.total)).collect(),
+            BookSide::Ask => self.asks.iter().take(n).map(|(p, l)| (*p, l.total)).collect(),
         }
     }
 
@@ -164,10 +153,7 @@ impl Book {
             OrderType::PostOnly { price } if self.crosses(order.side, price) => {
                 return Outcome::WouldTake;
             }
-            OrderType::Limit {
-                price,
-                tif: Tif::Fok,
-            } if self.available(order.side, price) < order.qty => {
+            OrderType::Limit { price, tif: Tif::Fok } if self.available(order.side, price) < order.qty => {
                 return Outcome::Expired { filled: 0 };
             }
             _ => {}
@@ -176,11 +162,7 @@ impl Book {
             OrderType::MarketQuote { budget } => Some(budget),
             _ => None,
         };
-        let mut remaining = if budget.is_some() {
-            i64::MAX
-        } else {
-            order.qty
-        };
+        let mut remaining = if budget.is_some() { i64::MAX } else { order.qty };
         let mut filled = 0;
         while remaining > 0 {
             let Some(level_price) = self.best_opposite(order.side) else {
@@ -204,20 +186,8 @@ impl Book {
             }
         }
         match order.kind {
-            OrderType::Limit {
-                price,
-                tif: Tif::Gtc,
-            }
-            | OrderType::PostOnly { price }
-                if remaining > 0 =>
-            {
-                self.rest(Resting {
-                    id: order.id,
-                    owner: order.owner,
-                    side: order.side,
-                    price,
-                    remaining,
-                });
+            OrderType::Limit { price, tif: Tif::Gtc } | OrderType::PostOnly { price } if remaining > 0 => {
+                self.rest(Resting { id: order.id, owner: order.owner, side: order.side, price, remaining });
                 Outcome::Resting { remaining }
             }
             OrderType::MarketQuote { .. } if filled > 0 => Outcome::Filled,
@@ -262,8 +232,7 @@ impl Book {
 
     /// Would a limit order of `side` at `price` take liquidity?
     fn crosses(&self, side: BookSide, price: i64) -> bool {
-        self.best_opposite(side)
-            .is_some_and(|best| crosses_price(side, price, best))
+        self.best_opposite(side).is_some_and(|best| crosses_price(side, price, best))
     }
 
     /// Live quantity an order of `side` limited at `price` could take.
@@ -275,20 +244,12 @@ impl Book {
     }
 
     /// Takes up to `want` lots from the level at `price`; returns lots traded.
-    fn take_level(
-        &mut self,
-        side: BookSide,
-        price: i64,
-        want: i64,
-        matches: &mut Vec<Match>,
-    ) -> i64 {
+    fn take_level(&mut self, side: BookSide, price: i64, want: i64, matches: &mut Vec<Match>) -> i64 {
         let levels = match side {
             BookSide::Bid => &mut self.asks,
             BookSide::Ask => &mut self.bids,
         };
-        let level = levels
-            .get_mut(&price)
-            .expect("best_opposite returned an existing level");
+        let level = levels.get_mut(&price).expect("best_opposite returned an existing level");
         let mut traded = 0;
         while traded < want {
             let Some(&maker_id) = level.queue.front() else {
@@ -303,13 +264,7 @@ impl Book {
             traded += qty;
             level.total -= qty;
             let maker_done = maker.remaining == 0;
-            matches.push(Match {
-                maker_id,
-                maker_owner: maker.owner,
-                price,
-                qty,
-                maker_done,
-            });
+            matches.push(Match { maker_id, maker_owner: maker.owner, price, qty, maker_done });
             if maker_done {
                 self.orders.remove(&maker_id);
                 level.queue.pop_front();
@@ -336,16 +291,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn limit(id: u64, side: BookSide, price: i64, qty: i64) -> Incoming {
-        Incoming {
-            id,
-            owner: id as u32,
-            side,
-            qty,
-            kind: OrderType::Limit {
-                price,
-                tif: Tif::Gtc,
-            },
-        }
+        Incoming { id, owner: id as u32, side, qty, kind: OrderType::Limit { price, tif: Tif::Gtc } }
     }
 
     fn submit(book: &mut Book, order: Incoming) -> (Outcome, Vec<Match>) {
@@ -362,14 +308,9 @@ mod tests {
         submit(&mut book, limit(3, BookSide::Ask, 100, 5));
         let (outcome, matches) = submit(&mut book, limit(4, BookSide::Bid, 101, 12));
         assert_eq!(outcome, Outcome::Filled);
-        let got: Vec<(u64, i64, i64, bool)> = matches
-            .iter()
-            .map(|m| (m.maker_id, m.price, m.qty, m.maker_done))
-            .collect();
-        assert_eq!(
-            got,
-            [(2, 100, 5, true), (3, 100, 5, true), (1, 101, 2, false)]
-        );
+        let got: Vec<(u64, i64, i64, bool)> =
+            matches.iter().map(|m| (m.maker_id, m.price, m.qty, m.maker_done)).collect();
+        assert_eq!(got, [(2, 100, 5, true), (3, 100, 5, true), (1, 101, 2, false)]);
         assert_eq!(book.best_ask(), Some((101, 3)));
         assert_eq!(book.order(1).map(|o| o.remaining), Some(3));
     }
@@ -383,46 +324,24 @@ mod tests {
         assert_eq!(book.best_bid(), Some((100, 3)));
 
         submit(&mut book, limit(3, BookSide::Ask, 101, 5));
-        let ioc = Incoming {
-            kind: OrderType::Limit {
-                price: 101,
-                tif: Tif::Ioc,
-            },
-            ..limit(4, BookSide::Bid, 101, 7)
-        };
+        let ioc = Incoming { kind: OrderType::Limit { price: 101, tif: Tif::Ioc }, ..limit(4, BookSide::Bid, 101, 7) };
         assert_eq!(submit(&mut book, ioc).0, Outcome::Expired { filled: 5 });
         assert!(book.best_ask().is_none());
 
         submit(&mut book, limit(5, BookSide::Ask, 102, 5));
-        let fok = Incoming {
-            kind: OrderType::Limit {
-                price: 102,
-                tif: Tif::Fok,
-            },
-            ..limit(6, BookSide::Bid, 102, 6)
-        };
+        let fok = Incoming { kind: OrderType::Limit { price: 102, tif: Tif::Fok }, ..limit(6, BookSide::Bid, 102, 6) };
         let (o, m) = submit(&mut book, fok);
         assert_eq!((o, m.len()), (Outcome::Expired { filled: 0 }, 0));
-        assert_eq!(
-            book.best_ask(),
-            Some((102, 5)),
-            "FOK that cannot fill leaves the book untouched"
-        );
+        assert_eq!(book.best_ask(), Some((102, 5)), "FOK that cannot fill leaves the book untouched");
     }
 
     #[test]
     fn post_only_is_refused_when_it_would_take() {
         let mut book = Book::new();
         submit(&mut book, limit(1, BookSide::Ask, 100, 5));
-        let take = Incoming {
-            kind: OrderType::PostOnly { price: 100 },
-            ..limit(2, BookSide::Bid, 100, 1)
-        };
+        let take = Incoming { kind: OrderType::PostOnly { price: 100 }, ..limit(2, BookSide::Bid, 100, 1) };
         assert_eq!(submit(&mut book, take).0, Outcome::WouldTake);
-        let make = Incoming {
-            kind: OrderType::PostOnly { price: 99 },
-            ..limit(3, BookSide::Bid, 99, 1)
-        };
+        let make = Incoming { kind: OrderType::PostOnly { price: 99 }, ..limit(3, BookSide::Bid, 99, 1) };
         assert_eq!(submit(&mut book, make).0, Outcome::Resting { remaining: 1 });
     }
 
@@ -431,29 +350,17 @@ mod tests {
         let mut book = Book::new();
         submit(&mut book, limit(1, BookSide::Ask, 100, 5));
         submit(&mut book, limit(2, BookSide::Ask, 110, 5));
-        let market = Incoming {
-            kind: OrderType::Market,
-            ..limit(3, BookSide::Bid, 0, 7)
-        };
+        let market = Incoming { kind: OrderType::Market, ..limit(3, BookSide::Bid, 0, 7) };
         let (o, m) = submit(&mut book, market);
         assert_eq!(o, Outcome::Filled);
-        assert_eq!(
-            m.iter().map(|m| (m.price, m.qty)).collect::<Vec<_>>(),
-            [(100, 5), (110, 2)]
-        );
+        assert_eq!(m.iter().map(|m| (m.price, m.qty)).collect::<Vec<_>>(), [(100, 5), (110, 2)]);
 
         // 700 buys 3 lots at 110 (330) and no more at that level: 3 × 110 = 330 ≤ 700, 6 × 110 > 700.
-        let quote = Incoming {
-            kind: OrderType::MarketQuote { budget: 700 },
-            ..limit(4, BookSide::Bid, 0, 0)
-        };
+        let quote = Incoming { kind: OrderType::MarketQuote { budget: 700 }, ..limit(4, BookSide::Bid, 0, 0) };
         let (o, m) = submit(&mut book, quote);
         assert_eq!((o, m[0].qty), (Outcome::Filled, 3));
         // Nothing left to buy: a market order expires unfilled.
-        let empty = Incoming {
-            kind: OrderType::Market,
-            ..limit(5, BookSide::Bid, 0, 1)
-        };
+        let empty = Incoming { kind: OrderType::Market, ..limit(5, BookSide::Bid, 0, 1) };
         assert_eq!(submit(&mut book, empty).0, Outcome::Expired { filled: 0 });
     }
 

@@ -77,17 +77,11 @@ impl Context for TestContext {
     }
 
     fn position(&self, venue: VenueId, symbol: Symbol) -> Qty {
-        self.positions
-            .get(&(venue, symbol))
-            .copied()
-            .unwrap_or_default()
+        self.positions.get(&(venue, symbol)).copied().unwrap_or_default()
     }
 
     fn balance(&self, venue: VenueId, asset: Asset) -> Balance {
-        self.balances
-            .get(&(venue, asset))
-            .copied()
-            .unwrap_or_default()
+        self.balances.get(&(venue, asset)).copied().unwrap_or_default()
     }
 
     fn open_orders(&self) -> &[OpenOrder] {

@@ -80,33 +80,21 @@ impl InstrumentSpec {
         let on_grid = self.tick_size.is_zero() || (p % self.tick_size).is_zero();
         let above_min = p > Decimal::ZERO && p >= self.min_price;
         let below_max = self.max_price.is_zero() || p <= self.max_price;
-        if on_grid && above_min && below_max {
-            Ok(())
-        } else {
-            Err(FilterViolation::Price(p))
-        }
+        if on_grid && above_min && below_max { Ok(()) } else { Err(FilterViolation::Price(p)) }
     }
 
     fn check_qty(&self, q: Decimal) -> Result<(), FilterViolation> {
         let on_grid = self.step_size.is_zero() || (q % self.step_size).is_zero();
         let above_min = q > Decimal::ZERO && q >= self.min_qty;
         let below_max = self.max_qty.is_zero() || q <= self.max_qty;
-        if on_grid && above_min && below_max {
-            Ok(())
-        } else {
-            Err(FilterViolation::LotSize(q))
-        }
+        if on_grid && above_min && below_max { Ok(()) } else { Err(FilterViolation::LotSize(q)) }
     }
 
     /// Checks price × qty against the notional bounds.
     pub fn check_notional(&self, notional: Decimal) -> Result<(), FilterViolation> {
         let above_min = notional >= self.min_notional;
         let below_max = self.max_notional.is_zero() || notional <= self.max_notional;
-        if above_min && below_max {
-            Ok(())
-        } else {
-            Err(FilterViolation::Notional(notional))
-        }
+        if above_min && below_max { Ok(()) } else { Err(FilterViolation::Notional(notional)) }
     }
 }
 
@@ -149,14 +137,8 @@ mod tests {
     fn price_rounds_passively() {
         let spec = btcusdt();
         let p = Price::new(d("64000.129"));
-        assert_eq!(
-            spec.round_price(Side::Buy, p),
-            Some(Price::new(d("64000.12")))
-        );
-        assert_eq!(
-            spec.round_price(Side::Sell, p),
-            Some(Price::new(d("64000.13")))
-        );
+        assert_eq!(spec.round_price(Side::Buy, p), Some(Price::new(d("64000.12"))));
+        assert_eq!(spec.round_price(Side::Sell, p), Some(Price::new(d("64000.13"))));
         assert_eq!(spec.round_price(Side::Buy, Price::new(d("0.001"))), None);
         assert_eq!(spec.round_price(Side::Sell, Price::new(d("2000000"))), None);
     }
@@ -164,33 +146,18 @@ mod tests {
     #[test]
     fn qty_rounds_down_and_clamps() {
         let spec = btcusdt();
-        assert_eq!(
-            spec.round_qty(Qty::new(d("0.123456"))),
-            Some(Qty::new(d("0.12345")))
-        );
+        assert_eq!(spec.round_qty(Qty::new(d("0.123456"))), Some(Qty::new(d("0.12345"))));
         assert_eq!(spec.round_qty(Qty::new(d("0.000009"))), None);
-        assert_eq!(
-            spec.round_qty(Qty::new(d("10000"))),
-            Some(Qty::new(d("9000")))
-        );
-        assert_eq!(
-            spec.qty_for_notional(d("100"), Price::new(d("64000"))),
-            Some(Qty::new(d("0.00156")))
-        );
+        assert_eq!(spec.round_qty(Qty::new(d("10000"))), Some(Qty::new(d("9000"))));
+        assert_eq!(spec.qty_for_notional(d("100"), Price::new(d("64000"))), Some(Qty::new(d("0.00156"))));
     }
 
     #[test]
     fn validate_names_the_filter() {
         let spec = btcusdt();
         let q = Qty::new(d("0.001"));
-        assert_eq!(
-            spec.validate(Price::new(d("64000.001")), q),
-            Err(FilterViolation::Price(d("64000.001")))
-        );
-        assert_eq!(
-            spec.validate(Price::new(d("100")), q),
-            Err(FilterViolation::Notional(d("0.100")))
-        );
+        assert_eq!(spec.validate(Price::new(d("64000.001")), q), Err(FilterViolation::Price(d("64000.001"))));
+        assert_eq!(spec.validate(Price::new(d("100")), q), Err(FilterViolation::Notional(d("0.100"))));
         assert!(spec.validate(Price::new(d("64000.01")), q).is_ok());
     }
 

@@ -16,12 +16,8 @@ pub mod types;
 
 pub use context::{Balance, Context, OpenOrder, TestContext};
 pub use instrument::{FilterViolation, InstrumentSpec};
-pub use market::{
-    BookDelta, BookSnapshot, Connectivity, Kline, KlineInterval, Level, MarketEvent, Quote, Trade,
-};
-pub use order::{
-    Fill, Intents, Liquidity, NewOrder, OrderIntent, OrderKind, OrderUpdate, Reason, TimeInForce,
-};
+pub use market::{BookDelta, BookSnapshot, Connectivity, Kline, KlineInterval, Level, MarketEvent, Quote, Trade};
+pub use order::{Fill, Intents, Liquidity, NewOrder, OrderIntent, OrderKind, OrderUpdate, Reason, TimeInForce};
 pub use strategy::{Strategy, StrategyError, Subscription};
 pub use text::TextError;
 pub use types::{Asset, ClientOrderId, Price, Qty, Side, Symbol, Timestamp, VenueId};

@@ -78,9 +78,7 @@ impl OrderIntent {
     /// The new order this intent places, if any.
     pub fn new_order(&self) -> Option<(&ClientOrderId, &NewOrder)> {
         match self {
-            OrderIntent::Place { id, order } | OrderIntent::Replace { id, order, .. } => {
-                Some((id, order))
-            }
+            OrderIntent::Place { id, order } | OrderIntent::Replace { id, order, .. } => Some((id, order)),
             OrderIntent::Cancel { .. } | OrderIntent::CancelAll { .. } => None,
         }
     }
@@ -122,10 +120,7 @@ pub struct Reason {
 
 impl Reason {
     pub fn new(code: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            code: code.into(),
-            message: message.into(),
-        }
+        Self { code: code.into(), message: message.into() }
     }
 }
 
@@ -203,9 +198,7 @@ impl OrderUpdate {
 
     pub fn fill(&self) -> Option<&Fill> {
         match self {
-            OrderUpdate::PartiallyFilled { fill, .. } | OrderUpdate::Filled { fill, .. } => {
-                Some(fill)
-            }
+            OrderUpdate::PartiallyFilled { fill, .. } | OrderUpdate::Filled { fill, .. } => Some(fill),
             _ => None,
         }
     }
@@ -224,11 +217,7 @@ pub struct Intents {
 impl Intents {
     /// A buffer for `instance` whose first order gets sequence number `first_seq`.
     pub fn new(instance: &str, first_seq: u64) -> Self {
-        Self {
-            instance: instance.to_owned(),
-            next_seq: first_seq,
-            buf: Vec::new(),
-        }
+        Self { instance: instance.to_owned(), next_seq: first_seq, buf: Vec::new() }
     }
 
     /// The sequence number the next order will get.
@@ -296,13 +285,7 @@ mod tests {
     fn intents_hand_out_sequential_ids() {
         let venue = VenueId::new("sim").unwrap();
         let symbol = Symbol::new("BTCUSDT").unwrap();
-        let order = NewOrder {
-            venue,
-            symbol,
-            side: Side::Buy,
-            qty: Qty::new(Decimal::ONE),
-            kind: OrderKind::Market,
-        };
+        let order = NewOrder { venue, symbol, side: Side::Buy, qty: Qty::new(Decimal::ONE), kind: OrderKind::Market };
         let mut out = Intents::new("s1", 7);
         let a = out.place(order);
         let b = out.replace(a, order);

@@ -44,12 +44,7 @@ pub trait Strategy: Send {
 
     /// Called for every market event on a subscribed symbol (and every
     /// connectivity change of a subscribed venue).
-    fn on_event(
-        &mut self,
-        ctx: &dyn Context,
-        event: &MarketEvent,
-        out: &mut Intents,
-    ) -> Result<(), StrategyError>;
+    fn on_event(&mut self, ctx: &dyn Context, event: &MarketEvent, out: &mut Intents) -> Result<(), StrategyError>;
 
     /// Called for every update of an order this instance placed, in order.
     fn on_order_update(

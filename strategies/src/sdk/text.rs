@@ -34,23 +34,16 @@ impl<const N: usize> InlineStr<N> {
             return Err(TextError::Empty);
         }
         if s.len() > N {
-            return Err(TextError::TooLong {
-                max: N,
-                len: s.len(),
-            });
+            return Err(TextError::TooLong { max: N, len: s.len() });
         }
         let mut bytes = [0u8; N];
         bytes[..s.len()].copy_from_slice(s.as_bytes());
-        Ok(Self {
-            len: s.len() as u8,
-            bytes,
-        })
+        Ok(Self { len: s.len() as u8, bytes })
     }
 
     pub fn as_str(&self) -> &str {
         // The bytes were copied from a `&str` in `new`, so they are valid UTF-8.
-        std::str::from_utf8(&self.bytes[..self.len as usize])
-            .expect("InlineStr holds UTF-8 copied from a str")
+        std::str::from_utf8(&self.bytes[..self.len as usize]).expect("InlineStr holds UTF-8 copied from a str")
     }
 
     pub fn as_bytes(&self) -> &[u8] {
@@ -166,10 +159,7 @@ pub(crate) fn any_text(_: &str) -> Result<(), TextError> {
 
 /// Accepts `[A-Za-z0-9_-]`, the character set every venue allows in ids.
 pub(crate) fn id_chars(s: &str) -> Result<(), TextError> {
-    match s
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '-'))
-    {
+    match s.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '-')) {
         Some(c) => Err(TextError::BadChar(c, "[A-Za-z0-9_-]")),
         None => Ok(()),
     }
@@ -184,10 +174,7 @@ mod tests {
         let s = InlineStr::<8>::new("BTCUSDT").unwrap();
         assert_eq!(s.as_str(), "BTCUSDT");
         assert_eq!(InlineStr::<8>::new(""), Err(TextError::Empty));
-        assert_eq!(
-            InlineStr::<4>::new("BTCUSDT"),
-            Err(TextError::TooLong { max: 4, len: 7 })
-        );
+        assert_eq!(InlineStr::<4>::new("BTCUSDT"), Err(TextError::TooLong { max: 4, len: 7 }));
         // Multi-byte UTF-8 is counted in bytes.
         let unicode = InlineStr::<24>::new("这是测试币456").unwrap();
         assert_eq!(unicode.as_str(), "这是测试币456");
