@@ -1,4 +1,6 @@
-//! Binance Spot: signing now; market data, REST execution and the user
-//! stream build on it. Knows nothing about strategies.
+//! Binance Spot. Now: request signing ([`sign`]) and market-stream parsing
+//! ([`parse`]); the stream connection, REST execution client and user stream
+//! build on them. Knows nothing about strategies.
 
+pub mod parse;
 pub mod sign;

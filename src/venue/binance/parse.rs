@@ -1,0 +1,410 @@
+//! Binance Spot market-stream frames → normalised [`MarketEvent`]s.
+//!
+//! Frames are parsed with borrowed strings (no allocation for fields), and
+//! decimals go from the frame's text straight to `Decimal`, never through
+//! `f64`. Unknown fields are ignored and optional ones may be missing; a
+//! malformed frame is a [`ParseError`], never a panic.
+
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use tradewind_strategies::sdk::{
+    BookDelta, Kline, KlineInterval, Level, MarketEvent, Price, Qty, Quote, Side, Symbol, Timestamp, Trade, VenueId,
+};
+
+/// Why a frame could not be turned into an event.
+#[derive(Debug, thiserror::Error)]
+pub enum ParseError {
+    #[error("malformed JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("bad decimal {0:?}")]
+    Decimal(String),
+    #[error("bad symbol {0:?}")]
+    Symbol(String),
+    #[error("unsupported kline interval {0:?}")]
+    Interval(String),
+}
+
+/// What a market-stream frame carried.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StreamEvent {
+    Market(MarketEvent),
+    /// The server is going away: reconnect now (`serverShutdown`).
+    ServerShutdown,
+    /// A reply to SUBSCRIBE/UNSUBSCRIBE/LIST_SUBSCRIPTIONS (`{"result":…,"id":…}`).
+    ControlReply,
+    /// A stream this parser does not handle (kept for metrics, not an error).
+    Ignored,
+}
+
+#[derive(Deserialize)]
+struct Combined<'a> {
+    #[serde(borrow)]
+    stream: &'a str,
+    #[serde(borrow)]
+    data: &'a RawValue,
+}
+
+#[derive(Deserialize)]
+struct RawTrade<'a> {
+    s: &'a str,
+    t: u64,
+    p: &'a str,
+    q: &'a str,
+    #[serde(rename = "T")]
+    trade_time: i64,
+    m: bool,
+}
+
+#[derive(Deserialize)]
+struct RawBookTicker<'a> {
+    #[serde(default)]
+    u: u64,
+    s: &'a str,
+    b: &'a str,
+    #[serde(rename = "B")]
+    bid_qty: &'a str,
+    a: &'a str,
+    #[serde(rename = "A")]
+    ask_qty: &'a str,
+}
+
+#[derive(Deserialize)]
+struct RawDepth<'a> {
+    #[serde(rename = "E", default)]
+    event_time: i64,
+    s: &'a str,
+    #[serde(rename = "U")]
+    first: u64,
+    u: u64,
+    #[serde(borrow)]
+    b: Vec<[&'a str; 2]>,
+    #[serde(borrow)]
+    a: Vec<[&'a str; 2]>,
+}
+
+#[derive(Deserialize)]
+struct RawKlineEvent<'a> {
+    #[serde(borrow)]
+    k: RawKline<'a>,
+}
+
+#[derive(Deserialize)]
+struct RawKline<'a> {
+    t: i64,
+    #[serde(rename = "T")]
+    close_time: i64,
+    s: &'a str,
+    i: &'a str,
+    o: &'a str,
+    c: &'a str,
+    h: &'a str,
+    l: &'a str,
+    v: &'a str,
+    x: bool,
+}
+
+#[derive(Deserialize)]
+struct Control<'a> {
+    #[serde(default, borrow)]
+    e: Option<&'a str>,
+    #[serde(default, borrow)]
+    id: Option<&'a RawValue>,
+}
+
+/// Parses a frame of a combined stream (`{"stream":"btcusdt@trade","data":{…}}`)
+/// or a control message on the same connection.
+pub fn parse_combined(venue: VenueId, frame: &str) -> Result<StreamEvent, ParseError> {
+    match serde_json::from_str::<Combined<'_>>(frame) {
+        Ok(c) => parse_stream(venue, c.stream, c.data.get()),
+        Err(e) => match serde_json::from_str::<Control<'_>>(frame)? {
+            Control { id: Some(_), .. } => Ok(StreamEvent::ControlReply),
+            Control { e: Some("serverShutdown"), .. } => Ok(StreamEvent::ServerShutdown),
+            _ => Err(ParseError::Json(e)),
+        },
+    }
+}
+
+/// Parses the payload of stream `stream` (e.g. `btcusdt@depth@100ms`).
+pub fn parse_stream(venue: VenueId, stream: &str, data: &str) -> Result<StreamEvent, ParseError> {
+    let channel = stream.split_once('@').map_or(stream, |(_, c)| c);
+    let event = if channel == "trade" {
+        trade(venue, serde_json::from_str(data)?)?
+    } else if channel == "bookTicker" {
+        book_ticker(venue, serde_json::from_str(data)?)?
+    } else if channel.starts_with("depth")
+        && !channel.starts_with("depth5")
+        && !channel.starts_with("depth1")
+        && !channel.starts_with("depth2")
+    {
+        depth(venue, serde_json::from_str(data)?)?
+    } else if channel.starts_with("kline_") {
+        kline(venue, serde_json::from_str::<RawKlineEvent<'_>>(data)?.k)?
+    } else if stream == "!serverShutdown" {
+        return Ok(StreamEvent::ServerShutdown);
+    } else {
+        return Ok(StreamEvent::Ignored);
+    };
+    Ok(StreamEvent::Market(event))
+}
+
+fn trade(venue: VenueId, t: RawTrade<'_>) -> Result<MarketEvent, ParseError> {
+    Ok(MarketEvent::Trade(Trade {
+        venue,
+        symbol: symbol(t.s)?,
+        trade_id: t.t,
+        price: Price::new(decimal(t.p)?),
+        qty: Qty::new(decimal(t.q)?),
+        // Buyer is maker ⇒ the seller took liquidity.
+        aggressor: if t.m { Side::Sell } else { Side::Buy },
+        time: Timestamp(t.trade_time),
+    }))
+}
+
+fn book_ticker(venue: VenueId, b: RawBookTicker<'_>) -> Result<MarketEvent, ParseError> {
+    Ok(MarketEvent::Quote(Quote {
+        venue,
+        symbol: symbol(b.s)?,
+        bid_price: Price::new(decimal(b.b)?),
+        bid_qty: Qty::new(decimal(b.bid_qty)?),
+        ask_price: Price::new(decimal(b.a)?),
+        ask_qty: Qty::new(decimal(b.ask_qty)?),
+        update_id: b.u,
+    }))
+}
+
+fn depth(venue: VenueId, d: RawDepth<'_>) -> Result<MarketEvent, ParseError> {
+    Ok(MarketEvent::BookDelta(BookDelta {
+        venue,
+        symbol: symbol(d.s)?,
+        first_update_id: d.first,
+        last_update_id: d.u,
+        bids: levels(&d.b)?,
+        asks: levels(&d.a)?,
+        time: Timestamp(d.event_time),
+    }))
+}
+
+fn kline(venue: VenueId, k: RawKline<'_>) -> Result<MarketEvent, ParseError> {
+    let interval: KlineInterval = serde_json::from_value(serde_json::Value::String(k.i.to_owned()))
+        .map_err(|_| ParseError::Interval(k.i.to_owned()))?;
+    Ok(MarketEvent::Kline(Kline {
+        venue,
+        symbol: symbol(k.s)?,
+        interval,
+        open_time: Timestamp(k.t),
+        close_time: Timestamp(k.close_time),
+        open: Price::new(decimal(k.o)?),
+        high: Price::new(decimal(k.h)?),
+        low: Price::new(decimal(k.l)?),
+        close: Price::new(decimal(k.c)?),
+        volume: Qty::new(decimal(k.v)?),
+        closed: k.x,
+    }))
+}
+
+/// `[["price","qty"], …]` → levels.
+pub fn levels(raw: &[[&str; 2]]) -> Result<Vec<Level>, ParseError> {
+    raw.iter().map(|[p, q]| Ok(Level { price: Price::new(decimal(p)?), qty: Qty::new(decimal(q)?) })).collect()
+}
+
+fn symbol(s: &str) -> Result<Symbol, ParseError> {
+    Symbol::new(s).map_err(|_| ParseError::Symbol(s.to_owned()))
+}
+
+/// Parses a decimal string exactly. Fast path for Binance's plain form
+/// (optional `-`, digits, at most one `.`, ≤ 18 digits); anything else goes
+/// through `Decimal::from_str_exact`.
+pub fn decimal(s: &str) -> Result<Decimal, ParseError> {
+    let bytes = s.as_bytes();
+    let (negative, digits) = match bytes.first() {
+        Some(b'-') => (true, &bytes[1..]),
+        _ => (false, bytes),
+    };
+    let mut mantissa: i64 = 0;
+    let mut count = 0u32;
+    let mut scale: Option<u32> = None;
+    let mut plain = !digits.is_empty() && digits.len() <= 19;
+    if plain {
+        for &b in digits {
+            match b {
+                b'0'..=b'9' => {
+                    mantissa = mantissa * 10 + i64::from(b - b'0');
+                    count += 1;
+                    if let Some(s) = scale.as_mut() {
+                        *s += 1;
+                    }
+                }
+                b'.' if scale.is_none() => scale = Some(0),
+                _ => {
+                    plain = false;
+                    break;
+                }
+            }
+        }
+    }
+    if plain && count > 0 && count <= 18 {
+        let value = Decimal::new(if negative { -mantissa } else { mantissa }, scale.unwrap_or(0));
+        return Ok(value);
+    }
+    Decimal::from_str_exact(s).map_err(|_| ParseError::Decimal(s.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    //! The verbatim payloads of the protocol reference (section D5).
+    use super::*;
+    use proptest::prelude::*;
+    use std::str::FromStr;
+
+    fn venue() -> VenueId {
+        VenueId::new("binance").unwrap()
+    }
+
+    fn d(s: &str) -> Decimal {
+        Decimal::from_str(s).unwrap()
+    }
+
+    fn market(stream: &str, data: &str) -> MarketEvent {
+        let frame = format!("{{\"stream\":\"{stream}\",\"data\":{data}}}");
+        match parse_combined(venue(), &frame).unwrap() {
+            StreamEvent::Market(e) => e,
+            other => panic!("expected a market event, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn d5_trade() {
+        let e = market(
+            "bnbbtc@trade",
+            r#"{"e":"trade","E":1672515782136,"s":"BNBBTC","t":12345,"p":"0.001","q":"100","T":1672515782136,"m":true,"M":true}"#,
+        );
+        let MarketEvent::Trade(t) = e else { panic!("{e:?}") };
+        assert_eq!(
+            (t.symbol.as_str(), t.trade_id, t.price.get(), t.qty.get()),
+            ("BNBBTC", 12345, d("0.001"), d("100"))
+        );
+        assert_eq!((t.aggressor, t.time), (Side::Sell, Timestamp(1672515782136)));
+    }
+
+    #[test]
+    fn d5_book_ticker_has_no_event_type() {
+        let e = market(
+            "bnbusdt@bookTicker",
+            r#"{"u":400900217,"s":"BNBUSDT","b":"25.35190000","B":"31.21000000","a":"25.36520000","A":"40.66000000"}"#,
+        );
+        let MarketEvent::Quote(q) = e else { panic!("{e:?}") };
+        assert_eq!(q.bid_price.get().to_string(), "25.35190000");
+        assert_eq!((q.ask_qty.get(), q.update_id), (d("40.66"), 400900217));
+    }
+
+    #[test]
+    fn d5_depth_update() {
+        let e = market(
+            "bnbbtc@depth@100ms",
+            r#"{"e":"depthUpdate","E":1672515782136,"s":"BNBBTC","U":157,"u":160,"b":[["0.0024","10"]],"a":[["0.0026","100"]]}"#,
+        );
+        let MarketEvent::BookDelta(b) = e else { panic!("{e:?}") };
+        assert_eq!((b.first_update_id, b.last_update_id), (157, 160));
+        assert_eq!(b.bids, [Level { price: Price::new(d("0.0024")), qty: Qty::new(d("10")) }]);
+        assert_eq!(b.asks[0].qty.get(), d("100"));
+    }
+
+    #[test]
+    fn d5_kline() {
+        let e = market(
+            "bnbbtc@kline_1m",
+            r#"{"e":"kline","E":1672515782136,"s":"BNBBTC","k":{"t":1672515780000,"T":1672515839999,"s":"BNBBTC","i":"1m","f":100,"L":200,"o":"0.0010","c":"0.0020","h":"0.0025","l":"0.0015","v":"1000","n":100,"x":false,"q":"1.0000","V":"500","Q":"0.500","B":"123456"}}"#,
+        );
+        let MarketEvent::Kline(k) = e else { panic!("{e:?}") };
+        assert_eq!(
+            (k.interval, k.closed, k.high.get(), k.volume.get()),
+            (KlineInterval::M1, false, d("0.0025"), d("1000"))
+        );
+    }
+
+    #[test]
+    fn control_replies_server_shutdown_and_unknown_streams() {
+        assert_eq!(parse_combined(venue(), r#"{"result":null,"id":1}"#).unwrap(), StreamEvent::ControlReply);
+        assert_eq!(
+            parse_combined(venue(), r#"{"stream":"!serverShutdown","data":{"e":"serverShutdown","E":1}}"#).unwrap(),
+            StreamEvent::ServerShutdown
+        );
+        assert_eq!(parse_combined(venue(), r#"{"e":"serverShutdown","E":1}"#).unwrap(), StreamEvent::ServerShutdown);
+        let block = r#"{"e":"blockTrade","E":1772506983582,"s":"BNBBTC","t":582,"p":"0.052","q":"5838","T":1772506983321,"m":true}"#;
+        assert_eq!(parse_stream(venue(), "bnbbtc@blockTrade", block).unwrap(), StreamEvent::Ignored);
+    }
+
+    #[test]
+    fn bad_frames_are_typed_errors() {
+        let cases = [
+            ("", "malformed JSON"),
+            ("<html>502 Bad Gateway</html>", "malformed JSON"),
+            (r#"{"stream":"x@trade","data":{"s":"BTCUSDT"}}"#, "malformed JSON"),
+            (r#"{"stream":"x@trade","data":{"s":"BTCUSDT","t":1,"p":"1e999","q":"1","T":1,"m":true}}"#, "bad decimal"),
+            (r#"{"stream":"x@trade","data":{"s":"BTCUSDT","t":1,"p":"abc","q":"1","T":1,"m":true}}"#, "bad decimal"),
+            (r#"{"stream":"x@trade","data":{"s":"BTCUSDT","t":-1,"p":"1","q":"1","T":1,"m":true}}"#, "malformed JSON"),
+            (
+                r#"{"stream":"x@kline_7m","data":{"k":{"t":1,"T":2,"s":"A","i":"7m","o":"1","c":"1","h":"1","l":"1","v":"1","x":true}}}"#,
+                "unsupported kline interval",
+            ),
+            (
+                r#"{"stream":"x@trade","data":{"s":"A VERY LONG SYMBOL NAME INDEED","t":1,"p":"1","q":"1","T":1,"m":true}}"#,
+                "bad symbol",
+            ),
+        ];
+        for (frame, expected) in cases {
+            let err = parse_combined(venue(), frame).expect_err(frame);
+            assert!(err.to_string().starts_with(expected), "{frame}: {err}");
+        }
+    }
+
+    #[test]
+    fn decimal_fast_path_matches_the_exact_parser() {
+        for s in [
+            "0",
+            "1",
+            "0.001",
+            "64000.10000000",
+            "-2.5",
+            "123456789012345678",
+            "1234567890123456789.5",
+            "0.0000000000000000000000000001",
+        ] {
+            assert_eq!(decimal(s).unwrap(), Decimal::from_str_exact(s).unwrap(), "{s}");
+            assert_eq!(decimal(s).unwrap().to_string(), Decimal::from_str_exact(s).unwrap().to_string(), "{s}");
+        }
+        for s in ["", "-", ".", "1..2", "1,5", "NaN", "1e5x"] {
+            assert!(decimal(s).is_err(), "{s}");
+        }
+    }
+
+    proptest! {
+        /// Random bytes never panic the parser.
+        #[test]
+        fn random_frames_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
+            let text = String::from_utf8_lossy(&bytes);
+            let _ = parse_combined(venue(), &text);
+            let _ = parse_stream(venue(), "btcusdt@depth@100ms", &text);
+        }
+
+        /// Valid frames with any fields removed or mangled never panic either.
+        #[test]
+        fn mangled_trade_frames_never_panic(cut in 0usize..130, byte in any::<u8>()) {
+            let frame = r#"{"stream":"bnbbtc@trade","data":{"e":"trade","E":1,"s":"BNBBTC","t":12345,"p":"0.001","q":"100","T":1,"m":true}}"#;
+            let mut bytes = frame.as_bytes().to_vec();
+            let at = cut.min(bytes.len() - 1);
+            bytes[at] = byte;
+            let _ = parse_combined(venue(), &String::from_utf8_lossy(&bytes));
+            let _ = parse_combined(venue(), &frame[..cut.min(frame.len())]);
+        }
+
+        /// Any decimal the fast path accepts equals the exact parse.
+        #[test]
+        fn decimal_agrees_with_exact(int in 0u64..10_000_000_000, frac in 0u32..100_000_000, scale in 0usize..9, neg in any::<bool>()) {
+            let frac = format!("{frac:08}");
+            let s = format!("{}{int}{}{}", if neg { "-" } else { "" }, if scale > 0 { "." } else { "" }, &frac[..scale]);
+            prop_assert_eq!(decimal(&s).unwrap(), Decimal::from_str_exact(&s).unwrap());
+        }
+    }
+}
