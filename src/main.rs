@@ -41,6 +41,21 @@ enum Command {
         #[arg(long, short, env = "TRADEWIND_CONFIG", default_value = config::DEFAULT_PATH)]
         config: PathBuf,
     },
+    /// Run the exchange simulator (Binance Spot REST + WebSocket) standalone.
+    Sim {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8900")]
+        listen: std::net::SocketAddr,
+        /// Seed of the synthetic market: same seed, same market.
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        /// Simulator settings (symbols, balances, fees, limits, faults). Default: built in.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// An account as API_KEY:SECRET (repeatable). Default: the demo account.
+        #[arg(long = "account", value_name = "KEY:SECRET")]
+        accounts: Vec<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -48,7 +63,63 @@ fn main() -> ExitCode {
     match cli.command {
         Command::CheckConfig { config } => check_config(&config),
         Command::Run { config, live } => run(&config, cli.log_format, RunOptions { live }),
+        Command::Sim { listen, seed, config, accounts } => sim(listen, seed, config, &accounts, cli.log_format),
     }
+}
+
+fn sim(
+    listen: std::net::SocketAddr,
+    seed: u64,
+    config: Option<PathBuf>,
+    accounts: &[String],
+    log_format: Option<LogFormat>,
+) -> ExitCode {
+    use tradewind::secret::Secret;
+    use tradewind::venue::sim::{self, SimConfig};
+    tradewind::logging::init(log_format.unwrap_or(LogFormat::Auto), "info");
+    let config = match config.map(|p| SimConfig::load(&p)).transpose() {
+        Ok(c) => c.unwrap_or_default(),
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    let mut parsed = Vec::new();
+    for a in accounts {
+        match a.split_once(':') {
+            Some((key, secret)) if !key.is_empty() && !secret.is_empty() => {
+                parsed.push((key.to_owned(), Secret::new(secret)));
+            }
+            _ => {
+                eprintln!("--account: expected KEY:SECRET with both parts non-empty");
+                return ExitCode::from(EXIT_CONFIG);
+            }
+        }
+    }
+    if parsed.is_empty() {
+        println!("demo account: API key {} secret {}", sim::DEMO_API_KEY, sim::DEMO_API_SECRET);
+    }
+    let Ok(runtime) = tokio::runtime::Builder::new_multi_thread().enable_all().build() else {
+        eprintln!("cannot start the async runtime");
+        return ExitCode::FAILURE;
+    };
+    runtime.block_on(async {
+        let shutdown = CancellationToken::new();
+        tokio::spawn(watch_signals(shutdown.clone()));
+        let options = sim::SimOptions { listen, seed, config, accounts: parsed };
+        match sim::start(options, shutdown.clone()).await {
+            Ok(handle) => {
+                shutdown.cancelled().await;
+                handle.stop().await;
+                tracing::info!("stopped");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                tracing::error!(error = %e, addr = %listen, "cannot listen");
+                ExitCode::FAILURE
+            }
+        }
+    })
 }
 
 fn load(path: &std::path::Path) -> Result<Config, ExitCode> {

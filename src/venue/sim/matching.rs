@@ -123,10 +123,24 @@ impl Book {
 
     /// Up to `n` levels of one side, best first.
     pub fn depth(&self, side: BookSide, n: usize) -> Vec<(i64, i64)> {
+        self.levels(side).take(n).collect()
+    }
+
+    /// The levels of one side as (price, live quantity), best first.
+    pub fn levels(&self, side: BookSide) -> Box<dyn Iterator<Item = (i64, i64)> + '_> {
         match side {
-            BookSide::Bid => self.bids.iter().rev().take(n).map(|(p, l)| (*p, l.total)).collect(),
-            BookSide::Ask => self.asks.iter().take(n).map(|(p, l)| (*p, l.total)).collect(),
+            BookSide::Bid => Box::new(self.bids.iter().rev().map(|(p, l)| (*p, l.total))),
+            BookSide::Ask => Box::new(self.asks.iter().map(|(p, l)| (*p, l.total))),
         }
+    }
+
+    /// Live quantity at one price (0 when there is no level).
+    pub fn level_qty(&self, side: BookSide, price: i64) -> i64 {
+        let levels = match side {
+            BookSide::Bid => &self.bids,
+            BookSide::Ask => &self.asks,
+        };
+        levels.get(&price).map_or(0, |l| l.total)
     }
 
     pub fn order(&self, id: u64) -> Option<&Resting> {

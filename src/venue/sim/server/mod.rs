@@ -1,0 +1,342 @@
+//! The simulator's Binance-Spot-compatible server on loopback.
+//!
+//! Layout: [`params`] reads and authenticates requests, [`limits`] enforces
+//! the rate limits, [`rest`] answers `/api/v3/*`, [`ws`] serves the market
+//! streams (`/ws`, `/stream`) and the WebSocket API (`/ws-api/v3`, user
+//! data), [`wire`] renders Binance's JSON. One mutex guards the exchange;
+//! every change publishes its events (in order, while still holding it) on
+//! broadcast channels that the WebSocket connections filter. Background
+//! tasks step the synthetic market, flush depth diffs every 100 ms and
+//! inject faults. Shutdown is a token passed in, so tests can trigger it.
+
+mod limits;
+mod params;
+mod rest;
+mod wire;
+mod ws;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::{any, get};
+use tokio::net::TcpListener;
+use tokio::sync::{broadcast, watch};
+use tokio_util::sync::CancellationToken;
+
+use super::config::{FaultConfig, SimConfig};
+use super::exchange::{Event, Exchange};
+use super::ledger::AccountId;
+use super::synth::{Rng, Synth};
+use crate::secret::Secret;
+use limits::RateState;
+use params::Credential;
+
+/// The demo account's key and secret (documented in the README; simulator only).
+pub const DEMO_API_KEY: &str = "tradewind-demo-key";
+pub const DEMO_API_SECRET: &str = "tradewind-demo-secret";
+
+/// How to start a simulator.
+#[derive(Debug, Clone)]
+pub struct SimOptions {
+    pub listen: SocketAddr,
+    pub seed: u64,
+    pub config: SimConfig,
+    /// (API key, HMAC secret) of each account; empty = the demo account.
+    pub accounts: Vec<(String, Secret)>,
+}
+
+/// A stream frame: its stream name and raw payload.
+#[derive(Debug)]
+pub struct StreamFrame {
+    pub stream: String,
+    pub payload: String,
+}
+
+/// A user-data event for one account (unwrapped JSON).
+#[derive(Debug)]
+pub struct UserFrame {
+    pub account: AccountId,
+    pub payload: String,
+}
+
+/// State shared by every request and connection.
+pub struct Shared {
+    exchange: Mutex<Exchange>,
+    keys: HashMap<String, Credential>,
+    rate: Mutex<RateState>,
+    public: broadcast::Sender<Arc<StreamFrame>>,
+    user: broadcast::Sender<Arc<UserFrame>>,
+    /// Bumped to close every WebSocket connection (fault injection).
+    drops: watch::Sender<u64>,
+    faults_rng: Mutex<Rng>,
+    shutdown: CancellationToken,
+}
+
+impl Shared {
+    fn exchange(&self) -> MutexGuard<'_, Exchange> {
+        self.exchange.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn rate(&self) -> MutexGuard<'_, RateState> {
+        self.rate.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn faults(&self) -> FaultConfig {
+        self.exchange().config().faults.clone()
+    }
+
+    /// True with probability `p` (fault injection).
+    fn roll(&self, p: f64) -> bool {
+        if p <= 0.0 {
+            return false;
+        }
+        let mut rng = self.faults_rng.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        (rng.below(1_000_000) as f64) < p * 1_000_000.0
+    }
+
+    /// Publishes the exchange's pending events. Call with the exchange locked,
+    /// right after the change, so frames leave in the order things happened.
+    fn publish(&self, exchange: &mut Exchange) {
+        let events: Vec<Event> = exchange.drain_events().collect();
+        for event in &events {
+            match event {
+                Event::Trade { symbol, id, price, qty, buyer_is_maker, time } => {
+                    let lower = symbol.to_ascii_lowercase();
+                    let trade = wire::trade_payload(symbol, *id, *price, *qty, *buyer_is_maker, *time);
+                    let agg = wire::agg_trade_payload(symbol, *id, *price, *qty, *buyer_is_maker, *time);
+                    self.send_public(format!("{lower}@trade"), trade);
+                    self.send_public(format!("{lower}@aggTrade"), agg);
+                }
+                Event::BookTicker { symbol } => {
+                    if let Ok(s) = exchange.symbol(symbol) {
+                        self.send_public(format!("{}@bookTicker", symbol.to_ascii_lowercase()), wire::book_ticker_payload(s));
+                    }
+                }
+                Event::Execution { account, .. } | Event::Balances { account, .. } => {
+                    if let Some(payload) = wire::user_event(event) {
+                        let _ = self.user.send(Arc::new(UserFrame { account: *account, payload: payload.to_string() }));
+                    }
+                }
+            }
+        }
+    }
+
+    fn send_public(&self, stream: String, payload: String) {
+        // No receivers is normal: nobody subscribed yet.
+        let _ = self.public.send(Arc::new(StreamFrame { stream, payload }));
+    }
+
+    /// Closes every WebSocket connection now.
+    pub fn drop_connections(&self) {
+        self.drops.send_modify(|n| *n += 1);
+    }
+}
+
+/// A running simulator.
+pub struct SimHandle {
+    pub addr: SocketAddr,
+    shared: Arc<Shared>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl SimHandle {
+    pub fn rest_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn stream_url(&self) -> String {
+        format!("ws://{}", self.addr)
+    }
+
+    pub fn ws_api_url(&self) -> String {
+        format!("ws://{}/ws-api/v3", self.addr)
+    }
+
+    /// Runs `f` on the exchange (tests and the control endpoint), then publishes what it changed.
+    pub fn with_exchange<T>(&self, f: impl FnOnce(&mut Exchange) -> T) -> T {
+        let mut exchange = self.shared.exchange();
+        let out = f(&mut exchange);
+        self.shared.publish(&mut exchange);
+        out
+    }
+
+    pub fn drop_connections(&self) {
+        self.shared.drop_connections();
+    }
+
+    pub fn set_faults(&self, faults: FaultConfig) {
+        self.shared.exchange().set_faults(faults);
+    }
+
+    /// Stops the server and its tasks and waits for them.
+    pub async fn stop(self) {
+        self.shared.shutdown.cancel();
+        let _ = self.task.await;
+    }
+}
+
+/// Starts a simulator: binds, spawns the server and the market, returns once it accepts connections.
+pub async fn start(options: SimOptions, shutdown: CancellationToken) -> std::io::Result<SimHandle> {
+    let listener = TcpListener::bind(options.listen).await?;
+    let addr = listener.local_addr()?;
+    let mut exchange = Exchange::new(options.config);
+    let accounts = if options.accounts.is_empty() {
+        vec![(DEMO_API_KEY.to_owned(), Secret::new(DEMO_API_SECRET))]
+    } else {
+        options.accounts
+    };
+    let mut keys = HashMap::new();
+    for (i, (key, secret)) in accounts.iter().enumerate() {
+        let account = 2 + AccountId::try_from(i).unwrap_or(AccountId::MAX - 2);
+        exchange.open_account(account);
+        keys.insert(key.clone(), Credential::new(account, secret.expose()));
+    }
+    let synth = Synth::new(options.seed, &exchange);
+    let market_speed = exchange.config().market.events_per_sec;
+    let shared = Arc::new(Shared {
+        exchange: Mutex::new(exchange),
+        keys,
+        rate: Mutex::new(RateState::default()),
+        public: broadcast::channel(65_536).0,
+        user: broadcast::channel(16_384).0,
+        drops: watch::channel(0).0,
+        faults_rng: Mutex::new(Rng::new(options.seed ^ 0x5EED)),
+        shutdown: shutdown.clone(),
+    });
+    // Fill the book before anyone connects, so the first snapshot has depth.
+    {
+        let mut ex = shared.exchange();
+        let mut synth_guard = synth;
+        synth_guard.step(&mut ex, now_ms());
+        ex.drain_events().for_each(drop);
+        spawn_market(shared.clone(), synth_guard, market_speed);
+    }
+    spawn_flusher(shared.clone());
+    spawn_fault_dropper(shared.clone());
+
+    let app = Router::new()
+        .route("/ws", get(ws::market_handler))
+        .route("/ws/{stream}", get(ws::market_handler))
+        .route("/stream", get(ws::market_handler))
+        .route("/ws-api/v3", get(ws::api_handler))
+        .route("/sim/v1/faults", any(rest::faults_handler))
+        .route("/sim/v1/drop-connections", any(rest::drop_handler))
+        .fallback(rest::handler)
+        .with_state(shared.clone());
+    let task = tokio::spawn(async move {
+        let serve = axum::serve(listener, app).with_graceful_shutdown(shutdown.cancelled_owned());
+        if let Err(e) = serve.await {
+            tracing::error!(error = %e, "simulator server failed");
+        }
+    });
+    tracing::info!(addr = %addr, accounts = accounts.len(), "listening on http://{addr}");
+    Ok(SimHandle { addr, shared, task })
+}
+
+fn spawn_market(shared: Arc<Shared>, mut synth: Synth, events_per_sec: u32) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(1) / events_per_sec.max(1));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            tokio::select! {
+                _ = shared.shutdown.cancelled() => break,
+                _ = tick.tick() => {
+                    let mut ex = shared.exchange();
+                    synth.step(&mut ex, now_ms());
+                    shared.publish(&mut ex);
+                }
+            }
+        }
+    });
+}
+
+/// Every 100 ms: depth diffs; every second: the 1-minute klines that changed.
+fn spawn_flusher(shared: Arc<Shared>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_millis(100));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        let mut klines: HashMap<usize, KlineSeen> = HashMap::new();
+        let mut rounds: u64 = 0;
+        loop {
+            tokio::select! {
+                _ = shared.shutdown.cancelled() => break,
+                _ = tick.tick() => {}
+            }
+            rounds += 1;
+            let now = now_ms();
+            let mut ex = shared.exchange();
+            for index in 0..ex.symbols().len() {
+                let name = ex.symbols()[index].config.symbol.clone();
+                let lower = name.to_ascii_lowercase();
+                if let Some(diff) = ex.take_depth_diff(index) {
+                    let payload = wire::depth_payload(&name, &diff, now);
+                    shared.send_public(format!("{lower}@depth"), payload.clone());
+                    shared.send_public(format!("{lower}@depth@100ms"), payload);
+                }
+                if rounds.is_multiple_of(10) {
+                    for payload in kline_frames(&ex.symbols()[index], klines.entry(index).or_default(), now) {
+                        shared.send_public(format!("{lower}@kline_1m"), payload);
+                    }
+                }
+            }
+        }
+    });
+}
+
+/// The last kline sent for a symbol.
+#[derive(Debug, Default)]
+struct KlineSeen {
+    open_time: i64,
+    trades: u64,
+    closed_sent: bool,
+}
+
+/// Kline frames due now: the close of a finished minute, or the current one if it changed.
+fn kline_frames(s: &super::exchange::SymbolState, seen: &mut KlineSeen, now: i64) -> Vec<String> {
+    let mut frames = Vec::new();
+    let Some(current) = &s.candle else { return frames };
+    let name = &s.config.symbol;
+    if seen.open_time != 0 && seen.open_time != current.open_time && !seen.closed_sent {
+        if let Some(done) = s.history.iter().rev().find(|c| c.open_time == seen.open_time) {
+            frames.push(wire::kline_payload(name, done, true, now));
+        }
+    }
+    let closed = now >= current.open_time + 60_000;
+    let changed = (seen.open_time, seen.trades) != (current.open_time, current.trades);
+    if closed && !(seen.closed_sent && seen.open_time == current.open_time) {
+        frames.push(wire::kline_payload(name, current, true, now));
+        *seen = KlineSeen { open_time: current.open_time, trades: current.trades, closed_sent: true };
+    } else if !closed && changed {
+        frames.push(wire::kline_payload(name, current, false, now));
+        *seen = KlineSeen { open_time: current.open_time, trades: current.trades, closed_sent: false };
+    }
+    frames
+}
+
+fn spawn_fault_dropper(shared: Arc<Shared>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        let mut elapsed: u64 = 0;
+        loop {
+            tokio::select! {
+                _ = shared.shutdown.cancelled() => break,
+                _ = tick.tick() => {}
+            }
+            let every = shared.faults().drop_ws_every_secs;
+            elapsed += 1;
+            if every > 0 && elapsed.is_multiple_of(every) {
+                tracing::info!("fault injection: dropping every WebSocket connection");
+                shared.drop_connections();
+            }
+        }
+    });
+}
+
+/// Wall-clock milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
+}

@@ -1,0 +1,464 @@
+//! `/api/v3/*`: one dispatcher that reads the parameters, charges the
+//! endpoint's documented weight, authenticates signed endpoints, and answers
+//! with Binance's bodies, statuses and headers (`X-MBX-USED-WEIGHT-1M` on
+//! every response, `X-MBX-ORDER-COUNT-*` on orders, `Retry-After` on 429/418).
+//! Also the simulator's own control endpoints under `/sim/v1/`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use super::params::{Params, authenticate};
+use super::wire::{self, RespType};
+use super::{Shared, now_ms};
+use crate::venue::sim::config::FaultConfig;
+use crate::venue::sim::exchange::{ApiError, LastFill, NewOrder, OrdType, Side};
+use crate::venue::sim::ledger::AccountId;
+use crate::venue::sim::matching::Tif;
+
+/// A response before rendering.
+struct Reply {
+    status: StatusCode,
+    body: Value,
+    retry_after: Option<u64>,
+    order_counts: Option<(u32, u32)>,
+}
+
+impl Reply {
+    fn ok(body: Value) -> Self {
+        Self { status: StatusCode::OK, body, retry_after: None, order_counts: None }
+    }
+
+    fn with_status(status: StatusCode, body: Value) -> Self {
+        Self { status, body, retry_after: None, order_counts: None }
+    }
+}
+
+impl From<ApiError> for Reply {
+    fn from(e: ApiError) -> Self {
+        let status = match e.code {
+            -2015 | -2014 => StatusCode::UNAUTHORIZED,
+            -1007 => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        Reply::with_status(status, json!({"code": e.code, "msg": e.msg}))
+    }
+}
+
+impl From<super::limits::Limited> for Reply {
+    fn from(l: super::limits::Limited) -> Self {
+        let status = StatusCode::from_u16(l.status).unwrap_or(StatusCode::TOO_MANY_REQUESTS);
+        let mut reply = Reply::with_status(status, json!({"code": l.error.code, "msg": l.error.msg}));
+        reply.retry_after = Some(l.retry_after_secs);
+        reply
+    }
+}
+
+/// The REST entry point (the router's fallback).
+pub async fn handler(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let delay = shared.faults().rest_delay_ms;
+    if delay > 0 {
+        tokio::time::sleep(Duration::from_millis(delay)).await;
+    }
+    let now = now_ms();
+    let api_key = headers.get("X-MBX-APIKEY").and_then(|v| v.to_str().ok());
+    let reply = match route(&shared, &method, uri.path(), uri.query().unwrap_or(""), api_key, &body, now) {
+        Ok(r) | Err(r) => r,
+    };
+    let used = shared.rate().used_weight(now);
+    let mut response = (reply.status, axum::Json(reply.body)).into_response();
+    let h = response.headers_mut();
+    h.insert("X-MBX-USED-WEIGHT-1M", HeaderValue::from(used));
+    if let Some(secs) = reply.retry_after {
+        h.insert("Retry-After", HeaderValue::from(secs));
+    }
+    if let Some((ten, day)) = reply.order_counts {
+        h.insert("X-MBX-ORDER-COUNT-10S", HeaderValue::from(ten));
+        h.insert("X-MBX-ORDER-COUNT-1D", HeaderValue::from(day));
+    }
+    response
+}
+
+/// Which endpoint a request is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Endpoint {
+    Ping,
+    Time,
+    ExchangeInfo,
+    Depth,
+    Trades,
+    Klines,
+    BookTicker,
+    NewOrder,
+    TestOrder,
+    CancelOrder,
+    QueryOrder,
+    OpenOrders,
+    CancelOpenOrders,
+    CancelReplace,
+    Account,
+    MyTrades,
+}
+
+impl Endpoint {
+    fn find(method: &Method, path: &str) -> Option<Self> {
+        use Endpoint::*;
+        let path = path.strip_prefix("/api/v3/")?;
+        Some(match (method.as_str(), path) {
+            ("GET", "ping") => Ping,
+            ("GET", "time") => Time,
+            ("GET", "exchangeInfo") => ExchangeInfo,
+            ("GET", "depth") => Depth,
+            ("GET", "trades") => Trades,
+            ("GET", "klines") => Klines,
+            ("GET", "ticker/bookTicker") => BookTicker,
+            ("POST", "order") => NewOrder,
+            ("POST", "order/test") => TestOrder,
+            ("DELETE", "order") => CancelOrder,
+            ("GET", "order") => QueryOrder,
+            ("GET", "openOrders") => OpenOrders,
+            ("DELETE", "openOrders") => CancelOpenOrders,
+            ("POST", "order/cancelReplace") => CancelReplace,
+            ("GET", "account") => Account,
+            ("GET", "myTrades") => MyTrades,
+            _ => return None,
+        })
+    }
+
+    fn signed(self) -> bool {
+        use Endpoint::*;
+        !matches!(self, Ping | Time | ExchangeInfo | Depth | Trades | Klines | BookTicker)
+    }
+
+    /// The documented request weight.
+    fn weight(self, params: &Params) -> u32 {
+        use Endpoint::*;
+        match self {
+            Ping | Time | NewOrder | TestOrder | CancelOrder | CancelOpenOrders | CancelReplace => 1,
+            ExchangeInfo | Account => 20,
+            Depth => match params.get("limit").and_then(|l| l.parse::<u32>().ok()).unwrap_or(100) {
+                0..=100 => 5,
+                101..=500 => 25,
+                501..=1000 => 50,
+                _ => 250,
+            },
+            Trades => 25,
+            Klines => 2,
+            BookTicker => if params.get("symbol").is_some() { 2 } else { 4 },
+            QueryOrder => 4,
+            OpenOrders => if params.get("symbol").is_some() { 6 } else { 80 },
+            MyTrades => if params.get("orderId").is_some() { 5 } else { 20 },
+        }
+    }
+}
+
+fn route(
+    shared: &Shared,
+    method: &Method,
+    path: &str,
+    query: &str,
+    api_key: Option<&str>,
+    body: &[u8],
+    now: i64,
+) -> Result<Reply, Reply> {
+    let Some(endpoint) = Endpoint::find(method, path) else {
+        return Err(Reply::with_status(StatusCode::NOT_FOUND, json!({"code": -1000, "msg": format!("Unknown endpoint {method} {path}.")})));
+    };
+    let params = Params::parse(query, body)?;
+    let limits = shared.exchange().config().limits.clone();
+    shared.rate().charge(&limits, endpoint.weight(&params), now)?;
+    let account = if endpoint.signed() { Some(authenticate(&shared.keys, api_key, query, body, &params, now)?) } else { None };
+    let account = account.unwrap_or_default();
+    use Endpoint::*;
+    let body = match endpoint {
+        Ping => json!({}),
+        Time => json!({"serverTime": now}),
+        ExchangeInfo => exchange_info(shared, &params, now)?,
+        Depth => {
+            let limit = params.u64("limit")?.unwrap_or(100).clamp(1, 5000) as usize;
+            let (last, bids, asks) = shared.exchange().depth(params.required("symbol")?, limit)?;
+            json!({"lastUpdateId": last, "bids": wire::levels(&bids), "asks": wire::levels(&asks)})
+        }
+        Trades => {
+            let ex = shared.exchange();
+            let s = ex.symbol(params.required("symbol")?)?;
+            let limit = params.u64("limit")?.unwrap_or(500).clamp(1, 1000) as usize;
+            let rows: Vec<Value> = s.recent.iter().rev().take(limit).rev()
+                .map(|(id, p, q, t, m)| json!({"id": id, "price": wire::dec(*p), "qty": wire::dec(*q), "quoteQty": wire::dec(p * q), "time": t, "isBuyerMaker": m, "isBestMatch": true}))
+                .collect();
+            Value::Array(rows)
+        }
+        Klines => {
+            if params.required("interval")? != "1m" {
+                return Err(ApiError::new(-1120, "Invalid interval.").into());
+            }
+            let ex = shared.exchange();
+            let s = ex.symbol(params.required("symbol")?)?;
+            let limit = params.u64("limit")?.unwrap_or(500).clamp(1, 1000) as usize;
+            let all: Vec<Value> = s.history.iter().chain(s.candle.iter()).map(wire::kline_row).collect();
+            Value::Array(all[all.len().saturating_sub(limit)..].to_vec())
+        }
+        BookTicker => {
+            let ex = shared.exchange();
+            let row = |s: &crate::venue::sim::exchange::SymbolState| {
+                let (b, bq) = s.best_bid().unwrap_or_default();
+                let (a, aq) = s.best_ask().unwrap_or_default();
+                json!({"symbol": s.config.symbol, "bidPrice": wire::dec(b), "bidQty": wire::dec(bq), "askPrice": wire::dec(a), "askQty": wire::dec(aq)})
+            };
+            match params.get("symbol") {
+                Some(symbol) => row(ex.symbol(symbol)?),
+                None => Value::Array(ex.symbols().iter().map(row).collect()),
+            }
+        }
+        NewOrder | TestOrder => return new_order(shared, account, &params, endpoint == TestOrder, now),
+        CancelOrder => {
+            let mut ex = shared.exchange();
+            let symbol = params.required("symbol")?;
+            let id = ex.cancel(
+                account,
+                symbol,
+                params.u64("orderId")?,
+                params.get("origClientOrderId"),
+                params.client_id("newClientOrderId")?,
+                now,
+            )?;
+            shared.publish(&mut ex);
+            shared.rate().refund(1, now);
+            cancel_body(&ex, account, id, now)
+        }
+        QueryOrder => {
+            let ex = shared.exchange();
+            let symbol = params.required("symbol")?;
+            let o = ex.order(account, params.u64("orderId")?, params.get("origClientOrderId"))?;
+            if o.symbol != symbol {
+                return Err(ApiError::new(-2013, "Order does not exist.").into());
+            }
+            wire::order(o)
+        }
+        OpenOrders => {
+            let ex = shared.exchange();
+            if let Some(s) = params.get("symbol") {
+                ex.symbol(s)?;
+            }
+            Value::Array(ex.open_orders(account, params.get("symbol")).into_iter().map(wire::order).collect())
+        }
+        CancelOpenOrders => {
+            let mut ex = shared.exchange();
+            let ids = ex.cancel_all(account, params.required("symbol")?, now)?;
+            shared.publish(&mut ex);
+            shared.rate().refund(1, now);
+            Value::Array(ids.iter().map(|id| cancel_body(&ex, account, *id, now)).collect())
+        }
+        CancelReplace => return cancel_replace(shared, account, &params, now),
+        Account => {
+            let ex = shared.exchange();
+            let fees = &ex.config().fees;
+            let omit_zero = params.get("omitZeroBalances") == Some("true");
+            let balances: Vec<Value> = ex
+                .ledger()
+                .account(account)
+                .filter(|(_, b)| !omit_zero || !(b.free + b.locked).is_zero())
+                .map(|(a, b)| wire::balance(a, &b))
+                .collect();
+            json!({
+                "makerCommission": 10, "takerCommission": 10, "buyerCommission": 0, "sellerCommission": 0,
+                "commissionRates": {"maker": wire::dec(fees.maker), "taker": wire::dec(fees.taker), "buyer": "0.00000000", "seller": "0.00000000"},
+                "canTrade": true, "canWithdraw": false, "canDeposit": false, "brokered": false,
+                "requireSelfTradePrevention": false, "preventSor": false, "updateTime": now,
+                "accountType": "SPOT", "balances": balances, "permissions": ["SPOT"], "uid": account,
+            })
+        }
+        MyTrades => {
+            let ex = shared.exchange();
+            let symbol = params.required("symbol")?;
+            ex.symbol(symbol)?;
+            let limit = params.u64("limit")?.unwrap_or(500).clamp(1, 1000) as usize;
+            let rows = ex.my_trades(account, symbol, params.u64("orderId")?, params.u64("fromId")?, limit);
+            Value::Array(rows.into_iter().map(wire::my_trade).collect())
+        }
+    };
+    Ok(Reply::ok(body))
+}
+
+fn exchange_info(shared: &Shared, params: &Params, now: i64) -> Result<Value, ApiError> {
+    let ex = shared.exchange();
+    let wanted: Option<Vec<String>> = match (params.get("symbol"), params.get("symbols")) {
+        (Some(s), None) => Some(vec![s.to_owned()]),
+        (None, Some(list)) => Some(serde_json::from_str(list).map_err(|_| ApiError::new(-1100, "Illegal characters found in parameter 'symbols'."))?),
+        (None, None) => None,
+        (Some(_), Some(_)) => return Err(ApiError::new(-1106, "Parameter 'symbols' sent when not required.")),
+    };
+    let symbols: Vec<Value> = match &wanted {
+        Some(names) => names.iter().map(|n| ex.symbol(n).map(wire::symbol_info)).collect::<Result<_, _>>()?,
+        None => ex.symbols().iter().map(wire::symbol_info).collect(),
+    };
+    let l = &ex.config().limits;
+    Ok(json!({
+        "timezone": "UTC",
+        "serverTime": now,
+        "rateLimits": [
+            {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": l.request_weight_per_minute},
+            {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": l.orders_per_10s},
+            {"rateLimitType": "ORDERS", "interval": "DAY", "intervalNum": 1, "limit": l.orders_per_day},
+            {"rateLimitType": "RAW_REQUESTS", "interval": "MINUTE", "intervalNum": 5, "limit": 300000},
+        ],
+        "exchangeFilters": [],
+        "symbols": symbols,
+    }))
+}
+
+/// Reads a new order's parameters (with an optional key prefix-free set) into the exchange's form.
+fn parse_new_order(params: &Params) -> Result<(NewOrder, Option<RespType>), ApiError> {
+    let symbol = params.required("symbol")?.to_owned();
+    let side = params.one_of("side", &[("BUY", Side::Buy), ("SELL", Side::Sell)])?.ok_or_else(|| missing("side"))?;
+    let kind = params
+        .one_of("type", &[("LIMIT", OrdType::Limit), ("LIMIT_MAKER", OrdType::LimitMaker), ("MARKET", OrdType::Market)])?
+        .ok_or_else(|| missing("type"))?;
+    let tif = params.one_of("timeInForce", &[("GTC", Tif::Gtc), ("IOC", Tif::Ioc), ("FOK", Tif::Fok)])?;
+    let tif = match (kind, tif) {
+        (OrdType::Limit, None) => return Err(missing("timeInForce")),
+        (_, t) => t.unwrap_or(Tif::Gtc),
+    };
+    let resp = params.one_of("newOrderRespType", &[("ACK", RespType::Ack), ("RESULT", RespType::Result), ("FULL", RespType::Full)])?;
+    let order = NewOrder {
+        symbol,
+        side,
+        kind,
+        tif,
+        qty: params.decimal("quantity")?,
+        quote_qty: params.decimal("quoteOrderQty")?,
+        price: params.decimal("price")?,
+        client_id: params.client_id("newClientOrderId")?,
+    };
+    Ok((order, resp))
+}
+
+fn missing(name: &str) -> ApiError {
+    ApiError::new(-1102, format!("Mandatory parameter '{name}' was not sent, was empty/null, or malformed."))
+}
+
+fn new_order(shared: &Shared, account: AccountId, params: &Params, test: bool, now: i64) -> Result<Reply, Reply> {
+    let (order, resp) = parse_new_order(params)?;
+    if test {
+        shared.exchange().symbol(&order.symbol)?;
+        return Ok(Reply::ok(json!({})));
+    }
+    let limits = shared.exchange().config().limits.clone();
+    let counts = shared.rate().count_order(&limits, account, now)?;
+    let (id, body) = place(shared, account, &order, resp, now).map_err(|e| {
+        let mut r = Reply::from(e);
+        r.order_counts = Some(counts);
+        r
+    })?;
+    shared.rate().refund(1, now);
+    if shared.roll(shared.faults().fail_after_accept) {
+        tracing::info!(order_id = id, "fault injection: answering an accepted order with 503");
+        return Err(ApiError::new(-1007, "Timeout waiting for response from backend server. Send status unknown; execution status unknown.").into());
+    }
+    let mut reply = Reply::ok(body);
+    reply.order_counts = Some(counts);
+    Ok(reply)
+}
+
+/// Places an order and renders its response; events are published before returning.
+fn place(shared: &Shared, account: AccountId, order: &NewOrder, resp: Option<RespType>, now: i64) -> Result<(u64, Value), ApiError> {
+    let mut ex = shared.exchange();
+    let id = ex.place(account, order, now);
+    // Collect this order's fills from the events before they are published.
+    let fills: Vec<LastFill> = match id {
+        Ok(id) => ex.pending_fills(id),
+        Err(_) => Vec::new(),
+    };
+    shared.publish(&mut ex);
+    let id = id?;
+    let o = ex.order(account, Some(id), None)?;
+    let default = if order.kind == OrdType::LimitMaker { RespType::Ack } else { RespType::Full };
+    Ok((id, wire::new_order_response(o, resp.unwrap_or(default), &fills)))
+}
+
+fn cancel_body(ex: &crate::venue::sim::exchange::Exchange, account: AccountId, id: u64, now: i64) -> Value {
+    let Ok(o) = ex.order(account, Some(id), None) else { return Value::Null };
+    let mut v = wire::order(o);
+    let map = v.as_object_mut().expect("orders render as objects");
+    map.insert("origClientOrderId".into(), Value::from(o.client_id.clone()));
+    map.insert("transactTime".into(), Value::from(now));
+    v
+}
+
+fn cancel_replace(shared: &Shared, account: AccountId, params: &Params, now: i64) -> Result<Reply, Reply> {
+    let allow_failure = match params.required("cancelReplaceMode")? {
+        "STOP_ON_FAILURE" => false,
+        "ALLOW_FAILURE" => true,
+        _ => return Err(ApiError::new(-1116, "Invalid cancelReplaceMode.").into()),
+    };
+    let (order, resp) = parse_new_order(params)?;
+    let cancel_id = params.u64("cancelOrderId")?;
+    let cancel_client = params.get("cancelOrigClientOrderId");
+    if cancel_id.is_none() && cancel_client.is_none() {
+        return Err(missing("cancelOrderId").into());
+    }
+    let cancel = {
+        let mut ex = shared.exchange();
+        let r = ex.cancel(account, &order.symbol, cancel_id, cancel_client, params.client_id("cancelNewClientOrderId")?, now);
+        shared.publish(&mut ex);
+        r.map(|id| cancel_body(&ex, account, id, now))
+    };
+    let error_body = |e: &ApiError| json!({"code": e.code, "msg": e.msg});
+    let placed = if cancel.is_ok() || allow_failure {
+        let limits = shared.exchange().config().limits.clone();
+        Some(shared.rate().count_order(&limits, account, now).map_err(|l| l.error).and_then(|_| place(shared, account, &order, resp, now)))
+    } else {
+        None
+    };
+    let result = |ok: bool| if ok { "SUCCESS" } else { "FAILURE" };
+    let data = json!({
+        "cancelResult": result(cancel.is_ok()),
+        "newOrderResult": placed.as_ref().map_or("NOT_ATTEMPTED", |p| result(p.is_ok())),
+        "cancelResponse": match &cancel { Ok(v) => v.clone(), Err(e) => error_body(e) },
+        "newOrderResponse": match &placed { Some(Ok((_, v))) => v.clone(), Some(Err(e)) => error_body(e), None => Value::Null },
+    });
+    match (&cancel, &placed) {
+        (Ok(_), Some(Ok(_))) => Ok(Reply::ok(data)),
+        (Err(_), None) | (Err(_), Some(Err(_))) => Err(Reply::with_status(
+            StatusCode::BAD_REQUEST,
+            json!({"code": -2022, "msg": "Order cancel-replace failed.", "data": data}),
+        )),
+        _ => Err(Reply::with_status(
+            StatusCode::CONFLICT,
+            json!({"code": -2021, "msg": "Order cancel-replace partially failed.", "data": data}),
+        )),
+    }
+}
+
+/// `GET /sim/v1/faults` shows the fault settings; `PUT` (or `POST`) replaces them.
+pub async fn faults_handler(State(shared): State<Arc<Shared>>, method: Method, body: Bytes) -> Response {
+    if method == Method::GET {
+        return axum::Json(shared.faults()).into_response();
+    }
+    match serde_json::from_slice::<FaultConfig>(&body) {
+        Ok(f) if (0.0..=1.0).contains(&f.fail_after_accept) && (0.0..=1.0).contains(&f.duplicate_user_events) => {
+            tracing::info!(faults = ?f, "fault settings changed");
+            shared.exchange().set_faults(f.clone());
+            axum::Json(f).into_response()
+        }
+        Ok(_) => (StatusCode::BAD_REQUEST, "fractions must be within 0..1").into_response(),
+        Err(e) => (StatusCode::BAD_REQUEST, format!("bad fault settings: {e}")).into_response(),
+    }
+}
+
+/// `POST /sim/v1/drop-connections` closes every WebSocket connection.
+pub async fn drop_handler(State(shared): State<Arc<Shared>>) -> StatusCode {
+    shared.drop_connections();
+    StatusCode::NO_CONTENT
+}
