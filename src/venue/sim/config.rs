@@ -281,7 +281,7 @@ mod tests {
             quote = "USDT"
             tick_size = "0"
             step_size = "0.001"
-            start_price = "100.005"
+            start_price = "0"
             quote_qty = "0.0005"
             [faults]
             fail_after_accept = 2.0

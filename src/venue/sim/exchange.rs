@@ -924,3 +924,7 @@ fn update_candle(
         }
     }
 }
+
+#[cfg(test)]
+#[path = "exchange_tests.rs"]
+mod tests;
