@@ -7,11 +7,18 @@ use std::time::Duration;
 use serde::Serialize;
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
-use tradewind_strategies::sdk::Strategy;
+use tradewind_strategies::sdk::{Strategy, VenueId};
 
 use crate::config::{Config, Environment, VenueConfig};
 use crate::engine::{self, Engine};
 use crate::risk::RiskManager;
+use crate::secret::Secret;
+use crate::venue::binance::market::FeedSpec;
+use crate::venue::binance::rest::Credentials;
+use crate::venue::binance::sign::Signer;
+use crate::venue::binance::{self, ConnectOptions, Endpoints};
+use crate::venue::credentials;
+use crate::venue::sim::{self, SimConfig, SimHandle};
 
 /// Where the daemon is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -72,6 +79,14 @@ pub fn build_engine(config: &Config) -> Engine {
     engine
 }
 
+/// A venue the daemon is connected to.
+struct StartedVenue {
+    name: String,
+    exec_task: tokio::task::JoinHandle<()>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    sim: Option<SimHandle>,
+}
+
 /// Runs the daemon until `shutdown` fires; returns once everything drained.
 pub async fn run(
     config: Config,
@@ -81,15 +96,25 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     check_live(&config, options)?;
     phase.send_replace(Phase::Starting);
-    let engine = build_engine(&config);
-    let (_engine_tx, engine_rx) = mpsc::channel(config.runtime.engine_queue);
+    let mut engine = build_engine(&config);
+    let (engine_tx, engine_rx) = mpsc::channel(config.runtime.engine_queue);
+    // Venues outlive the engine's drain: its last cancels still need them.
+    let venues_shutdown = CancellationToken::new();
+    let mut venues = Vec::new();
     for venue in &config.venues {
-        tracing::warn!(
-            venue = venue.name(),
-            kind = venue.kind(),
-            "this build has no connector for this venue kind yet; strategies on it receive no market data"
-        );
+        let started = tokio::select! {
+            _ = shutdown.cancelled() => Err(anyhow::anyhow!("shutdown requested while connecting")),
+            r = start_venue(&config, venue, &mut engine, engine_tx.clone(), venues_shutdown.clone()) => r,
+        };
+        match started {
+            Ok(v) => venues.push(v),
+            Err(e) => {
+                venues_shutdown.cancel();
+                return Err(e.context(format!("venue {:?} did not start", venue.name())));
+            }
+        }
     }
+    drop(engine_tx);
     let engine_task = tokio::spawn(engine::run(
         engine,
         engine_rx,
@@ -103,17 +128,120 @@ pub async fn run(
     shutdown.cancelled().await;
     phase.send_replace(Phase::Draining);
     tracing::info!("shutting down");
-    let deadline = Duration::from_secs(config.runtime.shutdown_timeout_secs);
-    match tokio::time::timeout(deadline, engine_task).await {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(config.runtime.shutdown_timeout_secs);
+    let result = match tokio::time::timeout_at(deadline, engine_task).await {
         Ok(Ok(engine)) => {
             for info in engine.instances() {
                 tracing::info!(strategy = %info.name, status = ?info.status, open_orders = info.open_orders, "strategy stopped");
             }
+            Ok(())
         }
-        Ok(Err(e)) => anyhow::bail!("engine task failed: {e}"),
-        Err(_) => anyhow::bail!("engine did not stop within {deadline:?}"),
+        Ok(Err(e)) => Err(anyhow::anyhow!("engine task failed: {e}")),
+        Err(_) => Err(anyhow::anyhow!("engine did not stop within the shutdown deadline")),
+    };
+    // The engine (and its execution clients) are gone: requests in flight finish, then venues close.
+    for v in &mut venues {
+        if tokio::time::timeout_at(deadline, &mut v.exec_task).await.is_err() {
+            tracing::warn!(venue = %v.name, "requests still in flight at the shutdown deadline");
+        }
     }
+    venues_shutdown.cancel();
+    for v in venues {
+        for task in v.tasks {
+            let _ = tokio::time::timeout_at(deadline, task).await;
+        }
+        if let Some(sim) = v.sim {
+            sim.stop().await;
+        }
+    }
+    result?;
     phase.send_replace(Phase::Stopped);
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Connects one venue (starting the embedded simulator for `kind = "sim"`) and
+/// hands its execution client to the engine.
+async fn start_venue(
+    config: &Config,
+    venue: &VenueConfig,
+    engine: &mut Engine,
+    engine_tx: mpsc::Sender<engine::EngineInput>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<StartedVenue> {
+    let id = VenueId::new(venue.name()).map_err(|e| anyhow::anyhow!("bad venue name: {e}"))?;
+    let feeds = feed_specs(engine, id);
+    let silence_timeout = Duration::from_secs(45);
+    let (options, sim) = match venue {
+        VenueConfig::Sim(s) => {
+            let sim_config = match &s.sim_config {
+                Some(path) => {
+                    let dir = config.file.parent().unwrap_or(std::path::Path::new("."));
+                    SimConfig::load(&dir.join(path))?
+                }
+                None => SimConfig::default(),
+            };
+            let listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+            let sim_options = sim::SimOptions { listen, seed: s.seed, config: sim_config, accounts: Vec::new() };
+            let handle = sim::start(sim_options, shutdown.child_token()).await?;
+            let credentials = Credentials {
+                api_key: Secret::new(sim::DEMO_API_KEY),
+                signer: Signer::hmac(&Secret::new(sim::DEMO_API_SECRET))?,
+            };
+            let endpoints =
+                Endpoints { rest: handle.rest_url(), stream: handle.stream_url(), ws_api: handle.ws_api_url() };
+            let options =
+                ConnectOptions { venue: id, endpoints, credentials: Some(credentials), recv_window_ms: 5000, silence_timeout };
+            (options, Some(handle))
+        }
+        VenueConfig::Binance(b) => {
+            let mut endpoints = Endpoints::of(b.environment);
+            for (url, over) in [(&mut endpoints.rest, &b.rest_url), (&mut endpoints.stream, &b.stream_url), (&mut endpoints.ws_api, &b.ws_api_url)] {
+                if let Some(o) = over {
+                    *url = o.clone();
+                }
+            }
+            let credentials = match credentials::load(&b.credentials, &|k| std::env::var(k).ok())? {
+                Some((api_key, secret)) => {
+                    let signer = if secret.expose().starts_with("-----BEGIN") {
+                        Signer::ed25519_pem(&secret)?
+                    } else {
+                        Signer::hmac(&secret)?
+                    };
+                    Some(Credentials { api_key, signer })
+                }
+                None => None,
+            };
+            let options = ConnectOptions { venue: id, endpoints, credentials, recv_window_ms: b.recv_window_ms, silence_timeout };
+            (options, None)
+        }
+    };
+    let connection = binance::connect(options, feeds, engine_tx, shutdown).await?;
+    engine.add_venue(id, Box::new(connection.client));
+    Ok(StartedVenue { name: venue.name().to_owned(), exec_task: connection.exec_task, tasks: connection.tasks, sim })
+}
+
+/// Merges every instance's subscriptions on one venue into one spec per symbol.
+fn feed_specs(engine: &Engine, venue: VenueId) -> Vec<FeedSpec> {
+    let mut specs: Vec<FeedSpec> = Vec::new();
+    for sub in engine.subscriptions().filter(|s| s.venue == venue) {
+        for symbol in &sub.symbols {
+            let spec = match specs.iter_mut().position(|s| s.symbol == *symbol) {
+                Some(i) => &mut specs[i],
+                None => {
+                    specs.push(FeedSpec { symbol: *symbol, trades: false, quotes: false, book: false, klines: Vec::new() });
+                    specs.last_mut().expect("just pushed")
+                }
+            };
+            spec.trades |= sub.trades;
+            spec.quotes |= sub.quotes;
+            spec.book |= sub.book;
+            if let Some(k) = sub.klines
+                && !spec.klines.contains(&k)
+            {
+                spec.klines.push(k);
+            }
+        }
+    }
+    specs
 }

@@ -3,9 +3,11 @@
 //! Layout: [`config`] turns TOML into a validated [`config::Config`];
 //! [`engine`] owns the strategy instances and drives them with market events
 //! and order updates; [`risk`] checks every intent before it leaves;
-//! [`execution`] is the contract venues implement; [`app`] wires the tasks and
-//! owns the lifecycle; [`logging`] sets up `tracing`. Strategies and the types
-//! they see come from the `tradewind-strategies` crate.
+//! [`execution`] is the contract venues implement, with the shared rate
+//! limiter and order tracking; [`venue`] holds the Binance connector and the
+//! built-in simulator; [`app`] wires the tasks and owns the lifecycle;
+//! [`logging`] sets up `tracing`. Strategies and the types they see come from
+//! the `tradewind-strategies` crate.
 #![forbid(unsafe_code)]
 
 pub mod app;
@@ -14,5 +16,6 @@ pub mod engine;
 pub mod execution;
 pub mod logging;
 pub mod risk;
+pub mod rng;
 pub mod secret;
 pub mod venue;

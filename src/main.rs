@@ -60,6 +60,7 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    tradewind::venue::install_tls_provider();
     match cli.command {
         Command::CheckConfig { config } => check_config(&config),
         Command::Run { config, live } => run(&config, cli.log_format, RunOptions { live }),

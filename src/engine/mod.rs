@@ -21,7 +21,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tradewind_strategies::sdk::{
     Asset, Balance, ClientOrderId, Context, InstrumentSpec, Intents, MarketEvent, OpenOrder, OrderIntent, OrderUpdate,
-    Qty, Reason, Strategy, StrategyError, Symbol, Timestamp, VenueId,
+    Qty, Reason, Strategy, StrategyError, Subscription, Symbol, Timestamp, VenueId,
 };
 
 use crate::execution::{ExecRequest, ExecutionClient};
@@ -75,6 +75,7 @@ struct Slot {
     trading_state: TradingState,
     positions: HashMap<(VenueId, Symbol), Qty>,
     open_orders: Vec<OpenOrder>,
+    subscriptions: Vec<Subscription>,
 }
 
 /// Everything but the routing tables, so routes can be read while instances are called.
@@ -109,7 +110,8 @@ impl Engine {
     /// Adds a strategy instance; its first order gets sequence number `first_seq`.
     pub fn add_instance(&mut self, name: &str, strategy: Box<dyn Strategy>, first_seq: u64) {
         let idx = self.core.slots.len();
-        for sub in strategy.subscriptions() {
+        let subscriptions = strategy.subscriptions();
+        for sub in &subscriptions {
             for symbol in &sub.symbols {
                 self.routes.entry((sub.venue, *symbol)).or_default().push(idx);
             }
@@ -126,7 +128,13 @@ impl Engine {
             trading_state: TradingState::Active,
             positions: HashMap::new(),
             open_orders: Vec::new(),
+            subscriptions,
         });
+    }
+
+    /// What every instance subscribed to (venues connect their feeds from this).
+    pub fn subscriptions(&self) -> impl Iterator<Item = &Subscription> {
+        self.core.slots.iter().flat_map(|s| s.subscriptions.iter())
     }
 
     /// Connects a venue's execution client.

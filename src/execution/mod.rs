@@ -6,6 +6,8 @@
 //! to the engine as an `OrderUpdate`. This module decides nothing about what
 //! to trade.
 
+pub mod rate_limit;
+
 use tradewind_strategies::sdk::{ClientOrderId, NewOrder, Symbol};
 
 /// A request the engine hands to a venue.

@@ -1,6 +1,147 @@
-//! Binance Spot. Now: request signing ([`sign`]) and market-stream parsing
-//! ([`parse`]); the stream connection, REST execution client and user stream
-//! build on them. Knows nothing about strategies.
+//! Binance Spot: request signing ([`sign`]), stream parsing ([`parse`]),
+//! the REST client ([`rest`]) and its errors ([`error`]), the local order
+//! book ([`book`]), market-data connections ([`market`]), the user-data
+//! stream over the WebSocket API ([`user_stream`]) and the execution client
+//! ([`exec`]); [`connect`] starts them all for one venue. Knows nothing
+//! about strategies.
 
+pub mod error;
 pub mod parse;
+pub mod rest;
 pub mod sign;
+pub mod book;
+pub mod exec;
+pub mod market;
+pub mod user_stream;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tradewind_strategies::sdk::{Asset, Balance, InstrumentSpec, VenueId};
+
+use crate::config::Environment;
+use crate::engine::EngineInput;
+use crate::execution::rate_limit::{Limits, RateLimiter};
+use error::VenueError;
+use market::{FeedOptions, FeedSpec};
+use rest::{Credentials, RestClient};
+
+/// The three base URLs of a Binance environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoints {
+    pub rest: String,
+    pub stream: String,
+    pub ws_api: String,
+}
+
+impl Endpoints {
+    /// The built-in URLs of an environment.
+    pub fn of(environment: Environment) -> Self {
+        let (rest, stream, ws_api) = match environment {
+            Environment::Mainnet => {
+                ("https://api.binance.com", "wss://stream.binance.com:9443", "wss://ws-api.binance.com:443/ws-api/v3")
+            }
+            Environment::Testnet => (
+                "https://testnet.binance.vision",
+                "wss://stream.testnet.binance.vision",
+                "wss://ws-api.testnet.binance.vision/ws-api/v3",
+            ),
+            Environment::Demo => {
+                ("https://demo-api.binance.com", "wss://demo-stream.binance.com", "wss://demo-ws-api.binance.com/ws-api/v3")
+            }
+        };
+        Self { rest: rest.into(), stream: stream.into(), ws_api: ws_api.into() }
+    }
+}
+
+/// Everything needed to connect one Binance venue.
+#[derive(Debug, Clone)]
+pub struct ConnectOptions {
+    pub venue: VenueId,
+    pub endpoints: Endpoints,
+    pub credentials: Option<Credentials>,
+    pub recv_window_ms: u64,
+    /// Drop a WebSocket that sent nothing (not even a ping) for this long.
+    pub silence_timeout: Duration,
+}
+
+/// A connected venue.
+pub struct Connection {
+    /// The engine's execution client (orders are refused when there are no credentials).
+    pub client: exec::ExecHandle,
+    pub instruments: Vec<InstrumentSpec>,
+    pub rest: Arc<RestClient>,
+    /// Ends once the engine dropped `client` and every request in flight is answered.
+    pub exec_task: tokio::task::JoinHandle<()>,
+    /// Feeds and the user stream; they end on the shutdown token.
+    pub tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+/// Connects a venue: clock, exchange info and rate limits, balances, then
+/// the market feeds, the user stream and the execution task.
+pub async fn connect(
+    options: ConnectOptions,
+    feeds: Vec<FeedSpec>,
+    engine: mpsc::Sender<EngineInput>,
+    shutdown: CancellationToken,
+) -> Result<Connection, VenueError> {
+    crate::venue::install_tls_provider();
+    let venue = options.venue;
+    let limiter = Arc::new(RateLimiter::new(Limits::default()));
+    let rest = Arc::new(RestClient::new(
+        &options.endpoints.rest,
+        options.credentials.clone(),
+        options.recv_window_ms,
+        limiter.clone(),
+    )?);
+    let offset = rest.sync_clock().await?;
+    let info = rest.exchange_info().await?;
+    limiter.set_limits(info.limits);
+    tracing::info!(
+        %venue,
+        symbols = info.instruments.len(),
+        clock_offset_ms = offset,
+        weight_per_minute = info.limits.weight_per_minute,
+        orders_per_10s = info.limits.orders_per_10s,
+        "venue connected"
+    );
+    let _ = engine.send(EngineInput::Instruments(venue, info.instruments.clone())).await;
+
+    let mut tasks = Vec::new();
+    let (user_tx, user_rx) = mpsc::channel(4096);
+    if let Some(credentials) = options.credentials.clone() {
+        let balances = rest.account().await?;
+        let balances: Vec<(Asset, Balance)> = balances
+            .into_iter()
+            .filter_map(|b| Some((Asset::new(&b.asset).ok()?, Balance { free: b.free, locked: b.locked })))
+            .collect();
+        let _ = engine.send(EngineInput::Balances(venue, balances)).await;
+        let clock = {
+            let rest = rest.clone();
+            move || rest.server_now_ms()
+        };
+        tasks.push(tokio::spawn(user_stream::run(
+            options.endpoints.ws_api.clone(),
+            credentials,
+            clock,
+            user_tx,
+            options.silence_timeout,
+            shutdown.clone(),
+        )));
+    } else {
+        tracing::info!(%venue, "no API credentials: market data only, orders will be refused");
+        drop(user_tx);
+    }
+    let feed_options = FeedOptions {
+        venue,
+        stream_url: options.endpoints.stream.clone(),
+        silence_timeout: options.silence_timeout,
+        snapshot_depth: 1000,
+    };
+    tasks.extend(market::spawn_feeds(feed_options, feeds, rest.clone(), engine.clone(), shutdown));
+    let (client, exec_task) =
+        exec::spawn(exec::ExecOptions::new(venue), info.instruments.clone(), rest.clone(), user_rx, engine);
+    Ok(Connection { client, instruments: info.instruments, rest, exec_task, tasks })
+}

@@ -8,34 +8,7 @@ use rust_decimal::Decimal;
 use super::exchange::{Exchange, MARKET_ACCOUNT, NewOrder, OrdType, Side};
 use super::matching::Tif;
 
-/// SplitMix64: tiny, fast and good enough to drive a synthetic market.
-#[derive(Debug, Clone)]
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Self {
-        Self(seed)
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, n).
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next_u64() % n.max(1)
-    }
-
-    /// True with probability `p` (0..1, in millionths).
-    pub fn chance(&mut self, p: Decimal) -> bool {
-        let millionths = (p * Decimal::from(1_000_000)).trunc();
-        Decimal::from(self.below(1_000_000)) < millionths
-    }
-}
+pub use crate::rng::Rng;
 
 /// The market's memory between steps.
 pub struct Synth {

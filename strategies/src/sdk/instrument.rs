@@ -83,7 +83,8 @@ impl InstrumentSpec {
         if on_grid && above_min && below_max { Ok(()) } else { Err(FilterViolation::Price(p)) }
     }
 
-    fn check_qty(&self, q: Decimal) -> Result<(), FilterViolation> {
+    /// LOT_SIZE alone (market orders have no price to check).
+    pub fn check_qty(&self, q: Decimal) -> Result<(), FilterViolation> {
         let on_grid = self.step_size.is_zero() || (q % self.step_size).is_zero();
         let above_min = q > Decimal::ZERO && q >= self.min_qty;
         let below_max = self.max_qty.is_zero() || q <= self.max_qty;

@@ -1,0 +1,572 @@
+//! The Binance execution client: the engine's requests go through a bounded
+//! queue to one task that validates them against the symbol filters, sends
+//! them through the REST client (each call in a task of its own, so a slow
+//! new order never holds up a cancel), and merges what it learns — REST
+//! acks, user-stream reports, queries — into exactly one update of each kind
+//! per order: `Accepted` once, each fill once (deduplicated on trade id),
+//! one terminal state.
+//!
+//! Outcomes are three: denied here (never sent), rejected by the venue, or
+//! unknown. An unknown order is never re-sent; it is settled by querying its
+//! client order id until the venue knows it or has clearly never seen it.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+
+use rust_decimal::Decimal;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tradewind_strategies::sdk::{
+    Asset, Balance, ClientOrderId, Fill, InstrumentSpec, Liquidity, NewOrder, OrderKind, OrderUpdate, Price, Qty,
+    Reason, Side, Symbol, Timestamp, VenueId,
+};
+
+use super::error::{Outcome, VenueError};
+use super::rest::{AccountTrade, OrderAck, OrderInfo, RestClient};
+use super::user_stream::{ExecutionReport, UserEvent};
+use crate::engine::EngineInput;
+use crate::execution::{ExecRequest, ExecutionClient, SubmitError};
+
+/// The engine's side: a bounded queue into the execution task.
+pub struct ExecHandle {
+    tx: mpsc::Sender<ExecRequest>,
+}
+
+impl ExecutionClient for ExecHandle {
+    fn submit(&mut self, request: ExecRequest) -> Result<(), SubmitError> {
+        self.tx.try_send(request).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => SubmitError::QueueFull,
+            mpsc::error::TrySendError::Closed(_) => SubmitError::Unavailable,
+        })
+    }
+}
+
+/// Settings of the execution task.
+#[derive(Debug, Clone)]
+pub struct ExecOptions {
+    pub venue: VenueId,
+    /// A new order that cannot be sent within this time (rate budget) is denied instead.
+    pub order_max_age: Duration,
+    /// Queries of an order whose outcome is unknown before it counts as never placed.
+    pub unknown_queries: u32,
+    /// Capacity of the request queue.
+    pub queue: usize,
+}
+
+impl ExecOptions {
+    pub fn new(venue: VenueId) -> Self {
+        Self { venue, order_max_age: Duration::from_secs(5), unknown_queries: 5, queue: 1024 }
+    }
+}
+
+/// Starts the execution task; returns the engine's handle and the task.
+pub fn spawn(
+    options: ExecOptions,
+    instruments: Vec<InstrumentSpec>,
+    rest: Arc<RestClient>,
+    user: mpsc::Receiver<UserEvent>,
+    engine: mpsc::Sender<EngineInput>,
+) -> (ExecHandle, tokio::task::JoinHandle<()>) {
+    let (tx, rx) = mpsc::channel(options.queue);
+    let (results_tx, results_rx) = mpsc::channel(options.queue);
+    let exec = Exec {
+        specs: instruments.into_iter().map(|s| (s.symbol, s)).collect(),
+        options,
+        rest,
+        engine,
+        orders: HashMap::new(),
+        done: HashSet::new(),
+        done_order: VecDeque::new(),
+        results_tx,
+        in_flight: 0,
+    };
+    (ExecHandle { tx }, tokio::spawn(exec.run(rx, user, results_rx)))
+}
+
+/// Where an order stands as far as we know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    /// Sent, no answer yet.
+    Sent,
+    /// On the venue (acked or reported).
+    Live,
+    /// The send's outcome is unknown; being settled by queries.
+    Unknown { queries: u32 },
+}
+
+#[derive(Debug)]
+struct Tracked {
+    symbol: Symbol,
+    side: Side,
+    qty: Decimal,
+    stage: Stage,
+    venue_order_id: Option<u64>,
+    accepted: bool,
+    filled: Decimal,
+    trades: HashSet<u64>,
+    /// A cancel asked for before the venue acknowledged the order.
+    cancel_waiting: bool,
+}
+
+/// A finished REST call.
+enum Done {
+    Placed { id: ClientOrderId, result: Result<OrderAck, VenueError> },
+    Canceled { id: ClientOrderId, result: Result<OrderInfo, VenueError> },
+    Replaced { cancel: ClientOrderId, id: ClientOrderId, result: Result<serde_json::Value, VenueError> },
+    Queried { id: ClientOrderId, result: Result<OrderInfo, VenueError> },
+    Trades { id: ClientOrderId, final_status: Option<String>, result: Result<Vec<AccountTrade>, VenueError> },
+}
+
+/// Terminal ids remembered to ignore late duplicates.
+const DONE_MEMORY: usize = 10_000;
+
+struct Exec {
+    options: ExecOptions,
+    rest: Arc<RestClient>,
+    engine: mpsc::Sender<EngineInput>,
+    specs: HashMap<Symbol, InstrumentSpec>,
+    orders: HashMap<ClientOrderId, Tracked>,
+    done: HashSet<ClientOrderId>,
+    done_order: VecDeque<ClientOrderId>,
+    results_tx: mpsc::Sender<Done>,
+    in_flight: usize,
+}
+
+impl Exec {
+    async fn run(
+        mut self,
+        mut requests: mpsc::Receiver<ExecRequest>,
+        mut user: mpsc::Receiver<UserEvent>,
+        mut results: mpsc::Receiver<Done>,
+    ) {
+        let mut requests_open = true;
+        let mut user_open = true;
+        loop {
+            if !requests_open && self.in_flight == 0 {
+                break;
+            }
+            tokio::select! {
+                r = requests.recv(), if requests_open => match r {
+                    Some(r) => self.on_request(r).await,
+                    None => requests_open = false,
+                },
+                Some(done) = results.recv() => {
+                    self.in_flight -= 1;
+                    self.on_done(done).await;
+                }
+                e = user.recv(), if user_open => match e {
+                    Some(e) => self.on_user_event(e).await,
+                    None => user_open = false,
+                },
+            }
+        }
+        tracing::debug!(venue = %self.options.venue, "execution task finished");
+    }
+
+    async fn on_request(&mut self, request: ExecRequest) {
+        match request {
+            ExecRequest::Place { id, order } => {
+                if let Err(reason) = self.check(&order) {
+                    self.emit(OrderUpdate::Denied { id, reason }).await;
+                    return;
+                }
+                self.track(id, &order);
+                let deadline = Instant::now() + self.options.order_max_age;
+                self.spawn(move |rest| async move {
+                    Done::Placed { id, result: rest.new_order(&id, &order, Some(deadline)).await }
+                });
+            }
+            ExecRequest::Cancel { id, symbol } => {
+                if let Some(t) = self.orders.get_mut(&id)
+                    && t.stage == Stage::Sent
+                {
+                    t.cancel_waiting = true;
+                    return;
+                }
+                if self.done.contains(&id) {
+                    return;
+                }
+                self.spawn(move |rest| async move { Done::Canceled { id, result: rest.cancel_order(symbol, &id).await } });
+            }
+            ExecRequest::Replace { cancel, id, order } => {
+                if let Err(reason) = self.check(&order) {
+                    self.emit(OrderUpdate::Denied { id, reason }).await;
+                    return;
+                }
+                self.track(id, &order);
+                self.spawn(move |rest| async move {
+                    Done::Replaced { cancel, id, result: rest.cancel_replace(&cancel, &id, &order).await }
+                });
+            }
+        }
+    }
+
+    /// The symbol's filters, checked before anything is sent.
+    fn check(&self, order: &NewOrder) -> Result<(), Reason> {
+        let Some(spec) = self.specs.get(&order.symbol) else {
+            return Err(Reason::new("unknown_symbol", format!("{} is not traded on {}", order.symbol, self.options.venue)));
+        };
+        let checked = match order.kind {
+            OrderKind::Limit { price, .. } | OrderKind::PostOnly { price } => spec.validate(price, order.qty),
+            OrderKind::Market => spec.check_qty(order.qty.get()),
+        };
+        checked.map_err(|v| Reason::new("filter", v.to_string()))
+    }
+
+    fn track(&mut self, id: ClientOrderId, order: &NewOrder) {
+        self.orders.insert(
+            id,
+            Tracked {
+                symbol: order.symbol,
+                side: order.side,
+                qty: order.qty.get(),
+                stage: Stage::Sent,
+                venue_order_id: None,
+                accepted: false,
+                filled: Decimal::ZERO,
+                trades: HashSet::new(),
+                cancel_waiting: false,
+            },
+        );
+    }
+
+    fn spawn<F, Fut>(&mut self, call: F)
+    where
+        F: FnOnce(Arc<RestClient>) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = Done> + Send + 'static,
+    {
+        self.in_flight += 1;
+        let (rest, tx) = (self.rest.clone(), self.results_tx.clone());
+        tokio::spawn(async move {
+            let done = call(rest).await;
+            let _ = tx.send(done).await;
+        });
+    }
+
+    /// Like `spawn`, after a delay (queries that settle unknown outcomes).
+    fn query_later(&mut self, id: ClientOrderId, symbol: Symbol, after: Duration) {
+        self.spawn(move |rest| async move {
+            tokio::time::sleep(after).await;
+            Done::Queried { id, result: rest.query_order(symbol, &id).await }
+        });
+    }
+
+    async fn on_done(&mut self, done: Done) {
+        match done {
+            Done::Placed { id, result } => match result {
+                Ok(ack) => self.on_ack(id, ack.order_id).await,
+                Err(e) => self.on_send_failed(id, e).await,
+            },
+            Done::Replaced { cancel, id, result } => {
+                match result {
+                    Ok(body) => {
+                        let order_id = body.pointer("/newOrderResponse/orderId").and_then(serde_json::Value::as_u64);
+                        self.finish(cancel, |id| OrderUpdate::Canceled { id }).await;
+                        match order_id {
+                            Some(order_id) => self.on_ack(id, order_id).await,
+                            None => self.on_send_failed(id, VenueError::unknown("cancelReplace answer without an order id")).await,
+                        }
+                    }
+                    Err(e) => {
+                        // Which half failed is settled by asking about both.
+                        if let Some(t) = self.orders.get(&cancel) {
+                            let symbol = t.symbol;
+                            self.query_later(cancel, symbol, Duration::ZERO);
+                        }
+                        self.on_send_failed(id, e).await;
+                    }
+                }
+            }
+            Done::Canceled { id, result } => match result {
+                Ok(info) => self.apply_status(id, &info).await,
+                Err(e) => {
+                    let symbol = self.orders.get(&id).map(|t| t.symbol);
+                    if e.is_unknown_order() {
+                        tracing::debug!(client_order_id = %id, "cancel: the venue no longer has the order; querying it");
+                    } else {
+                        tracing::warn!(client_order_id = %id, error = %e, "cancel failed; querying the order");
+                    }
+                    if let Some(symbol) = symbol {
+                        self.query_later(id, symbol, if e.retryable() { Duration::from_secs(1) } else { Duration::ZERO });
+                    }
+                }
+            },
+            Done::Queried { id, result } => self.on_query(id, result).await,
+            Done::Trades { id, final_status, result } => {
+                match result {
+                    Ok(trades) => {
+                        for t in trades {
+                            self.apply_trade(id, &t).await;
+                        }
+                    }
+                    Err(e) => tracing::warn!(client_order_id = %id, error = %e, "fetching the order's trades failed"),
+                }
+                if let Some(status) = final_status {
+                    self.apply_terminal(id, &status).await;
+                }
+            }
+        }
+    }
+
+    async fn on_ack(&mut self, id: ClientOrderId, order_id: u64) {
+        let Some(t) = self.orders.get_mut(&id) else { return };
+        t.venue_order_id = Some(order_id);
+        if t.stage != Stage::Live {
+            t.stage = Stage::Live;
+        }
+        let (accepted, cancel, symbol) = (t.accepted, t.cancel_waiting, t.symbol);
+        t.accepted = true;
+        t.cancel_waiting = false;
+        if !accepted {
+            self.emit(OrderUpdate::Accepted { id, venue_order_id: order_id }).await;
+        }
+        if cancel {
+            self.spawn(move |rest| async move { Done::Canceled { id, result: rest.cancel_order(symbol, &id).await } });
+        }
+    }
+
+    async fn on_send_failed(&mut self, id: ClientOrderId, e: VenueError) {
+        match e.outcome {
+            Outcome::NotSent => {
+                let code = if e.message.starts_with("rate limit") { "rate_limited" } else { "not_sent" };
+                tracing::warn!(client_order_id = %id, error = %e, "order not sent");
+                self.finish(id, |id| OrderUpdate::Denied { id, reason: Reason::new(code, e.message.clone()) }).await;
+            }
+            Outcome::Rejected => {
+                tracing::info!(client_order_id = %id, code = e.reason_code(), message = %e.message, "order rejected by the venue");
+                self.finish(id, |id| OrderUpdate::Rejected { id, reason: Reason::new(e.reason_code(), e.message.clone()) }).await;
+            }
+            Outcome::Unknown => {
+                tracing::warn!(client_order_id = %id, error = %e, "order outcome unknown; settling it by query");
+                let Some(t) = self.orders.get_mut(&id) else { return };
+                t.stage = Stage::Unknown { queries: 0 };
+                let symbol = t.symbol;
+                self.emit(OrderUpdate::Unknown { id }).await;
+                self.query_later(id, symbol, Duration::from_millis(500));
+            }
+        }
+    }
+
+    async fn on_query(&mut self, id: ClientOrderId, result: Result<OrderInfo, VenueError>) {
+        let Some(t) = self.orders.get_mut(&id) else { return };
+        match result {
+            Ok(info) => {
+                if t.stage != Stage::Live {
+                    t.stage = Stage::Live;
+                }
+                self.apply_status(id, &info).await;
+            }
+            Err(e) => {
+                let symbol = t.symbol;
+                let queries = match t.stage {
+                    Stage::Unknown { queries } => queries + 1,
+                    _ => 1,
+                };
+                if queries >= self.options.unknown_queries && e.is_unknown_order() {
+                    tracing::warn!(client_order_id = %id, "the venue never saw the order; counting it as rejected");
+                    let reason = Reason::new("-2013", "order not found after an unknown outcome");
+                    self.finish(id, |id| OrderUpdate::Rejected { id, reason: reason.clone() }).await;
+                    return;
+                }
+                if let Some(t) = self.orders.get_mut(&id) {
+                    t.stage = Stage::Unknown { queries };
+                }
+                let delay = Duration::from_millis(500) * (1 << queries.min(6));
+                self.query_later(id, symbol, delay);
+            }
+        }
+    }
+
+    /// Brings a tracked order in line with what the venue says about it.
+    async fn apply_status(&mut self, id: ClientOrderId, info: &OrderInfo) {
+        let Some(t) = self.orders.get_mut(&id) else { return };
+        t.venue_order_id = Some(info.order_id);
+        let (accepted, filled, symbol) = (t.accepted, t.filled, t.symbol);
+        t.accepted = true;
+        if !accepted {
+            self.emit(OrderUpdate::Accepted { id, venue_order_id: info.order_id }).await;
+        }
+        let terminal = !matches!(info.status.as_str(), "NEW" | "PARTIALLY_FILLED" | "PENDING_NEW");
+        if info.executed_qty > filled {
+            // Fills we have not seen: fetch them, then apply the final state.
+            let order_id = info.order_id;
+            let final_status = terminal.then(|| info.status.clone());
+            self.spawn(move |rest| async move {
+                Done::Trades { id, final_status, result: rest.order_trades(symbol, order_id).await }
+            });
+        } else if terminal {
+            self.apply_terminal(id, &info.status).await;
+        }
+    }
+
+    async fn apply_terminal(&mut self, id: ClientOrderId, status: &str) {
+        match status {
+            "FILLED" => {
+                // The fill that completed the order finished it; still here means fills are missing.
+                if let Some(t) = self.orders.get(&id) {
+                    let symbol = t.symbol;
+                    tracing::warn!(client_order_id = %id, "filled on the venue but fills are missing; asking again");
+                    self.query_later(id, symbol, Duration::from_secs(1));
+                }
+            }
+            "CANCELED" | "PENDING_CANCEL" => self.finish(id, |id| OrderUpdate::Canceled { id }).await,
+            "REJECTED" => self.finish(id, |id| OrderUpdate::Rejected { id, reason: Reason::new("REJECTED", "rejected by the venue") }).await,
+            _ => self.finish(id, |id| OrderUpdate::Expired { id }).await,
+        }
+    }
+
+    async fn on_user_event(&mut self, event: UserEvent) {
+        match event {
+            UserEvent::Execution(report) => self.on_report(&report).await,
+            UserEvent::Balances(list) => {
+                let balances: Vec<(Asset, Balance)> = list
+                    .iter()
+                    .filter_map(|b| Some((Asset::new(&b.asset).ok()?, Balance { free: b.free, locked: b.locked })))
+                    .collect();
+                let _ = self.engine.send(EngineInput::Balances(self.options.venue, balances)).await;
+            }
+            UserEvent::BalanceDelta { asset, delta } => {
+                tracing::info!(venue = %self.options.venue, %asset, %delta, "balance changed outside trading");
+            }
+            UserEvent::Subscribed => self.reconcile(),
+            UserEvent::Down => tracing::warn!(venue = %self.options.venue, "user stream down; order updates will be reconciled on reconnect"),
+        }
+    }
+
+    /// After a (re)subscription: ask about every order not known to be finished.
+    fn reconcile(&mut self) {
+        let pending: Vec<(ClientOrderId, Symbol)> =
+            self.orders.iter().filter(|(_, t)| t.stage != Stage::Sent).map(|(id, t)| (*id, t.symbol)).collect();
+        for (id, symbol) in pending {
+            self.query_later(id, symbol, Duration::ZERO);
+        }
+    }
+
+    async fn on_report(&mut self, r: &ExecutionReport) {
+        let Ok(id) = ClientOrderId::new(r.order_client_id()) else { return };
+        if self.done.contains(&id) {
+            return;
+        }
+        let Some(t) = self.orders.get_mut(&id) else {
+            tracing::debug!(client_order_id = r.order_client_id(), "report for an order this process did not place");
+            return;
+        };
+        t.venue_order_id = Some(r.order_id);
+        if t.stage != Stage::Live {
+            t.stage = Stage::Live;
+        }
+        let accepted = t.accepted;
+        t.accepted = true;
+        if !accepted {
+            self.emit(OrderUpdate::Accepted { id, venue_order_id: r.order_id }).await;
+        }
+        match r.exec_type.as_str() {
+            "NEW" => {
+                let (cancel, symbol) = (t_cancel_waiting(&mut self.orders, &id), r.symbol.clone());
+                if cancel && let Ok(symbol) = Symbol::new(&symbol) {
+                    self.spawn(move |rest| async move { Done::Canceled { id, result: rest.cancel_order(symbol, &id).await } });
+                }
+            }
+            "TRADE" => {
+                let trade = AccountTrade {
+                    id: u64::try_from(r.trade_id).unwrap_or(0),
+                    order_id: r.order_id,
+                    price: r.last_price,
+                    qty: r.last_qty,
+                    commission: r.commission.unwrap_or_default(),
+                    commission_asset: r.commission_asset.clone().unwrap_or_default(),
+                    time: r.time,
+                    is_buyer: r.side == "BUY",
+                    is_maker: r.maker,
+                };
+                self.apply_trade(id, &trade).await;
+            }
+            "CANCELED" => self.finish(id, |id| OrderUpdate::Canceled { id }).await,
+            "REJECTED" => {
+                let reason = Reason::new("REJECTED", r.reject_reason.clone().unwrap_or_default());
+                self.finish(id, |id| OrderUpdate::Rejected { id, reason: reason.clone() }).await;
+            }
+            "EXPIRED" | "TRADE_PREVENTION" => self.finish(id, |id| OrderUpdate::Expired { id }).await,
+            _ => {}
+        }
+    }
+
+    /// Applies one fill unless it was seen before; the fill that completes the order finishes it.
+    async fn apply_trade(&mut self, id: ClientOrderId, trade: &AccountTrade) {
+        let venue = self.options.venue;
+        let Some(t) = self.orders.get_mut(&id) else { return };
+        if !t.trades.insert(trade.id) {
+            return;
+        }
+        t.filled += trade.qty;
+        let fill = Fill {
+            venue,
+            symbol: t.symbol,
+            id,
+            venue_order_id: trade.order_id,
+            trade_id: trade.id,
+            side: t.side,
+            price: Price::new(trade.price),
+            qty: Qty::new(trade.qty),
+            fee: trade.commission,
+            fee_asset: Asset::new(&trade.commission_asset).ok(),
+            liquidity: if trade.is_maker { Liquidity::Maker } else { Liquidity::Taker },
+            time: Timestamp(trade.time),
+        };
+        if t.filled >= t.qty {
+            self.finish(id, |id| OrderUpdate::Filled { id, fill }).await;
+        } else {
+            self.emit(OrderUpdate::PartiallyFilled { id, fill }).await;
+        }
+    }
+
+    /// Ends an order: emits its terminal update (once) and forgets it.
+    async fn finish(&mut self, id: ClientOrderId, update: impl FnOnce(ClientOrderId) -> OrderUpdate) {
+        if self.done.contains(&id) {
+            return;
+        }
+        self.orders.remove(&id);
+        self.remember_done(id);
+        self.emit(update(id)).await;
+    }
+
+    fn remember_done(&mut self, id: ClientOrderId) {
+        if self.done.insert(id) {
+            self.done_order.push_back(id);
+            if self.done_order.len() > DONE_MEMORY
+                && let Some(old) = self.done_order.pop_front()
+            {
+                self.done.remove(&old);
+            }
+        }
+    }
+
+    async fn emit(&self, update: OrderUpdate) {
+        let venue = self.options.venue;
+        match &update {
+            OrderUpdate::Accepted { id, venue_order_id } => {
+                tracing::info!(%venue, client_order_id = %id, venue_order_id, "order accepted");
+            }
+            OrderUpdate::PartiallyFilled { fill, .. } | OrderUpdate::Filled { fill, .. } => tracing::info!(
+                %venue,
+                client_order_id = %fill.id,
+                side = ?fill.side,
+                price = %fill.price.get(),
+                qty = %fill.qty.get(),
+                fee = %fill.fee,
+                complete = matches!(update, OrderUpdate::Filled { .. }),
+                "fill"
+            ),
+            OrderUpdate::Canceled { id } | OrderUpdate::Expired { id } => {
+                tracing::info!(%venue, client_order_id = %id, update = ?update, "order closed");
+            }
+            OrderUpdate::Rejected { .. } | OrderUpdate::Denied { .. } | OrderUpdate::Unknown { .. } => {}
+        }
+        let _ = self.engine.send(EngineInput::Order(update)).await;
+    }
+}
+
+fn t_cancel_waiting(orders: &mut HashMap<ClientOrderId, Tracked>, id: &ClientOrderId) -> bool {
+    orders.get_mut(id).is_some_and(|t| std::mem::take(&mut t.cancel_waiting))
+}

@@ -1,0 +1,306 @@
+//! Market-data connections: combined streams for the subscribed symbols and
+//! channels (at most 1024 streams a connection), local books synced from
+//! REST snapshots, keep-alive, and reconnects with backoff and jitter.
+//!
+//! A connection that stays silent longer than the silence timeout (the
+//! venue pings every 20 s) is dropped and replaced. `serverShutdown` means
+//! reconnect now, without backoff. Strategies see `Connectivity` up/down,
+//! a `BookSnapshot` after every (re)sync, then `BookDelta`s.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_util::sync::CancellationToken;
+use tradewind_strategies::sdk::{Connectivity, KlineInterval, MarketEvent, Symbol, VenueId};
+
+use super::book::{Applied, LocalBook, SyncError};
+use super::parse::{StreamEvent, parse_combined};
+use super::rest::{DepthSnapshot, RestClient};
+use crate::engine::EngineInput;
+use crate::venue::backoff::Backoff;
+
+/// Binance's limit of streams on one connection.
+pub const MAX_STREAMS_PER_CONNECTION: usize = 1024;
+
+/// What to receive for one symbol.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedSpec {
+    pub symbol: Symbol,
+    pub trades: bool,
+    pub quotes: bool,
+    pub book: bool,
+    pub klines: Vec<KlineInterval>,
+}
+
+impl FeedSpec {
+    /// The stream names, lower-case as Binance requires.
+    pub fn streams(&self) -> Vec<String> {
+        let s = self.symbol.as_str().to_ascii_lowercase();
+        let mut out = Vec::new();
+        if self.trades {
+            out.push(format!("{s}@trade"));
+        }
+        if self.quotes {
+            out.push(format!("{s}@bookTicker"));
+        }
+        if self.book {
+            out.push(format!("{s}@depth@100ms"));
+        }
+        out.extend(self.klines.iter().map(|k| format!("{s}@kline_{}", k.as_str())));
+        out
+    }
+}
+
+/// Settings of the market connections.
+#[derive(Debug, Clone)]
+pub struct FeedOptions {
+    pub venue: VenueId,
+    /// Base URL, e.g. `wss://stream.binance.com:9443`.
+    pub stream_url: String,
+    /// Drop a connection that sent nothing (not even a ping) for this long.
+    pub silence_timeout: Duration,
+    /// Levels of the REST snapshot (≤ 5000).
+    pub snapshot_depth: u32,
+}
+
+/// Splits the specs over connections of at most 1024 streams and spawns one task for each.
+pub fn spawn_feeds(
+    options: FeedOptions,
+    specs: Vec<FeedSpec>,
+    rest: Arc<RestClient>,
+    engine: mpsc::Sender<EngineInput>,
+    shutdown: CancellationToken,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    let mut groups: Vec<Vec<FeedSpec>> = vec![Vec::new()];
+    let mut count = 0;
+    for spec in specs {
+        let n = spec.streams().len();
+        if n == 0 {
+            continue;
+        }
+        if count + n > MAX_STREAMS_PER_CONNECTION {
+            groups.push(Vec::new());
+            count = 0;
+        }
+        count += n;
+        groups.last_mut().expect("groups starts non-empty").push(spec);
+    }
+    groups
+        .into_iter()
+        .filter(|g| !g.is_empty())
+        .map(|group| {
+            let feed = Feed { options: options.clone(), specs: group, rest: rest.clone(), engine: engine.clone() };
+            tokio::spawn(feed.run(shutdown.clone()))
+        })
+        .collect()
+}
+
+struct Feed {
+    options: FeedOptions,
+    specs: Vec<FeedSpec>,
+    rest: Arc<RestClient>,
+    engine: mpsc::Sender<EngineInput>,
+}
+
+/// How a connection ended.
+#[derive(Debug)]
+enum End {
+    Shutdown,
+    /// The venue announced it is going away: reconnect at once.
+    ServerShutdown,
+    Lost(String),
+}
+
+impl Feed {
+    fn url(&self) -> String {
+        let streams: Vec<String> = self.specs.iter().flat_map(FeedSpec::streams).collect();
+        format!("{}/stream?streams={}", self.options.stream_url.trim_end_matches('/'), streams.join("/"))
+    }
+
+    async fn run(self, shutdown: CancellationToken) {
+        let url = self.url();
+        let mut backoff = Backoff::new(Duration::from_millis(250), Duration::from_secs(30));
+        loop {
+            let connected = tokio::select! {
+                _ = shutdown.cancelled() => return,
+                r = tokio::time::timeout(Duration::from_secs(10), tokio_tungstenite::connect_async(url.as_str())) => r,
+            };
+            let ws = match connected {
+                Ok(Ok((ws, _))) => ws,
+                Ok(Err(e)) => {
+                    self.wait_before_retry(&mut backoff, &format!("connect failed: {e}"), &shutdown).await;
+                    continue;
+                }
+                Err(_) => {
+                    self.wait_before_retry(&mut backoff, "connect timed out", &shutdown).await;
+                    continue;
+                }
+            };
+            tracing::info!(venue = %self.options.venue, streams = self.specs.iter().map(|s| s.streams().len()).sum::<usize>(), "market stream connected");
+            self.connectivity(true).await;
+            let started = Instant::now();
+            let end = self.session(ws, &shutdown).await;
+            self.connectivity(false).await;
+            if started.elapsed() > Duration::from_secs(60) {
+                backoff.reset();
+            }
+            match end {
+                End::Shutdown => return,
+                End::ServerShutdown => tracing::info!(venue = %self.options.venue, "venue closing the connection; reconnecting now"),
+                End::Lost(why) => self.wait_before_retry(&mut backoff, &why, &shutdown).await,
+            }
+        }
+    }
+
+    async fn wait_before_retry(&self, backoff: &mut Backoff, why: &str, shutdown: &CancellationToken) {
+        let delay = backoff.next_delay();
+        tracing::warn!(venue = %self.options.venue, reason = why, retry_in_ms = delay.as_millis() as u64, "market stream down");
+        tokio::select! {
+            _ = shutdown.cancelled() => {}
+            _ = tokio::time::sleep(delay) => {}
+        }
+    }
+
+    async fn connectivity(&self, up: bool) {
+        let event = MarketEvent::Connectivity(Connectivity { venue: self.options.venue, up });
+        let _ = self.engine.send(EngineInput::Market(event)).await;
+    }
+
+    async fn session(
+        &self,
+        mut ws: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+        shutdown: &CancellationToken,
+    ) -> End {
+        let mut books: HashMap<Symbol, LocalBook> = self
+            .specs
+            .iter()
+            .filter(|s| s.book)
+            .map(|s| (s.symbol, LocalBook::new(self.options.venue, s.symbol)))
+            .collect();
+        let mut fetching: HashMap<Symbol, bool> = HashMap::new();
+        let (snap_tx, mut snap_rx) = mpsc::channel::<(Symbol, Result<DepthSnapshot, String>)>(64);
+        loop {
+            let frame = tokio::select! {
+                _ = shutdown.cancelled() => {
+                    let _ = ws.close(None).await;
+                    return End::Shutdown;
+                }
+                Some((symbol, snapshot)) = snap_rx.recv() => {
+                    fetching.insert(symbol, false);
+                    if let Some(book) = books.get_mut(&symbol) {
+                        match snapshot {
+                            Ok(s) => self.install_snapshot(book, s, &mut fetching, &snap_tx).await,
+                            Err(e) => {
+                                tracing::warn!(venue = %self.options.venue, %symbol, error = %e, "depth snapshot failed; retrying");
+                                self.fetch_snapshot(symbol, Duration::from_secs(1), &mut fetching, &snap_tx);
+                            }
+                        }
+                    }
+                    continue;
+                }
+                frame = tokio::time::timeout(self.options.silence_timeout, ws.next()) => frame,
+            };
+            let text = match frame {
+                Err(_) => return End::Lost(format!("no frame for {:?}", self.options.silence_timeout)),
+                Ok(None) => return End::Lost("connection closed".into()),
+                Ok(Some(Err(e))) => return End::Lost(format!("read failed: {e}")),
+                Ok(Some(Ok(Message::Text(text)))) => text,
+                Ok(Some(Ok(Message::Close(frame)))) => {
+                    return End::Lost(format!("closed by the venue: {}", frame.map(|f| f.reason.to_string()).unwrap_or_default()));
+                }
+                // Pings are answered by tungstenite itself; they still count as life.
+                Ok(Some(Ok(_))) => continue,
+            };
+            match parse_combined(self.options.venue, &text) {
+                Ok(StreamEvent::Market(MarketEvent::BookDelta(delta))) => {
+                    let symbol = delta.symbol;
+                    let Some(book) = books.get_mut(&symbol) else { continue };
+                    match book.on_delta(delta) {
+                        Ok(Applied::Live(delta)) => self.emit(MarketEvent::BookDelta(delta)).await,
+                        Ok(Applied::Buffered) => {
+                            if !fetching.get(&symbol).copied().unwrap_or(false) {
+                                self.fetch_snapshot(symbol, Duration::ZERO, &mut fetching, &snap_tx);
+                            }
+                        }
+                        Ok(Applied::Stale) => {}
+                        Err(e) => {
+                            tracing::warn!(venue = %self.options.venue, %symbol, error = %e, "book out of sync; resyncing");
+                        }
+                    }
+                }
+                Ok(StreamEvent::Market(event)) => self.emit(event).await,
+                Ok(StreamEvent::ServerShutdown) => return End::ServerShutdown,
+                Ok(StreamEvent::ControlReply | StreamEvent::Ignored) => {}
+                Err(e) => tracing::warn!(venue = %self.options.venue, error = %e, "unreadable market frame skipped"),
+            }
+        }
+    }
+
+    async fn install_snapshot(
+        &self,
+        book: &mut LocalBook,
+        s: DepthSnapshot,
+        fetching: &mut HashMap<Symbol, bool>,
+        snap_tx: &mpsc::Sender<(Symbol, Result<DepthSnapshot, String>)>,
+    ) {
+        let symbol = book.snapshot().symbol;
+        match book.on_snapshot(s.last_update_id, &s.bids, &s.asks) {
+            Ok((snapshot, deltas)) => {
+                tracing::debug!(venue = %self.options.venue, %symbol, update_id = book.update_id(), "book synced");
+                self.emit(MarketEvent::BookSnapshot(snapshot)).await;
+                for d in deltas {
+                    self.emit(MarketEvent::BookDelta(d)).await;
+                }
+            }
+            Err(SyncError::SnapshotTooOld { .. }) => {
+                self.fetch_snapshot(symbol, Duration::from_millis(250), fetching, snap_tx);
+            }
+            Err(e) => {
+                tracing::warn!(venue = %self.options.venue, %symbol, error = %e, "book out of sync; resyncing");
+            }
+        }
+    }
+
+    fn fetch_snapshot(
+        &self,
+        symbol: Symbol,
+        after: Duration,
+        fetching: &mut HashMap<Symbol, bool>,
+        tx: &mpsc::Sender<(Symbol, Result<DepthSnapshot, String>)>,
+    ) {
+        fetching.insert(symbol, true);
+        let (rest, tx, depth) = (self.rest.clone(), tx.clone(), self.options.snapshot_depth);
+        tokio::spawn(async move {
+            tokio::time::sleep(after).await;
+            let result = rest.depth(symbol, depth).await.map_err(|e| e.to_string());
+            let _ = tx.send((symbol, result)).await;
+        });
+    }
+
+    async fn emit(&self, event: MarketEvent) {
+        // The engine is gone only at shutdown; the session ends on the token then.
+        let _ = self.engine.send(EngineInput::Market(event)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stream_names_are_lower_case_binance_names() {
+        let spec = FeedSpec {
+            symbol: Symbol::new("BTCUSDT").unwrap(),
+            trades: true,
+            quotes: true,
+            book: true,
+            klines: vec![KlineInterval::M1],
+        };
+        assert_eq!(spec.streams(), ["btcusdt@trade", "btcusdt@bookTicker", "btcusdt@depth@100ms", "btcusdt@kline_1m"]);
+    }
+}

@@ -1,0 +1,523 @@
+//! The Binance Spot REST client: one pooled `reqwest` client per venue,
+//! signed requests (`X-MBX-APIKEY`, percent-encoded payload, `timestamp`
+//! from a clock corrected by `/api/v3/time`), every request charged to the
+//! [`RateLimiter`] with its documented weight and the venue's headers fed
+//! back into it, and errors classified by [`VenueError`].
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+
+use reqwest::Method;
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use tokio::time::Instant;
+use tradewind_strategies::sdk::{Asset, ClientOrderId, InstrumentSpec, NewOrder, OrderKind, Side, Symbol};
+
+use super::error::VenueError;
+use super::sign::{Query, Signer};
+use crate::execution::rate_limit::{Limits, Priority, RateLimiter};
+use crate::secret::Secret;
+
+/// An API key and its signer. Neither prints.
+#[derive(Clone)]
+pub struct Credentials {
+    pub api_key: Secret,
+    pub signer: Signer,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Credentials(***)")
+    }
+}
+
+/// One request: what to send and how to charge it.
+struct Call<'a> {
+    method: Method,
+    path: &'a str,
+    query: Query,
+    signed: bool,
+    weight: u32,
+    orders: u32,
+    priority: Priority,
+    deadline: Option<Instant>,
+}
+
+pub struct RestClient {
+    http: reqwest::Client,
+    base: String,
+    credentials: Option<Credentials>,
+    recv_window_ms: u64,
+    /// Server time minus local time, in milliseconds.
+    clock_offset_ms: AtomicI64,
+    limiter: Arc<RateLimiter>,
+}
+
+/// `GET /api/v3/depth`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct DepthSnapshot {
+    #[serde(rename = "lastUpdateId")]
+    pub last_update_id: u64,
+    pub bids: Vec<[Decimal; 2]>,
+    pub asks: Vec<[Decimal; 2]>,
+}
+
+/// The ack of a new order.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderAck {
+    pub order_id: u64,
+    pub client_order_id: String,
+}
+
+/// An order as `GET /api/v3/order` and `openOrders` describe it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderInfo {
+    pub symbol: String,
+    pub order_id: u64,
+    pub client_order_id: String,
+    pub executed_qty: Decimal,
+    pub status: String,
+}
+
+/// A `myTrades` row.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountTrade {
+    pub id: u64,
+    pub order_id: u64,
+    pub price: Decimal,
+    pub qty: Decimal,
+    pub commission: Decimal,
+    pub commission_asset: String,
+    pub time: i64,
+    pub is_buyer: bool,
+    pub is_maker: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct AccountBalance {
+    pub asset: String,
+    pub free: Decimal,
+    pub locked: Decimal,
+}
+
+#[derive(Deserialize)]
+struct AccountInfo {
+    balances: Vec<AccountBalance>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ServerTime {
+    server_time: i64,
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    code: i32,
+    msg: String,
+}
+
+/// `exchangeInfo`, reduced to what the daemon uses.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExchangeInfo {
+    pub limits: Limits,
+    pub instruments: Vec<InstrumentSpec>,
+    /// Symbols whose status is not `TRADING`.
+    pub halted: Vec<Symbol>,
+}
+
+impl RestClient {
+    pub fn new(
+        base: &str,
+        credentials: Option<Credentials>,
+        recv_window_ms: u64,
+        limiter: Arc<RateLimiter>,
+    ) -> Result<Self, VenueError> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .connect_timeout(Duration::from_secs(5))
+            .pool_idle_timeout(Duration::from_secs(50))
+            .tcp_nodelay(true)
+            .user_agent(concat!("tradewind/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| VenueError::not_sent(format!("cannot build the HTTP client: {e}")))?;
+        Ok(Self {
+            http,
+            base: base.trim_end_matches('/').to_owned(),
+            credentials,
+            recv_window_ms,
+            clock_offset_ms: AtomicI64::new(0),
+            limiter,
+        })
+    }
+
+    pub fn limiter(&self) -> &Arc<RateLimiter> {
+        &self.limiter
+    }
+
+    pub fn credentials(&self) -> Option<&Credentials> {
+        self.credentials.as_ref()
+    }
+
+    /// Milliseconds on the venue's clock now (local clock plus the measured offset).
+    pub fn server_now_ms(&self) -> i64 {
+        local_ms() + self.clock_offset_ms.load(Ordering::Relaxed)
+    }
+
+    /// Measures the offset of the venue's clock from ours (`/api/v3/time`).
+    pub async fn sync_clock(&self) -> Result<i64, VenueError> {
+        let sent = local_ms();
+        let t: ServerTime = self.json(self.call(Method::GET, "/api/v3/time", Query::new(), 1, Priority::Query)).await?;
+        let received = local_ms();
+        let offset = t.server_time - (sent + received) / 2;
+        self.clock_offset_ms.store(offset, Ordering::Relaxed);
+        Ok(offset)
+    }
+
+    pub async fn exchange_info(&self) -> Result<ExchangeInfo, VenueError> {
+        let raw: serde_json::Value =
+            self.json(self.call(Method::GET, "/api/v3/exchangeInfo", Query::new(), 20, Priority::Bulk)).await?;
+        parse_exchange_info(&raw)
+    }
+
+    /// Order-book snapshot; `limit` ≤ 5000 (weight grows with it).
+    pub async fn depth(&self, symbol: Symbol, limit: u32) -> Result<DepthSnapshot, VenueError> {
+        let weight = match limit {
+            0..=100 => 5,
+            101..=500 => 25,
+            501..=1000 => 50,
+            _ => 250,
+        };
+        let mut q = Query::new();
+        q.push("symbol", symbol).push("limit", limit);
+        self.json(self.call(Method::GET, "/api/v3/depth", q, weight, Priority::Bulk)).await
+    }
+
+    /// Places a new order (ACK response: fills arrive on the user stream).
+    pub async fn new_order(
+        &self,
+        id: &ClientOrderId,
+        order: &NewOrder,
+        deadline: Option<Instant>,
+    ) -> Result<OrderAck, VenueError> {
+        let mut call = self.call(Method::POST, "/api/v3/order", order_query(id, order), 1, Priority::NewOrder);
+        call.signed = true;
+        call.orders = 1;
+        call.deadline = deadline;
+        self.json(call).await
+    }
+
+    /// Cancels by client order id.
+    pub async fn cancel_order(&self, symbol: Symbol, id: &ClientOrderId) -> Result<OrderInfo, VenueError> {
+        let mut q = Query::new();
+        q.push("symbol", symbol).push("origClientOrderId", id);
+        self.json(self.signed(Method::DELETE, "/api/v3/order", q, 1, Priority::Cancel)).await
+    }
+
+    /// Cancel-replace (STOP_ON_FAILURE): cancels `cancel` and places `order` as `id`.
+    pub async fn cancel_replace(
+        &self,
+        cancel: &ClientOrderId,
+        id: &ClientOrderId,
+        order: &NewOrder,
+    ) -> Result<serde_json::Value, VenueError> {
+        let mut q = order_query(id, order);
+        q.push("cancelReplaceMode", "STOP_ON_FAILURE").push("cancelOrigClientOrderId", cancel);
+        let mut call = self.signed(Method::POST, "/api/v3/order/cancelReplace", q, 1, Priority::NewOrder);
+        call.orders = 1;
+        self.json(call).await
+    }
+
+    /// Queries an order by client order id.
+    pub async fn query_order(&self, symbol: Symbol, id: &ClientOrderId) -> Result<OrderInfo, VenueError> {
+        let mut q = Query::new();
+        q.push("symbol", symbol).push("origClientOrderId", id);
+        self.json(self.signed(Method::GET, "/api/v3/order", q, 4, Priority::Query)).await
+    }
+
+    pub async fn open_orders(&self, symbol: Symbol) -> Result<Vec<OrderInfo>, VenueError> {
+        let mut q = Query::new();
+        q.push("symbol", symbol);
+        self.json(self.signed(Method::GET, "/api/v3/openOrders", q, 6, Priority::Query)).await
+    }
+
+    pub async fn account(&self) -> Result<Vec<AccountBalance>, VenueError> {
+        let mut q = Query::new();
+        q.push("omitZeroBalances", "true");
+        let info: AccountInfo = self.json(self.signed(Method::GET, "/api/v3/account", q, 20, Priority::Query)).await?;
+        Ok(info.balances)
+    }
+
+    /// The account's trades of one order.
+    pub async fn order_trades(&self, symbol: Symbol, order_id: u64) -> Result<Vec<AccountTrade>, VenueError> {
+        let mut q = Query::new();
+        q.push("symbol", symbol).push("orderId", order_id);
+        self.json(self.signed(Method::GET, "/api/v3/myTrades", q, 5, Priority::Query)).await
+    }
+
+    fn call(&self, method: Method, path: &'static str, query: Query, weight: u32, priority: Priority) -> Call<'static> {
+        Call { method, path, query, signed: false, weight, orders: 0, priority, deadline: None }
+    }
+
+    fn signed(&self, method: Method, path: &'static str, query: Query, weight: u32, priority: Priority) -> Call<'static> {
+        Call { signed: true, ..self.call(method, path, query, weight, priority) }
+    }
+
+    async fn json<T: DeserializeOwned>(&self, call: Call<'_>) -> Result<T, VenueError> {
+        let mutating = call.method != Method::GET;
+        let body = self.send(call).await?;
+        serde_json::from_str(&body).map_err(|e| {
+            let message = format!("unexpected response body: {e}");
+            // A 2xx we cannot read: for a request that changes state, the outcome is unknown.
+            if mutating { VenueError::unknown(message) } else { VenueError::not_sent(message) }
+        })
+    }
+
+    /// Sends one request and returns the body of a 2xx response.
+    async fn send(&self, call: Call<'_>) -> Result<String, VenueError> {
+        self.limiter
+            .acquire(call.weight, call.orders, call.priority, call.deadline)
+            .await
+            .map_err(|e| VenueError::not_sent(format!("rate limit: {e}")))?;
+        let mut query = call.query;
+        let mut api_key = None;
+        let query = if call.signed {
+            let Some(creds) = &self.credentials else {
+                return Err(VenueError::not_sent("this venue has no API credentials"));
+            };
+            query.push("recvWindow", self.recv_window_ms).push("timestamp", self.server_now_ms());
+            api_key = Some(creds.api_key.expose());
+            query.signed(&creds.signer)
+        } else {
+            query.as_str().to_owned()
+        };
+        let url = if query.is_empty() {
+            format!("{}{}", self.base, call.path)
+        } else {
+            format!("{}{}?{query}", self.base, call.path)
+        };
+        let mut request = self.http.request(call.method.clone(), url);
+        if let Some(key) = api_key {
+            request = request.header("X-MBX-APIKEY", key);
+        }
+        let response = request.send().await.map_err(|e| {
+            let connect = e.is_connect();
+            let message = format!("{} {}: {}", call.method, call.path, redact(&e.without_url().to_string()));
+            if connect { VenueError::not_sent(message) } else { VenueError::unknown(message) }
+        })?;
+        let status = response.status().as_u16();
+        let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+        if let Some(used) = header("x-mbx-used-weight-1m") {
+            self.limiter.observe_weight(u32::try_from(used).unwrap_or(u32::MAX));
+        }
+        if let Some(count) = header("x-mbx-order-count-10s") {
+            self.limiter.observe_orders_10s(u32::try_from(count).unwrap_or(u32::MAX));
+        }
+        let retry_after = header("retry-after").map(Duration::from_secs);
+        let body = response.text().await.map_err(|e| VenueError::unknown(format!("reading the response: {}", redact(&e.without_url().to_string()))))?;
+        if (200..300).contains(&status) {
+            return Ok(body);
+        }
+        if matches!(status, 429 | 418) {
+            let wait = retry_after.unwrap_or(Duration::from_secs(60));
+            tracing::warn!(status, retry_after_secs = wait.as_secs(), path = call.path, "rate limited by the venue; pausing all requests");
+            self.limiter.block_for(wait);
+        }
+        let (code, message) = match serde_json::from_str::<ErrorBody>(&body) {
+            Ok(e) => (Some(e.code), e.msg),
+            // An HTML error page or a proxy's text: keep a short, safe excerpt.
+            Err(_) => (None, format!("non-JSON error body: {}", excerpt(&body))),
+        };
+        let error = VenueError::from_response(status, code, message, retry_after);
+        if error.is_clock_skew() {
+            let _ = Box::pin(self.sync_clock()).await;
+        }
+        Err(error)
+    }
+}
+
+/// The query of a new order (also the new-order part of cancel-replace).
+pub fn order_query(id: &ClientOrderId, order: &NewOrder) -> Query {
+    let mut q = Query::new();
+    q.push("symbol", order.symbol).push("side", side_str(order.side));
+    match order.kind {
+        OrderKind::Limit { price, tif } => {
+            let tif = match tif {
+                tradewind_strategies::sdk::TimeInForce::Gtc => "GTC",
+                tradewind_strategies::sdk::TimeInForce::Ioc => "IOC",
+                tradewind_strategies::sdk::TimeInForce::Fok => "FOK",
+            };
+            q.push("type", "LIMIT").push("timeInForce", tif).push("quantity", order.qty.get()).push("price", price.get());
+        }
+        OrderKind::PostOnly { price } => {
+            q.push("type", "LIMIT_MAKER").push("quantity", order.qty.get()).push("price", price.get());
+        }
+        OrderKind::Market => {
+            q.push("type", "MARKET").push("quantity", order.qty.get());
+        }
+    }
+    q.push("newClientOrderId", id).push("newOrderRespType", "ACK");
+    q
+}
+
+pub fn side_str(side: Side) -> &'static str {
+    match side {
+        Side::Buy => "BUY",
+        Side::Sell => "SELL",
+    }
+}
+
+/// Reads `exchangeInfo`: rate limits and each symbol's filters.
+pub fn parse_exchange_info(raw: &serde_json::Value) -> Result<ExchangeInfo, VenueError> {
+    let bad = |what: &str| VenueError::not_sent(format!("exchangeInfo: {what}"));
+    let mut limits = Limits::default();
+    for l in raw["rateLimits"].as_array().ok_or_else(|| bad("no rateLimits"))? {
+        let limit = l["limit"].as_u64().and_then(|v| u32::try_from(v).ok()).ok_or_else(|| bad("bad rate limit"))?;
+        match (l["rateLimitType"].as_str(), l["interval"].as_str(), l["intervalNum"].as_u64()) {
+            (Some("REQUEST_WEIGHT"), Some("MINUTE"), Some(1)) => limits.weight_per_minute = limit,
+            (Some("ORDERS"), Some("SECOND"), Some(10)) => limits.orders_per_10s = limit,
+            (Some("ORDERS"), Some("DAY"), Some(1)) => limits.orders_per_day = limit,
+            _ => {}
+        }
+    }
+    let mut instruments = Vec::new();
+    let mut halted = Vec::new();
+    for s in raw["symbols"].as_array().ok_or_else(|| bad("no symbols"))? {
+        let text = |key: &str| s[key].as_str().ok_or_else(|| bad(&format!("symbol without {key}")));
+        // Symbols this build cannot represent (too long, non-ASCII) are skipped, not fatal.
+        let (Ok(symbol), Ok(base), Ok(quote)) =
+            (Symbol::new(text("symbol")?), Asset::new(text("baseAsset")?), Asset::new(text("quoteAsset")?))
+        else {
+            continue;
+        };
+        let mut spec = InstrumentSpec {
+            symbol,
+            base,
+            quote,
+            tick_size: Decimal::ZERO,
+            min_price: Decimal::ZERO,
+            max_price: Decimal::ZERO,
+            step_size: Decimal::ZERO,
+            min_qty: Decimal::ZERO,
+            max_qty: Decimal::ZERO,
+            min_notional: Decimal::ZERO,
+            max_notional: Decimal::ZERO,
+        };
+        for f in s["filters"].as_array().map(Vec::as_slice).unwrap_or_default() {
+            let dec = |key: &str| -> Result<Decimal, VenueError> {
+                f[key].as_str().and_then(|v| v.parse().ok()).ok_or_else(|| bad(&format!("{symbol}: filter field {key}")))
+            };
+            match f["filterType"].as_str() {
+                Some("PRICE_FILTER") => {
+                    spec.tick_size = dec("tickSize")?;
+                    spec.min_price = dec("minPrice")?;
+                    spec.max_price = dec("maxPrice")?;
+                }
+                Some("LOT_SIZE") => {
+                    spec.step_size = dec("stepSize")?;
+                    spec.min_qty = dec("minQty")?;
+                    spec.max_qty = dec("maxQty")?;
+                }
+                Some("NOTIONAL") => {
+                    spec.min_notional = dec("minNotional")?;
+                    spec.max_notional = dec("maxNotional")?;
+                }
+                Some("MIN_NOTIONAL") => spec.min_notional = dec("minNotional")?,
+                _ => {}
+            }
+        }
+        if s["status"].as_str() != Some("TRADING") {
+            halted.push(symbol);
+        }
+        instruments.push(spec);
+    }
+    Ok(ExchangeInfo { limits, instruments, halted })
+}
+
+fn local_ms() -> i64 {
+    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// The first 200 characters, on one line.
+fn excerpt(body: &str) -> String {
+    body.chars().take(200).map(|c| if c.is_control() { ' ' } else { c }).collect()
+}
+
+/// Removes anything that looks like a signature or key from an error text.
+fn redact(text: &str) -> String {
+    match text.find("signature=") {
+        Some(i) => format!("{}signature=***", &text[..i]),
+        None => text.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exchange_info_gives_filters_and_limits() {
+        let raw: serde_json::Value = serde_json::from_str(r#"{
+            "rateLimits": [
+                {"rateLimitType":"REQUEST_WEIGHT","interval":"MINUTE","intervalNum":1,"limit":1200},
+                {"rateLimitType":"ORDERS","interval":"SECOND","intervalNum":10,"limit":20},
+                {"rateLimitType":"ORDERS","interval":"DAY","intervalNum":1,"limit":1000},
+                {"rateLimitType":"RAW_REQUESTS","interval":"MINUTE","intervalNum":5,"limit":300000}],
+            "symbols": [
+                {"symbol":"BTCUSDT","status":"TRADING","baseAsset":"BTC","quoteAsset":"USDT","filters":[
+                    {"filterType":"PRICE_FILTER","minPrice":"0.01000000","maxPrice":"1000000.00000000","tickSize":"0.01000000"},
+                    {"filterType":"LOT_SIZE","minQty":"0.00001000","maxQty":"9000.00000000","stepSize":"0.00001000"},
+                    {"filterType":"NOTIONAL","minNotional":"5.00000000","applyMinToMarket":true,"maxNotional":"9000000.00000000","applyMaxToMarket":false,"avgPriceMins":5},
+                    {"filterType":"ICEBERG_PARTS","limit":100}]},
+                {"symbol":"LTCBTC","status":"BREAK","baseAsset":"LTC","quoteAsset":"BTC","filters":[
+                    {"filterType":"MIN_NOTIONAL","minNotional":"0.00010000","applyToMarket":true,"avgPriceMins":5}]},
+                {"symbol":"这是测试币456USDT","status":"TRADING","baseAsset":"这是测试币456","quoteAsset":"USDT","filters":[]}]
+        }"#).unwrap();
+        let info = parse_exchange_info(&raw).unwrap();
+        assert_eq!(info.limits, Limits { weight_per_minute: 1200, orders_per_10s: 20, orders_per_day: 1000 });
+        assert_eq!(info.instruments.len(), 2, "the unrepresentable symbol is skipped");
+        let btc = &info.instruments[0];
+        assert_eq!(btc.tick_size, "0.01".parse().unwrap());
+        assert_eq!(btc.step_size, "0.00001".parse().unwrap());
+        assert_eq!(btc.min_notional, Decimal::from(5));
+        assert_eq!(info.instruments[1].min_notional, "0.0001".parse().unwrap());
+        assert_eq!(info.halted, vec![Symbol::new("LTCBTC").unwrap()]);
+        assert!(parse_exchange_info(&serde_json::json!({"symbols": []})).is_err());
+    }
+
+    #[test]
+    fn new_order_queries_match_binance_parameters() {
+        let id = ClientOrderId::new("tw-sma-1").unwrap();
+        let order = NewOrder {
+            venue: tradewind_strategies::sdk::VenueId::new("sim").unwrap(),
+            symbol: Symbol::new("BTCUSDT").unwrap(),
+            side: Side::Buy,
+            qty: tradewind_strategies::sdk::Qty::new("0.001".parse().unwrap()),
+            kind: OrderKind::Limit {
+                price: tradewind_strategies::sdk::Price::new("60000.5".parse().unwrap()),
+                tif: tradewind_strategies::sdk::TimeInForce::Gtc,
+            },
+        };
+        assert_eq!(
+            order_query(&id, &order).as_str(),
+            "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.001&price=60000.5&newClientOrderId=tw-sma-1&newOrderRespType=ACK"
+        );
+        let market = NewOrder { side: Side::Sell, kind: OrderKind::Market, ..order };
+        assert_eq!(
+            order_query(&id, &market).as_str(),
+            "symbol=BTCUSDT&side=SELL&type=MARKET&quantity=0.001&newClientOrderId=tw-sma-1&newOrderRespType=ACK"
+        );
+    }
+
+    #[test]
+    fn error_texts_never_carry_signatures() {
+        assert_eq!(redact("error sending request for url (http://x/api?a=1&signature=abc)"), "error sending request for url (http://x/api?a=1&signature=***");
+        assert_eq!(excerpt("<html>\n<body>502 Bad Gateway</body></html>"), "<html> <body>502 Bad Gateway</body></html>");
+    }
+}

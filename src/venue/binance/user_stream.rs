@@ -1,0 +1,349 @@
+//! The user-data stream over the WebSocket API: `userDataStream.subscribe.signature`
+//! (listenKey is gone), events wrapped as `{"subscriptionId":N,"event":{…}}`.
+//! Parses `executionReport`, `outboundAccountPosition`, `balanceUpdate` and
+//! `eventStreamTerminated`; reconnects and resubscribes with backoff, and
+//! tells the execution task after every (re)subscription so it can fill the
+//! gap through REST.
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_util::sync::CancellationToken;
+
+use super::rest::Credentials;
+use super::sign::ws_payload;
+use crate::venue::backoff::Backoff;
+
+/// An `executionReport`, reduced to what order tracking needs.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct ExecutionReport {
+    #[serde(rename = "s")]
+    pub symbol: String,
+    /// The client id of this request (for a cancel: the cancel's id).
+    #[serde(rename = "c")]
+    pub client_id: String,
+    /// For a cancel: the client id of the order that was cancelled.
+    #[serde(rename = "C", default)]
+    pub orig_client_id: Option<String>,
+    #[serde(rename = "S")]
+    pub side: String,
+    #[serde(rename = "x")]
+    pub exec_type: String,
+    #[serde(rename = "X")]
+    pub status: String,
+    #[serde(rename = "r", default)]
+    pub reject_reason: Option<String>,
+    #[serde(rename = "i")]
+    pub order_id: u64,
+    #[serde(rename = "q")]
+    pub orig_qty: Decimal,
+    #[serde(rename = "l")]
+    pub last_qty: Decimal,
+    #[serde(rename = "z")]
+    pub cum_qty: Decimal,
+    #[serde(rename = "L")]
+    pub last_price: Decimal,
+    #[serde(rename = "n", default)]
+    pub commission: Option<Decimal>,
+    #[serde(rename = "N", default)]
+    pub commission_asset: Option<String>,
+    #[serde(rename = "T")]
+    pub time: i64,
+    #[serde(rename = "t")]
+    pub trade_id: i64,
+    #[serde(rename = "m", default)]
+    pub maker: bool,
+}
+
+impl ExecutionReport {
+    /// The id of the order this report is about (the original id on cancels).
+    pub fn order_client_id(&self) -> &str {
+        match self.orig_client_id.as_deref() {
+            Some(orig) if !orig.is_empty() => orig,
+            _ => &self.client_id,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct AssetBalance {
+    #[serde(rename = "a")]
+    pub asset: String,
+    #[serde(rename = "f")]
+    pub free: Decimal,
+    #[serde(rename = "l")]
+    pub locked: Decimal,
+}
+
+/// What the user stream tells the execution task.
+#[derive(Debug, Clone, PartialEq)]
+pub enum UserEvent {
+    Execution(Box<ExecutionReport>),
+    Balances(Vec<AssetBalance>),
+    /// A deposit, withdrawal or transfer changed a balance by `delta`.
+    BalanceDelta { asset: String, delta: Decimal },
+    /// (Re)subscribed: events between the last one seen and now may be missing.
+    Subscribed,
+    /// The stream is down; order updates now come only from REST.
+    Down,
+}
+
+/// Why a frame could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum UserParseError {
+    #[error("malformed JSON: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+/// A parsed WebSocket API frame.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Frame {
+    Event(UserEvent),
+    /// The stream was terminated by the venue: resubscribe.
+    Terminated,
+    /// A response to request `id`: `Ok(result)` or `Err((code, msg))`.
+    Response { id: Option<String>, result: Result<serde_json::Value, (i64, String)> },
+    /// An event type this daemon does not use.
+    Ignored,
+}
+
+#[derive(Deserialize)]
+struct Wrapped {
+    event: Box<serde_json::value::RawValue>,
+}
+
+#[derive(Deserialize)]
+struct EventType<'a> {
+    e: &'a str,
+}
+
+/// Parses one text frame of the WebSocket API connection.
+pub fn parse_frame(text: &str) -> Result<Frame, UserParseError> {
+    let value: serde_json::Value = serde_json::from_str(text)?;
+    if value.get("event").is_some() {
+        let wrapped: Wrapped = serde_json::from_str(text)?;
+        return parse_event(wrapped.event.get());
+    }
+    if value.get("status").is_some() {
+        let id = value.get("id").map(|v| v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string()));
+        let result = match value.get("error") {
+            Some(e) => Err((e["code"].as_i64().unwrap_or(0), e["msg"].as_str().unwrap_or_default().to_owned())),
+            None => Ok(value.get("result").cloned().unwrap_or(serde_json::Value::Null)),
+        };
+        return Ok(Frame::Response { id, result });
+    }
+    // Unwrapped events (older servers) parse the same way.
+    parse_event(text)
+}
+
+fn parse_event(text: &str) -> Result<Frame, UserParseError> {
+    let kind: EventType<'_> = serde_json::from_str(text)?;
+    Ok(match kind.e {
+        "executionReport" => Frame::Event(UserEvent::Execution(Box::new(serde_json::from_str(text)?))),
+        "outboundAccountPosition" => {
+            #[derive(Deserialize)]
+            struct Position {
+                #[serde(rename = "B")]
+                balances: Vec<AssetBalance>,
+            }
+            Frame::Event(UserEvent::Balances(serde_json::from_str::<Position>(text)?.balances))
+        }
+        "balanceUpdate" => {
+            #[derive(Deserialize)]
+            struct Update {
+                a: String,
+                d: Decimal,
+            }
+            let u: Update = serde_json::from_str(text)?;
+            Frame::Event(UserEvent::BalanceDelta { asset: u.a, delta: u.d })
+        }
+        "eventStreamTerminated" => Frame::Terminated,
+        _ => Frame::Ignored,
+    })
+}
+
+/// The signed subscribe request.
+pub fn subscribe_request(credentials: &Credentials, timestamp_ms: i64, id: &str) -> String {
+    let ts = timestamp_ms.to_string();
+    let key = credentials.api_key.expose();
+    let signature = credentials.signer.sign_ws(ws_payload(&[("apiKey", key), ("timestamp", &ts)]).as_bytes());
+    serde_json::json!({
+        "id": id,
+        "method": "userDataStream.subscribe.signature",
+        "params": {"apiKey": key, "timestamp": timestamp_ms, "signature": signature},
+    })
+    .to_string()
+}
+
+/// Keeps the user stream subscribed until shutdown; events go to `events`.
+pub async fn run(
+    ws_api_url: String,
+    credentials: Credentials,
+    clock: impl Fn() -> i64 + Send + 'static,
+    events: mpsc::Sender<UserEvent>,
+    silence_timeout: Duration,
+    shutdown: CancellationToken,
+) {
+    let mut backoff = Backoff::new(Duration::from_millis(250), Duration::from_secs(30));
+    let mut request_seq = 0u64;
+    loop {
+        let connected = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            r = tokio::time::timeout(Duration::from_secs(10), tokio_tungstenite::connect_async(ws_api_url.as_str())) => r,
+        };
+        let why = match connected {
+            Ok(Ok((mut ws, _))) => {
+                let started = Instant::now();
+                let why = loop {
+                    request_seq += 1;
+                    let id = format!("sub-{request_seq}");
+                    if let Err(e) = ws.send(Message::Text(subscribe_request(&credentials, clock(), &id).into())).await {
+                        break format!("send failed: {e}");
+                    }
+                    match session(&mut ws, &events, silence_timeout, &shutdown).await {
+                        SessionEnd::Shutdown => {
+                            let _ = ws.close(None).await;
+                            return;
+                        }
+                        SessionEnd::Resubscribe => continue,
+                        SessionEnd::Lost(why) => break why,
+                    }
+                };
+                if started.elapsed() > Duration::from_secs(60) {
+                    backoff.reset();
+                }
+                why
+            }
+            Ok(Err(e)) => format!("connect failed: {e}"),
+            Err(_) => "connect timed out".to_owned(),
+        };
+        let _ = events.send(UserEvent::Down).await;
+        let delay = backoff.next_delay();
+        tracing::warn!(reason = %why, retry_in_ms = delay.as_millis() as u64, "user data stream down");
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(delay) => {}
+        }
+    }
+}
+
+enum SessionEnd {
+    Shutdown,
+    Resubscribe,
+    Lost(String),
+}
+
+async fn session(
+    ws: &mut tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+    events: &mpsc::Sender<UserEvent>,
+    silence_timeout: Duration,
+    shutdown: &CancellationToken,
+) -> SessionEnd {
+    loop {
+        let frame = tokio::select! {
+            _ = shutdown.cancelled() => return SessionEnd::Shutdown,
+            f = tokio::time::timeout(silence_timeout, ws.next()) => f,
+        };
+        let text = match frame {
+            Err(_) => return SessionEnd::Lost(format!("no frame for {silence_timeout:?}")),
+            Ok(None) => return SessionEnd::Lost("connection closed".into()),
+            Ok(Some(Err(e))) => return SessionEnd::Lost(format!("read failed: {e}")),
+            Ok(Some(Ok(Message::Text(t)))) => t,
+            Ok(Some(Ok(Message::Close(_)))) => return SessionEnd::Lost("closed by the venue".into()),
+            Ok(Some(Ok(_))) => continue,
+        };
+        match parse_frame(&text) {
+            Ok(Frame::Event(e)) => {
+                if events.send(e).await.is_err() {
+                    return SessionEnd::Shutdown;
+                }
+            }
+            Ok(Frame::Terminated) => {
+                tracing::warn!("user data stream terminated by the venue; resubscribing");
+                return SessionEnd::Resubscribe;
+            }
+            Ok(Frame::Response { id, result: Ok(_) }) if id.as_deref().is_some_and(|i| i.starts_with("sub-")) => {
+                tracing::info!("user data stream subscribed");
+                if events.send(UserEvent::Subscribed).await.is_err() {
+                    return SessionEnd::Shutdown;
+                }
+            }
+            Ok(Frame::Response { result: Err((code, msg)), .. }) => {
+                // The message is the venue's; it never contains our key or signature.
+                return SessionEnd::Lost(format!("subscribe refused: {code} {msg}"));
+            }
+            Ok(Frame::Response { .. } | Frame::Ignored) => {}
+            Err(e) => tracing::warn!(error = %e, "unreadable user-stream frame skipped"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secret::Secret;
+    use crate::venue::binance::sign::Signer;
+
+    fn d(s: &str) -> Decimal {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn documented_events_parse() {
+        // Section D5 of the protocol notes, verbatim.
+        let report = r#"{"subscriptionId":0,"event":{"e":"executionReport","E":1499405658658,"s":"ETHBTC","c":"mUvoqJxFIILMdfAW5iGSOW","S":"BUY","o":"LIMIT","f":"GTC","q":"1.00000000","p":"0.10264410","P":"0.00000000","F":"0.00000000","g":-1,"C":"","x":"NEW","X":"NEW","r":"NONE","i":4293153,"l":"0.00000000","z":"0.00000000","L":"0.00000000","n":"0","N":null,"T":1499405658657,"t":-1,"v":3,"I":8641984,"w":true,"m":false,"M":false,"O":1499405658657,"Z":"0.00000000","Y":"0.00000000","Q":"0.00000000","W":1499405658657,"V":"NONE"}}"#;
+        let Frame::Event(UserEvent::Execution(r)) = parse_frame(report).unwrap() else { panic!("not a report") };
+        assert_eq!((r.order_id, r.exec_type.as_str(), r.status.as_str(), r.trade_id), (4293153, "NEW", "NEW", -1));
+        assert_eq!(r.order_client_id(), "mUvoqJxFIILMdfAW5iGSOW", "an empty C falls back to c");
+        assert_eq!((r.orig_qty, r.commission_asset.as_deref()), (d("1"), None));
+
+        let position = r#"{"subscriptionId":0,"event":{"e":"outboundAccountPosition","E":1728972148778,"u":1728972148778,"B":[{"a":"BTC","f":"11818.00000000","l":"182.00000000"},{"a":"USDT","f":"10580.00000000","l":"70.00000000"}]}}"#;
+        let Frame::Event(UserEvent::Balances(b)) = parse_frame(position).unwrap() else { panic!("not balances") };
+        assert_eq!(b[1], AssetBalance { asset: "USDT".into(), free: d("10580"), locked: d("70") });
+        let unwrapped = r#"{"e":"outboundAccountPosition","E":1719467634107,"u":1719467634105,"B":[{"a":"LTC","f":"3011.11745670","l":"0.00000000"}]}"#;
+        assert!(matches!(parse_frame(unwrapped).unwrap(), Frame::Event(UserEvent::Balances(_))));
+
+        let update = r#"{"subscriptionId":0,"event":{"e":"balanceUpdate","E":1573200697110,"a":"BTC","d":"100.00000000","T":1573200697068}}"#;
+        assert_eq!(parse_frame(update).unwrap(), Frame::Event(UserEvent::BalanceDelta { asset: "BTC".into(), delta: d("100") }));
+        let terminated = r#"{"subscriptionId":0,"event":{"e":"eventStreamTerminated","E":1728973001334}}"#;
+        assert_eq!(parse_frame(terminated).unwrap(), Frame::Terminated);
+        let ok = r#"{"id":"sub-1","status":200,"result":{"subscriptionId":0}}"#;
+        assert!(matches!(parse_frame(ok).unwrap(), Frame::Response { result: Ok(_), .. }));
+        let err = r#"{"id":"sub-2","status":400,"error":{"code":-1022,"msg":"Signature for this request is not valid."}}"#;
+        assert_eq!(parse_frame(err).unwrap(), Frame::Response { id: Some("sub-2".into()), result: Err((-1022, "Signature for this request is not valid.".into())) });
+    }
+
+    #[test]
+    fn the_subscribe_request_is_signed_over_sorted_params() {
+        // D3c: apiKey + timestamp signed with the documented secret.
+        let creds = Credentials {
+            api_key: Secret::new("vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A"),
+            signer: Signer::hmac(&Secret::new("NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j")).unwrap(),
+        };
+        let req: serde_json::Value = serde_json::from_str(&subscribe_request(&creds, 1649729878532, "s1")).unwrap();
+        assert_eq!(req["method"], "userDataStream.subscribe.signature");
+        assert_eq!(req["params"]["signature"], "1cf54395b336b0a9727ef27d5d98987962bc47aca6e13fe978612d0adee066ed");
+        assert_eq!(req["params"]["timestamp"], 1649729878532i64);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn random_bytes_never_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..300)) {
+            let text = String::from_utf8_lossy(&bytes);
+            let _ = parse_frame(&text);
+        }
+
+        #[test]
+        fn mangled_reports_never_panic(cut in 0usize..400, junk in "[a-z{}\":,0-9]{0,8}") {
+            let report = r#"{"subscriptionId":0,"event":{"e":"executionReport","E":1,"s":"ETHBTC","c":"x","S":"BUY","o":"LIMIT","f":"GTC","q":"1.0","p":"0.1","C":"","x":"TRADE","X":"FILLED","r":"NONE","i":4,"l":"1.0","z":"1.0","L":"0.1","n":"0.001","N":"ETH","T":1,"t":7,"m":true}}"#;
+            let cut = cut.min(report.len());
+            let text = format!("{}{}{}", &report[..cut], junk, &report[cut..]);
+            let _ = parse_frame(&text);
+        }
+    }
+}

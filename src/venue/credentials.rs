@@ -1,0 +1,114 @@
+//! API credentials from where operators keep them: environment variables or
+//! files (systemd `LoadCredential=` puts them in `$CREDENTIALS_DIRECTORY`).
+//! Never from the config file, never printed: errors name the variable or
+//! file, not the value.
+
+use std::path::{Path, PathBuf};
+
+use crate::config::Credentials as Source;
+use crate::secret::Secret;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum CredentialError {
+    #[error("environment variable {0} is not set or empty")]
+    MissingEnv(String),
+    #[error("cannot read {path}: {reason}")]
+    Unreadable { path: String, reason: String },
+    #[error("{0} is empty")]
+    EmptyFile(String),
+    #[error("{0} is readable by group or others; chmod 600 it")]
+    TooOpen(String),
+    #[error("an API key was given without its secret, or a secret without its key")]
+    Incomplete,
+}
+
+/// The (key, secret) pair, or `None` when no credentials are configured (public data only).
+pub fn load(source: &Source, env: &dyn Fn(&str) -> Option<String>) -> Result<Option<(Secret, Secret)>, CredentialError> {
+    let key = one(source.api_key_env.as_deref(), source.api_key_file.as_deref(), env, false)?;
+    let secret = one(source.api_secret_env.as_deref(), source.api_secret_file.as_deref(), env, true)?;
+    match (key, secret) {
+        (Some(k), Some(s)) => Ok(Some((k, s))),
+        (None, None) => Ok(None),
+        _ => Err(CredentialError::Incomplete),
+    }
+}
+
+fn one(
+    var: Option<&str>,
+    file: Option<&Path>,
+    env: &dyn Fn(&str) -> Option<String>,
+    private: bool,
+) -> Result<Option<Secret>, CredentialError> {
+    if let Some(var) = var {
+        let value = env(var).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        return value.map(Secret::new).map(Some).ok_or_else(|| CredentialError::MissingEnv(var.to_owned()));
+    }
+    let Some(file) = file else { return Ok(None) };
+    let path = resolve(file, env);
+    let shown = path.display().to_string();
+    if private {
+        use std::os::unix::fs::PermissionsExt;
+        let meta = std::fs::metadata(&path).map_err(|e| CredentialError::Unreadable { path: shown.clone(), reason: e.to_string() })?;
+        if meta.permissions().mode() & 0o077 != 0 {
+            return Err(CredentialError::TooOpen(shown));
+        }
+    }
+    let text = std::fs::read_to_string(&path).map_err(|e| CredentialError::Unreadable { path: shown.clone(), reason: e.to_string() })?;
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(CredentialError::EmptyFile(shown));
+    }
+    Ok(Some(Secret::new(text)))
+}
+
+/// A relative file name is a systemd credential when `$CREDENTIALS_DIRECTORY` is set.
+fn resolve(file: &Path, env: &dyn Fn(&str) -> Option<String>) -> PathBuf {
+    match env("CREDENTIALS_DIRECTORY") {
+        Some(dir) if file.is_relative() => Path::new(&dir).join(file),
+        _ => file.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn source() -> Source {
+        Source::default()
+    }
+
+    #[test]
+    fn from_environment_variables() {
+        let env = |k: &str| match k {
+            "K" => Some("key-1\n".to_owned()),
+            "S" => Some("secret-1".to_owned()),
+            _ => None,
+        };
+        let s = Source { api_key_env: Some("K".into()), api_secret_env: Some("S".into()), ..source() };
+        let (k, v) = load(&s, &env).unwrap().unwrap();
+        assert_eq!((k.expose(), v.expose()), ("key-1", "secret-1"));
+        let missing = Source { api_secret_env: Some("NOPE".into()), ..s };
+        assert_eq!(load(&missing, &env).unwrap_err(), CredentialError::MissingEnv("NOPE".into()));
+        assert_eq!(load(&source(), &env).unwrap(), None);
+        let half = Source { api_key_env: Some("K".into()), ..source() };
+        assert_eq!(load(&half, &env).unwrap_err(), CredentialError::Incomplete);
+    }
+
+    #[test]
+    fn from_files_with_private_permissions() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("key"), "k\n").unwrap();
+        std::fs::write(dir.path().join("secret"), "s\n").unwrap();
+        std::fs::set_permissions(dir.path().join("secret"), std::fs::Permissions::from_mode(0o644)).unwrap();
+        let env_dir = dir.path().display().to_string();
+        let env = move |k: &str| (k == "CREDENTIALS_DIRECTORY").then(|| env_dir.clone());
+        let s = Source { api_key_file: Some("key".into()), api_secret_file: Some("secret".into()), ..source() };
+        let e = load(&s, &env).unwrap_err();
+        assert!(matches!(e, CredentialError::TooOpen(_)), "{e}");
+        assert!(!e.to_string().contains("s\n"));
+        std::fs::set_permissions(dir.path().join("secret"), std::fs::Permissions::from_mode(0o600)).unwrap();
+        let (k, v) = load(&s, &env).unwrap().unwrap();
+        assert_eq!((k.expose(), v.expose()), ("k", "s"));
+    }
+}
