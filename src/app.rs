@@ -190,13 +190,22 @@ async fn start_venue(
             };
             let endpoints =
                 Endpoints { rest: handle.rest_url(), stream: handle.stream_url(), ws_api: handle.ws_api_url() };
-            let options =
-                ConnectOptions { venue: id, endpoints, credentials: Some(credentials), recv_window_ms: 5000, silence_timeout };
+            let options = ConnectOptions {
+                venue: id,
+                endpoints,
+                credentials: Some(credentials),
+                recv_window_ms: 5000,
+                silence_timeout,
+            };
             (options, Some(handle))
         }
         VenueConfig::Binance(b) => {
             let mut endpoints = Endpoints::of(b.environment);
-            for (url, over) in [(&mut endpoints.rest, &b.rest_url), (&mut endpoints.stream, &b.stream_url), (&mut endpoints.ws_api, &b.ws_api_url)] {
+            for (url, over) in [
+                (&mut endpoints.rest, &b.rest_url),
+                (&mut endpoints.stream, &b.stream_url),
+                (&mut endpoints.ws_api, &b.ws_api_url),
+            ] {
                 if let Some(o) = over {
                     *url = o.clone();
                 }
@@ -212,7 +221,8 @@ async fn start_venue(
                 }
                 None => None,
             };
-            let options = ConnectOptions { venue: id, endpoints, credentials, recv_window_ms: b.recv_window_ms, silence_timeout };
+            let options =
+                ConnectOptions { venue: id, endpoints, credentials, recv_window_ms: b.recv_window_ms, silence_timeout };
             (options, None)
         }
     };
@@ -229,7 +239,13 @@ fn feed_specs(engine: &Engine, venue: VenueId) -> Vec<FeedSpec> {
             let spec = match specs.iter_mut().position(|s| s.symbol == *symbol) {
                 Some(i) => &mut specs[i],
                 None => {
-                    specs.push(FeedSpec { symbol: *symbol, trades: false, quotes: false, book: false, klines: Vec::new() });
+                    specs.push(FeedSpec {
+                        symbol: *symbol,
+                        trades: false,
+                        quotes: false,
+                        book: false,
+                        klines: Vec::new(),
+                    });
                     specs.last_mut().expect("just pushed")
                 }
             };

@@ -141,7 +141,13 @@ impl RateLimiter {
     }
 
     /// Waits until `weight` (and `orders` new orders) may be sent, and charges them.
-    pub async fn acquire(&self, weight: u32, orders: u32, priority: Priority, deadline: Option<Instant>) -> Result<(), Refused> {
+    pub async fn acquire(
+        &self,
+        weight: u32,
+        orders: u32,
+        priority: Priority,
+        deadline: Option<Instant>,
+    ) -> Result<(), Refused> {
         loop {
             let wait_until = match self.try_acquire(weight, orders, priority) {
                 Ok(()) => return Ok(()),
@@ -170,7 +176,8 @@ impl RateLimiter {
             return Err(Wait::Refused(Refused::TooHeavy { weight, limit: limits.weight_per_minute }));
         }
         let cap = |limit: u32| u64::from(limit) * priority.share() / 100;
-        let next_window = |len| now + Duration::from_millis(u64::try_from(Window::end_ms(now_ms, len) - now_ms).unwrap_or(0));
+        let next_window =
+            |len| now + Duration::from_millis(u64::try_from(Window::end_ms(now_ms, len) - now_ms).unwrap_or(0));
         let used = u64::from(*s.weight.used_at(now_ms, MINUTE));
         if used + u64::from(weight) > cap(limits.weight_per_minute).max(u64::from(weight)) {
             return Err(Wait::Until(next_window(MINUTE)));

@@ -23,7 +23,10 @@ pub enum CredentialError {
 }
 
 /// The (key, secret) pair, or `None` when no credentials are configured (public data only).
-pub fn load(source: &Source, env: &dyn Fn(&str) -> Option<String>) -> Result<Option<(Secret, Secret)>, CredentialError> {
+pub fn load(
+    source: &Source,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<(Secret, Secret)>, CredentialError> {
     let key = one(source.api_key_env.as_deref(), source.api_key_file.as_deref(), env, false)?;
     let secret = one(source.api_secret_env.as_deref(), source.api_secret_file.as_deref(), env, true)?;
     match (key, secret) {
@@ -48,12 +51,14 @@ fn one(
     let shown = path.display().to_string();
     if private {
         use std::os::unix::fs::PermissionsExt;
-        let meta = std::fs::metadata(&path).map_err(|e| CredentialError::Unreadable { path: shown.clone(), reason: e.to_string() })?;
+        let meta = std::fs::metadata(&path)
+            .map_err(|e| CredentialError::Unreadable { path: shown.clone(), reason: e.to_string() })?;
         if meta.permissions().mode() & 0o077 != 0 {
             return Err(CredentialError::TooOpen(shown));
         }
     }
-    let text = std::fs::read_to_string(&path).map_err(|e| CredentialError::Unreadable { path: shown.clone(), reason: e.to_string() })?;
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| CredentialError::Unreadable { path: shown.clone(), reason: e.to_string() })?;
     let text = text.trim();
     if text.is_empty() {
         return Err(CredentialError::EmptyFile(shown));

@@ -23,6 +23,9 @@ pub enum SyncError {
     BufferFull(usize),
 }
 
+/// A price level as (price, quantity).
+pub type PriceQty = (Decimal, Decimal);
+
 /// Where a book is in the procedure.
 #[derive(Debug, Clone, PartialEq)]
 enum State {
@@ -84,7 +87,7 @@ impl LocalBook {
     }
 
     /// Best bid and ask.
-    pub fn top(&self) -> (Option<(Decimal, Decimal)>, Option<(Decimal, Decimal)>) {
+    pub fn top(&self) -> (Option<PriceQty>, Option<PriceQty>) {
         (self.bids.iter().next_back().map(|(p, q)| (*p, *q)), self.asks.iter().next().map(|(p, q)| (*p, *q)))
     }
 
@@ -208,7 +211,9 @@ mod tests {
     }
 
     fn delta(first: u64, last: u64, bids: &[(&str, &str)], asks: &[(&str, &str)]) -> BookDelta {
-        let levels = |ls: &[(&str, &str)]| ls.iter().map(|(p, q)| Level { price: Price::new(d(p)), qty: Qty::new(d(q)) }).collect();
+        let levels = |ls: &[(&str, &str)]| {
+            ls.iter().map(|(p, q)| Level { price: Price::new(d(p)), qty: Qty::new(d(q)) }).collect()
+        };
         BookDelta {
             venue: VenueId::new("b").unwrap(),
             symbol: Symbol::new("BNBBTC").unwrap(),
@@ -227,7 +232,8 @@ mod tests {
         assert_eq!(b.on_delta(delta(156, 160, &[("0.0024", "10")], &[("0.0026", "100")])).unwrap(), Applied::Buffered);
         assert_eq!(b.on_delta(delta(161, 161, &[("0.0023", "0")], &[])).unwrap(), Applied::Buffered);
         // Snapshot at 157: the first diff is dropped, the second straddles 158, the third follows.
-        let (snap, applied) = b.on_snapshot(157, &[[d("0.0023"), d("5")], [d("0.0022"), d("1")]], &[[d("0.0027"), d("3")]]).unwrap();
+        let (snap, applied) =
+            b.on_snapshot(157, &[[d("0.0023"), d("5")], [d("0.0022"), d("1")]], &[[d("0.0027"), d("3")]]).unwrap();
         assert_eq!(snap.last_update_id, 157);
         assert_eq!(snap.bids.len(), 2);
         assert_eq!(applied.iter().map(|d| d.last_update_id).collect::<Vec<_>>(), [160, 161]);

@@ -187,7 +187,9 @@ impl Exec {
                 if self.done.contains(&id) {
                     return;
                 }
-                self.spawn(move |rest| async move { Done::Canceled { id, result: rest.cancel_order(symbol, &id).await } });
+                self.spawn(
+                    move |rest| async move { Done::Canceled { id, result: rest.cancel_order(symbol, &id).await } },
+                );
             }
             ExecRequest::Replace { cancel, id, order } => {
                 if let Err(reason) = self.check(&order) {
@@ -205,7 +207,10 @@ impl Exec {
     /// The symbol's filters, checked before anything is sent.
     fn check(&self, order: &NewOrder) -> Result<(), Reason> {
         let Some(spec) = self.specs.get(&order.symbol) else {
-            return Err(Reason::new("unknown_symbol", format!("{} is not traded on {}", order.symbol, self.options.venue)));
+            return Err(Reason::new(
+                "unknown_symbol",
+                format!("{} is not traded on {}", order.symbol, self.options.venue),
+            ));
         };
         let checked = match order.kind {
             OrderKind::Limit { price, .. } | OrderKind::PostOnly { price } => spec.validate(price, order.qty),
@@ -265,7 +270,10 @@ impl Exec {
                         self.finish(cancel, |id| OrderUpdate::Canceled { id }).await;
                         match order_id {
                             Some(order_id) => self.on_ack(id, order_id).await,
-                            None => self.on_send_failed(id, VenueError::unknown("cancelReplace answer without an order id")).await,
+                            None => {
+                                self.on_send_failed(id, VenueError::unknown("cancelReplace answer without an order id"))
+                                    .await
+                            }
                         }
                     }
                     Err(e) => {
@@ -288,7 +296,11 @@ impl Exec {
                         tracing::warn!(client_order_id = %id, error = %e, "cancel failed; querying the order");
                     }
                     if let Some(symbol) = symbol {
-                        self.query_later(id, symbol, if e.retryable() { Duration::from_secs(1) } else { Duration::ZERO });
+                        self.query_later(
+                            id,
+                            symbol,
+                            if e.retryable() { Duration::from_secs(1) } else { Duration::ZERO },
+                        );
                     }
                 }
             },
@@ -335,11 +347,19 @@ impl Exec {
             }
             Outcome::Rejected => {
                 tracing::info!(client_order_id = %id, code = e.reason_code(), message = %e.message, "order rejected by the venue");
-                self.finish(id, |id| OrderUpdate::Rejected { id, reason: Reason::new(e.reason_code(), e.message.clone()) }).await;
+                self.finish(id, |id| OrderUpdate::Rejected {
+                    id,
+                    reason: Reason::new(e.reason_code(), e.message.clone()),
+                })
+                .await;
             }
             Outcome::Unknown => {
                 tracing::warn!(client_order_id = %id, error = %e, "order outcome unknown; settling it by query");
                 let Some(t) = self.orders.get_mut(&id) else { return };
+                if t.accepted {
+                    // The user stream already told us the venue has it.
+                    return;
+                }
                 t.stage = Stage::Unknown { queries: 0 };
                 let symbol = t.symbol;
                 self.emit(OrderUpdate::Unknown { id }).await;
@@ -411,7 +431,13 @@ impl Exec {
                 }
             }
             "CANCELED" | "PENDING_CANCEL" => self.finish(id, |id| OrderUpdate::Canceled { id }).await,
-            "REJECTED" => self.finish(id, |id| OrderUpdate::Rejected { id, reason: Reason::new("REJECTED", "rejected by the venue") }).await,
+            "REJECTED" => {
+                self.finish(id, |id| OrderUpdate::Rejected {
+                    id,
+                    reason: Reason::new("REJECTED", "rejected by the venue"),
+                })
+                .await
+            }
             _ => self.finish(id, |id| OrderUpdate::Expired { id }).await,
         }
     }
@@ -430,7 +456,9 @@ impl Exec {
                 tracing::info!(venue = %self.options.venue, %asset, %delta, "balance changed outside trading");
             }
             UserEvent::Subscribed => self.reconcile(),
-            UserEvent::Down => tracing::warn!(venue = %self.options.venue, "user stream down; order updates will be reconciled on reconnect"),
+            UserEvent::Down => {
+                tracing::warn!(venue = %self.options.venue, "user stream down; order updates will be reconciled on reconnect")
+            }
         }
     }
 
@@ -465,7 +493,9 @@ impl Exec {
             "NEW" => {
                 let (cancel, symbol) = (t_cancel_waiting(&mut self.orders, &id), r.symbol.clone());
                 if cancel && let Ok(symbol) = Symbol::new(&symbol) {
-                    self.spawn(move |rest| async move { Done::Canceled { id, result: rest.cancel_order(symbol, &id).await } });
+                    self.spawn(move |rest| async move {
+                        Done::Canceled { id, result: rest.cancel_order(symbol, &id).await }
+                    });
                 }
             }
             "TRADE" => {

@@ -151,7 +151,9 @@ impl Feed {
             }
             match end {
                 End::Shutdown => return,
-                End::ServerShutdown => tracing::info!(venue = %self.options.venue, "venue closing the connection; reconnecting now"),
+                End::ServerShutdown => {
+                    tracing::info!(venue = %self.options.venue, "venue closing the connection; reconnecting now")
+                }
                 End::Lost(why) => self.wait_before_retry(&mut backoff, &why, &shutdown).await,
             }
         }
@@ -211,7 +213,10 @@ impl Feed {
                 Ok(Some(Err(e))) => return End::Lost(format!("read failed: {e}")),
                 Ok(Some(Ok(Message::Text(text)))) => text,
                 Ok(Some(Ok(Message::Close(frame)))) => {
-                    return End::Lost(format!("closed by the venue: {}", frame.map(|f| f.reason.to_string()).unwrap_or_default()));
+                    return End::Lost(format!(
+                        "closed by the venue: {}",
+                        frame.map(|f| f.reason.to_string()).unwrap_or_default()
+                    ));
                 }
                 // Pings are answered by tungstenite itself; they still count as life.
                 Ok(Some(Ok(_))) => continue,

@@ -5,13 +5,13 @@
 //! ([`exec`]); [`connect`] starts them all for one venue. Knows nothing
 //! about strategies.
 
+pub mod book;
 pub mod error;
+pub mod exec;
+pub mod market;
 pub mod parse;
 pub mod rest;
 pub mod sign;
-pub mod book;
-pub mod exec;
-pub mod market;
 pub mod user_stream;
 
 use std::sync::Arc;
@@ -48,9 +48,11 @@ impl Endpoints {
                 "wss://stream.testnet.binance.vision",
                 "wss://ws-api.testnet.binance.vision/ws-api/v3",
             ),
-            Environment::Demo => {
-                ("https://demo-api.binance.com", "wss://demo-stream.binance.com", "wss://demo-ws-api.binance.com/ws-api/v3")
-            }
+            Environment::Demo => (
+                "https://demo-api.binance.com",
+                "wss://demo-stream.binance.com",
+                "wss://demo-ws-api.binance.com/ws-api/v3",
+            ),
         };
         Self { rest: rest.into(), stream: stream.into(), ws_api: ws_api.into() }
     }

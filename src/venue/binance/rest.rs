@@ -264,7 +264,14 @@ impl RestClient {
         Call { method, path, query, signed: false, weight, orders: 0, priority, deadline: None }
     }
 
-    fn signed(&self, method: Method, path: &'static str, query: Query, weight: u32, priority: Priority) -> Call<'static> {
+    fn signed(
+        &self,
+        method: Method,
+        path: &'static str,
+        query: Query,
+        weight: u32,
+        priority: Priority,
+    ) -> Call<'static> {
         Call { signed: true, ..self.call(method, path, query, weight, priority) }
     }
 
@@ -311,7 +318,8 @@ impl RestClient {
             if connect { VenueError::not_sent(message) } else { VenueError::unknown(message) }
         })?;
         let status = response.status().as_u16();
-        let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+        let header =
+            |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
         if let Some(used) = header("x-mbx-used-weight-1m") {
             self.limiter.observe_weight(u32::try_from(used).unwrap_or(u32::MAX));
         }
@@ -319,13 +327,20 @@ impl RestClient {
             self.limiter.observe_orders_10s(u32::try_from(count).unwrap_or(u32::MAX));
         }
         let retry_after = header("retry-after").map(Duration::from_secs);
-        let body = response.text().await.map_err(|e| VenueError::unknown(format!("reading the response: {}", redact(&e.without_url().to_string()))))?;
+        let body = response.text().await.map_err(|e| {
+            VenueError::unknown(format!("reading the response: {}", redact(&e.without_url().to_string())))
+        })?;
         if (200..300).contains(&status) {
             return Ok(body);
         }
         if matches!(status, 429 | 418) {
             let wait = retry_after.unwrap_or(Duration::from_secs(60));
-            tracing::warn!(status, retry_after_secs = wait.as_secs(), path = call.path, "rate limited by the venue; pausing all requests");
+            tracing::warn!(
+                status,
+                retry_after_secs = wait.as_secs(),
+                path = call.path,
+                "rate limited by the venue; pausing all requests"
+            );
             self.limiter.block_for(wait);
         }
         let (code, message) = match serde_json::from_str::<ErrorBody>(&body) {
@@ -352,7 +367,10 @@ pub fn order_query(id: &ClientOrderId, order: &NewOrder) -> Query {
                 tradewind_strategies::sdk::TimeInForce::Ioc => "IOC",
                 tradewind_strategies::sdk::TimeInForce::Fok => "FOK",
             };
-            q.push("type", "LIMIT").push("timeInForce", tif).push("quantity", order.qty.get()).push("price", price.get());
+            q.push("type", "LIMIT")
+                .push("timeInForce", tif)
+                .push("quantity", order.qty.get())
+                .push("price", price.get());
         }
         OrderKind::PostOnly { price } => {
             q.push("type", "LIMIT_MAKER").push("quantity", order.qty.get()).push("price", price.get());
@@ -410,7 +428,10 @@ pub fn parse_exchange_info(raw: &serde_json::Value) -> Result<ExchangeInfo, Venu
         };
         for f in s["filters"].as_array().map(Vec::as_slice).unwrap_or_default() {
             let dec = |key: &str| -> Result<Decimal, VenueError> {
-                f[key].as_str().and_then(|v| v.parse().ok()).ok_or_else(|| bad(&format!("{symbol}: filter field {key}")))
+                f[key]
+                    .as_str()
+                    .and_then(|v| v.parse().ok())
+                    .ok_or_else(|| bad(&format!("{symbol}: filter field {key}")))
             };
             match f["filterType"].as_str() {
                 Some("PRICE_FILTER") => {
@@ -517,7 +538,13 @@ mod tests {
 
     #[test]
     fn error_texts_never_carry_signatures() {
-        assert_eq!(redact("error sending request for url (http://x/api?a=1&signature=abc)"), "error sending request for url (http://x/api?a=1&signature=***");
-        assert_eq!(excerpt("<html>\n<body>502 Bad Gateway</body></html>"), "<html> <body>502 Bad Gateway</body></html>");
+        assert_eq!(
+            redact("error sending request for url (http://x/api?a=1&signature=abc)"),
+            "error sending request for url (http://x/api?a=1&signature=***"
+        );
+        assert_eq!(
+            excerpt("<html>\n<body>502 Bad Gateway</body></html>"),
+            "<html> <body>502 Bad Gateway</body></html>"
+        );
     }
 }

@@ -86,7 +86,10 @@ pub enum UserEvent {
     Execution(Box<ExecutionReport>),
     Balances(Vec<AssetBalance>),
     /// A deposit, withdrawal or transfer changed a balance by `delta`.
-    BalanceDelta { asset: String, delta: Decimal },
+    BalanceDelta {
+        asset: String,
+        delta: Decimal,
+    },
     /// (Re)subscribed: events between the last one seen and now may be missing.
     Subscribed,
     /// The stream is down; order updates now come only from REST.
@@ -107,7 +110,10 @@ pub enum Frame {
     /// The stream was terminated by the venue: resubscribe.
     Terminated,
     /// A response to request `id`: `Ok(result)` or `Err((code, msg))`.
-    Response { id: Option<String>, result: Result<serde_json::Value, (i64, String)> },
+    Response {
+        id: Option<String>,
+        result: Result<serde_json::Value, (i64, String)>,
+    },
     /// An event type this daemon does not use.
     Ignored,
 }
@@ -309,13 +315,23 @@ mod tests {
         assert!(matches!(parse_frame(unwrapped).unwrap(), Frame::Event(UserEvent::Balances(_))));
 
         let update = r#"{"subscriptionId":0,"event":{"e":"balanceUpdate","E":1573200697110,"a":"BTC","d":"100.00000000","T":1573200697068}}"#;
-        assert_eq!(parse_frame(update).unwrap(), Frame::Event(UserEvent::BalanceDelta { asset: "BTC".into(), delta: d("100") }));
+        assert_eq!(
+            parse_frame(update).unwrap(),
+            Frame::Event(UserEvent::BalanceDelta { asset: "BTC".into(), delta: d("100") })
+        );
         let terminated = r#"{"subscriptionId":0,"event":{"e":"eventStreamTerminated","E":1728973001334}}"#;
         assert_eq!(parse_frame(terminated).unwrap(), Frame::Terminated);
         let ok = r#"{"id":"sub-1","status":200,"result":{"subscriptionId":0}}"#;
         assert!(matches!(parse_frame(ok).unwrap(), Frame::Response { result: Ok(_), .. }));
-        let err = r#"{"id":"sub-2","status":400,"error":{"code":-1022,"msg":"Signature for this request is not valid."}}"#;
-        assert_eq!(parse_frame(err).unwrap(), Frame::Response { id: Some("sub-2".into()), result: Err((-1022, "Signature for this request is not valid.".into())) });
+        let err =
+            r#"{"id":"sub-2","status":400,"error":{"code":-1022,"msg":"Signature for this request is not valid."}}"#;
+        assert_eq!(
+            parse_frame(err).unwrap(),
+            Frame::Response {
+                id: Some("sub-2".into()),
+                result: Err((-1022, "Signature for this request is not valid.".into()))
+            }
+        );
     }
 
     #[test]
@@ -323,7 +339,8 @@ mod tests {
         // D3c: apiKey + timestamp signed with the documented secret.
         let creds = Credentials {
             api_key: Secret::new("vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A"),
-            signer: Signer::hmac(&Secret::new("NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j")).unwrap(),
+            signer: Signer::hmac(&Secret::new("NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j"))
+                .unwrap(),
         };
         let req: serde_json::Value = serde_json::from_str(&subscribe_request(&creds, 1649729878532, "s1")).unwrap();
         assert_eq!(req["method"], "userDataStream.subscribe.signature");

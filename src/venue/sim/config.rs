@@ -200,7 +200,8 @@ impl SimConfig {
     /// Reads and validates a settings file.
     pub fn load(path: &Path) -> Result<Self, SimConfigError> {
         let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| SimConfigError::Read { path: shown.clone(), source })?;
+        let text =
+            std::fs::read_to_string(path).map_err(|source| SimConfigError::Read { path: shown.clone(), source })?;
         let config: SimConfig = toml::from_str(&text)
             .map_err(|e| SimConfigError::Parse { path: shown.clone(), message: e.message().to_owned() })?;
         config.validate().map_err(|problems| SimConfigError::Invalid { path: shown, problems })?;
@@ -223,7 +224,8 @@ impl SimConfig {
                     problems.push(format!("{}: must be > 0, got {value}", key(field)));
                 }
             }
-            if s.start_price <= Decimal::ZERO || (s.tick_size > Decimal::ZERO && !(s.start_price % s.tick_size).is_zero())
+            if s.start_price <= Decimal::ZERO
+                || (s.tick_size > Decimal::ZERO && !(s.start_price % s.tick_size).is_zero())
             {
                 problems.push(format!("{}: must be a positive multiple of tick_size", key("start_price")));
             }
@@ -267,7 +269,10 @@ mod tests {
         let built_in = SimConfig::default();
         assert_eq!(shipped.symbols.len(), built_in.symbols.len());
         for (a, b) in shipped.symbols.iter().zip(&built_in.symbols) {
-            assert_eq!((&a.symbol, a.tick_size, a.step_size, a.start_price), (&b.symbol, b.tick_size, b.step_size, b.start_price));
+            assert_eq!(
+                (&a.symbol, a.tick_size, a.step_size, a.start_price),
+                (&b.symbol, b.tick_size, b.step_size, b.start_price)
+            );
         }
         assert_eq!(shipped.balances, built_in.balances);
     }
@@ -288,7 +293,13 @@ mod tests {
         "#;
         let config: SimConfig = toml::from_str(text).unwrap();
         let problems = config.validate().unwrap_err().join("\n");
-        for key in ["symbols[0].symbol", "symbols[0].tick_size", "symbols[0].start_price", "symbols[0].quote_qty", "faults.fail_after_accept"] {
+        for key in [
+            "symbols[0].symbol",
+            "symbols[0].tick_size",
+            "symbols[0].start_price",
+            "symbols[0].quote_qty",
+            "faults.fail_after_accept",
+        ] {
             assert!(problems.contains(key), "{key} missing from:\n{problems}");
         }
         assert!(toml::from_str::<SimConfig>("[market]\nspeed = 3").is_err(), "unknown keys are refused");

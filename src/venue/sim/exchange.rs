@@ -203,9 +203,18 @@ pub struct LastFill {
 /// What the server publishes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
-    Trade { symbol: String, id: u64, price: Decimal, qty: Decimal, buyer_is_maker: bool, time: i64 },
+    Trade {
+        symbol: String,
+        id: u64,
+        price: Decimal,
+        qty: Decimal,
+        buyer_is_maker: bool,
+        time: i64,
+    },
     /// The best bid or ask of a symbol changed.
-    BookTicker { symbol: String },
+    BookTicker {
+        symbol: String,
+    },
     Execution {
         account: AccountId,
         order: Box<Order>,
@@ -215,7 +224,11 @@ pub enum Event {
         cancel_client_id: Option<String>,
         time: i64,
     },
-    Balances { account: AccountId, balances: Vec<(String, Balance)>, time: i64 },
+    Balances {
+        account: AccountId,
+        balances: Vec<(String, Balance)>,
+        time: i64,
+    },
 }
 
 /// One price level as decimals.
@@ -254,7 +267,8 @@ pub struct SymbolState {
     flushed_id: u64,
     dirty: BTreeSet<(bool, i64)>,
     next_trade_id: u64,
-    top: (Option<(i64, i64)>, Option<(i64, i64)>),
+    /// Best bid and ask (ticks, lots) when last published.
+    top: [Option<(i64, i64)>; 2],
     pub candle: Option<Candle>,
     /// Finished 1-minute candles, oldest first (the last 1000).
     pub history: std::collections::VecDeque<Candle>,
@@ -340,7 +354,7 @@ impl Exchange {
                 flushed_id: 1,
                 dirty: BTreeSet::new(),
                 next_trade_id: 1,
-                top: (None, None),
+                top: [None, None],
                 candle: None,
                 history: Default::default(),
                 recent: Default::default(),
@@ -494,7 +508,12 @@ impl Exchange {
         let index = self.symbol_index(&req.symbol)?;
         let client_id = match &req.client_id {
             Some(c) => {
-                if self.by_client.get(&(account, c.clone())).and_then(|id| self.orders.get(id)).is_some_and(|o| o.status.is_open()) {
+                if self
+                    .by_client
+                    .get(&(account, c.clone()))
+                    .and_then(|id| self.orders.get(id))
+                    .is_some_and(|o| o.status.is_open())
+                {
                     return Err(ApiError::new(-2010, "Duplicate order sent."));
                 }
                 c.clone()
@@ -537,7 +556,8 @@ impl Exchange {
         self.by_client.insert((account, client_id), id);
         self.report(id, ExecType::New, None, None, now);
 
-        let incoming = Incoming { id, owner: account, side: req.side.book_side(), qty: plan.lots, kind: plan.book_kind };
+        let incoming =
+            Incoming { id, owner: account, side: req.side.book_side(), qty: plan.lots, kind: plan.book_kind };
         let mut matches = std::mem::take(&mut self.matches);
         matches.clear();
         let outcome = self.symbols[index].book.submit(incoming, &mut matches);
@@ -733,17 +753,23 @@ impl Exchange {
         self.ledger.transfer_free(buyer, FEE_ACCOUNT, &base_asset, buyer_fee);
         self.ledger.transfer_free(seller, FEE_ACCOUNT, &quote_asset, seller_fee);
 
-        self.events.push(Event::Trade { symbol: s.config.symbol.clone(), id: trade_id, price, qty, buyer_is_maker, time: now });
+        self.events.push(Event::Trade {
+            symbol: s.config.symbol.clone(),
+            id: trade_id,
+            price,
+            qty,
+            buyer_is_maker,
+            time: now,
+        });
         s.recent.push_back((trade_id, price, qty, now, buyer_is_maker));
         if s.recent.len() > 1000 {
             s.recent.pop_front();
         }
         update_candle(&mut s.candle, &mut s.history, trade_id, price, qty, now);
 
-        for (order_id, is_buyer, fee, fee_asset, spent) in [
-            (buyer_id, true, buyer_fee, &base_asset, quote),
-            (seller_id, false, seller_fee, &quote_asset, qty),
-        ] {
+        for (order_id, is_buyer, fee, fee_asset, spent) in
+            [(buyer_id, true, buyer_fee, &base_asset, quote), (seller_id, false, seller_fee, &quote_asset, qty)]
+        {
             let is_maker = order_id == m.maker_id;
             let o = self.orders.get_mut(&order_id).expect("both sides of a match are known orders");
             o.executed_qty += qty;
@@ -767,7 +793,8 @@ impl Exchange {
                     is_maker,
                 });
             }
-            let fill = LastFill { trade_id, price, qty, commission: fee, commission_asset: fee_asset.clone(), is_maker };
+            let fill =
+                LastFill { trade_id, price, qty, commission: fee, commission_asset: fee_asset.clone(), is_maker };
             self.report(order_id, ExecType::Trade, Some(fill), None, now);
             if is_maker && m.maker_done {
                 self.finish(order_id, None, None, now);
@@ -831,7 +858,7 @@ impl Exchange {
     fn after_change(&mut self, index: usize, accounts: &BTreeSet<AccountId>, now: i64) {
         let s = &mut self.symbols[index];
         s.update_id += 1;
-        let top = (s.book.best_bid(), s.book.best_ask());
+        let top = [s.book.best_bid(), s.book.best_ask()];
         if top != s.top {
             s.top = top;
             self.events.push(Event::BookTicker { symbol: s.config.symbol.clone() });
@@ -841,8 +868,7 @@ impl Exchange {
             if account == MARKET_ACCOUNT {
                 continue;
             }
-            let balances =
-                [&base, &quote].into_iter().map(|a| (a.clone(), self.ledger.balance(account, a))).collect();
+            let balances = [&base, &quote].into_iter().map(|a| (a.clone(), self.ledger.balance(account, a))).collect();
             self.events.push(Event::Balances { account, balances, time: now });
         }
     }

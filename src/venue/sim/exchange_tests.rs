@@ -36,7 +36,14 @@ fn limit(side: Side, price: &str, qty: &str, client: &str) -> NewOrder {
 }
 
 fn market(side: Side, qty: Option<&str>, quote: Option<&str>) -> NewOrder {
-    NewOrder { kind: OrdType::Market, price: None, qty: qty.map(d), quote_qty: quote.map(d), client_id: None, ..limit(side, "1", "1", "x") }
+    NewOrder {
+        kind: OrdType::Market,
+        price: None,
+        qty: qty.map(d),
+        quote_qty: quote.map(d),
+        client_id: None,
+        ..limit(side, "1", "1", "x")
+    }
 }
 
 fn bal(ex: &Exchange, account: AccountId, asset: &str) -> (Decimal, Decimal) {
@@ -165,13 +172,15 @@ fn apply(book: &mut BTreeMap<(bool, Decimal), Decimal>, diff: &DepthDiff) {
 
 fn snapshot(ex: &Exchange) -> (u64, BTreeMap<(bool, Decimal), Decimal>) {
     let (id, bids, asks) = ex.depth("BTCUSDT", 5000).unwrap();
-    let book = bids.into_iter().map(|(p, q)| ((true, p), q)).chain(asks.into_iter().map(|(p, q)| ((false, p), q))).collect();
+    let book =
+        bids.into_iter().map(|(p, q)| ((true, p), q)).chain(asks.into_iter().map(|(p, q)| ((false, p), q))).collect();
     (id, book)
 }
 
 #[test]
 fn depth_diffs_rebuild_the_book_from_a_snapshot() {
-    let mut ex = Exchange::new(SimConfig { symbols: SimConfig::default().symbols[..1].to_vec(), ..SimConfig::default() });
+    let mut ex =
+        Exchange::new(SimConfig { symbols: SimConfig::default().symbols[..1].to_vec(), ..SimConfig::default() });
     let mut synth = Synth::new(3, &ex);
     synth.step(&mut ex, 0);
     ex.take_depth_diff(0);

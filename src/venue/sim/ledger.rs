@@ -47,7 +47,10 @@ impl Ledger {
 
     /// Every asset of one account, by name.
     pub fn account(&self, account: AccountId) -> impl Iterator<Item = (&str, Balance)> {
-        self.balances.range((account, String::new())..).take_while(move |((a, _), _)| *a == account).map(|((_, asset), b)| (asset.as_str(), *b))
+        self.balances
+            .range((account, String::new())..)
+            .take_while(move |((a, _), _)| *a == account)
+            .map(|((_, asset), b)| (asset.as_str(), *b))
     }
 
     /// Moves `amount` from free to locked, or fails without changing anything.

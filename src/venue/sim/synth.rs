@@ -42,7 +42,8 @@ impl Synth {
                 i64::try_from(step.round().mantissa()).unwrap_or(1).max(1)
             };
             let drift = self.rng.below(3) as i64 - 1;
-            self.mids[index] = (self.mids[index] + drift * vol_ticks).max(i64::from(market.levels * market.spread_ticks) + 1);
+            self.mids[index] =
+                (self.mids[index] + drift * vol_ticks).max(i64::from(market.levels * market.spread_ticks) + 1);
             let mid = self.mids[index];
 
             let old = std::mem::take(exchange.market_orders_mut(index));

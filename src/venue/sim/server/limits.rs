@@ -42,6 +42,7 @@ pub struct RateState {
     strikes: u32,
     banned_until: i64,
     bans: u32,
+    peak: u32,
 }
 
 const MINUTE: i64 = 60_000;
@@ -77,7 +78,13 @@ impl RateState {
             return Err(self.too_much_weight(limits, now, window_end));
         }
         *used += weight;
+        self.peak = self.peak.max(*used);
         Ok(())
+    }
+
+    /// The most weight used within one minute so far.
+    pub fn peak_weight(&self) -> u32 {
+        self.peak
     }
 
     /// Gives back weight that a successful order does not cost (since 2026-04-02).
@@ -93,7 +100,10 @@ impl RateState {
         let refuse = |limit: u32, interval: &str, until: i64| Limited {
             status: 429,
             retry_after_secs: secs_until(now, until),
-            error: ApiError::new(-1015, format!("Too many new orders; current limit is {limit} orders per {interval}.")),
+            error: ApiError::new(
+                -1015,
+                format!("Too many new orders; current limit is {limit} orders per {interval}."),
+            ),
         };
         if n10 >= limits.orders_per_10s {
             return Err(refuse(limits.orders_per_10s, "10 SECOND", now - now.rem_euclid(10_000) + 10_000));
@@ -126,7 +136,10 @@ impl RateState {
             retry_after_secs: secs_until(now, self.banned_until),
             error: ApiError::new(
                 -1003,
-                format!("Way too much request weight used; IP banned until {}. Please use WebSocket Streams for live updates to avoid bans.", self.banned_until),
+                format!(
+                    "Way too much request weight used; IP banned until {}. Please use WebSocket Streams for live updates to avoid bans.",
+                    self.banned_until
+                ),
             ),
         }
     }
@@ -141,7 +154,12 @@ mod tests {
     use super::*;
 
     fn limits(weight: u32) -> LimitConfig {
-        LimitConfig { request_weight_per_minute: weight, requests_before_ban: 3, ban_secs: 120, ..LimitConfig::default() }
+        LimitConfig {
+            request_weight_per_minute: weight,
+            requests_before_ban: 3,
+            ban_secs: 120,
+            ..LimitConfig::default()
+        }
     }
 
     #[test]

@@ -72,6 +72,8 @@ pub struct Shared {
     /// Bumped to close every WebSocket connection (fault injection).
     drops: watch::Sender<u64>,
     faults_rng: Mutex<Rng>,
+    /// Responses with HTTP 429 or 418 so far.
+    limited_responses: std::sync::atomic::AtomicU64,
     shutdown: CancellationToken,
 }
 
@@ -112,7 +114,10 @@ impl Shared {
                 }
                 Event::BookTicker { symbol } => {
                     if let Ok(s) = exchange.symbol(symbol) {
-                        self.send_public(format!("{}@bookTicker", symbol.to_ascii_lowercase()), wire::book_ticker_payload(s));
+                        self.send_public(
+                            format!("{}@bookTicker", symbol.to_ascii_lowercase()),
+                            wire::book_ticker_payload(s),
+                        );
                     }
                 }
                 Event::Execution { account, .. } | Event::Balances { account, .. } => {
@@ -167,6 +172,16 @@ impl SimHandle {
         self.shared.drop_connections();
     }
 
+    /// How many responses were 429 or 418.
+    pub fn limited_responses(&self) -> u64 {
+        self.shared.limited_responses.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The most request weight ever used within one minute.
+    pub fn peak_weight(&self) -> u32 {
+        self.shared.rate().peak_weight()
+    }
+
     pub fn set_faults(&self, faults: FaultConfig) {
         self.shared.exchange().set_faults(faults);
     }
@@ -204,6 +219,7 @@ pub async fn start(options: SimOptions, shutdown: CancellationToken) -> std::io:
         user: broadcast::channel(16_384).0,
         drops: watch::channel(0).0,
         faults_rng: Mutex::new(Rng::new(options.seed ^ 0x5EED)),
+        limited_responses: std::sync::atomic::AtomicU64::new(0),
         shutdown: shutdown.clone(),
     });
     // Fill the book before anyone connects, so the first snapshot has depth.
@@ -299,10 +315,12 @@ fn kline_frames(s: &super::exchange::SymbolState, seen: &mut KlineSeen, now: i64
     let mut frames = Vec::new();
     let Some(current) = &s.candle else { return frames };
     let name = &s.config.symbol;
-    if seen.open_time != 0 && seen.open_time != current.open_time && !seen.closed_sent {
-        if let Some(done) = s.history.iter().rev().find(|c| c.open_time == seen.open_time) {
-            frames.push(wire::kline_payload(name, done, true, now));
-        }
+    if seen.open_time != 0
+        && seen.open_time != current.open_time
+        && !seen.closed_sent
+        && let Some(done) = s.history.iter().rev().find(|c| c.open_time == seen.open_time)
+    {
+        frames.push(wire::kline_payload(name, done, true, now));
     }
     let closed = now >= current.open_time + 60_000;
     let changed = (seen.open_time, seen.trades) != (current.open_time, current.trades);

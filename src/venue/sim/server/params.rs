@@ -25,7 +25,8 @@ impl Params {
     /// Reads the query string and a form-encoded body. Duplicate keys are refused.
     pub fn parse(query: &str, body: &[u8]) -> Result<Self, ApiError> {
         let mut values = HashMap::new();
-        let body = std::str::from_utf8(body).map_err(|_| ApiError::new(-1100, "Illegal characters found in the request body."))?;
+        let body = std::str::from_utf8(body)
+            .map_err(|_| ApiError::new(-1100, "Illegal characters found in the request body."))?;
         for (part, source) in [(body, "body"), (query, "query")] {
             let mut seen = std::collections::HashSet::new();
             for (k, v) in url::form_urlencoded::parse(part.as_bytes()) {
@@ -60,7 +61,10 @@ impl Params {
                 && int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit())
         };
         let illegal = || {
-            ApiError::new(-1100, format!("Illegal characters found in parameter '{name}'; legal range is '{DECIMAL_RANGE}'."))
+            ApiError::new(
+                -1100,
+                format!("Illegal characters found in parameter '{name}'; legal range is '{DECIMAL_RANGE}'."),
+            )
         };
         if !valid {
             return Err(illegal());
@@ -72,7 +76,10 @@ impl Params {
         self.get(name)
             .map(|raw| {
                 raw.parse::<u64>().map_err(|_| {
-                    ApiError::new(-1100, format!("Illegal characters found in parameter '{name}'; legal range is '^[0-9]{{1,20}}$'."))
+                    ApiError::new(
+                        -1100,
+                        format!("Illegal characters found in parameter '{name}'; legal range is '^[0-9]{{1,20}}$'."),
+                    )
                 })
             })
             .transpose()
@@ -161,12 +168,16 @@ pub fn authenticate(
 /// Binance's timing rule: `timestamp < serverTime + 1000` and
 /// `serverTime - timestamp <= recvWindow` (default 5000, at most 60000).
 pub fn check_time(timestamp: &str, recv_window: Option<&str>, now_ms: i64) -> Result<(), ApiError> {
-    let ts: i64 = timestamp.parse().map_err(|_| ApiError::new(-1102, "Mandatory parameter 'timestamp' was not sent, was empty/null, or malformed."))?;
+    let ts: i64 = timestamp.parse().map_err(|_| {
+        ApiError::new(-1102, "Mandatory parameter 'timestamp' was not sent, was empty/null, or malformed.")
+    })?;
     // Microsecond timestamps are accepted, as on Binance.
     let ts = if ts > 10_000_000_000_000 { ts / 1000 } else { ts };
     let window: Decimal = match recv_window {
         None => Decimal::from(5000),
-        Some(w) => w.parse().map_err(|_| ApiError::new(-1100, "Illegal characters found in parameter 'recvWindow'."))?,
+        Some(w) => {
+            w.parse().map_err(|_| ApiError::new(-1100, "Illegal characters found in parameter 'recvWindow'."))?
+        }
     };
     if window > Decimal::from(60_000) || window <= Decimal::ZERO {
         return Err(ApiError::new(-1131, "recvWindow must be less than 60000"));
@@ -219,7 +230,10 @@ mod tests {
         let now = 1499827319559 + 10;
         assert_eq!(authenticate(&keys, Some("k"), query, b"", &params, now), Ok(7));
         // D2: the same pairs split between query and body, signed without a separator.
-        let (q, b) = ("symbol=LTCBTC&side=BUY&type=LIMIT&timeInForce=GTC", "quantity=1&price=0.1&recvWindow=5000&timestamp=1499827319559&signature=0fd168b8ddb4876a0358a8d14d0c9f3da0e9b20c5d52b2a00fcf7d1c602f9a77");
+        let (q, b) = (
+            "symbol=LTCBTC&side=BUY&type=LIMIT&timeInForce=GTC",
+            "quantity=1&price=0.1&recvWindow=5000&timestamp=1499827319559&signature=0fd168b8ddb4876a0358a8d14d0c9f3da0e9b20c5d52b2a00fcf7d1c602f9a77",
+        );
         let params = Params::parse(q, b.as_bytes()).unwrap();
         assert_eq!(authenticate(&keys, Some("k"), q, b.as_bytes(), &params, now), Ok(7));
 

@@ -76,6 +76,9 @@ pub async fn handler(
     let reply = match route(&shared, &method, uri.path(), uri.query().unwrap_or(""), api_key, &body, now) {
         Ok(r) | Err(r) => r,
     };
+    if matches!(reply.status.as_u16(), 429 | 418) {
+        shared.limited_responses.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
     let used = shared.rate().used_weight(now);
     let mut response = (reply.status, axum::Json(reply.body)).into_response();
     let h = response.headers_mut();
@@ -155,10 +158,28 @@ impl Endpoint {
             },
             Trades => 25,
             Klines => 2,
-            BookTicker => if params.get("symbol").is_some() { 2 } else { 4 },
+            BookTicker => {
+                if params.get("symbol").is_some() {
+                    2
+                } else {
+                    4
+                }
+            }
             QueryOrder => 4,
-            OpenOrders => if params.get("symbol").is_some() { 6 } else { 80 },
-            MyTrades => if params.get("orderId").is_some() { 5 } else { 20 },
+            OpenOrders => {
+                if params.get("symbol").is_some() {
+                    6
+                } else {
+                    80
+                }
+            }
+            MyTrades => {
+                if params.get("orderId").is_some() {
+                    5
+                } else {
+                    20
+                }
+            }
         }
     }
 }
@@ -173,12 +194,16 @@ fn route(
     now: i64,
 ) -> Result<Reply, Reply> {
     let Some(endpoint) = Endpoint::find(method, path) else {
-        return Err(Reply::with_status(StatusCode::NOT_FOUND, json!({"code": -1000, "msg": format!("Unknown endpoint {method} {path}.")})));
+        return Err(Reply::with_status(
+            StatusCode::NOT_FOUND,
+            json!({"code": -1000, "msg": format!("Unknown endpoint {method} {path}.")}),
+        ));
     };
     let params = Params::parse(query, body)?;
     let limits = shared.exchange().config().limits.clone();
     shared.rate().charge(&limits, endpoint.weight(&params), now)?;
-    let account = if endpoint.signed() { Some(authenticate(&shared.keys, api_key, query, body, &params, now)?) } else { None };
+    let account =
+        if endpoint.signed() { Some(authenticate(&shared.keys, api_key, query, body, &params, now)?) } else { None };
     let account = account.unwrap_or_default();
     use Endpoint::*;
     let body = match endpoint {
@@ -295,7 +320,10 @@ fn exchange_info(shared: &Shared, params: &Params, now: i64) -> Result<Value, Ap
     let ex = shared.exchange();
     let wanted: Option<Vec<String>> = match (params.get("symbol"), params.get("symbols")) {
         (Some(s), None) => Some(vec![s.to_owned()]),
-        (None, Some(list)) => Some(serde_json::from_str(list).map_err(|_| ApiError::new(-1100, "Illegal characters found in parameter 'symbols'."))?),
+        (None, Some(list)) => Some(
+            serde_json::from_str(list)
+                .map_err(|_| ApiError::new(-1100, "Illegal characters found in parameter 'symbols'."))?,
+        ),
         (None, None) => None,
         (Some(_), Some(_)) => return Err(ApiError::new(-1106, "Parameter 'symbols' sent when not required.")),
     };
@@ -323,14 +351,20 @@ fn parse_new_order(params: &Params) -> Result<(NewOrder, Option<RespType>), ApiE
     let symbol = params.required("symbol")?.to_owned();
     let side = params.one_of("side", &[("BUY", Side::Buy), ("SELL", Side::Sell)])?.ok_or_else(|| missing("side"))?;
     let kind = params
-        .one_of("type", &[("LIMIT", OrdType::Limit), ("LIMIT_MAKER", OrdType::LimitMaker), ("MARKET", OrdType::Market)])?
+        .one_of(
+            "type",
+            &[("LIMIT", OrdType::Limit), ("LIMIT_MAKER", OrdType::LimitMaker), ("MARKET", OrdType::Market)],
+        )?
         .ok_or_else(|| missing("type"))?;
     let tif = params.one_of("timeInForce", &[("GTC", Tif::Gtc), ("IOC", Tif::Ioc), ("FOK", Tif::Fok)])?;
     let tif = match (kind, tif) {
         (OrdType::Limit, None) => return Err(missing("timeInForce")),
         (_, t) => t.unwrap_or(Tif::Gtc),
     };
-    let resp = params.one_of("newOrderRespType", &[("ACK", RespType::Ack), ("RESULT", RespType::Result), ("FULL", RespType::Full)])?;
+    let resp = params.one_of(
+        "newOrderRespType",
+        &[("ACK", RespType::Ack), ("RESULT", RespType::Result), ("FULL", RespType::Full)],
+    )?;
     let order = NewOrder {
         symbol,
         side,
@@ -364,7 +398,11 @@ fn new_order(shared: &Shared, account: AccountId, params: &Params, test: bool, n
     shared.rate().refund(1, now);
     if shared.roll(shared.faults().fail_after_accept) {
         tracing::info!(order_id = id, "fault injection: answering an accepted order with 503");
-        return Err(ApiError::new(-1007, "Timeout waiting for response from backend server. Send status unknown; execution status unknown.").into());
+        return Err(ApiError::new(
+            -1007,
+            "Timeout waiting for response from backend server. Send status unknown; execution status unknown.",
+        )
+        .into());
     }
     let mut reply = Reply::ok(body);
     reply.order_counts = Some(counts);
@@ -372,7 +410,13 @@ fn new_order(shared: &Shared, account: AccountId, params: &Params, test: bool, n
 }
 
 /// Places an order and renders its response; events are published before returning.
-fn place(shared: &Shared, account: AccountId, order: &NewOrder, resp: Option<RespType>, now: i64) -> Result<(u64, Value), ApiError> {
+fn place(
+    shared: &Shared,
+    account: AccountId,
+    order: &NewOrder,
+    resp: Option<RespType>,
+    now: i64,
+) -> Result<(u64, Value), ApiError> {
     let mut ex = shared.exchange();
     let id = ex.place(account, order, now);
     // Collect this order's fills from the events before they are published.
@@ -410,14 +454,27 @@ fn cancel_replace(shared: &Shared, account: AccountId, params: &Params, now: i64
     }
     let cancel = {
         let mut ex = shared.exchange();
-        let r = ex.cancel(account, &order.symbol, cancel_id, cancel_client, params.client_id("cancelNewClientOrderId")?, now);
+        let r = ex.cancel(
+            account,
+            &order.symbol,
+            cancel_id,
+            cancel_client,
+            params.client_id("cancelNewClientOrderId")?,
+            now,
+        );
         shared.publish(&mut ex);
         r.map(|id| cancel_body(&ex, account, id, now))
     };
     let error_body = |e: &ApiError| json!({"code": e.code, "msg": e.msg});
     let placed = if cancel.is_ok() || allow_failure {
         let limits = shared.exchange().config().limits.clone();
-        Some(shared.rate().count_order(&limits, account, now).map_err(|l| l.error).and_then(|_| place(shared, account, &order, resp, now)))
+        Some(
+            shared
+                .rate()
+                .count_order(&limits, account, now)
+                .map_err(|l| l.error)
+                .and_then(|_| place(shared, account, &order, resp, now)),
+        )
     } else {
         None
     };

@@ -155,7 +155,14 @@ pub fn trade_payload(symbol: &str, id: u64, price: Decimal, qty: Decimal, buyer_
         .to_string()
 }
 
-pub fn agg_trade_payload(symbol: &str, id: u64, price: Decimal, qty: Decimal, buyer_is_maker: bool, time: i64) -> String {
+pub fn agg_trade_payload(
+    symbol: &str,
+    id: u64,
+    price: Decimal,
+    qty: Decimal,
+    buyer_is_maker: bool,
+    time: i64,
+) -> String {
     json!({"e": "aggTrade", "E": time, "s": symbol, "a": id, "p": dec(price), "q": dec(qty), "f": id, "l": id, "T": time, "m": buyer_is_maker, "M": true})
         .to_string()
 }
@@ -183,7 +190,20 @@ pub fn kline_payload(symbol: &str, c: &Candle, closed: bool, time: i64) -> Strin
 
 /// A kline row as `/api/v3/klines` returns it.
 pub fn kline_row(c: &Candle) -> Value {
-    json!([c.open_time, dec(c.open), dec(c.high), dec(c.low), dec(c.close), dec(c.volume), c.open_time + 59_999, dec(c.quote_volume), c.trades, "0.00000000", "0.00000000", "0"])
+    json!([
+        c.open_time,
+        dec(c.open),
+        dec(c.high),
+        dec(c.low),
+        dec(c.close),
+        dec(c.volume),
+        c.open_time + 59_999,
+        dec(c.quote_volume),
+        c.trades,
+        "0.00000000",
+        "0.00000000",
+        "0"
+    ])
 }
 
 /// A user-stream event (`executionReport`, `outboundAccountPosition`), unwrapped.
@@ -197,7 +217,14 @@ pub fn user_event(event: &Event) -> Option<Value> {
             };
             let zero = Decimal::ZERO;
             let (trade_id, last_qty, last_price, commission, commission_asset, maker) = match fill {
-                Some(f) => (f.trade_id as i64, f.qty, f.price, f.commission, Value::from(f.commission_asset.clone()), f.is_maker),
+                Some(f) => (
+                    f.trade_id as i64,
+                    f.qty,
+                    f.price,
+                    f.commission,
+                    Value::from(f.commission_asset.clone()),
+                    f.is_maker,
+                ),
                 None => (-1, zero, zero, zero, Value::Null, false),
             };
             let quote = fill.as_ref().map_or(zero, |f| f.price * f.qty);

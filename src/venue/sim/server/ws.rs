@@ -183,7 +183,10 @@ fn valid_stream(s: &str) -> bool {
 
 /// `/ws-api/v3`.
 pub async fn api_handler(State(shared): State<Arc<Shared>>, upgrade: WebSocketUpgrade) -> Response {
-    upgrade.max_message_size(MAX_FRAME).max_frame_size(MAX_FRAME).on_upgrade(move |socket| api_connection(shared, socket))
+    upgrade
+        .max_message_size(MAX_FRAME)
+        .max_frame_size(MAX_FRAME)
+        .on_upgrade(move |socket| api_connection(shared, socket))
 }
 
 async fn api_connection(shared: Arc<Shared>, mut socket: WebSocket) {
@@ -287,9 +290,11 @@ fn verify_ws_signature(shared: &Shared, params: &Value) -> Result<AccountId, (u1
     let text = |k: &str| map.get(k).map(|v| v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string()));
     let api_key = text("apiKey").ok_or((400, -1102, "Mandatory parameter 'apiKey' was not sent.".to_owned()))?;
     let credential = shared.keys.get(&api_key).ok_or((401, -2015, super::params::rejected_key().msg))?;
-    let timestamp = text("timestamp").ok_or((400, -1102, "Mandatory parameter 'timestamp' was not sent.".to_owned()))?;
+    let timestamp =
+        text("timestamp").ok_or((400, -1102, "Mandatory parameter 'timestamp' was not sent.".to_owned()))?;
     check_time(&timestamp, text("recvWindow").as_deref(), now_ms()).map_err(|e| (400, e.code, e.msg))?;
-    let signature = text("signature").ok_or((400, -1102, "Mandatory parameter 'signature' was not sent.".to_owned()))?;
+    let signature =
+        text("signature").ok_or((400, -1102, "Mandatory parameter 'signature' was not sent.".to_owned()))?;
     let mut pairs: Vec<(String, String)> =
         map.keys().filter(|k| *k != "signature").map(|k| (k.clone(), text(k).unwrap_or_default())).collect();
     pairs.sort();
@@ -313,14 +318,21 @@ mod tests {
     fn control_messages_follow_binance() {
         let mut subs = HashSet::new();
         let mut combined = false;
-        let r = control(r#"{"method":"SUBSCRIBE","params":["btcusdt@trade","btcusdt@depth@100ms"],"id":1}"#, &mut subs, &mut combined);
+        let r = control(
+            r#"{"method":"SUBSCRIBE","params":["btcusdt@trade","btcusdt@depth@100ms"],"id":1}"#,
+            &mut subs,
+            &mut combined,
+        );
         assert_eq!(r, json!({"result": null, "id": 1}));
         let r = control(r#"{"method":"LIST_SUBSCRIPTIONS","id":"x"}"#, &mut subs, &mut combined);
         assert_eq!(r, json!({"result": ["btcusdt@depth@100ms", "btcusdt@trade"], "id": "x"}));
         control(r#"{"method":"UNSUBSCRIBE","params":["btcusdt@trade"],"id":2}"#, &mut subs, &mut combined);
         assert_eq!(subs.len(), 1);
         assert_eq!(control("{not json", &mut subs, &mut combined)["code"], 3);
-        assert_eq!(control(r#"{"method":"SUBSCRIBE","params":["BTCUSDT@trade"],"id":3}"#, &mut subs, &mut combined)["code"], 2);
+        assert_eq!(
+            control(r#"{"method":"SUBSCRIBE","params":["BTCUSDT@trade"],"id":3}"#, &mut subs, &mut combined)["code"],
+            2
+        );
         assert_eq!(control(r#"{"method":"FLY","id":4}"#, &mut subs, &mut combined)["code"], 2);
     }
 }

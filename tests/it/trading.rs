@@ -1,0 +1,278 @@
+//! The Binance connector against the built-in simulator over loopback: the
+//! same code that trades live, end to end (REST, market streams, user stream).
+
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tradewind::engine::EngineInput;
+use tradewind::execution::{ExecRequest, ExecutionClient};
+use tradewind::secret::Secret;
+use tradewind::venue::binance::market::FeedSpec;
+use tradewind::venue::binance::rest::Credentials;
+use tradewind::venue::binance::sign::Signer;
+use tradewind::venue::binance::{self, ConnectOptions, Connection, Endpoints};
+use tradewind::venue::sim::config::FaultConfig;
+use tradewind::venue::sim::{self, SimConfig, SimHandle};
+use tradewind_strategies::sdk::{
+    ClientOrderId, MarketEvent, NewOrder, OrderKind, OrderUpdate, Price, Qty, Side, Symbol, TimeInForce, VenueId,
+};
+
+/// Long enough for anything that should happen; tests wait on events, not on time.
+const PATIENCE: Duration = Duration::from_secs(20);
+
+struct Harness {
+    sim: SimHandle,
+    connection: Connection,
+    rx: mpsc::Receiver<EngineInput>,
+    shutdown: CancellationToken,
+}
+
+fn venue() -> VenueId {
+    VenueId::new("sim").unwrap()
+}
+
+fn btc() -> Symbol {
+    Symbol::new("BTCUSDT").unwrap()
+}
+
+async fn harness(config: SimConfig, feeds: Vec<FeedSpec>) -> Harness {
+    let shutdown = CancellationToken::new();
+    let options = sim::SimOptions {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        seed: 5,
+        config,
+        accounts: vec![("it-key".into(), Secret::new("it-secret"))],
+    };
+    let sim = sim::start(options, shutdown.child_token()).await.unwrap();
+    let credentials =
+        Credentials { api_key: Secret::new("it-key"), signer: Signer::hmac(&Secret::new("it-secret")).unwrap() };
+    let options = ConnectOptions {
+        venue: venue(),
+        endpoints: Endpoints { rest: sim.rest_url(), stream: sim.stream_url(), ws_api: sim.ws_api_url() },
+        credentials: Some(credentials),
+        recv_window_ms: 5000,
+        silence_timeout: Duration::from_secs(45),
+    };
+    let (tx, rx) = mpsc::channel(100_000);
+    let connection = binance::connect(options, feeds, tx, shutdown.clone()).await.unwrap();
+    Harness { sim, connection, rx, shutdown }
+}
+
+impl Harness {
+    /// The next input that `pick` accepts (others are skipped).
+    async fn next<T>(&mut self, mut pick: impl FnMut(EngineInput) -> Option<T>) -> T {
+        let wait = async {
+            loop {
+                let input = self.rx.recv().await.expect("the venue is still running");
+                if let Some(t) = pick(input) {
+                    return t;
+                }
+            }
+        };
+        tokio::time::timeout(PATIENCE, wait).await.expect("the expected event arrived in time")
+    }
+
+    /// The next update of order `id`.
+    async fn update(&mut self, id: ClientOrderId) -> OrderUpdate {
+        self.next(|i| match i {
+            EngineInput::Order(u) if *u.id() == id => Some(u),
+            _ => None,
+        })
+        .await
+    }
+
+    fn submit(&mut self, request: ExecRequest) {
+        self.connection.client.submit(request).unwrap();
+    }
+
+    /// Orders the simulator holds under this client id (the demo account is 2).
+    fn venue_orders(&self, id: &str) -> usize {
+        self.sim.with_exchange(|ex| usize::from(ex.order(2, None, Some(id)).is_ok()))
+    }
+
+    async fn stop(self) {
+        self.shutdown.cancel();
+        drop(self.connection.client);
+        let _ = self.connection.exec_task.await;
+        for t in self.connection.tasks {
+            let _ = t.await;
+        }
+        self.sim.stop().await;
+    }
+}
+
+fn order(side: Side, qty: &str, kind: OrderKind) -> NewOrder {
+    NewOrder { venue: venue(), symbol: btc(), side, qty: Qty::new(qty.parse().unwrap()), kind }
+}
+
+fn limit(side: Side, qty: &str, price: &str) -> NewOrder {
+    order(side, qty, OrderKind::Limit { price: Price::new(price.parse().unwrap()), tif: TimeInForce::Gtc })
+}
+
+fn id(s: &str) -> ClientOrderId {
+    ClientOrderId::new(s).unwrap()
+}
+
+fn quiet_market() -> SimConfig {
+    let mut c = SimConfig::default();
+    c.market.events_per_sec = 20;
+    c
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn market_data_arrives_normalised_and_the_book_stays_in_sync() {
+    let feed = FeedSpec { symbol: btc(), trades: true, quotes: true, book: true, klines: vec![] };
+    let mut h = harness(quiet_market(), vec![feed]).await;
+    let instruments = h.next(|i| if let EngineInput::Instruments(_, list) = i { Some(list) } else { None }).await;
+    assert_eq!(instruments.len(), 3);
+    assert_eq!(instruments[0].tick_size, "0.01".parse().unwrap());
+
+    let snapshot =
+        h.next(|i| if let EngineInput::Market(MarketEvent::BookSnapshot(s)) = i { Some(s) } else { None }).await;
+    assert!(!snapshot.bids.is_empty() && !snapshot.asks.is_empty());
+    assert!(snapshot.bids[0].price < snapshot.asks[0].price);
+    // Deltas follow the snapshot without gaps, and trades and quotes flow.
+    let mut last = snapshot.last_update_id;
+    let (mut deltas, mut trades, mut quotes) = (0, 0, 0);
+    while deltas < 10 || trades < 3 || quotes < 3 {
+        match h.next(|i| if let EngineInput::Market(m) = i { Some(m) } else { None }).await {
+            MarketEvent::BookDelta(d) => {
+                assert!(
+                    d.first_update_id <= last + 1 && d.last_update_id > last,
+                    "contiguous: {last} then {}..={}",
+                    d.first_update_id,
+                    d.last_update_id
+                );
+                last = d.last_update_id;
+                deltas += 1;
+            }
+            MarketEvent::Trade(t) => {
+                assert_eq!(t.symbol, btc());
+                trades += 1;
+            }
+            MarketEvent::Quote(q) => {
+                assert!(q.bid_price < q.ask_price);
+                quotes += 1;
+            }
+            MarketEvent::BookSnapshot(_) => panic!("no resync expected on a healthy connection"),
+            _ => {}
+        }
+    }
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn orders_are_accepted_filled_and_cancelled_exactly_once() {
+    let mut h = harness(quiet_market(), vec![]).await;
+    h.next(|i| if let EngineInput::Balances(_, b) = i { Some(b) } else { None }).await;
+
+    // A market buy fills against the background makers.
+    h.submit(ExecRequest::Place { id: id("it-mkt-1"), order: order(Side::Buy, "0.01", OrderKind::Market) });
+    assert!(matches!(h.update(id("it-mkt-1")).await, OrderUpdate::Accepted { .. }));
+    let mut filled = rust_decimal::Decimal::ZERO;
+    loop {
+        match h.update(id("it-mkt-1")).await {
+            OrderUpdate::PartiallyFilled { fill, .. } => filled += fill.qty.get(),
+            OrderUpdate::Filled { fill, .. } => {
+                filled += fill.qty.get();
+                assert_eq!(fill.fee_asset.map(|a| a.to_string()), Some("BTC".to_owned()));
+                break;
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(filled, "0.01".parse().unwrap());
+
+    // A resting limit order far from the market, then its cancel.
+    h.submit(ExecRequest::Place { id: id("it-lim-1"), order: limit(Side::Buy, "0.01", "30000") });
+    assert!(matches!(h.update(id("it-lim-1")).await, OrderUpdate::Accepted { .. }));
+    h.submit(ExecRequest::Cancel { id: id("it-lim-1"), symbol: btc() });
+    assert_eq!(h.update(id("it-lim-1")).await, OrderUpdate::Canceled { id: id("it-lim-1") });
+
+    // Off the tick grid: denied here, never sent.
+    h.submit(ExecRequest::Place { id: id("it-bad-1"), order: limit(Side::Buy, "0.01", "30000.001") });
+    let OrderUpdate::Denied { reason, .. } = h.update(id("it-bad-1")).await else { panic!("not denied") };
+    assert_eq!(reason.code, "filter");
+    assert_eq!(h.venue_orders("it-bad-1"), 0);
+
+    // Beyond the balance: rejected by the venue with its code.
+    h.submit(ExecRequest::Place { id: id("it-big-1"), order: limit(Side::Buy, "5", "30000") });
+    let OrderUpdate::Rejected { reason, .. } = h.update(id("it-big-1")).await else { panic!("not rejected") };
+    assert_eq!(reason.code, "-2010");
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_outcome_is_settled_by_query_and_never_resent() {
+    let mut h = harness(quiet_market(), vec![]).await;
+    // Every accepted order is answered with a 503, and every user event comes twice.
+    h.sim.set_faults(FaultConfig { fail_after_accept: 1.0, duplicate_user_events: 1.0, ..FaultConfig::default() });
+    h.submit(ExecRequest::Place { id: id("it-unk-1"), order: order(Side::Buy, "0.02", OrderKind::Market) });
+    let mut updates = Vec::new();
+    loop {
+        let u = h.update(id("it-unk-1")).await;
+        let done = u.is_terminal();
+        updates.push(u);
+        if done {
+            break;
+        }
+    }
+    // The user stream may settle it before the 503 arrives; either way: one Accepted, fills once, one Filled.
+    let accepted = updates.iter().filter(|u| matches!(u, OrderUpdate::Accepted { .. })).count();
+    let fills: Vec<_> = updates.iter().filter_map(|u| u.fill()).collect();
+    assert_eq!(accepted, 1, "{updates:?}");
+    let total: rust_decimal::Decimal = fills.iter().map(|f| f.qty.get()).sum();
+    assert_eq!(total, "0.02".parse().unwrap(), "each fill counted once: {updates:?}");
+    let mut trade_ids: Vec<u64> = fills.iter().map(|f| f.trade_id).collect();
+    trade_ids.dedup();
+    assert_eq!(trade_ids.len(), fills.len());
+    assert!(matches!(updates.last(), Some(OrderUpdate::Filled { .. })));
+    assert_eq!(h.venue_orders("it-unk-1"), 1, "sent once");
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_times_the_allowed_order_rate_causes_no_429_and_cancels_still_go_through() {
+    let mut config = quiet_market();
+    config.limits.request_weight_per_minute = 400;
+    config.limits.orders_per_10s = 5;
+    let mut h = harness(config, vec![]).await;
+    h.next(|i| if let EngineInput::Balances(_, b) = i { Some(b) } else { None }).await;
+    // 50 resting orders at once: ten times what 10 seconds allow.
+    let ids: Vec<ClientOrderId> = (0..50).map(|n| id(&format!("it-flood-{n}"))).collect();
+    for (n, order_id) in ids.iter().enumerate() {
+        let price = format!("{}", 30000 + n);
+        h.submit(ExecRequest::Place { id: *order_id, order: limit(Side::Buy, "0.001", &price) });
+    }
+    let (mut accepted, mut denied) = (Vec::new(), 0);
+    while accepted.len() + denied < ids.len() {
+        let u = h.next(|i| if let EngineInput::Order(u) = i { Some(u) } else { None }).await;
+        match u {
+            OrderUpdate::Accepted { id, .. } => accepted.push(id),
+            OrderUpdate::Denied { reason, .. } => {
+                assert_eq!(reason.code, "rate_limited");
+                denied += 1;
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert!(!accepted.is_empty() && denied > 0, "{} accepted, {denied} denied", accepted.len());
+    // Cancels outrank everything and still go through.
+    for order_id in &accepted {
+        h.submit(ExecRequest::Cancel { id: *order_id, symbol: btc() });
+    }
+    let mut canceled = Vec::new();
+    while canceled.len() < accepted.len() {
+        match h.next(|i| if let EngineInput::Order(u) = i { Some(u) } else { None }).await {
+            OrderUpdate::Canceled { id } => canceled.push(id),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    canceled.sort_by_key(|c| c.to_string());
+    accepted.sort_by_key(|c| c.to_string());
+    assert_eq!(canceled, accepted);
+    assert_eq!(h.sim.limited_responses(), 0, "no 429 or 418 from the venue");
+    assert!(h.sim.peak_weight() <= 400, "peak weight {}", h.sim.peak_weight());
+    h.stop().await;
+}
