@@ -384,8 +384,13 @@ impl Core {
         };
         let slot = &mut self.slots[idx];
         if let Some(fill) = update.fill() {
+            // A fee charged in the base asset comes out of what the fill delivered.
+            let base_fee = match (self.market.instruments.get(&(fill.venue, fill.symbol)), fill.fee_asset) {
+                (Some(spec), Some(asset)) if asset == spec.base => fill.fee,
+                _ => rust_decimal::Decimal::ZERO,
+            };
             *slot.positions.entry((fill.venue, fill.symbol)).or_default() +=
-                Qty::new(fill.side.sign() * fill.qty.get());
+                Qty::new(fill.side.sign() * fill.qty.get() - base_fee);
             if let Some(open) = slot.open_orders.iter_mut().find(|o| o.id == fill.id) {
                 open.filled += fill.qty;
             }

@@ -261,3 +261,27 @@ async fn run_stops_on_shutdown() {
     assert!(engine.instances().iter().all(|i| i.status == InstanceStatus::Stopped));
     drop(tx);
 }
+
+#[test]
+fn a_fee_paid_in_the_base_asset_reduces_the_position() {
+    let mut s = setup("1000");
+    let spec = InstrumentSpec {
+        symbol: sym("BTCUSDT"),
+        base: Asset::new("BTC").unwrap(),
+        quote: Asset::new("USDT").unwrap(),
+        tick_size: d("0.01"),
+        min_price: d("0"),
+        max_price: d("0"),
+        step_size: d("0.001"),
+        min_qty: d("0.001"),
+        max_qty: d("0"),
+        min_notional: d("0"),
+        max_notional: d("0"),
+    };
+    s.engine.handle(EngineInput::Instruments(venue(), vec![spec]));
+    s.engine.on_market_event(&trade("BTCUSDT", "100"));
+    let id = ClientOrderId::new("tw-btc-1").unwrap();
+    let with_fee = |asset: &str| Fill { fee: d("0.001"), fee_asset: Some(Asset::new(asset).unwrap()), ..fill(id, "1") };
+    s.engine.handle(EngineInput::Order(OrderUpdate::Filled { id, fill: with_fee("BTC") }));
+    assert_eq!(lines(&s.btc).last().unwrap(), "update tw-btc-1 terminal=true pos=0.999");
+}
