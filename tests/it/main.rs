@@ -2,5 +2,6 @@
 
 mod cli;
 mod config;
+mod sim_server;
 mod support;
 mod trading;

@@ -7,6 +7,7 @@
 
 use rust_decimal::Decimal;
 use serde::Deserialize;
+use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 use tradewind_strategies::sdk::{
     BookDelta, Kline, KlineInterval, Level, MarketEvent, Price, Qty, Quote, Side, Symbol, Timestamp, Trade, VenueId,
@@ -35,14 +36,6 @@ pub enum StreamEvent {
     ControlReply,
     /// A stream this parser does not handle (kept for metrics, not an error).
     Ignored,
-}
-
-#[derive(Deserialize)]
-struct Combined<'a> {
-    #[serde(borrow)]
-    stream: &'a str,
-    #[serde(borrow)]
-    data: &'a RawValue,
 }
 
 #[derive(Deserialize)]
@@ -77,10 +70,40 @@ struct RawDepth<'a> {
     #[serde(rename = "U")]
     first: u64,
     u: u64,
-    #[serde(borrow)]
-    b: Vec<[&'a str; 2]>,
-    #[serde(borrow)]
-    a: Vec<[&'a str; 2]>,
+    b: Levels,
+    a: Levels,
+}
+
+/// `[["price","qty"], …]` read straight into levels (no intermediate vector);
+/// a bad decimal is kept as the error and the rest of the array is skipped.
+struct Levels(Result<Vec<Level>, ParseError>);
+
+impl<'de> Deserialize<'de> for Levels {
+    fn deserialize<D: serde::Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Levels;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a list of [price, quantity] pairs")
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Levels, A::Error> {
+                let mut levels = Vec::with_capacity(seq.size_hint().unwrap_or(16));
+                let mut error = None;
+                while let Some([p, q]) = seq.next_element::<[&'de str; 2]>()? {
+                    if error.is_none() {
+                        match (decimal(p), decimal(q)) {
+                            (Ok(p), Ok(q)) => levels.push(Level { price: Price::new(p), qty: Qty::new(q) }),
+                            (Err(e), _) | (_, Err(e)) => error = Some(e),
+                        }
+                    }
+                }
+                Ok(Levels(error.map_or(Ok(levels), Err)))
+            }
+        }
+        de.deserialize_seq(V)
+    }
 }
 
 #[derive(Deserialize)]
@@ -104,48 +127,149 @@ struct RawKline<'a> {
     x: bool,
 }
 
-#[derive(Deserialize)]
-struct Control<'a> {
-    #[serde(default, borrow)]
-    e: Option<&'a str>,
-    #[serde(default, borrow)]
-    id: Option<&'a RawValue>,
+/// Parses a frame of a combined stream (`{"stream":"btcusdt@trade","data":{…}}`)
+/// or a control message on the same connection, in one pass: the stream
+/// name (which Binance sends first) picks the payload's shape before the
+/// payload is read.
+pub fn parse_combined(venue: VenueId, frame: &str) -> Result<StreamEvent, ParseError> {
+    let mut de = serde_json::Deserializer::from_str(frame);
+    let event = FrameSeed { venue }.deserialize(&mut de)?;
+    de.end()?;
+    event
 }
 
-/// Parses a frame of a combined stream (`{"stream":"btcusdt@trade","data":{…}}`)
-/// or a control message on the same connection.
-pub fn parse_combined(venue: VenueId, frame: &str) -> Result<StreamEvent, ParseError> {
-    match serde_json::from_str::<Combined<'_>>(frame) {
-        Ok(c) => parse_stream(venue, c.stream, c.data.get()),
-        Err(e) => match serde_json::from_str::<Control<'_>>(frame)? {
-            Control { id: Some(_), .. } => Ok(StreamEvent::ControlReply),
-            Control { e: Some("serverShutdown"), .. } => Ok(StreamEvent::ServerShutdown),
-            _ => Err(ParseError::Json(e)),
-        },
+#[derive(Deserialize)]
+#[serde(field_identifier, rename_all = "lowercase")]
+enum FrameKey {
+    Stream,
+    Data,
+    Id,
+    E,
+    #[serde(other)]
+    Other,
+}
+
+struct FrameSeed {
+    venue: VenueId,
+}
+
+impl<'de> DeserializeSeed<'de> for FrameSeed {
+    type Value = Result<StreamEvent, ParseError>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, de: D) -> Result<Self::Value, D::Error> {
+        de.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for FrameSeed {
+    type Value = Result<StreamEvent, ParseError>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a combined-stream frame or a control message")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut stream: Option<&'de str> = None;
+        let mut event: Option<Result<StreamEvent, ParseError>> = None;
+        let mut early_data: Option<&'de RawValue> = None;
+        let (mut has_id, mut is_shutdown) = (false, false);
+        while let Some(key) = map.next_key::<FrameKey>()? {
+            match key {
+                FrameKey::Stream => stream = Some(map.next_value()?),
+                FrameKey::Data => match stream {
+                    Some(name) => event = Some(map.next_value_seed(DataSeed { venue: self.venue, stream: name })?),
+                    // Data before the stream name: keep it raw, parse it at the end.
+                    None => early_data = Some(map.next_value()?),
+                },
+                FrameKey::Id => {
+                    has_id = true;
+                    map.next_value::<IgnoredAny>()?;
+                }
+                FrameKey::E => is_shutdown = map.next_value::<&'de str>()? == "serverShutdown",
+                FrameKey::Other => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(match (event, stream, early_data) {
+            (Some(event), _, _) => event,
+            (None, Some(name), Some(data)) => parse_stream(self.venue, name, data.get()),
+            _ if has_id => Ok(StreamEvent::ControlReply),
+            _ if is_shutdown => Ok(StreamEvent::ServerShutdown),
+            _ => Err(ParseError::Json(serde::de::Error::custom("a frame with neither stream and data nor id"))),
+        })
+    }
+}
+
+/// Reads a stream's payload into its event, picked by the stream name.
+struct DataSeed<'a> {
+    venue: VenueId,
+    stream: &'a str,
+}
+
+impl<'de> DeserializeSeed<'de> for DataSeed<'_> {
+    type Value = Result<StreamEvent, ParseError>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, de: D) -> Result<Self::Value, D::Error> {
+        let venue = self.venue;
+        Ok(match Channel::of(self.stream) {
+            Channel::Trade => trade(venue, RawTrade::deserialize(de)?).map(StreamEvent::Market),
+            Channel::BookTicker => book_ticker(venue, RawBookTicker::deserialize(de)?).map(StreamEvent::Market),
+            Channel::Depth => depth(venue, RawDepth::deserialize(de)?).map(StreamEvent::Market),
+            Channel::Kline => kline(venue, RawKlineEvent::deserialize(de)?.k).map(StreamEvent::Market),
+            Channel::ServerShutdown => {
+                IgnoredAny::deserialize(de)?;
+                Ok(StreamEvent::ServerShutdown)
+            }
+            Channel::Other => {
+                IgnoredAny::deserialize(de)?;
+                Ok(StreamEvent::Ignored)
+            }
+        })
+    }
+}
+
+/// The payload shapes this parser knows, by stream name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Channel {
+    Trade,
+    BookTicker,
+    Depth,
+    Kline,
+    ServerShutdown,
+    Other,
+}
+
+impl Channel {
+    fn of(stream: &str) -> Self {
+        if stream == "!serverShutdown" {
+            return Channel::ServerShutdown;
+        }
+        let channel = stream.split_once('@').map_or(stream, |(_, c)| c);
+        if channel == "trade" {
+            Channel::Trade
+        } else if channel == "bookTicker" {
+            Channel::BookTicker
+        } else if channel.starts_with("depth")
+            && !channel.starts_with("depth5")
+            && !channel.starts_with("depth1")
+            && !channel.starts_with("depth2")
+        {
+            Channel::Depth
+        } else if channel.starts_with("kline_") {
+            Channel::Kline
+        } else {
+            Channel::Other
+        }
     }
 }
 
 /// Parses the payload of stream `stream` (e.g. `btcusdt@depth@100ms`).
 pub fn parse_stream(venue: VenueId, stream: &str, data: &str) -> Result<StreamEvent, ParseError> {
-    let channel = stream.split_once('@').map_or(stream, |(_, c)| c);
-    let event = if channel == "trade" {
-        trade(venue, serde_json::from_str(data)?)?
-    } else if channel == "bookTicker" {
-        book_ticker(venue, serde_json::from_str(data)?)?
-    } else if channel.starts_with("depth")
-        && !channel.starts_with("depth5")
-        && !channel.starts_with("depth1")
-        && !channel.starts_with("depth2")
-    {
-        depth(venue, serde_json::from_str(data)?)?
-    } else if channel.starts_with("kline_") {
-        kline(venue, serde_json::from_str::<RawKlineEvent<'_>>(data)?.k)?
-    } else if stream == "!serverShutdown" {
-        return Ok(StreamEvent::ServerShutdown);
-    } else {
-        return Ok(StreamEvent::Ignored);
-    };
-    Ok(StreamEvent::Market(event))
+    let mut de = serde_json::Deserializer::from_str(data);
+    let event = DataSeed { venue, stream }.deserialize(&mut de)?;
+    de.end()?;
+    event
 }
 
 fn trade(venue: VenueId, t: RawTrade<'_>) -> Result<MarketEvent, ParseError> {
@@ -179,8 +303,8 @@ fn depth(venue: VenueId, d: RawDepth<'_>) -> Result<MarketEvent, ParseError> {
         symbol: symbol(d.s)?,
         first_update_id: d.first,
         last_update_id: d.u,
-        bids: levels(&d.b)?,
-        asks: levels(&d.a)?,
+        bids: d.b.0?,
+        asks: d.a.0?,
         time: Timestamp(d.event_time),
     }))
 }
@@ -201,11 +325,6 @@ fn kline(venue: VenueId, k: RawKline<'_>) -> Result<MarketEvent, ParseError> {
         volume: Qty::new(decimal(k.v)?),
         closed: k.x,
     }))
-}
-
-/// `[["price","qty"], …]` → levels.
-pub fn levels(raw: &[[&str; 2]]) -> Result<Vec<Level>, ParseError> {
-    raw.iter().map(|[p, q]| Ok(Level { price: Price::new(decimal(p)?), qty: Qty::new(decimal(q)?) })).collect()
 }
 
 fn symbol(s: &str) -> Result<Symbol, ParseError> {
