@@ -62,15 +62,24 @@ async fn harness(config: SimConfig, feeds: Vec<FeedSpec>) -> Harness {
 impl Harness {
     /// The next input that `pick` accepts (others are skipped).
     async fn next<T>(&mut self, mut pick: impl FnMut(EngineInput) -> Option<T>) -> T {
+        let mut skipped = std::collections::VecDeque::new();
         let wait = async {
             loop {
                 let input = self.rx.recv().await.expect("the venue is still running");
+                let shown = format!("{input:?}");
                 if let Some(t) = pick(input) {
                     return t;
                 }
+                skipped.push_back(shown);
+                if skipped.len() > 8 {
+                    skipped.pop_front();
+                }
             }
         };
-        tokio::time::timeout(PATIENCE, wait).await.expect("the expected event arrived in time")
+        match tokio::time::timeout(PATIENCE, wait).await {
+            Ok(t) => t,
+            Err(_) => panic!("the expected event did not arrive; last inputs skipped: {skipped:#?}"),
+        }
     }
 
     /// The next update of order `id`.
@@ -274,5 +283,80 @@ async fn ten_times_the_allowed_order_rate_causes_no_429_and_cancels_still_go_thr
     assert_eq!(canceled, accepted);
     assert_eq!(h.sim.limited_responses(), 0, "no 429 or 418 from the venue");
     assert!(h.sim.peak_weight() <= 400, "peak weight {}", h.sim.peak_weight());
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropped_connections_come_back_resync_the_book_and_reconcile_missed_fills() {
+    let feed = FeedSpec { symbol: btc(), trades: false, quotes: false, book: true, klines: vec![] };
+    let mut h = harness(quiet_market(), vec![feed]).await;
+    h.next(|i| if let EngineInput::Market(MarketEvent::BookSnapshot(s)) = i { Some(s) } else { None }).await;
+
+    // A resting buy; then the venue "loses" user events while it fills.
+    h.submit(ExecRequest::Place { id: id("it-rec-1"), order: limit(Side::Buy, "0.01", "50000") });
+    let OrderUpdate::Accepted { venue_order_id, .. } = h.update(id("it-rec-1")).await else { panic!("not accepted") };
+    h.sim.set_faults(FaultConfig { drop_user_events: 1.0, ..FaultConfig::default() });
+    h.sim.with_exchange(|ex| {
+        use tradewind::venue::sim::exchange::{MARKET_ACCOUNT, NewOrder as SimOrder, OrdType, Side as SimSide};
+        let sell = SimOrder {
+            symbol: "BTCUSDT".into(),
+            side: SimSide::Sell,
+            kind: OrdType::Limit,
+            tif: tradewind::venue::sim::matching::Tif::Ioc,
+            qty: Some("0.01".parse().unwrap()),
+            quote_qty: None,
+            price: Some("50000".parse().unwrap()),
+            client_id: None,
+        };
+        // Take the background bids away first, so the sell meets our order.
+        ex.cancel_all(MARKET_ACCOUNT, "BTCUSDT", 1).unwrap();
+        ex.place(MARKET_ACCOUNT, &sell, 1).unwrap();
+        assert_eq!(ex.order(2, Some(venue_order_id), None).unwrap().executed_qty, "0.01".parse().unwrap());
+    });
+    h.sim.set_faults(FaultConfig::default());
+    h.sim.drop_connections();
+
+    // The feed reports down and up, resyncs the book, and the fill is found by reconciliation.
+    let mut seen = (false, false, false, false);
+    while !(seen.0 && seen.1 && seen.2 && seen.3) {
+        match h.next(Some).await {
+            EngineInput::Market(MarketEvent::Connectivity(c)) if !c.up => seen.0 = true,
+            EngineInput::Market(MarketEvent::Connectivity(c)) if c.up => {
+                assert!(seen.0, "up after down");
+                seen.1 = true;
+            }
+            EngineInput::Market(MarketEvent::BookSnapshot(_)) if seen.1 => seen.2 = true,
+            EngineInput::Order(OrderUpdate::Filled { id: filled, fill }) => {
+                assert_eq!(filled, id("it-rec-1"));
+                assert_eq!((fill.qty.get(), fill.price.get()), ("0.01".parse().unwrap(), "50000".parse().unwrap()));
+                seen.3 = true;
+            }
+            EngineInput::Order(other) => panic!("unexpected {other:?}"),
+            _ => {}
+        }
+    }
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_shutdown_notice_switches_connections_without_losing_the_book() {
+    let feed = FeedSpec { symbol: btc(), trades: false, quotes: false, book: true, klines: vec![] };
+    let mut h = harness(quiet_market(), vec![feed]).await;
+    let snapshot =
+        h.next(|i| if let EngineInput::Market(MarketEvent::BookSnapshot(s)) = i { Some(s) } else { None }).await;
+    h.sim.announce_shutdown();
+    // Deltas keep coming, contiguous, with no resync and no down event, well past the switch.
+    let mut last = snapshot.last_update_id;
+    for _ in 0..40 {
+        match h.next(|i| if let EngineInput::Market(m) = i { Some(m) } else { None }).await {
+            MarketEvent::BookDelta(d) => {
+                assert!(d.first_update_id <= last + 1, "gap: {last} then {}", d.first_update_id);
+                last = last.max(d.last_update_id);
+            }
+            MarketEvent::BookSnapshot(_) => panic!("the book was rebuilt"),
+            MarketEvent::Connectivity(c) => panic!("connectivity changed: {c:?}"),
+            _ => {}
+        }
+    }
     h.stop().await;
 }

@@ -107,12 +107,17 @@ struct Feed {
     engine: mpsc::Sender<EngineInput>,
 }
 
+type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Planned switch to a fresh connection before the venue's 24-hour cut.
+const ROLLOVER_AFTER: Duration = Duration::from_secs(23 * 3600 + 30 * 60);
+
 /// How a connection ended.
-#[derive(Debug)]
 enum End {
     Shutdown,
-    /// The venue announced it is going away: reconnect at once.
-    ServerShutdown,
+    /// The venue announced it is going away (`serverShutdown`) or the
+    /// connection is near its 24 hours: switch to a new one, keeping this one until then.
+    Switch(Ws),
     Lost(String),
 }
 
@@ -125,38 +130,75 @@ impl Feed {
     async fn run(self, shutdown: CancellationToken) {
         let url = self.url();
         let mut backoff = Backoff::new(Duration::from_millis(250), Duration::from_secs(30));
+        // Books live across connections: the depth stream's update ids are the
+        // venue's, so a new connection continues a book unless there is a gap
+        // (which the book detects and answers with a resync).
+        let mut books: HashMap<Symbol, LocalBook> = self
+            .specs
+            .iter()
+            .filter(|s| s.book)
+            .map(|s| (s.symbol, LocalBook::new(self.options.venue, s.symbol)))
+            .collect();
+        // A connection opened before the previous one was let go (planned switch).
+        let mut standby: Option<Ws> = None;
         loop {
-            let connected = tokio::select! {
-                _ = shutdown.cancelled() => return,
-                r = tokio::time::timeout(Duration::from_secs(10), tokio_tungstenite::connect_async(url.as_str())) => r,
+            let planned = standby.is_some();
+            let ws = match standby.take() {
+                Some(ws) => ws,
+                None => match self.connect(&url, &shutdown).await {
+                    Some(Ok(ws)) => ws,
+                    Some(Err(why)) => {
+                        self.wait_before_retry(&mut backoff, &why, &shutdown).await;
+                        continue;
+                    }
+                    None => return,
+                },
             };
-            let ws = match connected {
-                Ok(Ok((ws, _))) => ws,
-                Ok(Err(e)) => {
-                    self.wait_before_retry(&mut backoff, &format!("connect failed: {e}"), &shutdown).await;
-                    continue;
-                }
-                Err(_) => {
-                    self.wait_before_retry(&mut backoff, "connect timed out", &shutdown).await;
-                    continue;
-                }
-            };
-            tracing::info!(venue = %self.options.venue, streams = self.specs.iter().map(|s| s.streams().len()).sum::<usize>(), "market stream connected");
-            self.connectivity(true).await;
+            if !planned {
+                tracing::info!(venue = %self.options.venue, streams = self.specs.iter().map(|s| s.streams().len()).sum::<usize>(), "market stream connected");
+                self.connectivity(true).await;
+            }
             let started = Instant::now();
-            let end = self.session(ws, &shutdown).await;
-            self.connectivity(false).await;
+            let end = self.session(ws, &mut books, &shutdown).await;
             if started.elapsed() > Duration::from_secs(60) {
                 backoff.reset();
             }
             match end {
                 End::Shutdown => return,
-                End::ServerShutdown => {
-                    tracing::info!(venue = %self.options.venue, "venue closing the connection; reconnecting now")
+                End::Switch(mut old) => {
+                    // New connection first, then let the old one go: no gap, no resync.
+                    match self.connect(&url, &shutdown).await {
+                        Some(Ok(ws)) => {
+                            tracing::info!(venue = %self.options.venue, "market stream switched to a new connection");
+                            standby = Some(ws);
+                            let _ = old.close(None).await;
+                        }
+                        Some(Err(why)) => {
+                            self.connectivity(false).await;
+                            self.wait_before_retry(&mut backoff, &why, &shutdown).await;
+                        }
+                        None => return,
+                    }
                 }
-                End::Lost(why) => self.wait_before_retry(&mut backoff, &why, &shutdown).await,
+                End::Lost(why) => {
+                    self.connectivity(false).await;
+                    self.wait_before_retry(&mut backoff, &why, &shutdown).await;
+                }
             }
         }
+    }
+
+    /// Connects once; `None` on shutdown.
+    async fn connect(&self, url: &str, shutdown: &CancellationToken) -> Option<Result<Ws, String>> {
+        let connected = tokio::select! {
+            _ = shutdown.cancelled() => return None,
+            r = tokio::time::timeout(Duration::from_secs(10), tokio_tungstenite::connect_async(url)) => r,
+        };
+        Some(match connected {
+            Ok(Ok((ws, _))) => Ok(ws),
+            Ok(Err(e)) => Err(format!("connect failed: {e}")),
+            Err(_) => Err("connect timed out".to_owned()),
+        })
     }
 
     async fn wait_before_retry(&self, backoff: &mut Backoff, why: &str, shutdown: &CancellationToken) {
@@ -173,17 +215,13 @@ impl Feed {
         let _ = self.engine.send(EngineInput::Market(event)).await;
     }
 
-    async fn session(
-        &self,
-        mut ws: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
-        shutdown: &CancellationToken,
-    ) -> End {
-        let mut books: HashMap<Symbol, LocalBook> = self
-            .specs
-            .iter()
-            .filter(|s| s.book)
-            .map(|s| (s.symbol, LocalBook::new(self.options.venue, s.symbol)))
-            .collect();
+    async fn session(&self, mut ws: Ws, books: &mut HashMap<Symbol, LocalBook>, shutdown: &CancellationToken) -> End {
+        // Snapshot requests of an earlier connection are gone with it: those books start over.
+        for book in books.values_mut().filter(|b| !b.is_live()) {
+            book.reset();
+        }
+        let rollover = tokio::time::sleep(ROLLOVER_AFTER);
+        tokio::pin!(rollover);
         let mut fetching: HashMap<Symbol, bool> = HashMap::new();
         let (snap_tx, mut snap_rx) = mpsc::channel::<(Symbol, Result<DepthSnapshot, String>)>(64);
         loop {
@@ -192,6 +230,7 @@ impl Feed {
                     let _ = ws.close(None).await;
                     return End::Shutdown;
                 }
+                () = &mut rollover => return End::Switch(ws),
                 Some((symbol, snapshot)) = snap_rx.recv() => {
                     fetching.insert(symbol, false);
                     if let Some(book) = books.get_mut(&symbol) {
@@ -239,7 +278,10 @@ impl Feed {
                     }
                 }
                 Ok(StreamEvent::Market(event)) => self.emit(event).await,
-                Ok(StreamEvent::ServerShutdown) => return End::ServerShutdown,
+                Ok(StreamEvent::ServerShutdown) => {
+                    tracing::info!(venue = %self.options.venue, "venue announced a shutdown; switching connections");
+                    return End::Switch(ws);
+                }
                 Ok(StreamEvent::ControlReply | StreamEvent::Ignored) => {}
                 Err(e) => tracing::warn!(venue = %self.options.venue, error = %e, "unreadable market frame skipped"),
             }

@@ -147,6 +147,8 @@ pub struct FaultConfig {
     pub fail_after_accept: f64,
     /// Fraction (0..1) of user-stream events sent twice.
     pub duplicate_user_events: f64,
+    /// Fraction (0..1) of user-stream events never sent (clients must reconcile).
+    pub drop_user_events: f64,
 }
 
 impl Default for SimConfig {
@@ -245,6 +247,7 @@ impl SimConfig {
         for (field, value) in [
             ("fail_after_accept", self.faults.fail_after_accept),
             ("duplicate_user_events", self.faults.duplicate_user_events),
+            ("drop_user_events", self.faults.drop_user_events),
         ] {
             if !(0.0..=1.0).contains(&value) {
                 problems.push(format!("faults.{field}: must be within 0..1, got {value}"));

@@ -71,6 +71,8 @@ pub struct Shared {
     user: broadcast::Sender<Arc<UserFrame>>,
     /// Bumped to close every WebSocket connection (fault injection).
     drops: watch::Sender<u64>,
+    /// Bumped to send `serverShutdown` on every market connection (planned maintenance).
+    notices: watch::Sender<u64>,
     faults_rng: Mutex<Rng>,
     /// Responses with HTTP 429 or 418 so far.
     limited_responses: std::sync::atomic::AtomicU64,
@@ -172,6 +174,12 @@ impl SimHandle {
         self.shared.drop_connections();
     }
 
+    /// Sends `serverShutdown` on every market connection, as the venue does before
+    /// maintenance; connections stay open until clients leave.
+    pub fn announce_shutdown(&self) {
+        self.shared.notices.send_modify(|n| *n += 1);
+    }
+
     /// How many responses were 429 or 418.
     pub fn limited_responses(&self) -> u64 {
         self.shared.limited_responses.load(std::sync::atomic::Ordering::Relaxed)
@@ -218,6 +226,7 @@ pub async fn start(options: SimOptions, shutdown: CancellationToken) -> std::io:
         public: broadcast::channel(65_536).0,
         user: broadcast::channel(16_384).0,
         drops: watch::channel(0).0,
+        notices: watch::channel(0).0,
         faults_rng: Mutex::new(Rng::new(options.seed ^ 0x5EED)),
         limited_responses: std::sync::atomic::AtomicU64::new(0),
         shutdown: shutdown.clone(),

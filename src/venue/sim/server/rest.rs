@@ -504,7 +504,11 @@ pub async fn faults_handler(State(shared): State<Arc<Shared>>, method: Method, b
         return axum::Json(shared.faults()).into_response();
     }
     match serde_json::from_slice::<FaultConfig>(&body) {
-        Ok(f) if (0.0..=1.0).contains(&f.fail_after_accept) && (0.0..=1.0).contains(&f.duplicate_user_events) => {
+        Ok(f)
+            if [f.fail_after_accept, f.duplicate_user_events, f.drop_user_events]
+                .iter()
+                .all(|p| (0.0..=1.0).contains(p)) =>
+        {
             tracing::info!(faults = ?f, "fault settings changed");
             shared.exchange().set_faults(f.clone());
             axum::Json(f).into_response()

@@ -79,6 +79,7 @@ pub async fn market_handler(
 async fn market_connection(shared: Arc<Shared>, mut socket: WebSocket, mut subs: HashSet<String>, mut combined: bool) {
     let mut public = shared.public.subscribe();
     let mut drops = shared.drops.subscribe();
+    let mut notices = shared.notices.subscribe();
     let limit = shared.exchange().config().limits.ws_messages_per_sec;
     let mut rate = MessageRate::new(limit);
     let mut ping = tokio::time::interval_at(Instant::now() + PING_EVERY, PING_EVERY);
@@ -86,10 +87,11 @@ async fn market_connection(shared: Arc<Shared>, mut socket: WebSocket, mut subs:
     let close = loop {
         tokio::select! {
             _ = shared.shutdown.cancelled() => {
-                let event = json!({"e": "serverShutdown", "E": now_ms()}).to_string();
-                let frame = if combined { format!("{{\"stream\":\"!serverShutdown\",\"data\":{event}}}") } else { event };
-                let _ = socket.send(Message::Text(frame.into())).await;
+                let _ = socket.send(Message::Text(server_shutdown(combined).into())).await;
                 break None;
+            }
+            _ = notices.changed() => {
+                if socket.send(Message::Text(server_shutdown(combined).into())).await.is_err() { break None; }
             }
             _ = drops.changed() => break Some((1001, "going away")),
             frame = public.recv() => match frame {
@@ -129,6 +131,12 @@ async fn market_connection(shared: Arc<Shared>, mut socket: WebSocket, mut subs:
     if let Some((code, reason)) = close {
         let _ = socket.send(Message::Close(Some(CloseFrame { code, reason: reason.into() }))).await;
     }
+}
+
+/// The `serverShutdown` event, raw or in the combined wrapper.
+fn server_shutdown(combined: bool) -> String {
+    let event = json!({"e": "serverShutdown", "E": now_ms()}).to_string();
+    if combined { format!("{{\"stream\":\"!serverShutdown\",\"data\":{event}}}") } else { event }
 }
 
 /// Answers a control message (SUBSCRIBE, UNSUBSCRIBE, LIST_SUBSCRIPTIONS, …).
@@ -205,7 +213,14 @@ async fn api_connection(shared: Arc<Shared>, mut socket: WebSocket) {
             event = user.recv() => match event {
                 Ok(frame) => {
                     if let Some(&sub) = subscriptions.get(&frame.account) {
-                        let times = if shared.roll(shared.faults().duplicate_user_events) { 2 } else { 1 };
+                        let faults = shared.faults();
+                        let times = if shared.roll(faults.drop_user_events) {
+                            0
+                        } else if shared.roll(faults.duplicate_user_events) {
+                            2
+                        } else {
+                            1
+                        };
                         for _ in 0..times {
                             if send_event(&mut socket, sub, &frame).await.is_err() { return; }
                         }
