@@ -117,7 +117,7 @@ enum End {
     Shutdown,
     /// The venue announced it is going away (`serverShutdown`) or the
     /// connection is near its 24 hours: switch to a new one, keeping this one until then.
-    Switch(Ws),
+    Switch(Box<Ws>),
     Lost(String),
 }
 
@@ -230,7 +230,7 @@ impl Feed {
                     let _ = ws.close(None).await;
                     return End::Shutdown;
                 }
-                () = &mut rollover => return End::Switch(ws),
+                () = &mut rollover => return End::Switch(Box::new(ws)),
                 Some((symbol, snapshot)) = snap_rx.recv() => {
                     fetching.insert(symbol, false);
                     if let Some(book) = books.get_mut(&symbol) {
@@ -280,7 +280,7 @@ impl Feed {
                 Ok(StreamEvent::Market(event)) => self.emit(event).await,
                 Ok(StreamEvent::ServerShutdown) => {
                     tracing::info!(venue = %self.options.venue, "venue announced a shutdown; switching connections");
-                    return End::Switch(ws);
+                    return End::Switch(Box::new(ws));
                 }
                 Ok(StreamEvent::ControlReply | StreamEvent::Ignored) => {}
                 Err(e) => tracing::warn!(venue = %self.options.venue, error = %e, "unreadable market frame skipped"),
