@@ -40,7 +40,7 @@ fn roundtrip(c: &mut Criterion) {
     }));
     let credentials =
         Credentials { api_key: Secret::new("bench"), signer: Signer::hmac(&Secret::new("bench-secret")).unwrap() };
-    let rest = RestClient::new(&sim.rest_url(), Some(credentials), 5000, limiter).unwrap();
+    let rest = RestClient::new(&sim.rest_url(), Some(credentials), 5000, Duration::from_secs(10), limiter).unwrap();
     let order = NewOrder {
         venue: VenueId::new("sim").unwrap(),
         symbol: Symbol::new("BTCUSDT").unwrap(),

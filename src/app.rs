@@ -171,7 +171,10 @@ async fn start_venue(
 ) -> anyhow::Result<StartedVenue> {
     let id = VenueId::new(venue.name()).map_err(|e| anyhow::anyhow!("bad venue name: {e}"))?;
     let feeds = feed_specs(engine, id);
+    // The venue pings every 20 s: 45 s of silence means the connection is dead.
     let silence_timeout = Duration::from_secs(45);
+    let instruments_refresh = Duration::from_secs(3600);
+    let request_timeout = Duration::from_secs(10);
     let (options, sim) = match venue {
         VenueConfig::Sim(s) => {
             let sim_config = match &s.sim_config {
@@ -196,6 +199,8 @@ async fn start_venue(
                 credentials: Some(credentials),
                 recv_window_ms: 5000,
                 silence_timeout,
+                instruments_refresh,
+                request_timeout,
             };
             (options, Some(handle))
         }
@@ -221,8 +226,15 @@ async fn start_venue(
                 }
                 None => None,
             };
-            let options =
-                ConnectOptions { venue: id, endpoints, credentials, recv_window_ms: b.recv_window_ms, silence_timeout };
+            let options = ConnectOptions {
+                venue: id,
+                endpoints,
+                credentials,
+                recv_window_ms: b.recv_window_ms,
+                silence_timeout,
+                instruments_refresh,
+                request_timeout,
+            };
             (options, None)
         }
     };

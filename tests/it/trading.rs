@@ -53,6 +53,8 @@ async fn harness(config: SimConfig, feeds: Vec<FeedSpec>) -> Harness {
         credentials: Some(credentials),
         recv_window_ms: 5000,
         silence_timeout: Duration::from_secs(45),
+        instruments_refresh: Duration::from_secs(3600),
+        request_timeout: Duration::from_secs(2),
     };
     let (tx, rx) = mpsc::channel(100_000);
     let connection = binance::connect(options, feeds, tx, shutdown.clone()).await.unwrap();
@@ -358,5 +360,26 @@ async fn a_server_shutdown_notice_switches_connections_without_losing_the_book()
             _ => {}
         }
     }
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ack_that_never_comes_is_settled_by_query() {
+    let mut h = harness(quiet_market(), vec![]).await;
+    // The venue accepts the order but answers after the client gave up (2 s),
+    // and the user stream loses its events, so only a query can tell.
+    h.sim.set_faults(FaultConfig {
+        timeout_after_accept: 1.0,
+        timeout_after_accept_ms: 6_000,
+        drop_user_events: 1.0,
+        ..FaultConfig::default()
+    });
+    h.submit(ExecRequest::Place { id: id("it-slow-1"), order: limit(Side::Buy, "0.01", "30000") });
+    assert_eq!(h.update(id("it-slow-1")).await, OrderUpdate::Unknown { id: id("it-slow-1") });
+    assert!(matches!(h.update(id("it-slow-1")).await, OrderUpdate::Accepted { .. }));
+    assert_eq!(h.venue_orders("it-slow-1"), 1, "never sent twice");
+    h.sim.set_faults(FaultConfig::default());
+    h.submit(ExecRequest::Cancel { id: id("it-slow-1"), symbol: btc() });
+    assert_eq!(h.update(id("it-slow-1")).await, OrderUpdate::Canceled { id: id("it-slow-1") });
     h.stop().await;
 }

@@ -63,7 +63,7 @@ impl ExecOptions {
 /// Starts the execution task; returns the engine's handle and the task.
 pub fn spawn(
     options: ExecOptions,
-    instruments: Vec<InstrumentSpec>,
+    instruments: tokio::sync::watch::Receiver<Vec<InstrumentSpec>>,
     rest: Arc<RestClient>,
     user: mpsc::Receiver<UserEvent>,
     engine: mpsc::Sender<EngineInput>,
@@ -71,7 +71,8 @@ pub fn spawn(
     let (tx, rx) = mpsc::channel(options.queue);
     let (results_tx, results_rx) = mpsc::channel(options.queue);
     let exec = Exec {
-        specs: instruments.into_iter().map(|s| (s.symbol, s)).collect(),
+        specs: HashMap::new(),
+        instruments,
         options,
         rest,
         engine,
@@ -126,6 +127,8 @@ struct Exec {
     rest: Arc<RestClient>,
     engine: mpsc::Sender<EngineInput>,
     specs: HashMap<Symbol, InstrumentSpec>,
+    /// The venue's trading rules, refreshed by the connection.
+    instruments: tokio::sync::watch::Receiver<Vec<InstrumentSpec>>,
     orders: HashMap<ClientOrderId, Tracked>,
     done: HashSet<ClientOrderId>,
     done_order: VecDeque<ClientOrderId>,
@@ -205,7 +208,10 @@ impl Exec {
     }
 
     /// The symbol's filters, checked before anything is sent.
-    fn check(&self, order: &NewOrder) -> Result<(), Reason> {
+    fn check(&mut self, order: &NewOrder) -> Result<(), Reason> {
+        if self.specs.is_empty() || self.instruments.has_changed().unwrap_or(false) {
+            self.specs = self.instruments.borrow_and_update().iter().map(|s| (s.symbol, s.clone())).collect();
+        }
         let Some(spec) = self.specs.get(&order.symbol) else {
             return Err(Reason::new(
                 "unknown_symbol",

@@ -76,6 +76,17 @@ pub fn spawn_feeds(
     engine: mpsc::Sender<EngineInput>,
     shutdown: CancellationToken,
 ) -> Vec<tokio::task::JoinHandle<()>> {
+    group_streams(specs)
+        .into_iter()
+        .map(|group| {
+            let feed = Feed { options: options.clone(), specs: group, rest: rest.clone(), engine: engine.clone() };
+            tokio::spawn(feed.run(shutdown.clone()))
+        })
+        .collect()
+}
+
+/// Splits specs over connections of at most [`MAX_STREAMS_PER_CONNECTION`] streams.
+pub fn group_streams(specs: Vec<FeedSpec>) -> Vec<Vec<FeedSpec>> {
     let mut groups: Vec<Vec<FeedSpec>> = vec![Vec::new()];
     let mut count = 0;
     for spec in specs {
@@ -90,14 +101,8 @@ pub fn spawn_feeds(
         count += n;
         groups.last_mut().expect("groups starts non-empty").push(spec);
     }
+    groups.retain(|g| !g.is_empty());
     groups
-        .into_iter()
-        .filter(|g| !g.is_empty())
-        .map(|group| {
-            let feed = Feed { options: options.clone(), specs: group, rest: rest.clone(), engine: engine.clone() };
-            tokio::spawn(feed.run(shutdown.clone()))
-        })
-        .collect()
 }
 
 struct Feed {
@@ -338,6 +343,24 @@ impl Feed {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn more_than_1024_streams_are_split_over_connections() {
+        let spec = |i: usize| FeedSpec {
+            symbol: Symbol::new(&format!("S{i}USDT")).unwrap(),
+            trades: true,
+            quotes: true,
+            book: true,
+            klines: vec![KlineInterval::M1],
+        };
+        let groups = group_streams((0..300).map(spec).collect());
+        let sizes: Vec<usize> = groups.iter().map(|g| g.iter().map(|s| s.streams().len()).sum()).collect();
+        assert_eq!(sizes, [1024, 176]);
+        assert!(
+            group_streams(vec![FeedSpec { klines: vec![], trades: false, quotes: false, book: false, ..spec(1) }])
+                .is_empty()
+        );
+    }
 
     #[test]
     fn stream_names_are_lower_case_binance_names() {

@@ -69,6 +69,10 @@ pub struct ConnectOptions {
     pub recv_window_ms: u64,
     /// Drop a WebSocket that sent nothing (not even a ping) for this long.
     pub silence_timeout: Duration,
+    /// How often trading rules and rate limits are read again from `exchangeInfo`.
+    pub instruments_refresh: Duration,
+    /// Deadline of one REST request (Binance's own backend gives up after 10 s).
+    pub request_timeout: Duration,
 }
 
 /// A connected venue.
@@ -98,6 +102,7 @@ pub async fn connect(
         &options.endpoints.rest,
         options.credentials.clone(),
         options.recv_window_ms,
+        options.request_timeout,
         limiter.clone(),
     )?);
     let offset = rest.sync_clock().await?;
@@ -144,8 +149,50 @@ pub async fn connect(
         silence_timeout: options.silence_timeout,
         snapshot_depth: 1000,
     };
-    tasks.extend(market::spawn_feeds(feed_options, feeds, rest.clone(), engine.clone(), shutdown));
-    let (client, exec_task) =
-        exec::spawn(exec::ExecOptions::new(venue), info.instruments.clone(), rest.clone(), user_rx, engine);
+    tasks.extend(market::spawn_feeds(feed_options, feeds, rest.clone(), engine.clone(), shutdown.clone()));
+    let (instruments_tx, instruments_rx) = tokio::sync::watch::channel(info.instruments.clone());
+    tasks.push(tokio::spawn(refresh_instruments(
+        rest.clone(),
+        venue,
+        options.instruments_refresh,
+        instruments_tx,
+        engine.clone(),
+        shutdown.clone(),
+    )));
+    let (client, exec_task) = exec::spawn(exec::ExecOptions::new(venue), instruments_rx, rest.clone(), user_rx, engine);
     Ok(Connection { client, instruments: info.instruments, rest, exec_task, tasks })
+}
+
+/// Reads `exchangeInfo` again every `every`: new filters reach the engine and
+/// the execution task, new limits the rate limiter. A failed read keeps the old rules.
+async fn refresh_instruments(
+    rest: Arc<RestClient>,
+    venue: VenueId,
+    every: Duration,
+    instruments: tokio::sync::watch::Sender<Vec<InstrumentSpec>>,
+    engine: mpsc::Sender<EngineInput>,
+    shutdown: CancellationToken,
+) {
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        match rest.exchange_info().await {
+            Ok(info) => {
+                rest.limiter().set_limits(info.limits);
+                if !info.halted.is_empty() {
+                    tracing::warn!(%venue, halted = ?info.halted, "symbols not trading");
+                }
+                if *instruments.borrow() != info.instruments {
+                    tracing::info!(%venue, symbols = info.instruments.len(), "trading rules changed");
+                    instruments.send_replace(info.instruments.clone());
+                    let _ = engine.send(EngineInput::Instruments(venue, info.instruments)).await;
+                }
+            }
+            Err(e) => tracing::warn!(%venue, error = %e, "exchangeInfo refresh failed; keeping the current rules"),
+        }
+    }
 }

@@ -342,37 +342,34 @@ fn symbol(s: &str) -> Result<Symbol, ParseError> {
 /// Parses a decimal string exactly. Fast path for Binance's plain form
 /// (optional `-`, digits, at most one `.`, ≤ 18 digits); anything else goes
 /// through `Decimal::from_str_exact`.
+#[inline]
 pub fn decimal(s: &str) -> Result<Decimal, ParseError> {
     let bytes = s.as_bytes();
     let (negative, digits) = match bytes.first() {
         Some(b'-') => (true, &bytes[1..]),
         _ => (false, bytes),
     };
-    let mut mantissa: i64 = 0;
-    let mut count = 0u32;
-    let mut scale: Option<u32> = None;
-    let mut plain = !digits.is_empty() && digits.len() <= 19;
-    if plain {
-        for &b in digits {
-            match b {
-                b'0'..=b'9' => {
-                    mantissa = mantissa * 10 + i64::from(b - b'0');
-                    count += 1;
-                    if let Some(s) = scale.as_mut() {
-                        *s += 1;
-                    }
-                }
-                b'.' if scale.is_none() => scale = Some(0),
-                _ => {
-                    plain = false;
-                    break;
-                }
+    if !digits.is_empty() && digits.len() <= 19 {
+        let mut mantissa: i64 = 0;
+        let mut dot = usize::MAX;
+        let mut plain = true;
+        for (i, &b) in digits.iter().enumerate() {
+            let d = b.wrapping_sub(b'0');
+            if d < 10 {
+                mantissa = mantissa * 10 + i64::from(d);
+            } else if b == b'.' && dot == usize::MAX {
+                dot = i;
+            } else {
+                plain = false;
+                break;
             }
         }
-    }
-    if plain && count > 0 && count <= 18 {
-        let value = Decimal::new(if negative { -mantissa } else { mantissa }, scale.unwrap_or(0));
-        return Ok(value);
+        let (count, scale) =
+            if dot == usize::MAX { (digits.len(), 0) } else { (digits.len() - 1, digits.len() - 1 - dot) };
+        if plain && count > 0 && count <= 18 {
+            let scale = u32::try_from(scale).unwrap_or(u32::MAX);
+            return Ok(Decimal::new(if negative { -mantissa } else { mantissa }, scale));
+        }
     }
     Decimal::from_str_exact(s).map_err(|_| ParseError::Decimal(s.to_owned()))
 }

@@ -132,14 +132,17 @@ pub struct ExchangeInfo {
 }
 
 impl RestClient {
+    /// A client for `base` (e.g. `https://api.binance.com`). `timeout` bounds
+    /// each request; past it the outcome of an order is unknown.
     pub fn new(
         base: &str,
         credentials: Option<Credentials>,
         recv_window_ms: u64,
+        timeout: Duration,
         limiter: Arc<RateLimiter>,
     ) -> Result<Self, VenueError> {
         let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
+            .timeout(timeout)
             .connect_timeout(Duration::from_secs(5))
             .pool_idle_timeout(Duration::from_secs(50))
             .tcp_nodelay(true)

@@ -350,3 +350,18 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod bench_frames {
+    use super::*;
+
+    #[test]
+    fn the_benchmark_frames_take_the_fast_path() {
+        let venue = VenueId::new("binance").unwrap();
+        let trade = r#"{"stream":"btcusdt@trade","data":{"e":"trade","E":1764280000123,"s":"BTCUSDT","t":5123456789,"p":"64000.10000000","q":"0.00120000","T":1764280000122,"m":true,"M":true}}"#;
+        let book_ticker = r#"{"stream":"btcusdt@bookTicker","data":{"u":400900217,"s":"BTCUSDT","b":"64000.10000000","B":"1.21000000","a":"64000.11000000","A":"0.66000000"}}"#;
+        for f in [trade, book_ticker] {
+            assert!(scan_combined(venue, f).is_some_and(|r| r.is_ok()), "{f}");
+        }
+    }
+}

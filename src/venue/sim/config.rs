@@ -136,7 +136,7 @@ impl Default for MarketConfig {
 }
 
 /// Fault injection, off by default. The control endpoint changes these at run time.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct FaultConfig {
     /// Close every WebSocket connection every N seconds (0 = never).
@@ -145,10 +145,31 @@ pub struct FaultConfig {
     pub rest_delay_ms: u64,
     /// Fraction (0..1) of accepted new orders answered with HTTP 503 instead of the ack.
     pub fail_after_accept: f64,
+    /// Fraction (0..1) of accepted new orders whose ack is held back this many
+    /// milliseconds (`timeout_after_accept_ms`), longer than a client waits.
+    pub timeout_after_accept: f64,
+    pub timeout_after_accept_ms: u64,
     /// Fraction (0..1) of user-stream events sent twice.
     pub duplicate_user_events: f64,
     /// Fraction (0..1) of user-stream events never sent (clients must reconcile).
     pub drop_user_events: f64,
+    /// Fraction (0..1) of user-stream events held back and sent after the next one.
+    pub reorder_user_events: f64,
+}
+
+impl Default for FaultConfig {
+    fn default() -> Self {
+        Self {
+            drop_ws_every_secs: 0,
+            rest_delay_ms: 0,
+            fail_after_accept: 0.0,
+            timeout_after_accept: 0.0,
+            timeout_after_accept_ms: 15_000,
+            duplicate_user_events: 0.0,
+            drop_user_events: 0.0,
+            reorder_user_events: 0.0,
+        }
+    }
 }
 
 impl Default for SimConfig {
@@ -248,6 +269,8 @@ impl SimConfig {
             ("fail_after_accept", self.faults.fail_after_accept),
             ("duplicate_user_events", self.faults.duplicate_user_events),
             ("drop_user_events", self.faults.drop_user_events),
+            ("reorder_user_events", self.faults.reorder_user_events),
+            ("timeout_after_accept", self.faults.timeout_after_accept),
         ] {
             if !(0.0..=1.0).contains(&value) {
                 problems.push(format!("faults.{field}: must be within 0..1, got {value}"));

@@ -28,6 +28,7 @@ pub struct InlineStr<const N: usize> {
 
 impl<const N: usize> InlineStr<N> {
     /// Copies `s`; fails if it is empty or longer than `N` bytes.
+    #[inline]
     pub fn new(s: &str) -> Result<Self, TextError> {
         const { assert!(N < 256, "length is stored in a u8") };
         if s.is_empty() {
@@ -99,9 +100,10 @@ macro_rules! inline_id {
             /// Maximum length in bytes.
             pub const MAX_LEN: usize = $cap;
 
+            #[inline]
             pub fn new(s: &str) -> Result<Self, $crate::sdk::text::TextError> {
-                let check: fn(&str) -> Result<(), $crate::sdk::text::TextError> = $check;
                 let inner = $crate::sdk::text::InlineStr::new(s)?;
+                let check = $check;
                 check(s)?;
                 Ok(Self(inner))
             }
@@ -153,12 +155,17 @@ macro_rules! inline_id {
 pub(crate) use inline_id;
 
 /// Accepts any non-empty string (length is checked by [`InlineStr`]).
+#[inline]
 pub(crate) fn any_text(_: &str) -> Result<(), TextError> {
     Ok(())
 }
 
 /// Accepts `[A-Za-z0-9_-]`, the character set every venue allows in ids.
+#[inline]
 pub(crate) fn id_chars(s: &str) -> Result<(), TextError> {
+    if s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
+        return Ok(());
+    }
     match s.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '-')) {
         Some(c) => Err(TextError::BadChar(c, "[A-Za-z0-9_-]")),
         None => Ok(()),

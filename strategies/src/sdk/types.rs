@@ -13,7 +13,11 @@ inline_id!(
     /// An instrument as the venue names it, e.g. `BTCUSDT`.
     Symbol,
     24,
-    |s| {
+    |s: &str| {
+        // Venue symbols are printable ASCII; only others need the Unicode tables.
+        if s.bytes().all(|b| b.is_ascii_graphic()) {
+            return Ok(());
+        }
         match s.chars().find(|c| c.is_whitespace() || c.is_control()) {
             Some(c) => Err(super::text::TextError::BadChar(c, "no whitespace")),
             None => Ok(()),

@@ -27,15 +27,17 @@ struct Reply {
     body: Value,
     retry_after: Option<u64>,
     order_counts: Option<(u32, u32)>,
+    /// Hold the response back this long (fault injection).
+    hold: Option<Duration>,
 }
 
 impl Reply {
     fn ok(body: Value) -> Self {
-        Self { status: StatusCode::OK, body, retry_after: None, order_counts: None }
+        Self { status: StatusCode::OK, body, retry_after: None, order_counts: None, hold: None }
     }
 
     fn with_status(status: StatusCode, body: Value) -> Self {
-        Self { status, body, retry_after: None, order_counts: None }
+        Self { status, body, retry_after: None, order_counts: None, hold: None }
     }
 }
 
@@ -76,6 +78,9 @@ pub async fn handler(
     let reply = match route(&shared, &method, uri.path(), uri.query().unwrap_or(""), api_key, &body, now) {
         Ok(r) | Err(r) => r,
     };
+    if let Some(hold) = reply.hold {
+        tokio::time::sleep(hold).await;
+    }
     if matches!(reply.status.as_u16(), 429 | 418) {
         shared.limited_responses.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
@@ -406,6 +411,11 @@ fn new_order(shared: &Shared, account: AccountId, params: &Params, test: bool, n
     }
     let mut reply = Reply::ok(body);
     reply.order_counts = Some(counts);
+    let faults = shared.faults();
+    if shared.roll(faults.timeout_after_accept) {
+        tracing::info!(order_id = id, "fault injection: holding back an accepted order's ack");
+        reply.hold = Some(Duration::from_millis(faults.timeout_after_accept_ms));
+    }
     Ok(reply)
 }
 
@@ -505,9 +515,15 @@ pub async fn faults_handler(State(shared): State<Arc<Shared>>, method: Method, b
     }
     match serde_json::from_slice::<FaultConfig>(&body) {
         Ok(f)
-            if [f.fail_after_accept, f.duplicate_user_events, f.drop_user_events]
-                .iter()
-                .all(|p| (0.0..=1.0).contains(p)) =>
+            if [
+                f.fail_after_accept,
+                f.timeout_after_accept,
+                f.duplicate_user_events,
+                f.drop_user_events,
+                f.reorder_user_events,
+            ]
+            .iter()
+            .all(|p| (0.0..=1.0).contains(p)) =>
         {
             tracing::info!(faults = ?f, "fault settings changed");
             shared.exchange().set_faults(f.clone());

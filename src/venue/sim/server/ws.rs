@@ -206,6 +206,8 @@ async fn api_connection(shared: Arc<Shared>, mut socket: WebSocket) {
     // account → subscription id
     let mut subscriptions: BTreeMap<AccountId, u64> = BTreeMap::new();
     let mut next_subscription = 0u64;
+    // An event held back to be sent after the next one (reordering fault).
+    let mut held: Option<(u64, Arc<UserFrame>)> = None;
     let close = loop {
         tokio::select! {
             _ = shared.shutdown.cancelled() => break Some((1001, "server shutdown")),
@@ -214,15 +216,21 @@ async fn api_connection(shared: Arc<Shared>, mut socket: WebSocket) {
                 Ok(frame) => {
                     if let Some(&sub) = subscriptions.get(&frame.account) {
                         let faults = shared.faults();
-                        let times = if shared.roll(faults.drop_user_events) {
-                            0
-                        } else if shared.roll(faults.duplicate_user_events) {
-                            2
-                        } else {
-                            1
-                        };
+                        if shared.roll(faults.drop_user_events) {
+                            continue;
+                        }
+                        if held.is_none() && shared.roll(faults.reorder_user_events) {
+                            held = Some((sub, frame));
+                            continue;
+                        }
+                        let times = if shared.roll(faults.duplicate_user_events) { 2 } else { 1 };
                         for _ in 0..times {
                             if send_event(&mut socket, sub, &frame).await.is_err() { return; }
+                        }
+                        if let Some((sub, frame)) = held.take()
+                            && send_event(&mut socket, sub, &frame).await.is_err()
+                        {
+                            return;
                         }
                     }
                 }
