@@ -9,7 +9,7 @@ use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_mai
 use rust_decimal::Decimal;
 use tradewind::secret::Secret;
 use tradewind::venue::binance::book::LocalBook;
-use tradewind::venue::binance::parse::{parse_combined, parse_combined_serde};
+use tradewind::venue::binance::parse::parse_combined;
 use tradewind::venue::binance::sign::{Query, Signer};
 use tradewind_strategies::sdk::{BookDelta, Level, Price, Qty, Symbol, Timestamp, VenueId};
 
@@ -52,10 +52,6 @@ fn parse_frames(c: &mut Criterion) {
     let mut group = c.benchmark_group("binance_parse");
     for (name, frame) in [("trade", trade), ("book_ticker", book_ticker), ("depth_10x10", depth.as_str())] {
         group.bench_function(name, |b| b.iter(|| black_box(parse_combined(venue, black_box(frame)).unwrap())));
-        // The general serde parser on the same frame, for comparison in the same run.
-        group.bench_function(format!("{name}_serde"), |b| {
-            b.iter(|| black_box(parse_combined_serde(venue, black_box(frame)).unwrap()))
-        });
     }
     // Baseline: serde_json into a borrowed struct, strings left unparsed (the floor of any serde approach).
     #[derive(serde::Deserialize)]

@@ -1,5 +1,4 @@
-//! Binance Spot: request signing ([`sign`]), stream parsing ([`parse`], with
-//! a fast scanner for the hottest frames in `scan`),
+//! Binance Spot: request signing ([`sign`]), stream parsing ([`parse`]),
 //! the REST client ([`rest`]) and its errors ([`error`]), the local order
 //! book ([`book`]), market-data connections ([`market`]), the user-data
 //! stream over the WebSocket API ([`user_stream`]) and the execution client
@@ -12,7 +11,6 @@ pub mod exec;
 pub mod market;
 pub mod parse;
 pub mod rest;
-mod scan;
 pub mod sign;
 pub mod user_stream;
 

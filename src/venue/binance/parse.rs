@@ -39,44 +39,44 @@ pub enum StreamEvent {
 }
 
 #[derive(Deserialize)]
-pub(super) struct RawTrade<'a> {
-    pub(super) s: &'a str,
-    pub(super) t: u64,
-    pub(super) p: &'a str,
-    pub(super) q: &'a str,
+struct RawTrade<'a> {
+    s: &'a str,
+    t: u64,
+    p: &'a str,
+    q: &'a str,
     #[serde(rename = "T")]
-    pub(super) trade_time: i64,
-    pub(super) m: bool,
+    trade_time: i64,
+    m: bool,
 }
 
 #[derive(Deserialize)]
-pub(super) struct RawBookTicker<'a> {
+struct RawBookTicker<'a> {
     #[serde(default)]
-    pub(super) u: u64,
-    pub(super) s: &'a str,
-    pub(super) b: &'a str,
+    u: u64,
+    s: &'a str,
+    b: &'a str,
     #[serde(rename = "B")]
-    pub(super) bid_qty: &'a str,
-    pub(super) a: &'a str,
+    bid_qty: &'a str,
+    a: &'a str,
     #[serde(rename = "A")]
-    pub(super) ask_qty: &'a str,
+    ask_qty: &'a str,
 }
 
 #[derive(Deserialize)]
-pub(super) struct RawDepth<'a> {
+struct RawDepth<'a> {
     #[serde(rename = "E", default)]
-    pub(super) event_time: i64,
-    pub(super) s: &'a str,
+    event_time: i64,
+    s: &'a str,
     #[serde(rename = "U")]
-    pub(super) first: u64,
-    pub(super) u: u64,
-    pub(super) b: Levels,
-    pub(super) a: Levels,
+    first: u64,
+    u: u64,
+    b: Levels,
+    a: Levels,
 }
 
 /// `[["price","qty"], …]` read straight into levels (no intermediate vector);
 /// a bad decimal is kept as the error and the rest of the array is skipped.
-pub(super) struct Levels(pub(super) Result<Vec<Level>, ParseError>);
+struct Levels(Result<Vec<Level>, ParseError>);
 
 impl<'de> Deserialize<'de> for Levels {
     fn deserialize<D: serde::Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
@@ -132,14 +132,6 @@ struct RawKline<'a> {
 /// name (which Binance sends first) picks the payload's shape before the
 /// payload is read.
 pub fn parse_combined(venue: VenueId, frame: &str) -> Result<StreamEvent, ParseError> {
-    if let Some(event) = super::scan::scan_combined(venue, frame) {
-        return event;
-    }
-    parse_combined_serde(venue, frame)
-}
-
-/// The general parser: any valid frame, any field order, escapes and all.
-pub fn parse_combined_serde(venue: VenueId, frame: &str) -> Result<StreamEvent, ParseError> {
     let mut de = serde_json::Deserializer::from_str(frame);
     let event = FrameSeed { venue }.deserialize(&mut de)?;
     de.end()?;
@@ -280,7 +272,7 @@ pub fn parse_stream(venue: VenueId, stream: &str, data: &str) -> Result<StreamEv
     event
 }
 
-pub(super) fn trade(venue: VenueId, t: RawTrade<'_>) -> Result<MarketEvent, ParseError> {
+fn trade(venue: VenueId, t: RawTrade<'_>) -> Result<MarketEvent, ParseError> {
     Ok(MarketEvent::Trade(Trade {
         venue,
         symbol: symbol(t.s)?,
@@ -293,7 +285,7 @@ pub(super) fn trade(venue: VenueId, t: RawTrade<'_>) -> Result<MarketEvent, Pars
     }))
 }
 
-pub(super) fn book_ticker(venue: VenueId, b: RawBookTicker<'_>) -> Result<MarketEvent, ParseError> {
+fn book_ticker(venue: VenueId, b: RawBookTicker<'_>) -> Result<MarketEvent, ParseError> {
     Ok(MarketEvent::Quote(Quote {
         venue,
         symbol: symbol(b.s)?,
@@ -305,7 +297,7 @@ pub(super) fn book_ticker(venue: VenueId, b: RawBookTicker<'_>) -> Result<Market
     }))
 }
 
-pub(super) fn depth(venue: VenueId, d: RawDepth<'_>) -> Result<MarketEvent, ParseError> {
+fn depth(venue: VenueId, d: RawDepth<'_>) -> Result<MarketEvent, ParseError> {
     Ok(MarketEvent::BookDelta(BookDelta {
         venue,
         symbol: symbol(d.s)?,
