@@ -15,6 +15,7 @@ pub mod config;
 pub mod engine;
 pub mod execution;
 pub mod logging;
+pub mod portfolio;
 pub mod risk;
 pub mod rng;
 pub mod secret;

@@ -25,6 +25,7 @@ use tradewind_strategies::sdk::{
 };
 
 use crate::execution::{ExecRequest, ExecutionClient};
+use crate::portfolio::Position;
 use crate::risk::{OrderContext, RiskManager, TradingState};
 pub use state::MarketState;
 use state::StrategyView;
@@ -73,7 +74,7 @@ struct Slot {
     intents: Intents,
     status: InstanceStatus,
     trading_state: TradingState,
-    positions: HashMap<(VenueId, Symbol), Qty>,
+    positions: HashMap<(VenueId, Symbol), Position>,
     open_orders: Vec<OpenOrder>,
     subscriptions: Vec<Subscription>,
 }
@@ -160,6 +161,12 @@ impl Engine {
     }
 
     /// The open orders of instance `name`.
+    /// The positions of one instance, by (venue, symbol).
+    pub fn positions(&self, name: &str) -> Vec<((VenueId, Symbol), Position)> {
+        let slot = self.core.slots.iter().find(|s| s.name == name);
+        slot.map(|s| s.positions.iter().map(|(k, p)| (*k, p.clone())).collect()).unwrap_or_default()
+    }
+
     pub fn open_orders(&self, name: &str) -> &[OpenOrder] {
         self.core.slots.iter().find(|s| s.name == name).map_or(&[], |s| &s.open_orders)
     }
@@ -338,7 +345,7 @@ impl Core {
         let slot = &self.slots[idx];
         let ctx = OrderContext {
             open_orders: slot.open_orders.len().saturating_sub(replacing),
-            position: slot.positions.get(&(order.venue, order.symbol)).copied().unwrap_or_default(),
+            position: slot.positions.get(&(order.venue, order.symbol)).map_or(Qty::default(), |p| Qty::new(p.qty())),
             reference_price: self.market.reference_price(order.venue, order.symbol, order.side),
             state: slot.trading_state,
         };
@@ -384,13 +391,8 @@ impl Core {
         };
         let slot = &mut self.slots[idx];
         if let Some(fill) = update.fill() {
-            // A fee charged in the base asset comes out of what the fill delivered.
-            let base_fee = match (self.market.instruments.get(&(fill.venue, fill.symbol)), fill.fee_asset) {
-                (Some(spec), Some(asset)) if asset == spec.base => fill.fee,
-                _ => rust_decimal::Decimal::ZERO,
-            };
-            *slot.positions.entry((fill.venue, fill.symbol)).or_default() +=
-                Qty::new(fill.side.sign() * fill.qty.get() - base_fee);
+            let assets = self.market.instruments.get(&(fill.venue, fill.symbol)).map(|s| (s.base, s.quote));
+            slot.positions.entry((fill.venue, fill.symbol)).or_default().apply(fill, assets);
             if let Some(open) = slot.open_orders.iter_mut().find(|o| o.id == fill.id) {
                 open.filled += fill.qty;
             }

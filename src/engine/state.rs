@@ -67,7 +67,7 @@ impl MarketState {
 /// One strategy's view of the world.
 pub struct StrategyView<'a> {
     pub market: &'a MarketState,
-    pub positions: &'a HashMap<Key, Qty>,
+    pub positions: &'a HashMap<Key, crate::portfolio::Position>,
     pub open_orders: &'a [OpenOrder],
 }
 
@@ -81,7 +81,7 @@ impl Context for StrategyView<'_> {
     }
 
     fn position(&self, venue: VenueId, symbol: Symbol) -> Qty {
-        self.positions.get(&(venue, symbol)).copied().unwrap_or_default()
+        self.positions.get(&(venue, symbol)).map_or(Qty::default(), |p| Qty::new(p.qty()))
     }
 
     fn balance(&self, venue: VenueId, asset: Asset) -> Balance {
