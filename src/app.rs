@@ -2,6 +2,7 @@
 //! shutdown, and publishes the lifecycle [`Phase`] on a `watch` channel that
 //! health checks and tests observe. Parses no exchange data.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -11,6 +12,7 @@ use tradewind_strategies::sdk::{Strategy, VenueId};
 
 use crate::config::{Config, Environment, VenueConfig};
 use crate::engine::{self, Engine};
+use crate::journal::{Journal, OpenEntry, Recovered};
 use crate::risk::RiskManager;
 use crate::secret::Secret;
 use crate::venue::binance::market::FeedSpec;
@@ -59,12 +61,13 @@ pub fn check_live(config: &Config, options: RunOptions) -> Result<(), StartError
     Ok(())
 }
 
-/// Builds the engine with every enabled strategy instance.
-pub fn build_engine(config: &Config) -> Engine {
+/// Builds the engine with every enabled strategy instance. Each instance's
+/// client order ids continue from `next_seq` (the journal's), or start at the
+/// wall-clock millisecond for an instance the journal has never seen, so ids
+/// never repeat across restarts.
+pub fn build_engine(config: &Config, next_seq: &HashMap<String, u64>) -> Engine {
     let mut engine = Engine::new(RiskManager::new(config.risk.clone()));
-    // Client order ids must not repeat across restarts; until the journal
-    // keeps each instance's sequence, start it at the wall-clock millisecond.
-    let first_seq = u64::try_from(engine::wall_clock_now().as_millis()).unwrap_or(1);
+    let fresh = u64::try_from(engine::wall_clock_now().as_millis()).unwrap_or(1);
     for s in config.strategies.iter().filter(|s| s.enabled) {
         let strategy: Box<dyn Strategy> = s.params.build(&s.instance);
         tracing::info!(
@@ -74,9 +77,47 @@ pub fn build_engine(config: &Config) -> Engine {
             summary = %s.params.summary(),
             "strategy loaded"
         );
+        let first_seq = next_seq.get(&s.instance.name).copied().unwrap_or(fresh);
         engine.add_instance(&s.instance.name, strategy, first_seq);
     }
     engine
+}
+
+/// The journal file: `[journal] path` relative to the config file's folder,
+/// or to `$STATE_DIRECTORY` when systemd sets it.
+pub fn journal_path(config: &Config) -> std::path::PathBuf {
+    let path = &config.journal.path;
+    if path.is_absolute() {
+        return path.clone();
+    }
+    match std::env::var_os("STATE_DIRECTORY") {
+        Some(dir) => std::path::Path::new(&dir).join(path.file_name().unwrap_or(path.as_os_str())),
+        None => config.file.parent().unwrap_or(std::path::Path::new(".")).join(path),
+    }
+}
+
+/// The embedded simulator starts with a fresh ledger every run, so what the
+/// journal holds for it (open orders, positions) no longer exists: its open
+/// orders are closed as `abandoned` and its fills are not replayed.
+fn forget_embedded_sim_state(config: &Config, journal: &Journal, recovered: &mut Recovered) {
+    let sims: Vec<&str> =
+        config.venues.iter().filter(|v| matches!(v, VenueConfig::Sim(_))).map(VenueConfig::name).collect();
+    let is_sim = |venue: &str| sims.contains(&venue);
+    let now = engine::wall_clock_now().0;
+    recovered.open.retain(|o| {
+        let sim = is_sim(o.order.order.venue.as_str());
+        if sim {
+            journal.write_nowait(crate::journal::Record::State {
+                id: o.order.id,
+                state: "abandoned",
+                venue_order_id: None,
+                reason: Some("the embedded simulator restarted".into()),
+                time_ms: now,
+            });
+        }
+        !sim
+    });
+    recovered.fills.retain(|(_, f)| !is_sim(f.venue.as_str()));
 }
 
 /// A venue the daemon is connected to.
@@ -96,7 +137,16 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     check_live(&config, options)?;
     phase.send_replace(Phase::Starting);
-    let mut engine = build_engine(&config);
+    let path = journal_path(&config);
+    let (journal, mut recovered) = Journal::open(&path)?;
+    forget_embedded_sim_state(&config, &journal, &mut recovered);
+    tracing::info!(
+        path = %path.display(),
+        open_orders = recovered.open.len(),
+        fills = recovered.fills.len(),
+        "journal opened"
+    );
+    let mut engine = build_engine(&config, &recovered.next_seq);
     let (engine_tx, engine_rx) = mpsc::channel(config.runtime.engine_queue);
     // Venues outlive the engine's drain: its last cancels still need them.
     let venues_shutdown = CancellationToken::new();
@@ -104,7 +154,7 @@ pub async fn run(
     for venue in &config.venues {
         let started = tokio::select! {
             _ = shutdown.cancelled() => Err(anyhow::anyhow!("shutdown requested while connecting")),
-            r = start_venue(&config, venue, &mut engine, engine_tx.clone(), venues_shutdown.clone()) => r,
+            r = start_venue(&config, venue, &mut engine, engine_tx.clone(), (&journal, &recovered), venues_shutdown.clone()) => r,
         };
         match started {
             Ok(v) => venues.push(v),
@@ -115,6 +165,13 @@ pub async fn run(
         }
     }
     drop(engine_tx);
+    // Positions and open orders of the earlier run, before any strategy starts.
+    for (instance, fill) in &recovered.fills {
+        engine.restore_fill(instance, fill);
+    }
+    for entry in &recovered.open {
+        engine.restore_open_order(&entry.instance, entry.order);
+    }
     let engine_task = tokio::spawn(engine::run(
         engine,
         engine_rx,
@@ -145,6 +202,7 @@ pub async fn run(
             tracing::warn!(venue = %v.name, "requests still in flight at the shutdown deadline");
         }
     }
+    journal.flush().await;
     venues_shutdown.cancel();
     for v in venues {
         for task in v.tasks {
@@ -167,8 +225,11 @@ async fn start_venue(
     venue: &VenueConfig,
     engine: &mut Engine,
     engine_tx: mpsc::Sender<engine::EngineInput>,
+    (journal, recovered): (&Journal, &Recovered),
     shutdown: CancellationToken,
 ) -> anyhow::Result<StartedVenue> {
+    let open: Vec<OpenEntry> =
+        recovered.open.iter().filter(|o| o.order.order.venue.as_str() == venue.name()).cloned().collect();
     let id = VenueId::new(venue.name()).map_err(|e| anyhow::anyhow!("bad venue name: {e}"))?;
     let feeds = feed_specs(engine, id);
     // The venue pings every 20 s: 45 s of silence means the connection is dead.
@@ -201,6 +262,8 @@ async fn start_venue(
                 silence_timeout,
                 instruments_refresh,
                 request_timeout,
+                journal: Some(journal.clone()),
+                recovered: open,
             };
             (options, Some(handle))
         }
@@ -234,11 +297,15 @@ async fn start_venue(
                 silence_timeout,
                 instruments_refresh,
                 request_timeout,
+                journal: Some(journal.clone()),
+                recovered: open,
             };
             (options, None)
         }
     };
     let connection = binance::connect(options, feeds, engine_tx, shutdown).await?;
+    // The rules now, so restored positions can tell base-asset fees (the queued copy follows).
+    engine.handle(engine::EngineInput::Instruments(id, connection.instruments.clone()));
     engine.add_venue(id, Box::new(connection.client));
     Ok(StartedVenue { name: venue.name().to_owned(), exec_task: connection.exec_task, tasks: connection.tasks, sim })
 }

@@ -14,6 +14,7 @@ pub mod app;
 pub mod config;
 pub mod engine;
 pub mod execution;
+pub mod journal;
 pub mod logging;
 pub mod portfolio;
 pub mod risk;

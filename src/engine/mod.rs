@@ -20,8 +20,8 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tradewind_strategies::sdk::{
-    Asset, Balance, ClientOrderId, Context, InstrumentSpec, Intents, MarketEvent, OpenOrder, OrderIntent, OrderUpdate,
-    Qty, Reason, Strategy, StrategyError, Subscription, Symbol, Timestamp, VenueId,
+    Asset, Balance, ClientOrderId, Context, Fill, InstrumentSpec, Intents, MarketEvent, OpenOrder, OrderIntent,
+    OrderUpdate, Qty, Reason, Strategy, StrategyError, Subscription, Symbol, Timestamp, VenueId,
 };
 
 use crate::execution::{ExecRequest, ExecutionClient};
@@ -161,6 +161,26 @@ impl Engine {
     }
 
     /// The open orders of instance `name`.
+    /// Applies a fill of an earlier run to an instance's position (no callback).
+    pub fn restore_fill(&mut self, name: &str, fill: &Fill) {
+        let Some(slot) = self.core.slots.iter_mut().find(|s| s.name == name) else {
+            tracing::warn!(strategy = name, "journal has fills of an instance that is not configured; ignored");
+            return;
+        };
+        let assets = self.core.market.instruments.get(&(fill.venue, fill.symbol)).map(|s| (s.base, s.quote));
+        slot.positions.entry((fill.venue, fill.symbol)).or_default().apply(fill, assets);
+    }
+
+    /// Takes back an order an earlier run left open, so its updates reach the instance.
+    pub fn restore_open_order(&mut self, name: &str, order: OpenOrder) {
+        let Some(idx) = self.core.slots.iter().position(|s| s.name == name) else {
+            tracing::warn!(strategy = name, client_order_id = %order.id, "open order of an instance that is not configured");
+            return;
+        };
+        self.core.owners.insert(order.id, idx);
+        self.core.slots[idx].open_orders.push(order);
+    }
+
     /// The positions of one instance, by (venue, symbol).
     pub fn positions(&self, name: &str) -> Vec<((VenueId, Symbol), Position)> {
         let slot = self.core.slots.iter().find(|s| s.name == name);

@@ -71,3 +71,49 @@ fn mainnet_needs_live_confirmation() {
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(stderr.contains("venue \\\"bn\\\" is on mainnet"), "{stderr}");
 }
+
+/// Runs the daemon until it logged a fill, then stops it; returns the client order ids it used.
+fn trade_once(dir: &ConfigDir) -> Vec<u64> {
+    let mut child = tradewind()
+        .args(["--log-format", "json", "run", "--config"])
+        .arg(dir.main_file())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let seq_of = |line: &str| -> Option<u64> {
+        let v: serde_json::Value = serde_json::from_str(line).ok()?;
+        v["client_order_id"].as_str()?.rsplit_once('-')?.1.parse().ok()
+    };
+    let mut seqs = Vec::new();
+    for line in lines.by_ref().map_while(Result::ok) {
+        if line.contains("\"message\":\"order accepted\"") {
+            seqs.extend(seq_of(&line));
+        }
+        if line.contains("\"message\":\"fill\"") {
+            break;
+        }
+    }
+    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    for line in &rest {
+        if line.contains("\"message\":\"order accepted\"") {
+            seqs.extend(seq_of(line));
+        }
+    }
+    assert_eq!(child.wait().unwrap().code(), Some(0), "{rest:#?}");
+    assert!(!seqs.is_empty(), "the strategy traded");
+    seqs
+}
+
+#[test]
+fn client_order_ids_continue_from_the_journal_after_a_restart() {
+    let dir = ConfigDir::new(SIM_MAIN, &[("a.toml", &sma_file("a"))]);
+    let first = trade_once(&dir);
+    assert!(dir.path().join("journal.db").exists());
+    let second = trade_once(&dir);
+    let last_before = *first.iter().max().unwrap();
+    assert!(second.iter().all(|s| *s > last_before), "ids never repeat: {first:?} then {second:?}");
+    // The second run continues the sequence rather than jumping to the clock.
+    assert!(second.iter().min().unwrap() - last_before <= 3, "{first:?} then {second:?}");
+}

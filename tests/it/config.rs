@@ -3,7 +3,7 @@
 
 use tradewind::config::{Config, ConfigErrors, VenueConfig};
 
-use crate::support::{ConfigDir, SIM_MAIN, repo_config, sma_file};
+use crate::support::{ConfigDir, SIM_VENUE, repo_config, sma_file};
 
 fn load(dir: &ConfigDir) -> Result<Config, ConfigErrors> {
     Config::load_with_env(&dir.main_file(), [])
@@ -29,7 +29,7 @@ fn shipped_configs_load() {
 
 #[test]
 fn environment_overrides_keys() {
-    let dir = ConfigDir::new(SIM_MAIN, &[("a.toml", &sma_file("a"))]);
+    let dir = ConfigDir::new(SIM_VENUE, &[("a.toml", &sma_file("a"))]);
     let env = [
         ("TRADEWIND__RISK__MAX_OPEN_ORDERS".to_owned(), "3".to_owned()),
         ("TRADEWIND__RUNTIME__LOG_LEVEL".to_owned(), "debug".to_owned()),
@@ -48,7 +48,7 @@ fn environment_overrides_keys() {
 type Case = (&'static str, String, Vec<(&'static str, String)>, &'static [&'static str]);
 
 fn cases() -> Vec<Case> {
-    let sim = SIM_MAIN.to_owned();
+    let sim = SIM_VENUE.to_owned();
     let sma = |extra: &str| format!("{}{extra}", sma_file("s1"));
     vec![
         (
@@ -216,7 +216,7 @@ fn each_bad_input_gets_a_message_naming_the_key() {
 
 #[test]
 fn duplicate_strategy_names_name_both_files() {
-    let found = issues(SIM_MAIN, &[("a.toml", &sma_file("same")), ("b.toml", &sma_file("same"))]);
+    let found = issues(SIM_VENUE, &[("a.toml", &sma_file("same")), ("b.toml", &sma_file("same"))]);
     assert_eq!(found, ["strategies/b.toml: name: duplicate strategy name \"same\" (also in strategies/a.toml)"]);
 }
 
@@ -228,7 +228,7 @@ fn missing_main_file_is_reported() {
 
 #[test]
 fn every_problem_in_every_file_is_listed_at_once() {
-    let main = format!("{SIM_MAIN}[risk]\nmax_open_orders = 0\n[runtime]\nshutdown_timeout_secs = 0\n");
+    let main = format!("{SIM_VENUE}[risk]\nmax_open_orders = 0\n[runtime]\nshutdown_timeout_secs = 0\n");
     let bad_params = sma_file("a")
         .replace("slow_period = 5", "slow_period = 1")
         .replace("order_qty = \"0.001\"", "order_qty = \"0\"");

@@ -32,8 +32,12 @@ pub fn repo_config() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("config")
 }
 
-/// A main file with one simulator venue named `sim`.
-pub const SIM_MAIN: &str = "[[venues]]\nname = \"sim\"\nkind = \"sim\"\n";
+/// Just one simulator venue named `sim` (config validation tests).
+pub const SIM_VENUE: &str = "[[venues]]\nname = \"sim\"\nkind = \"sim\"\n";
+
+/// A main file with one simulator venue named `sim` and the journal in the config folder.
+/// Keys appended to it land in the venue.
+pub const SIM_MAIN: &str = "[journal]\npath = \"journal.db\"\n[[venues]]\nname = \"sim\"\nkind = \"sim\"\n";
 
 /// A valid `sma_cross` strategy file named `name`.
 pub fn sma_file(name: &str) -> String {

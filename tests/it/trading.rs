@@ -55,6 +55,8 @@ async fn harness(config: SimConfig, feeds: Vec<FeedSpec>) -> Harness {
         silence_timeout: Duration::from_secs(45),
         instruments_refresh: Duration::from_secs(3600),
         request_timeout: Duration::from_secs(2),
+        journal: None,
+        recovered: Vec::new(),
     };
     let (tx, rx) = mpsc::channel(100_000);
     let connection = binance::connect(options, feeds, tx, shutdown.clone()).await.unwrap();

@@ -25,8 +25,9 @@ use tradewind_strategies::sdk::{
 use super::error::{Outcome, VenueError};
 use super::rest::{AccountTrade, OrderAck, OrderInfo, RestClient};
 use super::user_stream::{ExecutionReport, UserEvent};
-use crate::engine::EngineInput;
+use crate::engine::{EngineInput, wall_clock_now};
 use crate::execution::{ExecRequest, ExecutionClient, SubmitError};
+use crate::journal::{Journal, OpenEntry, Record as JournalRecord};
 
 /// The engine's side: a bounded queue into the execution task.
 pub struct ExecHandle {
@@ -67,10 +68,13 @@ pub fn spawn(
     rest: Arc<RestClient>,
     user: mpsc::Receiver<UserEvent>,
     engine: mpsc::Sender<EngineInput>,
+    journal: Option<Journal>,
+    recovered: Vec<OpenEntry>,
 ) -> (ExecHandle, tokio::task::JoinHandle<()>) {
     let (tx, rx) = mpsc::channel(options.queue);
     let (results_tx, results_rx) = mpsc::channel(options.queue);
-    let exec = Exec {
+    let mut exec = Exec {
+        journal,
         specs: HashMap::new(),
         instruments,
         options,
@@ -82,6 +86,11 @@ pub fn spawn(
         results_tx,
         in_flight: 0,
     };
+    for entry in recovered {
+        exec.adopt(entry);
+    }
+    // Orders left open by an earlier run are settled with the venue first.
+    exec.reconcile();
     (ExecHandle { tx }, tokio::spawn(exec.run(rx, user, results_rx)))
 }
 
@@ -123,6 +132,7 @@ enum Done {
 const DONE_MEMORY: usize = 10_000;
 
 struct Exec {
+    journal: Option<Journal>,
     options: ExecOptions,
     rest: Arc<RestClient>,
     engine: mpsc::Sender<EngineInput>,
@@ -174,6 +184,10 @@ impl Exec {
                     self.emit(OrderUpdate::Denied { id, reason }).await;
                     return;
                 }
+                if let Err(reason) = self.journal_intent(id, &order).await {
+                    self.emit(OrderUpdate::Denied { id, reason }).await;
+                    return;
+                }
                 self.track(id, &order);
                 let deadline = Instant::now() + self.options.order_max_age;
                 self.spawn(move |rest| async move {
@@ -196,6 +210,10 @@ impl Exec {
             }
             ExecRequest::Replace { cancel, id, order } => {
                 if let Err(reason) = self.check(&order) {
+                    self.emit(OrderUpdate::Denied { id, reason }).await;
+                    return;
+                }
+                if let Err(reason) = self.journal_intent(id, &order).await {
                     self.emit(OrderUpdate::Denied { id, reason }).await;
                     return;
                 }
@@ -223,6 +241,34 @@ impl Exec {
             OrderKind::Market => spec.check_qty(order.qty.get()),
         };
         checked.map_err(|v| Reason::new("filter", v.to_string()))
+    }
+
+    /// Writes the intent and waits for the commit: nothing is sent that the journal does not hold.
+    async fn journal_intent(&self, id: ClientOrderId, order: &NewOrder) -> Result<(), Reason> {
+        let Some(journal) = &self.journal else { return Ok(()) };
+        let record = JournalRecord::Intent { id, order: *order, time_ms: wall_clock_now().0 };
+        journal.write(record).await.map_err(|e| {
+            tracing::error!(client_order_id = %id, error = %e, "journal write failed; order not sent");
+            Reason::new("journal", e.to_string())
+        })
+    }
+
+    /// Takes over an order an earlier run left open, as the journal knows it.
+    fn adopt(&mut self, entry: OpenEntry) {
+        let pending = matches!(entry.state.as_str(), "pending" | "unknown");
+        let tracked = Tracked {
+            symbol: entry.order.order.symbol,
+            side: entry.order.order.side,
+            qty: entry.order.order.qty.get(),
+            stage: if pending { Stage::Unknown { queries: 0 } } else { Stage::Live },
+            venue_order_id: entry.venue_order_id,
+            accepted: !pending,
+            filled: entry.order.filled.get(),
+            trades: entry.trade_ids.into_iter().collect(),
+            cancel_waiting: false,
+        };
+        tracing::info!(client_order_id = %entry.order.id, state = %entry.state, "order from an earlier run; settling it with the venue");
+        self.orders.insert(entry.order.id, tracked);
     }
 
     fn track(&mut self, id: ClientOrderId, order: &NewOrder) {
@@ -579,6 +625,11 @@ impl Exec {
     }
 
     async fn emit(&self, update: OrderUpdate) {
+        if let Some(journal) = &self.journal {
+            for record in journal_records(&update) {
+                journal.write_nowait(record);
+            }
+        }
         let venue = self.options.venue;
         match &update {
             OrderUpdate::Accepted { id, venue_order_id } => {
@@ -600,6 +651,28 @@ impl Exec {
             OrderUpdate::Rejected { .. } | OrderUpdate::Denied { .. } | OrderUpdate::Unknown { .. } => {}
         }
         let _ = self.engine.send(EngineInput::Order(update)).await;
+    }
+}
+
+/// What the journal keeps of an update.
+fn journal_records(update: &OrderUpdate) -> Vec<JournalRecord> {
+    let time_ms = wall_clock_now().0;
+    let state = |id: ClientOrderId, state: &'static str, venue_order_id: Option<u64>, reason: Option<&Reason>| {
+        JournalRecord::State { id, state, venue_order_id, reason: reason.map(ToString::to_string), time_ms }
+    };
+    match update {
+        OrderUpdate::Accepted { id, venue_order_id } => vec![state(*id, "accepted", Some(*venue_order_id), None)],
+        OrderUpdate::PartiallyFilled { id, fill } => {
+            vec![JournalRecord::Fill(*fill), state(*id, "partially_filled", Some(fill.venue_order_id), None)]
+        }
+        OrderUpdate::Filled { id, fill } => {
+            vec![JournalRecord::Fill(*fill), state(*id, "filled", Some(fill.venue_order_id), None)]
+        }
+        OrderUpdate::Canceled { id } => vec![state(*id, "canceled", None, None)],
+        OrderUpdate::Expired { id } => vec![state(*id, "expired", None, None)],
+        OrderUpdate::Rejected { id, reason } => vec![state(*id, "rejected", None, Some(reason))],
+        OrderUpdate::Denied { id, reason } => vec![state(*id, "denied", None, Some(reason))],
+        OrderUpdate::Unknown { id } => vec![state(*id, "unknown", None, None)],
     }
 }
 

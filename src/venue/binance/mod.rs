@@ -71,6 +71,10 @@ pub struct ConnectOptions {
     pub instruments_refresh: Duration,
     /// Deadline of one REST request (Binance's own backend gives up after 10 s).
     pub request_timeout: Duration,
+    /// Where intents are written before they are sent (none: not journaled).
+    pub journal: Option<crate::journal::Journal>,
+    /// Orders of this venue an earlier run left open.
+    pub recovered: Vec<crate::journal::OpenEntry>,
 }
 
 /// A connected venue.
@@ -157,7 +161,15 @@ pub async fn connect(
         engine.clone(),
         shutdown.clone(),
     )));
-    let (client, exec_task) = exec::spawn(exec::ExecOptions::new(venue), instruments_rx, rest.clone(), user_rx, engine);
+    let (client, exec_task) = exec::spawn(
+        exec::ExecOptions::new(venue),
+        instruments_rx,
+        rest.clone(),
+        user_rx,
+        engine,
+        options.journal.clone(),
+        options.recovered.clone(),
+    );
     Ok(Connection { client, instruments: info.instruments, rest, exec_task, tasks })
 }
 

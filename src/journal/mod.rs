@@ -1,0 +1,287 @@
+//! The journal: every order intent (written and committed *before* its
+//! request leaves), every order state change and every fill, in SQLite (WAL,
+//! `synchronous=FULL`). After a crash or restart it gives back what the
+//! daemon needs before any strategy runs: each instance's next client order
+//! sequence number, the orders that were still open (or in flight), and the
+//! fills that make up the positions.
+//!
+//! SQLite runs on a thread of its own; callers talk to it through a bounded
+//! queue. [`Journal::write`] resolves once the record is committed (used for
+//! intents); [`Journal::write_nowait`] queues and returns (updates, fills —
+//! the venue still knows them if the process dies before the commit).
+//! Consecutive records are committed together, so durability costs one
+//! fsync per batch, not per record.
+
+mod schema;
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use rusqlite::{Connection, OptionalExtension, params};
+use tokio::sync::oneshot;
+use tradewind_strategies::sdk::{ClientOrderId, Fill, NewOrder, OpenOrder, Qty};
+
+/// Why the journal cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    #[error("journal {path}: {source}")]
+    Sqlite { path: String, source: rusqlite::Error },
+    #[error("journal {path}: {message}")]
+    Io { path: String, message: String },
+    #[error("journal {path}: schema version {found} is newer than this build knows ({known})")]
+    TooNew { path: String, found: i64, known: i64 },
+    #[error("the journal thread has stopped")]
+    Stopped,
+    #[error("journal record: {0}")]
+    Encode(String),
+}
+
+/// What the journal records.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Record {
+    /// A new order, before its request is sent.
+    Intent {
+        id: ClientOrderId,
+        order: NewOrder,
+        time_ms: i64,
+    },
+    /// An order's state changed (`accepted`, `canceled`, `rejected`, `expired`, `denied`, `unknown`, `filled`).
+    State {
+        id: ClientOrderId,
+        state: &'static str,
+        venue_order_id: Option<u64>,
+        reason: Option<String>,
+        time_ms: i64,
+    },
+    Fill(Fill),
+}
+
+/// An order that was open (or in flight) when the daemon stopped.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OpenEntry {
+    pub instance: String,
+    pub order: OpenOrder,
+    pub venue_order_id: Option<u64>,
+    pub state: String,
+    /// Trade ids already applied (so a fill is never counted twice).
+    pub trade_ids: Vec<u64>,
+}
+
+/// What a restart needs.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Recovered {
+    /// Next client order sequence number per instance.
+    pub next_seq: HashMap<String, u64>,
+    pub open: Vec<OpenEntry>,
+    /// Every fill, per instance, oldest first.
+    pub fills: Vec<(String, Fill)>,
+}
+
+enum Job {
+    Write(Record, Option<oneshot::Sender<Result<(), String>>>),
+    Flush(oneshot::Sender<()>),
+}
+
+/// The handle; cheap to clone.
+#[derive(Clone)]
+pub struct Journal {
+    tx: std::sync::mpsc::SyncSender<Job>,
+}
+
+impl std::fmt::Debug for Journal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Journal")
+    }
+}
+
+/// Records queued at most before `write_nowait` starts dropping (and logging) them.
+const QUEUE: usize = 65_536;
+
+impl Journal {
+    /// Opens (or creates) the journal, migrates it, and reads what a restart needs.
+    pub fn open(path: &Path) -> Result<(Journal, Recovered), JournalError> {
+        let shown = path.display().to_string();
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| JournalError::Io { path: shown.clone(), message: e.to_string() })?;
+        }
+        let sqlite = |source| JournalError::Sqlite { path: shown.clone(), source };
+        let mut conn = Connection::open(path).map_err(sqlite)?;
+        schema::migrate(&mut conn, &shown)?;
+        let recovered = recover(&conn).map_err(sqlite)?;
+        let (tx, rx) = std::sync::mpsc::sync_channel(QUEUE);
+        std::thread::Builder::new()
+            .name("journal".into())
+            .spawn(move || writer(conn, rx))
+            .map_err(|e| JournalError::Io { path: shown, message: e.to_string() })?;
+        Ok((Journal { tx }, recovered))
+    }
+
+    /// Writes a record and waits until it is committed.
+    pub async fn write(&self, record: Record) -> Result<(), JournalError> {
+        let (done, wait) = oneshot::channel();
+        self.tx.try_send(Job::Write(record, Some(done))).map_err(|_| JournalError::Stopped)?;
+        wait.await.map_err(|_| JournalError::Stopped)?.map_err(JournalError::Encode)
+    }
+
+    /// Queues a record; a failure is logged, never raised.
+    pub fn write_nowait(&self, record: Record) {
+        if self.tx.try_send(Job::Write(record, None)).is_err() {
+            tracing::error!("journal queue full or closed; a record was not written");
+        }
+    }
+
+    /// Waits until everything queued so far is committed.
+    pub async fn flush(&self) {
+        let (done, wait) = oneshot::channel();
+        if self.tx.try_send(Job::Flush(done)).is_ok() {
+            let _ = wait.await;
+        }
+    }
+}
+
+/// The instance of one of Tradewind's own client order ids (`tw-<instance>-<seq>`).
+pub fn instance_of(id: &ClientOrderId) -> Option<(&str, u64)> {
+    let rest = id.as_str().strip_prefix("tw-")?;
+    let (instance, seq) = rest.rsplit_once('-')?;
+    Some((instance, seq.parse().ok()?))
+}
+
+/// The writer thread: commits queued records in batches until every handle is gone.
+fn writer(mut conn: Connection, rx: std::sync::mpsc::Receiver<Job>) {
+    while let Ok(first) = rx.recv() {
+        let mut jobs = vec![first];
+        while jobs.len() < 512
+            && let Ok(more) = rx.try_recv()
+        {
+            jobs.push(more);
+        }
+        let result = commit(&mut conn, &jobs);
+        if let Err(e) = &result {
+            tracing::error!(error = %e, "journal write failed");
+        }
+        for job in jobs {
+            match job {
+                Job::Write(_, Some(done)) => {
+                    let _ = done.send(result.clone().map_err(|e| e.to_string()).map(drop));
+                }
+                Job::Write(_, None) => {}
+                Job::Flush(done) => {
+                    let _ = done.send(());
+                }
+            }
+        }
+    }
+}
+
+fn commit(conn: &mut Connection, jobs: &[Job]) -> Result<(), String> {
+    let tx = conn.transaction().map_err(|e| e.to_string())?;
+    for job in jobs {
+        if let Job::Write(record, _) = job {
+            apply(&tx, record).map_err(|e| e.to_string())?;
+        }
+    }
+    tx.commit().map_err(|e| e.to_string())
+}
+
+fn apply(tx: &rusqlite::Transaction<'_>, record: &Record) -> Result<(), Box<dyn std::error::Error>> {
+    match record {
+        Record::Intent { id, order, time_ms } => {
+            let (instance, seq) = instance_of(id).unwrap_or(("", 0));
+            tx.execute(
+                "INSERT OR IGNORE INTO orders (client_id, instance, seq, venue, symbol, body, state, created_ms, updated_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', ?7, ?7)",
+                params![id.as_str(), instance, seq as i64, order.venue.as_str(), order.symbol.as_str(), serde_json::to_string(order)?, time_ms],
+            )?;
+        }
+        Record::State { id, state, venue_order_id, reason, time_ms } => {
+            tx.execute(
+                "UPDATE orders SET state = ?2, venue_order_id = COALESCE(?3, venue_order_id),
+                   reason = COALESCE(?4, reason), updated_ms = ?5 WHERE client_id = ?1",
+                params![id.as_str(), state, venue_order_id.map(|v| v as i64), reason, time_ms],
+            )?;
+            tx.execute(
+                "INSERT INTO order_events (client_id, state, reason, time_ms) VALUES (?1, ?2, ?3, ?4)",
+                params![id.as_str(), state, reason, time_ms],
+            )?;
+        }
+        Record::Fill(fill) => {
+            let instance = instance_of(&fill.id).map(|(i, _)| i).unwrap_or("");
+            tx.execute(
+                "INSERT OR IGNORE INTO fills (venue, venue_order_id, trade_id, client_id, instance, body, time_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    fill.venue.as_str(),
+                    fill.venue_order_id as i64,
+                    fill.trade_id as i64,
+                    fill.id.as_str(),
+                    instance,
+                    serde_json::to_string(fill)?,
+                    fill.time.0
+                ],
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// Reads sequence numbers, open orders and fills.
+fn recover(conn: &Connection) -> Result<Recovered, rusqlite::Error> {
+    let mut recovered = Recovered::default();
+    let mut seqs = conn.prepare("SELECT instance, MAX(seq) FROM orders GROUP BY instance")?;
+    for row in seqs.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))? {
+        let (instance, max) = row?;
+        recovered.next_seq.insert(instance, u64::try_from(max).unwrap_or(0) + 1);
+    }
+    let mut fills = conn.prepare("SELECT instance, body FROM fills ORDER BY time_ms, rowid")?;
+    for row in fills.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))? {
+        let (instance, body) = row?;
+        match serde_json::from_str::<Fill>(&body) {
+            Ok(fill) => recovered.fills.push((instance, fill)),
+            Err(e) => tracing::error!(error = %e, "unreadable fill in the journal skipped"),
+        }
+    }
+    let mut open = conn.prepare(
+        "SELECT client_id, instance, body, venue_order_id, state FROM orders
+         WHERE state IN ('pending', 'accepted', 'partially_filled', 'unknown') ORDER BY created_ms, rowid",
+    )?;
+    let rows = open.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, Option<i64>>(3)?,
+            r.get::<_, String>(4)?,
+        ))
+    })?;
+    for row in rows {
+        let (client_id, instance, body, venue_order_id, state) = row?;
+        let (Ok(id), Ok(order)) = (ClientOrderId::new(&client_id), serde_json::from_str::<NewOrder>(&body)) else {
+            tracing::error!(client_order_id = %client_id, "unreadable order in the journal skipped");
+            continue;
+        };
+        let own: Vec<&Fill> = recovered.fills.iter().filter(|(_, f)| f.id == id).map(|(_, f)| f).collect();
+        let filled = own.iter().map(|f| f.qty.get()).sum();
+        let trade_ids = own.iter().map(|f| f.trade_id).collect();
+        recovered.open.push(OpenEntry {
+            instance,
+            order: OpenOrder { id, order, filled: Qty::new(filled) },
+            venue_order_id: venue_order_id.and_then(|v| u64::try_from(v).ok()),
+            state,
+            trade_ids,
+        });
+    }
+    Ok(recovered)
+}
+
+/// The journal's schema version (for `tradewind` diagnostics).
+pub fn schema_version(conn: &Connection) -> Option<i64> {
+    conn.query_row("SELECT value FROM meta WHERE key = 'schema_version'", [], |r| r.get::<_, String>(0))
+        .optional()
+        .ok()
+        .flatten()
+        .and_then(|v| v.parse().ok())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,67 @@
+//! Schema and migrations. Each migration runs once, in order, inside a
+//! transaction; `meta.schema_version` says how far a file has come. A file
+//! from a newer build is refused rather than misread.
+
+use rusqlite::Connection;
+
+use super::JournalError;
+
+const MIGRATIONS: &[&str] = &[
+    // 1: orders, their state changes, fills.
+    "CREATE TABLE orders (
+        client_id      TEXT PRIMARY KEY,
+        instance       TEXT NOT NULL,
+        seq            INTEGER NOT NULL,
+        venue          TEXT NOT NULL,
+        symbol         TEXT NOT NULL,
+        body           TEXT NOT NULL,          -- the NewOrder as JSON (decimals as strings)
+        state          TEXT NOT NULL,
+        venue_order_id INTEGER,
+        reason         TEXT,
+        created_ms     INTEGER NOT NULL,
+        updated_ms     INTEGER NOT NULL
+    );
+    CREATE INDEX orders_by_state ON orders (state);
+    CREATE TABLE order_events (
+        client_id TEXT NOT NULL,
+        state     TEXT NOT NULL,
+        reason    TEXT,
+        time_ms   INTEGER NOT NULL
+    );
+    CREATE TABLE fills (
+        venue          TEXT NOT NULL,
+        venue_order_id INTEGER NOT NULL,
+        trade_id       INTEGER NOT NULL,
+        client_id      TEXT NOT NULL,
+        instance       TEXT NOT NULL,
+        body           TEXT NOT NULL,          -- the Fill as JSON (decimals as strings)
+        time_ms        INTEGER NOT NULL,
+        PRIMARY KEY (venue, venue_order_id, trade_id)
+    );",
+];
+
+pub fn migrate(conn: &mut Connection, path: &str) -> Result<(), JournalError> {
+    let sqlite = |source| JournalError::Sqlite { path: path.to_owned(), source };
+    conn.pragma_update(None, "journal_mode", "WAL").map_err(sqlite)?;
+    conn.pragma_update(None, "synchronous", "FULL").map_err(sqlite)?;
+    conn.pragma_update(None, "foreign_keys", "ON").map_err(sqlite)?;
+    conn.execute_batch("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        .map_err(sqlite)?;
+    let current = super::schema_version(conn).unwrap_or(0);
+    let known = MIGRATIONS.len() as i64;
+    if current > known {
+        return Err(JournalError::TooNew { path: path.to_owned(), found: current, known });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(usize::try_from(current).unwrap_or(0)) {
+        let tx = conn.transaction().map_err(sqlite)?;
+        tx.execute_batch(sql).map_err(sqlite)?;
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES ('schema_version', ?1)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [(i + 1).to_string()],
+        )
+        .map_err(sqlite)?;
+        tx.commit().map_err(sqlite)?;
+    }
+    Ok(())
+}

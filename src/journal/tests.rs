@@ -1,0 +1,90 @@
+use tradewind_strategies::sdk::{Liquidity, OrderKind, Price, Side, Symbol, TimeInForce, Timestamp, VenueId};
+
+use super::*;
+
+fn d(s: &str) -> rust_decimal::Decimal {
+    s.parse().unwrap()
+}
+
+fn order() -> NewOrder {
+    NewOrder {
+        venue: VenueId::new("sim").unwrap(),
+        symbol: Symbol::new("BTCUSDT").unwrap(),
+        side: Side::Buy,
+        qty: Qty::new(d("0.5")),
+        kind: OrderKind::Limit { price: Price::new(d("60000.01")), tif: TimeInForce::Gtc },
+    }
+}
+
+fn id(s: &str) -> ClientOrderId {
+    ClientOrderId::new(s).unwrap()
+}
+
+fn fill(client: &str, trade_id: u64, qty: &str) -> Fill {
+    Fill {
+        venue: VenueId::new("sim").unwrap(),
+        symbol: Symbol::new("BTCUSDT").unwrap(),
+        id: id(client),
+        venue_order_id: 77,
+        trade_id,
+        side: Side::Buy,
+        price: Price::new(d("60000.01")),
+        qty: Qty::new(d(qty)),
+        fee: d("0.00000001"),
+        fee_asset: None,
+        liquidity: Liquidity::Maker,
+        time: Timestamp(trade_id as i64),
+    }
+}
+
+#[tokio::test]
+async fn a_restart_gets_back_sequences_open_orders_and_fills_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state/j.db");
+    {
+        let (journal, recovered) = Journal::open(&path).unwrap();
+        assert_eq!(recovered, Recovered::default());
+        for (n, client) in ["tw-sma-41", "tw-sma-42", "tw-grid_1-7"].iter().enumerate() {
+            journal.write(Record::Intent { id: id(client), order: order(), time_ms: n as i64 }).await.unwrap();
+        }
+        let state =
+            |client, state| Record::State { id: id(client), state, venue_order_id: Some(77), reason: None, time_ms: 9 };
+        journal.write_nowait(state("tw-sma-41", "accepted"));
+        journal.write_nowait(Record::Fill(fill("tw-sma-41", 1, "0.2")));
+        journal.write_nowait(Record::Fill(fill("tw-sma-41", 1, "0.2")));
+        journal.write_nowait(Record::Fill(fill("tw-sma-41", 2, "0.1")));
+        journal.write_nowait(state("tw-sma-42", "accepted"));
+        journal.write_nowait(state("tw-sma-42", "canceled"));
+        journal.flush().await;
+    }
+    let (_journal, recovered) = Journal::open(&path).unwrap();
+    assert_eq!(recovered.next_seq, HashMap::from([("sma".to_owned(), 43), ("grid_1".to_owned(), 8)]));
+    assert_eq!(recovered.fills.len(), 2, "a fill written twice is kept once");
+    let open: Vec<(&str, &str)> = recovered.open.iter().map(|o| (o.order.id.as_str(), o.state.as_str())).collect();
+    assert_eq!(open, [("tw-sma-41", "accepted"), ("tw-grid_1-7", "pending")]);
+    let first = &recovered.open[0];
+    assert_eq!(
+        (first.order.filled, first.venue_order_id, first.trade_ids.clone()),
+        (Qty::new(d("0.3")), Some(77), vec![1, 2])
+    );
+    assert_eq!(first.order.order, order(), "decimals come back exactly");
+}
+
+#[test]
+fn a_journal_from_a_newer_build_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j.db");
+    drop(Journal::open(&path).unwrap());
+    let conn = Connection::open(&path).unwrap();
+    conn.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'", []).unwrap();
+    drop(conn);
+    assert!(matches!(Journal::open(&path), Err(JournalError::TooNew { found: 99, .. })));
+}
+
+#[test]
+fn own_client_ids_name_their_instance_and_sequence() {
+    assert_eq!(instance_of(&id("tw-sma_btc-1795817461686")), Some(("sma_btc", 1795817461686)));
+    assert_eq!(instance_of(&id("tw-a-b-3")), Some(("a-b", 3)));
+    assert_eq!(instance_of(&id("manual-1")), None);
+    assert_eq!(instance_of(&id("tw-sma-x")), None);
+}
