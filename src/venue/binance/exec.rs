@@ -180,15 +180,9 @@ impl Exec {
     async fn on_request(&mut self, request: ExecRequest) {
         match request {
             ExecRequest::Place { id, order } => {
-                if let Err(reason) = self.check(&order) {
-                    self.emit(OrderUpdate::Denied { id, reason }).await;
+                if !self.admit(id, &order).await {
                     return;
                 }
-                if let Err(reason) = self.journal_intent(id, &order).await {
-                    self.emit(OrderUpdate::Denied { id, reason }).await;
-                    return;
-                }
-                self.track(id, &order);
                 let deadline = Instant::now() + self.options.order_max_age;
                 self.spawn(move |rest| async move {
                     Done::Placed { id, result: rest.new_order(&id, &order, Some(deadline)).await }
@@ -209,15 +203,9 @@ impl Exec {
                 );
             }
             ExecRequest::Replace { cancel, id, order } => {
-                if let Err(reason) = self.check(&order) {
-                    self.emit(OrderUpdate::Denied { id, reason }).await;
+                if !self.admit(id, &order).await {
                     return;
                 }
-                if let Err(reason) = self.journal_intent(id, &order).await {
-                    self.emit(OrderUpdate::Denied { id, reason }).await;
-                    return;
-                }
-                self.track(id, &order);
                 self.spawn(move |rest| async move {
                     Done::Replaced { cancel, id, result: rest.cancel_replace(&cancel, &id, &order).await }
                 });
@@ -241,6 +229,24 @@ impl Exec {
             OrderKind::Market => spec.check_qty(order.qty.get()),
         };
         checked.map_err(|v| Reason::new("filter", v.to_string()))
+    }
+
+    /// Checks a new order and journals it; false (after telling the strategy) if it may not be sent.
+    async fn admit(&mut self, id: ClientOrderId, order: &NewOrder) -> bool {
+        let admitted = match self.check(order) {
+            Ok(()) => self.journal_intent(id, order).await,
+            Err(reason) => Err(reason),
+        };
+        match admitted {
+            Ok(()) => {
+                self.track(id, order);
+                true
+            }
+            Err(reason) => {
+                self.emit(OrderUpdate::Denied { id, reason }).await;
+                false
+            }
+        }
     }
 
     /// Writes the intent and waits for the commit: nothing is sent that the journal does not hold.

@@ -49,6 +49,57 @@ impl MessageRate {
     }
 }
 
+/// Why the server closes a connection: (close code, reason); `None` = just drop it.
+type CloseWith = Option<(u16, &'static str)>;
+
+/// What to do with a client's frame.
+enum Flow {
+    Text(axum::extract::ws::Utf8Bytes),
+    Binary,
+    Continue,
+    Close(CloseWith),
+}
+
+/// Pings, pong deadline and the incoming message rate, shared by both endpoints.
+struct Keepalive {
+    rate: MessageRate,
+    last_pong: Instant,
+}
+
+impl Keepalive {
+    fn new(messages_per_sec: u32) -> Self {
+        Self { rate: MessageRate::new(messages_per_sec), last_pong: Instant::now() }
+    }
+
+    /// Sends a ping, or closes a client that has not answered the earlier ones.
+    async fn ping(&mut self, socket: &mut WebSocket) -> Result<(), CloseWith> {
+        if self.last_pong.elapsed() > PONG_WITHIN {
+            return Err(Some((1008, "pong timeout")));
+        }
+        socket.send(Message::Ping(axum::body::Bytes::from_static(b"sim"))).await.map_err(|_| None)
+    }
+
+    /// Sorts an incoming frame; a client over its message rate is closed.
+    fn incoming(&mut self, frame: Option<Result<Message, axum::Error>>) -> Flow {
+        let message = match frame {
+            None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return Flow::Close(None),
+            Some(Ok(m)) => m,
+        };
+        if !self.rate.allow() {
+            return Flow::Close(Some((1008, "too many messages")));
+        }
+        match message {
+            Message::Pong(_) => {
+                self.last_pong = Instant::now();
+                Flow::Continue
+            }
+            Message::Text(text) => Flow::Text(text),
+            Message::Binary(_) => Flow::Binary,
+            Message::Ping(_) | Message::Close(_) => Flow::Continue,
+        }
+    }
+}
+
 #[derive(serde::Deserialize)]
 pub struct StreamQuery {
     streams: Option<String>,
@@ -80,10 +131,8 @@ async fn market_connection(shared: Arc<Shared>, mut socket: WebSocket, mut subs:
     let mut public = shared.public.subscribe();
     let mut drops = shared.drops.subscribe();
     let mut notices = shared.notices.subscribe();
-    let limit = shared.exchange().config().limits.ws_messages_per_sec;
-    let mut rate = MessageRate::new(limit);
+    let mut keepalive = Keepalive::new(shared.exchange().config().limits.ws_messages_per_sec);
     let mut ping = tokio::time::interval_at(Instant::now() + PING_EVERY, PING_EVERY);
-    let mut last_pong = Instant::now();
     let close = loop {
         tokio::select! {
             _ = shared.shutdown.cancelled() => {
@@ -104,26 +153,17 @@ async fn market_connection(shared: Arc<Shared>, mut socket: WebSocket, mut subs:
                 Err(RecvError::Lagged(_)) => break Some((1008, "too slow")),
                 Err(RecvError::Closed) => break None,
             },
-            _ = ping.tick() => {
-                if last_pong.elapsed() > PONG_WITHIN { break Some((1008, "pong timeout")); }
-                if socket.send(Message::Ping(axum::body::Bytes::from_static(b"sim"))).await.is_err() { break None; }
-            }
-            incoming = socket.recv() => match incoming {
-                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => break None,
-                Some(Ok(msg)) => {
-                    if !rate.allow() { break Some((1008, "too many messages")); }
-                    match msg {
-                        Message::Pong(_) => last_pong = Instant::now(),
-                        Message::Text(text) => {
-                            let reply = control(&text, &mut subs, &mut combined);
-                            if socket.send(Message::Text(reply.to_string().into())).await.is_err() { break None; }
-                        }
-                        Message::Binary(_) => {
-                            let reply = json!({"code": 3, "msg": "Invalid JSON: binary frames are not accepted", "id": Value::Null});
-                            if socket.send(Message::Text(reply.to_string().into())).await.is_err() { break None; }
-                        }
-                        Message::Ping(_) | Message::Close(_) => {}
-                    }
+            _ = ping.tick() => if let Err(close) = keepalive.ping(&mut socket).await { break close },
+            incoming = socket.recv() => match keepalive.incoming(incoming) {
+                Flow::Close(close) => break close,
+                Flow::Continue => {}
+                Flow::Text(text) => {
+                    let reply = control(&text, &mut subs, &mut combined);
+                    if socket.send(Message::Text(reply.to_string().into())).await.is_err() { break None; }
+                }
+                Flow::Binary => {
+                    let reply = json!({"code": 3, "msg": "Invalid JSON: binary frames are not accepted", "id": Value::Null});
+                    if socket.send(Message::Text(reply.to_string().into())).await.is_err() { break None; }
                 }
             },
         }
@@ -200,9 +240,8 @@ pub async fn api_handler(State(shared): State<Arc<Shared>>, upgrade: WebSocketUp
 async fn api_connection(shared: Arc<Shared>, mut socket: WebSocket) {
     let mut user = shared.user.subscribe();
     let mut drops = shared.drops.subscribe();
-    let mut rate = MessageRate::new(shared.exchange().config().limits.ws_messages_per_sec.max(10));
+    let mut keepalive = Keepalive::new(shared.exchange().config().limits.ws_messages_per_sec.max(10));
     let mut ping = tokio::time::interval_at(Instant::now() + PING_EVERY, PING_EVERY);
-    let mut last_pong = Instant::now();
     // account → subscription id
     let mut subscriptions: BTreeMap<AccountId, u64> = BTreeMap::new();
     let mut next_subscription = 0u64;
@@ -237,22 +276,13 @@ async fn api_connection(shared: Arc<Shared>, mut socket: WebSocket) {
                 Err(RecvError::Lagged(_)) => break Some((1008, "too slow")),
                 Err(RecvError::Closed) => break None,
             },
-            _ = ping.tick() => {
-                if last_pong.elapsed() > PONG_WITHIN { break Some((1008, "pong timeout")); }
-                if socket.send(Message::Ping(axum::body::Bytes::from_static(b"sim"))).await.is_err() { break None; }
-            }
-            incoming = socket.recv() => match incoming {
-                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => break None,
-                Some(Ok(msg)) => {
-                    if !rate.allow() { break Some((1008, "too many messages")); }
-                    match msg {
-                        Message::Pong(_) => last_pong = Instant::now(),
-                        Message::Text(text) => {
-                            let reply = api_request(&shared, &text, &mut subscriptions, &mut next_subscription);
-                            if socket.send(Message::Text(reply.to_string().into())).await.is_err() { break None; }
-                        }
-                        _ => {}
-                    }
+            _ = ping.tick() => if let Err(close) = keepalive.ping(&mut socket).await { break close },
+            incoming = socket.recv() => match keepalive.incoming(incoming) {
+                Flow::Close(close) => break close,
+                Flow::Continue | Flow::Binary => {}
+                Flow::Text(text) => {
+                    let reply = api_request(&shared, &text, &mut subscriptions, &mut next_subscription);
+                    if socket.send(Message::Text(reply.to_string().into())).await.is_err() { break None; }
                 }
             },
         }
