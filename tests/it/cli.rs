@@ -37,16 +37,22 @@ fn check_config_lists_every_problem_and_exits_2() {
     assert!(out.stdout.is_empty());
 }
 
-#[test]
-fn run_stops_cleanly_on_sigterm() {
-    let dir = ConfigDir::new(SIM_MAIN, &[("a.toml", &sma_file("a"))]);
+/// Starts `tradewind run` on a config folder; its JSON log lines come from stderr.
+fn run_daemon(dir: &ConfigDir) -> (std::process::Child, std::io::Lines<BufReader<std::process::ChildStderr>>) {
     let mut child = tradewind()
         .args(["--log-format", "json", "run", "--config"])
         .arg(dir.main_file())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    (child, lines)
+}
+
+#[test]
+fn run_stops_cleanly_on_sigterm() {
+    let dir = ConfigDir::new(SIM_MAIN, &[("a.toml", &sma_file("a"))]);
+    let (mut child, mut lines) = run_daemon(&dir);
     // Wait for the daemon to say it runs (no sleeping: read its log).
     let running = lines.by_ref().map_while(Result::ok).find(|l| l.contains("\"message\":\"running\""));
     assert!(running.is_some(), "daemon never reported running");
@@ -74,13 +80,7 @@ fn mainnet_needs_live_confirmation() {
 
 /// Runs the daemon until it logged a fill, then stops it; returns the client order ids it used.
 fn trade_once(dir: &ConfigDir) -> Vec<u64> {
-    let mut child = tradewind()
-        .args(["--log-format", "json", "run", "--config"])
-        .arg(dir.main_file())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let (mut child, mut lines) = run_daemon(dir);
     let seq_of = |line: &str| -> Option<u64> {
         let v: serde_json::Value = serde_json::from_str(line).ok()?;
         v["client_order_id"].as_str()?.rsplit_once('-')?.1.parse().ok()
