@@ -137,6 +137,10 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     check_live(&config, options)?;
     phase.send_replace(Phase::Starting);
+    let ops_shutdown = CancellationToken::new();
+    let (ops_addr, ops_task) = crate::ops::serve(config.ops.listen, phase.subscribe(), ops_shutdown.clone())
+        .await
+        .map_err(|e| anyhow::anyhow!("ops endpoints cannot listen on {}: {e}", config.ops.listen))?;
     let path = journal_path(&config);
     let (journal, mut recovered) = Journal::open(&path)?;
     forget_embedded_sim_state(&config, &journal, &mut recovered);
@@ -172,6 +176,7 @@ pub async fn run(
     for entry in &recovered.open {
         engine.restore_open_order(&entry.instance, entry.order);
     }
+    let watchdog = crate::ops::spawn_watchdog(engine.heartbeat(), ops_shutdown.clone());
     let engine_task = tokio::spawn(engine::run(
         engine,
         engine_rx,
@@ -180,9 +185,13 @@ pub async fn run(
         shutdown.clone(),
     ));
     phase.send_replace(Phase::Running);
+    let status =
+        format!("running: {} strategies on {} venues; ops on {ops_addr}", config.strategies.len(), config.venues.len());
+    crate::ops::notify_ready(&status);
     tracing::info!(strategies = config.strategies.len(), venues = config.venues.len(), "running");
 
     shutdown.cancelled().await;
+    crate::ops::notify_stopping();
     phase.send_replace(Phase::Draining);
     tracing::info!("shutting down");
     let deadline = tokio::time::Instant::now() + Duration::from_secs(config.runtime.shutdown_timeout_secs);
@@ -211,6 +220,11 @@ pub async fn run(
         if let Some(sim) = v.sim {
             sim.stop().await;
         }
+    }
+    ops_shutdown.cancel();
+    let _ = ops_task.await;
+    if let Some(w) = watchdog {
+        let _ = w.await;
     }
     result?;
     phase.send_replace(Phase::Stopped);

@@ -16,6 +16,7 @@ pub mod engine;
 pub mod execution;
 pub mod journal;
 pub mod logging;
+pub mod ops;
 pub mod portfolio;
 pub mod risk;
 pub mod rng;

@@ -187,16 +187,25 @@ fn run(path: &std::path::Path, log_format: Option<LogFormat>, options: RunOption
 /// First SIGINT/SIGTERM: graceful shutdown. Second: exit at once.
 async fn watch_signals(shutdown: CancellationToken) {
     use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+    let (Ok(mut term), Ok(mut int), Ok(mut hup)) =
+        (signal(SignalKind::terminate()), signal(SignalKind::interrupt()), signal(SignalKind::hangup()))
+    else {
         tracing::error!("cannot install signal handlers; stop the daemon with SIGKILL");
         return;
     };
-    for n in 0.. {
+    let mut stops = 0;
+    loop {
         tokio::select! {
             _ = term.recv() => {},
             _ = int.recv() => {},
+            _ = hup.recv() => {
+                // Until hot reload exists, a reload request must not stop the daemon.
+                tracing::warn!("reload requested (SIGHUP); hot reload is not available yet, configuration unchanged");
+                continue;
+            }
         }
-        if n == 0 {
+        stops += 1;
+        if stops == 1 {
             tracing::info!("signal received; draining (send it again to exit at once)");
             shutdown.cancel();
         } else {

@@ -91,6 +91,8 @@ struct Core {
 
 /// The strategy host. Drive it with [`run`], or call its methods directly in tests.
 pub struct Engine {
+    /// Wall-clock ms of the last timer tick: the loop's heartbeat (systemd watchdog).
+    heartbeat: std::sync::Arc<std::sync::atomic::AtomicI64>,
     core: Core,
     routes: HashMap<(VenueId, Symbol), Vec<usize>>,
     venue_routes: HashMap<VenueId, Vec<usize>>,
@@ -105,7 +107,8 @@ impl Engine {
             venues: HashMap::new(),
             owners: HashMap::new(),
         };
-        Self { core, routes: HashMap::new(), venue_routes: HashMap::new() }
+        let heartbeat = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(wall_clock_now().0));
+        Self { heartbeat, core, routes: HashMap::new(), venue_routes: HashMap::new() }
     }
 
     /// Adds a strategy instance; its first order gets sequence number `first_seq`.
@@ -136,6 +139,11 @@ impl Engine {
     /// What every instance subscribed to (venues connect their feeds from this).
     pub fn subscriptions(&self) -> impl Iterator<Item = &Subscription> {
         self.core.slots.iter().flat_map(|s| s.subscriptions.iter())
+    }
+
+    /// The loop's heartbeat: wall-clock ms of the last timer tick.
+    pub fn heartbeat(&self) -> std::sync::Arc<std::sync::atomic::AtomicI64> {
+        self.heartbeat.clone()
     }
 
     /// Connects a venue's execution client.
@@ -251,6 +259,7 @@ impl Engine {
 
     /// Calls every running instance's `on_timer` at wall-clock time `now`.
     pub fn on_timer(&mut self, now: Timestamp) {
+        self.heartbeat.store(wall_clock_now().0, std::sync::atomic::Ordering::Relaxed);
         self.core.market.now = self.core.market.now.max(now);
         for idx in 0..self.core.slots.len() {
             self.core.dispatch(idx, |s, ctx, out| s.on_timer(ctx, out));
@@ -313,6 +322,10 @@ impl Core {
             let mut more = false;
             for denial in &denials {
                 tracing::info!(strategy = %self.slots[idx].name, client_order_id = %denial.id(), ?denial, "order denied");
+                if let OrderUpdate::Denied { reason, .. } = denial {
+                    metrics::counter!("tradewind_risk_denials_total", "strategy" => self.slots[idx].name.clone(), "reason" => reason.code.clone())
+                        .increment(1);
+                }
                 more |= self.invoke(idx, |s, ctx, out| s.on_order_update(ctx, denial, out));
             }
             if !more {

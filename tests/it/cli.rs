@@ -117,3 +117,49 @@ fn client_order_ids_continue_from_the_journal_after_a_restart() {
     // The second run continues the sequence rather than jumping to the clock.
     assert!(second.iter().min().unwrap() - last_before <= 3, "{first:?} then {second:?}");
 }
+
+/// A plain HTTP/1.1 GET; returns the status code and body.
+fn http_get(addr: &str, path: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status = response.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    (status, body)
+}
+
+#[test]
+fn ops_endpoints_report_health_readiness_and_metrics() {
+    let dir = ConfigDir::new(SIM_MAIN, &[("a.toml", &sma_file("a"))]);
+    let (mut child, mut lines) = run_daemon(&dir);
+    let mut addr = None;
+    for line in lines.by_ref().map_while(Result::ok) {
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        if v["message"] == "ops endpoints on /healthz /readyz /metrics" {
+            addr = v["addr"].as_str().map(str::to_owned);
+        }
+        if v["message"] == "fill" {
+            break;
+        }
+    }
+    let addr = addr.expect("the ops address is logged");
+    assert_eq!(http_get(&addr, "/healthz"), (200, "ok\n".to_owned()));
+    let (status, body) = http_get(&addr, "/readyz");
+    assert_eq!((status, body.contains("running")), (200, true), "{body}");
+    let (status, metrics) = http_get(&addr, "/metrics");
+    assert_eq!(status, 200);
+    for name in [
+        "tradewind_market_events_total{venue=\"sim\",channel=\"trade\"}",
+        "tradewind_orders_total{venue=\"sim\",strategy=\"a\",outcome=\"accepted\"}",
+        "tradewind_fills_total{venue=\"sim\",strategy=\"a\"}",
+        "tradewind_rate_limit_limit{venue=\"sim\",budget=\"request_weight_1m\"} 6000",
+    ] {
+        assert!(metrics.contains(name), "{name} missing from:\n{metrics}");
+    }
+    assert!(!metrics.contains("tradewind-demo-secret") && !metrics.contains("tradewind-demo-key"));
+    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    assert_eq!(child.wait().unwrap().code(), Some(0), "{rest:#?}");
+}

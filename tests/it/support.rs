@@ -37,7 +37,8 @@ pub const SIM_VENUE: &str = "[[venues]]\nname = \"sim\"\nkind = \"sim\"\n";
 
 /// A main file with one simulator venue named `sim` and the journal in the config folder.
 /// Keys appended to it land in the venue.
-pub const SIM_MAIN: &str = "[journal]\npath = \"journal.db\"\n[[venues]]\nname = \"sim\"\nkind = \"sim\"\n";
+pub const SIM_MAIN: &str =
+    "[journal]\npath = \"journal.db\"\n[ops]\nlisten = \"127.0.0.1:0\"\n[[venues]]\nname = \"sim\"\nkind = \"sim\"\n";
 
 /// A valid `sma_cross` strategy file named `name`.
 pub fn sma_file(name: &str) -> String {

@@ -637,6 +637,25 @@ impl Exec {
             }
         }
         let venue = self.options.venue;
+        let strategy = crate::journal::instance_of(update.id()).map_or("external", |(i, _)| i).to_owned();
+        let outcome = match &update {
+            OrderUpdate::Accepted { .. } => "accepted",
+            OrderUpdate::PartiallyFilled { .. } => "partially_filled",
+            OrderUpdate::Filled { .. } => "filled",
+            OrderUpdate::Canceled { .. } => "canceled",
+            OrderUpdate::Rejected { .. } => "rejected",
+            OrderUpdate::Expired { .. } => "expired",
+            OrderUpdate::Denied { .. } => "denied",
+            OrderUpdate::Unknown { .. } => "unknown",
+        };
+        if update.fill().is_some() {
+            metrics::counter!("tradewind_fills_total", "venue" => venue.to_string(), "strategy" => strategy.clone())
+                .increment(1);
+        }
+        if outcome != "partially_filled" {
+            metrics::counter!("tradewind_orders_total", "venue" => venue.to_string(), "strategy" => strategy, "outcome" => outcome)
+                .increment(1);
+        }
         match &update {
             OrderUpdate::Accepted { id, venue_order_id } => {
                 tracing::info!(%venue, client_order_id = %id, venue_order_id, "order accepted");

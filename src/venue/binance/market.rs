@@ -186,6 +186,8 @@ impl Feed {
                     }
                 }
                 End::Lost(why) => {
+                    metrics::counter!("tradewind_ws_reconnects_total", "venue" => self.options.venue.to_string())
+                        .increment(1);
                     self.connectivity(false).await;
                     self.wait_before_retry(&mut backoff, &why, &shutdown).await;
                 }
@@ -279,6 +281,7 @@ impl Feed {
                         Ok(Applied::Stale) => {}
                         Err(e) => {
                             tracing::warn!(venue = %self.options.venue, %symbol, error = %e, "book out of sync; resyncing");
+                            self.count_resync(symbol);
                         }
                     }
                 }
@@ -288,7 +291,11 @@ impl Feed {
                     return End::Switch(Box::new(ws));
                 }
                 Ok(StreamEvent::ControlReply | StreamEvent::Ignored) => {}
-                Err(e) => tracing::warn!(venue = %self.options.venue, error = %e, "unreadable market frame skipped"),
+                Err(e) => {
+                    metrics::counter!("tradewind_parse_errors_total", "venue" => self.options.venue.to_string())
+                        .increment(1);
+                    tracing::warn!(venue = %self.options.venue, error = %e, "unreadable market frame skipped");
+                }
             }
         }
     }
@@ -314,6 +321,7 @@ impl Feed {
             }
             Err(e) => {
                 tracing::warn!(venue = %self.options.venue, %symbol, error = %e, "book out of sync; resyncing");
+                self.count_resync(symbol);
             }
         }
     }
@@ -334,7 +342,22 @@ impl Feed {
         });
     }
 
+    fn count_resync(&self, symbol: Symbol) {
+        let (venue, symbol) = (self.options.venue.to_string(), symbol.to_string());
+        metrics::counter!("tradewind_book_resyncs_total", "venue" => venue, "symbol" => symbol).increment(1);
+    }
+
     async fn emit(&self, event: MarketEvent) {
+        let channel = match &event {
+            MarketEvent::Trade(_) => "trade",
+            MarketEvent::Quote(_) => "quote",
+            MarketEvent::BookDelta(_) => "book_delta",
+            MarketEvent::BookSnapshot(_) => "book_snapshot",
+            MarketEvent::Kline(_) => "kline",
+            MarketEvent::Connectivity(_) => "connectivity",
+        };
+        metrics::counter!("tradewind_market_events_total", "venue" => self.options.venue.to_string(), "channel" => channel)
+            .increment(1);
         // The engine is gone only at shutdown; the session ends on the token then.
         let _ = self.engine.send(EngineInput::Market(event)).await;
     }

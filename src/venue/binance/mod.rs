@@ -100,13 +100,16 @@ pub async fn connect(
     crate::venue::install_tls_provider();
     let venue = options.venue;
     let limiter = Arc::new(RateLimiter::new(Limits::default()));
-    let rest = Arc::new(RestClient::new(
-        &options.endpoints.rest,
-        options.credentials.clone(),
-        options.recv_window_ms,
-        options.request_timeout,
-        limiter.clone(),
-    )?);
+    let rest = Arc::new(
+        RestClient::new(
+            &options.endpoints.rest,
+            options.credentials.clone(),
+            options.recv_window_ms,
+            options.request_timeout,
+            limiter.clone(),
+        )?
+        .with_label(venue.as_str()),
+    );
     let offset = rest.sync_clock().await?;
     let info = rest.exchange_info().await?;
     limiter.set_limits(info.limits);

@@ -46,6 +46,8 @@ struct Call<'a> {
 }
 
 pub struct RestClient {
+    /// The venue's name, for metric labels.
+    label: String,
     http: reqwest::Client,
     base: String,
     credentials: Option<Credentials>,
@@ -150,6 +152,7 @@ impl RestClient {
             .build()
             .map_err(|e| VenueError::not_sent(format!("cannot build the HTTP client: {e}")))?;
         Ok(Self {
+            label: String::new(),
             http,
             base: base.trim_end_matches('/').to_owned(),
             credentials,
@@ -157,6 +160,12 @@ impl RestClient {
             clock_offset_ms: AtomicI64::new(0),
             limiter,
         })
+    }
+
+    /// Names the venue in this client's metrics.
+    pub fn with_label(mut self, venue: &str) -> Self {
+        self.label = venue.to_owned();
+        self
     }
 
     pub fn limiter(&self) -> &Arc<RateLimiter> {
@@ -326,6 +335,13 @@ impl RestClient {
         if let Some(used) = header("x-mbx-used-weight-1m") {
             self.limiter.observe_weight(u32::try_from(used).unwrap_or(u32::MAX));
         }
+        let limits = self.limiter.limits();
+        let gauge = |name: &'static str, budget: &'static str, value: f64| {
+            metrics::gauge!(name, "venue" => self.label.clone(), "budget" => budget).set(value);
+        };
+        gauge("tradewind_rate_limit_used", "request_weight_1m", f64::from(self.limiter.used_weight()));
+        gauge("tradewind_rate_limit_limit", "request_weight_1m", f64::from(limits.weight_per_minute));
+        gauge("tradewind_rate_limit_limit", "orders_10s", f64::from(limits.orders_per_10s));
         if let Some(count) = header("x-mbx-order-count-10s") {
             self.limiter.observe_orders_10s(u32::try_from(count).unwrap_or(u32::MAX));
         }
@@ -337,6 +353,7 @@ impl RestClient {
             return Ok(body);
         }
         if matches!(status, 429 | 418) {
+            metrics::counter!("tradewind_http_429_total", "venue" => self.label.clone()).increment(1);
             let wait = retry_after.unwrap_or(Duration::from_secs(60));
             tracing::warn!(
                 status,
