@@ -133,9 +133,18 @@ struct RawKline<'a> {
 /// payload is read.
 pub fn parse_combined(venue: VenueId, frame: &str) -> Result<StreamEvent, ParseError> {
     let mut de = serde_json::Deserializer::from_str(frame);
-    let event = FrameSeed { venue }.deserialize(&mut de)?;
+    let frame = FrameSeed.deserialize(&mut de)?;
     de.end()?;
-    event
+    // The payload is converted once, here, so the (large) event is built where it is returned.
+    match frame {
+        Frame::Payload(payload) => convert(venue, payload),
+        Frame::Late(name, data) => parse_stream(venue, name, data.get()),
+        Frame::ControlReply => Ok(StreamEvent::ControlReply),
+        Frame::ServerShutdown => Ok(StreamEvent::ServerShutdown),
+        Frame::Invalid => {
+            Err(ParseError::Json(serde::de::Error::custom("a frame with neither stream and data nor id")))
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -149,12 +158,42 @@ enum FrameKey {
     Other,
 }
 
-struct FrameSeed {
-    venue: VenueId,
+/// A stream's payload, read but not yet converted (borrowed, small).
+enum Payload<'a> {
+    Trade(RawTrade<'a>),
+    BookTicker(RawBookTicker<'a>),
+    Depth(RawDepth<'a>),
+    /// Klines are rare and their raw form is the largest: boxed.
+    Kline(Box<RawKline<'a>>),
+    ServerShutdown,
+    Ignored,
 }
 
+/// What a frame turned out to be.
+enum Frame<'a> {
+    Payload(Payload<'a>),
+    /// `data` came before `stream`: parsed at the end.
+    Late(&'a str, &'a RawValue),
+    ControlReply,
+    ServerShutdown,
+    Invalid,
+}
+
+fn convert(venue: VenueId, payload: Payload<'_>) -> Result<StreamEvent, ParseError> {
+    Ok(match payload {
+        Payload::Trade(t) => StreamEvent::Market(trade(venue, t)?),
+        Payload::BookTicker(b) => StreamEvent::Market(book_ticker(venue, b)?),
+        Payload::Depth(d) => StreamEvent::Market(depth(venue, d)?),
+        Payload::Kline(k) => StreamEvent::Market(kline(venue, *k)?),
+        Payload::ServerShutdown => StreamEvent::ServerShutdown,
+        Payload::Ignored => StreamEvent::Ignored,
+    })
+}
+
+struct FrameSeed;
+
 impl<'de> DeserializeSeed<'de> for FrameSeed {
-    type Value = Result<StreamEvent, ParseError>;
+    type Value = Frame<'de>;
 
     fn deserialize<D: serde::Deserializer<'de>>(self, de: D) -> Result<Self::Value, D::Error> {
         de.deserialize_map(self)
@@ -162,7 +201,7 @@ impl<'de> DeserializeSeed<'de> for FrameSeed {
 }
 
 impl<'de> Visitor<'de> for FrameSeed {
-    type Value = Result<StreamEvent, ParseError>;
+    type Value = Frame<'de>;
 
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
         f.write_str("a combined-stream frame or a control message")
@@ -170,14 +209,14 @@ impl<'de> Visitor<'de> for FrameSeed {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut stream: Option<&'de str> = None;
-        let mut event: Option<Result<StreamEvent, ParseError>> = None;
+        let mut payload: Option<Payload<'de>> = None;
         let mut early_data: Option<&'de RawValue> = None;
         let (mut has_id, mut is_shutdown) = (false, false);
         while let Some(key) = map.next_key::<FrameKey>()? {
             match key {
                 FrameKey::Stream => stream = Some(map.next_value()?),
                 FrameKey::Data => match stream {
-                    Some(name) => event = Some(map.next_value_seed(DataSeed { venue: self.venue, stream: name })?),
+                    Some(name) => payload = Some(map.next_value_seed(DataSeed { stream: name })?),
                     // Data before the stream name: keep it raw, parse it at the end.
                     None => early_data = Some(map.next_value()?),
                 },
@@ -191,39 +230,37 @@ impl<'de> Visitor<'de> for FrameSeed {
                 }
             }
         }
-        Ok(match (event, stream, early_data) {
-            (Some(event), _, _) => event,
-            (None, Some(name), Some(data)) => parse_stream(self.venue, name, data.get()),
-            _ if has_id => Ok(StreamEvent::ControlReply),
-            _ if is_shutdown => Ok(StreamEvent::ServerShutdown),
-            _ => Err(ParseError::Json(serde::de::Error::custom("a frame with neither stream and data nor id"))),
+        Ok(match (payload, stream, early_data) {
+            (Some(payload), _, _) => Frame::Payload(payload),
+            (None, Some(name), Some(data)) => Frame::Late(name, data),
+            _ if has_id => Frame::ControlReply,
+            _ if is_shutdown => Frame::ServerShutdown,
+            _ => Frame::Invalid,
         })
     }
 }
 
-/// Reads a stream's payload into its event, picked by the stream name.
+/// Reads a stream's payload into its raw shape, picked by the stream name.
 struct DataSeed<'a> {
-    venue: VenueId,
     stream: &'a str,
 }
 
 impl<'de> DeserializeSeed<'de> for DataSeed<'_> {
-    type Value = Result<StreamEvent, ParseError>;
+    type Value = Payload<'de>;
 
     fn deserialize<D: serde::Deserializer<'de>>(self, de: D) -> Result<Self::Value, D::Error> {
-        let venue = self.venue;
         Ok(match Channel::of(self.stream) {
-            Channel::Trade => trade(venue, RawTrade::deserialize(de)?).map(StreamEvent::Market),
-            Channel::BookTicker => book_ticker(venue, RawBookTicker::deserialize(de)?).map(StreamEvent::Market),
-            Channel::Depth => depth(venue, RawDepth::deserialize(de)?).map(StreamEvent::Market),
-            Channel::Kline => kline(venue, RawKlineEvent::deserialize(de)?.k).map(StreamEvent::Market),
+            Channel::Trade => Payload::Trade(RawTrade::deserialize(de)?),
+            Channel::BookTicker => Payload::BookTicker(RawBookTicker::deserialize(de)?),
+            Channel::Depth => Payload::Depth(RawDepth::deserialize(de)?),
+            Channel::Kline => Payload::Kline(Box::new(RawKlineEvent::deserialize(de)?.k)),
             Channel::ServerShutdown => {
                 IgnoredAny::deserialize(de)?;
-                Ok(StreamEvent::ServerShutdown)
+                Payload::ServerShutdown
             }
             Channel::Other => {
                 IgnoredAny::deserialize(de)?;
-                Ok(StreamEvent::Ignored)
+                Payload::Ignored
             }
         })
     }
@@ -267,11 +304,12 @@ impl Channel {
 /// Parses the payload of stream `stream` (e.g. `btcusdt@depth@100ms`).
 pub fn parse_stream(venue: VenueId, stream: &str, data: &str) -> Result<StreamEvent, ParseError> {
     let mut de = serde_json::Deserializer::from_str(data);
-    let event = DataSeed { venue, stream }.deserialize(&mut de)?;
+    let payload = DataSeed { stream }.deserialize(&mut de)?;
     de.end()?;
-    event
+    convert(venue, payload)
 }
 
+#[inline]
 fn trade(venue: VenueId, t: RawTrade<'_>) -> Result<MarketEvent, ParseError> {
     Ok(MarketEvent::Trade(Trade {
         venue,
@@ -285,6 +323,7 @@ fn trade(venue: VenueId, t: RawTrade<'_>) -> Result<MarketEvent, ParseError> {
     }))
 }
 
+#[inline]
 fn book_ticker(venue: VenueId, b: RawBookTicker<'_>) -> Result<MarketEvent, ParseError> {
     Ok(MarketEvent::Quote(Quote {
         venue,
@@ -297,6 +336,7 @@ fn book_ticker(venue: VenueId, b: RawBookTicker<'_>) -> Result<MarketEvent, Pars
     }))
 }
 
+#[inline]
 fn depth(venue: VenueId, d: RawDepth<'_>) -> Result<MarketEvent, ParseError> {
     Ok(MarketEvent::BookDelta(BookDelta {
         venue,
@@ -309,6 +349,7 @@ fn depth(venue: VenueId, d: RawDepth<'_>) -> Result<MarketEvent, ParseError> {
     }))
 }
 
+#[inline]
 fn kline(venue: VenueId, k: RawKline<'_>) -> Result<MarketEvent, ParseError> {
     let interval: KlineInterval = serde_json::from_value(serde_json::Value::String(k.i.to_owned()))
         .map_err(|_| ParseError::Interval(k.i.to_owned()))?;
