@@ -7,11 +7,21 @@ use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;
 
+/// Libraries whose TRACE output dumps wire payloads (WebSocket frames carry the
+/// API key and signatures of WebSocket API requests). They are capped at DEBUG
+/// whatever the filter says, so no log level can leak a secret.
+const PAYLOAD_DUMPERS: &[&str] = &["tungstenite", "tokio_tungstenite", "hyper", "hyper_util", "h2", "reqwest"];
+
 /// Installs the global subscriber. Logs go to stderr; stdout is for command output.
 pub fn init(format: LogFormat, default_filter: &str) {
-    let filter = EnvFilter::try_from_default_env()
+    let mut filter = EnvFilter::try_from_default_env()
         .or_else(|_| EnvFilter::try_new(default_filter))
         .unwrap_or_else(|_| EnvFilter::new("info"));
+    for target in PAYLOAD_DUMPERS {
+        if let Ok(cap) = format!("{target}=debug").parse() {
+            filter = filter.add_directive(cap);
+        }
+    }
     let json = match format {
         LogFormat::Json => true,
         LogFormat::Human => false,

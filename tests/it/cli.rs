@@ -119,7 +119,7 @@ fn client_order_ids_continue_from_the_journal_after_a_restart() {
 }
 
 /// A plain HTTP/1.1 GET; returns the status code and body.
-fn http_get(addr: &str, path: &str) -> (u16, String) {
+pub fn http_get(addr: &str, path: &str) -> (u16, String) {
     use std::io::{Read, Write};
     let mut stream = std::net::TcpStream::connect(addr).unwrap();
     write!(stream, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();

@@ -1,7 +1,8 @@
 //! Integration tests, compiled into one binary; `support` holds what they share.
 
-mod cli;
+pub mod cli;
 mod config;
+mod secrets;
 mod sim_server;
 mod support;
 mod trading;

@@ -1,0 +1,76 @@
+//! Secrets never leave: a daemon trading with canary credentials at TRACE
+//! level writes them into no log line and no metric.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use crate::support::{ConfigDir, sma_file};
+
+const KEY: &str = "canaryKEY4f9d2Q";
+const SECRET: &str = "canarySECRET7b1eZ";
+
+#[test]
+fn canary_credentials_appear_in_no_log_line_or_metric() {
+    // A standalone simulator that knows the canary account.
+    let mut sim = Command::new(env!("CARGO_BIN_EXE_tradewind"))
+        .args(["--log-format", "json", "sim", "--listen", "127.0.0.1:0", "--account"])
+        .arg(format!("{KEY}:{SECRET}"))
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut sim_lines = BufReader::new(sim.stderr.take().unwrap()).lines();
+    let url = sim_lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|l| {
+            l.split("listening on http://").nth(1).map(|rest| rest.split('"').next().unwrap_or("").to_owned())
+        })
+        .expect("the simulator reports its address");
+
+    let main = format!(
+        "[journal]\npath = \"journal.db\"\n[ops]\nlisten = \"127.0.0.1:0\"\n[runtime]\nlog_level = \"trace\"\n\
+         [[venues]]\nname = \"bn\"\nkind = \"binance\"\nenvironment = \"testnet\"\n\
+         rest_url = \"http://{url}\"\nstream_url = \"ws://{url}\"\nws_api_url = \"ws://{url}/ws-api/v3\"\n\
+         [venues.credentials]\napi_key_env = \"TW_CANARY_KEY\"\napi_secret_env = \"TW_CANARY_SECRET\"\n"
+    );
+    let strategy = sma_file("c").replace("venue = \"sim\"", "venue = \"bn\"");
+    let dir = ConfigDir::new(&main, &[("c.toml", &strategy)]);
+    let mut daemon = Command::new(env!("CARGO_BIN_EXE_tradewind"))
+        .args(["--log-format", "json", "run", "--config"])
+        .arg(dir.main_file())
+        .env_remove("RUST_LOG")
+        .env("TW_CANARY_KEY", KEY)
+        .env("TW_CANARY_SECRET", SECRET)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(daemon.stderr.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    let mut ops = None;
+    for line in lines.by_ref().map_while(Result::ok) {
+        if line.contains("\"message\":\"ops endpoints on /healthz /readyz /metrics\"") {
+            let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+            ops = v["addr"].as_str().map(str::to_owned);
+        }
+        let filled = line.contains("\"message\":\"fill\"");
+        seen.push(line);
+        if filled {
+            break;
+        }
+    }
+    let metrics = crate::cli::http_get(&ops.expect("ops address logged"), "/metrics").1;
+    assert!(Command::new("kill").args(["-TERM", &daemon.id().to_string()]).status().unwrap().success());
+    seen.extend(lines.map_while(Result::ok));
+    assert_eq!(daemon.wait().unwrap().code(), Some(0));
+    let _ = sim.kill();
+    let _ = sim.wait();
+
+    // The most verbose levels were on (libraries that dump wire payloads are capped at DEBUG).
+    assert!(seen.iter().any(|l| l.contains("\"level\":\"DEBUG\"")), "debug lines were written: {seen:#?}");
+    for line in &seen {
+        assert!(!line.contains(KEY) && !line.contains(SECRET), "a secret leaked into: {line}");
+    }
+    assert!(!metrics.contains(KEY) && !metrics.contains(SECRET), "a secret leaked into /metrics");
+    assert!(metrics.contains("tradewind_fills_total{venue=\"bn\",strategy=\"c\"}"), "{metrics}");
+}
