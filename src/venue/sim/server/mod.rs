@@ -217,7 +217,7 @@ pub async fn start(options: SimOptions, shutdown: CancellationToken) -> std::io:
         exchange.open_account(account);
         keys.insert(key.clone(), Credential::new(account, secret.expose()));
     }
-    let synth = Synth::new(options.seed, &exchange);
+    let mut synth = Synth::new(options.seed, &exchange);
     let market_speed = exchange.config().market.events_per_sec;
     let shared = Arc::new(Shared {
         exchange: Mutex::new(exchange),
@@ -234,11 +234,10 @@ pub async fn start(options: SimOptions, shutdown: CancellationToken) -> std::io:
     // Fill the book before anyone connects, so the first snapshot has depth.
     {
         let mut ex = shared.exchange();
-        let mut synth_guard = synth;
-        synth_guard.step(&mut ex, now_ms());
+        synth.step(&mut ex, now_ms());
         ex.drain_events().for_each(drop);
-        spawn_market(shared.clone(), synth_guard, market_speed);
     }
+    spawn_market(shared.clone(), synth, market_speed);
     spawn_flusher(shared.clone());
     spawn_fault_dropper(shared.clone());
 

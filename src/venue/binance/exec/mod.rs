@@ -10,6 +10,8 @@
 //! unknown. An unknown order is never re-sent; it is settled by querying its
 //! client order id until the venue knows it or has clearly never seen it.
 
+mod record;
+
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
@@ -549,7 +551,7 @@ impl Exec {
         }
         match r.exec_type.as_str() {
             "NEW" => {
-                let (cancel, symbol) = (t_cancel_waiting(&mut self.orders, &id), r.symbol.clone());
+                let (cancel, symbol) = (take_cancel_waiting(&mut self.orders, &id), r.symbol.clone());
                 if cancel && let Ok(symbol) = Symbol::new(&symbol) {
                     self.spawn(move |rest| async move {
                         Done::Canceled { id, result: rest.cancel_order(symbol, &id).await }
@@ -632,75 +634,16 @@ impl Exec {
 
     async fn emit(&self, update: OrderUpdate) {
         if let Some(journal) = &self.journal {
-            for record in journal_records(&update) {
+            for record in record::journal_records(&update) {
                 journal.write_nowait(record);
             }
         }
-        let venue = self.options.venue;
-        let strategy = crate::journal::instance_of(update.id()).map_or("external", |(i, _)| i).to_owned();
-        let outcome = match &update {
-            OrderUpdate::Accepted { .. } => "accepted",
-            OrderUpdate::PartiallyFilled { .. } => "partially_filled",
-            OrderUpdate::Filled { .. } => "filled",
-            OrderUpdate::Canceled { .. } => "canceled",
-            OrderUpdate::Rejected { .. } => "rejected",
-            OrderUpdate::Expired { .. } => "expired",
-            OrderUpdate::Denied { .. } => "denied",
-            OrderUpdate::Unknown { .. } => "unknown",
-        };
-        if update.fill().is_some() {
-            metrics::counter!("tradewind_fills_total", "venue" => venue.to_string(), "strategy" => strategy.clone())
-                .increment(1);
-        }
-        if outcome != "partially_filled" {
-            metrics::counter!("tradewind_orders_total", "venue" => venue.to_string(), "strategy" => strategy, "outcome" => outcome)
-                .increment(1);
-        }
-        match &update {
-            OrderUpdate::Accepted { id, venue_order_id } => {
-                tracing::info!(%venue, client_order_id = %id, venue_order_id, "order accepted");
-            }
-            OrderUpdate::PartiallyFilled { fill, .. } | OrderUpdate::Filled { fill, .. } => tracing::info!(
-                %venue,
-                client_order_id = %fill.id,
-                side = ?fill.side,
-                price = %fill.price.get(),
-                qty = %fill.qty.get(),
-                fee = %fill.fee,
-                complete = matches!(update, OrderUpdate::Filled { .. }),
-                "fill"
-            ),
-            OrderUpdate::Canceled { id } | OrderUpdate::Expired { id } => {
-                tracing::info!(%venue, client_order_id = %id, update = ?update, "order closed");
-            }
-            OrderUpdate::Rejected { .. } | OrderUpdate::Denied { .. } | OrderUpdate::Unknown { .. } => {}
-        }
+        record::observe(self.options.venue, &update);
         let _ = self.engine.send(EngineInput::Order(update)).await;
     }
 }
 
-/// What the journal keeps of an update.
-fn journal_records(update: &OrderUpdate) -> Vec<JournalRecord> {
-    let time_ms = wall_clock_now().0;
-    let state = |id: ClientOrderId, state: &'static str, venue_order_id: Option<u64>, reason: Option<&Reason>| {
-        JournalRecord::State { id, state, venue_order_id, reason: reason.map(ToString::to_string), time_ms }
-    };
-    match update {
-        OrderUpdate::Accepted { id, venue_order_id } => vec![state(*id, "accepted", Some(*venue_order_id), None)],
-        OrderUpdate::PartiallyFilled { id, fill } => {
-            vec![JournalRecord::Fill(*fill), state(*id, "partially_filled", Some(fill.venue_order_id), None)]
-        }
-        OrderUpdate::Filled { id, fill } => {
-            vec![JournalRecord::Fill(*fill), state(*id, "filled", Some(fill.venue_order_id), None)]
-        }
-        OrderUpdate::Canceled { id } => vec![state(*id, "canceled", None, None)],
-        OrderUpdate::Expired { id } => vec![state(*id, "expired", None, None)],
-        OrderUpdate::Rejected { id, reason } => vec![state(*id, "rejected", None, Some(reason))],
-        OrderUpdate::Denied { id, reason } => vec![state(*id, "denied", None, Some(reason))],
-        OrderUpdate::Unknown { id } => vec![state(*id, "unknown", None, None)],
-    }
-}
-
-fn t_cancel_waiting(orders: &mut HashMap<ClientOrderId, Tracked>, id: &ClientOrderId) -> bool {
+/// Takes (and clears) an order's "cancel when acknowledged" mark.
+fn take_cancel_waiting(orders: &mut HashMap<ClientOrderId, Tracked>, id: &ClientOrderId) -> bool {
     orders.get_mut(id).is_some_and(|t| std::mem::take(&mut t.cancel_waiting))
 }
