@@ -23,7 +23,7 @@ use crate::venue::credentials;
 use crate::venue::sim::{self, SimConfig, SimHandle};
 
 /// Where the daemon is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Phase {
     Starting,
@@ -137,10 +137,9 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     check_live(&config, options)?;
     phase.send_replace(Phase::Starting);
+    let (engine_tx, engine_rx) = mpsc::channel(config.runtime.engine_queue);
     let ops_shutdown = CancellationToken::new();
-    let (ops_addr, ops_task) = crate::ops::serve(config.ops.listen, phase.subscribe(), ops_shutdown.clone())
-        .await
-        .map_err(|e| anyhow::anyhow!("ops endpoints cannot listen on {}: {e}", config.ops.listen))?;
+    let (ops_addr, ops_task) = start_ops(&config, &phase, engine_tx.clone(), ops_shutdown.clone()).await?;
     let path = journal_path(&config);
     let (journal, mut recovered) = Journal::open(&path)?;
     forget_embedded_sim_state(&config, &journal, &mut recovered);
@@ -151,7 +150,6 @@ pub async fn run(
         "journal opened"
     );
     let mut engine = build_engine(&config, &recovered.next_seq);
-    let (engine_tx, engine_rx) = mpsc::channel(config.runtime.engine_queue);
     // Venues outlive the engine's drain: its last cancels still need them.
     let venues_shutdown = CancellationToken::new();
     let mut venues = Vec::new();
@@ -230,6 +228,26 @@ pub async fn run(
     phase.send_replace(Phase::Stopped);
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Binds the ops listener and serves health, metrics and the control API.
+async fn start_ops(
+    config: &Config,
+    phase: &watch::Sender<Phase>,
+    engine: mpsc::Sender<engine::EngineInput>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<(std::net::SocketAddr, tokio::task::JoinHandle<()>)> {
+    let listen = config.ops.listen;
+    let token = credentials::api_token(config.ops.token_file.as_deref(), &|k| std::env::var(k).ok())
+        .map_err(|e| anyhow::anyhow!("control API token: {e}"))?;
+    if token.is_none() {
+        tracing::warn!("no control API token configured: /v1 is read-only (and loopback-only)");
+    }
+    let api = crate::ops::api::ApiState::new(engine, phase.subscribe(), token.as_ref(), listen.ip().is_loopback());
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("ops endpoints cannot listen on {listen}: {e}"))?;
+    Ok(crate::ops::serve(listener, phase.subscribe(), api, shutdown).await?)
 }
 
 /// Connects one venue (starting the embedded simulator for `kind = "sim"`) and

@@ -12,7 +12,7 @@ use tradewind_strategies::sdk::{NewOrder, OrderKind, Price, Qty, Reason, Side};
 use crate::config::RiskConfig;
 
 /// What a strategy (or the daemon) may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum TradingState {
     /// Any order within limits.

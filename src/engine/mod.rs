@@ -8,6 +8,7 @@
 //! others go on. The engine never blocks on I/O: venues run in tasks of their
 //! own and talk to it through [`EngineInput`] and `ExecutionClient::submit`.
 
+pub mod control;
 mod state;
 #[cfg(test)]
 mod tests;
@@ -42,11 +43,8 @@ pub enum EngineInput {
     /// Trading rules of a venue's symbols (on connect and on refresh).
     Instruments(VenueId, Vec<InstrumentSpec>),
     Balances(VenueId, Vec<(Asset, Balance)>),
-    /// Sets the trading state of one instance (by name) or of the whole daemon.
-    SetTradingState {
-        strategy: Option<String>,
-        state: TradingState,
-    },
+    /// An operator's command (control API); answered on its reply channel.
+    Control(control::Request),
 }
 
 /// Whether an instance is still being called.
@@ -233,14 +231,10 @@ impl Engine {
                     self.core.market.balances.insert((venue, asset), balance);
                 }
             }
-            EngineInput::SetTradingState { strategy: None, state } => self.core.risk.set_global_state(state),
-            EngineInput::SetTradingState { strategy: Some(name), state } => {
-                match self.core.slots.iter_mut().find(|s| s.name == name) {
-                    Some(slot) => slot.trading_state = state,
-                    None => {
-                        tracing::warn!(strategy = %name, "trading state change for an unknown strategy")
-                    }
-                }
+            EngineInput::Control(request) => {
+                let reply = self.control(request.command);
+                // The asker may have given up (timeout); the command took effect regardless.
+                let _ = request.reply.send(reply);
             }
         }
     }
@@ -400,12 +394,13 @@ impl Core {
         self.owners.insert(id, idx);
     }
 
-    /// Submits a cancel for every open order of instance `idx`.
-    fn cancel_all(&mut self, idx: usize) {
+    /// Submits a cancel for every open order of instance `idx`; returns how many.
+    fn cancel_all(&mut self, idx: usize) -> usize {
         let open: Vec<OpenOrder> = self.slots[idx].open_orders.clone();
         for o in &open {
             self.send_cancel(idx, o);
         }
+        open.len()
     }
 
     /// Submits a cancel of `order`; one that cannot be queued is logged and

@@ -167,11 +167,11 @@ fn risk_denials_reach_the_strategy_and_send_nothing() {
     assert!(s.sent.requests.lock().unwrap().is_empty());
     assert_eq!(lines(&s.btc)[1], "denied tw-btc-1 max_order_notional");
     // Global halt denies everything.
-    s.engine.handle(EngineInput::SetTradingState { strategy: None, state: TradingState::Halted });
+    s.engine.control(control::Command::Halt).unwrap();
     s.engine.on_market_event(&trade("BTCUSDT", "100"));
     assert_eq!(lines(&s.btc)[3], "denied tw-btc-2 halted");
     // Max open orders per strategy (limit 2).
-    s.engine.handle(EngineInput::SetTradingState { strategy: None, state: TradingState::Active });
+    s.engine.control(control::Command::Resume).unwrap();
     for _ in 0..3 {
         s.engine.on_market_event(&trade("BTCUSDT", "100"));
     }
@@ -284,4 +284,64 @@ fn a_fee_paid_in_the_base_asset_reduces_the_position() {
     let with_fee = |asset: &str| Fill { fee: d("0.001"), fee_asset: Some(Asset::new(asset).unwrap()), ..fill(id, "1") };
     s.engine.handle(EngineInput::Order(OrderUpdate::Filled { id, fill: with_fee("BTC") }));
     assert_eq!(lines(&s.btc).last().unwrap(), "update tw-btc-1 terminal=true pos=0.999");
+}
+
+fn snapshot(engine: &mut Engine) -> control::Snapshot {
+    match engine.control(control::Command::Snapshot).unwrap() {
+        control::Reply::Snapshot(s) => *s,
+        other => panic!("not a snapshot: {other:?}"),
+    }
+}
+
+#[test]
+fn operator_commands_halt_pause_cancel_and_snapshot() {
+    use control::{Command, ControlError, Done, Reply};
+    let mut s = setup("1000");
+    s.engine.on_market_event(&trade("BTCUSDT", "100"));
+    s.engine.on_market_event(&trade("ETHUSDT", "10"));
+    s.engine.on_market_event(&trade("ETHUSDT", "11"));
+    let id = ClientOrderId::new("tw-btc-1").unwrap();
+    s.engine.handle(EngineInput::Order(OrderUpdate::PartiallyFilled { id, fill: fill(id, "0.25") }));
+
+    let snap = snapshot(&mut s.engine);
+    assert_eq!(snap.trading_state, TradingState::Active);
+    assert_eq!(snap.orders.len(), 3);
+    let btc_order = snap.orders.iter().find(|o| o.client_order_id == "tw-btc-1").unwrap();
+    assert_eq!((btc_order.kind.as_str(), btc_order.price, btc_order.filled), ("limit", Some(d("100")), d("0.25")));
+    assert_eq!(snap.positions.len(), 1);
+    assert_eq!((snap.positions[0].strategy.as_str(), snap.positions[0].qty), ("btc", d("0.25")));
+    // Marked at the last trade (no book yet): bought at 100, last 100.
+    assert_eq!(snap.positions[0].unrealized_pnl, Some(d("0")));
+    assert_eq!(snap.strategies.iter().map(|r| r.open_orders).collect::<Vec<_>>(), [1, 2]);
+
+    // Cancel one order by id; an unknown id is an error, not a silent no-op.
+    let sent_before = s.sent.requests.lock().unwrap().len();
+    assert!(matches!(s.engine.control(Command::Cancel("tw-eth-1".into())), Ok(Reply::Done(Done { cancels_sent: 1, .. }))));
+    assert!(matches!(
+        s.engine.control(Command::Cancel("tw-eth-99".into())),
+        Err(ControlError::UnknownOrder(_))
+    ));
+    assert_eq!(s.sent.requests.lock().unwrap().len(), sent_before + 1);
+
+    // Pausing one strategy cancels its orders and denies its new ones; the other trades on.
+    let paused = s.engine.control(Command::Pause("eth".into())).unwrap();
+    assert_eq!(paused, Reply::Done(Done { trading_state: TradingState::Halted, cancels_sent: 2 }));
+    s.engine.on_market_event(&trade("ETHUSDT", "12"));
+    assert_eq!(lines(&s.eth).last().unwrap(), "denied tw-eth-3 halted");
+    assert!(matches!(s.engine.control(Command::Pause("nope".into())), Err(ControlError::UnknownStrategy(_))));
+
+    // The kill switch cancels everything and denies everyone until resumed.
+    let halted = s.engine.control(Command::Halt).unwrap();
+    assert_eq!(halted, Reply::Done(Done { trading_state: TradingState::Halted, cancels_sent: 3 }));
+    assert_eq!(snapshot(&mut s.engine).trading_state, TradingState::Halted);
+    s.engine.control(Command::Resume).unwrap();
+    s.engine.on_market_event(&trade("ETHUSDT", "12"));
+    assert_eq!(lines(&s.eth).last().unwrap(), "denied tw-eth-4 halted", "a paused strategy stays paused");
+    for id in ["tw-eth-1", "tw-eth-2"] {
+        s.engine.handle(EngineInput::Order(OrderUpdate::Canceled { id: ClientOrderId::new(id).unwrap() }));
+    }
+    s.engine.control(Command::ResumeStrategy("eth".into())).unwrap();
+    let before = s.sent.requests.lock().unwrap().len();
+    s.engine.on_market_event(&trade("ETHUSDT", "12"));
+    assert_eq!(s.sent.requests.lock().unwrap().len(), before + 1);
 }

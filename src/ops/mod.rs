@@ -1,5 +1,6 @@
 //! Operations: the HTTP endpoints operators and monitoring scrape
-//! (`/healthz`, `/readyz`, `/metrics` on `[ops] listen`), the Prometheus
+//! (`/healthz`, `/readyz`, `/metrics` and the control API [`api`] under
+//! `/v1`, all on `[ops] listen`), the Prometheus
 //! recorder every module's `metrics::counter!` calls feed, and systemd
 //! notification (READY, STATUS, STOPPING, and WATCHDOG driven by the
 //! engine's heartbeat, so a stuck engine gets restarted). Changes no trading
@@ -22,6 +23,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::app::Phase;
 
+pub mod api;
+
 /// The process's Prometheus recorder (installed on first use).
 pub fn metrics_handle() -> &'static PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
@@ -42,25 +45,26 @@ struct OpsState {
 
 /// Serves the ops endpoints until `shutdown`; returns the bound address.
 pub async fn serve(
-    listen: SocketAddr,
+    listener: tokio::net::TcpListener,
     phase: watch::Receiver<Phase>,
+    api: api::ApiState,
     shutdown: CancellationToken,
 ) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
     metrics_handle();
-    let listener = tokio::net::TcpListener::bind(listen).await?;
     let addr = listener.local_addr()?;
     let app = Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(|| async { metrics_handle().render() }))
-        .with_state(OpsState { phase });
+        .with_state(OpsState { phase })
+        .merge(api::router(api));
     let task = tokio::spawn(async move {
         let serve = axum::serve(listener, app).with_graceful_shutdown(shutdown.cancelled_owned());
         if let Err(e) = serve.await {
             tracing::error!(error = %e, "ops server failed");
         }
     });
-    tracing::info!(%addr, "ops endpoints on /healthz /readyz /metrics");
+    tracing::info!(%addr, "ops endpoints on /healthz /readyz /metrics /v1");
     Ok((addr, task))
 }
 

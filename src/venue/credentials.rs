@@ -36,6 +36,32 @@ pub fn load(
     }
 }
 
+/// Environment variable holding the control API's bearer token.
+pub const API_TOKEN_ENV: &str = "TRADEWIND_API_TOKEN";
+
+/// The control API's bearer token: the file named by `[ops] token_file`
+/// (relative names inside `$CREDENTIALS_DIRECTORY` when systemd sets it),
+/// else the systemd credential `api-token`, else `$TRADEWIND_API_TOKEN`.
+/// `None`: no token anywhere (the API then refuses every state change).
+pub fn api_token(
+    token_file: Option<&Path>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<Secret>, CredentialError> {
+    if let Some(file) = token_file {
+        return one(None, Some(file), env, true);
+    }
+    if let Some(dir) = env("CREDENTIALS_DIRECTORY") {
+        let credential = Path::new(&dir).join("api-token");
+        if credential.exists() {
+            return one(None, Some(&credential), env, true);
+        }
+    }
+    match env(API_TOKEN_ENV).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()) {
+        Some(token) => Ok(Some(Secret::new(token))),
+        None => Ok(None),
+    }
+}
+
 fn one(
     var: Option<&str>,
     file: Option<&Path>,
@@ -98,6 +124,31 @@ mod tests {
         assert_eq!(load(&source(), &env).unwrap(), None);
         let half = Source { api_key_env: Some("K".into()), ..source() };
         assert_eq!(load(&half, &env).unwrap_err(), CredentialError::Incomplete);
+    }
+
+    #[test]
+    fn api_token_from_file_credential_or_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("token");
+        std::fs::write(&file, "t-file\n").unwrap();
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o640)).unwrap();
+        let none = |_: &str| None;
+        assert!(matches!(api_token(Some(&file), &none), Err(CredentialError::TooOpen(_))));
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert_eq!(api_token(Some(&file), &none).unwrap().unwrap().expose(), "t-file");
+        assert_eq!(api_token(None, &none).unwrap(), None);
+        let from_env = |k: &str| (k == API_TOKEN_ENV).then(|| "t-env".to_owned());
+        assert_eq!(api_token(None, &from_env).unwrap().unwrap().expose(), "t-env");
+        // The systemd credential wins over the environment.
+        std::fs::write(dir.path().join("api-token"), "t-cred").unwrap();
+        std::fs::set_permissions(dir.path().join("api-token"), std::fs::Permissions::from_mode(0o400)).unwrap();
+        let dir_s = dir.path().display().to_string();
+        let both = move |k: &str| match k {
+            "CREDENTIALS_DIRECTORY" => Some(dir_s.clone()),
+            API_TOKEN_ENV => Some("t-env".to_owned()),
+            _ => None,
+        };
+        assert_eq!(api_token(None, &both).unwrap().unwrap().expose(), "t-cred");
     }
 
     #[test]
