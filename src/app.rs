@@ -123,6 +123,8 @@ fn forget_embedded_sim_state(config: &Config, journal: &Journal, recovered: &mut
 /// A venue the daemon is connected to.
 struct StartedVenue {
     name: String,
+    /// What reconciling the journal's open orders with the venue changed.
+    reconciled: Vec<tradewind_strategies::sdk::OrderUpdate>,
     exec_task: tokio::task::JoinHandle<()>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
     sim: Option<SimHandle>,
@@ -173,6 +175,9 @@ pub async fn run(
     }
     for entry in &recovered.open {
         engine.restore_open_order(&entry.instance, entry.order);
+    }
+    for update in venues.iter_mut().flat_map(|v| std::mem::take(&mut v.reconciled)) {
+        engine.restore_update(&update);
     }
     let watchdog = crate::ops::spawn_watchdog(engine.heartbeat(), ops_shutdown.clone());
     let engine_task = tokio::spawn(engine::run(
@@ -339,7 +344,13 @@ async fn start_venue(
     // The rules now, so restored positions can tell base-asset fees (the queued copy follows).
     engine.handle(engine::EngineInput::Instruments(id, connection.instruments.clone()));
     engine.add_venue(id, Box::new(connection.client));
-    Ok(StartedVenue { name: venue.name().to_owned(), exec_task: connection.exec_task, tasks: connection.tasks, sim })
+    Ok(StartedVenue {
+        name: venue.name().to_owned(),
+        reconciled: connection.recovered,
+        exec_task: connection.exec_task,
+        tasks: connection.tasks,
+        sim,
+    })
 }
 
 /// Merges every instance's subscriptions on one venue into one spec per symbol.

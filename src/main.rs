@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
 use tradewind::app::{self, Phase, RunOptions};
 use tradewind::config::{self, Config, LogFormat};
+use tradewind::ops::client::{self, ApiClient, ClientError, Request};
 
 /// Exit code for an invalid configuration.
 const EXIT_CONFIG: u8 = 2;
@@ -41,6 +42,47 @@ enum Command {
         #[arg(long, short, env = "TRADEWIND_CONFIG", default_value = config::DEFAULT_PATH)]
         config: PathBuf,
     },
+    /// The running daemon's status: phase, trading state, strategies, open orders, PnL.
+    Status(ApiArgs),
+    /// The running daemon's strategies.
+    Strategies(ApiArgs),
+    /// Positions per strategy (from the journal when no daemon runs).
+    Positions(ApiArgs),
+    /// Open orders (from the journal when no daemon runs; --all: every state, from the journal).
+    Orders {
+        #[command(flatten)]
+        api: ApiArgs,
+        /// Orders in every state, newest first (read from the journal).
+        #[arg(long)]
+        all: bool,
+        /// At most this many orders.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+    },
+    /// Balances on every venue, as last reported by the venue.
+    Balances(ApiArgs),
+    /// Kill switch: halt all trading and cancel every resting order.
+    Halt(ApiArgs),
+    /// Lift the halt; with a strategy name, resume that strategy.
+    Resume {
+        #[command(flatten)]
+        api: ApiArgs,
+        strategy: Option<String>,
+    },
+    /// Pause one strategy: no new orders, its resting orders cancelled.
+    Pause {
+        #[command(flatten)]
+        api: ApiArgs,
+        strategy: String,
+    },
+    /// Cancel one open order by client order id.
+    Cancel {
+        #[command(flatten)]
+        api: ApiArgs,
+        client_order_id: String,
+    },
+    /// Ask the daemon to reload its configuration.
+    Reload(ApiArgs),
     /// Run the exchange simulator (Binance Spot REST + WebSocket) standalone.
     Sim {
         /// Address to listen on.
@@ -58,6 +100,20 @@ enum Command {
     },
 }
 
+/// How to reach a running daemon.
+#[derive(Debug, clap::Args)]
+struct ApiArgs {
+    /// Main configuration file (for [ops] listen, token_file and the journal path).
+    #[arg(long, short, env = "TRADEWIND_CONFIG", default_value = config::DEFAULT_PATH)]
+    config: PathBuf,
+    /// The daemon's ops address (default: [ops] listen of the configuration).
+    #[arg(long, value_name = "URL")]
+    api: Option<String>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     tradewind::venue::install_tls_provider();
@@ -65,6 +121,53 @@ fn main() -> ExitCode {
         Command::CheckConfig { config } => check_config(&config),
         Command::Run { config, live } => run(&config, cli.log_format, RunOptions { live }),
         Command::Sim { listen, seed, config, accounts } => sim(listen, seed, config, &accounts, cli.log_format),
+        Command::Status(api) => control(&api, Request::Status),
+        Command::Strategies(api) => control(&api, Request::Strategies),
+        Command::Positions(api) => control(&api, Request::Positions),
+        Command::Orders { api, all, limit } => control(&api, Request::Orders { all, limit }),
+        Command::Balances(api) => control(&api, Request::Balances),
+        Command::Halt(api) => control(&api, Request::Halt),
+        Command::Resume { api, strategy } => control(&api, Request::Resume(strategy)),
+        Command::Pause { api, strategy } => control(&api, Request::Pause(strategy)),
+        Command::Cancel { api, client_order_id } => control(&api, Request::Cancel(client_order_id)),
+        Command::Reload(api) => control(&api, Request::Reload),
+    }
+}
+
+/// Exit code when no daemon answers.
+const EXIT_UNREACHABLE: u8 = 3;
+
+/// One call to a running daemon's control API; prints its answer.
+fn control(args: &ApiArgs, request: Request) -> ExitCode {
+    let config = match load(&args.config) {
+        Ok(config) => config,
+        Err(code) => return code,
+    };
+    let client = match ApiClient::new(&config.ops, args.api.as_deref()) {
+        Ok(client) => client,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+        eprintln!("cannot start the async runtime");
+        return ExitCode::FAILURE;
+    };
+    let journal = app::journal_path(&config);
+    match runtime.block_on(client::execute(&client, &request, &journal, args.json)) {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(e @ ClientError::Unreachable(_)) => {
+            eprintln!("{e}: is tradewind running? (see [ops] listen)");
+            ExitCode::from(EXIT_UNREACHABLE)
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::FAILURE
+        }
     }
 }
 

@@ -65,11 +65,9 @@ impl Config {
         if !issues.is_empty() {
             return Err(ConfigErrors(issues));
         }
-        let resolve = |p: &Path| {
-            if p.is_absolute() { p.to_path_buf() } else { base_dir.join(p) }
-        };
-        let mut journal = raw.journal;
-        journal.path = resolve(&journal.path);
+        // The journal path stays as written: `app::journal_path` resolves it
+        // (against $STATE_DIRECTORY under systemd, else this file's folder).
+        let journal = raw.journal;
         Ok(Config {
             file: path.to_path_buf(),
             runtime: raw.runtime,

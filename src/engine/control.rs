@@ -5,7 +5,7 @@
 //! between two events, never half of one.
 
 use rust_decimal::Decimal;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 use tradewind_strategies::sdk::{ClientOrderId, OrderKind};
 use utoipa::ToSchema;
@@ -38,7 +38,7 @@ pub enum Reply {
 }
 
 /// What a state-changing command did.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Done {
     /// The trading state now in force for the target (daemon or strategy).
     pub trading_state: TradingState,
@@ -63,7 +63,7 @@ pub struct Request {
 }
 
 /// Everything an operator looks at, at one instant.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Snapshot {
     /// Daemon-wide trading state (the kill switch).
     pub trading_state: TradingState,
@@ -73,7 +73,7 @@ pub struct Snapshot {
     pub balances: Vec<BalanceRow>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct StrategyRow {
     pub name: String,
     /// `running`, `failed` (with the reason) or `stopped`.
@@ -91,7 +91,7 @@ pub struct StrategyRow {
     pub fees: Decimal,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct PositionRow {
     pub strategy: String,
     pub venue: String,
@@ -113,7 +113,7 @@ pub struct PositionRow {
     pub fees: Decimal,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct OrderRow {
     pub strategy: String,
     pub client_order_id: String,
@@ -131,7 +131,7 @@ pub struct OrderRow {
     pub filled: Decimal,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct BalanceRow {
     pub venue: String,
     pub asset: String,

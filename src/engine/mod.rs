@@ -48,7 +48,7 @@ pub enum EngineInput {
 }
 
 /// Whether an instance is still being called.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase", tag = "status", content = "reason")]
 pub enum InstanceStatus {
     Running,
@@ -166,7 +166,6 @@ impl Engine {
             .collect()
     }
 
-    /// The open orders of instance `name`.
     /// Applies a fill of an earlier run to an instance's position (no callback).
     pub fn restore_fill(&mut self, name: &str, fill: &Fill) {
         let Some(slot) = self.core.slots.iter_mut().find(|s| s.name == name) else {
@@ -187,12 +186,19 @@ impl Engine {
         self.core.slots[idx].open_orders.push(order);
     }
 
+    /// Applies what reconciliation found about an earlier run's order (no callback:
+    /// strategies have not started).
+    pub fn restore_update(&mut self, update: &OrderUpdate) {
+        self.core.apply_update(update);
+    }
+
     /// The positions of one instance, by (venue, symbol).
     pub fn positions(&self, name: &str) -> Vec<((VenueId, Symbol), Position)> {
         let slot = self.core.slots.iter().find(|s| s.name == name);
         slot.map(|s| s.positions.iter().map(|(k, p)| (*k, p.clone())).collect()).unwrap_or_default()
     }
 
+    /// The open orders of instance `name`.
     pub fn open_orders(&self, name: &str) -> &[OpenOrder] {
         self.core.slots.iter().find(|s| s.name == name).map_or(&[], |s| &s.open_orders)
     }
@@ -413,9 +419,16 @@ impl Core {
     }
 
     fn on_order_update(&mut self, update: OrderUpdate) {
+        if let Some(idx) = self.apply_update(&update) {
+            self.dispatch(idx, |s, ctx, out| s.on_order_update(ctx, &update, out));
+        }
+    }
+
+    /// Applies an update to its owner's position and open orders; returns the owner.
+    fn apply_update(&mut self, update: &OrderUpdate) -> Option<usize> {
         let Some(&idx) = self.owners.get(update.id()) else {
             tracing::debug!(client_order_id = %update.id(), "update for an order not placed by a running strategy");
-            return;
+            return None;
         };
         let slot = &mut self.slots[idx];
         if let Some(fill) = update.fill() {
@@ -429,7 +442,7 @@ impl Core {
             slot.open_orders.retain(|o| o.id != *update.id());
             self.owners.remove(update.id());
         }
-        self.dispatch(idx, |s, ctx, out| s.on_order_update(ctx, &update, out));
+        Some(idx)
     }
 }
 

@@ -12,6 +12,7 @@
 //! Consecutive records are committed together, so durability costs one
 //! fsync per batch, not per record.
 
+pub mod report;
 mod schema;
 
 use std::collections::HashMap;
@@ -28,6 +29,8 @@ pub enum JournalError {
     Sqlite { path: String, source: rusqlite::Error },
     #[error("journal {path}: {message}")]
     Io { path: String, message: String },
+    #[error("journal {path}: a SQLite database that is not a Tradewind journal; refusing to touch it")]
+    Foreign { path: String },
     #[error("journal {path}: schema version {found} is newer than this build knows ({known})")]
     TooNew { path: String, found: i64, known: i64 },
     #[error("the journal thread has stopped")]
@@ -142,7 +145,12 @@ impl Journal {
 
 /// The instance of one of Tradewind's own client order ids (`tw-<instance>-<seq>`).
 pub fn instance_of(id: &ClientOrderId) -> Option<(&str, u64)> {
-    let rest = id.as_str().strip_prefix("tw-")?;
+    instance_of_str(id.as_str())
+}
+
+/// [`instance_of`] on any string (e.g. an order id another client chose).
+pub fn instance_of_str(id: &str) -> Option<(&str, u64)> {
+    let rest = id.strip_prefix("tw-")?;
     let (instance, seq) = rest.rsplit_once('-')?;
     Some((instance, seq.parse().ok()?))
 }

@@ -40,18 +40,33 @@ const MIGRATIONS: &[&str] = &[
     );",
 ];
 
+/// Refuses a file this build must not touch: a SQLite database that is not a
+/// Tradewind journal (it has tables but no schema version), or one from a
+/// newer build. Returns the schema version (0: a new, empty file).
+pub fn check_readable(conn: &Connection, path: &str) -> Result<i64, JournalError> {
+    let sqlite = |source| JournalError::Sqlite { path: path.to_owned(), source };
+    let tables: i64 = conn
+        .query_row("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name != 'meta'", [], |r| r.get(0))
+        .map_err(sqlite)?;
+    let version = super::schema_version(conn).unwrap_or(0);
+    if version == 0 && tables > 0 {
+        return Err(JournalError::Foreign { path: path.to_owned() });
+    }
+    let known = MIGRATIONS.len() as i64;
+    if version > known {
+        return Err(JournalError::TooNew { path: path.to_owned(), found: version, known });
+    }
+    Ok(version)
+}
+
 pub fn migrate(conn: &mut Connection, path: &str) -> Result<(), JournalError> {
     let sqlite = |source| JournalError::Sqlite { path: path.to_owned(), source };
+    let current = check_readable(conn, path)?;
     conn.pragma_update(None, "journal_mode", "WAL").map_err(sqlite)?;
     conn.pragma_update(None, "synchronous", "FULL").map_err(sqlite)?;
     conn.pragma_update(None, "foreign_keys", "ON").map_err(sqlite)?;
     conn.execute_batch("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
         .map_err(sqlite)?;
-    let current = super::schema_version(conn).unwrap_or(0);
-    let known = MIGRATIONS.len() as i64;
-    if current > known {
-        return Err(JournalError::TooNew { path: path.to_owned(), found: current, known });
-    }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(usize::try_from(current).unwrap_or(0)) {
         let tx = conn.transaction().map_err(sqlite)?;
         tx.execute_batch(sql).map_err(sqlite)?;

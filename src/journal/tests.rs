@@ -68,6 +68,45 @@ async fn a_restart_gets_back_sequences_open_orders_and_fills_exactly() {
         (Qty::new(d("0.3")), Some(77), vec![1, 2])
     );
     assert_eq!(first.order.order, order(), "decimals come back exactly");
+
+    // The operator's report reads the same file without writing it.
+    let before = std::fs::read(&path).unwrap();
+    let open = report::read(&path, false, 100).unwrap();
+    let ids: Vec<(&str, &str)> =
+        open.orders.iter().map(|(o, state)| (o.client_order_id.as_str(), state.as_str())).collect();
+    assert_eq!(ids, [("tw-sma-41", "accepted"), ("tw-grid_1-7", "pending")], "last updated first");
+    assert_eq!(open.orders[0].0.filled, d("0.3"));
+    assert_eq!(open.positions.len(), 1);
+    assert_eq!((open.positions[0].strategy.as_str(), open.positions[0].qty), ("sma", d("0.3")));
+    let all = report::read(&path, true, 100).unwrap();
+    assert_eq!(all.orders.len(), 3);
+    assert_eq!(all.orders.iter().find(|(o, _)| o.client_order_id == "tw-sma-42").unwrap().1, "canceled");
+    assert_eq!(report::read(&path, true, 1).unwrap().orders.len(), 1);
+    assert_eq!(std::fs::read(&path).unwrap(), before, "reading changed nothing");
+}
+
+#[test]
+fn a_foreign_or_corrupt_file_is_refused_and_left_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let foreign = dir.path().join("other.db");
+    let conn = Connection::open(&foreign).unwrap();
+    conn.execute_batch("CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO customers VALUES (1, 'x');")
+        .unwrap();
+    drop(conn);
+    let before = std::fs::read(&foreign).unwrap();
+    let e = Journal::open(&foreign).unwrap_err();
+    assert!(matches!(e, JournalError::Foreign { .. }), "{e}");
+    assert!(e.to_string().contains("not a Tradewind journal"), "{e}");
+    assert!(matches!(report::read(&foreign, true, 10), Err(JournalError::Foreign { .. })));
+    assert_eq!(std::fs::read(&foreign).unwrap(), before);
+
+    let corrupt = dir.path().join("corrupt.db");
+    let garbage = b"this is not a database, it is a text file with some bytes in it".repeat(100);
+    std::fs::write(&corrupt, &garbage).unwrap();
+    let e = Journal::open(&corrupt).unwrap_err();
+    assert!(e.to_string().contains("corrupt.db"), "the error names the file: {e}");
+    assert_eq!(std::fs::read(&corrupt).unwrap(), garbage, "nothing overwritten");
+    assert!(matches!(report::read(&dir.path().join("none.db"), false, 1), Err(JournalError::Io { .. })));
 }
 
 #[test]

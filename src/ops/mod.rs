@@ -24,6 +24,7 @@ use tokio_util::sync::CancellationToken;
 use crate::app::Phase;
 
 pub mod api;
+pub mod client;
 
 /// The process's Prometheus recorder (installed on first use).
 pub fn metrics_handle() -> &'static PrometheusHandle {
@@ -64,7 +65,7 @@ pub async fn serve(
             tracing::error!(error = %e, "ops server failed");
         }
     });
-    tracing::info!(%addr, "ops endpoints on /healthz /readyz /metrics /v1");
+    tracing::info!(%addr, paths = "/healthz /readyz /metrics /v1", "ops endpoints listening");
     Ok((addr, task))
 }
 

@@ -120,14 +120,27 @@ fn client_order_ids_continue_from_the_journal_after_a_restart() {
 
 /// A plain HTTP/1.1 GET; returns the status code and body.
 pub fn http_get(addr: &str, path: &str) -> (u16, String) {
+    http(addr, "GET", path, None)
+}
+
+/// A plain HTTP/1.1 request with an optional bearer token; returns the status code and body.
+pub fn http(addr: &str, method: &str, path: &str, token: Option<&str>) -> (u16, String) {
     use std::io::{Read, Write};
     let mut stream = std::net::TcpStream::connect(addr).unwrap();
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
+    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+    write!(stream, "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Content-Length: 0\r\nConnection: close\r\n\r\n")
+        .unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
     let status = response.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
     let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
     (status, body)
+}
+
+/// The ops address from the daemon's "ops endpoints listening" log line.
+pub fn ops_addr(line: &str) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_str(line).ok()?;
+    (v["message"] == "ops endpoints listening").then(|| v["addr"].as_str().map(str::to_owned))?
 }
 
 #[test]
@@ -136,11 +149,8 @@ fn ops_endpoints_report_health_readiness_and_metrics() {
     let (mut child, mut lines) = run_daemon(&dir);
     let mut addr = None;
     for line in lines.by_ref().map_while(Result::ok) {
-        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
-        if v["message"] == "ops endpoints on /healthz /readyz /metrics" {
-            addr = v["addr"].as_str().map(str::to_owned);
-        }
-        if v["message"] == "fill" {
+        addr = addr.or_else(|| ops_addr(&line));
+        if line.contains("\"message\":\"fill\"") {
             break;
         }
     }

@@ -1,5 +1,6 @@
-//! Secrets never leave: a daemon trading with canary credentials at TRACE
-//! level writes them into no log line and no metric.
+//! Secrets never leave: a daemon trading with canary credentials (and a
+//! canary control API token) at TRACE level writes them into no log line, no
+//! metric and no API answer.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -8,6 +9,7 @@ use crate::support::{ConfigDir, sma_file};
 
 const KEY: &str = "canaryKEY4f9d2Q";
 const SECRET: &str = "canarySECRET7b1eZ";
+const TOKEN: &str = "canaryTOKEN9c3aX";
 
 #[test]
 fn canary_credentials_appear_in_no_log_line_or_metric() {
@@ -42,6 +44,7 @@ fn canary_credentials_appear_in_no_log_line_or_metric() {
         .env_remove("RUST_LOG")
         .env("TW_CANARY_KEY", KEY)
         .env("TW_CANARY_SECRET", SECRET)
+        .env("TRADEWIND_API_TOKEN", TOKEN)
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
@@ -49,17 +52,22 @@ fn canary_credentials_appear_in_no_log_line_or_metric() {
     let mut seen = Vec::new();
     let mut ops = None;
     for line in lines.by_ref().map_while(Result::ok) {
-        if line.contains("\"message\":\"ops endpoints on /healthz /readyz /metrics\"") {
-            let v: serde_json::Value = serde_json::from_str(&line).unwrap();
-            ops = v["addr"].as_str().map(str::to_owned);
-        }
+        ops = ops.or_else(|| crate::cli::ops_addr(&line));
         let filled = line.contains("\"message\":\"fill\"");
         seen.push(line);
         if filled {
             break;
         }
     }
-    let metrics = crate::cli::http_get(&ops.expect("ops address logged"), "/metrics").1;
+    let ops = ops.expect("ops address logged");
+    let metrics = crate::cli::http_get(&ops, "/metrics").1;
+    // The control API: its answers (and its refusals) carry no secret either.
+    let mut answers = Vec::new();
+    for (path, token) in [("/v1/status", TOKEN), ("/v1/orders", TOKEN), ("/v1/balances", TOKEN), ("/v1/status", "wrong")] {
+        let (status, body) = crate::cli::http(&ops, "GET", path, Some(token));
+        assert_eq!(status, if token == TOKEN { 200 } else { 401 }, "{path}: {body}");
+        answers.push(body);
+    }
     assert!(Command::new("kill").args(["-TERM", &daemon.id().to_string()]).status().unwrap().success());
     seen.extend(lines.map_while(Result::ok));
     assert_eq!(daemon.wait().unwrap().code(), Some(0));
@@ -68,9 +76,13 @@ fn canary_credentials_appear_in_no_log_line_or_metric() {
 
     // The most verbose levels were on (libraries that dump wire payloads are capped at DEBUG).
     assert!(seen.iter().any(|l| l.contains("\"level\":\"DEBUG\"")), "debug lines were written: {seen:#?}");
-    for line in &seen {
-        assert!(!line.contains(KEY) && !line.contains(SECRET), "a secret leaked into: {line}");
+    for line in seen.iter().chain(&answers) {
+        for canary in [KEY, SECRET, TOKEN] {
+            assert!(!line.contains(canary), "a secret leaked into: {line}");
+        }
     }
-    assert!(!metrics.contains(KEY) && !metrics.contains(SECRET), "a secret leaked into /metrics");
+    for canary in [KEY, SECRET, TOKEN] {
+        assert!(!metrics.contains(canary), "a secret leaked into /metrics");
+    }
     assert!(metrics.contains("tradewind_fills_total{venue=\"bn\",strategy=\"c\"}"), "{metrics}");
 }

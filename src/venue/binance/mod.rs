@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
-use tradewind_strategies::sdk::{Asset, Balance, InstrumentSpec, VenueId};
+use tradewind_strategies::sdk::{Asset, Balance, InstrumentSpec, OrderUpdate, VenueId};
 
 use crate::config::Environment;
 use crate::engine::EngineInput;
@@ -85,12 +85,15 @@ pub struct Connection {
     pub rest: Arc<RestClient>,
     /// Ends once the engine dropped `client` and every request in flight is answered.
     pub exec_task: tokio::task::JoinHandle<()>,
+    /// What startup reconciliation found, to apply before strategies run.
+    pub recovered: Vec<OrderUpdate>,
     /// Feeds and the user stream; they end on the shutdown token.
     pub tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
-/// Connects a venue: clock, exchange info and rate limits, balances, then
-/// the market feeds, the user stream and the execution task.
+/// Connects a venue: clock, exchange info and rate limits, balances, the
+/// user stream, the execution task (which first reconciles the orders of an
+/// earlier run with the venue), then the market feeds.
 pub async fn connect(
     options: ConnectOptions,
     feeds: Vec<FeedSpec>,
@@ -148,13 +151,7 @@ pub async fn connect(
         tracing::info!(%venue, "no API credentials: market data only, orders will be refused");
         drop(user_tx);
     }
-    let feed_options = FeedOptions {
-        venue,
-        stream_url: options.endpoints.stream.clone(),
-        silence_timeout: options.silence_timeout,
-        snapshot_depth: 1000,
-    };
-    tasks.extend(market::spawn_feeds(feed_options, feeds, rest.clone(), engine.clone(), shutdown.clone()));
+    let engine_feeds = engine.clone();
     let (instruments_tx, instruments_rx) = tokio::sync::watch::channel(info.instruments.clone());
     tasks.push(tokio::spawn(refresh_instruments(
         rest.clone(),
@@ -164,7 +161,7 @@ pub async fn connect(
         engine.clone(),
         shutdown.clone(),
     )));
-    let (client, exec_task) = exec::spawn(
+    let started = exec::start(
         exec::ExecOptions::new(venue),
         instruments_rx,
         rest.clone(),
@@ -172,8 +169,24 @@ pub async fn connect(
         engine,
         options.journal.clone(),
         options.recovered.clone(),
-    );
-    Ok(Connection { client, instruments: info.instruments, rest, exec_task, tasks })
+    )
+    .await;
+    // Market data once the orders of an earlier run are settled.
+    let feed_options = FeedOptions {
+        venue,
+        stream_url: options.endpoints.stream.clone(),
+        silence_timeout: options.silence_timeout,
+        snapshot_depth: 1000,
+    };
+    tasks.extend(market::spawn_feeds(feed_options, feeds, rest.clone(), engine_feeds, shutdown.clone()));
+    Ok(Connection {
+        client: started.handle,
+        instruments: info.instruments,
+        rest,
+        exec_task: started.task,
+        recovered: started.recovered,
+        tasks,
+    })
 }
 
 /// Reads `exchangeInfo` again every `every`: new filters reach the engine and

@@ -83,6 +83,12 @@ pub struct OrderInfo {
     pub client_order_id: String,
     pub executed_qty: Decimal,
     pub status: String,
+    #[serde(default)]
+    pub side: String,
+    #[serde(default)]
+    pub price: Decimal,
+    #[serde(default)]
+    pub orig_qty: Decimal,
 }
 
 /// A `myTrades` row.
@@ -252,10 +258,14 @@ impl RestClient {
         self.json(self.signed(Method::GET, "/api/v3/order", q, 4, Priority::Query)).await
     }
 
-    pub async fn open_orders(&self, symbol: Symbol) -> Result<Vec<OrderInfo>, VenueError> {
+    /// Open orders of one symbol (weight 6) or of the whole account (weight 80).
+    pub async fn open_orders(&self, symbol: Option<Symbol>) -> Result<Vec<OrderInfo>, VenueError> {
         let mut q = Query::new();
-        q.push("symbol", symbol);
-        self.json(self.signed(Method::GET, "/api/v3/openOrders", q, 6, Priority::Query)).await
+        if let Some(symbol) = symbol {
+            q.push("symbol", symbol);
+        }
+        let weight = if symbol.is_some() { 6 } else { 80 };
+        self.json(self.signed(Method::GET, "/api/v3/openOrders", q, weight, Priority::Query)).await
     }
 
     pub async fn account(&self) -> Result<Vec<AccountBalance>, VenueError> {

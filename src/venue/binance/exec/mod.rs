@@ -11,6 +11,7 @@
 //! client order id until the venue knows it or has clearly never seen it.
 
 mod record;
+mod recover;
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
@@ -55,16 +56,36 @@ pub struct ExecOptions {
     pub unknown_queries: u32,
     /// Capacity of the request queue.
     pub queue: usize,
+    /// How often open orders are checked with the venue while trading.
+    pub reconcile_every: Duration,
+    /// How long startup reconciliation may take before trading starts anyway.
+    pub recover_deadline: Duration,
 }
 
 impl ExecOptions {
     pub fn new(venue: VenueId) -> Self {
-        Self { venue, order_max_age: Duration::from_secs(5), unknown_queries: 5, queue: 1024 }
+        Self {
+            venue,
+            order_max_age: Duration::from_secs(5),
+            unknown_queries: 5,
+            queue: 1024,
+            reconcile_every: Duration::from_secs(60),
+            recover_deadline: Duration::from_secs(30),
+        }
     }
 }
 
-/// Starts the execution task; returns the engine's handle and the task.
-pub fn spawn(
+/// A started execution task.
+pub struct Started {
+    pub handle: ExecHandle,
+    pub task: tokio::task::JoinHandle<()>,
+    /// What reconciling the journal's open orders with the venue found, for
+    /// the engine to apply before any strategy runs.
+    pub recovered: Vec<OrderUpdate>,
+}
+
+/// Starts the execution task after reconciling the orders an earlier run left open.
+pub async fn start(
     options: ExecOptions,
     instruments: tokio::sync::watch::Receiver<Vec<InstrumentSpec>>,
     rest: Arc<RestClient>,
@@ -72,9 +93,9 @@ pub fn spawn(
     engine: mpsc::Sender<EngineInput>,
     journal: Option<Journal>,
     recovered: Vec<OpenEntry>,
-) -> (ExecHandle, tokio::task::JoinHandle<()>) {
+) -> Started {
     let (tx, rx) = mpsc::channel(options.queue);
-    let (results_tx, results_rx) = mpsc::channel(options.queue);
+    let (results_tx, mut results_rx) = mpsc::channel(options.queue);
     let mut exec = Exec {
         journal,
         specs: HashMap::new(),
@@ -87,13 +108,15 @@ pub fn spawn(
         done_order: VecDeque::new(),
         results_tx,
         in_flight: 0,
+        recovering: None,
+        external: HashSet::new(),
     };
     for entry in recovered {
         exec.adopt(entry);
     }
-    // Orders left open by an earlier run are settled with the venue first.
-    exec.reconcile();
-    (ExecHandle { tx }, tokio::spawn(exec.run(rx, user, results_rx)))
+    let deadline = exec.options.recover_deadline;
+    let recovered = exec.recover(&mut results_rx, deadline).await;
+    Started { handle: ExecHandle { tx }, task: tokio::spawn(exec.run(rx, user, results_rx)), recovered }
 }
 
 /// Where an order stands as far as we know.
@@ -128,6 +151,7 @@ enum Done {
     Replaced { cancel: ClientOrderId, id: ClientOrderId, result: Result<serde_json::Value, VenueError> },
     Queried { id: ClientOrderId, result: Result<OrderInfo, VenueError> },
     Trades { id: ClientOrderId, final_status: Option<String>, result: Result<Vec<AccountTrade>, VenueError> },
+    OpenOrders { result: Result<Vec<OrderInfo>, VenueError> },
 }
 
 /// Terminal ids remembered to ignore late duplicates.
@@ -146,6 +170,10 @@ struct Exec {
     done_order: VecDeque<ClientOrderId>,
     results_tx: mpsc::Sender<Done>,
     in_flight: usize,
+    /// During startup reconciliation: updates collected for the engine instead of sent.
+    recovering: Option<Vec<OrderUpdate>>,
+    /// Client order ids of open orders on the account that this process does not own.
+    external: HashSet<String>,
 }
 
 impl Exec {
@@ -157,6 +185,9 @@ impl Exec {
     ) {
         let mut requests_open = true;
         let mut user_open = true;
+        let every = self.options.reconcile_every;
+        let mut reconcile = tokio::time::interval_at(Instant::now() + every, every);
+        reconcile.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             if !requests_open && self.in_flight == 0 {
                 break;
@@ -174,6 +205,10 @@ impl Exec {
                     Some(e) => self.on_user_event(e).await,
                     None => user_open = false,
                 },
+                _ = reconcile.tick(), if requests_open => {
+                    self.reconcile();
+                    self.scan_open_orders();
+                }
             }
         }
         tracing::debug!(venue = %self.options.venue, "execution task finished");
@@ -365,6 +400,7 @@ impl Exec {
                 }
             },
             Done::Queried { id, result } => self.on_query(id, result).await,
+            Done::OpenOrders { result } => self.on_open_orders(result),
             Done::Trades { id, final_status, result } => {
                 match result {
                     Ok(trades) => {
@@ -443,7 +479,12 @@ impl Exec {
                     Stage::Unknown { queries } => queries + 1,
                     _ => 1,
                 };
-                if queries >= self.options.unknown_queries && e.is_unknown_order() {
+                let (limit, delay) = if self.recovering.is_some() {
+                    (recover::STARTUP_QUERIES, recover::STARTUP_QUERY_DELAY)
+                } else {
+                    (self.options.unknown_queries, Duration::from_millis(500) * (1 << queries.min(6)))
+                };
+                if queries >= limit && e.is_unknown_order() {
                     tracing::warn!(client_order_id = %id, "the venue never saw the order; counting it as rejected");
                     let reason = Reason::new("-2013", "order not found after an unknown outcome");
                     self.finish(id, |id| OrderUpdate::Rejected { id, reason: reason.clone() }).await;
@@ -452,7 +493,6 @@ impl Exec {
                 if let Some(t) = self.orders.get_mut(&id) {
                     t.stage = Stage::Unknown { queries };
                 }
-                let delay = Duration::from_millis(500) * (1 << queries.min(6));
                 self.query_later(id, symbol, delay);
             }
         }
@@ -632,14 +672,19 @@ impl Exec {
         }
     }
 
-    async fn emit(&self, update: OrderUpdate) {
+    async fn emit(&mut self, update: OrderUpdate) {
         if let Some(journal) = &self.journal {
             for record in record::journal_records(&update) {
                 journal.write_nowait(record);
             }
         }
         record::observe(self.options.venue, &update);
-        let _ = self.engine.send(EngineInput::Order(update)).await;
+        match &mut self.recovering {
+            Some(collected) => collected.push(update),
+            None => {
+                let _ = self.engine.send(EngineInput::Order(update)).await;
+            }
+        }
     }
 }
 

@@ -1,0 +1,108 @@
+//! Reconciliation with the venue: at start, before any strategy runs, and
+//! then periodically while trading.
+//!
+//! At start every order the journal left open (or in flight) is queried by
+//! its client order id: fills the journal missed are fetched and applied,
+//! finished orders are closed, an intent the venue never saw is closed as
+//! rejected. Then the account's open orders are listed: an order this
+//! process does not track is *external* — reported, counted, never touched.
+//! The updates found at start are handed back for the engine to apply before
+//! its strategies run; later ones flow like any other update.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tradewind_strategies::sdk::{ClientOrderId, OrderUpdate};
+
+use super::{Done, Exec};
+use crate::venue::binance::error::VenueError;
+use crate::venue::binance::rest::OrderInfo;
+
+/// Queries of an order the venue does not know, at start, before it counts as never placed.
+/// The process that sent it is gone, so nothing of it can still be on the way.
+pub(super) const STARTUP_QUERIES: u32 = 3;
+/// Delay between those queries.
+pub(super) const STARTUP_QUERY_DELAY: Duration = Duration::from_millis(250);
+
+impl Exec {
+    /// Settles the orders of an earlier run and lists the account's open
+    /// orders; returns the updates this produced. Gives up waiting at
+    /// `deadline`: what is still in flight then settles while trading.
+    pub(super) async fn recover(&mut self, results: &mut mpsc::Receiver<Done>, deadline: Duration) -> Vec<OrderUpdate> {
+        self.recovering = Some(Vec::new());
+        let adopted = self.orders.len();
+        self.reconcile();
+        self.scan_open_orders();
+        let until = Instant::now() + deadline;
+        while self.in_flight > 0 {
+            match tokio::time::timeout_at(until, results.recv()).await {
+                Ok(Some(done)) => {
+                    self.in_flight -= 1;
+                    self.on_done(done).await;
+                }
+                Ok(None) => break,
+                Err(_) => {
+                    tracing::warn!(
+                        venue = %self.options.venue,
+                        in_flight = self.in_flight,
+                        "reconciliation not finished at its deadline; the rest settles while trading"
+                    );
+                    break;
+                }
+            }
+        }
+        let updates = self.recovering.take().unwrap_or_default();
+        tracing::info!(
+            venue = %self.options.venue,
+            orders_from_journal = adopted,
+            updates = updates.len(),
+            still_open = self.orders.len(),
+            external_orders = self.external.len(),
+            "reconciled with the venue"
+        );
+        updates
+    }
+
+    /// Lists the account's open orders (all symbols) to find external ones.
+    pub(super) fn scan_open_orders(&mut self) {
+        self.spawn(|rest| async move { Done::OpenOrders { result: rest.open_orders(None).await } });
+    }
+
+    /// Compares the venue's open orders with what this process tracks.
+    pub(super) fn on_open_orders(&mut self, result: Result<Vec<OrderInfo>, VenueError>) {
+        let open = match result {
+            Ok(open) => open,
+            Err(e) => {
+                tracing::warn!(venue = %self.options.venue, error = %e, "listing open orders failed; retried at the next reconciliation");
+                return;
+            }
+        };
+        let mut external = HashSet::new();
+        for o in &open {
+            let own = ClientOrderId::new(&o.client_order_id).ok().filter(|id| self.orders.contains_key(id));
+            if own.is_some() {
+                continue;
+            }
+            if !self.external.contains(&o.client_order_id) {
+                let ours = crate::journal::instance_of_str(&o.client_order_id).is_some();
+                tracing::warn!(
+                    venue = %self.options.venue,
+                    symbol = %o.symbol,
+                    client_order_id = %o.client_order_id,
+                    order_id = o.order_id,
+                    side = %o.side,
+                    price = %o.price,
+                    qty = %o.orig_qty,
+                    looks_like_ours = ours,
+                    "external open order on the account: tracked, never touched"
+                );
+            }
+            external.insert(o.client_order_id.clone());
+        }
+        self.external = external;
+        metrics::gauge!("tradewind_external_open_orders", "venue" => self.options.venue.to_string())
+            .set(self.external.len() as f64);
+    }
+}
