@@ -17,9 +17,13 @@ pub fn init(format: LogFormat, default_filter: &str) {
     let mut filter = EnvFilter::try_from_default_env()
         .or_else(|_| EnvFilter::try_new(default_filter))
         .unwrap_or_else(|_| EnvFilter::new("info"));
-    for target in PAYLOAD_DUMPERS {
-        if let Ok(cap) = format!("{target}=debug").parse() {
-            filter = filter.add_directive(cap);
+    // Only a filter that enables TRACE somewhere needs the cap (adding it to a
+    // quieter filter would turn these libraries up, not down).
+    if filter.max_level_hint().is_none_or(|max| max > tracing::level_filters::LevelFilter::DEBUG) {
+        for target in PAYLOAD_DUMPERS {
+            if let Ok(cap) = format!("{target}=debug").parse() {
+                filter = filter.add_directive(cap);
+            }
         }
     }
     let json = match format {

@@ -46,8 +46,12 @@ impl Position {
         if qty.is_zero() {
             return None;
         }
-        let cost: Decimal = self.lots.iter().map(|l| l.qty * l.price).sum();
-        Some((cost / qty).round_dp(12))
+        Some((self.cost() / qty).round_dp(12))
+    }
+
+    /// What the open quantity cost (Σ lot quantity × entry price; negative for a short).
+    pub fn cost(&self) -> Decimal {
+        self.lots.iter().map(|l| l.qty * l.price).sum()
     }
 
     /// PnL of the open quantity at `mark`.

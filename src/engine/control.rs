@@ -101,6 +101,9 @@ pub struct PositionRow {
     pub qty: Decimal,
     #[schema(value_type = Option<String>)]
     pub avg_entry: Option<Decimal>,
+    /// What the open quantity cost, exactly (quantity × entry price over its lots).
+    #[schema(value_type = String)]
+    pub cost: Decimal,
     /// Mid of the book, else the last trade.
     #[schema(value_type = Option<String>)]
     pub mark: Option<Decimal>,
@@ -175,7 +178,8 @@ impl Engine {
                 let unknown = || ControlError::UnknownOrder(id.clone());
                 let client_id = ClientOrderId::new(&id).map_err(|_| unknown())?;
                 let &idx = core.owners.get(&client_id).ok_or_else(unknown)?;
-                let open = core.slots[idx].open_orders.iter().find(|o| o.id == client_id).copied().ok_or_else(unknown)?;
+                let open =
+                    core.slots[idx].open_orders.iter().find(|o| o.id == client_id).copied().ok_or_else(unknown)?;
                 core.send_cancel(idx, &open);
                 let trading_state = core.slots[idx].trading_state;
                 Ok(Reply::Done(Done { trading_state, cancels_sent: 1 }))
@@ -217,6 +221,7 @@ impl Core {
                     symbol: symbol.to_string(),
                     qty: p.qty(),
                     avg_entry: p.avg_entry(),
+                    cost: p.cost(),
                     mark,
                     realized_pnl: p.realized,
                     unrealized_pnl: unrealized,

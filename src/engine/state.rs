@@ -55,7 +55,10 @@ impl MarketState {
 
     /// The price a position is valued at: mid of the book, else the last trade.
     pub fn mark(&self, venue: VenueId, symbol: Symbol) -> Option<rust_decimal::Decimal> {
-        let mid = self.book_tops.get(&(venue, symbol)).map(|q| (q.bid_price.get() + q.ask_price.get()) / rust_decimal::Decimal::TWO);
+        let mid = self
+            .book_tops
+            .get(&(venue, symbol))
+            .map(|q| (q.bid_price.get() + q.ask_price.get()) / rust_decimal::Decimal::TWO);
         mid.or_else(|| self.last_trade.get(&(venue, symbol)).map(|p| p.get()))
     }
 

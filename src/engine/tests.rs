@@ -316,11 +316,11 @@ fn operator_commands_halt_pause_cancel_and_snapshot() {
 
     // Cancel one order by id; an unknown id is an error, not a silent no-op.
     let sent_before = s.sent.requests.lock().unwrap().len();
-    assert!(matches!(s.engine.control(Command::Cancel("tw-eth-1".into())), Ok(Reply::Done(Done { cancels_sent: 1, .. }))));
     assert!(matches!(
-        s.engine.control(Command::Cancel("tw-eth-99".into())),
-        Err(ControlError::UnknownOrder(_))
+        s.engine.control(Command::Cancel("tw-eth-1".into())),
+        Ok(Reply::Done(Done { cancels_sent: 1, .. }))
     ));
+    assert!(matches!(s.engine.control(Command::Cancel("tw-eth-99".into())), Err(ControlError::UnknownOrder(_))));
     assert_eq!(s.sent.requests.lock().unwrap().len(), sent_before + 1);
 
     // Pausing one strategy cancels its orders and denies its new ones; the other trades on.

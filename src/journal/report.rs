@@ -100,12 +100,11 @@ pub fn positions(fills: impl Iterator<Item = (String, Fill)>) -> Vec<PositionRow
         let symbol = fill.symbol.as_str();
         let assets = fill.fee_asset.and_then(|fee| {
             let a = fee.as_str();
-            let other = if let Some(quote) = symbol.strip_prefix(a) {
+            if let Some(quote) = symbol.strip_prefix(a) {
                 Asset::new(quote).ok().map(|q| (fee, q))
             } else {
                 symbol.strip_suffix(a).and_then(|base| Asset::new(base).ok()).map(|b| (b, fee))
-            };
-            other
+            }
         });
         let key = (instance, fill.venue.to_string(), symbol.to_owned());
         held.entry(key).or_default().apply(&fill, assets);
@@ -117,6 +116,7 @@ pub fn positions(fills: impl Iterator<Item = (String, Fill)>) -> Vec<PositionRow
             symbol,
             qty: p.qty(),
             avg_entry: p.avg_entry(),
+            cost: p.cost(),
             mark: None,
             realized_pnl: p.realized,
             unrealized_pnl: None,

@@ -90,8 +90,10 @@ fn a_foreign_or_corrupt_file_is_refused_and_left_as_it_was() {
     let dir = tempfile::tempdir().unwrap();
     let foreign = dir.path().join("other.db");
     let conn = Connection::open(&foreign).unwrap();
-    conn.execute_batch("CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO customers VALUES (1, 'x');")
-        .unwrap();
+    conn.execute_batch(
+        "CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO customers VALUES (1, 'x');",
+    )
+    .unwrap();
     drop(conn);
     let before = std::fs::read(&foreign).unwrap();
     let e = Journal::open(&foreign).unwrap_err();

@@ -205,11 +205,13 @@ async fn ask(state: &ApiState, command: Command) -> Result<Reply, ApiError> {
     };
     let (reply, answer) = oneshot::channel();
     let input = EngineInput::Control(crate::engine::control::Request { command, reply });
-    tokio::time::timeout(ENGINE_TIMEOUT, state.engine.send(input)).await.map_err(|_| busy())?.map_err(|_| {
-        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", "the engine has stopped")
-    })?;
+    tokio::time::timeout(ENGINE_TIMEOUT, state.engine.send(input))
+        .await
+        .map_err(|_| busy())?
+        .map_err(|_| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", "the engine has stopped"))?;
     let answer = tokio::time::timeout(ENGINE_TIMEOUT, answer).await.map_err(|_| busy())?;
-    let answer = answer.map_err(|_| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", "the engine has stopped"))?;
+    let answer =
+        answer.map_err(|_| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", "the engine has stopped"))?;
     Ok(answer?)
 }
 
@@ -299,7 +301,9 @@ async fn orders(
         Some(other) => Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             "bad_request",
-            format!("state={other:?}: only state=open is served; closed orders are in the journal (tradewind orders --all)"),
+            format!(
+                "state={other:?}: only state=open is served; closed orders are in the journal (tradewind orders --all)"
+            ),
         )),
     }
 }
@@ -362,8 +366,10 @@ impl utoipa::Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         let components = openapi.components.get_or_insert_with(Default::default);
-        components
-            .add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
     }
 }
 

@@ -228,7 +228,10 @@ pub enum Request {
     Strategies,
     Positions,
     /// Open orders, or (`all`) the latest `limit` orders of any state from the journal.
-    Orders { all: bool, limit: usize },
+    Orders {
+        all: bool,
+        limit: usize,
+    },
     Balances,
     Halt,
     /// The whole daemon, or one strategy.
@@ -265,7 +268,9 @@ pub async fn execute(
     };
     Ok(match request {
         Request::Status => show(&client.get::<Status>("/v1/status").await?, json, status_text),
-        Request::Strategies => show(&client.get::<Vec<StrategyRow>>("/v1/strategies").await?, json, |r| strategies_table(r)),
+        Request::Strategies => {
+            show(&client.get::<Vec<StrategyRow>>("/v1/strategies").await?, json, |r| strategies_table(r))
+        }
         Request::Positions => match client.get::<Vec<PositionRow>>("/v1/positions").await {
             Ok(rows) => show(&rows, json, |r| positions_table(r)),
             Err(ClientError::Unreachable(_)) => from_journal(false, 0, true)?,

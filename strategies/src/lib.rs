@@ -9,6 +9,7 @@
 //! strategy runs the same live, on the simulator and in unit tests.
 #![forbid(unsafe_code)]
 
+pub mod grid;
 pub mod sdk;
 pub mod sma_cross;
 
@@ -42,6 +43,7 @@ impl std::fmt::Display for ParamError {
 #[derive(Debug, Clone, PartialEq)]
 pub enum StrategyParams {
     SmaCross(sma_cross::Params),
+    Grid(grid::Params),
 }
 
 /// What every strategy instance has besides its parameters.
@@ -55,7 +57,7 @@ pub struct Instance {
 
 impl StrategyParams {
     /// Every `kind` a strategy file may name.
-    pub const KINDS: &'static [&'static str] = &["sma_cross"];
+    pub const KINDS: &'static [&'static str] = &["sma_cross", "grid"];
 
     /// Deserializes the parameters of a strategy of `kind` (the file's other
     /// keys). Parameters are deserialized by their own struct, not through an
@@ -63,6 +65,7 @@ impl StrategyParams {
     pub fn deserialize_kind<'de, D: Deserializer<'de>>(kind: &str, params: D) -> Result<Self, D::Error> {
         match kind {
             "sma_cross" => sma_cross::Params::deserialize(params).map(Self::SmaCross),
+            "grid" => grid::Params::deserialize(params).map(Self::Grid),
             other => Err(serde::de::Error::unknown_variant(other, Self::KINDS)),
         }
     }
@@ -71,6 +74,7 @@ impl StrategyParams {
     pub fn kind(&self) -> &'static str {
         match self {
             StrategyParams::SmaCross(_) => "sma_cross",
+            StrategyParams::Grid(_) => "grid",
         }
     }
 
@@ -79,6 +83,7 @@ impl StrategyParams {
         let mut errors = Vec::new();
         match self {
             StrategyParams::SmaCross(p) => p.validate(instance, &mut errors),
+            StrategyParams::Grid(p) => p.validate(instance, &mut errors),
         }
         errors
     }
@@ -87,6 +92,7 @@ impl StrategyParams {
     pub fn summary(&self) -> String {
         match self {
             StrategyParams::SmaCross(p) => p.summary(),
+            StrategyParams::Grid(p) => p.summary(),
         }
     }
 
@@ -94,6 +100,7 @@ impl StrategyParams {
     pub fn build(&self, instance: &Instance) -> Box<dyn Strategy> {
         match self {
             StrategyParams::SmaCross(p) => Box::new(sma_cross::SmaCross::new(instance, p.clone())),
+            StrategyParams::Grid(p) => Box::new(grid::Grid::new(instance, p.clone())),
         }
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod cli;
 mod config;
+mod crash;
 mod secrets;
 mod sim_server;
 mod support;

@@ -63,7 +63,9 @@ fn canary_credentials_appear_in_no_log_line_or_metric() {
     let metrics = crate::cli::http_get(&ops, "/metrics").1;
     // The control API: its answers (and its refusals) carry no secret either.
     let mut answers = Vec::new();
-    for (path, token) in [("/v1/status", TOKEN), ("/v1/orders", TOKEN), ("/v1/balances", TOKEN), ("/v1/status", "wrong")] {
+    for (path, token) in
+        [("/v1/status", TOKEN), ("/v1/orders", TOKEN), ("/v1/balances", TOKEN), ("/v1/status", "wrong")]
+    {
         let (status, body) = crate::cli::http(&ops, "GET", path, Some(token));
         assert_eq!(status, if token == TOKEN { 200 } else { 401 }, "{path}: {body}");
         answers.push(body);

@@ -179,6 +179,13 @@ impl Exchange {
         self.orders.get(&id).filter(|o| o.account == account).ok_or_else(no_such_order)
     }
 
+    /// Every order an account ever placed, in any state (oldest first).
+    pub fn orders_of(&self, account: AccountId) -> Vec<&Order> {
+        let mut orders: Vec<&Order> = self.orders.values().filter(|o| o.account == account).collect();
+        orders.sort_by_key(|o| o.id);
+        orders
+    }
+
     pub fn open_orders(&self, account: AccountId, symbol: Option<&str>) -> Vec<&Order> {
         let mut open: Vec<&Order> = self
             .orders

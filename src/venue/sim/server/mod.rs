@@ -76,6 +76,8 @@ pub struct Shared {
     faults_rng: Mutex<Rng>,
     /// Responses with HTTP 429 or 418 so far.
     limited_responses: std::sync::atomic::AtomicU64,
+    /// The synthetic market stands still while set (tests compare ledgers at rest).
+    market_paused: std::sync::atomic::AtomicBool,
     shutdown: CancellationToken,
 }
 
@@ -190,6 +192,11 @@ impl SimHandle {
         self.shared.rate().peak_weight()
     }
 
+    /// Stops (or restarts) the synthetic market: no price moves, requotes or takers while paused.
+    pub fn pause_market(&self, paused: bool) {
+        self.shared.market_paused.store(paused, std::sync::atomic::Ordering::Relaxed);
+    }
+
     pub fn set_faults(&self, faults: FaultConfig) {
         self.shared.exchange().set_faults(faults);
     }
@@ -229,6 +236,7 @@ pub async fn start(options: SimOptions, shutdown: CancellationToken) -> std::io:
         notices: watch::channel(0).0,
         faults_rng: Mutex::new(Rng::new(options.seed ^ 0x5EED)),
         limited_responses: std::sync::atomic::AtomicU64::new(0),
+        market_paused: std::sync::atomic::AtomicBool::new(false),
         shutdown: shutdown.clone(),
     });
     // Fill the book before anyone connects, so the first snapshot has depth.
@@ -268,6 +276,9 @@ fn spawn_market(shared: Arc<Shared>, mut synth: Synth, events_per_sec: u32) {
             tokio::select! {
                 _ = shared.shutdown.cancelled() => break,
                 _ = tick.tick() => {
+                    if shared.market_paused.load(std::sync::atomic::Ordering::Relaxed) {
+                        continue;
+                    }
                     let mut ex = shared.exchange();
                     synth.step(&mut ex, now_ms());
                     shared.publish(&mut ex);
