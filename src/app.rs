@@ -301,6 +301,7 @@ async fn start_venue(
                 request_timeout,
                 journal: Some(journal.clone()),
                 recovered: open,
+                account_label: "sim".to_owned(),
             };
             (options, Some(handle))
         }
@@ -336,6 +337,7 @@ async fn start_venue(
                 request_timeout,
                 journal: Some(journal.clone()),
                 recovered: open,
+                account_label: format!("binance/{}", b.environment.as_str()),
             };
             (options, None)
         }

@@ -104,6 +104,17 @@ pub enum Environment {
     Demo,
 }
 
+impl Environment {
+    /// The name as written in TOML.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Environment::Mainnet => "mainnet",
+            Environment::Testnet => "testnet",
+            Environment::Demo => "demo",
+        }
+    }
+}
+
 /// Where API credentials come from. Secrets are never written in config files.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -33,6 +33,11 @@ pub enum JournalError {
     Foreign { path: String },
     #[error("journal {path}: schema version {found} is newer than this build knows ({known})")]
     TooNew { path: String, found: i64, known: i64 },
+    #[error(
+        "journal {path} belongs to venue {venue:?} at {recorded}, but the venue now is {found}; \
+         refusing to mix two accounts' orders (use another [journal] path)"
+    )]
+    OtherAccount { path: String, venue: String, recorded: String, found: String },
     #[error("the journal thread has stopped")]
     Stopped,
     #[error("journal record: {0}")]
@@ -83,12 +88,19 @@ pub struct Recovered {
 enum Job {
     Write(Record, Option<oneshot::Sender<Result<(), String>>>),
     Flush(oneshot::Sender<()>),
+    /// Records (or checks) which account a venue name stands for.
+    Bind {
+        venue: String,
+        account: String,
+        done: oneshot::Sender<Result<(), JournalError>>,
+    },
 }
 
 /// The handle; cheap to clone.
 #[derive(Clone)]
 pub struct Journal {
     tx: std::sync::mpsc::SyncSender<Job>,
+    path: std::sync::Arc<str>,
 }
 
 impl std::fmt::Debug for Journal {
@@ -113,11 +125,13 @@ impl Journal {
         schema::migrate(&mut conn, &shown)?;
         let recovered = recover(&conn).map_err(sqlite)?;
         let (tx, rx) = std::sync::mpsc::sync_channel(QUEUE);
+        let path: std::sync::Arc<str> = shown.clone().into();
+        let writer_path = path.clone();
         std::thread::Builder::new()
             .name("journal".into())
-            .spawn(move || writer(conn, rx))
+            .spawn(move || writer(conn, rx, &writer_path))
             .map_err(|e| JournalError::Io { path: shown, message: e.to_string() })?;
-        Ok((Journal { tx }, recovered))
+        Ok((Journal { tx, path }, recovered))
     }
 
     /// Writes a record and waits until it is committed.
@@ -132,6 +146,21 @@ impl Journal {
         if self.tx.try_send(Job::Write(record, None)).is_err() {
             tracing::error!("journal queue full or closed; a record was not written");
         }
+    }
+
+    /// Ties venue name `venue` to `account` (e.g. `binance/testnet uid=42`) the
+    /// first time; afterwards refuses a different account under that name, so
+    /// one journal never mixes two accounts' orders and fills.
+    pub async fn bind(&self, venue: &str, account: &str) -> Result<(), JournalError> {
+        let (done, wait) = oneshot::channel();
+        let job = Job::Bind { venue: venue.to_owned(), account: account.to_owned(), done };
+        self.tx.try_send(job).map_err(|_| JournalError::Stopped)?;
+        wait.await.map_err(|_| JournalError::Stopped)?
+    }
+
+    /// The file, as given.
+    pub fn path(&self) -> &str {
+        &self.path
     }
 
     /// Waits until everything queued so far is committed.
@@ -156,8 +185,12 @@ pub fn instance_of_str(id: &str) -> Option<(&str, u64)> {
 }
 
 /// The writer thread: commits queued records in batches until every handle is gone.
-fn writer(mut conn: Connection, rx: std::sync::mpsc::Receiver<Job>) {
+fn writer(mut conn: Connection, rx: std::sync::mpsc::Receiver<Job>, path: &str) {
     while let Ok(first) = rx.recv() {
+        if let Job::Bind { venue, account, done } = first {
+            let _ = done.send(bind(&conn, path, &venue, &account));
+            continue;
+        }
         let mut jobs = vec![first];
         while jobs.len() < 512
             && let Ok(more) = rx.try_recv()
@@ -177,7 +210,30 @@ fn writer(mut conn: Connection, rx: std::sync::mpsc::Receiver<Job>) {
                 Job::Flush(done) => {
                     let _ = done.send(());
                 }
+                Job::Bind { venue, account, done } => {
+                    let _ = done.send(bind(&conn, path, &venue, &account));
+                }
             }
+        }
+    }
+}
+
+fn bind(conn: &Connection, path: &str, venue: &str, account: &str) -> Result<(), JournalError> {
+    let sqlite = |source| JournalError::Sqlite { path: path.to_owned(), source };
+    let key = format!("venue.{venue}");
+    let recorded: Option<String> =
+        conn.query_row("SELECT value FROM meta WHERE key = ?1", [&key], |r| r.get(0)).optional().map_err(sqlite)?;
+    match recorded {
+        Some(r) if r == account => Ok(()),
+        Some(recorded) => Err(JournalError::OtherAccount {
+            path: path.to_owned(),
+            venue: venue.to_owned(),
+            recorded,
+            found: account.to_owned(),
+        }),
+        None => {
+            conn.execute("INSERT INTO meta (key, value) VALUES (?1, ?2)", params![key, account]).map_err(sqlite)?;
+            Ok(())
         }
     }
 }

@@ -85,6 +85,24 @@ async fn a_restart_gets_back_sequences_open_orders_and_fills_exactly() {
     assert_eq!(std::fs::read(&path).unwrap(), before, "reading changed nothing");
 }
 
+#[tokio::test]
+async fn a_venue_name_stays_bound_to_one_account() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j.db");
+    {
+        let (journal, _) = Journal::open(&path).unwrap();
+        journal.bind("bn", "binance/testnet uid=7").await.unwrap();
+        journal.bind("bn", "binance/testnet uid=7").await.unwrap();
+        journal.bind("other", "binance/testnet uid=8").await.unwrap();
+    }
+    let (journal, _) = Journal::open(&path).unwrap();
+    journal.bind("bn", "binance/testnet uid=7").await.unwrap();
+    let e = journal.bind("bn", "binance/mainnet uid=9").await.unwrap_err();
+    assert!(matches!(e, JournalError::OtherAccount { .. }), "{e}");
+    let text = e.to_string();
+    assert!(text.contains("binance/testnet uid=7") && text.contains("binance/mainnet uid=9"), "{text}");
+}
+
 #[test]
 fn a_foreign_or_corrupt_file_is_refused_and_left_as_it_was() {
     let dir = tempfile::tempdir().unwrap();

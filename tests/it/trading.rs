@@ -57,6 +57,7 @@ async fn harness(config: SimConfig, feeds: Vec<FeedSpec>) -> Harness {
         request_timeout: Duration::from_secs(2),
         journal: None,
         recovered: Vec::new(),
+        account_label: "sim".into(),
     };
     let (tx, rx) = mpsc::channel(100_000);
     let connection = binance::connect(options, feeds, tx, shutdown.clone()).await.unwrap();
@@ -383,5 +384,72 @@ async fn an_ack_that_never_comes_is_settled_by_query() {
     h.sim.set_faults(FaultConfig::default());
     h.submit(ExecRequest::Cancel { id: id("it-slow-1"), symbol: btc() });
     assert_eq!(h.update(id("it-slow-1")).await, OrderUpdate::Canceled { id: id("it-slow-1") });
+    h.stop().await;
+}
+
+/// A market-account sell of `qty` at `price` (IOC), after taking the background bids
+/// away, so it can only meet our resting buy.
+fn hit_our_bid(sim: &SimHandle, qty: &str, price: &str) {
+    use tradewind::venue::sim::exchange::{MARKET_ACCOUNT, NewOrder as SimOrder, OrdType, Side as SimSide};
+    sim.with_exchange(|ex| {
+        let sell = SimOrder {
+            symbol: "BTCUSDT".into(),
+            side: SimSide::Sell,
+            kind: OrdType::Limit,
+            tif: tradewind::venue::sim::matching::Tif::Ioc,
+            qty: Some(qty.parse().unwrap()),
+            quote_qty: None,
+            price: Some(price.parse().unwrap()),
+            client_id: None,
+        };
+        ex.cancel_all(MARKET_ACCOUNT, "BTCUSDT", 1).unwrap();
+        ex.place(MARKET_ACCOUNT, &sell, 1).unwrap();
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn partial_fills_then_cancel_give_the_hand_computed_position_through_duplicated_and_reordered_events() {
+    use rust_decimal::Decimal;
+    use tradewind::portfolio::Position;
+    use tradewind_strategies::sdk::Asset;
+    let d = |s: &str| s.parse::<Decimal>().unwrap();
+    let mut h = harness(quiet_market(), vec![]).await;
+    h.sim.set_faults(FaultConfig { duplicate_user_events: 1.0, reorder_user_events: 0.5, ..FaultConfig::default() });
+    h.submit(ExecRequest::Place { id: id("it-pf-1"), order: limit(Side::Buy, "0.01", "50000") });
+    assert!(matches!(h.update(id("it-pf-1")).await, OrderUpdate::Accepted { .. }));
+    hit_our_bid(&h.sim, "0.004", "50000");
+    hit_our_bid(&h.sim, "0.003", "50000");
+    h.submit(ExecRequest::Cancel { id: id("it-pf-1"), symbol: btc() });
+    let mut updates = Vec::new();
+    loop {
+        let u = h.update(id("it-pf-1")).await;
+        let done = u.is_terminal();
+        updates.push(u);
+        if done {
+            break;
+        }
+    }
+    assert_eq!(updates.last(), Some(&OrderUpdate::Canceled { id: id("it-pf-1") }), "{updates:#?}");
+    let fills: Vec<_> = updates.iter().filter_map(|u| u.fill()).collect();
+    let mut qtys: Vec<Decimal> = fills.iter().map(|f| f.qty.get()).collect();
+    qtys.sort();
+    assert_eq!(qtys, [d("0.003"), d("0.004")], "each fill once: {updates:#?}");
+
+    // By hand: 0.007 BTC bought at 50000, 0.1 % commission taken in BTC (0.000007).
+    let assets = Some((Asset::new("BTC").unwrap(), Asset::new("USDT").unwrap()));
+    let mut position = Position::default();
+    for fill in fills {
+        position.apply(fill, assets);
+    }
+    assert_eq!(position.qty(), d("0.006993"));
+    assert_eq!(position.avg_entry(), Some(d("50000")));
+    assert_eq!(position.cost(), d("349.65"));
+    assert_eq!(position.fees, d("0.35"), "0.000007 BTC at its 50000 entry");
+    assert_eq!(position.realized, Decimal::ZERO);
+    assert_eq!(position.unrealized(d("51000")), d("6.993"));
+    // The venue agrees: 0.006993 BTC more, 350 USDT less, nothing locked.
+    let (btc, usdt) = h.sim.with_exchange(|ex| (ex.ledger().balance(2, "BTC"), ex.ledger().balance(2, "USDT")));
+    assert_eq!((btc.free - d("1"), btc.locked), (d("0.006993"), Decimal::ZERO));
+    assert_eq!((usdt.free - d("100000"), usdt.locked), (d("-350"), Decimal::ZERO));
     h.stop().await;
 }

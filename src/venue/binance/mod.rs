@@ -75,6 +75,18 @@ pub struct ConnectOptions {
     pub journal: Option<crate::journal::Journal>,
     /// Orders of this venue an earlier run left open.
     pub recovered: Vec<crate::journal::OpenEntry>,
+    /// Which venue this is (`sim`, `binance/testnet`, ...): with the account's
+    /// uid it ties the venue name to one account in the journal.
+    pub account_label: String,
+}
+
+/// Why a venue could not be connected.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error(transparent)]
+    Venue(#[from] VenueError),
+    #[error(transparent)]
+    Journal(#[from] crate::journal::JournalError),
 }
 
 /// A connected venue.
@@ -99,7 +111,7 @@ pub async fn connect(
     feeds: Vec<FeedSpec>,
     engine: mpsc::Sender<EngineInput>,
     shutdown: CancellationToken,
-) -> Result<Connection, VenueError> {
+) -> Result<Connection, ConnectError> {
     crate::venue::install_tls_provider();
     let venue = options.venue;
     let limiter = Arc::new(RateLimiter::new(Limits::default()));
@@ -129,8 +141,16 @@ pub async fn connect(
     let mut tasks = Vec::new();
     let (user_tx, user_rx) = mpsc::channel(4096);
     if let Some(credentials) = options.credentials.clone() {
-        let balances = rest.account().await?;
-        let balances: Vec<(Asset, Balance)> = balances
+        let account = rest.account().await?;
+        if let Some(journal) = &options.journal {
+            let id = match account.uid {
+                Some(uid) => format!("{} uid={uid}", options.account_label),
+                None => options.account_label.clone(),
+            };
+            journal.bind(venue.as_str(), &id).await?;
+        }
+        let balances: Vec<(Asset, Balance)> = account
+            .balances
             .into_iter()
             .filter_map(|b| Some((Asset::new(&b.asset).ok()?, Balance { free: b.free, locked: b.locked })))
             .collect();

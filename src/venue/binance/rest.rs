@@ -113,9 +113,13 @@ pub struct AccountBalance {
     pub locked: Decimal,
 }
 
-#[derive(Deserialize)]
-struct AccountInfo {
-    balances: Vec<AccountBalance>,
+/// What `GET /api/v3/account` says that the daemon uses.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Account {
+    /// The account's id, when the venue reports it (Binance does).
+    #[serde(default)]
+    pub uid: Option<u64>,
+    pub balances: Vec<AccountBalance>,
 }
 
 #[derive(Deserialize)]
@@ -268,11 +272,10 @@ impl RestClient {
         self.json(self.signed(Method::GET, "/api/v3/openOrders", q, weight, Priority::Query)).await
     }
 
-    pub async fn account(&self) -> Result<Vec<AccountBalance>, VenueError> {
+    pub async fn account(&self) -> Result<Account, VenueError> {
         let mut q = Query::new();
         q.push("omitZeroBalances", "true");
-        let info: AccountInfo = self.json(self.signed(Method::GET, "/api/v3/account", q, 20, Priority::Query)).await?;
-        Ok(info.balances)
+        self.json(self.signed(Method::GET, "/api/v3/account", q, 20, Priority::Query)).await
     }
 
     /// The account's trades of one order.

@@ -510,13 +510,34 @@ impl Exec {
         let terminal = !matches!(info.status.as_str(), "NEW" | "PARTIALLY_FILLED" | "PENDING_NEW");
         if info.executed_qty > filled {
             // Fills we have not seen: fetch them, then apply the final state.
-            let order_id = info.order_id;
-            let final_status = terminal.then(|| info.status.clone());
-            self.spawn(move |rest| async move {
-                Done::Trades { id, final_status, result: rest.order_trades(symbol, order_id).await }
-            });
+            self.fetch_trades(id, symbol, info.order_id, terminal.then(|| info.status.clone()));
         } else if terminal {
             self.apply_terminal(id, &info.status).await;
+        }
+    }
+
+    /// Fetches an order's trades (applied once each), then applies `final_status` if given.
+    fn fetch_trades(&mut self, id: ClientOrderId, symbol: Symbol, order_id: u64, final_status: Option<String>) {
+        self.spawn(move |rest| async move {
+            Done::Trades { id, final_status, result: rest.order_trades(symbol, order_id).await }
+        });
+    }
+
+    /// A terminal report, applied once every fill it counts is: a report that
+    /// overtook some of its fills (reordered or lost events) fetches them first.
+    async fn settle_report(&mut self, id: ClientOrderId, r: &ExecutionReport) {
+        let Some(t) = self.orders.get(&id) else { return };
+        if r.cum_qty > t.filled {
+            let symbol = t.symbol;
+            self.fetch_trades(id, symbol, r.order_id, Some(r.status.clone()));
+            return;
+        }
+        match r.exec_type.as_str() {
+            "REJECTED" => {
+                let reason = Reason::new("REJECTED", r.reject_reason.clone().unwrap_or_default());
+                self.finish(id, |id| OrderUpdate::Rejected { id, reason: reason.clone() }).await;
+            }
+            _ => self.apply_terminal(id, &r.status).await,
         }
     }
 
@@ -611,13 +632,16 @@ impl Exec {
                     is_maker: r.maker,
                 };
                 self.apply_trade(id, &trade).await;
+                // Earlier fills of this order that never arrived (lost or still behind): fetch them.
+                if let Some(t) = self.orders.get(&id)
+                    && r.cum_qty > t.filled
+                {
+                    let symbol = t.symbol;
+                    let terminal = r.status != "PARTIALLY_FILLED";
+                    self.fetch_trades(id, symbol, r.order_id, terminal.then(|| r.status.clone()));
+                }
             }
-            "CANCELED" => self.finish(id, |id| OrderUpdate::Canceled { id }).await,
-            "REJECTED" => {
-                let reason = Reason::new("REJECTED", r.reject_reason.clone().unwrap_or_default());
-                self.finish(id, |id| OrderUpdate::Rejected { id, reason: reason.clone() }).await;
-            }
-            "EXPIRED" | "TRADE_PREVENTION" => self.finish(id, |id| OrderUpdate::Expired { id }).await,
+            "CANCELED" | "REJECTED" | "EXPIRED" | "TRADE_PREVENTION" => self.settle_report(id, r).await,
             _ => {}
         }
     }
