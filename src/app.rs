@@ -141,7 +141,9 @@ pub async fn run(
     phase.send_replace(Phase::Starting);
     let (engine_tx, engine_rx) = mpsc::channel(config.runtime.engine_queue);
     let ops_shutdown = CancellationToken::new();
-    let (ops_addr, ops_task) = start_ops(&config, &phase, engine_tx.clone(), ops_shutdown.clone()).await?;
+    let (trading_tx, trading_rx) = watch::channel(crate::risk::TradingState::Active);
+    let (ops_addr, ops_task) =
+        start_ops(&config, &phase, (engine_tx.clone(), trading_tx.clone(), trading_rx), ops_shutdown.clone()).await?;
     let path = journal_path(&config);
     let (journal, mut recovered) = Journal::open(&path)?;
     forget_embedded_sim_state(&config, &journal, &mut recovered);
@@ -168,7 +170,6 @@ pub async fn run(
             }
         }
     }
-    drop(engine_tx);
     // Positions and open orders of the earlier run, before any strategy starts.
     for (instance, fill) in &recovered.fills {
         engine.restore_fill(instance, fill);
@@ -180,6 +181,7 @@ pub async fn run(
         engine.restore_update(&update);
     }
     let watchdog = crate::ops::spawn_watchdog(engine.heartbeat(), ops_shutdown.clone());
+    let status_task = crate::ops::spawn_status(engine_tx, phase.subscribe(), trading_tx, ops_shutdown.clone());
     let engine_task = tokio::spawn(engine::run(
         engine,
         engine_rx,
@@ -226,6 +228,7 @@ pub async fn run(
     }
     ops_shutdown.cancel();
     let _ = ops_task.await;
+    let _ = status_task.await;
     if let Some(w) = watchdog {
         let _ = w.await;
     }
@@ -239,7 +242,11 @@ pub async fn run(
 async fn start_ops(
     config: &Config,
     phase: &watch::Sender<Phase>,
-    engine: mpsc::Sender<engine::EngineInput>,
+    (engine, trading_tx, trading_rx): (
+        mpsc::Sender<engine::EngineInput>,
+        watch::Sender<crate::risk::TradingState>,
+        watch::Receiver<crate::risk::TradingState>,
+    ),
     shutdown: CancellationToken,
 ) -> anyhow::Result<(std::net::SocketAddr, tokio::task::JoinHandle<()>)> {
     let listen = config.ops.listen;
@@ -248,11 +255,12 @@ async fn start_ops(
     if token.is_none() {
         tracing::warn!("no control API token configured: /v1 is read-only (and loopback-only)");
     }
-    let api = crate::ops::api::ApiState::new(engine, phase.subscribe(), token.as_ref(), listen.ip().is_loopback());
+    let loopback = listen.ip().is_loopback();
+    let api = crate::ops::api::ApiState::new(engine, phase.subscribe(), token.as_ref(), loopback, trading_tx);
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| anyhow::anyhow!("ops endpoints cannot listen on {listen}: {e}"))?;
-    Ok(crate::ops::serve(listener, phase.subscribe(), api, shutdown).await?)
+    Ok(crate::ops::serve(listener, phase.subscribe(), trading_rx, api, shutdown).await?)
 }
 
 /// Connects one venue (starting the embedded simulator for `kind = "sim"`) and

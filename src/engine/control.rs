@@ -40,6 +40,8 @@ pub enum Reply {
 /// What a state-changing command did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Done {
+    /// Whether the command concerned the whole daemon (halt, resume) rather than one strategy or order.
+    pub global: bool,
     /// The trading state now in force for the target (daemon or strategy).
     pub trading_state: TradingState,
     /// Cancels sent.
@@ -60,6 +62,36 @@ pub enum ControlError {
 pub struct Request {
     pub command: Command,
     pub reply: oneshot::Sender<Result<Reply, ControlError>>,
+}
+
+/// Why [`ask`] got no answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoAnswer {
+    /// The engine has stopped (its queue is closed).
+    Stopped,
+    /// No answer within the deadline (the command may still take effect).
+    Timeout,
+}
+
+/// Sends the engine a command and waits (up to `timeout` for each of queueing
+/// and answering) for its reply.
+pub async fn ask(
+    engine: &tokio::sync::mpsc::Sender<super::EngineInput>,
+    command: Command,
+    timeout: std::time::Duration,
+) -> Result<Result<Reply, ControlError>, NoAnswer> {
+    let (reply, answer) = oneshot::channel();
+    let input = super::EngineInput::Control(Request { command, reply });
+    match tokio::time::timeout(timeout, engine.send(input)).await {
+        Err(_) => return Err(NoAnswer::Timeout),
+        Ok(Err(_)) => return Err(NoAnswer::Stopped),
+        Ok(Ok(())) => {}
+    }
+    match tokio::time::timeout(timeout, answer).await {
+        Err(_) => Err(NoAnswer::Timeout),
+        Ok(Err(_)) => Err(NoAnswer::Stopped),
+        Ok(Ok(answer)) => Ok(answer),
+    }
 }
 
 /// Everything an operator looks at, at one instant.
@@ -154,25 +186,25 @@ impl Engine {
                 core.risk.set_global_state(TradingState::Halted);
                 let cancels_sent = (0..core.slots.len()).map(|idx| core.cancel_all(idx)).sum();
                 tracing::warn!(cancels_sent, "kill switch: trading halted by the operator");
-                Ok(Reply::Done(Done { trading_state: TradingState::Halted, cancels_sent }))
+                Ok(Reply::Done(Done { global: true, trading_state: TradingState::Halted, cancels_sent }))
             }
             Command::Resume => {
                 core.risk.set_global_state(TradingState::Active);
                 tracing::warn!("trading resumed by the operator");
-                Ok(Reply::Done(Done { trading_state: TradingState::Active, cancels_sent: 0 }))
+                Ok(Reply::Done(Done { global: true, trading_state: TradingState::Active, cancels_sent: 0 }))
             }
             Command::Pause(name) => {
                 let idx = core.slot_index(&name)?;
                 core.slots[idx].trading_state = TradingState::Halted;
                 let cancels_sent = core.cancel_all(idx);
                 tracing::warn!(strategy = %name, cancels_sent, "strategy paused by the operator");
-                Ok(Reply::Done(Done { trading_state: TradingState::Halted, cancels_sent }))
+                Ok(Reply::Done(Done { global: false, trading_state: TradingState::Halted, cancels_sent }))
             }
             Command::ResumeStrategy(name) => {
                 let idx = core.slot_index(&name)?;
                 core.slots[idx].trading_state = TradingState::Active;
                 tracing::warn!(strategy = %name, "strategy resumed by the operator");
-                Ok(Reply::Done(Done { trading_state: TradingState::Active, cancels_sent: 0 }))
+                Ok(Reply::Done(Done { global: false, trading_state: TradingState::Active, cancels_sent: 0 }))
             }
             Command::Cancel(id) => {
                 let unknown = || ControlError::UnknownOrder(id.clone());
@@ -182,7 +214,7 @@ impl Engine {
                     core.slots[idx].open_orders.iter().find(|o| o.id == client_id).copied().ok_or_else(unknown)?;
                 core.send_cancel(idx, &open);
                 let trading_state = core.slots[idx].trading_state;
-                Ok(Reply::Done(Done { trading_state, cancels_sent: 1 }))
+                Ok(Reply::Done(Done { global: false, trading_state, cancels_sent: 1 }))
             }
         }
     }

@@ -325,14 +325,14 @@ fn operator_commands_halt_pause_cancel_and_snapshot() {
 
     // Pausing one strategy cancels its orders and denies its new ones; the other trades on.
     let paused = s.engine.control(Command::Pause("eth".into())).unwrap();
-    assert_eq!(paused, Reply::Done(Done { trading_state: TradingState::Halted, cancels_sent: 2 }));
+    assert_eq!(paused, Reply::Done(Done { global: false, trading_state: TradingState::Halted, cancels_sent: 2 }));
     s.engine.on_market_event(&trade("ETHUSDT", "12"));
     assert_eq!(lines(&s.eth).last().unwrap(), "denied tw-eth-3 halted");
     assert!(matches!(s.engine.control(Command::Pause("nope".into())), Err(ControlError::UnknownStrategy(_))));
 
     // The kill switch cancels everything and denies everyone until resumed.
     let halted = s.engine.control(Command::Halt).unwrap();
-    assert_eq!(halted, Reply::Done(Done { trading_state: TradingState::Halted, cancels_sent: 3 }));
+    assert_eq!(halted, Reply::Done(Done { global: true, trading_state: TradingState::Halted, cancels_sent: 3 }));
     assert_eq!(snapshot(&mut s.engine).trading_state, TradingState::Halted);
     s.engine.control(Command::Resume).unwrap();
     s.engine.on_market_event(&trade("ETHUSDT", "12"));

@@ -27,13 +27,13 @@ use axum::routing::{get, post};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, watch};
 use utoipa::{OpenApi, ToSchema};
 
 use crate::app::Phase;
 use crate::engine::EngineInput;
 use crate::engine::control::{
-    BalanceRow, Command, ControlError, Done, OrderRow, PositionRow, Reply, Snapshot, StrategyRow,
+    self, BalanceRow, Command, ControlError, Done, NoAnswer, OrderRow, PositionRow, Reply, Snapshot, StrategyRow,
 };
 use crate::risk::TradingState;
 use crate::secret::Secret;
@@ -52,6 +52,8 @@ pub struct ApiState {
     loopback: bool,
     limiter: Arc<DefaultDirectRateLimiter>,
     started: std::time::Instant,
+    /// The daemon-wide trading state, for `/readyz` (updated by halt/resume at once).
+    trading: watch::Sender<TradingState>,
 }
 
 impl ApiState {
@@ -62,6 +64,7 @@ impl ApiState {
         phase: watch::Receiver<Phase>,
         token: Option<&Secret>,
         loopback: bool,
+        trading: watch::Sender<TradingState>,
     ) -> Self {
         let per_second = NonZeroU32::new(REQUESTS_PER_SECOND).expect("non-zero");
         let burst = NonZeroU32::new(REQUESTS_PER_SECOND * 2).expect("non-zero");
@@ -72,6 +75,7 @@ impl ApiState {
             loopback,
             limiter: Arc::new(RateLimiter::direct(Quota::per_second(per_second).allow_burst(burst))),
             started: std::time::Instant::now(),
+            trading,
         }
     }
 }
@@ -196,23 +200,25 @@ async fn ask(state: &ApiState, command: Command) -> Result<Reply, ApiError> {
         let message = format!("the daemon is {} (not running)", serde_json::to_value(phase).unwrap_or_default());
         return Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", message));
     }
-    let busy = || {
-        ApiError::new(
+    match control::ask(&state.engine, command, ENGINE_TIMEOUT).await {
+        Ok(answer) => {
+            let reply = answer?;
+            if let Reply::Done(done) = &reply
+                && done.global
+            {
+                state.trading.send_replace(done.trading_state);
+            }
+            Ok(reply)
+        }
+        Err(NoAnswer::Stopped) => {
+            Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", "the engine has stopped"))
+        }
+        Err(NoAnswer::Timeout) => Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "engine_busy",
             "the engine did not answer in time; a command may still take effect",
-        )
-    };
-    let (reply, answer) = oneshot::channel();
-    let input = EngineInput::Control(crate::engine::control::Request { command, reply });
-    tokio::time::timeout(ENGINE_TIMEOUT, state.engine.send(input))
-        .await
-        .map_err(|_| busy())?
-        .map_err(|_| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", "the engine has stopped"))?;
-    let answer = tokio::time::timeout(ENGINE_TIMEOUT, answer).await.map_err(|_| busy())?;
-    let answer =
-        answer.map_err(|_| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", "the engine has stopped"))?;
-    Ok(answer?)
+        )),
+    }
 }
 
 async fn snapshot(state: &ApiState) -> Result<Snapshot, ApiError> {

@@ -18,10 +18,13 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::app::Phase;
+use crate::engine::EngineInput;
+use crate::engine::control::{self, Command, Reply};
+use crate::risk::TradingState;
 
 pub mod api;
 pub mod client;
@@ -42,12 +45,14 @@ pub fn metrics_handle() -> &'static PrometheusHandle {
 #[derive(Clone)]
 struct OpsState {
     phase: watch::Receiver<Phase>,
+    trading: watch::Receiver<TradingState>,
 }
 
 /// Serves the ops endpoints until `shutdown`; returns the bound address.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     phase: watch::Receiver<Phase>,
+    trading: watch::Receiver<TradingState>,
     api: api::ApiState,
     shutdown: CancellationToken,
 ) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
@@ -57,7 +62,7 @@ pub async fn serve(
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(|| async { metrics_handle().render() }))
-        .with_state(OpsState { phase })
+        .with_state(OpsState { phase, trading })
         .merge(api::router(api));
     let task = tokio::spawn(async move {
         let serve = axum::serve(listener, app).with_graceful_shutdown(shutdown.cancelled_owned());
@@ -69,11 +74,13 @@ pub async fn serve(
     Ok((addr, task))
 }
 
-/// 200 once the daemon trades (venues connected, strategies running); 503 with the phase otherwise.
+/// 200 while the daemon trades (running, not halted); 503 with the reason otherwise.
 async fn readyz(State(state): State<OpsState>) -> impl IntoResponse {
     let phase = *state.phase.borrow();
-    let body = axum::Json(serde_json::json!({ "phase": phase }));
-    if phase == Phase::Running { (StatusCode::OK, body) } else { (StatusCode::SERVICE_UNAVAILABLE, body) }
+    let trading = *state.trading.borrow();
+    let body = axum::Json(serde_json::json!({ "phase": phase, "trading_state": trading }));
+    let ready = phase == Phase::Running && trading != TradingState::Halted;
+    if ready { (StatusCode::OK, body) } else { (StatusCode::SERVICE_UNAVAILABLE, body) }
 }
 
 /// Tells systemd the daemon is ready, with a one-line status.
@@ -115,4 +122,51 @@ pub fn spawn_watchdog(heartbeat: Arc<AtomicI64>, shutdown: CancellationToken) ->
 }
 
 /// How often the status line is refreshed.
-pub const STATUS_EVERY: Duration = Duration::from_secs(10);
+pub const STATUS_EVERY: Duration = Duration::from_secs(5);
+
+/// While the daemon runs, refreshes systemd's one-line `STATUS=` (strategies,
+/// open orders, PnL) and the trading state `/readyz` reports, from an engine
+/// snapshot every [`STATUS_EVERY`].
+pub fn spawn_status(
+    engine: mpsc::Sender<EngineInput>,
+    phase: watch::Receiver<Phase>,
+    trading: watch::Sender<TradingState>,
+    shutdown: CancellationToken,
+) -> tokio::task::JoinHandle<()> {
+    let started = std::time::Instant::now();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(STATUS_EVERY);
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = tick.tick() => {}
+            }
+            let now = *phase.borrow();
+            if now != Phase::Running {
+                continue;
+            }
+            let Ok(Ok(Reply::Snapshot(snapshot))) = control::ask(&engine, Command::Snapshot, STATUS_EVERY).await else {
+                continue;
+            };
+            let status = api::Status::of(&snapshot, now, started.elapsed().as_secs());
+            trading.send_replace(status.trading_state);
+            notify(&[sd_notify::NotifyState::Status(&status_line(&status))]);
+        }
+    })
+}
+
+/// `running, trading active: 3 strategies (3 running), 12 open orders, PnL realised 1.2 unrealised -0.4 fees 0.1`.
+pub fn status_line(s: &api::Status) -> String {
+    let name = |v: serde_json::Value| v.as_str().unwrap_or_default().to_owned();
+    format!(
+        "{}, trading {}: {} strategies ({} running), {} open orders, PnL realised {} unrealised {} fees {}",
+        name(serde_json::to_value(s.phase).unwrap_or_default()),
+        name(serde_json::to_value(s.trading_state).unwrap_or_default()),
+        s.strategies,
+        s.strategies_running,
+        s.open_orders,
+        s.realized_pnl.normalize(),
+        s.unrealized_pnl.normalize(),
+        s.fees.normalize()
+    )
+}

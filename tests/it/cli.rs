@@ -173,3 +173,70 @@ fn ops_endpoints_report_health_readiness_and_metrics() {
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
     assert_eq!(child.wait().unwrap().code(), Some(0), "{rest:#?}");
 }
+
+#[test]
+fn the_cli_reads_and_steers_the_running_daemon_then_falls_back_to_the_journal() {
+    let dir = ConfigDir::new(SIM_MAIN, &[("a.toml", &sma_file("a"))]);
+    let mut child = tradewind()
+        .args(["--log-format", "json", "run", "--config"])
+        .arg(dir.main_file())
+        .env("TRADEWIND_API_TOKEN", "cli-token")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut addr = None;
+    for line in lines.by_ref().map_while(Result::ok) {
+        addr = addr.or_else(|| ops_addr(&line));
+        if line.contains("\"message\":\"fill\"") {
+            break;
+        }
+    }
+    let addr = addr.expect("the ops address is logged");
+    let api = format!("http://{addr}");
+    let cli = |args: &[&str], token: Option<&str>| {
+        let mut cmd = tradewind();
+        cmd.args(args).arg("--config").arg(dir.main_file()).arg("--api").arg(&api).env_remove("TRADEWIND_API_TOKEN");
+        if let Some(t) = token {
+            cmd.env("TRADEWIND_API_TOKEN", t);
+        }
+        let out = cmd.output().unwrap();
+        (out.status.code(), String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
+    };
+    let (code, status, _) = cli(&["status"], Some("cli-token"));
+    assert_eq!(code, Some(0));
+    assert!(status.starts_with("tradewind ") && status.contains(": running, up "), "{status}");
+    assert!(status.contains("trading: active\nstrategies: 1 (1 running)\n"), "{status}");
+    let (_, positions, _) = cli(&["positions"], Some("cli-token"));
+    assert!(positions.starts_with("STRATEGY  VENUE  SYMBOL") && positions.contains("AVG ENTRY"), "{positions}");
+    assert!(positions.lines().nth(1).is_some_and(|l| l.starts_with("a ") && l.contains("BTCUSDT")), "{positions}");
+    let (_, json, _) = cli(&["balances", "--json"], Some("cli-token"));
+    let balances: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert!(balances.as_array().unwrap().iter().any(|b| b["asset"] == "USDT"), "{json}");
+
+    // Without the token the daemon refuses to change anything.
+    let (code, _, err) = cli(&["halt"], None);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("control_disabled") || err.contains("unauthorized"), "{err}");
+    // The kill switch: trading halted, /readyz says so, resume lifts it.
+    let (code, out, _) = cli(&["halt"], Some("cli-token"));
+    assert_eq!((code, out.starts_with("ok: trading halted")), (Some(0), true), "{out}");
+    let (status, body) = http_get(&addr, "/readyz");
+    assert_eq!((status, body.contains("\"halted\"")), (503, true), "{body}");
+    let (code, _, err) = cli(&["pause", "nope"], Some("cli-token"));
+    assert_eq!(code, Some(1));
+    assert!(err.contains("unknown_strategy: no strategy named \"nope\""), "{err}");
+    assert_eq!(cli(&["resume"], Some("cli-token")).0, Some(0));
+    assert_eq!(http_get(&addr, "/readyz").0, 200);
+
+    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    assert_eq!(child.wait().unwrap().code(), Some(0), "{rest:#?}");
+    // No daemon: `status` says so (exit 3); `orders` reads the journal.
+    let (code, _, err) = cli(&["status"], Some("cli-token"));
+    assert_eq!(code, Some(3), "{err}");
+    let (code, orders, _) = cli(&["orders", "--all"], None);
+    assert_eq!(code, Some(0));
+    assert!(orders.starts_with("(no daemon answers; read from the journal "), "{orders}");
+    assert!(orders.contains("STATE") && orders.contains("tw-a-"), "{orders}");
+}

@@ -29,7 +29,10 @@ fn fake_engine() -> (mpsc::Sender<EngineInput>, Arc<std::sync::Mutex<Vec<Command
                     balances: Vec::new(),
                 }))),
                 Command::Pause(name) if name != "mm" => Err(ControlError::UnknownStrategy(name)),
-                _ => Ok(Reply::Done(Done { trading_state: TradingState::Halted, cancels_sent: 2 })),
+                Command::Halt => {
+                    Ok(Reply::Done(Done { global: true, trading_state: TradingState::Halted, cancels_sent: 2 }))
+                }
+                _ => Ok(Reply::Done(Done { global: false, trading_state: TradingState::Halted, cancels_sent: 2 })),
             };
             let _ = request.reply.send(reply);
         }
@@ -49,7 +52,7 @@ async fn server(token: Option<&str>, loopback: bool) -> Server {
     let (engine, seen) = fake_engine();
     let (phase, phase_rx) = watch::channel(Phase::Running);
     let token = token.map(Secret::new);
-    let state = ApiState::new(engine, phase_rx, token.as_ref(), loopback);
+    let state = ApiState::new(engine, phase_rx, token.as_ref(), loopback, watch::channel(TradingState::Active).0);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, router(state)).await.unwrap() });
@@ -109,7 +112,7 @@ async fn commands_reach_the_engine_and_errors_have_one_shape() {
     let s = server(Some("t"), true).await;
     let (status, body) = s.call(Method::POST, "/v1/halt", Some("t")).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(body, serde_json::json!({ "trading_state": "halted", "cancels_sent": 2 }));
+    assert_eq!(body, serde_json::json!({ "global": true, "trading_state": "halted", "cancels_sent": 2 }));
     let (status, body) = s.call(Method::POST, "/v1/strategies/nope/pause", Some("t")).await;
     assert_eq!((status, code(&body)), (StatusCode::NOT_FOUND, "unknown_strategy"));
     assert_eq!(body["error"]["message"], "no strategy named \"nope\"");
