@@ -87,7 +87,7 @@ fn writes(c: &mut Criterion) {
                     reason: None,
                     time_ms: 1,
                 });
-                if seq % 8_192 == 0 {
+                if seq.is_multiple_of(8_192) {
                     // Keep the queue from filling: the measured cost is the enqueue, not back-pressure.
                     runtime.block_on(journal.flush());
                 }
@@ -106,7 +106,7 @@ fn recovery(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
     for seq in 0..250_000 {
         order_life(&journal, seq);
-        if seq % 10_000 == 0 {
+        if seq.is_multiple_of(10_000) {
             runtime.block_on(journal.flush());
         }
     }
