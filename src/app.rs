@@ -181,7 +181,8 @@ pub async fn run(
         engine.restore_update(&update);
     }
     let watchdog = crate::ops::spawn_watchdog(engine.heartbeat(), ops_shutdown.clone());
-    let status_task = crate::ops::spawn_status(engine_tx, phase.subscribe(), trading_tx, ops_shutdown.clone());
+    let status_task =
+        crate::ops::spawn_status(engine_tx, Some(journal.clone()), phase.subscribe(), trading_tx, ops_shutdown.clone());
     let engine_task = tokio::spawn(engine::run(
         engine,
         engine_rx,

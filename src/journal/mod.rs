@@ -101,6 +101,8 @@ enum Job {
 pub struct Journal {
     tx: std::sync::mpsc::SyncSender<Job>,
     path: std::sync::Arc<str>,
+    /// Records queued and not yet committed.
+    queued: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl std::fmt::Debug for Journal {
@@ -127,17 +129,20 @@ impl Journal {
         let (tx, rx) = std::sync::mpsc::sync_channel(QUEUE);
         let path: std::sync::Arc<str> = shown.clone().into();
         let writer_path = path.clone();
+        let queued = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let writer_queued = queued.clone();
         std::thread::Builder::new()
             .name("journal".into())
-            .spawn(move || writer(conn, rx, &writer_path))
+            .spawn(move || writer(conn, rx, &writer_path, &writer_queued))
             .map_err(|e| JournalError::Io { path: shown, message: e.to_string() })?;
-        Ok((Journal { tx, path }, recovered))
+        Ok((Journal { tx, path, queued }, recovered))
     }
 
     /// Writes a record and waits until it is committed.
     pub async fn write(&self, record: Record) -> Result<(), JournalError> {
         let (done, wait) = oneshot::channel();
         self.tx.try_send(Job::Write(record, Some(done))).map_err(|_| JournalError::Stopped)?;
+        self.queued.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         wait.await.map_err(|_| JournalError::Stopped)?.map_err(JournalError::Encode)
     }
 
@@ -145,6 +150,8 @@ impl Journal {
     pub fn write_nowait(&self, record: Record) {
         if self.tx.try_send(Job::Write(record, None)).is_err() {
             tracing::error!("journal queue full or closed; a record was not written");
+        } else {
+            self.queued.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
     }
 
@@ -156,6 +163,11 @@ impl Journal {
         let job = Job::Bind { venue: venue.to_owned(), account: account.to_owned(), done };
         self.tx.try_send(job).map_err(|_| JournalError::Stopped)?;
         wait.await.map_err(|_| JournalError::Stopped)?
+    }
+
+    /// Records queued and not yet committed (the writer's backlog).
+    pub fn queued(&self) -> usize {
+        self.queued.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The file, as given.
@@ -185,7 +197,12 @@ pub fn instance_of_str(id: &str) -> Option<(&str, u64)> {
 }
 
 /// The writer thread: commits queued records in batches until every handle is gone.
-fn writer(mut conn: Connection, rx: std::sync::mpsc::Receiver<Job>, path: &str) {
+fn writer(
+    mut conn: Connection,
+    rx: std::sync::mpsc::Receiver<Job>,
+    path: &str,
+    queued: &std::sync::atomic::AtomicUsize,
+) {
     while let Ok(first) = rx.recv() {
         if let Job::Bind { venue, account, done } = first {
             let _ = done.send(bind(&conn, path, &venue, &account));
@@ -198,6 +215,8 @@ fn writer(mut conn: Connection, rx: std::sync::mpsc::Receiver<Job>, path: &str) 
             jobs.push(more);
         }
         let result = commit(&mut conn, &jobs);
+        let written = jobs.iter().filter(|j| matches!(j, Job::Write(..))).count();
+        queued.fetch_sub(written, std::sync::atomic::Ordering::Relaxed);
         if let Err(e) = &result {
             tracing::error!(error = %e, "journal write failed");
         }

@@ -33,7 +33,11 @@ pub mod client;
 pub fn metrics_handle() -> &'static PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
     HANDLE.get_or_init(|| {
-        let recorder = PrometheusBuilder::new().build_recorder();
+        // Latency histograms (seconds): 100 µs to 10 s.
+        const BUCKETS: &[f64] =
+            &[0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+        let builder = PrometheusBuilder::new().set_buckets(BUCKETS).unwrap_or_else(|_| PrometheusBuilder::new());
+        let recorder = builder.build_recorder();
         let handle = recorder.handle();
         if metrics::set_global_recorder(recorder).is_err() {
             tracing::warn!("a metrics recorder was already installed; /metrics shows only what it records");
@@ -129,7 +133,8 @@ pub const STATUS_EVERY: Duration = Duration::from_secs(5);
 /// snapshot every [`STATUS_EVERY`].
 pub fn spawn_status(
     engine: mpsc::Sender<EngineInput>,
-    phase: watch::Receiver<Phase>,
+    journal: Option<crate::journal::Journal>,
+    mut phase: watch::Receiver<Phase>,
     trading: watch::Sender<TradingState>,
     shutdown: CancellationToken,
 ) -> tokio::task::JoinHandle<()> {
@@ -140,6 +145,8 @@ pub fn spawn_status(
             tokio::select! {
                 _ = shutdown.cancelled() => return,
                 _ = tick.tick() => {}
+                // At once when the daemon starts running.
+                changed = phase.changed() => if changed.is_err() { return },
             }
             let now = *phase.borrow();
             if now != Phase::Running {
@@ -150,9 +157,39 @@ pub fn spawn_status(
             };
             let status = api::Status::of(&snapshot, now, started.elapsed().as_secs());
             trading.send_replace(status.trading_state);
+            export_gauges(&snapshot);
+            if let Some(journal) = &journal {
+                metrics::gauge!("tradewind_journal_queue").set(journal.queued() as f64);
+            }
             notify(&[sd_notify::NotifyState::Status(&status_line(&status))]);
         }
     })
+}
+
+/// Per-strategy positions, PnL and open orders, and the process's memory, as gauges.
+fn export_gauges(snapshot: &control::Snapshot) {
+    use rust_decimal::prelude::ToPrimitive;
+    let f = |d: rust_decimal::Decimal| d.to_f64().unwrap_or(f64::NAN);
+    for s in &snapshot.strategies {
+        metrics::gauge!("tradewind_pnl_realized", "strategy" => s.name.clone()).set(f(s.realized_pnl));
+        metrics::gauge!("tradewind_pnl_unrealized", "strategy" => s.name.clone()).set(f(s.unrealized_pnl));
+        metrics::gauge!("tradewind_fees", "strategy" => s.name.clone()).set(f(s.fees));
+        metrics::gauge!("tradewind_open_orders", "strategy" => s.name.clone()).set(s.open_orders as f64);
+    }
+    for p in &snapshot.positions {
+        let labels = [("strategy", p.strategy.clone()), ("venue", p.venue.clone()), ("symbol", p.symbol.clone())];
+        metrics::gauge!("tradewind_position", &labels).set(f(p.qty));
+    }
+    if let Some(rss) = resident_bytes() {
+        metrics::gauge!("tradewind_process_resident_memory_bytes").set(rss as f64);
+    }
+}
+
+/// The process's resident set size, from `/proc/self/statm` (Linux).
+pub fn resident_bytes() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    Some(pages * 4096)
 }
 
 /// `running, trading active: 3 strategies (3 running), 12 open orders, PnL realised 1.2 unrealised -0.4 fees 0.1`.

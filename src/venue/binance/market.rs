@@ -358,6 +358,12 @@ impl Feed {
         };
         metrics::counter!("tradewind_market_events_total", "venue" => self.options.venue.to_string(), "channel" => channel)
             .increment(1);
+        if let MarketEvent::Trade(t) = &event {
+            // Exchange time to now: network and queueing delay (plus any clock skew).
+            let lag_ms = crate::engine::wall_clock_now().0 - t.time.0;
+            metrics::histogram!("tradewind_market_lag_seconds", "venue" => self.options.venue.to_string())
+                .record(lag_ms as f64 / 1000.0);
+        }
         // The engine is gone only at shutdown; the session ends on the token then.
         let _ = self.engine.send(EngineInput::Market(event)).await;
     }

@@ -337,7 +337,11 @@ impl RestClient {
         if let Some(key) = api_key {
             request = request.header("X-MBX-APIKEY", key);
         }
-        let response = request.send().await.map_err(|e| {
+        let sent = std::time::Instant::now();
+        let response = request.send().await;
+        metrics::histogram!("tradewind_request_seconds", "venue" => self.label.clone(), "endpoint" => call.path.to_owned())
+            .record(sent.elapsed().as_secs_f64());
+        let response = response.map_err(|e| {
             let connect = e.is_connect();
             let message = format!("{} {}: {}", call.method, call.path, redact(&e.without_url().to_string()));
             if connect { VenueError::not_sent(message) } else { VenueError::unknown(message) }
