@@ -139,9 +139,12 @@ const EXIT_UNREACHABLE: u8 = 3;
 
 /// One call to a running daemon's control API; prints its answer.
 fn control(args: &ApiArgs, request: Request) -> ExitCode {
-    let config = match load(&args.config) {
+    let config = match Config::load_main(&args.config) {
         Ok(config) => config,
-        Err(code) => return code,
+        Err(errors) => {
+            eprintln!("{errors}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
     };
     let client = match ApiClient::new(&config.ops, args.api.as_deref()) {
         Ok(client) => client,
@@ -209,7 +212,7 @@ fn sim(
     };
     runtime.block_on(async {
         let shutdown = CancellationToken::new();
-        tokio::spawn(watch_signals(shutdown.clone()));
+        tokio::spawn(watch_signals(shutdown.clone(), None));
         let options = sim::SimOptions { listen, seed, config, accounts: parsed };
         match sim::start(options, shutdown.clone()).await {
             Ok(handle) => {
@@ -274,9 +277,10 @@ fn run(path: &std::path::Path, log_format: Option<LogFormat>, options: RunOption
     };
     let result = runtime.block_on(async {
         let shutdown = CancellationToken::new();
-        tokio::spawn(watch_signals(shutdown.clone()));
+        let reloads = app::Reloads::new();
+        tokio::spawn(watch_signals(shutdown.clone(), Some(reloads.sender())));
         let (phase, _) = tokio::sync::watch::channel(Phase::Starting);
-        app::run(config, options, shutdown, phase).await
+        app::run(config, options, shutdown, phase, reloads).await
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -287,8 +291,11 @@ fn run(path: &std::path::Path, log_format: Option<LogFormat>, options: RunOption
     }
 }
 
-/// First SIGINT/SIGTERM: graceful shutdown. Second: exit at once.
-async fn watch_signals(shutdown: CancellationToken) {
+/// First SIGINT/SIGTERM: graceful shutdown. Second: exit at once. SIGHUP: reload.
+async fn watch_signals(
+    shutdown: CancellationToken,
+    reload: Option<tokio::sync::mpsc::Sender<tradewind::app::ReloadRequest>>,
+) {
     use tokio::signal::unix::{SignalKind, signal};
     let (Ok(mut term), Ok(mut int), Ok(mut hup)) =
         (signal(SignalKind::terminate()), signal(SignalKind::interrupt()), signal(SignalKind::hangup()))
@@ -302,8 +309,11 @@ async fn watch_signals(shutdown: CancellationToken) {
             _ = term.recv() => {},
             _ = int.recv() => {},
             _ = hup.recv() => {
-                // Until hot reload exists, a reload request must not stop the daemon.
-                tracing::warn!("reload requested (SIGHUP); hot reload is not available yet, configuration unchanged");
+                match &reload {
+                    Some(reload) if reload.try_send(None).is_ok() => {}
+                    Some(_) => tracing::warn!("SIGHUP: a reload is already queued"),
+                    None => tracing::info!("SIGHUP ignored: nothing to reload"),
+                }
                 continue;
             }
         }

@@ -8,6 +8,7 @@
 //! can list them all. This module does no network I/O and reads no secrets
 //! (it only keeps the *names* of the variables or files that hold them).
 
+pub mod diff;
 mod error;
 pub mod schema;
 mod strategy_file;
@@ -46,6 +47,25 @@ impl Config {
     /// Loads `path` with overrides from the process environment.
     pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
         Self::load_with_env(path, std::env::vars())
+    }
+
+    /// Loads only the main file (no strategy files, no cross-checks): what a
+    /// client of a running daemon needs (`[ops]`, `[journal]`), even while a
+    /// strategy file being edited is invalid.
+    pub fn load_main(path: &Path) -> Result<Config, ConfigErrors> {
+        let env: HashMap<String, String> = std::env::vars().filter(|(k, _)| k.starts_with("TRADEWIND__")).collect();
+        let raw = read_main(path, env).map_err(|issue| ConfigErrors(vec![issue]))?;
+        let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        Ok(Config {
+            file: path.to_path_buf(),
+            strategies_dir: base_dir.join(&raw.strategies_dir),
+            runtime: raw.runtime,
+            venues: raw.venues,
+            risk: raw.risk,
+            journal: raw.journal,
+            ops: raw.ops,
+            strategies: Vec::new(),
+        })
     }
 
     /// Loads `path` with overrides taken from `env` instead of the process

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde::de::IgnoredAny;
 
 /// `tradewind.toml`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawConfig {
     /// Folder of strategy files (`*.toml`, one instance each), relative to
@@ -57,7 +57,7 @@ impl TryFrom<String> for LogFormat {
 }
 
 /// `[runtime]`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RuntimeConfig {
     /// Log filter when `RUST_LOG` is unset (`info`, `debug`, `tradewind=debug,info`, …).
@@ -116,7 +116,7 @@ impl Environment {
 }
 
 /// Where API credentials come from. Secrets are never written in config files.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Credentials {
     /// Name of the environment variable holding the API key.
@@ -130,7 +130,7 @@ pub struct Credentials {
 }
 
 /// `[[venues]]`, tagged by `kind`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum VenueConfig {
     /// The built-in exchange simulator, started in-process on loopback and
@@ -157,7 +157,7 @@ impl VenueConfig {
 }
 
 /// `kind = "sim"`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SimVenueConfig {
     /// Name strategies use to refer to this venue (`[A-Za-z0-9_-]`, ≤ 24).
@@ -175,7 +175,7 @@ fn default_seed() -> u64 {
 }
 
 /// `kind = "binance"`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BinanceVenueConfig {
     /// Name strategies use to refer to this venue (`[A-Za-z0-9_-]`, ≤ 24).
@@ -207,7 +207,7 @@ fn default_recv_window() -> u64 {
 }
 
 /// `[risk]`: limits applied to every strategy's intents before they leave.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RiskConfig {
     /// Largest price × quantity of one order, in quote asset.
@@ -223,7 +223,7 @@ impl Default for RiskConfig {
 }
 
 /// `[journal]`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct JournalConfig {
     /// SQLite file, relative to this file's folder unless absolute
@@ -238,7 +238,7 @@ impl Default for JournalConfig {
 }
 
 /// `[ops]`: metrics, health and the control API.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct OpsConfig {
     /// Address of the ops HTTP server (metrics, health, control API).

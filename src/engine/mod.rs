@@ -9,6 +9,7 @@
 //! own and talk to it through [`EngineInput`] and `ExecutionClient::submit`.
 
 pub mod control;
+pub mod reload;
 mod state;
 #[cfg(test)]
 mod tests;
@@ -45,6 +46,8 @@ pub enum EngineInput {
     Balances(VenueId, Vec<(Asset, Balance)>),
     /// An operator's command (control API); answered on its reply channel.
     Control(control::Request),
+    /// A new set of strategies and limits (hot reload).
+    Reconfigure(reload::Reconfigure),
 }
 
 /// Whether an instance is still being called.
@@ -75,6 +78,21 @@ struct Slot {
     positions: HashMap<(VenueId, Symbol), Position>,
     open_orders: Vec<OpenOrder>,
     subscriptions: Vec<Subscription>,
+}
+
+impl Slot {
+    fn new(name: &str, strategy: Box<dyn Strategy>, first_seq: u64, subscriptions: Vec<Subscription>) -> Self {
+        Slot {
+            name: name.to_owned(),
+            strategy,
+            intents: Intents::new(name, first_seq),
+            status: InstanceStatus::Running,
+            trading_state: TradingState::Active,
+            positions: HashMap::new(),
+            open_orders: Vec::new(),
+            subscriptions,
+        }
+    }
 }
 
 /// Everything but the routing tables, so routes can be read while instances are called.
@@ -111,32 +129,14 @@ impl Engine {
 
     /// Adds a strategy instance; its first order gets sequence number `first_seq`.
     pub fn add_instance(&mut self, name: &str, strategy: Box<dyn Strategy>, first_seq: u64) {
-        let idx = self.core.slots.len();
         let subscriptions = strategy.subscriptions();
-        for sub in &subscriptions {
-            for symbol in &sub.symbols {
-                self.routes.entry((sub.venue, *symbol)).or_default().push(idx);
-            }
-            let venue = self.venue_routes.entry(sub.venue).or_default();
-            if !venue.contains(&idx) {
-                venue.push(idx);
-            }
-        }
-        self.core.slots.push(Slot {
-            name: name.to_owned(),
-            strategy,
-            intents: Intents::new(name, first_seq),
-            status: InstanceStatus::Running,
-            trading_state: TradingState::Active,
-            positions: HashMap::new(),
-            open_orders: Vec::new(),
-            subscriptions,
-        });
+        self.core.slots.push(Slot::new(name, strategy, first_seq, subscriptions));
+        self.rebuild_routes();
     }
 
-    /// What every instance subscribed to (venues connect their feeds from this).
+    /// What every running instance subscribed to (venues connect their feeds from this).
     pub fn subscriptions(&self) -> impl Iterator<Item = &Subscription> {
-        self.core.slots.iter().flat_map(|s| s.subscriptions.iter())
+        self.core.slots.iter().filter(|s| s.status == InstanceStatus::Running).flat_map(|s| s.subscriptions.iter())
     }
 
     /// The loop's heartbeat: wall-clock ms of the last timer tick.
@@ -237,6 +237,7 @@ impl Engine {
                     self.core.market.balances.insert((venue, asset), balance);
                 }
             }
+            EngineInput::Reconfigure(change) => self.reconfigure(change),
             EngineInput::Control(request) => {
                 let reply = self.control(request.command);
                 // The asker may have given up (timeout); the command took effect regardless.

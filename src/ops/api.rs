@@ -30,7 +30,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::{mpsc, watch};
 use utoipa::{OpenApi, ToSchema};
 
-use crate::app::Phase;
+use crate::app::{Phase, ReloadOutcome};
 use crate::engine::EngineInput;
 use crate::engine::control::{
     self, BalanceRow, Command, ControlError, Done, NoAnswer, OrderRow, PositionRow, Reply, Snapshot, StrategyRow,
@@ -54,6 +54,7 @@ pub struct ApiState {
     started: std::time::Instant,
     /// The daemon-wide trading state, for `/readyz` (updated by halt/resume at once).
     trading: watch::Sender<TradingState>,
+    reload: Option<mpsc::Sender<crate::app::ReloadRequest>>,
 }
 
 impl ApiState {
@@ -76,7 +77,14 @@ impl ApiState {
             limiter: Arc::new(RateLimiter::direct(Quota::per_second(per_second).allow_burst(burst))),
             started: std::time::Instant::now(),
             trading,
+            reload: None,
         }
+    }
+
+    /// Lets `POST /v1/reload` ask the daemon to reload.
+    pub fn with_reload(mut self, reload: mpsc::Sender<crate::app::ReloadRequest>) -> Self {
+        self.reload = Some(reload);
+        self
     }
 }
 
@@ -347,20 +355,29 @@ async fn cancel(State(state): State<ApiState>, Path(client_id): Path<String>) ->
     done(&state, Command::Cancel(client_id)).await
 }
 
-#[utoipa::path(post, path = "/v1/reload", responses((status = 501, body = ErrorBody)))]
-async fn reload() -> ApiError {
-    ApiError::new(
-        StatusCode::NOT_IMPLEMENTED,
-        "not_implemented",
-        "hot reload is not available yet; restart the service to apply configuration changes",
-    )
+#[utoipa::path(post, path = "/v1/reload",
+    responses((status = 200, body = ReloadOutcome), (status = 422, body = ReloadOutcome), (status = 503, body = ErrorBody)))]
+async fn reload(State(state): State<ApiState>) -> Result<Response, ApiError> {
+    let Some(reload) = &state.reload else {
+        return Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", "this daemon cannot reload"));
+    };
+    let (reply, outcome) = tokio::sync::oneshot::channel();
+    let unavailable =
+        || ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", "the daemon is not taking reloads now");
+    reload.send_timeout(Some(reply), ENGINE_TIMEOUT).await.map_err(|_| unavailable())?;
+    let outcome = tokio::time::timeout(ENGINE_TIMEOUT * 2, outcome)
+        .await
+        .map_err(|_| unavailable())?
+        .map_err(|_| unavailable())?;
+    let status = if outcome.ok { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    Ok((status, Json(outcome)).into_response())
 }
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Tradewind control API", description = "Status and operator commands of a running tradewind daemon."),
     paths(status, strategies, positions, orders, balances, halt, resume, pause, resume_strategy, cancel, reload),
-    components(schemas(ErrorBody, ErrorDetail, Status, StrategyRow, PositionRow, OrderRow, BalanceRow, Done, TradingState)),
+    components(schemas(ErrorBody, ErrorDetail, Status, StrategyRow, PositionRow, OrderRow, BalanceRow, Done, TradingState, ReloadOutcome)),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]

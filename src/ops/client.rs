@@ -22,6 +22,9 @@ pub enum ClientError {
     Unreachable(String),
     #[error("{code}: {message}")]
     Api { status: u16, code: String, message: String },
+    /// An error answer without the usual error body.
+    #[error("HTTP {status}")]
+    Unreadable { status: u16, body: Vec<u8> },
     #[error("{0}")]
     Other(String),
 }
@@ -66,6 +69,16 @@ impl ApiClient {
         self.call(reqwest::Method::POST, path).await
     }
 
+    /// Asks for a reload; a refused reload (422) is an outcome too, with its problems.
+    pub async fn reload(&self) -> Result<crate::app::ReloadOutcome, ClientError> {
+        match self.call(reqwest::Method::POST, "/v1/reload").await {
+            Err(ClientError::Unreadable { status: 422, body }) => {
+                serde_json::from_slice(&body).map_err(|e| ClientError::Other(format!("unreadable reload answer: {e}")))
+            }
+            other => other,
+        }
+    }
+
     async fn call<T: DeserializeOwned>(&self, method: reqwest::Method, path: &str) -> Result<T, ClientError> {
         let mut request = self.http.request(method, format!("{}{path}", self.base));
         if let Some(token) = &self.token {
@@ -83,7 +96,7 @@ impl ApiClient {
         if !status.is_success() {
             return Err(match serde_json::from_slice::<ErrorBody>(&body) {
                 Ok(e) => ClientError::Api { status: status.as_u16(), code: e.error.code, message: e.error.message },
-                Err(_) => ClientError::Other(format!("HTTP {status} from {}{path}", self.base)),
+                Err(_) => ClientError::Unreadable { status: status.as_u16(), body: body.to_vec() },
             });
         }
         serde_json::from_slice(&body).map_err(|e| ClientError::Other(format!("unreadable answer from {path}: {e}")))
@@ -141,6 +154,30 @@ pub fn status_text(s: &Status) -> String {
         dec(s.unrealized_pnl),
         dec(s.fees)
     )
+}
+
+pub fn reload_text(o: &crate::app::ReloadOutcome) -> String {
+    if !o.ok {
+        let mut text = format!("reload failed; the running configuration stays ({} problem(s)):\n", o.errors.len());
+        for e in &o.errors {
+            text.push_str(&format!("  {e}\n"));
+        }
+        return text;
+    }
+    let list = |v: &[String]| if v.is_empty() { "-".to_owned() } else { v.join(", ") };
+    let mut text = format!(
+        "reloaded: added {}; removed {}; restarted {}; unchanged {}; streams added {}{}\n",
+        list(&o.added),
+        list(&o.removed),
+        list(&o.restarted),
+        o.unchanged.len(),
+        o.streams_added,
+        if o.risk_changed { "; risk limits changed" } else { "" }
+    );
+    if !o.needs_restart.is_empty() {
+        text.push_str(&format!("needs a restart to apply: {}\n", o.needs_restart.join(", ")));
+    }
+    text
 }
 
 pub fn strategies_table(rows: &[StrategyRow]) -> String {
@@ -288,7 +325,11 @@ pub async fn execute(
         Request::Resume(Some(s)) => done(client.post(&format!("/v1/strategies/{}/resume", encode(s))).await?),
         Request::Pause(s) => done(client.post(&format!("/v1/strategies/{}/pause", encode(s))).await?),
         Request::Cancel(id) => done(client.post(&format!("/v1/orders/{}/cancel", encode(id))).await?),
-        Request::Reload => show(&client.post::<serde_json::Value>("/v1/reload").await?, json, |v| format!("{v}\n")),
+        Request::Reload => {
+            let outcome = client.reload().await?;
+            let text = show(&outcome, json, reload_text);
+            if outcome.ok { text } else { return Err(ClientError::Other(text.trim_end().to_owned())) }
+        }
     })
 }
 

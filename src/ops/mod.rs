@@ -92,6 +92,10 @@ pub fn notify_ready(status: &str) {
     notify(&[sd_notify::NotifyState::Ready, sd_notify::NotifyState::Status(status)]);
 }
 
+pub fn notify_reloading() {
+    notify(&[sd_notify::NotifyState::Reloading, sd_notify::NotifyState::Status("reloading")]);
+}
+
 pub fn notify_stopping() {
     notify(&[sd_notify::NotifyState::Stopping, sd_notify::NotifyState::Status("draining")]);
 }

@@ -3,6 +3,7 @@
 pub mod cli;
 mod config;
 mod crash;
+mod reload;
 mod secrets;
 mod sim_server;
 mod support;

@@ -122,7 +122,7 @@ async fn commands_reach_the_engine_and_errors_have_one_shape() {
     let (status, body) = s.call(Method::GET, "/v1/nothing", Some("t")).await;
     assert_eq!((status, code(&body)), (StatusCode::NOT_FOUND, "not_found"));
     let (status, body) = s.call(Method::POST, "/v1/reload", Some("t")).await;
-    assert_eq!((status, code(&body)), (StatusCode::NOT_IMPLEMENTED, "not_implemented"));
+    assert_eq!((status, code(&body)), (StatusCode::SERVICE_UNAVAILABLE, "not_ready"), "no reload channel here");
     assert_eq!(
         *s.seen.lock().unwrap(),
         [Command::Halt, Command::Pause("nope".into()), Command::Cancel("tw-mm-7".into())]

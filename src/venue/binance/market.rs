@@ -85,6 +85,41 @@ pub fn spawn_feeds(
         .collect()
 }
 
+/// Starts more feeds on a connected venue (a reload that subscribes new
+/// symbols or channels): new connections, the running ones untouched.
+#[derive(Clone)]
+pub struct FeedLauncher {
+    pub(super) options: FeedOptions,
+    pub(super) rest: Arc<RestClient>,
+    pub(super) engine: mpsc::Sender<EngineInput>,
+    pub(super) shutdown: CancellationToken,
+}
+
+impl FeedLauncher {
+    pub fn spawn(&self, specs: Vec<FeedSpec>) -> Vec<tokio::task::JoinHandle<()>> {
+        spawn_feeds(self.options.clone(), specs, self.rest.clone(), self.engine.clone(), self.shutdown.clone())
+    }
+}
+
+/// What `wanted` adds to `subscribed`: per symbol, only the channels not subscribed yet.
+pub fn missing(subscribed: &[FeedSpec], wanted: &[FeedSpec]) -> Vec<FeedSpec> {
+    wanted
+        .iter()
+        .filter_map(|w| {
+            let old = subscribed.iter().filter(|s| s.symbol == w.symbol);
+            let (mut trades, mut quotes, mut book, mut klines) = (w.trades, w.quotes, w.book, w.klines.clone());
+            for o in old {
+                trades &= !o.trades;
+                quotes &= !o.quotes;
+                book &= !o.book;
+                klines.retain(|k| !o.klines.contains(k));
+            }
+            let spec = FeedSpec { symbol: w.symbol, trades, quotes, book, klines };
+            (!spec.streams().is_empty()).then_some(spec)
+        })
+        .collect()
+}
+
 /// Splits specs over connections of at most [`MAX_STREAMS_PER_CONNECTION`] streams.
 pub fn group_streams(specs: Vec<FeedSpec>) -> Vec<Vec<FeedSpec>> {
     let mut groups: Vec<Vec<FeedSpec>> = vec![Vec::new()];

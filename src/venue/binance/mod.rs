@@ -101,6 +101,8 @@ pub struct Connection {
     pub recovered: Vec<OrderUpdate>,
     /// Feeds and the user stream; they end on the shutdown token.
     pub tasks: Vec<tokio::task::JoinHandle<()>>,
+    /// Starts feeds for subscriptions added later (reload).
+    pub feeds: market::FeedLauncher,
 }
 
 /// Connects a venue: clock, exchange info and rate limits, balances, the
@@ -198,7 +200,8 @@ pub async fn connect(
         silence_timeout: options.silence_timeout,
         snapshot_depth: 1000,
     };
-    tasks.extend(market::spawn_feeds(feed_options, feeds, rest.clone(), engine_feeds, shutdown.clone()));
+    let launcher = market::FeedLauncher { options: feed_options, rest: rest.clone(), engine: engine_feeds, shutdown };
+    tasks.extend(launcher.spawn(feeds));
     Ok(Connection {
         client: started.handle,
         instruments: info.instruments,
@@ -206,6 +209,7 @@ pub async fn connect(
         exec_task: started.task,
         recovered: started.recovered,
         tasks,
+        feeds: launcher,
     })
 }
 

@@ -120,9 +120,41 @@ fn forget_embedded_sim_state(config: &Config, journal: &Journal, recovered: &mut
     recovered.fills.retain(|(_, f)| !is_sim(f.venue.as_str()));
 }
 
+mod reload;
+
+pub use reload::{ReloadOutcome, ReloadRequest};
+
+/// Where reload requests (SIGHUP, the control API) reach the running daemon.
+pub struct Reloads {
+    tx: mpsc::Sender<ReloadRequest>,
+    rx: mpsc::Receiver<ReloadRequest>,
+}
+
+impl Reloads {
+    pub fn new() -> Self {
+        let (tx, rx) = mpsc::channel(8);
+        Self { tx, rx }
+    }
+
+    /// A handle that asks for a reload.
+    pub fn sender(&self) -> mpsc::Sender<ReloadRequest> {
+        self.tx.clone()
+    }
+}
+
+impl Default for Reloads {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// A venue the daemon is connected to.
 struct StartedVenue {
     name: String,
+    id: VenueId,
+    /// Starts feeds for what a reload adds, and what is subscribed so far.
+    feeds: crate::venue::binance::market::FeedLauncher,
+    subscribed: Vec<FeedSpec>,
     /// What reconciling the journal's open orders with the venue changed.
     reconciled: Vec<tradewind_strategies::sdk::OrderUpdate>,
     exec_task: tokio::task::JoinHandle<()>,
@@ -136,14 +168,22 @@ pub async fn run(
     options: RunOptions,
     shutdown: CancellationToken,
     phase: watch::Sender<Phase>,
+    reloads: Reloads,
 ) -> anyhow::Result<()> {
+    let Reloads { tx: reload_tx, rx: mut reload_requests } = reloads;
     check_live(&config, options)?;
     phase.send_replace(Phase::Starting);
     let (engine_tx, engine_rx) = mpsc::channel(config.runtime.engine_queue);
     let ops_shutdown = CancellationToken::new();
     let (trading_tx, trading_rx) = watch::channel(crate::risk::TradingState::Active);
-    let (ops_addr, ops_task) =
-        start_ops(&config, &phase, (engine_tx.clone(), trading_tx.clone(), trading_rx), ops_shutdown.clone()).await?;
+    let (ops_addr, ops_task) = start_ops(
+        &config,
+        &phase,
+        (engine_tx.clone(), trading_tx.clone(), trading_rx),
+        reload_tx,
+        ops_shutdown.clone(),
+    )
+    .await?;
     let path = journal_path(&config);
     let (journal, mut recovered) = Journal::open(&path)?;
     forget_embedded_sim_state(&config, &journal, &mut recovered);
@@ -181,8 +221,14 @@ pub async fn run(
         engine.restore_update(&update);
     }
     let watchdog = crate::ops::spawn_watchdog(engine.heartbeat(), ops_shutdown.clone());
-    let status_task =
-        crate::ops::spawn_status(engine_tx, Some(journal.clone()), phase.subscribe(), trading_tx, ops_shutdown.clone());
+    let status_task = crate::ops::spawn_status(
+        engine_tx.clone(),
+        Some(journal.clone()),
+        phase.subscribe(),
+        trading_tx,
+        ops_shutdown.clone(),
+    );
+    let engine_control = engine_tx;
     let engine_task = tokio::spawn(engine::run(
         engine,
         engine_rx,
@@ -196,7 +242,23 @@ pub async fn run(
     crate::ops::notify_ready(&status);
     tracing::info!(strategies = config.strategies.len(), venues = config.venues.len(), "running");
 
-    shutdown.cancelled().await;
+    let mut live = reload::Live { config, next_seq: recovered.next_seq.clone() };
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            Some(request) = reload_requests.recv() => {
+                phase.send_replace(Phase::Reloading);
+                crate::ops::notify_reloading();
+                let outcome = reload::apply(&mut live, &engine_control, &mut venues).await;
+                phase.send_replace(Phase::Running);
+                crate::ops::notify_ready(if outcome.ok { "running (reloaded)" } else { "running (reload failed)" });
+                if let Some(reply) = request {
+                    let _ = reply.send(outcome);
+                }
+            }
+        }
+    }
+    let config = live.config;
     crate::ops::notify_stopping();
     phase.send_replace(Phase::Draining);
     tracing::info!("shutting down");
@@ -248,6 +310,7 @@ async fn start_ops(
         watch::Sender<crate::risk::TradingState>,
         watch::Receiver<crate::risk::TradingState>,
     ),
+    reload: mpsc::Sender<ReloadRequest>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<(std::net::SocketAddr, tokio::task::JoinHandle<()>)> {
     let listen = config.ops.listen;
@@ -257,7 +320,8 @@ async fn start_ops(
         tracing::warn!("no control API token configured: /v1 is read-only (and loopback-only)");
     }
     let loopback = listen.ip().is_loopback();
-    let api = crate::ops::api::ApiState::new(engine, phase.subscribe(), token.as_ref(), loopback, trading_tx);
+    let api = crate::ops::api::ApiState::new(engine, phase.subscribe(), token.as_ref(), loopback, trading_tx)
+        .with_reload(reload);
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| anyhow::anyhow!("ops endpoints cannot listen on {listen}: {e}"))?;
@@ -351,12 +415,16 @@ async fn start_venue(
             (options, None)
         }
     };
+    let subscribed = feeds.clone();
     let connection = binance::connect(options, feeds, engine_tx, shutdown).await?;
     // The rules now, so restored positions can tell base-asset fees (the queued copy follows).
     engine.handle(engine::EngineInput::Instruments(id, connection.instruments.clone()));
     engine.add_venue(id, Box::new(connection.client));
     Ok(StartedVenue {
         name: venue.name().to_owned(),
+        id,
+        feeds: connection.feeds,
+        subscribed,
         reconciled: connection.recovered,
         exec_task: connection.exec_task,
         tasks: connection.tasks,
@@ -366,8 +434,16 @@ async fn start_venue(
 
 /// Merges every instance's subscriptions on one venue into one spec per symbol.
 fn feed_specs(engine: &Engine, venue: VenueId) -> Vec<FeedSpec> {
+    feed_specs_of(engine.subscriptions(), venue)
+}
+
+/// [`feed_specs`] over any list of subscriptions.
+fn feed_specs_of<'a>(
+    subscriptions: impl Iterator<Item = &'a tradewind_strategies::sdk::Subscription>,
+    venue: VenueId,
+) -> Vec<FeedSpec> {
     let mut specs: Vec<FeedSpec> = Vec::new();
-    for sub in engine.subscriptions().filter(|s| s.venue == venue) {
+    for sub in subscriptions.filter(|s| s.venue == venue) {
         for symbol in &sub.symbols {
             let spec = match specs.iter_mut().position(|s| s.symbol == *symbol) {
                 Some(i) => &mut specs[i],

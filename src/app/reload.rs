@@ -1,0 +1,149 @@
+//! Hot reload (SIGHUP, `POST /v1/reload`): read and validate every file
+//! again; on any problem keep the running configuration and report every
+//! problem; otherwise start added strategies, stop removed ones, restart
+//! changed ones, apply new risk limits, and subscribe what the new set needs
+//! on new connections (the running ones stay up). Changes to venues,
+//! journal, ops or runtime are reported as needing a restart.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::{mpsc, oneshot};
+
+use super::{StartedVenue, feed_specs_of};
+use crate::config::{Config, diff};
+use crate::engine::reload::{Reconfigure, Start};
+use crate::engine::{self, EngineInput};
+use crate::venue::binance::market;
+
+/// A reload request; the outcome goes back on the sender when there is one (API), not for SIGHUP.
+pub type ReloadRequest = Option<oneshot::Sender<ReloadOutcome>>;
+
+/// What a reload did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ReloadOutcome {
+    /// False when the new files had problems: nothing changed then.
+    pub ok: bool,
+    /// Every problem found (file and key of each).
+    pub errors: Vec<String>,
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
+    pub restarted: Vec<String>,
+    pub unchanged: Vec<String>,
+    pub risk_changed: bool,
+    /// Market-data streams subscribed on new connections.
+    pub streams_added: usize,
+    /// Sections that changed but take effect only after a restart.
+    pub needs_restart: Vec<String>,
+}
+
+/// The configuration in force.
+pub(super) struct Live {
+    pub config: Config,
+    /// Client order sequences the journal knew at start.
+    pub next_seq: HashMap<String, u64>,
+}
+
+/// Reloads the configuration file of `live`; see the module documentation.
+pub(super) async fn apply(
+    live: &mut Live,
+    engine: &mpsc::Sender<EngineInput>,
+    venues: &mut [StartedVenue],
+) -> ReloadOutcome {
+    tracing::info!(file = %live.config.file.display(), "reload requested");
+    let new = match Config::load(&live.config.file) {
+        Ok(new) => new,
+        Err(errors) => return failed(errors.issues().iter().map(ToString::to_string).collect()),
+    };
+    let d = diff::diff(&live.config, &new);
+    // A strategy may only move onto venues that are connected now.
+    let unknown: Vec<String> = d
+        .added
+        .iter()
+        .chain(&d.changed)
+        .filter(|s| !venues.iter().any(|v| v.name == s.venue_name))
+        .map(|s| {
+            format!(
+                "{}: venue {:?} is not connected (venues change only with a restart)",
+                s.file.display(),
+                s.venue_name
+            )
+        })
+        .collect();
+    if !unknown.is_empty() {
+        return failed(unknown);
+    }
+    let fresh = u64::try_from(engine::wall_clock_now().as_millis()).unwrap_or(1);
+    let start = d
+        .added
+        .iter()
+        .chain(&d.changed)
+        .map(|s| Start {
+            name: s.instance.name.clone(),
+            strategy: s.params.build(&s.instance),
+            first_seq: live.next_seq.get(&s.instance.name).copied().unwrap_or(fresh),
+        })
+        .collect();
+    let (reply, subscriptions) = oneshot::channel();
+    let change = Reconfigure {
+        risk: d.risk.then(|| new.risk.clone()),
+        stop: d.removed.clone(),
+        start,
+        cancel_orders: new.runtime.cancel_on_shutdown,
+        reply,
+    };
+    let sent = engine.send_timeout(EngineInput::Reconfigure(change), Duration::from_secs(5)).await;
+    let Ok(Ok(subscriptions)) = (match sent {
+        Ok(()) => tokio::time::timeout(Duration::from_secs(5), subscriptions).await,
+        Err(_) => return failed(vec!["the engine did not take the change (busy or stopped)".into()]),
+    }) else {
+        return failed(vec!["the engine did not confirm the change".into()]);
+    };
+    let mut streams_added = 0;
+    for venue in venues.iter_mut() {
+        let wanted = feed_specs_of(subscriptions.iter(), venue.id);
+        let missing = market::missing(&venue.subscribed, &wanted);
+        if missing.is_empty() {
+            continue;
+        }
+        streams_added += missing.iter().map(|s| s.streams().len()).sum::<usize>();
+        tracing::info!(venue = %venue.name, streams = ?missing.iter().flat_map(|s| s.streams()).collect::<Vec<_>>(), "subscribing on a new connection");
+        venue.tasks.extend(venue.feeds.spawn(missing.clone()));
+        venue.subscribed.extend(missing);
+    }
+    let outcome = ReloadOutcome {
+        ok: true,
+        errors: Vec::new(),
+        added: d.added.iter().map(|s| s.instance.name.clone()).collect(),
+        removed: d.removed.clone(),
+        restarted: d.changed.iter().map(|s| s.instance.name.clone()).collect(),
+        unchanged: d.unchanged.clone(),
+        risk_changed: d.risk,
+        streams_added,
+        needs_restart: d.needs_restart.iter().map(|s| (*s).to_owned()).collect(),
+    };
+    for section in &outcome.needs_restart {
+        tracing::warn!(section = %section, "configuration changed; it takes effect at the next restart");
+    }
+    tracing::info!(
+        added = ?outcome.added,
+        removed = ?outcome.removed,
+        restarted = ?outcome.restarted,
+        unchanged = outcome.unchanged.len(),
+        streams_added,
+        "reloaded"
+    );
+    // Only what was applied becomes the running configuration.
+    live.config.strategies = new.strategies;
+    live.config.strategies_dir = new.strategies_dir;
+    live.config.risk = new.risk;
+    outcome
+}
+
+fn failed(errors: Vec<String>) -> ReloadOutcome {
+    for e in &errors {
+        tracing::error!(problem = %e, "reload failed; the running configuration stays");
+    }
+    ReloadOutcome { ok: false, errors, ..ReloadOutcome::default() }
+}

@@ -1,0 +1,113 @@
+//! Hot reload on a running daemon: an invalid file changes nothing and says
+//! why; then an added, a removed and a changed strategy each get their
+//! outcome, a new symbol is subscribed on a new connection, and the running
+//! connections stay up. SIGHUP does the same as `tradewind reload`.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use crate::cli::{http, ops_addr};
+use crate::support::{ConfigDir, SIM_MAIN, sma_file};
+
+const TOKEN: &str = "reload-token";
+
+fn strategies(ops: &str) -> Vec<(String, String)> {
+    let (status, body) = http(ops, "GET", "/v1/strategies", Some(TOKEN));
+    assert_eq!(status, 200, "{body}");
+    let rows: serde_json::Value = serde_json::from_str(&body).unwrap();
+    rows.as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["name"].as_str().unwrap().to_owned(), r["status"]["status"].as_str().unwrap().to_owned()))
+        .collect()
+}
+
+#[test]
+fn reload_adds_removes_and_restarts_strategies_and_refuses_invalid_files() {
+    let dir =
+        ConfigDir::new(SIM_MAIN, &[("a.toml", &sma_file("a")), ("b.toml", &sma_file("b")), ("c.toml", &sma_file("c"))]);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tradewind"))
+        .args(["--log-format", "json", "run", "--config"])
+        .arg(dir.main_file())
+        .env_remove("RUST_LOG")
+        .env("TRADEWIND_API_TOKEN", TOKEN)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, lines) = mpsc::channel::<String>();
+    let stderr = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut seen = Vec::new();
+    // Reads log lines until `message` has been logged `n` times in all.
+    let wait_for = |message: &str, n: usize, seen: &mut Vec<String>| {
+        let needle = format!("\"message\":\"{message}\"");
+        while seen.iter().filter(|l| l.contains(&needle)).count() < n {
+            let line =
+                lines.recv_timeout(Duration::from_secs(30)).unwrap_or_else(|_| panic!("no {message:?} in {seen:#?}"));
+            seen.push(line);
+        }
+    };
+    wait_for("running", 1, &mut seen);
+    let ops = seen.iter().find_map(|l| ops_addr(l)).expect("ops address logged");
+    let cli = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_tradewind"))
+            .args(args)
+            .arg("--config")
+            .arg(dir.main_file())
+            .args(["--api", &format!("http://{ops}")])
+            .env("TRADEWIND_API_TOKEN", TOKEN)
+            .output()
+            .unwrap();
+        (out.status.code(), String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
+    };
+    let all = |s: &[(&str, &str)]| s.iter().map(|(a, b)| ((*a).to_owned(), (*b).to_owned())).collect::<Vec<_>>();
+    assert_eq!(strategies(&ops), all(&[("a", "running"), ("b", "running"), ("c", "running")]));
+
+    // An invalid file next to a valid new one: nothing changes, every problem is named.
+    let strategies_dir = dir.path().join("strategies");
+    let eth = sma_file("d").replace("BTCUSDT", "ETHUSDT");
+    std::fs::write(strategies_dir.join("d.toml"), &eth).unwrap();
+    std::fs::write(strategies_dir.join("e.toml"), sma_file("e").replace("slow_period = 5", "slow_period = 0")).unwrap();
+    let (code, _, err) = cli(&["reload"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("reload failed; the running configuration stays"), "{err}");
+    assert!(err.contains("e.toml: slow_period: must be > fast_period (2), got 0"), "{err}");
+    assert_eq!(strategies(&ops), all(&[("a", "running"), ("b", "running"), ("c", "running")]));
+
+    // Fixed: e goes, b is removed, c changes, d (a new symbol) arrives.
+    std::fs::remove_file(strategies_dir.join("e.toml")).unwrap();
+    std::fs::remove_file(strategies_dir.join("b.toml")).unwrap();
+    std::fs::write(strategies_dir.join("c.toml"), sma_file("c").replace("slow_period = 5", "slow_period = 7")).unwrap();
+    let (code, out, err) = cli(&["reload", "--json"]);
+    assert_eq!(code, Some(0), "{err}");
+    let outcome: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(outcome["ok"], true);
+    assert_eq!(outcome["added"], serde_json::json!(["d"]));
+    assert_eq!(outcome["removed"], serde_json::json!(["b"]));
+    assert_eq!(outcome["restarted"], serde_json::json!(["c"]));
+    assert_eq!(outcome["unchanged"], serde_json::json!(["a"]));
+    assert_eq!(outcome["streams_added"], 1, "ethusdt@trade on a new connection: {outcome}");
+    assert_eq!(strategies(&ops), all(&[("a", "running"), ("b", "stopped"), ("c", "running"), ("d", "running")]));
+
+    // SIGHUP: the same path (here: b comes back).
+    std::fs::write(strategies_dir.join("b.toml"), sma_file("b")).unwrap();
+    assert!(Command::new("kill").args(["-HUP", &child.id().to_string()]).status().unwrap().success());
+    wait_for("reloaded", 2, &mut seen);
+    assert_eq!(strategies(&ops).iter().find(|(n, _)| n == "b").unwrap().1, "running");
+
+    wait_for("market stream connected", 2, &mut seen);
+    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    seen.extend(lines.try_iter());
+    // The first connection never dropped: one more connection (for ETHUSDT), no reconnects.
+    let count = |m: &str| seen.iter().filter(|l| l.contains(&format!("\"message\":\"{m}\""))).count();
+    assert_eq!(count("market stream connected"), 2, "{seen:#?}");
+    assert_eq!(count("market stream down"), 0, "{seen:#?}");
+    assert!(seen.iter().any(|l| l.contains("\"message\":\"strategy removed\"") && l.contains("\"strategy\":\"b\"")));
+}
