@@ -78,7 +78,7 @@ pub fn build_engine(config: &Config, next_seq: &HashMap<String, u64>) -> Engine 
             "strategy loaded"
         );
         let first_seq = next_seq.get(&s.instance.name).copied().unwrap_or(fresh);
-        engine.add_instance(&s.instance.name, strategy, first_seq);
+        engine.add_instance_with(&s.instance.name, strategy, first_seq, config.risk.for_strategy(&s.risk));
     }
     engine
 }

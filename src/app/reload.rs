@@ -86,8 +86,10 @@ pub(super) async fn apply(
         })
         .collect();
     let (reply, subscriptions) = oneshot::channel();
+    let limits = new.strategies.iter().map(|s| (s.instance.name.clone(), new.risk.for_strategy(&s.risk))).collect();
     let change = Reconfigure {
         risk: d.risk.then(|| new.risk.clone()),
+        limits,
         stop: d.removed.clone(),
         start,
         cancel_orders: new.runtime.cancel_on_shutdown,

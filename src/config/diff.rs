@@ -26,6 +26,11 @@ pub fn diff<'a>(old: &Config, new: &'a Config) -> Diff<'a> {
         match before.iter().find(|b| b.instance.name == s.instance.name) {
             None => d.added.push(s),
             Some(b) if b.instance != s.instance || b.params != s.params => d.changed.push(s),
+            // New limits alone apply without a restart (see `risk`).
+            Some(b) if b.risk != s.risk => {
+                d.risk = true;
+                d.unchanged.push(s.instance.name.clone());
+            }
             Some(_) => d.unchanged.push(s.instance.name.clone()),
         }
     }

@@ -206,7 +206,10 @@ fn default_recv_window() -> u64 {
     5000
 }
 
-/// `[risk]`: limits applied to every strategy's intents before they leave.
+/// `[risk]`: limits applied to every strategy's intents before they leave
+/// (a strategy file's own `[risk]` table overrides any of them for that
+/// strategy), and the account-wide loss limits of `[risk.account]`.
+/// Optional limits that are absent do not apply.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RiskConfig {
@@ -214,12 +217,91 @@ pub struct RiskConfig {
     pub max_order_notional: Decimal,
     /// Most open orders one strategy instance may have at once.
     pub max_open_orders: usize,
+    /// Largest quantity of one order (base asset).
+    pub max_order_qty: Option<Decimal>,
+    /// Largest absolute position per symbol (base asset), counting the open
+    /// orders that would grow it.
+    pub max_position: Option<Decimal>,
+    /// A limit price further than this many percent from the mid is refused (fat finger).
+    pub price_band_pct: Option<Decimal>,
+    /// New orders per second and per minute, per strategy.
+    pub max_orders_per_sec: Option<u32>,
+    pub max_orders_per_min: Option<u32>,
+    /// Free quote balance a buy must leave on the venue.
+    pub min_free_quote: Option<Decimal>,
+    /// Start in Reducing: only orders that shrink a position.
+    pub reduce_only: bool,
+    /// A strategy whose PnL (realised + unrealised − fees) falls this far
+    /// below where the UTC day began is halted.
+    pub max_daily_loss: Option<Decimal>,
+    /// A strategy whose PnL falls this far below its peak is halted.
+    pub max_drawdown: Option<Decimal>,
+    /// Limits on all strategies together: tripping one halts the daemon.
+    pub account: AccountRisk,
 }
 
 impl Default for RiskConfig {
     fn default() -> Self {
-        Self { max_order_notional: Decimal::from(10_000), max_open_orders: 20 }
+        Self {
+            max_order_notional: Decimal::from(10_000),
+            max_open_orders: 20,
+            max_order_qty: None,
+            max_position: None,
+            price_band_pct: None,
+            max_orders_per_sec: None,
+            max_orders_per_min: None,
+            min_free_quote: None,
+            reduce_only: false,
+            max_daily_loss: None,
+            max_drawdown: None,
+            account: AccountRisk::default(),
+        }
     }
+}
+
+/// A strategy file's `[risk]`: any of `[risk]`'s per-strategy limits, for that strategy only.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StrategyRisk {
+    pub max_order_notional: Option<Decimal>,
+    pub max_open_orders: Option<usize>,
+    pub max_order_qty: Option<Decimal>,
+    pub max_position: Option<Decimal>,
+    pub price_band_pct: Option<Decimal>,
+    pub max_orders_per_sec: Option<u32>,
+    pub max_orders_per_min: Option<u32>,
+    pub min_free_quote: Option<Decimal>,
+    pub reduce_only: Option<bool>,
+    pub max_daily_loss: Option<Decimal>,
+    pub max_drawdown: Option<Decimal>,
+}
+
+impl RiskConfig {
+    /// The limits of one strategy: its own where it sets them, these otherwise.
+    pub fn for_strategy(&self, own: &StrategyRisk) -> RiskConfig {
+        RiskConfig {
+            max_order_notional: own.max_order_notional.unwrap_or(self.max_order_notional),
+            max_open_orders: own.max_open_orders.unwrap_or(self.max_open_orders),
+            max_order_qty: own.max_order_qty.or(self.max_order_qty),
+            max_position: own.max_position.or(self.max_position),
+            price_band_pct: own.price_band_pct.or(self.price_band_pct),
+            max_orders_per_sec: own.max_orders_per_sec.or(self.max_orders_per_sec),
+            max_orders_per_min: own.max_orders_per_min.or(self.max_orders_per_min),
+            min_free_quote: own.min_free_quote.or(self.min_free_quote),
+            reduce_only: own.reduce_only.unwrap_or(self.reduce_only),
+            max_daily_loss: own.max_daily_loss.or(self.max_daily_loss),
+            max_drawdown: own.max_drawdown.or(self.max_drawdown),
+            account: self.account.clone(),
+        }
+    }
+}
+
+/// `[risk.account]`: loss limits on the whole account (all strategies together).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AccountRisk {
+    pub max_daily_loss: Option<Decimal>,
+    pub max_drawdown: Option<Decimal>,
 }
 
 /// `[journal]`.

@@ -22,7 +22,7 @@ use tradewind_strategies::{Instance, StrategyParams};
 use super::{ConfigIssue, deserialize, deserialize_with};
 
 /// Keys every strategy file has, whatever its kind.
-const COMMON_KEYS: [&str; 5] = ["name", "kind", "venue", "symbols", "enabled"];
+const COMMON_KEYS: [&str; 6] = ["name", "kind", "venue", "symbols", "enabled", "risk"];
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -33,6 +33,8 @@ struct Common {
     symbols: Vec<Symbol>,
     #[serde(default = "yes")]
     enabled: bool,
+    #[serde(default)]
+    risk: super::schema::StrategyRisk,
 }
 
 fn yes() -> bool {
@@ -50,6 +52,8 @@ pub struct StrategyConfig {
     /// `enabled = false` keeps the file but does not run the instance.
     pub enabled: bool,
     pub params: StrategyParams,
+    /// This strategy's own limits (over `[risk]`).
+    pub risk: super::schema::StrategyRisk,
 }
 
 /// Loads every `*.toml` file in `dir`, sorted by name. Files that fail add
@@ -97,5 +101,12 @@ pub fn load_file(file: &Path) -> Result<StrategyConfig, Vec<ConfigIssue>> {
         venue: venue.unwrap_or_else(|_| tradewind_strategies::sdk::VenueId::new("invalid").expect("valid literal")),
         symbols: common.symbols,
     };
-    Ok(StrategyConfig { file: file.to_path_buf(), instance, venue_name: common.venue, enabled: common.enabled, params })
+    Ok(StrategyConfig {
+        file: file.to_path_buf(),
+        instance,
+        venue_name: common.venue,
+        enabled: common.enabled,
+        params,
+        risk: common.risk,
+    })
 }

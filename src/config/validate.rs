@@ -7,7 +7,7 @@ use std::path::Path;
 use rust_decimal::Decimal;
 use tradewind_strategies::sdk::VenueId;
 
-use super::schema::{RawConfig, VenueConfig};
+use super::schema::{RawConfig, RiskConfig, VenueConfig};
 use super::{ConfigIssue, StrategyConfig};
 
 /// Longest strategy name: `tw-` + 16 + `-` + 16 digits = 36, the client order id limit.
@@ -28,11 +28,14 @@ pub(super) fn main(file: &Path, raw: &RawConfig, issues: &mut Vec<ConfigIssue>) 
     if !(1..=600).contains(&rt.shutdown_timeout_secs) {
         push("runtime.shutdown_timeout_secs", format!("must be between 1 and 600, got {}", rt.shutdown_timeout_secs));
     }
-    if raw.risk.max_order_notional <= Decimal::ZERO {
-        push("risk.max_order_notional", format!("must be > 0, got {}", raw.risk.max_order_notional));
-    }
-    if raw.risk.max_open_orders == 0 {
-        push("risk.max_open_orders", "must be >= 1, got 0".to_owned());
+    risk_limits("risk.", &raw.risk, &mut push);
+    for (key, value) in [
+        ("account.max_daily_loss", raw.risk.account.max_daily_loss),
+        ("account.max_drawdown", raw.risk.account.max_drawdown),
+    ] {
+        if let Some(v) = value.filter(|v| *v <= Decimal::ZERO) {
+            push(&format!("risk.{key}"), format!("must be > 0, got {v}"));
+        }
     }
 
     let mut seen: HashMap<&str, usize> = HashMap::new();
@@ -121,6 +124,37 @@ pub(super) fn strategies(raw: &RawConfig, strategies: &[StrategyConfig], issues:
         }
         for e in s.params.validate(&s.instance) {
             push(&e.key, e.message);
+        }
+        // Only the strategy's own limits (the defaults pass; `[risk]` is checked once above).
+        risk_limits("risk.", &RiskConfig::default().for_strategy(&s.risk), &mut push);
+    }
+}
+
+/// Range checks of one set of limits (keys prefixed with `prefix`).
+fn risk_limits(prefix: &str, r: &RiskConfig, push: &mut dyn FnMut(&str, String)) {
+    let mut positive = |key: &str, v: Option<Decimal>| {
+        if let Some(v) = v.filter(|v| *v <= Decimal::ZERO) {
+            push(&format!("{prefix}{key}"), format!("must be > 0, got {v}"));
+        }
+    };
+    positive("max_order_notional", Some(r.max_order_notional));
+    positive("max_order_qty", r.max_order_qty);
+    positive("max_position", r.max_position);
+    positive("max_daily_loss", r.max_daily_loss);
+    positive("max_drawdown", r.max_drawdown);
+    if let Some(v) = r.min_free_quote.filter(|v| *v < Decimal::ZERO) {
+        push(&format!("{prefix}min_free_quote"), format!("must be >= 0, got {v}"));
+    }
+    if let Some(p) = r.price_band_pct.filter(|p| *p <= Decimal::ZERO || *p > Decimal::ONE_HUNDRED) {
+        push(&format!("{prefix}price_band_pct"), format!("must be > 0 and <= 100, got {p}"));
+    }
+    for (key, v) in [
+        ("max_open_orders", Some(r.max_open_orders as u64)),
+        ("max_orders_per_sec", r.max_orders_per_sec.map(u64::from)),
+        ("max_orders_per_min", r.max_orders_per_min.map(u64::from)),
+    ] {
+        if v == Some(0) {
+            push(&format!("{prefix}{key}"), "must be >= 1, got 0".to_owned());
         }
     }
 }

@@ -26,9 +26,10 @@ use tradewind_strategies::sdk::{
     OrderUpdate, Qty, Reason, Strategy, StrategyError, Subscription, Symbol, Timestamp, VenueId,
 };
 
+use crate::config::RiskConfig;
 use crate::execution::{ExecRequest, ExecutionClient};
 use crate::portfolio::Position;
-use crate::risk::{OrderContext, RiskManager, TradingState};
+use crate::risk::{LossWatch, OrderContext, RiskManager, TradingState};
 pub use state::MarketState;
 use state::StrategyView;
 
@@ -78,20 +79,45 @@ struct Slot {
     positions: HashMap<(VenueId, Symbol), Position>,
     open_orders: Vec<OpenOrder>,
     subscriptions: Vec<Subscription>,
+    /// This strategy's limits (`[risk]` with its own overrides).
+    limits: RiskConfig,
+    /// Wall-clock ms of the new orders sent in the last minute (order-rate limits).
+    sent: std::collections::VecDeque<i64>,
+    loss: LossWatch,
 }
 
 impl Slot {
-    fn new(name: &str, strategy: Box<dyn Strategy>, first_seq: u64, subscriptions: Vec<Subscription>) -> Self {
+    fn new(
+        name: &str,
+        strategy: Box<dyn Strategy>,
+        first_seq: u64,
+        subscriptions: Vec<Subscription>,
+        limits: RiskConfig,
+    ) -> Self {
         Slot {
             name: name.to_owned(),
             strategy,
             intents: Intents::new(name, first_seq),
             status: InstanceStatus::Running,
-            trading_state: TradingState::Active,
+            trading_state: if limits.reduce_only { TradingState::Reducing } else { TradingState::Active },
             positions: HashMap::new(),
             open_orders: Vec::new(),
             subscriptions,
+            limits,
+            sent: std::collections::VecDeque::new(),
+            loss: LossWatch::default(),
         }
+    }
+
+    /// Realised + unrealised (at the marks) − fees over every position.
+    fn pnl(&self, market: &MarketState) -> rust_decimal::Decimal {
+        self.positions
+            .iter()
+            .map(|((venue, symbol), p)| {
+                let unrealized = market.mark(*venue, *symbol).map_or(rust_decimal::Decimal::ZERO, |m| p.unrealized(m));
+                p.realized + unrealized - p.fees
+            })
+            .sum()
     }
 }
 
@@ -103,6 +129,8 @@ struct Core {
     venues: HashMap<VenueId, Box<dyn ExecutionClient>>,
     /// Which instance placed each live order.
     owners: HashMap<ClientOrderId, usize>,
+    /// The account's PnL against `[risk.account]`.
+    account_loss: LossWatch,
 }
 
 /// The strategy host. Drive it with [`run`], or call its methods directly in tests.
@@ -122,15 +150,23 @@ impl Engine {
             risk,
             venues: HashMap::new(),
             owners: HashMap::new(),
+            account_loss: LossWatch::default(),
         };
         let heartbeat = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(wall_clock_now().0));
         Self { heartbeat, core, routes: HashMap::new(), venue_routes: HashMap::new() }
     }
 
-    /// Adds a strategy instance; its first order gets sequence number `first_seq`.
+    /// Adds a strategy instance under the daemon-wide limits; its first order
+    /// gets sequence number `first_seq`.
     pub fn add_instance(&mut self, name: &str, strategy: Box<dyn Strategy>, first_seq: u64) {
+        let limits = self.core.risk.limits().clone();
+        self.add_instance_with(name, strategy, first_seq, limits);
+    }
+
+    /// Adds a strategy instance with limits of its own.
+    pub fn add_instance_with(&mut self, name: &str, strategy: Box<dyn Strategy>, first_seq: u64, limits: RiskConfig) {
         let subscriptions = strategy.subscriptions();
-        self.core.slots.push(Slot::new(name, strategy, first_seq, subscriptions));
+        self.core.slots.push(Slot::new(name, strategy, first_seq, subscriptions, limits));
         self.rebuild_routes();
     }
 
@@ -262,6 +298,7 @@ impl Engine {
     pub fn on_timer(&mut self, now: Timestamp) {
         self.heartbeat.store(wall_clock_now().0, std::sync::atomic::Ordering::Relaxed);
         self.core.market.now = self.core.market.now.max(now);
+        self.core.watch_losses(None);
         for idx in 0..self.core.slots.len() {
             self.core.dispatch(idx, |s, ctx, out| s.on_timer(ctx, out));
         }
@@ -342,14 +379,15 @@ impl Core {
     fn route(&mut self, idx: usize, intent: OrderIntent) -> Result<(), (ClientOrderId, Reason)> {
         match intent {
             OrderIntent::Place { id, order } => {
-                self.check(idx, &order, 0).map_err(|r| (id, r))?;
+                self.check(idx, &order, None).map_err(|r| (id, r))?;
                 self.submit(idx, order.venue, ExecRequest::Place { id, order }).map_err(|r| (id, r))?;
+                self.count_sent(idx);
                 self.track(idx, id, order);
             }
             OrderIntent::Replace { cancel, id, order } => {
-                let replaced = usize::from(self.slots[idx].open_orders.iter().any(|o| o.id == cancel));
-                self.check(idx, &order, replaced).map_err(|r| (id, r))?;
+                self.check(idx, &order, Some(cancel)).map_err(|r| (id, r))?;
                 self.submit(idx, order.venue, ExecRequest::Replace { cancel, id, order }).map_err(|r| (id, r))?;
+                self.count_sent(idx);
                 self.track(idx, id, order);
             }
             OrderIntent::Cancel { id } => {
@@ -374,16 +412,94 @@ impl Core {
         Ok(())
     }
 
-    /// Pre-trade risk for a new order; `replacing` open orders will go away with it.
-    fn check(&self, idx: usize, order: &tradewind_strategies::sdk::NewOrder, replacing: usize) -> Result<(), Reason> {
+    /// Pre-trade risk for a new order; `replacing` (an open order of this
+    /// strategy) goes away with it.
+    fn check(
+        &self,
+        idx: usize,
+        order: &tradewind_strategies::sdk::NewOrder,
+        replacing: Option<ClientOrderId>,
+    ) -> Result<(), Reason> {
         let slot = &self.slots[idx];
+        let key = (order.venue, order.symbol);
+        let (mut open_orders, mut open_buys, mut open_sells) = (0, Qty::ZERO, Qty::ZERO);
+        for o in slot.open_orders.iter().filter(|o| Some(o.id) != replacing) {
+            open_orders += 1;
+            if (o.order.venue, o.order.symbol) == key {
+                let left = Qty::new(o.order.qty.get() - o.filled.get());
+                match o.order.side {
+                    tradewind_strategies::sdk::Side::Buy => open_buys += left,
+                    tradewind_strategies::sdk::Side::Sell => open_sells += left,
+                }
+            }
+        }
+        let now = wall_clock_now().0;
+        let sent_since =
+            |ms: i64| u32::try_from(slot.sent.iter().filter(|t| **t > now - ms).count()).unwrap_or(u32::MAX);
+        let quote = self.market.instruments.get(&key).map(|s| s.quote);
         let ctx = OrderContext {
-            open_orders: slot.open_orders.len().saturating_sub(replacing),
-            position: slot.positions.get(&(order.venue, order.symbol)).map_or(Qty::default(), |p| Qty::new(p.qty())),
+            open_orders,
+            position: slot.positions.get(&key).map_or(Qty::default(), |p| Qty::new(p.qty())),
+            open_buys,
+            open_sells,
             reference_price: self.market.reference_price(order.venue, order.symbol, order.side),
+            mid: self.market.book_tops.get(&key).map(|q| q.mid()),
+            free_quote: quote.and_then(|q| self.market.balances.get(&(order.venue, q))).map(|b| b.free),
+            sent_last_sec: sent_since(1_000),
+            sent_last_min: sent_since(60_000),
             state: slot.trading_state,
         };
-        self.risk.check_new(order, ctx)
+        self.risk.check_new(order, ctx, &slot.limits)
+    }
+
+    /// Counts a new order against the strategy's order-rate limits.
+    fn count_sent(&mut self, idx: usize) {
+        let now = wall_clock_now().0;
+        let sent = &mut self.slots[idx].sent;
+        while sent.front().is_some_and(|t| *t <= now - 60_000) {
+            sent.pop_front();
+        }
+        sent.push_back(now);
+    }
+
+    /// Post-trade limits: a strategy past its daily loss or drawdown is halted
+    /// (its orders cancelled); the account past its own halts everything.
+    fn watch_losses(&mut self, only: Option<usize>) {
+        let now = wall_clock_now().0;
+        let indices: Vec<usize> = match only {
+            Some(idx) => vec![idx],
+            None => (0..self.slots.len()).collect(),
+        };
+        for idx in indices {
+            let pnl = self.slots[idx].pnl(&self.market);
+            let slot = &mut self.slots[idx];
+            let (daily, drawdown) = (slot.limits.max_daily_loss, slot.limits.max_drawdown);
+            if let Some(reason) = slot.loss.observe(pnl, now, daily, drawdown)
+                && slot.trading_state != TradingState::Halted
+            {
+                slot.trading_state = TradingState::Halted;
+                tracing::error!(strategy = %slot.name, %pnl, reason = %reason, "kill switch: strategy halted, its orders cancelled");
+                metrics::counter!("tradewind_kill_switch_total", "scope" => slot.name.clone(), "reason" => reason.code.clone())
+                    .increment(1);
+                self.cancel_all(idx);
+            }
+        }
+        let account = self.risk.limits().account.clone();
+        if account.max_daily_loss.is_none() && account.max_drawdown.is_none() {
+            return;
+        }
+        let total: rust_decimal::Decimal = self.slots.iter().map(|s| s.pnl(&self.market)).sum();
+        if let Some(reason) = self.account_loss.observe(total, now, account.max_daily_loss, account.max_drawdown)
+            && self.risk.global_state() != TradingState::Halted
+        {
+            self.risk.set_global_state(TradingState::Halted);
+            tracing::error!(pnl = %total, reason = %reason, "kill switch: account limit reached, trading halted, every order cancelled");
+            metrics::counter!("tradewind_kill_switch_total", "scope" => "account", "reason" => reason.code.clone())
+                .increment(1);
+            for idx in 0..self.slots.len() {
+                self.cancel_all(idx);
+            }
+        }
     }
 
     fn submit(&mut self, idx: usize, venue: VenueId, request: ExecRequest) -> Result<(), Reason> {
@@ -421,6 +537,9 @@ impl Core {
 
     fn on_order_update(&mut self, update: OrderUpdate) {
         if let Some(idx) = self.apply_update(&update) {
+            if update.fill().is_some() {
+                self.watch_losses(Some(idx));
+            }
             self.dispatch(idx, |s, ctx, out| s.on_order_update(ctx, &update, out));
         }
     }

@@ -21,8 +21,10 @@ pub struct Start {
 
 /// A change of the running set.
 pub struct Reconfigure {
-    /// New limits, if they changed.
+    /// New daemon-wide limits, if they changed.
     pub risk: Option<RiskConfig>,
+    /// Every configured strategy's limits (`[risk]` with its own overrides).
+    pub limits: std::collections::HashMap<String, RiskConfig>,
     /// Instances to stop.
     pub stop: Vec<String>,
     pub start: Vec<Start>,
@@ -43,7 +45,7 @@ impl Engine {
     /// Applies a change of the running set and answers with every running
     /// instance's subscriptions.
     pub fn reconfigure(&mut self, change: Reconfigure) {
-        let Reconfigure { risk, stop, start, cancel_orders, reply } = change;
+        let Reconfigure { risk, limits, stop, start, cancel_orders, reply } = change;
         if let Some(limits) = risk {
             let global = self.core.risk.global_state();
             self.core.risk = RiskManager::new(limits);
@@ -72,13 +74,19 @@ impl Engine {
                 }
                 None => {
                     let subscriptions = strategy.subscriptions();
-                    self.core.slots.push(Slot::new(&name, strategy, first_seq, subscriptions));
+                    let own = limits.get(&name).cloned().unwrap_or_else(|| self.core.risk.limits().clone());
+                    self.core.slots.push(Slot::new(&name, strategy, first_seq, subscriptions, own));
                     tracing::info!(strategy = %name, "strategy added");
                     self.core.slots.len() - 1
                 }
             };
             self.rebuild_routes();
             self.core.dispatch(idx, |s, ctx, out| s.on_start(ctx, out));
+        }
+        for slot in &mut self.core.slots {
+            if let Some(own) = limits.get(&slot.name) {
+                slot.limits = own.clone();
+            }
         }
         self.rebuild_routes();
         // The asker may be gone (shutdown); the change stands regardless.

@@ -100,8 +100,11 @@ struct Setup {
 }
 
 fn setup(max_order_notional: &str) -> Setup {
-    let mut engine =
-        Engine::new(RiskManager::new(RiskConfig { max_order_notional: d(max_order_notional), max_open_orders: 2 }));
+    let mut engine = Engine::new(RiskManager::new(RiskConfig {
+        max_order_notional: d(max_order_notional),
+        max_open_orders: 2,
+        ..RiskConfig::default()
+    }));
     let sent = RecordingClient::default();
     engine.add_venue(venue(), Box::new(sent.clone()));
     let btc = Log::default();
@@ -344,4 +347,34 @@ fn operator_commands_halt_pause_cancel_and_snapshot() {
     let before = s.sent.requests.lock().unwrap().len();
     s.engine.on_market_event(&trade("ETHUSDT", "12"));
     assert_eq!(s.sent.requests.lock().unwrap().len(), before + 1);
+}
+
+#[test]
+fn a_strategy_past_its_drawdown_is_halted_and_its_orders_cancelled() {
+    let mut engine = Engine::new(RiskManager::new(RiskConfig { max_open_orders: 5, ..RiskConfig::default() }));
+    let sent = RecordingClient::default();
+    engine.add_venue(venue(), Box::new(sent.clone()));
+    let log = Log::default();
+    let limits = RiskConfig { max_open_orders: 5, max_drawdown: Some(d("5")), ..RiskConfig::default() };
+    engine.add_instance_with("btc", Box::new(Probe { symbol: sym("BTCUSDT"), log: log.clone() }), 1, limits);
+    // Buys 1 at 100 (filled), and leaves a second buy resting at 99.
+    engine.on_market_event(&trade("BTCUSDT", "100"));
+    let id = ClientOrderId::new("tw-btc-1").unwrap();
+    engine.handle(EngineInput::Order(OrderUpdate::Filled { id, fill: fill(id, "1") }));
+    engine.on_market_event(&trade("BTCUSDT", "99"));
+    engine.on_timer(Timestamp(3));
+    assert_eq!(snapshot(&mut engine).strategies[0].trading_state, TradingState::Active, "down 1: within 5");
+    // The last trade at 94 marks the position 6 below its peak.
+    engine.on_market_event(&trade("BTCUSDT", "94"));
+    engine.on_timer(Timestamp(4));
+    let snap = snapshot(&mut engine);
+    assert_eq!(snap.strategies[0].trading_state, TradingState::Halted);
+    assert_eq!(snap.trading_state, TradingState::Active, "only that strategy");
+    let requests = sent.requests.lock().unwrap().clone();
+    let cancels: Vec<ClientOrderId> =
+        requests.iter().filter_map(|r| if let ExecRequest::Cancel { id, .. } = r { Some(*id) } else { None }).collect();
+    assert_eq!(cancels.len(), 2, "its resting orders (at 99 and 94) were cancelled: {requests:?}");
+    drop(requests);
+    engine.on_market_event(&trade("BTCUSDT", "95"));
+    assert!(lines(&log).last().unwrap().starts_with("denied") && lines(&log).last().unwrap().ends_with("halted"));
 }

@@ -39,6 +39,24 @@ fn environment_overrides_keys() {
     assert_eq!(config.risk.max_open_orders, 3);
     assert_eq!(config.runtime.log_level, "debug");
 
+    // A strategy's own [risk] overrides [risk] for it alone.
+    let own = format!("{}[risk]\nmax_position = \"0.5\"\nmax_open_orders = 7\n", sma_file("b"));
+    let dir2 = ConfigDir::new(
+        &format!("{SIM_VENUE}[risk]\nmax_position = \"2\"\nmax_order_qty = \"1\"\n"),
+        &[("a.toml", &sma_file("a")), ("b.toml", &own)],
+    );
+    let c = load(&dir2).unwrap();
+    let of = |name: &str| c.risk.for_strategy(&c.strategies.iter().find(|s| s.instance.name == name).unwrap().risk);
+    let (a, b) = (of("a"), of("b"));
+    assert_eq!(
+        (a.max_position, a.max_open_orders, a.max_order_qty),
+        (Some("2".parse().unwrap()), 20, Some("1".parse().unwrap()))
+    );
+    assert_eq!(
+        (b.max_position, b.max_open_orders, b.max_order_qty),
+        (Some("0.5".parse().unwrap()), 7, Some("1".parse().unwrap()))
+    );
+
     let bad = [("TRADEWIND__RISK__MAX_OPEN_ORDERS".to_owned(), "many".to_owned())];
     let err = Config::load_with_env(&dir.main_file(), bad).unwrap_err().to_string();
     assert!(err.contains("risk.max_open_orders"), "{err}");
@@ -51,6 +69,30 @@ fn cases() -> Vec<Case> {
     let sim = SIM_VENUE.to_owned();
     let sma = |extra: &str| format!("{}{extra}", sma_file("s1"));
     vec![
+        (
+            "bad strategy risk limit",
+            sim.clone(),
+            vec![("s1.toml", sma("[risk]\nmax_orders_per_sec = 0\n"))],
+            &["s1.toml: risk.max_orders_per_sec: must be >= 1, got 0"],
+        ),
+        (
+            "unknown strategy risk key",
+            sim.clone(),
+            vec![("s1.toml", sma("[risk]\nmax_positon = \"1\"\n"))],
+            &["s1.toml: ", "max_positon"],
+        ),
+        (
+            "bad price band",
+            format!("{sim}[risk]\nprice_band_pct = \"150\"\n"),
+            vec![],
+            &["tradewind.toml: risk.price_band_pct: must be > 0 and <= 100, got 150"],
+        ),
+        (
+            "bad account limit",
+            format!("{sim}[risk.account]\nmax_daily_loss = \"-5\"\n"),
+            vec![],
+            &["tradewind.toml: risk.account.max_daily_loss: must be > 0, got -5"],
+        ),
         (
             "toml syntax",
             "[runtime\nlog_level = 1".into(),
