@@ -62,13 +62,12 @@ pub(super) async fn apply(
         .added
         .iter()
         .chain(&d.changed)
-        .filter(|s| !venues.iter().any(|v| v.name == s.venue_name))
-        .map(|s| {
-            format!(
-                "{}: venue {:?} is not connected (venues change only with a restart)",
-                s.file.display(),
-                s.venue_name
-            )
+        .flat_map(|s| {
+            let mut wanted = vec![s.venue_name.as_str()];
+            wanted.extend(s.params.other_venues());
+            wanted.into_iter().filter(|w| !venues.iter().any(|v| v.name == *w)).map(move |w| {
+                format!("{}: venue {w:?} is not connected (venues change only with a restart)", s.file.display())
+            })
         })
         .collect();
     if !unknown.is_empty() {

@@ -122,6 +122,12 @@ pub(super) fn strategies(raw: &RawConfig, strategies: &[StrategyConfig], issues:
             let known: Vec<&str> = raw.venues.iter().map(VenueConfig::name).collect();
             push("venue", format!("{:?} is not a configured venue (known: {})", s.venue_name, known.join(", ")));
         }
+        // A disabled file may name a venue that is not configured yet (an example to enable later).
+        for other in s.params.other_venues().into_iter().filter(|_| s.enabled) {
+            if !raw.venues.iter().any(|v| v.name() == other) {
+                push("other_venue", format!("{other:?} is not a configured venue"));
+            }
+        }
         for e in s.params.validate(&s.instance) {
             push(&e.key, e.message);
         }

@@ -145,6 +145,7 @@ pub fn spawn_status(
     let started = std::time::Instant::now();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(STATUS_EVERY);
+        let mut last_summary = tokio::time::Instant::now();
         loop {
             tokio::select! {
                 _ = shutdown.cancelled() => return,
@@ -162,12 +163,43 @@ pub fn spawn_status(
             let status = api::Status::of(&snapshot, now, started.elapsed().as_secs());
             trading.send_replace(status.trading_state);
             export_gauges(&snapshot);
+            if last_summary.elapsed() >= SUMMARY_EVERY {
+                last_summary = tokio::time::Instant::now();
+                log_positions(&snapshot);
+            }
             if let Some(journal) = &journal {
                 metrics::gauge!("tradewind_journal_queue").set(journal.queued() as f64);
             }
             notify(&[sd_notify::NotifyState::Status(&status_line(&status))]);
         }
     })
+}
+
+/// How often the positions summary is logged.
+pub const SUMMARY_EVERY: Duration = Duration::from_secs(30);
+
+/// One log line per strategy and position: what an operator tailing the log wants to see.
+fn log_positions(snapshot: &control::Snapshot) {
+    for s in &snapshot.strategies {
+        tracing::info!(
+            strategy = %s.name,
+            open_orders = s.open_orders,
+            realized_pnl = %s.realized_pnl.normalize(),
+            unrealized_pnl = %s.unrealized_pnl.normalize(),
+            fees = %s.fees.normalize(),
+            "strategy summary"
+        );
+    }
+    for p in &snapshot.positions {
+        tracing::info!(
+            strategy = %p.strategy,
+            venue = %p.venue,
+            symbol = %p.symbol,
+            qty = %p.qty.normalize(),
+            avg_entry = %p.avg_entry.map(|d| d.normalize().to_string()).unwrap_or_default(),
+            "position"
+        );
+    }
 }
 
 /// Per-strategy positions, PnL and open orders, and the process's memory, as gauges.

@@ -9,9 +9,13 @@
 //! strategy runs the same live, on the simulator and in unit tests.
 #![forbid(unsafe_code)]
 
+pub mod arbitrage;
 pub mod grid;
+pub mod market_maker;
+pub mod rebalancer;
 pub mod sdk;
 pub mod sma_cross;
+pub mod twap;
 
 use serde::{Deserialize, Deserializer};
 
@@ -44,6 +48,10 @@ impl std::fmt::Display for ParamError {
 pub enum StrategyParams {
     SmaCross(sma_cross::Params),
     Grid(grid::Params),
+    MarketMaker(market_maker::Params),
+    Rebalancer(rebalancer::Params),
+    Twap(twap::Params),
+    Arbitrage(arbitrage::Params),
 }
 
 /// What every strategy instance has besides its parameters.
@@ -57,7 +65,8 @@ pub struct Instance {
 
 impl StrategyParams {
     /// Every `kind` a strategy file may name.
-    pub const KINDS: &'static [&'static str] = &["sma_cross", "grid"];
+    pub const KINDS: &'static [&'static str] =
+        &["sma_cross", "grid", "market_maker", "rebalancer", "twap", "arbitrage"];
 
     /// Deserializes the parameters of a strategy of `kind` (the file's other
     /// keys). Parameters are deserialized by their own struct, not through an
@@ -66,6 +75,10 @@ impl StrategyParams {
         match kind {
             "sma_cross" => sma_cross::Params::deserialize(params).map(Self::SmaCross),
             "grid" => grid::Params::deserialize(params).map(Self::Grid),
+            "market_maker" => market_maker::Params::deserialize(params).map(Self::MarketMaker),
+            "rebalancer" => rebalancer::Params::deserialize(params).map(Self::Rebalancer),
+            "twap" => twap::Params::deserialize(params).map(Self::Twap),
+            "arbitrage" => arbitrage::Params::deserialize(params).map(Self::Arbitrage),
             other => Err(serde::de::Error::unknown_variant(other, Self::KINDS)),
         }
     }
@@ -75,6 +88,10 @@ impl StrategyParams {
         match self {
             StrategyParams::SmaCross(_) => "sma_cross",
             StrategyParams::Grid(_) => "grid",
+            StrategyParams::MarketMaker(_) => "market_maker",
+            StrategyParams::Rebalancer(_) => "rebalancer",
+            StrategyParams::Twap(_) => "twap",
+            StrategyParams::Arbitrage(_) => "arbitrage",
         }
     }
 
@@ -84,6 +101,10 @@ impl StrategyParams {
         match self {
             StrategyParams::SmaCross(p) => p.validate(instance, &mut errors),
             StrategyParams::Grid(p) => p.validate(instance, &mut errors),
+            StrategyParams::MarketMaker(p) => p.validate(instance, &mut errors),
+            StrategyParams::Rebalancer(p) => p.validate(instance, &mut errors),
+            StrategyParams::Twap(p) => p.validate(instance, &mut errors),
+            StrategyParams::Arbitrage(p) => p.validate(instance, &mut errors),
         }
         errors
     }
@@ -93,6 +114,18 @@ impl StrategyParams {
         match self {
             StrategyParams::SmaCross(p) => p.summary(),
             StrategyParams::Grid(p) => p.summary(),
+            StrategyParams::MarketMaker(p) => p.summary(),
+            StrategyParams::Rebalancer(p) => p.summary(),
+            StrategyParams::Twap(p) => p.summary(),
+            StrategyParams::Arbitrage(p) => p.summary(),
+        }
+    }
+
+    /// Venues this strategy trades besides its own `venue` (checked against `[[venues]]`).
+    pub fn other_venues(&self) -> Vec<&str> {
+        match self {
+            StrategyParams::Arbitrage(p) => p.other_venues(),
+            _ => Vec::new(),
         }
     }
 
@@ -101,6 +134,10 @@ impl StrategyParams {
         match self {
             StrategyParams::SmaCross(p) => Box::new(sma_cross::SmaCross::new(instance, p.clone())),
             StrategyParams::Grid(p) => Box::new(grid::Grid::new(instance, p.clone())),
+            StrategyParams::MarketMaker(p) => Box::new(market_maker::MarketMaker::new(instance, p.clone())),
+            StrategyParams::Rebalancer(p) => Box::new(rebalancer::Rebalancer::new(instance, p.clone())),
+            StrategyParams::Twap(p) => Box::new(twap::Twap::new(instance, p.clone())),
+            StrategyParams::Arbitrage(p) => Box::new(arbitrage::Arbitrage::new(instance, p.clone())),
         }
     }
 }

@@ -1,0 +1,218 @@
+//! `arbitrage`: one symbol on two venues. When the best bid on one exceeds
+//! the best ask on the other by more than both legs' fees plus a margin, it
+//! buys where it is cheap and sells where it is dear at once, with IOC
+//! orders at those prices, for no more than both sides show. One pair at a
+//! time. A leg that fills more than the other leaves a position; once both
+//! legs are done the difference is unwound with a market order on the venue
+//! of the leg that filled more.
+
+use rust_decimal::Decimal;
+use serde::Deserialize;
+
+use crate::sdk::{
+    ClientOrderId, Context, Intents, MarketEvent, NewOrder, OrderKind, OrderUpdate, Qty, Quote, Side, Strategy,
+    StrategyError, Subscription, Symbol, TimeInForce, VenueId,
+};
+use crate::{Instance, ParamError};
+
+/// Parameters of `arbitrage` (the keys of its TOML file).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Params {
+    /// The second venue (the strategy's `venue` is the first).
+    pub other_venue: String,
+    /// Largest base-asset quantity of one pair (> 0).
+    pub order_qty: Decimal,
+    /// Taker fee of one leg, in basis points (≥ 0).
+    pub fee_bps: Decimal,
+    /// Edge required beyond both legs' fees, in basis points (≥ 0).
+    pub min_edge_bps: Decimal,
+}
+
+impl Params {
+    pub(crate) fn validate(&self, instance: &Instance, errors: &mut Vec<ParamError>) {
+        match VenueId::new(&self.other_venue) {
+            Ok(v) if v == instance.venue => {
+                errors.push(ParamError::new("other_venue", format!("must differ from venue ({})", instance.venue)));
+            }
+            Ok(_) => {}
+            Err(e) => errors.push(ParamError::new("other_venue", e.to_string())),
+        }
+        if self.order_qty <= Decimal::ZERO {
+            errors.push(ParamError::new("order_qty", format!("must be > 0, got {}", self.order_qty)));
+        }
+        for (key, v) in [("fee_bps", self.fee_bps), ("min_edge_bps", self.min_edge_bps)] {
+            if v < Decimal::ZERO {
+                errors.push(ParamError::new(key, format!("must be >= 0, got {v}")));
+            }
+        }
+        if instance.symbols.len() != 1 {
+            errors.push(ParamError::new(
+                "symbols",
+                format!("arbitrage trades exactly one symbol, got {}", instance.symbols.len()),
+            ));
+        }
+    }
+
+    pub(crate) fn summary(&self) -> String {
+        format!(
+            "against {}: up to {} per pair when the edge beats 2 × {} bps fees + {} bps",
+            self.other_venue, self.order_qty, self.fee_bps, self.min_edge_bps
+        )
+    }
+
+    /// The venues besides the instance's own that this strategy trades.
+    pub fn other_venues(&self) -> Vec<&str> {
+        vec![self.other_venue.as_str()]
+    }
+}
+
+/// One leg of a pair.
+#[derive(Debug, Clone, Copy)]
+struct Leg {
+    id: ClientOrderId,
+    venue: VenueId,
+    filled: Decimal,
+    done: bool,
+}
+
+/// A running `arbitrage` instance.
+#[derive(Debug)]
+pub struct Arbitrage {
+    venues: [VenueId; 2],
+    symbol: Symbol,
+    params: Params,
+    quotes: [Option<Quote>; 2],
+    /// The pair in flight: (buy leg, sell leg).
+    pair: Option<(Leg, Leg)>,
+    /// The unwind order in flight.
+    unwinding: Option<ClientOrderId>,
+}
+
+const BPS: Decimal = Decimal::from_parts(10_000, 0, 0, false, 0);
+
+impl Arbitrage {
+    pub fn new(instance: &Instance, params: Params) -> Self {
+        let other = VenueId::new(&params.other_venue).unwrap_or(instance.venue);
+        Self {
+            venues: [instance.venue, other],
+            symbol: instance.symbols[0],
+            params,
+            quotes: [None, None],
+            pair: None,
+            unwinding: None,
+        }
+    }
+
+    /// A pair when one venue's bid beats the other's ask by enough.
+    fn look(&mut self, ctx: &dyn Context, out: &mut Intents) {
+        if self.pair.is_some() || self.unwinding.is_some() {
+            return;
+        }
+        let (Some(a), Some(b)) = (self.quotes[0], self.quotes[1]) else { return };
+        let needed = self.params.fee_bps * Decimal::TWO + self.params.min_edge_bps;
+        for (buy, sell) in [(b, a), (a, b)] {
+            let (ask, bid) = (buy.ask_price.get(), sell.bid_price.get());
+            if ask <= Decimal::ZERO || (bid - ask) * BPS <= ask * needed {
+                continue;
+            }
+            let (Some(buy_spec), Some(sell_spec)) =
+                (ctx.instrument(buy.venue, self.symbol), ctx.instrument(sell.venue, self.symbol))
+            else {
+                return;
+            };
+            let most = self.params.order_qty.min(buy.ask_qty.get()).min(sell.bid_qty.get());
+            let Some(qty) = buy_spec.round_qty(Qty::new(most)).and_then(|q| sell_spec.round_qty(q)) else { return };
+            if buy_spec.validate(buy.ask_price, qty).is_err() || sell_spec.validate(sell.bid_price, qty).is_err() {
+                return;
+            }
+            let leg = |venue, side, price| NewOrder {
+                venue,
+                symbol: self.symbol,
+                side,
+                qty,
+                kind: OrderKind::Limit { price, tif: TimeInForce::Ioc },
+            };
+            let buy_id = out.place(leg(buy.venue, Side::Buy, buy.ask_price));
+            let sell_id = out.place(leg(sell.venue, Side::Sell, sell.bid_price));
+            let new = |id, venue| Leg { id, venue, filled: Decimal::ZERO, done: false };
+            self.pair = Some((new(buy_id, buy.venue), new(sell_id, sell.venue)));
+            return;
+        }
+    }
+
+    /// Both legs done: unwind whatever one filled beyond the other.
+    fn settle(&mut self, out: &mut Intents) {
+        let Some((buy, sell)) = self.pair else { return };
+        if !(buy.done && sell.done) {
+            return;
+        }
+        self.pair = None;
+        let excess = buy.filled - sell.filled;
+        let (venue, side) = if excess > Decimal::ZERO { (buy.venue, Side::Sell) } else { (sell.venue, Side::Buy) };
+        if excess.is_zero() {
+            return;
+        }
+        let order = NewOrder { venue, symbol: self.symbol, side, qty: Qty::new(excess.abs()), kind: OrderKind::Market };
+        self.unwinding = Some(out.place(order));
+    }
+}
+
+impl Strategy for Arbitrage {
+    fn subscriptions(&self) -> Vec<Subscription> {
+        self.venues
+            .iter()
+            .map(|venue| Subscription {
+                venue: *venue,
+                symbols: vec![self.symbol],
+                trades: false,
+                quotes: true,
+                book: false,
+                klines: None,
+            })
+            .collect()
+    }
+
+    fn on_event(&mut self, ctx: &dyn Context, event: &MarketEvent, out: &mut Intents) -> Result<(), StrategyError> {
+        match event {
+            MarketEvent::Quote(q) if q.symbol == self.symbol => {
+                if let Some(i) = self.venues.iter().position(|v| *v == q.venue) {
+                    self.quotes[i] = Some(*q);
+                    self.look(ctx, out);
+                }
+            }
+            MarketEvent::Connectivity(c) if !c.up => {
+                if let Some(i) = self.venues.iter().position(|v| *v == c.venue) {
+                    self.quotes[i] = None;
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn on_order_update(
+        &mut self,
+        _ctx: &dyn Context,
+        update: &OrderUpdate,
+        out: &mut Intents,
+    ) -> Result<(), StrategyError> {
+        if self.unwinding.as_ref() == Some(update.id()) {
+            if update.is_terminal() {
+                self.unwinding = None;
+            }
+            return Ok(());
+        }
+        let Some((buy, sell)) = &mut self.pair else { return Ok(()) };
+        let Some(leg) = [buy, sell].into_iter().find(|l| l.id == *update.id()) else { return Ok(()) };
+        if let Some(fill) = update.fill() {
+            leg.filled += fill.qty.get();
+        }
+        leg.done |= update.is_terminal();
+        self.settle(out);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,177 @@
+use std::str::FromStr;
+
+use super::*;
+use crate::sdk::{Asset, Fill, InstrumentSpec, Liquidity, OrderIntent, Price, TestContext, Timestamp};
+
+fn d(s: &str) -> Decimal {
+    Decimal::from_str(s).unwrap()
+}
+
+fn a() -> VenueId {
+    VenueId::new("sim_a").unwrap()
+}
+
+fn b() -> VenueId {
+    VenueId::new("sim_b").unwrap()
+}
+
+fn btc() -> Symbol {
+    Symbol::new("BTCUSDT").unwrap()
+}
+
+fn ctx() -> TestContext {
+    let spec = InstrumentSpec {
+        symbol: btc(),
+        base: Asset::new("BTC").unwrap(),
+        quote: Asset::new("USDT").unwrap(),
+        tick_size: d("0.01"),
+        min_price: d("0.01"),
+        max_price: d("0"),
+        step_size: d("0.001"),
+        min_qty: d("0.001"),
+        max_qty: d("100"),
+        min_notional: d("5"),
+        max_notional: d("0"),
+    };
+    TestContext::default().with_instrument(a(), spec.clone()).with_instrument(b(), spec)
+}
+
+fn arb() -> Arbitrage {
+    let p = Params { other_venue: "sim_b".into(), order_qty: d("0.05"), fee_bps: d("10"), min_edge_bps: d("5") };
+    Arbitrage::new(&Instance { name: "arb".into(), venue: a(), symbols: vec![btc()] }, p)
+}
+
+fn quote(venue: VenueId, bid: &str, ask: &str, qty: &str) -> MarketEvent {
+    MarketEvent::Quote(Quote {
+        venue,
+        symbol: btc(),
+        bid_price: Price::new(d(bid)),
+        bid_qty: Qty::new(d(qty)),
+        ask_price: Price::new(d(ask)),
+        ask_qty: Qty::new(d(qty)),
+        update_id: 1,
+    })
+}
+
+fn placed(out: &mut Intents) -> Vec<(ClientOrderId, VenueId, Side, Decimal, OrderKind)> {
+    out.drain()
+        .map(|i| match i {
+            OrderIntent::Place { id, order } => (id, order.venue, order.side, order.qty.get(), order.kind),
+            other => panic!("places only, got {other:?}"),
+        })
+        .collect()
+}
+
+fn fill(id: ClientOrderId, venue: VenueId, side: Side, qty: &str) -> Fill {
+    Fill {
+        venue,
+        symbol: btc(),
+        id,
+        venue_order_id: 1,
+        trade_id: 1,
+        side,
+        price: Price::new(d("60000")),
+        qty: Qty::new(d(qty)),
+        fee: Decimal::ZERO,
+        fee_asset: None,
+        liquidity: Liquidity::Taker,
+        time: Timestamp(1),
+    }
+}
+
+#[test]
+fn no_pair_unless_the_edge_beats_fees_and_margin() {
+    let mut s = arb();
+    let mut out = Intents::new("arb", 1);
+    s.on_event(&ctx(), &quote(a(), "60000", "60001", "1"), &mut out).unwrap();
+    // B's ask 59850: A's bid is 25.06 bps above it; 2 × 10 + 5 = 25 needed.
+    s.on_event(&ctx(), &quote(b(), "59840", "59850", "1"), &mut out).unwrap();
+    let pair = placed(&mut out);
+    let ioc = |p: &str| OrderKind::Limit { price: Price::new(d(p)), tif: TimeInForce::Ioc };
+    assert_eq!(
+        pair.iter().map(|o| (o.1, o.2, o.3, o.4)).collect::<Vec<_>>(),
+        [(b(), Side::Buy, d("0.05"), ioc("59850")), (a(), Side::Sell, d("0.05"), ioc("60000"))]
+    );
+    // 24.9 bps: nothing (a fresh instance, same books otherwise).
+    let mut s = arb();
+    s.on_event(&ctx(), &quote(a(), "60000", "60001", "1"), &mut out).unwrap();
+    s.on_event(&ctx(), &quote(b(), "59840", "59851", "1"), &mut out).unwrap();
+    assert!(out.is_empty());
+}
+
+#[test]
+fn sizes_to_what_both_books_show_and_trades_one_pair_at_a_time() {
+    let mut s = arb();
+    let mut out = Intents::new("arb", 1);
+    s.on_event(&ctx(), &quote(b(), "60100", "60200", "0.02"), &mut out).unwrap();
+    s.on_event(&ctx(), &quote(a(), "59800", "59900", "1"), &mut out).unwrap();
+    let pair = placed(&mut out);
+    assert_eq!(
+        pair.iter().map(|o| (o.1, o.2, o.3)).collect::<Vec<_>>(),
+        [(a(), Side::Buy, d("0.02")), (b(), Side::Sell, d("0.02"))]
+    );
+    s.on_event(&ctx(), &quote(a(), "59800", "59899", "1"), &mut out).unwrap();
+    assert!(out.is_empty(), "a pair is in flight");
+}
+
+#[test]
+fn a_leg_left_alone_is_unwound_then_trading_resumes() {
+    let mut s = arb();
+    let c = ctx();
+    let mut out = Intents::new("arb", 1);
+    s.on_event(&c, &quote(a(), "60000", "60001", "1"), &mut out).unwrap();
+    s.on_event(&c, &quote(b(), "59840", "59850", "1"), &mut out).unwrap();
+    let pair = placed(&mut out);
+    let (buy, sell) = (pair[0].0, pair[1].0);
+    // The buy on B fills; the sell on A finds nothing and expires.
+    s.on_order_update(&c, &OrderUpdate::Filled { id: buy, fill: fill(buy, b(), Side::Buy, "0.05") }, &mut out).unwrap();
+    assert!(out.is_empty(), "the other leg is not done yet");
+    s.on_order_update(&c, &OrderUpdate::Expired { id: sell }, &mut out).unwrap();
+    let unwind = placed(&mut out);
+    assert_eq!(
+        unwind.iter().map(|o| (o.1, o.2, o.3, o.4)).collect::<Vec<_>>(),
+        [(b(), Side::Sell, d("0.05"), OrderKind::Market)]
+    );
+    s.on_event(&c, &quote(b(), "59840", "59850", "1"), &mut out).unwrap();
+    assert!(out.is_empty(), "no new pair while unwinding");
+    s.on_order_update(
+        &c,
+        &OrderUpdate::Filled { id: unwind[0].0, fill: fill(unwind[0].0, b(), Side::Sell, "0.05") },
+        &mut out,
+    )
+    .unwrap();
+    s.on_event(&c, &quote(b(), "59840", "59850", "1"), &mut out).unwrap();
+    assert_eq!(placed(&mut out).len(), 2, "free again");
+}
+
+#[test]
+fn balanced_legs_need_no_unwind() {
+    let mut s = arb();
+    let c = ctx();
+    let mut out = Intents::new("arb", 1);
+    s.on_event(&c, &quote(a(), "60000", "60001", "1"), &mut out).unwrap();
+    s.on_event(&c, &quote(b(), "59840", "59850", "1"), &mut out).unwrap();
+    let pair = placed(&mut out);
+    s.on_order_update(
+        &c,
+        &OrderUpdate::Filled { id: pair[1].0, fill: fill(pair[1].0, a(), Side::Sell, "0.05") },
+        &mut out,
+    )
+    .unwrap();
+    s.on_order_update(
+        &c,
+        &OrderUpdate::Filled { id: pair[0].0, fill: fill(pair[0].0, b(), Side::Buy, "0.05") },
+        &mut out,
+    )
+    .unwrap();
+    assert!(out.is_empty());
+}
+
+#[test]
+fn validation_names_each_key() {
+    let bad = Params { other_venue: "sim_a".into(), order_qty: d("0"), fee_bps: d("-1"), min_edge_bps: d("-1") };
+    let mut errors = Vec::new();
+    bad.validate(&Instance { name: "arb".into(), venue: a(), symbols: vec![] }, &mut errors);
+    let keys: Vec<&str> = errors.iter().map(|e| e.key.as_str()).collect();
+    assert_eq!(keys, ["other_venue", "order_qty", "fee_bps", "min_edge_bps", "symbols"]);
+}

@@ -1,0 +1,193 @@
+use std::str::FromStr;
+
+use super::*;
+use crate::sdk::{Asset, Balance, Connectivity, OrderIntent, TestContext};
+
+fn d(s: &str) -> Decimal {
+    Decimal::from_str(s).unwrap()
+}
+
+fn venue() -> VenueId {
+    VenueId::new("sim").unwrap()
+}
+
+fn btc() -> Symbol {
+    Symbol::new("BTCUSDT").unwrap()
+}
+
+fn ctx(position: &str, base_free: &str) -> TestContext {
+    let spec = InstrumentSpec {
+        symbol: btc(),
+        base: Asset::new("BTC").unwrap(),
+        quote: Asset::new("USDT").unwrap(),
+        tick_size: d("0.01"),
+        min_price: d("0.01"),
+        max_price: d("0"),
+        step_size: d("0.001"),
+        min_qty: d("0.001"),
+        max_qty: d("100"),
+        min_notional: d("5"),
+        max_notional: d("0"),
+    };
+    let mut c = TestContext::default().with_instrument(venue(), spec);
+    c.positions.insert((venue(), btc()), Qty::new(d(position)));
+    c.balances.insert((venue(), Asset::new("BTC").unwrap()), Balance { free: d(base_free), locked: Decimal::ZERO });
+    c
+}
+
+fn params() -> Params {
+    Params {
+        spread_bps: d("20"),
+        order_qty: d("0.01"),
+        max_inventory: d("0.05"),
+        skew_bps: d("10"),
+        requote_bps: d("5"),
+        microprice: false,
+        stale_after_ms: 5_000,
+    }
+}
+
+fn mm(p: Params) -> MarketMaker {
+    MarketMaker::new(&Instance { name: "mm".into(), venue: venue(), symbols: vec![btc()] }, p)
+}
+
+fn quote(bid: &str, ask: &str, bid_qty: &str, ask_qty: &str) -> MarketEvent {
+    MarketEvent::Quote(Quote {
+        venue: venue(),
+        symbol: btc(),
+        bid_price: Price::new(d(bid)),
+        bid_qty: Qty::new(d(bid_qty)),
+        ask_price: Price::new(d(ask)),
+        ask_qty: Qty::new(d(ask_qty)),
+        update_id: 1,
+    })
+}
+
+/// (kind, side, price) of each intent.
+fn intents(out: &mut Intents) -> Vec<(&'static str, Option<Side>, Option<Decimal>)> {
+    out.drain()
+        .map(|i| match i {
+            OrderIntent::Place { order, .. } => ("place", Some(order.side), order.kind.price().map(|p| p.get())),
+            OrderIntent::Replace { order, .. } => ("replace", Some(order.side), order.kind.price().map(|p| p.get())),
+            OrderIntent::Cancel { .. } => ("cancel", None, None),
+            OrderIntent::CancelAll { .. } => ("cancel_all", None, None),
+        })
+        .collect()
+}
+
+#[test]
+fn quotes_both_sides_around_the_mid_rounded_passively() {
+    let mut s = mm(params());
+    let mut out = Intents::new("mm", 1);
+    s.on_event(&ctx("0", "1"), &quote("59999.99", "60000.01", "1", "1"), &mut out).unwrap();
+    // Mid 60000, ±10 bps: 59940 and 60060.
+    assert_eq!(
+        intents(&mut out),
+        [("place", Some(Side::Buy), Some(d("59940"))), ("place", Some(Side::Sell), Some(d("60060")))]
+    );
+}
+
+#[test]
+fn inventory_skews_both_quotes_and_caps_the_growing_side() {
+    let mut s = mm(params());
+    let mut out = Intents::new("mm", 1);
+    // Long 0.025 = half the max: both quotes 5 bps lower.
+    s.on_event(&ctx("0.025", "1"), &quote("59999.99", "60000.01", "1", "1"), &mut out).unwrap();
+    assert_eq!(
+        intents(&mut out),
+        [("place", Some(Side::Buy), Some(d("59910"))), ("place", Some(Side::Sell), Some(d("60030")))]
+    );
+    // At max inventory: no bid. Without base asset: no ask.
+    let mut s = mm(params());
+    s.on_event(&ctx("0.05", "1"), &quote("59999.99", "60000.01", "1", "1"), &mut out).unwrap();
+    assert_eq!(intents(&mut out).iter().map(|i| i.1).collect::<Vec<_>>(), [Some(Side::Sell)]);
+    let mut s = mm(params());
+    s.on_event(&ctx("0", "0"), &quote("59999.99", "60000.01", "1", "1"), &mut out).unwrap();
+    assert_eq!(intents(&mut out).iter().map(|i| i.1).collect::<Vec<_>>(), [Some(Side::Buy)]);
+}
+
+#[test]
+fn requotes_with_cancel_replace_only_beyond_the_threshold() {
+    let mut s = mm(params());
+    let c = ctx("0", "1");
+    let mut out = Intents::new("mm", 1);
+    s.on_event(&c, &quote("59999.99", "60000.01", "1", "1"), &mut out).unwrap();
+    out.drain().for_each(drop);
+    // 4 bps: stays.
+    s.on_event(&c, &quote("60023.99", "60024.01", "1", "1"), &mut out).unwrap();
+    assert!(out.is_empty());
+    // 6 bps: both replaced.
+    s.on_event(&c, &quote("60035.99", "60036.01", "1", "1"), &mut out).unwrap();
+    let replaced = intents(&mut out);
+    assert_eq!(replaced.iter().map(|i| i.0).collect::<Vec<_>>(), ["replace", "replace"]);
+    assert_eq!(replaced[0].2, Some(d("59975.96")), "60036 × (1 − 0.001), rounded down");
+}
+
+#[test]
+fn pulls_quotes_when_the_venue_drops_or_the_book_goes_stale() {
+    let mut s = mm(params());
+    let mut c = ctx("0", "1");
+    let mut out = Intents::new("mm", 1);
+    s.on_event(&c, &quote("59999.99", "60000.01", "1", "1"), &mut out).unwrap();
+    out.drain().for_each(drop);
+    let down = MarketEvent::Connectivity(Connectivity { venue: venue(), up: false });
+    s.on_event(&c, &down, &mut out).unwrap();
+    assert_eq!(intents(&mut out).iter().map(|i| i.0).collect::<Vec<_>>(), ["cancel", "cancel"]);
+    // Back: quotes again; then silence beyond stale_after_ms pulls them.
+    c.now = Timestamp(1_000);
+    s.on_event(&c, &quote("59999.99", "60000.01", "1", "1"), &mut out).unwrap();
+    assert_eq!(intents(&mut out).len(), 2);
+    c.now = Timestamp(5_500);
+    s.on_timer(&c, &mut out).unwrap();
+    assert!(out.is_empty(), "4.5 s of silence is not stale yet");
+    c.now = Timestamp(6_001);
+    s.on_timer(&c, &mut out).unwrap();
+    assert_eq!(intents(&mut out).iter().map(|i| i.0).collect::<Vec<_>>(), ["cancel", "cancel"]);
+}
+
+#[test]
+fn a_filled_side_is_quoted_again_at_the_next_book_update() {
+    let mut s = mm(params());
+    let c = ctx("0", "1");
+    let mut out = Intents::new("mm", 1);
+    s.on_event(&c, &quote("59999.99", "60000.01", "1", "1"), &mut out).unwrap();
+    let placed: Vec<OrderIntent> = out.drain().collect();
+    let OrderIntent::Place { id: bid_id, .. } = placed[0] else { panic!() };
+    s.on_order_update(&c, &OrderUpdate::Canceled { id: bid_id }, &mut out).unwrap();
+    s.on_event(&c, &quote("59999.99", "60000.01", "1", "1"), &mut out).unwrap();
+    assert_eq!(intents(&mut out), [("place", Some(Side::Buy), Some(d("59940")))]);
+}
+
+#[test]
+fn microprice_leans_toward_the_thin_side() {
+    let p = Params { microprice: true, ..params() };
+    let s = mm(p);
+    // Little on the ask: the price is about to go up.
+    let Some(fair) = s.fair(&match quote("100", "102", "9", "1") {
+        MarketEvent::Quote(q) => q,
+        _ => unreachable!(),
+    }) else {
+        panic!()
+    };
+    assert_eq!(fair, d("101.8"));
+}
+
+#[test]
+fn validation_names_each_key() {
+    let bad = Params {
+        spread_bps: d("0"),
+        order_qty: d("-1"),
+        max_inventory: d("0"),
+        skew_bps: d("-1"),
+        requote_bps: d("0"),
+        microprice: false,
+        stale_after_ms: 10,
+    };
+    let mut errors = Vec::new();
+    bad.validate(&Instance { name: "m".into(), venue: venue(), symbols: vec![] }, &mut errors);
+    let keys: Vec<&str> = errors.iter().map(|e| e.key.as_str()).collect();
+    assert_eq!(
+        keys,
+        ["spread_bps", "order_qty", "max_inventory", "requote_bps", "skew_bps", "stale_after_ms", "symbols"]
+    );
+}
