@@ -183,7 +183,9 @@ fn cases() -> Vec<Case> {
             "unknown strategy kind",
             sim.clone(),
             vec![("s.toml", sma("").replace("sma_cross", "martingale"))],
-            &["strategies/s.toml: kind: unknown variant `martingale`, expected one of `sma_cross`, `grid`, `market_maker`, `rebalancer`, `twap`, `arbitrage`"],
+            &[
+                "strategies/s.toml: kind: unknown variant `martingale`, expected one of `sma_cross`, `grid`, `market_maker`, `rebalancer`, `twap`, `arbitrage`",
+            ],
         ),
         (
             "missing kind",
