@@ -285,7 +285,7 @@ fn run(path: &std::path::Path, log_format: Option<LogFormat>, options: RunOption
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            tracing::error!(error = %e, "daemon failed");
+            tracing::error!(error = format!("{e:#}"), "daemon failed");
             ExitCode::FAILURE
         }
     }

@@ -375,6 +375,8 @@ async fn start_venue(
                 journal: Some(journal.clone()),
                 recovered: open,
                 account_label: "sim".to_owned(),
+                check_key_permissions: false,
+                allow_withdrawal_keys: false,
             };
             (options, Some(handle))
         }
@@ -411,6 +413,9 @@ async fn start_venue(
                 journal: Some(journal.clone()),
                 recovered: open,
                 account_label: format!("binance/{}", b.environment.as_str()),
+                // The permission endpoint exists on mainnet only.
+                check_key_permissions: b.environment == Environment::Mainnet,
+                allow_withdrawal_keys: b.allow_withdrawal_keys,
             };
             (options, None)
         }

@@ -194,6 +194,9 @@ pub struct BinanceVenueConfig {
     pub recv_window_ms: u64,
     #[serde(default)]
     pub credentials: Credentials,
+    /// Accept an API key that can withdraw funds (checked on mainnet; default false).
+    #[serde(default)]
+    pub allow_withdrawal_keys: bool,
     /// Rejected with a clear message: secrets never live in config files.
     #[serde(default)]
     pub api_key: Option<IgnoredAny>,

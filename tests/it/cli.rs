@@ -244,3 +244,35 @@ fn the_cli_reads_and_steers_the_running_daemon_then_falls_back_to_the_journal() 
     assert!(orders.starts_with("(no daemon answers; read from the journal "), "{orders}");
     assert!(orders.contains("STATE") && orders.contains("tw-a-"), "{orders}");
 }
+
+#[test]
+fn the_grafana_dashboard_uses_only_metrics_the_daemon_exports() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dashboard = std::fs::read_to_string(root.join("contrib/grafana/tradewind.json")).unwrap();
+    let mut sources = String::new();
+    let mut dirs = vec![root.join("src")];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(dir).unwrap().map(Result::unwrap) {
+            let path = entry.path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                sources.push_str(&std::fs::read_to_string(path).unwrap());
+            }
+        }
+    }
+    let mut names: Vec<&str> = dashboard
+        .match_indices("tradewind_")
+        .map(|(i, _)| {
+            let rest = &dashboard[i..];
+            &rest[..rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(rest.len())]
+        })
+        .collect();
+    names.sort();
+    names.dedup();
+    assert!(names.len() >= 15, "{names:?}");
+    for name in names {
+        let base = name.trim_end_matches("_bucket");
+        assert!(sources.contains(&format!("\"{base}\"")), "{name} is not exported by the daemon");
+    }
+}

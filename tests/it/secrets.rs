@@ -88,3 +88,48 @@ fn canary_credentials_appear_in_no_log_line_or_metric() {
     }
     assert!(metrics.contains("tradewind_fills_total{venue=\"bn\",strategy=\"c\"}"), "{metrics}");
 }
+
+#[test]
+fn mainnet_refuses_an_api_key_that_can_withdraw_unless_allowed() {
+    use tradewind::venue::sim::{self, SimConfig, SimOptions};
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let config = SimConfig { keys_can_withdraw: true, ..SimConfig::default() };
+    let options = SimOptions { listen: "127.0.0.1:0".parse().unwrap(), seed: 3, config, accounts: Vec::new() };
+    let sim = runtime.block_on(sim::start(options, tokio_util::sync::CancellationToken::new())).unwrap();
+    let rest = sim.rest_url();
+    let host = rest.trim_start_matches("http://").to_owned();
+    let main = |allow: bool| {
+        format!(
+            "[journal]\npath = \"journal.db\"\n[ops]\nlisten = \"127.0.0.1:0\"\n\
+             [[venues]]\nname = \"live\"\nkind = \"binance\"\nenvironment = \"mainnet\"\nallow_withdrawal_keys = {allow}\n\
+             rest_url = \"{rest}\"\nstream_url = \"ws://{host}\"\nws_api_url = \"ws://{host}/ws-api/v3\"\n\
+             [venues.credentials]\napi_key_env = \"TW_K\"\napi_secret_env = \"TW_S\"\n"
+        )
+    };
+    let run = |dir: &ConfigDir| {
+        Command::new(env!("CARGO_BIN_EXE_tradewind"))
+            .args(["--log-format", "json", "run", "--live", "--config"])
+            .arg(dir.main_file())
+            .env_remove("RUST_LOG")
+            .env("TW_K", sim::DEMO_API_KEY)
+            .env("TW_S", sim::DEMO_API_SECRET)
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let refused = run(&ConfigDir::new(&main(false), &[])).wait_with_output().unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("can withdraw funds: create a key with trading rights only"), "{stderr}");
+
+    // Allowed explicitly: it starts, with a warning.
+    let dir = ConfigDir::new(&main(true), &[]);
+    let mut daemon = run(&dir);
+    let mut output = BufReader::new(daemon.stderr.take().unwrap()).lines();
+    let lines: Vec<String> =
+        output.by_ref().map_while(Result::ok).take_while(|l| !l.contains("\"message\":\"running\"")).collect();
+    assert!(lines.iter().any(|l| l.contains("the API key can withdraw funds (allowed")), "{lines:#?}");
+    assert!(Command::new("kill").args(["-TERM", &daemon.id().to_string()]).status().unwrap().success());
+    let rest: Vec<String> = output.map_while(Result::ok).collect();
+    assert_eq!(daemon.wait().unwrap().code(), Some(0), "{rest:#?}");
+}

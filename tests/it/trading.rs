@@ -58,6 +58,8 @@ async fn harness(config: SimConfig, feeds: Vec<FeedSpec>) -> Harness {
         journal: None,
         recovered: Vec::new(),
         account_label: "sim".into(),
+        check_key_permissions: true,
+        allow_withdrawal_keys: false,
     };
     let (tx, rx) = mpsc::channel(100_000);
     let connection = binance::connect(options, feeds, tx, shutdown.clone()).await.unwrap();

@@ -78,6 +78,10 @@ pub struct ConnectOptions {
     /// Which venue this is (`sim`, `binance/testnet`, ...): with the account's
     /// uid it ties the venue name to one account in the journal.
     pub account_label: String,
+    /// Ask the venue what the key may do and refuse a key that can withdraw
+    /// (mainnet), unless `allow_withdrawal_keys`.
+    pub check_key_permissions: bool,
+    pub allow_withdrawal_keys: bool,
 }
 
 /// Why a venue could not be connected.
@@ -87,6 +91,11 @@ pub enum ConnectError {
     Venue(#[from] VenueError),
     #[error(transparent)]
     Journal(#[from] crate::journal::JournalError),
+    #[error(
+        "the API key of venue {0:?} can withdraw funds: create a key with trading rights only \
+         (or set allow_withdrawal_keys = true on the venue)"
+    )]
+    WithdrawalKey(String),
 }
 
 /// A connected venue.
@@ -143,6 +152,9 @@ pub async fn connect(
     let mut tasks = Vec::new();
     let (user_tx, user_rx) = mpsc::channel(4096);
     if let Some(credentials) = options.credentials.clone() {
+        if options.check_key_permissions {
+            check_key(&rest, venue, options.allow_withdrawal_keys).await?;
+        }
         let account = rest.account().await?;
         if let Some(journal) = &options.journal {
             let id = match account.uid {
@@ -211,6 +223,26 @@ pub async fn connect(
         tasks,
         feeds: launcher,
     })
+}
+
+/// Refuses a key that may withdraw (unless allowed); warns about one that cannot trade.
+async fn check_key(rest: &RestClient, venue: VenueId, allow_withdrawals: bool) -> Result<(), ConnectError> {
+    match rest.api_restrictions().await {
+        Ok(r) if r.enable_withdrawals && !allow_withdrawals => Err(ConnectError::WithdrawalKey(venue.to_string())),
+        Ok(r) => {
+            if r.enable_withdrawals {
+                tracing::warn!(%venue, "the API key can withdraw funds (allowed by allow_withdrawal_keys)");
+            }
+            if !r.enable_spot_and_margin_trading {
+                tracing::warn!(%venue, "the API key has no spot trading permission: orders will be rejected");
+            }
+            Ok(())
+        }
+        Err(e) => {
+            tracing::warn!(%venue, error = %e, "cannot read the API key's permissions; going on");
+            Ok(())
+        }
+    }
 }
 
 /// Reads `exchangeInfo` again every `every`: new filters reach the engine and

@@ -113,6 +113,16 @@ pub struct AccountBalance {
     pub locked: Decimal,
 }
 
+/// The API key's permissions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiRestrictions {
+    #[serde(default)]
+    pub enable_withdrawals: bool,
+    #[serde(default)]
+    pub enable_spot_and_margin_trading: bool,
+}
+
 /// What `GET /api/v3/account` says that the daemon uses.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Account {
@@ -270,6 +280,11 @@ impl RestClient {
         }
         let weight = if symbol.is_some() { 6 } else { 80 };
         self.json(self.signed(Method::GET, "/api/v3/openOrders", q, weight, Priority::Query)).await
+    }
+
+    /// What the API key may do (`GET /sapi/v1/account/apiRestrictions`, mainnet only).
+    pub async fn api_restrictions(&self) -> Result<ApiRestrictions, VenueError> {
+        self.json(self.signed(Method::GET, "/sapi/v1/account/apiRestrictions", Query::new(), 1, Priority::Query)).await
     }
 
     pub async fn account(&self) -> Result<Account, VenueError> {

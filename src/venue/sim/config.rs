@@ -22,6 +22,9 @@ pub struct SimConfig {
     pub limits: LimitConfig,
     pub market: MarketConfig,
     pub faults: FaultConfig,
+    /// What `GET /sapi/v1/account/apiRestrictions` says of every key: whether
+    /// it may withdraw (a daemon on mainnet refuses such keys).
+    pub keys_can_withdraw: bool,
 }
 
 /// One symbol and its filters.
@@ -204,6 +207,7 @@ impl Default for SimConfig {
             limits: LimitConfig::default(),
             market: MarketConfig::default(),
             faults: FaultConfig::default(),
+            keys_can_withdraw: false,
         }
     }
 }

@@ -117,11 +117,15 @@ enum Endpoint {
     CancelReplace,
     Account,
     MyTrades,
+    ApiRestrictions,
 }
 
 impl Endpoint {
     fn find(method: &Method, path: &str) -> Option<Self> {
         use Endpoint::*;
+        if (method.as_str(), path) == ("GET", "/sapi/v1/account/apiRestrictions") {
+            return Some(ApiRestrictions);
+        }
         let path = path.strip_prefix("/api/v3/")?;
         Some(match (method.as_str(), path) {
             ("GET", "ping") => Ping,
@@ -153,7 +157,7 @@ impl Endpoint {
     fn weight(self, params: &Params) -> u32 {
         use Endpoint::*;
         match self {
-            Ping | Time | NewOrder | TestOrder | CancelOrder | CancelOpenOrders | CancelReplace => 1,
+            Ping | Time | NewOrder | TestOrder | CancelOrder | CancelOpenOrders | CancelReplace | ApiRestrictions => 1,
             ExchangeInfo | Account => 20,
             Depth => match params.get("limit").and_then(|l| l.parse::<u32>().ok()).unwrap_or(100) {
                 0..=100 => 5,
@@ -307,6 +311,16 @@ fn route(
                 "canTrade": true, "canWithdraw": false, "canDeposit": false, "brokered": false,
                 "requireSelfTradePrevention": false, "preventSor": false, "updateTime": now,
                 "accountType": "SPOT", "balances": balances, "permissions": ["SPOT"], "uid": account,
+            })
+        }
+        ApiRestrictions => {
+            let can_withdraw = shared.exchange().config().keys_can_withdraw;
+            json!({
+                "ipRestrict": false, "createTime": now, "enableReading": true,
+                "enableSpotAndMarginTrading": true, "enableWithdrawals": can_withdraw,
+                "enableInternalTransfer": false, "enableMargin": false, "enableFutures": false,
+                "permitsUniversalTransfer": false, "enableVanillaOptions": false,
+                "enablePortfolioMarginTrading": false,
             })
         }
         MyTrades => {
