@@ -33,6 +33,29 @@ pub enum Phase {
     Stopped,
 }
 
+impl Phase {
+    pub const ALL: [Phase; 5] = [Phase::Starting, Phase::Running, Phase::Reloading, Phase::Draining, Phase::Stopped];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Starting => "starting",
+            Phase::Running => "running",
+            Phase::Reloading => "reloading",
+            Phase::Draining => "draining",
+            Phase::Stopped => "stopped",
+        }
+    }
+}
+
+/// Publishes the phase (health checks, the API) and exports it as
+/// `tradewind_phase{phase}` (1 for the current one, 0 for the others).
+fn set_phase(phase: &watch::Sender<Phase>, now: Phase) {
+    phase.send_replace(now);
+    for p in Phase::ALL {
+        metrics::gauge!("tradewind_phase", "phase" => p.as_str()).set(if p == now { 1.0 } else { 0.0 });
+    }
+}
+
 /// Why the daemon refused to start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -172,7 +195,7 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let Reloads { tx: reload_tx, rx: mut reload_requests } = reloads;
     check_live(&config, options)?;
-    phase.send_replace(Phase::Starting);
+    set_phase(&phase, Phase::Starting);
     let (engine_tx, engine_rx) = mpsc::channel(config.runtime.engine_queue);
     let ops_shutdown = CancellationToken::new();
     let (trading_tx, trading_rx) = watch::channel(crate::risk::TradingState::Active);
@@ -236,7 +259,7 @@ pub async fn run(
         config.runtime.cancel_on_shutdown,
         shutdown.clone(),
     ));
-    phase.send_replace(Phase::Running);
+    set_phase(&phase, Phase::Running);
     let status =
         format!("running: {} strategies on {} venues; ops on {ops_addr}", config.strategies.len(), config.venues.len());
     crate::ops::notify_ready(&status);
@@ -247,10 +270,10 @@ pub async fn run(
         tokio::select! {
             _ = shutdown.cancelled() => break,
             Some(request) = reload_requests.recv() => {
-                phase.send_replace(Phase::Reloading);
+                set_phase(&phase, Phase::Reloading);
                 crate::ops::notify_reloading();
                 let outcome = reload::apply(&mut live, &engine_control, &mut venues).await;
-                phase.send_replace(Phase::Running);
+                set_phase(&phase, Phase::Running);
                 crate::ops::notify_ready(if outcome.ok { "running (reloaded)" } else { "running (reload failed)" });
                 if let Some(reply) = request {
                     let _ = reply.send(outcome);
@@ -260,7 +283,7 @@ pub async fn run(
     }
     let config = live.config;
     crate::ops::notify_stopping();
-    phase.send_replace(Phase::Draining);
+    set_phase(&phase, Phase::Draining);
     tracing::info!("shutting down");
     let deadline = tokio::time::Instant::now() + Duration::from_secs(config.runtime.shutdown_timeout_secs);
     let result = match tokio::time::timeout_at(deadline, engine_task).await {
@@ -296,7 +319,7 @@ pub async fn run(
         let _ = w.await;
     }
     result?;
-    phase.send_replace(Phase::Stopped);
+    set_phase(&phase, Phase::Stopped);
     tracing::info!("stopped");
     Ok(())
 }

@@ -117,6 +117,15 @@ const QUEUE: usize = 65_536;
 impl Journal {
     /// Opens (or creates) the journal, migrates it, and reads what a restart needs.
     pub fn open(path: &Path) -> Result<(Journal, Recovered), JournalError> {
+        Self::open_with(path, |_| Ok(()))
+    }
+
+    /// [`open`](Self::open), with `prepare` run on the connection once migrated
+    /// (tests use it to make the disk "full").
+    fn open_with(
+        path: &Path,
+        prepare: impl FnOnce(&Connection) -> rusqlite::Result<()>,
+    ) -> Result<(Journal, Recovered), JournalError> {
         let shown = path.display().to_string();
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
@@ -125,6 +134,7 @@ impl Journal {
         let sqlite = |source| JournalError::Sqlite { path: shown.clone(), source };
         let mut conn = Connection::open(path).map_err(sqlite)?;
         schema::migrate(&mut conn, &shown)?;
+        prepare(&conn).map_err(sqlite)?;
         let recovered = recover(&conn).map_err(sqlite)?;
         let (tx, rx) = std::sync::mpsc::sync_channel(QUEUE);
         let path: std::sync::Arc<str> = shown.clone().into();

@@ -147,3 +147,33 @@ fn own_client_ids_name_their_instance_and_sequence() {
     assert_eq!(instance_of(&id("manual-1")), None);
     assert_eq!(instance_of(&id("tw-sma-x")), None);
 }
+
+#[tokio::test]
+async fn a_full_disk_refuses_new_intents_clearly_and_keeps_what_was_committed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j.db");
+    drop(Journal::open(&path).unwrap());
+    // A database that may not grow: the disk is "full".
+    let pages: i64 = Connection::open(&path).unwrap().query_row("PRAGMA page_count", [], |r| r.get(0)).unwrap();
+    let (journal, _) = Journal::open_with(&path, |c| c.pragma_update(None, "max_page_count", pages + 2)).unwrap();
+    let mut committed = Vec::new();
+    let mut failure = None;
+    for n in 0..10_000 {
+        let client = format!("tw-sma-{n}");
+        match journal.write(Record::Intent { id: id(&client), order: order(), time_ms: n }).await {
+            Ok(()) => committed.push(client),
+            Err(e) => {
+                failure = Some(e);
+                break;
+            }
+        }
+    }
+    let e = failure.expect("a database capped a few pages above its size fills up");
+    assert!(e.to_string().contains("full"), "the error says why: {e}");
+    assert!(!committed.is_empty());
+    drop(journal);
+    // Nothing committed is lost; the next start reads it all.
+    let (_, recovered) = Journal::open(&path).unwrap();
+    assert_eq!(recovered.open.len(), committed.len());
+    assert_eq!(recovered.next_seq["sma"], committed.len() as u64);
+}

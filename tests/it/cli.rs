@@ -169,6 +169,7 @@ fn ops_endpoints_report_health_readiness_and_metrics() {
         "tradewind_market_lag_seconds_count{venue=\"sim\"}",
         "tradewind_open_orders{strategy=\"a\"}",
         "tradewind_process_resident_memory_bytes ",
+        "tradewind_phase{phase=\"running\"} 1",
     ] {
         assert!(metrics.contains(name), "{name} missing from:\n{metrics}");
     }
