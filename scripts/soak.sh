@@ -32,6 +32,11 @@ listen = "127.0.0.1:0"
 TOML
 "$bin" --log-format json run --config "$dir/tradewind.toml" 2>"$dir/log" &
 pid=$!
+# Sample from the moment it trades.
+until grep -q '"message":"running"' "$dir/log"; do
+  kill -0 "$pid" 2>/dev/null || { cat "$dir/log" >&2; exit 1; }
+  sleep 0.2
+done
 echo "minute,rss_kib,journal_bytes"
 first=""; last=""; max=0
 for ((m = 0; m <= minutes; m++)); do

@@ -178,6 +178,9 @@ struct StartedVenue {
     /// Starts feeds for what a reload adds, and what is subscribed so far.
     feeds: crate::venue::binance::market::FeedLauncher,
     subscribed: Vec<FeedSpec>,
+    /// Swaps the API key (reload), and a digest of the key in use to see that it changed.
+    keys: binance::KeyRotation,
+    key_fingerprint: Option<[u8; 32]>,
     /// What reconciling the journal's open orders with the venue changed.
     reconciled: Vec<tradewind_strategies::sdk::OrderUpdate>,
     exec_task: tokio::task::JoinHandle<()>,
@@ -369,6 +372,7 @@ async fn start_venue(
     let silence_timeout = Duration::from_secs(45);
     let instruments_refresh = Duration::from_secs(3600);
     let request_timeout = Duration::from_secs(10);
+    let mut key_fingerprint = None;
     let (options, sim) = match venue {
         VenueConfig::Sim(s) => {
             let sim_config = match &s.sim_config {
@@ -414,17 +418,9 @@ async fn start_venue(
                     *url = o.clone();
                 }
             }
-            let credentials = match credentials::load(&b.credentials, &|k| std::env::var(k).ok())? {
-                Some((api_key, secret)) => {
-                    let signer = if secret.expose().starts_with("-----BEGIN") {
-                        Signer::ed25519_pem(&secret)?
-                    } else {
-                        Signer::hmac(&secret)?
-                    };
-                    Some(Credentials { api_key, signer })
-                }
-                None => None,
-            };
+            let loaded = load_credentials(b)?;
+            key_fingerprint = loaded.as_ref().map(|(_, fp)| *fp);
+            let credentials = loaded.map(|(c, _)| c);
             let options = ConnectOptions {
                 venue: id,
                 endpoints,
@@ -445,6 +441,7 @@ async fn start_venue(
     };
     let subscribed = feeds.clone();
     let connection = binance::connect(options, feeds, engine_tx, shutdown).await?;
+    let keys = connection.keys;
     // The rules now, so restored positions can tell base-asset fees (the queued copy follows).
     engine.handle(engine::EngineInput::Instruments(id, connection.instruments.clone()));
     engine.add_venue(id, Box::new(connection.client));
@@ -453,11 +450,30 @@ async fn start_venue(
         id,
         feeds: connection.feeds,
         subscribed,
+        keys,
+        key_fingerprint,
         reconciled: connection.recovered,
         exec_task: connection.exec_task,
         tasks: connection.tasks,
         sim,
     })
+}
+
+/// A Binance venue's key and secret from where its configuration says, with a
+/// digest of both (a reload compares digests to notice a rotated key).
+fn load_credentials(b: &crate::config::BinanceVenueConfig) -> anyhow::Result<Option<(Credentials, [u8; 32])>> {
+    use sha2::Digest;
+    let Some((api_key, secret)) = credentials::load(&b.credentials, &|k| std::env::var(k).ok())? else {
+        return Ok(None);
+    };
+    let signer =
+        if secret.expose().starts_with("-----BEGIN") { Signer::ed25519_pem(&secret)? } else { Signer::hmac(&secret)? };
+    let digest = sha2::Sha256::new()
+        .chain_update(api_key.expose().as_bytes())
+        .chain_update([0])
+        .chain_update(secret.expose().as_bytes())
+        .finalize();
+    Ok(Some((Credentials { api_key, signer }, digest.into())))
 }
 
 /// Merges every instance's subscriptions on one venue into one spec per symbol.

@@ -2,8 +2,10 @@
 //! again; on any problem keep the running configuration and report every
 //! problem; otherwise start added strategies, stop removed ones, restart
 //! changed ones, apply new risk limits, and subscribe what the new set needs
-//! on new connections (the running ones stay up). Changes to venues,
-//! journal, ops or runtime are reported as needing a restart.
+//! on new connections (the running ones stay up), and switch to a rotated
+//! API key (the files or variables the venue names are read again). Other
+//! changes to venues, and to journal, ops or runtime, are reported as needing
+//! a restart.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -12,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot};
 
 use super::{StartedVenue, feed_specs_of};
-use crate::config::{Config, diff};
+use crate::config::{Config, VenueConfig, diff};
 use crate::engine::reload::{Reconfigure, Start};
 use crate::engine::{self, EngineInput};
 use crate::venue::binance::market;
@@ -34,6 +36,8 @@ pub struct ReloadOutcome {
     pub risk_changed: bool,
     /// Market-data streams subscribed on new connections.
     pub streams_added: usize,
+    /// Venues now signing with a new API key.
+    pub keys_rotated: Vec<String>,
     /// Sections that changed but take effect only after a restart.
     pub needs_restart: Vec<String>,
 }
@@ -72,6 +76,26 @@ pub(super) async fn apply(
         .collect();
     if !unknown.is_empty() {
         return failed(unknown);
+    }
+    // New keys are read (and checked) before anything changes.
+    let mut rotations = Vec::new();
+    let mut key_errors = Vec::new();
+    for (i, venue) in venues.iter().enumerate() {
+        let Some(VenueConfig::Binance(b)) = new.venue(&venue.name) else { continue };
+        match super::load_credentials(b) {
+            Ok(Some((credentials, digest))) if Some(digest) != venue.key_fingerprint => {
+                if venue.keys.has_key() {
+                    rotations.push((i, credentials, digest));
+                } else {
+                    key_errors.push(format!("venue {:?}: a key was added; adding one needs a restart", venue.name));
+                }
+            }
+            Ok(_) => {}
+            Err(e) => key_errors.push(format!("venue {:?}: {e:#}", venue.name)),
+        }
+    }
+    if !key_errors.is_empty() {
+        return failed(key_errors);
     }
     let fresh = u64::try_from(engine::wall_clock_now().as_millis()).unwrap_or(1);
     let start = d
@@ -113,8 +137,19 @@ pub(super) async fn apply(
         venue.tasks.extend(venue.feeds.spawn(missing.clone()));
         venue.subscribed.extend(missing);
     }
+    let mut keys_rotated = Vec::new();
+    for (i, credentials, digest) in rotations {
+        let venue = &mut venues[i];
+        if let Some(task) = venue.keys.rotate(credentials) {
+            venue.tasks.push(task);
+        }
+        venue.key_fingerprint = Some(digest);
+        tracing::warn!(venue = %venue.name, "API key rotated: new requests and the user stream use the new key");
+        keys_rotated.push(venue.name.clone());
+    }
     let outcome = ReloadOutcome {
         ok: true,
+        keys_rotated,
         errors: Vec::new(),
         added: d.added.iter().map(|s| s.instance.name.clone()).collect(),
         removed: d.removed.clone(),

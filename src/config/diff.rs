@@ -1,7 +1,7 @@
 //! What a reload changes: strategies added, removed (or disabled), changed
 //! (parameters, symbols or venue), and the sections that only a restart applies.
 
-use super::{Config, StrategyConfig};
+use super::{Config, StrategyConfig, VenueConfig};
 
 /// The difference between the running configuration and a new one.
 #[derive(Debug, Default, PartialEq)]
@@ -39,8 +39,21 @@ pub fn diff<'a>(old: &Config, new: &'a Config) -> Diff<'a> {
             d.removed.push(b.instance.name.clone());
         }
     }
+    // Where keys come from may change (rotation applies live); anything else about a venue needs a restart.
+    let without_keys = |venues: &[VenueConfig]| -> Vec<VenueConfig> {
+        venues
+            .iter()
+            .cloned()
+            .map(|mut v| {
+                if let VenueConfig::Binance(b) = &mut v {
+                    b.credentials = Default::default();
+                }
+                v
+            })
+            .collect()
+    };
     for (section, same) in [
-        ("venues", old.venues == new.venues),
+        ("venues", without_keys(&old.venues) == without_keys(&new.venues)),
         ("journal", old.journal == new.journal),
         ("ops", old.ops == new.ops),
         ("runtime", old.runtime == new.runtime),

@@ -174,6 +174,9 @@ pub fn reload_text(o: &crate::app::ReloadOutcome) -> String {
         o.streams_added,
         if o.risk_changed { "; risk limits changed" } else { "" }
     );
+    if !o.keys_rotated.is_empty() {
+        text.push_str(&format!("API key rotated on: {}\n", o.keys_rotated.join(", ")));
+    }
     if !o.needs_restart.is_empty() {
         text.push_str(&format!("needs a restart to apply: {}\n", o.needs_restart.join(", ")));
     }

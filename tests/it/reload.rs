@@ -111,3 +111,86 @@ fn reload_adds_removes_and_restarts_strategies_and_refuses_invalid_files() {
     assert_eq!(count("market stream down"), 0, "{seen:#?}");
     assert!(seen.iter().any(|l| l.contains("\"message\":\"strategy removed\"") && l.contains("\"strategy\":\"b\"")));
 }
+
+#[test]
+fn a_rotated_api_key_is_used_after_a_reload_without_a_restart() {
+    use std::os::unix::fs::PermissionsExt;
+    use tradewind::secret::Secret;
+    use tradewind::venue::sim::{self, SimConfig, SimOptions};
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let options = SimOptions {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        seed: 5,
+        config: SimConfig::default(),
+        accounts: Vec::new(),
+    };
+    let sim = runtime.block_on(sim::start(options, tokio_util::sync::CancellationToken::new())).unwrap();
+    let rest = sim.rest_url();
+    let host = rest.trim_start_matches("http://").to_owned();
+    let keys = tempfile::tempdir().unwrap();
+    let write_key = |key: &str, secret: &str| {
+        for (name, text) in [("key", key), ("secret", secret)] {
+            let path = keys.path().join(name);
+            std::fs::write(&path, text).unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
+    };
+    write_key(sim::DEMO_API_KEY, sim::DEMO_API_SECRET);
+    let main = format!(
+        "[journal]\npath = \"journal.db\"\n[ops]\nlisten = \"127.0.0.1:0\"\n\
+         [[venues]]\nname = \"bn\"\nkind = \"binance\"\nenvironment = \"testnet\"\n\
+         rest_url = \"{rest}\"\nstream_url = \"ws://{host}\"\nws_api_url = \"ws://{host}/ws-api/v3\"\n\
+         [venues.credentials]\napi_key_file = \"{}\"\napi_secret_file = \"{}\"\n",
+        keys.path().join("key").display(),
+        keys.path().join("secret").display()
+    );
+    let dir = ConfigDir::new(&main, &[("a.toml", &sma_file("a").replace("venue = \"sim\"", "venue = \"bn\""))]);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tradewind"))
+        .args(["--log-format", "json", "run", "--config"])
+        .arg(dir.main_file())
+        .env_remove("RUST_LOG")
+        .env("TRADEWIND_API_TOKEN", TOKEN)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, lines) = mpsc::channel::<String>();
+    let stderr = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut seen: Vec<String> = Vec::new();
+    let wait_for = |message: &str, n: usize, seen: &mut Vec<String>| {
+        let needle = format!("\"message\":\"{message}\"");
+        while seen.iter().filter(|l| l.contains(&needle)).count() < n {
+            let line =
+                lines.recv_timeout(Duration::from_secs(30)).unwrap_or_else(|_| panic!("no {message:?} in {seen:#?}"));
+            seen.push(line);
+        }
+    };
+    wait_for("order accepted", 1, &mut seen);
+    let ops = seen.iter().find_map(|l| ops_addr(l)).expect("ops address logged");
+
+    // The exchange issues a second key for the account; the operator puts it in the files.
+    sim.add_key("rotated-key-2", &Secret::new("rotated-secret-2"), 2);
+    write_key("rotated-key-2", "rotated-secret-2");
+    let (status, body) = http(&ops, "POST", "/v1/reload", Some(TOKEN));
+    assert_eq!(status, 200, "{body}");
+    let outcome: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(outcome["keys_rotated"], serde_json::json!(["bn"]), "{outcome}");
+    assert_eq!(outcome["needs_restart"], serde_json::json!([]), "{outcome}");
+    // The old key is revoked: from here on only the new one works.
+    sim.revoke_key(sim::DEMO_API_KEY);
+    let accepted_before = seen.iter().filter(|l| l.contains("\"message\":\"order accepted\"")).count();
+    wait_for("user data stream subscribed", 2, &mut seen);
+    wait_for("order accepted", accepted_before + 1, &mut seen);
+
+    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    seen.extend(lines.try_iter());
+    assert!(
+        !seen.iter().any(|l| l.contains("-2015") || l.contains("-1022")),
+        "no request was refused for its key or signature: {seen:#?}"
+    );
+}

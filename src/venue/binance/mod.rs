@@ -112,6 +112,58 @@ pub struct Connection {
     pub tasks: Vec<tokio::task::JoinHandle<()>>,
     /// Starts feeds for subscriptions added later (reload).
     pub feeds: market::FeedLauncher,
+    /// Swaps the API key (reload).
+    pub keys: KeyRotation,
+}
+
+/// The user-data stream of a venue, restartable with another key.
+struct UserStream {
+    ws_api: String,
+    rest: Arc<RestClient>,
+    events: mpsc::Sender<user_stream::UserEvent>,
+    silence_timeout: Duration,
+    shutdown: CancellationToken,
+    /// Stops the stream running now.
+    current: CancellationToken,
+}
+
+impl UserStream {
+    /// Stops the running stream (if any) and starts one signed with `credentials`.
+    fn spawn(&mut self, credentials: Credentials) -> tokio::task::JoinHandle<()> {
+        self.current.cancel();
+        self.current = self.shutdown.child_token();
+        let rest = self.rest.clone();
+        tokio::spawn(user_stream::run(
+            self.ws_api.clone(),
+            credentials,
+            move || rest.server_now_ms(),
+            self.events.clone(),
+            self.silence_timeout,
+            self.current.clone(),
+        ))
+    }
+}
+
+/// Key rotation without a restart: later requests are signed with the new
+/// key, and the user-data stream resubscribes with it (the execution task
+/// reconciles open orders when it is back).
+pub struct KeyRotation {
+    rest: Arc<RestClient>,
+    user: Option<UserStream>,
+}
+
+impl KeyRotation {
+    /// Whether the venue runs with a key (only then can it be rotated).
+    pub fn has_key(&self) -> bool {
+        self.user.is_some()
+    }
+
+    /// Switches to `credentials`; returns the new user stream's task.
+    pub fn rotate(&mut self, credentials: Credentials) -> Option<tokio::task::JoinHandle<()>> {
+        let user = self.user.as_mut()?;
+        self.rest.set_credentials(credentials.clone());
+        Some(user.spawn(credentials))
+    }
 }
 
 /// Connects a venue: clock, exchange info and rate limits, balances, the
@@ -150,6 +202,7 @@ pub async fn connect(
     let _ = engine.send(EngineInput::Instruments(venue, info.instruments.clone())).await;
 
     let mut tasks = Vec::new();
+    let mut user_stream = None;
     let (user_tx, user_rx) = mpsc::channel(4096);
     if let Some(credentials) = options.credentials.clone() {
         if options.check_key_permissions {
@@ -169,23 +222,22 @@ pub async fn connect(
             .filter_map(|b| Some((Asset::new(&b.asset).ok()?, Balance { free: b.free, locked: b.locked })))
             .collect();
         let _ = engine.send(EngineInput::Balances(venue, balances)).await;
-        let clock = {
-            let rest = rest.clone();
-            move || rest.server_now_ms()
+        let mut user = UserStream {
+            ws_api: options.endpoints.ws_api.clone(),
+            rest: rest.clone(),
+            events: user_tx,
+            silence_timeout: options.silence_timeout,
+            shutdown: shutdown.clone(),
+            current: shutdown.child_token(),
         };
-        tasks.push(tokio::spawn(user_stream::run(
-            options.endpoints.ws_api.clone(),
-            credentials,
-            clock,
-            user_tx,
-            options.silence_timeout,
-            shutdown.clone(),
-        )));
+        tasks.push(user.spawn(credentials));
+        user_stream = Some(user);
     } else {
         tracing::info!(%venue, "no API credentials: market data only, orders will be refused");
         drop(user_tx);
     }
     let engine_feeds = engine.clone();
+    let rest_for_keys = rest.clone();
     let (instruments_tx, instruments_rx) = tokio::sync::watch::channel(info.instruments.clone());
     tasks.push(tokio::spawn(refresh_instruments(
         rest.clone(),
@@ -222,6 +274,7 @@ pub async fn connect(
         recovered: started.recovered,
         tasks,
         feeds: launcher,
+        keys: KeyRotation { rest: rest_for_keys, user: user_stream },
     })
 }
 

@@ -50,7 +50,8 @@ pub struct RestClient {
     label: String,
     http: reqwest::Client,
     base: String,
-    credentials: Option<Credentials>,
+    /// Swapped whole on key rotation; each request signs with the one it read.
+    credentials: std::sync::RwLock<Option<Arc<Credentials>>>,
     recv_window_ms: u64,
     /// Server time minus local time, in milliseconds.
     clock_offset_ms: AtomicI64,
@@ -175,7 +176,7 @@ impl RestClient {
             label: String::new(),
             http,
             base: base.trim_end_matches('/').to_owned(),
-            credentials,
+            credentials: std::sync::RwLock::new(credentials.map(Arc::new)),
             recv_window_ms,
             clock_offset_ms: AtomicI64::new(0),
             limiter,
@@ -192,8 +193,15 @@ impl RestClient {
         &self.limiter
     }
 
-    pub fn credentials(&self) -> Option<&Credentials> {
-        self.credentials.as_ref()
+    /// The key in use (none: public data only).
+    pub fn credentials(&self) -> Option<Arc<Credentials>> {
+        self.credentials.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+    }
+
+    /// Signs every later request with `credentials` (key rotation); requests
+    /// already signed go out as they are.
+    pub fn set_credentials(&self, credentials: Credentials) {
+        *self.credentials.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(Arc::new(credentials));
     }
 
     /// Milliseconds on the venue's clock now (local clock plus the measured offset).
@@ -333,8 +341,9 @@ impl RestClient {
             .map_err(|e| VenueError::not_sent(format!("rate limit: {e}")))?;
         let mut query = call.query;
         let mut api_key = None;
+        let credentials = if call.signed { self.credentials() } else { None };
         let query = if call.signed {
-            let Some(creds) = &self.credentials else {
+            let Some(creds) = &credentials else {
                 return Err(VenueError::not_sent("this venue has no API credentials"));
             };
             query.push("recvWindow", self.recv_window_ms).push("timestamp", self.server_now_ms());

@@ -65,7 +65,8 @@ pub struct UserFrame {
 /// State shared by every request and connection.
 pub struct Shared {
     exchange: Mutex<Exchange>,
-    keys: HashMap<String, Credential>,
+    /// API key → account and secret (keys can be added and revoked at run time).
+    keys: std::sync::RwLock<HashMap<String, Credential>>,
     rate: Mutex<RateState>,
     public: broadcast::Sender<Arc<StreamFrame>>,
     user: broadcast::Sender<Arc<UserFrame>>,
@@ -84,6 +85,10 @@ pub struct Shared {
 impl Shared {
     fn exchange(&self) -> MutexGuard<'_, Exchange> {
         self.exchange.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn keys(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, Credential>> {
+        self.keys.read().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn rate(&self) -> MutexGuard<'_, RateState> {
@@ -192,6 +197,17 @@ impl SimHandle {
         self.shared.rate().peak_weight()
     }
 
+    /// Gives `account` (2 is the first) another API key, as an exchange does for key rotation.
+    pub fn add_key(&self, api_key: &str, secret: &Secret, account: AccountId) {
+        let mut keys = self.shared.keys.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        keys.insert(api_key.to_owned(), Credential::new(account, secret.expose()));
+    }
+
+    /// Revokes an API key: requests signed with it are refused from now on.
+    pub fn revoke_key(&self, api_key: &str) {
+        self.shared.keys.write().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(api_key);
+    }
+
     /// Stops (or restarts) the synthetic market: no price moves, requotes or takers while paused.
     pub fn pause_market(&self, paused: bool) {
         self.shared.market_paused.store(paused, std::sync::atomic::Ordering::Relaxed);
@@ -228,7 +244,7 @@ pub async fn start(options: SimOptions, shutdown: CancellationToken) -> std::io:
     let market_speed = exchange.config().market.events_per_sec;
     let shared = Arc::new(Shared {
         exchange: Mutex::new(exchange),
-        keys,
+        keys: std::sync::RwLock::new(keys),
         rate: Mutex::new(RateState::default()),
         public: broadcast::channel(65_536).0,
         user: broadcast::channel(16_384).0,

@@ -212,7 +212,7 @@ fn route(
     let limits = shared.exchange().config().limits.clone();
     shared.rate().charge(&limits, endpoint.weight(&params), now)?;
     let account =
-        if endpoint.signed() { Some(authenticate(&shared.keys, api_key, query, body, &params, now)?) } else { None };
+        if endpoint.signed() { Some(authenticate(&shared.keys(), api_key, query, body, &params, now)?) } else { None };
     let account = account.unwrap_or_default();
     use Endpoint::*;
     let body = match endpoint {

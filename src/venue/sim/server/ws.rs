@@ -342,7 +342,7 @@ fn verify_ws_signature(shared: &Shared, params: &Value) -> Result<AccountId, (u1
     };
     let text = |k: &str| map.get(k).map(|v| v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string()));
     let api_key = text("apiKey").ok_or((400, -1102, "Mandatory parameter 'apiKey' was not sent.".to_owned()))?;
-    let credential = shared.keys.get(&api_key).ok_or((401, -2015, super::params::rejected_key().msg))?;
+    let credential = shared.keys().get(&api_key).cloned().ok_or((401, -2015, super::params::rejected_key().msg))?;
     let timestamp =
         text("timestamp").ok_or((400, -1102, "Mandatory parameter 'timestamp' was not sent.".to_owned()))?;
     check_time(&timestamp, text("recvWindow").as_deref(), now_ms()).map_err(|e| (400, e.code, e.msg))?;
