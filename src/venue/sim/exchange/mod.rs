@@ -267,7 +267,10 @@ impl Exchange {
             locked: lock,
         };
         self.orders.insert(id, order);
-        self.by_client.insert((account, client_id), id);
+        // Background liquidity is never looked up by client id (and its orders leave memory when closed).
+        if account != MARKET_ACCOUNT {
+            self.by_client.insert((account, client_id), id);
+        }
         self.report(id, ExecType::New, None, None, now);
 
         let incoming =

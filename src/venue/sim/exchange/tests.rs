@@ -295,3 +295,17 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn background_liquidity_leaves_nothing_behind() {
+    let mut ex = Exchange::new(SimConfig::default());
+    let mut synth = Synth::new(3, &ex);
+    for step in 0..3_000 {
+        synth.step(&mut ex, step);
+        ex.drain_events().for_each(drop);
+    }
+    // Only the resting quotes of the last step remain (20 per symbol), nothing per past order.
+    let resting: usize = ex.symbols().len() * 20;
+    assert!(ex.orders.len() <= resting, "{} orders kept after 3000 steps", ex.orders.len());
+    assert!(ex.by_client.is_empty(), "{} client ids kept", ex.by_client.len());
+}
