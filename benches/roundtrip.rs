@@ -55,7 +55,7 @@ fn roundtrip(c: &mut Criterion) {
         b.iter(|| {
             seq += 1;
             let id = ClientOrderId::new(&format!("bench-{seq}")).unwrap();
-            rt.block_on(rest.new_order(&id, &order, None)).unwrap()
+            rt.block_on(rest.new_order(&id, &order, None, None)).unwrap()
         });
     });
     group.bench_function("server_time", |b| b.iter(|| rt.block_on(rest.sync_clock()).unwrap()));

@@ -40,7 +40,8 @@ const MAX_DENIAL_ROUNDS: usize = 8;
 /// What venues and operators send the engine.
 #[derive(Debug)]
 pub enum EngineInput {
-    Market(MarketEvent),
+    /// A market event, and when the frame that carried it was read (none for REST snapshots).
+    Market(MarketEvent, Option<std::time::Instant>),
     Order(OrderUpdate),
     /// Trading rules of a venue's symbols (on connect and on refresh).
     Instruments(VenueId, Vec<InstrumentSpec>),
@@ -131,6 +132,8 @@ struct Core {
     owners: HashMap<ClientOrderId, usize>,
     /// The account's PnL against `[risk.account]`.
     account_loss: LossWatch,
+    /// When the frame of the market event being handled was read.
+    origin: Option<std::time::Instant>,
 }
 
 /// The strategy host. Drive it with [`run`], or call its methods directly in tests.
@@ -151,6 +154,7 @@ impl Engine {
             venues: HashMap::new(),
             owners: HashMap::new(),
             account_loss: LossWatch::default(),
+            origin: None,
         };
         let heartbeat = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(wall_clock_now().0));
         Self { heartbeat, core, routes: HashMap::new(), venue_routes: HashMap::new() }
@@ -261,7 +265,7 @@ impl Engine {
 
     pub fn handle(&mut self, input: EngineInput) {
         match input {
-            EngineInput::Market(event) => self.on_market_event(&event),
+            EngineInput::Market(event, received) => self.on_market_event_at(&event, received),
             EngineInput::Order(update) => self.core.on_order_update(update),
             EngineInput::Instruments(venue, specs) => {
                 for spec in specs {
@@ -280,6 +284,19 @@ impl Engine {
                 let _ = request.reply.send(reply);
             }
         }
+    }
+
+    /// [`on_market_event`](Self::on_market_event) for an event whose frame was
+    /// read at `received`: the orders it causes carry that instant, so the
+    /// execution client can measure tick-to-order latency; the time to reach
+    /// the strategies is recorded here.
+    pub fn on_market_event_at(&mut self, event: &MarketEvent, received: Option<std::time::Instant>) {
+        if let Some(at) = received {
+            metrics::histogram!("tradewind_tick_to_strategy_seconds").record(at.elapsed().as_secs_f64());
+        }
+        self.core.origin = received;
+        self.on_market_event(event);
+        self.core.origin = None;
     }
 
     /// Updates market state and calls `on_event` of every subscribed instance.
@@ -380,13 +397,16 @@ impl Core {
         match intent {
             OrderIntent::Place { id, order } => {
                 self.check(idx, &order, None).map_err(|r| (id, r))?;
-                self.submit(idx, order.venue, ExecRequest::Place { id, order }).map_err(|r| (id, r))?;
+                let origin = self.origin;
+                self.submit(idx, order.venue, ExecRequest::Place { id, order, origin }).map_err(|r| (id, r))?;
                 self.count_sent(idx);
                 self.track(idx, id, order);
             }
             OrderIntent::Replace { cancel, id, order } => {
                 self.check(idx, &order, Some(cancel)).map_err(|r| (id, r))?;
-                self.submit(idx, order.venue, ExecRequest::Replace { cancel, id, order }).map_err(|r| (id, r))?;
+                let origin = self.origin;
+                self.submit(idx, order.venue, ExecRequest::Replace { cancel, id, order, origin })
+                    .map_err(|r| (id, r))?;
                 self.count_sent(idx);
                 self.track(idx, id, order);
             }

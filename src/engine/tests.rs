@@ -241,7 +241,7 @@ async fn run_stops_when_inputs_close_and_cancels_open_orders() {
     let (tx, rx) = mpsc::channel(16);
     let shutdown = CancellationToken::new();
     let task = tokio::spawn(run(s.engine, rx, Duration::from_secs(3600), true, shutdown.clone()));
-    tx.send(EngineInput::Market(trade("BTCUSDT", "100"))).await.unwrap();
+    tx.send(EngineInput::Market(trade("BTCUSDT", "100"), None)).await.unwrap();
     // The channel is processed in order; close it to end the loop deterministically.
     drop(tx);
     let engine = task.await.unwrap();

@@ -13,9 +13,22 @@ use tradewind_strategies::sdk::{ClientOrderId, NewOrder, Symbol};
 /// A request the engine hands to a venue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExecRequest {
-    Place { id: ClientOrderId, order: NewOrder },
-    Cancel { id: ClientOrderId, symbol: Symbol },
-    Replace { cancel: ClientOrderId, id: ClientOrderId, order: NewOrder },
+    /// `origin`: when the market frame that caused the order was read, if one did.
+    Place {
+        id: ClientOrderId,
+        order: NewOrder,
+        origin: Option<std::time::Instant>,
+    },
+    Cancel {
+        id: ClientOrderId,
+        symbol: Symbol,
+    },
+    Replace {
+        cancel: ClientOrderId,
+        id: ClientOrderId,
+        order: NewOrder,
+        origin: Option<std::time::Instant>,
+    },
 }
 
 /// Why a request could not be queued (it never left the process).

@@ -170,6 +170,8 @@ fn ops_endpoints_report_health_readiness_and_metrics() {
         "tradewind_open_orders{strategy=\"a\"}",
         "tradewind_process_resident_memory_bytes ",
         "tradewind_phase{phase=\"running\"} 1",
+        "tradewind_tick_to_strategy_seconds_count",
+        "tradewind_tick_to_order_seconds_bucket{le=\"0.001\"}",
     ] {
         assert!(metrics.contains(name), "{name} missing from:\n{metrics}");
     }

@@ -145,14 +145,14 @@ async fn market_data_arrives_normalised_and_the_book_stays_in_sync() {
     assert_eq!(instruments[0].tick_size, "0.01".parse().unwrap());
 
     let snapshot =
-        h.next(|i| if let EngineInput::Market(MarketEvent::BookSnapshot(s)) = i { Some(s) } else { None }).await;
+        h.next(|i| if let EngineInput::Market(MarketEvent::BookSnapshot(s), _) = i { Some(s) } else { None }).await;
     assert!(!snapshot.bids.is_empty() && !snapshot.asks.is_empty());
     assert!(snapshot.bids[0].price < snapshot.asks[0].price);
     // Deltas follow the snapshot without gaps, and trades and quotes flow.
     let mut last = snapshot.last_update_id;
     let (mut deltas, mut trades, mut quotes) = (0, 0, 0);
     while deltas < 10 || trades < 3 || quotes < 3 {
-        match h.next(|i| if let EngineInput::Market(m) = i { Some(m) } else { None }).await {
+        match h.next(|i| if let EngineInput::Market(m, _) = i { Some(m) } else { None }).await {
             MarketEvent::BookDelta(d) => {
                 assert!(
                     d.first_update_id <= last + 1 && d.last_update_id > last,
@@ -184,7 +184,11 @@ async fn orders_are_accepted_filled_and_cancelled_exactly_once() {
     h.next(|i| if let EngineInput::Balances(_, b) = i { Some(b) } else { None }).await;
 
     // A market buy fills against the background makers.
-    h.submit(ExecRequest::Place { id: id("it-mkt-1"), order: order(Side::Buy, "0.01", OrderKind::Market) });
+    h.submit(ExecRequest::Place {
+        id: id("it-mkt-1"),
+        order: order(Side::Buy, "0.01", OrderKind::Market),
+        origin: None,
+    });
     assert!(matches!(h.update(id("it-mkt-1")).await, OrderUpdate::Accepted { .. }));
     let mut filled = rust_decimal::Decimal::ZERO;
     loop {
@@ -201,19 +205,19 @@ async fn orders_are_accepted_filled_and_cancelled_exactly_once() {
     assert_eq!(filled, "0.01".parse().unwrap());
 
     // A resting limit order far from the market, then its cancel.
-    h.submit(ExecRequest::Place { id: id("it-lim-1"), order: limit(Side::Buy, "0.01", "30000") });
+    h.submit(ExecRequest::Place { id: id("it-lim-1"), order: limit(Side::Buy, "0.01", "30000"), origin: None });
     assert!(matches!(h.update(id("it-lim-1")).await, OrderUpdate::Accepted { .. }));
     h.submit(ExecRequest::Cancel { id: id("it-lim-1"), symbol: btc() });
     assert_eq!(h.update(id("it-lim-1")).await, OrderUpdate::Canceled { id: id("it-lim-1") });
 
     // Off the tick grid: denied here, never sent.
-    h.submit(ExecRequest::Place { id: id("it-bad-1"), order: limit(Side::Buy, "0.01", "30000.001") });
+    h.submit(ExecRequest::Place { id: id("it-bad-1"), order: limit(Side::Buy, "0.01", "30000.001"), origin: None });
     let OrderUpdate::Denied { reason, .. } = h.update(id("it-bad-1")).await else { panic!("not denied") };
     assert_eq!(reason.code, "filter");
     assert_eq!(h.venue_orders("it-bad-1"), 0);
 
     // Beyond the balance: rejected by the venue with its code.
-    h.submit(ExecRequest::Place { id: id("it-big-1"), order: limit(Side::Buy, "5", "30000") });
+    h.submit(ExecRequest::Place { id: id("it-big-1"), order: limit(Side::Buy, "5", "30000"), origin: None });
     let OrderUpdate::Rejected { reason, .. } = h.update(id("it-big-1")).await else { panic!("not rejected") };
     assert_eq!(reason.code, "-2010");
     h.stop().await;
@@ -224,7 +228,11 @@ async fn an_unknown_outcome_is_settled_by_query_and_never_resent() {
     let mut h = harness(quiet_market(), vec![]).await;
     // Every accepted order is answered with a 503, and every user event comes twice.
     h.sim.set_faults(FaultConfig { fail_after_accept: 1.0, duplicate_user_events: 1.0, ..FaultConfig::default() });
-    h.submit(ExecRequest::Place { id: id("it-unk-1"), order: order(Side::Buy, "0.02", OrderKind::Market) });
+    h.submit(ExecRequest::Place {
+        id: id("it-unk-1"),
+        order: order(Side::Buy, "0.02", OrderKind::Market),
+        origin: None,
+    });
     let mut updates = Vec::new();
     loop {
         let u = h.update(id("it-unk-1")).await;
@@ -259,7 +267,7 @@ async fn ten_times_the_allowed_order_rate_causes_no_429_and_cancels_still_go_thr
     let ids: Vec<ClientOrderId> = (0..50).map(|n| id(&format!("it-flood-{n}"))).collect();
     for (n, order_id) in ids.iter().enumerate() {
         let price = format!("{}", 30000 + n);
-        h.submit(ExecRequest::Place { id: *order_id, order: limit(Side::Buy, "0.001", &price) });
+        h.submit(ExecRequest::Place { id: *order_id, order: limit(Side::Buy, "0.001", &price), origin: None });
     }
     let (mut accepted, mut denied) = (Vec::new(), 0);
     while accepted.len() + denied < ids.len() {
@@ -297,10 +305,10 @@ async fn ten_times_the_allowed_order_rate_causes_no_429_and_cancels_still_go_thr
 async fn dropped_connections_come_back_resync_the_book_and_reconcile_missed_fills() {
     let feed = FeedSpec { symbol: btc(), trades: false, quotes: false, book: true, klines: vec![] };
     let mut h = harness(quiet_market(), vec![feed]).await;
-    h.next(|i| if let EngineInput::Market(MarketEvent::BookSnapshot(s)) = i { Some(s) } else { None }).await;
+    h.next(|i| if let EngineInput::Market(MarketEvent::BookSnapshot(s), _) = i { Some(s) } else { None }).await;
 
     // A resting buy; then the venue "loses" user events while it fills.
-    h.submit(ExecRequest::Place { id: id("it-rec-1"), order: limit(Side::Buy, "0.01", "50000") });
+    h.submit(ExecRequest::Place { id: id("it-rec-1"), order: limit(Side::Buy, "0.01", "50000"), origin: None });
     let OrderUpdate::Accepted { venue_order_id, .. } = h.update(id("it-rec-1")).await else { panic!("not accepted") };
     h.sim.set_faults(FaultConfig { drop_user_events: 1.0, ..FaultConfig::default() });
     h.sim.with_exchange(|ex| {
@@ -327,12 +335,12 @@ async fn dropped_connections_come_back_resync_the_book_and_reconcile_missed_fill
     let mut seen = (false, false, false, false);
     while !(seen.0 && seen.1 && seen.2 && seen.3) {
         match h.next(Some).await {
-            EngineInput::Market(MarketEvent::Connectivity(c)) if !c.up => seen.0 = true,
-            EngineInput::Market(MarketEvent::Connectivity(c)) if c.up => {
+            EngineInput::Market(MarketEvent::Connectivity(c), _) if !c.up => seen.0 = true,
+            EngineInput::Market(MarketEvent::Connectivity(c), _) if c.up => {
                 assert!(seen.0, "up after down");
                 seen.1 = true;
             }
-            EngineInput::Market(MarketEvent::BookSnapshot(_)) if seen.1 => seen.2 = true,
+            EngineInput::Market(MarketEvent::BookSnapshot(_), _) if seen.1 => seen.2 = true,
             EngineInput::Order(OrderUpdate::Filled { id: filled, fill }) => {
                 assert_eq!(filled, id("it-rec-1"));
                 assert_eq!((fill.qty.get(), fill.price.get()), ("0.01".parse().unwrap(), "50000".parse().unwrap()));
@@ -350,12 +358,12 @@ async fn a_server_shutdown_notice_switches_connections_without_losing_the_book()
     let feed = FeedSpec { symbol: btc(), trades: false, quotes: false, book: true, klines: vec![] };
     let mut h = harness(quiet_market(), vec![feed]).await;
     let snapshot =
-        h.next(|i| if let EngineInput::Market(MarketEvent::BookSnapshot(s)) = i { Some(s) } else { None }).await;
+        h.next(|i| if let EngineInput::Market(MarketEvent::BookSnapshot(s), _) = i { Some(s) } else { None }).await;
     h.sim.announce_shutdown();
     // Deltas keep coming, contiguous, with no resync and no down event, well past the switch.
     let mut last = snapshot.last_update_id;
     for _ in 0..40 {
-        match h.next(|i| if let EngineInput::Market(m) = i { Some(m) } else { None }).await {
+        match h.next(|i| if let EngineInput::Market(m, _) = i { Some(m) } else { None }).await {
             MarketEvent::BookDelta(d) => {
                 assert!(d.first_update_id <= last + 1, "gap: {last} then {}", d.first_update_id);
                 last = last.max(d.last_update_id);
@@ -379,7 +387,7 @@ async fn an_ack_that_never_comes_is_settled_by_query() {
         drop_user_events: 1.0,
         ..FaultConfig::default()
     });
-    h.submit(ExecRequest::Place { id: id("it-slow-1"), order: limit(Side::Buy, "0.01", "30000") });
+    h.submit(ExecRequest::Place { id: id("it-slow-1"), order: limit(Side::Buy, "0.01", "30000"), origin: None });
     assert_eq!(h.update(id("it-slow-1")).await, OrderUpdate::Unknown { id: id("it-slow-1") });
     assert!(matches!(h.update(id("it-slow-1")).await, OrderUpdate::Accepted { .. }));
     assert_eq!(h.venue_orders("it-slow-1"), 1, "never sent twice");
@@ -417,7 +425,7 @@ async fn partial_fills_then_cancel_give_the_hand_computed_position_through_dupli
     let d = |s: &str| s.parse::<Decimal>().unwrap();
     let mut h = harness(quiet_market(), vec![]).await;
     h.sim.set_faults(FaultConfig { duplicate_user_events: 1.0, reorder_user_events: 0.5, ..FaultConfig::default() });
-    h.submit(ExecRequest::Place { id: id("it-pf-1"), order: limit(Side::Buy, "0.01", "50000") });
+    h.submit(ExecRequest::Place { id: id("it-pf-1"), order: limit(Side::Buy, "0.01", "50000"), origin: None });
     assert!(matches!(h.update(id("it-pf-1")).await, OrderUpdate::Accepted { .. }));
     hit_our_bid(&h.sim, "0.004", "50000");
     hit_our_bid(&h.sim, "0.003", "50000");

@@ -254,7 +254,7 @@ impl Feed {
 
     async fn connectivity(&self, up: bool) {
         let event = MarketEvent::Connectivity(Connectivity { venue: self.options.venue, up });
-        let _ = self.engine.send(EngineInput::Market(event)).await;
+        let _ = self.engine.send(EngineInput::Market(event, None)).await;
     }
 
     async fn session(&self, mut ws: Ws, books: &mut HashMap<Symbol, LocalBook>, shutdown: &CancellationToken) -> End {
@@ -288,11 +288,12 @@ impl Feed {
                 }
                 frame = tokio::time::timeout(self.options.silence_timeout, ws.next()) => frame,
             };
-            let text = match frame {
+            // When the frame was read: tick-to-order latency starts there.
+            let (text, received) = match frame {
                 Err(_) => return End::Lost(format!("no frame for {:?}", self.options.silence_timeout)),
                 Ok(None) => return End::Lost("connection closed".into()),
                 Ok(Some(Err(e))) => return End::Lost(format!("read failed: {e}")),
-                Ok(Some(Ok(Message::Text(text)))) => text,
+                Ok(Some(Ok(Message::Text(text)))) => (text, Some(std::time::Instant::now())),
                 Ok(Some(Ok(Message::Close(frame)))) => {
                     return End::Lost(format!(
                         "closed by the venue: {}",
@@ -307,7 +308,7 @@ impl Feed {
                     let symbol = delta.symbol;
                     let Some(book) = books.get_mut(&symbol) else { continue };
                     match book.on_delta(delta) {
-                        Ok(Applied::Live(delta)) => self.emit(MarketEvent::BookDelta(delta)).await,
+                        Ok(Applied::Live(delta)) => self.emit(MarketEvent::BookDelta(delta), received).await,
                         Ok(Applied::Buffered) => {
                             if !fetching.get(&symbol).copied().unwrap_or(false) {
                                 self.fetch_snapshot(symbol, Duration::ZERO, &mut fetching, &snap_tx);
@@ -320,7 +321,7 @@ impl Feed {
                         }
                     }
                 }
-                Ok(StreamEvent::Market(event)) => self.emit(event).await,
+                Ok(StreamEvent::Market(event)) => self.emit(event, received).await,
                 Ok(StreamEvent::ServerShutdown) => {
                     tracing::info!(venue = %self.options.venue, "venue announced a shutdown; switching connections");
                     return End::Switch(Box::new(ws));
@@ -346,9 +347,9 @@ impl Feed {
         match book.on_snapshot(s.last_update_id, &s.bids, &s.asks) {
             Ok((snapshot, deltas)) => {
                 tracing::debug!(venue = %self.options.venue, %symbol, update_id = book.update_id(), "book synced");
-                self.emit(MarketEvent::BookSnapshot(snapshot)).await;
+                self.emit(MarketEvent::BookSnapshot(snapshot), None).await;
                 for d in deltas {
-                    self.emit(MarketEvent::BookDelta(d)).await;
+                    self.emit(MarketEvent::BookDelta(d), None).await;
                 }
             }
             Err(SyncError::SnapshotTooOld { .. }) => {
@@ -382,7 +383,8 @@ impl Feed {
         metrics::counter!("tradewind_book_resyncs_total", "venue" => venue, "symbol" => symbol).increment(1);
     }
 
-    async fn emit(&self, event: MarketEvent) {
+    /// Hands an event to the engine; `received` is when its frame was read.
+    async fn emit(&self, event: MarketEvent, received: Option<std::time::Instant>) {
         let channel = match &event {
             MarketEvent::Trade(_) => "trade",
             MarketEvent::Quote(_) => "quote",
@@ -400,7 +402,7 @@ impl Feed {
                 .record(lag_ms as f64 / 1000.0);
         }
         // The engine is gone only at shutdown; the session ends on the token then.
-        let _ = self.engine.send(EngineInput::Market(event)).await;
+        let _ = self.engine.send(EngineInput::Market(event, received)).await;
     }
 }
 

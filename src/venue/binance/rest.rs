@@ -43,6 +43,8 @@ struct Call<'a> {
     orders: u32,
     priority: Priority,
     deadline: Option<Instant>,
+    /// When the market frame that caused this order was read (tick-to-order latency).
+    origin: Option<std::time::Instant>,
 }
 
 pub struct RestClient {
@@ -239,16 +241,20 @@ impl RestClient {
     }
 
     /// Places a new order (ACK response: fills arrive on the user stream).
+    /// `origin`: when the market frame that caused the order was read (for
+    /// `tradewind_tick_to_order_seconds`).
     pub async fn new_order(
         &self,
         id: &ClientOrderId,
         order: &NewOrder,
         deadline: Option<Instant>,
+        origin: Option<std::time::Instant>,
     ) -> Result<OrderAck, VenueError> {
         let mut call = self.call(Method::POST, "/api/v3/order", order_query(id, order), 1, Priority::NewOrder);
         call.signed = true;
         call.orders = 1;
         call.deadline = deadline;
+        call.origin = origin;
         self.json(call).await
     }
 
@@ -265,11 +271,13 @@ impl RestClient {
         cancel: &ClientOrderId,
         id: &ClientOrderId,
         order: &NewOrder,
+        origin: Option<std::time::Instant>,
     ) -> Result<serde_json::Value, VenueError> {
         let mut q = order_query(id, order);
         q.push("cancelReplaceMode", "STOP_ON_FAILURE").push("cancelOrigClientOrderId", cancel);
         let mut call = self.signed(Method::POST, "/api/v3/order/cancelReplace", q, 1, Priority::NewOrder);
         call.orders = 1;
+        call.origin = origin;
         self.json(call).await
     }
 
@@ -309,7 +317,7 @@ impl RestClient {
     }
 
     fn call(&self, method: Method, path: &'static str, query: Query, weight: u32, priority: Priority) -> Call<'static> {
-        Call { method, path, query, signed: false, weight, orders: 0, priority, deadline: None }
+        Call { method, path, query, signed: false, weight, orders: 0, priority, deadline: None, origin: None }
     }
 
     fn signed(
@@ -362,6 +370,10 @@ impl RestClient {
             request = request.header("X-MBX-APIKEY", key);
         }
         let sent = std::time::Instant::now();
+        if let Some(origin) = call.origin {
+            // Signed, rate-limited and handed to the HTTP client: the tick-to-order path ends here.
+            metrics::histogram!("tradewind_tick_to_order_seconds").record((sent - origin).as_secs_f64());
+        }
         let response = request.send().await;
         metrics::histogram!("tradewind_request_seconds", "venue" => self.label.clone(), "endpoint" => call.path.to_owned())
             .record(sent.elapsed().as_secs_f64());

@@ -216,13 +216,13 @@ impl Exec {
 
     async fn on_request(&mut self, request: ExecRequest) {
         match request {
-            ExecRequest::Place { id, order } => {
+            ExecRequest::Place { id, order, origin } => {
                 if !self.admit(id, &order).await {
                     return;
                 }
                 let deadline = Instant::now() + self.options.order_max_age;
                 self.spawn(move |rest| async move {
-                    Done::Placed { id, result: rest.new_order(&id, &order, Some(deadline)).await }
+                    Done::Placed { id, result: rest.new_order(&id, &order, Some(deadline), origin).await }
                 });
             }
             ExecRequest::Cancel { id, symbol } => {
@@ -239,12 +239,12 @@ impl Exec {
                     move |rest| async move { Done::Canceled { id, result: rest.cancel_order(symbol, &id).await } },
                 );
             }
-            ExecRequest::Replace { cancel, id, order } => {
+            ExecRequest::Replace { cancel, id, order, origin } => {
                 if !self.admit(id, &order).await {
                     return;
                 }
                 self.spawn(move |rest| async move {
-                    Done::Replaced { cancel, id, result: rest.cancel_replace(&cancel, &id, &order).await }
+                    Done::Replaced { cancel, id, result: rest.cancel_replace(&cancel, &id, &order, origin).await }
                 });
             }
         }
