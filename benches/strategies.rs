@@ -7,8 +7,8 @@ use std::str::FromStr;
 use criterion::{Criterion, criterion_group, criterion_main};
 use rust_decimal::Decimal;
 use tradewind_strategies::sdk::{
-    Asset, Balance, InstrumentSpec, Intents, MarketEvent, Price, Qty, Quote, Side, Strategy, Symbol, TestContext,
-    Timestamp, Trade, VenueId,
+    Asset, Balance, Intents, MarketEvent, Price, Qty, Quote, Side, Strategy, Symbol, TestContext, Timestamp, Trade,
+    VenueId, testing,
 };
 use tradewind_strategies::{Instance, StrategyParams};
 
@@ -16,28 +16,12 @@ fn d(s: &str) -> Decimal {
     Decimal::from_str(s).unwrap()
 }
 
-fn spec(symbol: &str, base: &str) -> InstrumentSpec {
-    InstrumentSpec {
-        symbol: Symbol::new(symbol).unwrap(),
-        base: Asset::new(base).unwrap(),
-        quote: Asset::new("USDT").unwrap(),
-        tick_size: d("0.01"),
-        min_price: d("0.01"),
-        max_price: d("0"),
-        step_size: d("0.00001"),
-        min_qty: d("0.00001"),
-        max_qty: d("1000"),
-        min_notional: d("5"),
-        max_notional: d("0"),
-    }
-}
-
 fn ctx() -> TestContext {
     let (a, b) = (VenueId::new("sim").unwrap(), VenueId::new("sim_b").unwrap());
     let mut c = TestContext::default()
-        .with_instrument(a, spec("BTCUSDT", "BTC"))
-        .with_instrument(a, spec("ETHUSDT", "ETH"))
-        .with_instrument(b, spec("BTCUSDT", "BTC"));
+        .with_instrument(a, testing::spec("BTC", "USDT", "0.00001"))
+        .with_instrument(a, testing::spec("ETH", "USDT", "0.00001"))
+        .with_instrument(b, testing::spec("BTC", "USDT", "0.00001"));
     for (asset, amount) in [("BTC", "1"), ("ETH", "10"), ("USDT", "100000")] {
         c.balances.insert((a, Asset::new(asset).unwrap()), Balance { free: d(amount), locked: Decimal::ZERO });
     }

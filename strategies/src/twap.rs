@@ -167,37 +167,20 @@ impl Strategy for Twap {
 
 #[cfg(test)]
 mod tests {
-    use std::str::FromStr;
-
     use super::*;
-    use crate::sdk::{Asset, Fill, InstrumentSpec, Liquidity, OrderIntent, Reason, TestContext};
-
-    fn d(s: &str) -> Decimal {
-        Decimal::from_str(s).unwrap()
-    }
+    use crate::sdk::testing::{self, d};
+    use crate::sdk::{Fill, OrderIntent, Reason, TestContext};
 
     fn venue() -> VenueId {
-        VenueId::new("sim").unwrap()
+        testing::venue("sim")
     }
 
     fn btc() -> Symbol {
-        Symbol::new("BTCUSDT").unwrap()
+        testing::symbol("BTCUSDT")
     }
 
     fn ctx(now: i64) -> TestContext {
-        let spec = InstrumentSpec {
-            symbol: btc(),
-            base: Asset::new("BTC").unwrap(),
-            quote: Asset::new("USDT").unwrap(),
-            tick_size: d("0.01"),
-            min_price: d("0.01"),
-            max_price: d("0"),
-            step_size: d("0.001"),
-            min_qty: d("0.001"),
-            max_qty: d("100"),
-            min_notional: d("5"),
-            max_notional: d("0"),
-        };
+        let spec = testing::spec("BTC", "USDT", "0.001");
         let mut c = TestContext::default().with_instrument(venue(), spec);
         c.now = Timestamp(now);
         c
@@ -218,20 +201,7 @@ mod tests {
     }
 
     fn fill(id: ClientOrderId, qty: &str) -> Fill {
-        Fill {
-            venue: venue(),
-            symbol: btc(),
-            id,
-            venue_order_id: 1,
-            trade_id: 1,
-            side: Side::Buy,
-            price: Price::new(d("60000")),
-            qty: Qty::new(d(qty)),
-            fee: Decimal::ZERO,
-            fee_asset: None,
-            liquidity: Liquidity::Taker,
-            time: Timestamp(1),
-        }
+        testing::fill(venue(), btc(), id, Side::Buy, qty, "60000")
     }
 
     #[test]

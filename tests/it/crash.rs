@@ -10,9 +10,7 @@
 //! twice.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use rust_decimal::Decimal;
@@ -20,87 +18,26 @@ use tokio_util::sync::CancellationToken;
 use tradewind::venue::sim::config::FaultConfig;
 use tradewind::venue::sim::{self, SimConfig, SimHandle, SimOptions};
 
-use crate::cli::{http, ops_addr};
-use crate::support::ConfigDir;
+use crate::support::{ConfigDir, Daemon};
 
 const TOKEN: &str = "crash-test-token";
 /// The simulator's first (demo) account.
 const ACCOUNT: u32 = 2;
 const WAIT: Duration = Duration::from_secs(60);
 
-/// A running daemon and its log lines (drained by a thread, so it never blocks on a full pipe).
-struct Daemon {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-    ops: String,
-    seen: Vec<String>,
+/// Starts the daemon on the test's config; returns once it is ready.
+fn start(dir: &ConfigDir) -> Daemon {
+    Daemon::start(
+        dir,
+        &[("TW_BN_KEY", sim::DEMO_API_KEY), ("TW_BN_SECRET", sim::DEMO_API_SECRET), ("TRADEWIND_API_TOKEN", TOKEN)],
+    )
 }
 
-impl Daemon {
-    /// Starts the daemon and returns once it reports `running` (reconciled, ready).
-    fn start(dir: &ConfigDir) -> Daemon {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_tradewind"))
-            .args(["--log-format", "json", "run", "--config"])
-            .arg(dir.main_file())
-            .env_remove("RUST_LOG")
-            .env("TW_BN_KEY", sim::DEMO_API_KEY)
-            .env("TW_BN_SECRET", sim::DEMO_API_SECRET)
-            .env("TRADEWIND_API_TOKEN", TOKEN)
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut daemon = Daemon { child, lines, ops: String::new(), seen: Vec::new() };
-        let mut ops = None;
-        daemon.wait_for(|line| {
-            ops = ops.take().or_else(|| ops_addr(line));
-            line.contains("\"message\":\"running\"")
-        });
-        daemon.ops = ops.expect("the ops address is logged before running");
-        daemon
-    }
-
-    /// Reads log lines until one satisfies `done`.
-    fn wait_for(&mut self, mut done: impl FnMut(&str) -> bool) {
-        let deadline = Instant::now() + WAIT;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => {
-                    let hit = done(&line);
-                    self.seen.push(line);
-                    if hit {
-                        return;
-                    }
-                }
-                Err(e) => panic!("log line never came ({e:?}); the daemon said:\n{}", self.seen.join("\n")),
-            }
-        }
-    }
-
-    fn wait_message(&mut self, message: &str) {
-        let needle = format!("\"message\":\"{message}\"");
-        self.wait_for(|line| line.contains(&needle));
-    }
-
-    fn kill(mut self) {
-        self.child.kill().unwrap(); // SIGKILL
-        self.child.wait().unwrap();
-    }
-
-    fn get(&self, path: &str) -> serde_json::Value {
-        let (status, body) = http(&self.ops, "GET", path, Some(TOKEN));
-        assert_eq!(status, 200, "{path}: {body}");
-        serde_json::from_str(&body).unwrap()
-    }
+/// A GET on the control API that must succeed.
+fn get(daemon: &Daemon, path: &str) -> serde_json::Value {
+    let (status, body) = daemon.call("GET", path, TOKEN);
+    assert_eq!(status, 200, "{path}: {body}");
+    body
 }
 
 fn dec(v: &serde_json::Value) -> Decimal {
@@ -149,7 +86,7 @@ fn sigkill_at_any_point_then_restart_matches_the_venue_exactly() {
         Point::RandomMs(200 + rng.below(2800)),
         Point::Draining,
     ];
-    let mut daemon = Daemon::start(&dir);
+    let mut daemon = start(&dir);
     for point in points {
         // The market is frozen here (but for the first round): the restarted grid
         // lays out its levels at the first quote once it moves again.
@@ -172,11 +109,8 @@ fn sigkill_at_any_point_then_restart_matches_the_venue_exactly() {
                 let deadline = Instant::now() + WAIT;
                 while sim.with_exchange(|ex| ex.orders_of(ACCOUNT).len()) == before {
                     if Instant::now() > deadline {
-                        daemon.seen.extend(daemon.lines.try_iter());
-                        panic!(
-                            "the grid placed no order within {WAIT:?}; the daemon said:\n{}",
-                            daemon.seen.join("\n")
-                        );
+                        let said = daemon.drain().join("\n");
+                        panic!("the grid placed no order within {WAIT:?}; the daemon said:\n{said}");
                     }
                     std::thread::sleep(Duration::from_millis(2));
                 }
@@ -192,13 +126,12 @@ fn sigkill_at_any_point_then_restart_matches_the_venue_exactly() {
         daemon.kill();
         sim.pause_market(true);
         sim.set_faults(FaultConfig::default());
-        daemon = Daemon::start(&dir);
+        daemon = start(&dir);
         compare(&sim, &daemon, &initial, point);
     }
     // A graceful stop: resting orders cancelled (cancel_on_shutdown), journal flushed, exit 0.
     assert!(!sim.with_exchange(|ex| ex.open_orders(ACCOUNT, None).is_empty()), "the grid rests orders");
-    assert!(Command::new("kill").args(["-TERM", &daemon.child.id().to_string()]).status().unwrap().success());
-    assert_eq!(daemon.child.wait().unwrap().code(), Some(0));
+    assert_eq!(daemon.stop(), Some(0));
     assert_eq!(sim.with_exchange(|ex| ex.open_orders(ACCOUNT, None).len()), 0, "every resting order cancelled");
     let journal = tradewind::journal::report::read(&dir.path().join("journal.db"), false, 1000).unwrap();
     assert!(journal.orders.is_empty(), "the journal knows they are closed: {:?}", journal.orders);
@@ -233,8 +166,7 @@ fn compare(sim: &SimHandle, daemon: &Daemon, initial: &BTreeMap<String, Decimal>
     unique.dedup();
     assert_eq!(unique.len(), client_ids.len(), "{context}: a client order id reached the venue twice");
 
-    let daemon_open: Open = daemon
-        .get("/v1/orders")
+    let daemon_open: Open = get(daemon, "/v1/orders")
         .as_array()
         .unwrap()
         .iter()
@@ -245,8 +177,7 @@ fn compare(sim: &SimHandle, daemon: &Daemon, initial: &BTreeMap<String, Decimal>
         .collect();
     assert_eq!(daemon_open, venue_open, "{context}: open orders (client id → price, qty, filled)");
 
-    let daemon_balances: BTreeMap<String, (Decimal, Decimal)> = daemon
-        .get("/v1/balances")
+    let daemon_balances: BTreeMap<String, (Decimal, Decimal)> = get(daemon, "/v1/balances")
         .as_array()
         .unwrap()
         .iter()
@@ -263,7 +194,7 @@ fn compare(sim: &SimHandle, daemon: &Daemon, initial: &BTreeMap<String, Decimal>
     let total = |asset: &str| venue_balances.get(asset).map_or(Decimal::ZERO, |(f, l)| f + l);
     let delta_btc = total("BTC") - initial["BTC"];
     let delta_usdt = total("USDT") - initial["USDT"];
-    let positions = daemon.get("/v1/positions");
+    let positions = get(daemon, "/v1/positions");
     let position = positions.as_array().unwrap().iter().find(|p| p["strategy"] == "g" && p["symbol"] == "BTCUSDT");
     let (qty, cash) = match position {
         Some(p) => (dec(&p["qty"]), dec(&p["realized_pnl"]) - dec(&p["cost"]) - dec(&p["fees"])),

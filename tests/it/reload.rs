@@ -3,13 +3,10 @@
 //! outcome, a new symbol is subscribed on a new connection, and the running
 //! connections stay up. SIGHUP does the same as `tradewind reload`.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+use std::process::Command;
 
-use crate::cli::{http, ops_addr};
-use crate::support::{ConfigDir, SIM_MAIN, sma_file};
+use crate::cli::http;
+use crate::support::{ConfigDir, Daemon, SIM_MAIN, sma_file};
 
 const TOKEN: &str = "reload-token";
 
@@ -28,33 +25,8 @@ fn strategies(ops: &str) -> Vec<(String, String)> {
 fn reload_adds_removes_and_restarts_strategies_and_refuses_invalid_files() {
     let dir =
         ConfigDir::new(SIM_MAIN, &[("a.toml", &sma_file("a")), ("b.toml", &sma_file("b")), ("c.toml", &sma_file("c"))]);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tradewind"))
-        .args(["--log-format", "json", "run", "--config"])
-        .arg(dir.main_file())
-        .env_remove("RUST_LOG")
-        .env("TRADEWIND_API_TOKEN", TOKEN)
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let (tx, lines) = mpsc::channel::<String>();
-    let stderr = child.stderr.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let mut seen = Vec::new();
-    // Reads log lines until `message` has been logged `n` times in all.
-    let wait_for = |message: &str, n: usize, seen: &mut Vec<String>| {
-        let needle = format!("\"message\":\"{message}\"");
-        while seen.iter().filter(|l| l.contains(&needle)).count() < n {
-            let line =
-                lines.recv_timeout(Duration::from_secs(30)).unwrap_or_else(|_| panic!("no {message:?} in {seen:#?}"));
-            seen.push(line);
-        }
-    };
-    wait_for("running", 1, &mut seen);
-    let ops = seen.iter().find_map(|l| ops_addr(l)).expect("ops address logged");
+    let mut daemon = Daemon::start(&dir, &[("TRADEWIND_API_TOKEN", TOKEN)]);
+    let ops = daemon.ops.clone();
     let cli = |args: &[&str]| {
         let out = Command::new(env!("CARGO_BIN_EXE_tradewind"))
             .args(args)
@@ -97,19 +69,18 @@ fn reload_adds_removes_and_restarts_strategies_and_refuses_invalid_files() {
 
     // SIGHUP: the same path (here: b comes back).
     std::fs::write(strategies_dir.join("b.toml"), sma_file("b")).unwrap();
-    assert!(Command::new("kill").args(["-HUP", &child.id().to_string()]).status().unwrap().success());
-    wait_for("reloaded", 2, &mut seen);
+    assert!(Command::new("kill").args(["-HUP", &daemon.child.id().to_string()]).status().unwrap().success());
+    daemon.wait_count("reloaded", 2);
     assert_eq!(strategies(&ops).iter().find(|(n, _)| n == "b").unwrap().1, "running");
 
-    wait_for("market stream connected", 2, &mut seen);
-    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
-    assert_eq!(child.wait().unwrap().code(), Some(0));
-    seen.extend(lines.try_iter());
+    daemon.wait_count("market stream connected", 2);
+    let removed =
+        daemon.seen.iter().any(|l| l.contains("\"message\":\"strategy removed\"") && l.contains("\"strategy\":\"b\""));
+    let (connected, down) = (daemon.count("market stream connected"), daemon.count("market stream down"));
+    assert_eq!(daemon.stop(), Some(0));
     // The first connection never dropped: one more connection (for ETHUSDT), no reconnects.
-    let count = |m: &str| seen.iter().filter(|l| l.contains(&format!("\"message\":\"{m}\""))).count();
-    assert_eq!(count("market stream connected"), 2, "{seen:#?}");
-    assert_eq!(count("market stream down"), 0, "{seen:#?}");
-    assert!(seen.iter().any(|l| l.contains("\"message\":\"strategy removed\"") && l.contains("\"strategy\":\"b\"")));
+    assert_eq!((connected, down), (2, 0));
+    assert!(removed);
 }
 
 #[test]
@@ -145,32 +116,9 @@ fn a_rotated_api_key_is_used_after_a_reload_without_a_restart() {
         keys.path().join("secret").display()
     );
     let dir = ConfigDir::new(&main, &[("a.toml", &sma_file("a").replace("venue = \"sim\"", "venue = \"bn\""))]);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tradewind"))
-        .args(["--log-format", "json", "run", "--config"])
-        .arg(dir.main_file())
-        .env_remove("RUST_LOG")
-        .env("TRADEWIND_API_TOKEN", TOKEN)
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let (tx, lines) = mpsc::channel::<String>();
-    let stderr = child.stderr.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let mut seen: Vec<String> = Vec::new();
-    let wait_for = |message: &str, n: usize, seen: &mut Vec<String>| {
-        let needle = format!("\"message\":\"{message}\"");
-        while seen.iter().filter(|l| l.contains(&needle)).count() < n {
-            let line =
-                lines.recv_timeout(Duration::from_secs(30)).unwrap_or_else(|_| panic!("no {message:?} in {seen:#?}"));
-            seen.push(line);
-        }
-    };
-    wait_for("order accepted", 1, &mut seen);
-    let ops = seen.iter().find_map(|l| ops_addr(l)).expect("ops address logged");
+    let mut daemon = Daemon::start(&dir, &[("TRADEWIND_API_TOKEN", TOKEN)]);
+    daemon.wait_count("order accepted", 1);
+    let ops = daemon.ops.clone();
 
     // The exchange issues a second key for the account; the operator puts it in the files.
     sim.add_key("rotated-key-2", &Secret::new("rotated-secret-2"), 2);
@@ -182,15 +130,9 @@ fn a_rotated_api_key_is_used_after_a_reload_without_a_restart() {
     assert_eq!(outcome["needs_restart"], serde_json::json!([]), "{outcome}");
     // The old key is revoked: from here on only the new one works.
     sim.revoke_key(sim::DEMO_API_KEY);
-    let accepted_before = seen.iter().filter(|l| l.contains("\"message\":\"order accepted\"")).count();
-    wait_for("user data stream subscribed", 2, &mut seen);
-    wait_for("order accepted", accepted_before + 1, &mut seen);
-
-    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
-    assert_eq!(child.wait().unwrap().code(), Some(0));
-    seen.extend(lines.try_iter());
-    assert!(
-        !seen.iter().any(|l| l.contains("-2015") || l.contains("-1022")),
-        "no request was refused for its key or signature: {seen:#?}"
-    );
+    daemon.wait_count("user data stream subscribed", 2);
+    daemon.wait_message("order accepted");
+    let refused = daemon.drain().iter().any(|l| l.contains("-2015") || l.contains("-1022"));
+    assert!(!refused, "no request was refused for its key or signature: {:#?}", daemon.seen);
+    assert_eq!(daemon.stop(), Some(0));
 }

@@ -47,3 +47,94 @@ pub fn sma_file(name: &str) -> String {
          fast_period = 2\nslow_period = 5\norder_qty = \"0.001\"\n"
     )
 }
+
+/// A `tradewind run` child process whose log lines a thread drains into a
+/// channel (so the daemon never blocks on a full pipe), with helpers to wait
+/// for log messages and call its control API.
+pub struct Daemon {
+    pub child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+    /// The ops listener (`host:port`).
+    pub ops: String,
+    /// Every log line read so far.
+    pub seen: Vec<String>,
+}
+
+/// How long a test waits for a log line before it fails.
+const LOG_PATIENCE: std::time::Duration = std::time::Duration::from_secs(60);
+
+impl Daemon {
+    /// Starts the daemon on `dir` with extra environment variables; returns once it logs `running`.
+    pub fn start(dir: &ConfigDir, env: &[(&str, &str)]) -> Daemon {
+        use std::io::BufRead;
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_tradewind"));
+        command.args(["--log-format", "json", "run", "--config"]).arg(dir.main_file()).env_remove("RUST_LOG");
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let mut child = command.stderr(std::process::Stdio::piped()).spawn().expect("the daemon starts");
+        let stderr = child.stderr.take().expect("stderr is piped");
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut daemon = Daemon { child, lines, ops: String::new(), seen: Vec::new() };
+        daemon.wait_count("running", 1);
+        daemon.ops = daemon.seen.iter().find_map(|l| crate::cli::ops_addr(l)).expect("the ops address is logged");
+        daemon
+    }
+
+    /// Reads log lines until `message` has been logged `n` times in all.
+    pub fn wait_count(&mut self, message: &str, n: usize) {
+        let needle = format!("\"message\":\"{message}\"");
+        let deadline = std::time::Instant::now() + LOG_PATIENCE;
+        while self.count(message) < n {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => self.seen.push(line),
+                Err(e) => panic!("{needle} ×{n} never came ({e:?}); the daemon said:\n{}", self.seen.join("\n")),
+            }
+        }
+    }
+
+    /// Reads log lines until `message` is logged once more.
+    pub fn wait_message(&mut self, message: &str) {
+        let n = self.count(message) + 1;
+        self.wait_count(message, n);
+    }
+
+    /// How often `message` was logged so far.
+    pub fn count(&self, message: &str) -> usize {
+        let needle = format!("\"message\":\"{message}\"");
+        self.seen.iter().filter(|l| l.contains(&needle)).count()
+    }
+
+    /// Every line logged so far, including those not waited for.
+    pub fn drain(&mut self) -> &[String] {
+        self.seen.extend(self.lines.try_iter());
+        &self.seen
+    }
+
+    /// An HTTP call to the control API; the status and the JSON body.
+    pub fn call(&self, method: &str, path: &str, token: &str) -> (u16, serde_json::Value) {
+        let (status, body) = crate::cli::http(&self.ops, method, path, Some(token));
+        (status, serde_json::from_str(&body).unwrap_or_else(|e| panic!("{path}: not JSON ({e}): {body}")))
+    }
+
+    /// SIGTERM, then the exit code once it stopped.
+    pub fn stop(mut self) -> Option<i32> {
+        let pid = self.child.id().to_string();
+        assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().expect("kill runs").success());
+        self.child.wait().expect("the daemon is waited for").code()
+    }
+
+    /// SIGKILL: no drain, no flush.
+    pub fn kill(mut self) {
+        self.child.kill().expect("SIGKILL is delivered");
+        self.child.wait().expect("the daemon is waited for");
+    }
+}

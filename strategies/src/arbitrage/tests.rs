@@ -1,38 +1,21 @@
-use std::str::FromStr;
-
 use super::*;
-use crate::sdk::{Asset, Fill, InstrumentSpec, Liquidity, OrderIntent, Price, TestContext, Timestamp};
-
-fn d(s: &str) -> Decimal {
-    Decimal::from_str(s).unwrap()
-}
+use crate::sdk::testing::{self, d};
+use crate::sdk::{Fill, OrderIntent, Price, TestContext};
 
 fn a() -> VenueId {
-    VenueId::new("sim_a").unwrap()
+    testing::venue("sim_a")
 }
 
 fn b() -> VenueId {
-    VenueId::new("sim_b").unwrap()
+    testing::venue("sim_b")
 }
 
 fn btc() -> Symbol {
-    Symbol::new("BTCUSDT").unwrap()
+    testing::symbol("BTCUSDT")
 }
 
 fn ctx() -> TestContext {
-    let spec = InstrumentSpec {
-        symbol: btc(),
-        base: Asset::new("BTC").unwrap(),
-        quote: Asset::new("USDT").unwrap(),
-        tick_size: d("0.01"),
-        min_price: d("0.01"),
-        max_price: d("0"),
-        step_size: d("0.001"),
-        min_qty: d("0.001"),
-        max_qty: d("100"),
-        min_notional: d("5"),
-        max_notional: d("0"),
-    };
+    let spec = testing::spec("BTC", "USDT", "0.001");
     TestContext::default().with_instrument(a(), spec.clone()).with_instrument(b(), spec)
 }
 
@@ -63,20 +46,7 @@ fn placed(out: &mut Intents) -> Vec<(ClientOrderId, VenueId, Side, Decimal, Orde
 }
 
 fn fill(id: ClientOrderId, venue: VenueId, side: Side, qty: &str) -> Fill {
-    Fill {
-        venue,
-        symbol: btc(),
-        id,
-        venue_order_id: 1,
-        trade_id: 1,
-        side,
-        price: Price::new(d("60000")),
-        qty: Qty::new(d(qty)),
-        fee: Decimal::ZERO,
-        fee_asset: None,
-        liquidity: Liquidity::Taker,
-        time: Timestamp(1),
-    }
+    testing::fill(venue, btc(), id, side, qty, "60000")
 }
 
 #[test]

@@ -1,34 +1,17 @@
-use std::str::FromStr;
-
 use super::*;
-use crate::sdk::{Asset, Fill, Liquidity, OpenOrder, OrderIntent, Quote, TestContext, Timestamp};
-
-fn d(s: &str) -> Decimal {
-    Decimal::from_str(s).unwrap()
-}
+use crate::sdk::testing::{self, d};
+use crate::sdk::{OpenOrder, OrderIntent, Quote, TestContext};
 
 fn venue() -> VenueId {
-    VenueId::new("sim").unwrap()
+    testing::venue("sim")
 }
 
 fn btc() -> Symbol {
-    Symbol::new("BTCUSDT").unwrap()
+    testing::symbol("BTCUSDT")
 }
 
 fn spec() -> InstrumentSpec {
-    InstrumentSpec {
-        symbol: btc(),
-        base: Asset::new("BTC").unwrap(),
-        quote: Asset::new("USDT").unwrap(),
-        tick_size: d("0.01"),
-        min_price: d("0.01"),
-        max_price: d("0"),
-        step_size: d("0.001"),
-        min_qty: d("0.001"),
-        max_qty: d("100"),
-        min_notional: d("5"),
-        max_notional: d("0"),
-    }
+    testing::spec("BTC", "USDT", "0.001")
 }
 
 fn ctx(position: &str) -> TestContext {
@@ -72,21 +55,7 @@ fn placed(out: &mut Intents) -> Vec<(Side, Decimal, ClientOrderId)> {
 }
 
 fn filled(id: ClientOrderId, side: Side, price: &str) -> OrderUpdate {
-    let fill = Fill {
-        venue: venue(),
-        symbol: btc(),
-        id,
-        venue_order_id: 1,
-        trade_id: 1,
-        side,
-        price: Price::new(d(price)),
-        qty: Qty::new(d("0.1")),
-        fee: Decimal::ZERO,
-        fee_asset: None,
-        liquidity: Liquidity::Maker,
-        time: Timestamp(1),
-    };
-    OrderUpdate::Filled { id, fill }
+    OrderUpdate::Filled { id, fill: testing::fill(venue(), btc(), id, side, "0.1", price) }
 }
 
 #[test]

@@ -1,34 +1,17 @@
-use std::str::FromStr;
-
 use super::*;
+use crate::sdk::testing::{self, d};
 use crate::sdk::{Asset, Balance, Connectivity, OrderIntent, TestContext};
 
-fn d(s: &str) -> Decimal {
-    Decimal::from_str(s).unwrap()
-}
-
 fn venue() -> VenueId {
-    VenueId::new("sim").unwrap()
+    testing::venue("sim")
 }
 
 fn btc() -> Symbol {
-    Symbol::new("BTCUSDT").unwrap()
+    testing::symbol("BTCUSDT")
 }
 
 fn ctx(position: &str, base_free: &str) -> TestContext {
-    let spec = InstrumentSpec {
-        symbol: btc(),
-        base: Asset::new("BTC").unwrap(),
-        quote: Asset::new("USDT").unwrap(),
-        tick_size: d("0.01"),
-        min_price: d("0.01"),
-        max_price: d("0"),
-        step_size: d("0.001"),
-        min_qty: d("0.001"),
-        max_qty: d("100"),
-        min_notional: d("5"),
-        max_notional: d("0"),
-    };
+    let spec = testing::spec("BTC", "USDT", "0.001");
     let mut c = TestContext::default().with_instrument(venue(), spec);
     c.positions.insert((venue(), btc()), Qty::new(d(position)));
     c.balances.insert((venue(), Asset::new("BTC").unwrap()), Balance { free: d(base_free), locked: Decimal::ZERO });

@@ -1,40 +1,19 @@
-use std::str::FromStr;
-
 use super::*;
-use crate::sdk::{Balance, InstrumentSpec, OrderIntent, Price, Quote, TestContext};
-
-fn d(s: &str) -> Decimal {
-    Decimal::from_str(s).unwrap()
-}
+use crate::sdk::testing::{self, d};
+use crate::sdk::{Balance, OrderIntent, Price, Quote, TestContext};
 
 fn venue() -> VenueId {
-    VenueId::new("sim").unwrap()
+    testing::venue("sim")
 }
 
 fn sym(s: &str) -> Symbol {
-    Symbol::new(s).unwrap()
-}
-
-fn spec(symbol: &str, base: &str) -> InstrumentSpec {
-    InstrumentSpec {
-        symbol: sym(symbol),
-        base: Asset::new(base).unwrap(),
-        quote: Asset::new("USDT").unwrap(),
-        tick_size: d("0.01"),
-        min_price: d("0.01"),
-        max_price: d("0"),
-        step_size: d("0.0001"),
-        min_qty: d("0.0001"),
-        max_qty: d("1000"),
-        min_notional: d("5"),
-        max_notional: d("0"),
-    }
+    testing::symbol(s)
 }
 
 fn ctx(btc: &str, eth: &str, usdt: &str) -> TestContext {
     let mut c = TestContext::default()
-        .with_instrument(venue(), spec("BTCUSDT", "BTC"))
-        .with_instrument(venue(), spec("ETHUSDT", "ETH"));
+        .with_instrument(venue(), testing::spec("BTC", "USDT", "0.0001"))
+        .with_instrument(venue(), testing::spec("ETH", "USDT", "0.0001"));
     for (asset, amount) in [("BTC", btc), ("ETH", eth), ("USDT", usdt)] {
         c.balances.insert((venue(), Asset::new(asset).unwrap()), Balance { free: d(amount), locked: Decimal::ZERO });
     }

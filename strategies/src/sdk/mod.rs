@@ -11,6 +11,7 @@ pub mod instrument;
 pub mod market;
 pub mod order;
 pub mod strategy;
+pub mod testing;
 pub(crate) mod text;
 pub mod types;
 
