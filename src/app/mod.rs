@@ -63,6 +63,9 @@ pub enum StartError {
     LiveNotConfirmed(String),
 }
 
+/// Longest wait for live feeds and synced books before reporting READY anyway.
+const READY_DEADLINE: Duration = Duration::from_secs(30);
+
 /// Options from the command line.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RunOptions {
@@ -202,10 +205,11 @@ pub async fn run(
     let (engine_tx, engine_rx) = mpsc::channel(config.runtime.engine_queue);
     let ops_shutdown = CancellationToken::new();
     let (trading_tx, trading_rx) = watch::channel(crate::risk::TradingState::Active);
+    let (feeds_tx, feeds_rx) = watch::channel(false);
     let (ops_addr, ops_task) = start_ops(
         &config,
         &phase,
-        (engine_tx.clone(), trading_tx.clone(), trading_rx),
+        (engine_tx.clone(), trading_tx.clone(), trading_rx, feeds_rx.clone()),
         reload_tx,
         ops_shutdown.clone(),
     )
@@ -255,6 +259,7 @@ pub async fn run(
         ops_shutdown.clone(),
     );
     let engine_control = engine_tx;
+    engine.report_readiness_to(feeds_tx);
     let engine_task = tokio::spawn(engine::run(
         engine,
         engine_rx,
@@ -262,6 +267,17 @@ pub async fn run(
         config.runtime.cancel_on_shutdown,
         shutdown.clone(),
     ));
+    // READY once the feeds are live and the books synced (or, failing that, after a deadline:
+    // /readyz keeps telling the truth).
+    let mut feeds_live = feeds_rx;
+    tokio::select! {
+        _ = shutdown.cancelled() => {}
+        waited = tokio::time::timeout(READY_DEADLINE, feeds_live.wait_for(|live| *live)) => {
+            if waited.is_err() {
+                tracing::warn!(deadline_secs = READY_DEADLINE.as_secs(), "market data not live yet; running anyway (see /readyz)");
+            }
+        }
+    }
     set_phase(&phase, Phase::Running);
     let status =
         format!("running: {} strategies on {} venues; ops on {ops_addr}", config.strategies.len(), config.venues.len());
@@ -331,10 +347,11 @@ pub async fn run(
 async fn start_ops(
     config: &Config,
     phase: &watch::Sender<Phase>,
-    (engine, trading_tx, trading_rx): (
+    (engine, trading_tx, trading_rx, feeds_rx): (
         mpsc::Sender<engine::EngineInput>,
         watch::Sender<crate::risk::TradingState>,
         watch::Receiver<crate::risk::TradingState>,
+        watch::Receiver<bool>,
     ),
     reload: mpsc::Sender<ReloadRequest>,
     shutdown: CancellationToken,
@@ -351,7 +368,7 @@ async fn start_ops(
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| anyhow::anyhow!("ops endpoints cannot listen on {listen}: {e}"))?;
-    Ok(crate::ops::serve(listener, phase.subscribe(), trading_rx, api, shutdown).await?)
+    Ok(crate::ops::serve(listener, phase.subscribe(), trading_rx, feeds_rx, api, shutdown).await?)
 }
 
 /// Connects one venue (starting the embedded simulator for `kind = "sim"`) and

@@ -87,6 +87,40 @@ struct Slot {
     loss: LossWatch,
 }
 
+/// Which feeds are up and which books are synced (readiness).
+struct Feeds {
+    up: HashMap<VenueId, bool>,
+    books: std::collections::HashSet<(VenueId, Symbol)>,
+    ready: tokio::sync::watch::Sender<bool>,
+    changed: bool,
+}
+
+impl Default for Feeds {
+    fn default() -> Self {
+        Feeds {
+            up: HashMap::new(),
+            books: Default::default(),
+            ready: tokio::sync::watch::channel(false).0,
+            changed: false,
+        }
+    }
+}
+
+impl Feeds {
+    fn connectivity(&mut self, venue: VenueId, up: bool) {
+        self.up.insert(venue, up);
+        if !up {
+            // A dead feed's books resync when it is back.
+            self.books.retain(|(v, _)| *v != venue);
+        }
+        self.changed = true;
+    }
+
+    fn synced(&mut self, venue: VenueId, symbol: Symbol) {
+        self.changed |= self.books.insert((venue, symbol));
+    }
+}
+
 impl Slot {
     fn new(
         name: &str,
@@ -143,6 +177,7 @@ pub struct Engine {
     core: Core,
     routes: HashMap<(VenueId, Symbol), Vec<usize>>,
     venue_routes: HashMap<VenueId, Vec<usize>>,
+    feeds: Feeds,
 }
 
 impl Engine {
@@ -157,7 +192,7 @@ impl Engine {
             origin: None,
         };
         let heartbeat = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(wall_clock_now().0));
-        Self { heartbeat, core, routes: HashMap::new(), venue_routes: HashMap::new() }
+        Self { heartbeat, core, routes: HashMap::new(), venue_routes: HashMap::new(), feeds: Feeds::default() }
     }
 
     /// Adds a strategy instance under the daemon-wide limits; its first order
@@ -172,6 +207,30 @@ impl Engine {
         let subscriptions = strategy.subscriptions();
         self.core.slots.push(Slot::new(name, strategy, first_seq, subscriptions, limits));
         self.rebuild_routes();
+    }
+
+    /// Whether the market data the strategies need is live: every venue they
+    /// subscribe to has its feed up, and every book they subscribe to is synced.
+    pub fn readiness(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.feeds.ready.subscribe()
+    }
+
+    /// Publishes readiness on `tx` (a channel made before the engine, e.g. for `/readyz`).
+    pub fn report_readiness_to(&mut self, tx: tokio::sync::watch::Sender<bool>) {
+        self.feeds.ready = tx;
+        self.feeds.changed = true;
+        self.publish_readiness();
+    }
+
+    fn publish_readiness(&mut self) {
+        self.feeds.changed = false;
+        let subs: Vec<&Subscription> = self.subscriptions().collect();
+        let ready = subs.iter().all(|s| self.feeds.up.get(&s.venue).copied().unwrap_or(false))
+            && subs
+                .iter()
+                .filter(|s| s.book)
+                .all(|s| s.symbols.iter().all(|sym| self.feeds.books.contains(&(s.venue, *sym))));
+        self.feeds.ready.send_if_modified(|r| std::mem::replace(r, ready) != ready);
     }
 
     /// What every running instance subscribed to (venues connect their feeds from this).
@@ -245,6 +304,8 @@ impl Engine {
 
     /// Calls every instance's `on_start`.
     pub fn start(&mut self) {
+        self.feeds.changed = true;
+        self.publish_readiness();
         for idx in 0..self.core.slots.len() {
             self.core.dispatch(idx, |s, ctx, out| s.on_start(ctx, out));
         }
@@ -302,6 +363,14 @@ impl Engine {
     /// Updates market state and calls `on_event` of every subscribed instance.
     pub fn on_market_event(&mut self, event: &MarketEvent) {
         self.core.market.apply(event);
+        match event {
+            MarketEvent::Connectivity(c) => self.feeds.connectivity(c.venue, c.up),
+            MarketEvent::BookSnapshot(b) => self.feeds.synced(b.venue, b.symbol),
+            _ => {}
+        }
+        if self.feeds.changed {
+            self.publish_readiness();
+        }
         let targets = match event.symbol() {
             Some(symbol) => self.routes.get(&(event.venue(), symbol)),
             None => self.venue_routes.get(&event.venue()),

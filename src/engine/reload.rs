@@ -89,6 +89,8 @@ impl Engine {
             }
         }
         self.rebuild_routes();
+        self.feeds.changed = true;
+        self.publish_readiness();
         // The asker may be gone (shutdown); the change stands regardless.
         let _ = reply.send(self.subscriptions().cloned().collect());
     }

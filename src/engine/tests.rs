@@ -378,3 +378,51 @@ fn a_strategy_past_its_drawdown_is_halted_and_its_orders_cancelled() {
     engine.on_market_event(&trade("BTCUSDT", "95"));
     assert!(lines(&log).last().unwrap().starts_with("denied") && lines(&log).last().unwrap().ends_with("halted"));
 }
+
+/// Subscribes to the BTCUSDT book only.
+struct BookWatcher;
+
+impl Strategy for BookWatcher {
+    fn subscriptions(&self) -> Vec<Subscription> {
+        vec![Subscription {
+            venue: venue(),
+            symbols: vec![sym("BTCUSDT")],
+            trades: false,
+            quotes: false,
+            book: true,
+            klines: None,
+        }]
+    }
+
+    fn on_event(&mut self, _ctx: &dyn Context, _event: &MarketEvent, _out: &mut Intents) -> Result<(), StrategyError> {
+        Ok(())
+    }
+}
+
+#[test]
+fn ready_once_feeds_are_up_and_books_synced_and_not_after_a_drop() {
+    use tradewind_strategies::sdk::BookSnapshot;
+    let mut engine = Engine::new(RiskManager::new(RiskConfig::default()));
+    engine.add_instance("books", Box::new(BookWatcher), 1);
+    let ready = engine.readiness();
+    engine.start();
+    assert!(!*ready.borrow(), "no feed yet");
+    let up = |up| MarketEvent::Connectivity(Connectivity { venue: venue(), up });
+    engine.on_market_event(&up(true));
+    assert!(!*ready.borrow(), "feed up, book not synced");
+    let snapshot = MarketEvent::BookSnapshot(BookSnapshot {
+        venue: venue(),
+        symbol: sym("BTCUSDT"),
+        last_update_id: 1,
+        bids: Vec::new(),
+        asks: Vec::new(),
+    });
+    engine.on_market_event(&snapshot);
+    assert!(*ready.borrow());
+    engine.on_market_event(&up(false));
+    assert!(!*ready.borrow(), "a dropped feed unsyncs its books");
+    engine.on_market_event(&up(true));
+    assert!(!*ready.borrow());
+    engine.on_market_event(&snapshot);
+    assert!(*ready.borrow());
+}

@@ -50,6 +50,8 @@ pub fn metrics_handle() -> &'static PrometheusHandle {
 struct OpsState {
     phase: watch::Receiver<Phase>,
     trading: watch::Receiver<TradingState>,
+    /// Feeds live and books synced (from the engine).
+    feeds: watch::Receiver<bool>,
 }
 
 /// Serves the ops endpoints until `shutdown`; returns the bound address.
@@ -57,6 +59,7 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     phase: watch::Receiver<Phase>,
     trading: watch::Receiver<TradingState>,
+    feeds: watch::Receiver<bool>,
     api: api::ApiState,
     shutdown: CancellationToken,
 ) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
@@ -66,7 +69,7 @@ pub async fn serve(
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(|| async { metrics_handle().render() }))
-        .with_state(OpsState { phase, trading })
+        .with_state(OpsState { phase, trading, feeds })
         .merge(api::router(api));
     let task = tokio::spawn(async move {
         let serve = axum::serve(listener, app).with_graceful_shutdown(shutdown.cancelled_owned());
@@ -78,12 +81,14 @@ pub async fn serve(
     Ok((addr, task))
 }
 
-/// 200 while the daemon trades (running, not halted); 503 with the reason otherwise.
+/// 200 while the daemon trades (running, feeds live, books synced, not
+/// halted); 503 with what is missing otherwise.
 async fn readyz(State(state): State<OpsState>) -> impl IntoResponse {
     let phase = *state.phase.borrow();
     let trading = *state.trading.borrow();
-    let body = axum::Json(serde_json::json!({ "phase": phase, "trading_state": trading }));
-    let ready = phase == Phase::Running && trading != TradingState::Halted;
+    let feeds = *state.feeds.borrow();
+    let body = axum::Json(serde_json::json!({ "phase": phase, "trading_state": trading, "feeds_live": feeds }));
+    let ready = phase == Phase::Running && trading != TradingState::Halted && feeds;
     if ready { (StatusCode::OK, body) } else { (StatusCode::SERVICE_UNAVAILABLE, body) }
 }
 
