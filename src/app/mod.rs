@@ -250,6 +250,9 @@ pub async fn run(
     for update in venues.iter_mut().flat_map(|v| std::mem::take(&mut v.reconciled)) {
         engine.restore_update(&update);
     }
+    // The journal's history is in the engine now; only the sequences are still needed.
+    let next_seq = std::mem::take(&mut recovered.next_seq);
+    drop(recovered);
     let watchdog = crate::ops::spawn_watchdog(engine.heartbeat(), ops_shutdown.clone());
     let status_task = crate::ops::spawn_status(
         engine_tx.clone(),
@@ -284,7 +287,7 @@ pub async fn run(
     crate::ops::notify_ready(&status);
     tracing::info!(strategies = config.strategies.len(), venues = config.venues.len(), "running");
 
-    let mut live = reload::Live { config, next_seq: recovered.next_seq.clone() };
+    let mut live = reload::Live { config, next_seq };
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => break,

@@ -36,7 +36,12 @@ pub struct Exchange {
     next_order_id: u64,
     events: Vec<Event>,
     matches: Vec<Match>,
+    /// The accounts' closed orders, oldest first (see [`CLOSED_KEPT`]).
+    closed: std::collections::VecDeque<u64>,
 }
+
+/// Closed orders of the accounts kept for queries.
+pub const CLOSED_KEPT: usize = 10_000;
 
 /// Background liquidity has effectively unlimited funds.
 const MARKET_FUNDS: i64 = 1_000_000_000_000;
@@ -80,6 +85,7 @@ impl Exchange {
             next_order_id: 1,
             events: Vec::new(),
             matches: Vec::new(),
+            closed: std::collections::VecDeque::new(),
         }
     }
 
@@ -548,6 +554,23 @@ impl Exchange {
         }
         if account == MARKET_ACCOUNT {
             self.orders.remove(&id);
+        } else {
+            self.retire(id);
+        }
+    }
+
+    /// Keeps the last [`CLOSED_KEPT`] closed orders of the accounts queryable;
+    /// older ones leave memory (a venue's order history is finite too).
+    fn retire(&mut self, id: u64) {
+        self.closed.push_back(id);
+        while self.closed.len() > CLOSED_KEPT {
+            let Some(old) = self.closed.pop_front() else { break };
+            if let Some(o) = self.orders.remove(&old) {
+                let key = (o.account, o.client_id);
+                if self.by_client.get(&key) == Some(&old) {
+                    self.by_client.remove(&key);
+                }
+            }
         }
     }
 

@@ -309,3 +309,19 @@ fn background_liquidity_leaves_nothing_behind() {
     assert!(ex.orders.len() <= resting, "{} orders kept after 3000 steps", ex.orders.len());
     assert!(ex.by_client.is_empty(), "{} client ids kept", ex.by_client.len());
 }
+
+#[test]
+fn closed_orders_beyond_the_history_leave_memory() {
+    let mut ex = exchange();
+    let total = CLOSED_KEPT + 50;
+    for n in 0..total {
+        let client = format!("c{n}");
+        let id = ex.place(ALICE, &limit(Side::Buy, "50000", "0.001", &client), 1).unwrap();
+        ex.cancel(ALICE, "BTCUSDT", Some(id), None, None, 2).unwrap();
+    }
+    assert_eq!(ex.orders.len(), CLOSED_KEPT);
+    assert_eq!(ex.by_client.len(), CLOSED_KEPT);
+    // The newest are still queryable; the oldest are gone.
+    assert!(ex.order(ALICE, None, Some(&format!("c{}", total - 1))).is_ok());
+    assert!(ex.order(ALICE, None, Some("c0")).is_err());
+}
