@@ -130,6 +130,9 @@ fn sigkill_at_any_point_then_restart_matches_the_venue_exactly() {
         compare(&sim, &daemon, &initial, point);
     }
     // A graceful stop: resting orders cancelled (cancel_on_shutdown), journal flushed, exit 0.
+    // (The last kill came mid-drain, which may have cancelled everything: let the grid lay out again.)
+    sim.pause_market(false);
+    daemon.wait_message("order accepted");
     assert!(!sim.with_exchange(|ex| ex.open_orders(ACCOUNT, None).is_empty()), "the grid rests orders");
     assert_eq!(daemon.stop(), Some(0));
     assert_eq!(sim.with_exchange(|ex| ex.open_orders(ACCOUNT, None).len()), 0, "every resting order cancelled");
