@@ -73,6 +73,8 @@ pub struct OpenEntry {
     pub state: String,
     /// Trade ids already applied (so a fill is never counted twice).
     pub trade_ids: Vec<u64>,
+    /// When its intent was journaled (wall-clock ms), just before its request left.
+    pub created_ms: i64,
 }
 
 /// What a restart needs.
@@ -335,7 +337,7 @@ fn recover(conn: &Connection) -> Result<Recovered, rusqlite::Error> {
         }
     }
     let mut open = conn.prepare(
-        "SELECT client_id, instance, body, venue_order_id, state FROM orders
+        "SELECT client_id, instance, body, venue_order_id, state, created_ms FROM orders
          WHERE state IN ('pending', 'accepted', 'partially_filled', 'unknown') ORDER BY created_ms, rowid",
     )?;
     let rows = open.query_map([], |r| {
@@ -345,10 +347,11 @@ fn recover(conn: &Connection) -> Result<Recovered, rusqlite::Error> {
             r.get::<_, String>(2)?,
             r.get::<_, Option<i64>>(3)?,
             r.get::<_, String>(4)?,
+            r.get::<_, i64>(5)?,
         ))
     })?;
     for row in rows {
-        let (client_id, instance, body, venue_order_id, state) = row?;
+        let (client_id, instance, body, venue_order_id, state, created_ms) = row?;
         let (Ok(id), Ok(order)) = (ClientOrderId::new(&client_id), serde_json::from_str::<NewOrder>(&body)) else {
             tracing::error!(client_order_id = %client_id, "unreadable order in the journal skipped");
             continue;
@@ -362,6 +365,7 @@ fn recover(conn: &Connection) -> Result<Recovered, rusqlite::Error> {
             venue_order_id: venue_order_id.and_then(|v| u64::try_from(v).ok()),
             state,
             trade_ids,
+            created_ms,
         });
     }
     Ok(recovered)

@@ -248,7 +248,10 @@ pub async fn connect(
         shutdown.clone(),
     )));
     let started = exec::start(
-        exec::ExecOptions::new(venue),
+        exec::ExecOptions {
+            recv_window_ms: i64::try_from(options.recv_window_ms).unwrap_or(i64::MAX),
+            ..exec::ExecOptions::new(venue)
+        },
         instruments_rx,
         rest.clone(),
         user_rx,

@@ -61,7 +61,13 @@ pub struct ExecOptions {
     pub reconcile_every: Duration,
     /// How long startup reconciliation may take before trading starts anyway.
     pub recover_deadline: Duration,
+    /// The `recvWindow` signed requests carry: a request the venue has not
+    /// seen this long after it was sent can no longer be accepted.
+    pub recv_window_ms: i64,
 }
+
+/// Allowance for the difference between our clock and the venue's.
+const CLOCK_MARGIN_MS: i64 = 1_000;
 
 impl ExecOptions {
     pub fn new(venue: VenueId) -> Self {
@@ -72,6 +78,7 @@ impl ExecOptions {
             queue: 1024,
             reconcile_every: Duration::from_secs(60),
             recover_deadline: Duration::from_secs(30),
+            recv_window_ms: 5_000,
         }
     }
 }
@@ -143,6 +150,9 @@ struct Tracked {
     trades: HashSet<u64>,
     /// A cancel asked for before the venue acknowledged the order.
     cancel_waiting: bool,
+    /// Wall-clock ms before which the venue may still accept the request
+    /// (sent + recvWindow): until then "unknown order" proves nothing.
+    acceptable_until: i64,
 }
 
 /// A finished REST call.
@@ -310,6 +320,7 @@ impl Exec {
             filled: entry.order.filled.get(),
             trades: entry.trade_ids.into_iter().collect(),
             cancel_waiting: false,
+            acceptable_until: entry.created_ms + self.options.recv_window_ms + CLOCK_MARGIN_MS,
         };
         tracing::info!(client_order_id = %entry.order.id, state = %entry.state, "order from an earlier run; settling it with the venue");
         self.orders.insert(entry.order.id, tracked);
@@ -328,6 +339,7 @@ impl Exec {
                 filled: Decimal::ZERO,
                 trades: HashSet::new(),
                 cancel_waiting: false,
+                acceptable_until: wall_clock_now().0 + self.options.recv_window_ms + CLOCK_MARGIN_MS,
             },
         );
     }
@@ -485,7 +497,10 @@ impl Exec {
                 } else {
                     (self.options.unknown_queries, Duration::from_millis(500) * (1 << queries.min(6)))
                 };
-                if queries >= limit && e.is_unknown_order() {
+                // Until its recvWindow has passed the venue may still take the request: only then
+                // does "unknown order" prove it never will.
+                let expired = wall_clock_now().0 > t.acceptable_until;
+                if queries >= limit && e.is_unknown_order() && expired {
                     tracing::warn!(client_order_id = %id, "the venue never saw the order; counting it as rejected");
                     let reason = Reason::new("-2013", "order not found after an unknown outcome");
                     self.finish(id, |id| OrderUpdate::Rejected { id, reason: reason.clone() }).await;

@@ -20,8 +20,9 @@ use super::{Done, Exec};
 use crate::venue::binance::error::VenueError;
 use crate::venue::binance::rest::OrderInfo;
 
-/// Queries of an order the venue does not know, at start, before it counts as never placed.
-/// The process that sent it is gone, so nothing of it can still be on the way.
+/// Queries of an order the venue does not know, at start, before it counts as
+/// never placed — and not before its recvWindow has passed, after which the
+/// venue can no longer accept the request, however late it arrives.
 pub(super) const STARTUP_QUERIES: u32 = 3;
 /// Delay between those queries.
 pub(super) const STARTUP_QUERY_DELAY: Duration = Duration::from_millis(250);
