@@ -62,7 +62,15 @@ pub enum Record {
         time_ms: i64,
     },
     Fill(Fill),
+    /// Positions and balances at `time_ms` (JSON); the newest [`SNAPSHOTS_KEPT`] are kept.
+    Snapshot {
+        time_ms: i64,
+        body: String,
+    },
 }
+
+/// Snapshots kept in the journal (a day at one a minute).
+pub const SNAPSHOTS_KEPT: i64 = 1_440;
 
 /// An order that was open (or in flight) when the daemon stopped.
 #[derive(Debug, Clone, PartialEq)]
@@ -298,6 +306,13 @@ fn apply(tx: &rusqlite::Transaction<'_>, record: &Record) -> Result<(), Box<dyn 
             tx.execute(
                 "INSERT INTO order_events (client_id, state, reason, time_ms) VALUES (?1, ?2, ?3, ?4)",
                 params![id.as_str(), state, reason, time_ms],
+            )?;
+        }
+        Record::Snapshot { time_ms, body } => {
+            tx.execute("INSERT INTO snapshots (time_ms, body) VALUES (?1, ?2)", params![time_ms, body])?;
+            tx.execute(
+                "DELETE FROM snapshots WHERE rowid <= (SELECT MAX(rowid) FROM snapshots) - ?1",
+                params![SNAPSHOTS_KEPT],
             )?;
         }
         Record::Fill(fill) => {

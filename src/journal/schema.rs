@@ -38,6 +38,12 @@ const MIGRATIONS: &[&str] = &[
         time_ms        INTEGER NOT NULL,
         PRIMARY KEY (venue, venue_order_id, trade_id)
     );",
+    // 2: periodic snapshots of positions and balances, for operators and audits
+    // (recovery rebuilds positions from fills; it does not need them).
+    "CREATE TABLE snapshots (
+        time_ms INTEGER NOT NULL,
+        body    TEXT NOT NULL                 -- JSON: positions per strategy, balances per venue
+    );",
 ];
 
 /// Refuses a file this build must not touch: a SQLite database that is not a

@@ -177,3 +177,19 @@ async fn a_full_disk_refuses_new_intents_clearly_and_keeps_what_was_committed() 
     assert_eq!(recovered.open.len(), committed.len());
     assert_eq!(recovered.next_seq["sma"], committed.len() as u64);
 }
+
+#[tokio::test]
+async fn snapshots_are_kept_up_to_their_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j.db");
+    let (journal, _) = Journal::open(&path).unwrap();
+    for n in 0..SNAPSHOTS_KEPT + 10 {
+        journal.write_nowait(Record::Snapshot { time_ms: n, body: format!("{{\"n\":{n}}}") });
+    }
+    journal.flush().await;
+    let conn = Connection::open(&path).unwrap();
+    let (count, oldest): (i64, i64) =
+        conn.query_row("SELECT count(*), MIN(time_ms) FROM snapshots", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+    assert_eq!((count, oldest), (SNAPSHOTS_KEPT, 10));
+    assert_eq!(schema_version(&conn), Some(2));
+}

@@ -151,6 +151,7 @@ pub fn spawn_status(
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(STATUS_EVERY);
         let mut last_summary = tokio::time::Instant::now();
+        let mut last_snapshot = None;
         loop {
             tokio::select! {
                 _ = shutdown.cancelled() => return,
@@ -174,11 +175,20 @@ pub fn spawn_status(
             }
             if let Some(journal) = &journal {
                 metrics::gauge!("tradewind_journal_queue").set(journal.queued() as f64);
+                if last_snapshot.is_none_or(|t: tokio::time::Instant| t.elapsed() >= SNAPSHOT_EVERY) {
+                    last_snapshot = Some(tokio::time::Instant::now());
+                    let body = serde_json::json!({ "positions": snapshot.positions, "balances": snapshot.balances });
+                    let time_ms = crate::engine::wall_clock_now().0;
+                    journal.write_nowait(crate::journal::Record::Snapshot { time_ms, body: body.to_string() });
+                }
             }
             notify(&[sd_notify::NotifyState::Status(&status_line(&status))]);
         }
     })
 }
+
+/// How often positions and balances are journaled.
+pub const SNAPSHOT_EVERY: Duration = Duration::from_secs(60);
 
 /// How often the positions summary is logged.
 pub const SUMMARY_EVERY: Duration = Duration::from_secs(30);

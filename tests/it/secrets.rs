@@ -1,11 +1,12 @@
 //! Secrets never leave: a daemon trading with canary credentials (and a
-//! canary control API token) at TRACE level writes them into no log line, no
-//! metric and no API answer.
+//! canary control API token) at TRACE level — through orders, refused API
+//! calls, a crash and the recovery after it — writes them into no log line,
+//! no metric and no API answer.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
-use crate::support::{ConfigDir, sma_file};
+use crate::support::{ConfigDir, Daemon, sma_file};
 
 const KEY: &str = "canaryKEY4f9d2Q";
 const SECRET: &str = "canarySECRET7b1eZ";
@@ -73,6 +74,16 @@ fn canary_credentials_appear_in_no_log_line_or_metric() {
     assert!(Command::new("kill").args(["-TERM", &daemon.id().to_string()]).status().unwrap().success());
     seen.extend(lines.map_while(Result::ok));
     assert_eq!(daemon.wait().unwrap().code(), Some(0));
+    // A crash while trading (SIGKILL), then the recovery run: the same holds for both.
+    let env = [("TW_CANARY_KEY", KEY), ("TW_CANARY_SECRET", SECRET), ("TRADEWIND_API_TOKEN", TOKEN)];
+    let mut crashed = Daemon::start(&dir, &env);
+    crashed.wait_message("order accepted");
+    seen.extend(crashed.drain().to_vec());
+    crashed.kill();
+    let mut recovering = Daemon::start(&dir, &env);
+    assert_eq!(recovering.count("reconciled with the venue"), 1);
+    seen.extend(recovering.drain().to_vec());
+    assert_eq!(recovering.stop(), Some(0));
     let _ = sim.kill();
     let _ = sim.wait();
 
