@@ -159,6 +159,9 @@ pub fn spawn_status(
                 // At once when the daemon starts running.
                 changed = phase.changed() => if changed.is_err() { return },
             }
+            // Histogram samples queue up until the exporter folds them in: without this
+            // (and without anyone scraping /metrics) they would grow without bound.
+            metrics_handle().run_upkeep();
             let now = *phase.borrow();
             if now != Phase::Running {
                 continue;
