@@ -9,6 +9,8 @@
 //! own and talk to it through [`EngineInput`] and `ExecutionClient::submit`.
 
 pub mod control;
+mod limits;
+mod readiness;
 pub mod reload;
 mod state;
 #[cfg(test)]
@@ -29,7 +31,8 @@ use tradewind_strategies::sdk::{
 use crate::config::RiskConfig;
 use crate::execution::{ExecRequest, ExecutionClient};
 use crate::portfolio::Position;
-use crate::risk::{LossWatch, OrderContext, RiskManager, TradingState};
+use crate::risk::{LossWatch, RiskManager, TradingState};
+use readiness::Feeds;
 pub use state::MarketState;
 use state::StrategyView;
 
@@ -85,40 +88,6 @@ struct Slot {
     /// Wall-clock ms of the new orders sent in the last minute (order-rate limits).
     sent: std::collections::VecDeque<i64>,
     loss: LossWatch,
-}
-
-/// Which feeds are up and which books are synced (readiness).
-struct Feeds {
-    up: HashMap<VenueId, bool>,
-    books: std::collections::HashSet<(VenueId, Symbol)>,
-    ready: tokio::sync::watch::Sender<bool>,
-    changed: bool,
-}
-
-impl Default for Feeds {
-    fn default() -> Self {
-        Feeds {
-            up: HashMap::new(),
-            books: Default::default(),
-            ready: tokio::sync::watch::channel(false).0,
-            changed: false,
-        }
-    }
-}
-
-impl Feeds {
-    fn connectivity(&mut self, venue: VenueId, up: bool) {
-        self.up.insert(venue, up);
-        if !up {
-            // A dead feed's books resync when it is back.
-            self.books.retain(|(v, _)| *v != venue);
-        }
-        self.changed = true;
-    }
-
-    fn synced(&mut self, venue: VenueId, symbol: Symbol) {
-        self.changed |= self.books.insert((venue, symbol));
-    }
 }
 
 impl Slot {
@@ -207,30 +176,6 @@ impl Engine {
         let subscriptions = strategy.subscriptions();
         self.core.slots.push(Slot::new(name, strategy, first_seq, subscriptions, limits));
         self.rebuild_routes();
-    }
-
-    /// Whether the market data the strategies need is live: every venue they
-    /// subscribe to has its feed up, and every book they subscribe to is synced.
-    pub fn readiness(&self) -> tokio::sync::watch::Receiver<bool> {
-        self.feeds.ready.subscribe()
-    }
-
-    /// Publishes readiness on `tx` (a channel made before the engine, e.g. for `/readyz`).
-    pub fn report_readiness_to(&mut self, tx: tokio::sync::watch::Sender<bool>) {
-        self.feeds.ready = tx;
-        self.feeds.changed = true;
-        self.publish_readiness();
-    }
-
-    fn publish_readiness(&mut self) {
-        self.feeds.changed = false;
-        let subs: Vec<&Subscription> = self.subscriptions().collect();
-        let ready = subs.iter().all(|s| self.feeds.up.get(&s.venue).copied().unwrap_or(false))
-            && subs
-                .iter()
-                .filter(|s| s.book)
-                .all(|s| s.symbols.iter().all(|sym| self.feeds.books.contains(&(s.venue, *sym))));
-        self.feeds.ready.send_if_modified(|r| std::mem::replace(r, ready) != ready);
     }
 
     /// What every running instance subscribed to (venues connect their feeds from this).
@@ -499,96 +444,6 @@ impl Core {
             }
         }
         Ok(())
-    }
-
-    /// Pre-trade risk for a new order; `replacing` (an open order of this
-    /// strategy) goes away with it.
-    fn check(
-        &self,
-        idx: usize,
-        order: &tradewind_strategies::sdk::NewOrder,
-        replacing: Option<ClientOrderId>,
-    ) -> Result<(), Reason> {
-        let slot = &self.slots[idx];
-        let key = (order.venue, order.symbol);
-        let (mut open_orders, mut open_buys, mut open_sells) = (0, Qty::ZERO, Qty::ZERO);
-        for o in slot.open_orders.iter().filter(|o| Some(o.id) != replacing) {
-            open_orders += 1;
-            if (o.order.venue, o.order.symbol) == key {
-                let left = Qty::new(o.order.qty.get() - o.filled.get());
-                match o.order.side {
-                    tradewind_strategies::sdk::Side::Buy => open_buys += left,
-                    tradewind_strategies::sdk::Side::Sell => open_sells += left,
-                }
-            }
-        }
-        let now = wall_clock_now().0;
-        let sent_since =
-            |ms: i64| u32::try_from(slot.sent.iter().filter(|t| **t > now - ms).count()).unwrap_or(u32::MAX);
-        let quote = self.market.instruments.get(&key).map(|s| s.quote);
-        let ctx = OrderContext {
-            open_orders,
-            position: slot.positions.get(&key).map_or(Qty::default(), |p| Qty::new(p.qty())),
-            open_buys,
-            open_sells,
-            reference_price: self.market.reference_price(order.venue, order.symbol, order.side),
-            mid: self.market.book_tops.get(&key).map(|q| q.mid()),
-            free_quote: quote.and_then(|q| self.market.balances.get(&(order.venue, q))).map(|b| b.free),
-            sent_last_sec: sent_since(1_000),
-            sent_last_min: sent_since(60_000),
-            state: slot.trading_state,
-        };
-        self.risk.check_new(order, ctx, &slot.limits)
-    }
-
-    /// Counts a new order against the strategy's order-rate limits.
-    fn count_sent(&mut self, idx: usize) {
-        let now = wall_clock_now().0;
-        let sent = &mut self.slots[idx].sent;
-        while sent.front().is_some_and(|t| *t <= now - 60_000) {
-            sent.pop_front();
-        }
-        sent.push_back(now);
-    }
-
-    /// Post-trade limits: a strategy past its daily loss or drawdown is halted
-    /// (its orders cancelled); the account past its own halts everything.
-    fn watch_losses(&mut self, only: Option<usize>) {
-        let now = wall_clock_now().0;
-        let indices: Vec<usize> = match only {
-            Some(idx) => vec![idx],
-            None => (0..self.slots.len()).collect(),
-        };
-        for idx in indices {
-            let pnl = self.slots[idx].pnl(&self.market);
-            let slot = &mut self.slots[idx];
-            let (daily, drawdown) = (slot.limits.max_daily_loss, slot.limits.max_drawdown);
-            if let Some(reason) = slot.loss.observe(pnl, now, daily, drawdown)
-                && slot.trading_state != TradingState::Halted
-            {
-                slot.trading_state = TradingState::Halted;
-                tracing::error!(strategy = %slot.name, %pnl, reason = %reason, "kill switch: strategy halted, its orders cancelled");
-                metrics::counter!("tradewind_kill_switch_total", "scope" => slot.name.clone(), "reason" => reason.code.clone())
-                    .increment(1);
-                self.cancel_all(idx);
-            }
-        }
-        let account = self.risk.limits().account.clone();
-        if account.max_daily_loss.is_none() && account.max_drawdown.is_none() {
-            return;
-        }
-        let total: rust_decimal::Decimal = self.slots.iter().map(|s| s.pnl(&self.market)).sum();
-        if let Some(reason) = self.account_loss.observe(total, now, account.max_daily_loss, account.max_drawdown)
-            && self.risk.global_state() != TradingState::Halted
-        {
-            self.risk.set_global_state(TradingState::Halted);
-            tracing::error!(pnl = %total, reason = %reason, "kill switch: account limit reached, trading halted, every order cancelled");
-            metrics::counter!("tradewind_kill_switch_total", "scope" => "account", "reason" => reason.code.clone())
-                .increment(1);
-            for idx in 0..self.slots.len() {
-                self.cancel_all(idx);
-            }
-        }
     }
 
     fn submit(&mut self, idx: usize, venue: VenueId, request: ExecRequest) -> Result<(), Reason> {
