@@ -261,6 +261,8 @@ pub struct Status {
     pub unrealized_pnl: rust_decimal::Decimal,
     #[schema(value_type = String)]
     pub fees: rust_decimal::Decimal,
+    /// Frame read → order handed to the HTTP client, since start (none before the first such order).
+    pub tick_to_order: Option<crate::ops::latency::Summary>,
 }
 
 impl Status {
@@ -277,6 +279,7 @@ impl Status {
             realized_pnl: rows.iter().map(|r| r.realized_pnl).sum(),
             unrealized_pnl: rows.iter().map(|r| r.unrealized_pnl).sum(),
             fees: rows.iter().map(|r| r.fees).sum(),
+            tick_to_order: crate::ops::latency::TICK_TO_ORDER.summary(),
         }
     }
 }
@@ -377,7 +380,7 @@ async fn reload(State(state): State<ApiState>) -> Result<Response, ApiError> {
 #[openapi(
     info(title = "Tradewind control API", description = "Status and operator commands of a running tradewind daemon."),
     paths(status, strategies, positions, orders, balances, halt, resume, pause, resume_strategy, cancel, reload),
-    components(schemas(ErrorBody, ErrorDetail, Status, StrategyRow, PositionRow, OrderRow, BalanceRow, Done, TradingState, ReloadOutcome)),
+    components(schemas(ErrorBody, ErrorDetail, Status, crate::ops::latency::Summary, StrategyRow, PositionRow, OrderRow, BalanceRow, Done, TradingState, ReloadOutcome)),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]

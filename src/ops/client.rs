@@ -141,7 +141,14 @@ fn name<T: serde::Serialize>(value: &T) -> String {
 }
 
 pub fn status_text(s: &Status) -> String {
-    format!(
+    let latency = match &s.tick_to_order {
+        Some(l) => format!(
+            "tick to order: p50 {:.0} µs, p99 {:.0} µs, max {:.0} µs over {} orders\n",
+            l.p50_us, l.p99_us, l.max_us, l.count
+        ),
+        None => "tick to order: no order caused by market data yet\n".to_owned(),
+    };
+    let mut text = format!(
         "tradewind {}: {}, up {} s\ntrading: {}\nstrategies: {} ({} running)\nopen orders: {}\npnl: realised {}, unrealised {}, fees {}\n",
         s.version,
         name(&s.phase),
@@ -153,7 +160,9 @@ pub fn status_text(s: &Status) -> String {
         dec(s.realized_pnl),
         dec(s.unrealized_pnl),
         dec(s.fees)
-    )
+    );
+    text.push_str(&latency);
+    text
 }
 
 pub fn reload_text(o: &crate::app::ReloadOutcome) -> String {

@@ -28,6 +28,7 @@ use crate::risk::TradingState;
 
 pub mod api;
 pub mod client;
+pub mod latency;
 
 /// The process's Prometheus recorder (installed on first use).
 pub fn metrics_handle() -> &'static PrometheusHandle {

@@ -214,6 +214,7 @@ fn the_cli_reads_and_steers_the_running_daemon_then_falls_back_to_the_journal() 
     assert_eq!(code, Some(0));
     assert!(status.starts_with("tradewind ") && status.contains(": running, up "), "{status}");
     assert!(status.contains("trading: active\nstrategies: 1 (1 running)\n"), "{status}");
+    assert!(status.contains("tick to order: p50 ") && status.contains(" orders\n"), "{status}");
     let (_, positions, _) = cli(&["positions"], Some("cli-token"));
     assert!(positions.starts_with("STRATEGY  VENUE  SYMBOL") && positions.contains("AVG ENTRY"), "{positions}");
     assert!(positions.lines().nth(1).is_some_and(|l| l.starts_with("a ") && l.contains("BTCUSDT")), "{positions}");

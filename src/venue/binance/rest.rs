@@ -373,6 +373,7 @@ impl RestClient {
         if let Some(origin) = call.origin {
             // Signed, rate-limited and handed to the HTTP client: the tick-to-order path ends here.
             metrics::histogram!("tradewind_tick_to_order_seconds").record((sent - origin).as_secs_f64());
+            crate::ops::latency::TICK_TO_ORDER.record(sent - origin);
         }
         let response = request.send().await;
         metrics::histogram!("tradewind_request_seconds", "venue" => self.label.clone(), "endpoint" => call.path.to_owned())
