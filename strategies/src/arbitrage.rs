@@ -160,17 +160,7 @@ impl Arbitrage {
 
 impl Strategy for Arbitrage {
     fn subscriptions(&self) -> Vec<Subscription> {
-        self.venues
-            .iter()
-            .map(|venue| Subscription {
-                venue: *venue,
-                symbols: vec![self.symbol],
-                trades: false,
-                quotes: true,
-                book: false,
-                klines: None,
-            })
-            .collect()
+        self.venues.iter().map(|venue| Subscription::quotes(*venue, vec![self.symbol])).collect()
     }
 
     fn on_event(&mut self, ctx: &dyn Context, event: &MarketEvent, out: &mut Intents) -> Result<(), StrategyError> {

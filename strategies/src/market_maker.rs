@@ -188,14 +188,7 @@ impl MarketMaker {
 
 impl Strategy for MarketMaker {
     fn subscriptions(&self) -> Vec<Subscription> {
-        vec![Subscription {
-            venue: self.venue,
-            symbols: vec![self.symbol],
-            trades: false,
-            quotes: true,
-            book: false,
-            klines: None,
-        }]
+        vec![Subscription::quotes(self.venue, vec![self.symbol])]
     }
 
     fn on_event(&mut self, ctx: &dyn Context, event: &MarketEvent, out: &mut Intents) -> Result<(), StrategyError> {

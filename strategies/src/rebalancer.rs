@@ -162,14 +162,7 @@ impl Rebalancer {
 
 impl Strategy for Rebalancer {
     fn subscriptions(&self) -> Vec<Subscription> {
-        vec![Subscription {
-            venue: self.venue,
-            symbols: self.symbols.clone(),
-            trades: false,
-            quotes: true,
-            book: false,
-            klines: None,
-        }]
+        vec![Subscription::quotes(self.venue, self.symbols.clone())]
     }
 
     fn on_event(&mut self, _ctx: &dyn Context, _event: &MarketEvent, _out: &mut Intents) -> Result<(), StrategyError> {

@@ -104,14 +104,7 @@ impl Twap {
 impl Strategy for Twap {
     fn subscriptions(&self) -> Vec<Subscription> {
         // Quotes value the market orders for the risk checks.
-        vec![Subscription {
-            venue: self.venue,
-            symbols: vec![self.symbol],
-            trades: false,
-            quotes: true,
-            book: false,
-            klines: None,
-        }]
+        vec![Subscription::quotes(self.venue, vec![self.symbol])]
     }
 
     fn on_event(&mut self, _ctx: &dyn Context, _event: &MarketEvent, _out: &mut Intents) -> Result<(), StrategyError> {

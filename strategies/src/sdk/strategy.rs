@@ -29,6 +29,13 @@ pub struct Subscription {
     pub klines: Option<super::market::KlineInterval>,
 }
 
+impl Subscription {
+    /// Best bid and ask of `symbols` on `venue`, nothing else.
+    pub fn quotes(venue: VenueId, symbols: Vec<Symbol>) -> Self {
+        Subscription { venue, symbols, trades: false, quotes: true, book: false, klines: None }
+    }
+}
+
 /// A trading strategy: a pure state machine the engine drives.
 ///
 /// Callbacks must not block or do I/O; they read the [`Context`] and push
