@@ -372,7 +372,11 @@ fn recover(conn: &Connection) -> Result<Recovered, rusqlite::Error> {
             continue;
         };
         let own: Vec<&Fill> = recovered.fills.iter().filter(|(_, f)| f.id == id).map(|(_, f)| f).collect();
-        let filled = own.iter().map(|f| f.qty.get()).sum();
+        let filled: rust_decimal::Decimal = own.iter().map(|f| f.qty.get()).sum();
+        if filled >= order.qty.get() {
+            // Its fills are all here: the order is done, whatever state the crash left on its row.
+            continue;
+        }
         let trade_ids = own.iter().map(|f| f.trade_id).collect();
         recovered.open.push(OpenEntry {
             instance,

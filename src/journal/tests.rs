@@ -193,3 +193,29 @@ async fn snapshots_are_kept_up_to_their_limit() {
     assert_eq!((count, oldest), (SNAPSHOTS_KEPT, 10));
     assert_eq!(schema_version(&conn), Some(2));
 }
+
+#[tokio::test]
+async fn an_order_whose_fills_are_all_journaled_is_not_open_whatever_its_row_says() {
+    // A crash between committing the last fill and the order's "filled" state.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j.db");
+    {
+        let (journal, _) = Journal::open(&path).unwrap();
+        let mut o = order();
+        o.qty = Qty::new(d("0.3"));
+        journal.write(Record::Intent { id: id("tw-sma-1"), order: o, time_ms: 1 }).await.unwrap();
+        journal.write_nowait(Record::State {
+            id: id("tw-sma-1"),
+            state: "accepted",
+            venue_order_id: Some(77),
+            reason: None,
+            time_ms: 2,
+        });
+        journal.write_nowait(Record::Fill(fill("tw-sma-1", 1, "0.1")));
+        journal.write_nowait(Record::Fill(fill("tw-sma-1", 2, "0.2")));
+        journal.flush().await;
+    }
+    let (_, recovered) = Journal::open(&path).unwrap();
+    assert!(recovered.open.is_empty(), "{:?}", recovered.open);
+    assert_eq!(recovered.fills.len(), 2, "its fills still make the position");
+}
