@@ -93,6 +93,9 @@ pub struct Recovered {
     pub open: Vec<OpenEntry>,
     /// Every fill, per instance, oldest first.
     pub fills: Vec<(String, Fill)>,
+    /// Orders whose row said open but whose fills were all journaled (a crash
+    /// came between the last fill and the state): marked filled at open.
+    pub completed: Vec<String>,
 }
 
 enum Job {
@@ -146,6 +149,10 @@ impl Journal {
         schema::migrate(&mut conn, &shown)?;
         prepare(&conn).map_err(sqlite)?;
         let recovered = recover(&conn).map_err(sqlite)?;
+        for client_id in &recovered.completed {
+            conn.execute("UPDATE orders SET state = 'filled' WHERE client_id = ?1", [client_id]).map_err(sqlite)?;
+            tracing::info!(client_order_id = %client_id, "journal: order completed by its fills marked filled");
+        }
         let (tx, rx) = std::sync::mpsc::sync_channel(QUEUE);
         let path: std::sync::Arc<str> = shown.clone().into();
         let writer_path = path.clone();
@@ -375,6 +382,7 @@ fn recover(conn: &Connection) -> Result<Recovered, rusqlite::Error> {
         let filled: rust_decimal::Decimal = own.iter().map(|f| f.qty.get()).sum();
         if filled >= order.qty.get() {
             // Its fills are all here: the order is done, whatever state the crash left on its row.
+            recovered.completed.push(client_id);
             continue;
         }
         let trade_ids = own.iter().map(|f| f.trade_id).collect();

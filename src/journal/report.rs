@@ -58,6 +58,12 @@ pub fn read(path: &Path, all: bool, limit: usize) -> Result<Report, JournalError
             .filter_map(|f| serde_json::from_str::<Fill>(f).ok())
             .map(|f| f.qty.get())
             .sum();
+        // All its fills journaled but not yet its state (a crash in between): it is filled.
+        let done = filled >= order.qty.get();
+        let state = if done { "filled".to_owned() } else { state };
+        if done && !all {
+            continue;
+        }
         report.orders.push((order_row(instance, client_id, &order, filled), state));
     }
     let mut stmt = conn.prepare("SELECT instance, body FROM fills ORDER BY time_ms, rowid").map_err(sqlite)?;

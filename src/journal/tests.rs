@@ -215,7 +215,13 @@ async fn an_order_whose_fills_are_all_journaled_is_not_open_whatever_its_row_say
         journal.write_nowait(Record::Fill(fill("tw-sma-1", 2, "0.2")));
         journal.flush().await;
     }
+    assert!(report::read(&path, false, 10).unwrap().orders.is_empty(), "not listed as open");
+    assert_eq!(report::read(&path, true, 10).unwrap().orders[0].1, "filled");
     let (_, recovered) = Journal::open(&path).unwrap();
     assert!(recovered.open.is_empty(), "{:?}", recovered.open);
+    assert_eq!(recovered.completed, ["tw-sma-1"]);
     assert_eq!(recovered.fills.len(), 2, "its fills still make the position");
+    // The row was repaired: the next start finds nothing to repair.
+    let (_, again) = Journal::open(&path).unwrap();
+    assert!(again.completed.is_empty());
 }
