@@ -137,6 +137,8 @@ struct Core {
     account_loss: LossWatch,
     /// When the frame of the market event being handled was read.
     origin: Option<std::time::Instant>,
+    /// When each (strategy, reason) denial was last logged at INFO.
+    denials_logged: HashMap<(usize, String), std::time::Instant>,
 }
 
 /// The strategy host. Drive it with [`run`], or call its methods directly in tests.
@@ -159,6 +161,7 @@ impl Engine {
             owners: HashMap::new(),
             account_loss: LossWatch::default(),
             origin: None,
+            denials_logged: HashMap::new(),
         };
         let heartbeat = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(wall_clock_now().0));
         Self { heartbeat, core, routes: HashMap::new(), venue_routes: HashMap::new(), feeds: Feeds::default() }
@@ -390,7 +393,7 @@ impl Core {
             }
             let mut more = false;
             for denial in &denials {
-                tracing::info!(strategy = %self.slots[idx].name, client_order_id = %denial.id(), ?denial, "order denied");
+                self.log_denial(idx, denial);
                 if let OrderUpdate::Denied { reason, .. } = denial {
                     metrics::counter!("tradewind_risk_denials_total", "strategy" => self.slots[idx].name.clone(), "reason" => reason.code.clone())
                         .increment(1);
@@ -444,6 +447,26 @@ impl Core {
             }
         }
         Ok(())
+    }
+
+    /// Logs a denial at INFO at most once a second per strategy and reason
+    /// (a strategy pushing against a limit would flood the log); DEBUG otherwise.
+    fn log_denial(&mut self, idx: usize, denial: &OrderUpdate) {
+        let code = match denial {
+            OrderUpdate::Denied { reason, .. } => reason.code.clone(),
+            _ => String::new(),
+        };
+        let now = std::time::Instant::now();
+        let key = (idx, code);
+        let recent =
+            self.denials_logged.get(&key).is_some_and(|t| now.duration_since(*t) < std::time::Duration::from_secs(1));
+        let name = &self.slots[idx].name;
+        if !recent {
+            self.denials_logged.insert(key, now);
+            tracing::info!(strategy = %name, client_order_id = %denial.id(), ?denial, "order denied (repeats within a second are logged at DEBUG)");
+        } else {
+            tracing::debug!(strategy = %name, client_order_id = %denial.id(), ?denial, "order denied");
+        }
     }
 
     fn submit(&mut self, idx: usize, venue: VenueId, request: ExecRequest) -> Result<(), Reason> {

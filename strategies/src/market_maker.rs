@@ -89,6 +89,9 @@ impl Params {
 struct Live {
     id: ClientOrderId,
     price: Price,
+    /// The order this one replaces, until that one is known to be gone: a
+    /// replacement that fails leaves it resting (cancel-replace stops on failure).
+    previous: Option<(ClientOrderId, Price)>,
 }
 
 /// A running `market_maker` instance.
@@ -166,8 +169,12 @@ impl MarketMaker {
             let live = if side == Side::Buy { &mut self.bid } else { &mut self.ask };
             *live = match (*live, target) {
                 (Some(l), Some(px)) if l.price == px => Some(l),
-                (Some(l), Some(px)) => Some(Live { id: out.replace(l.id, order(side, px)), price: px }),
-                (None, Some(px)) => Some(Live { id: out.place(order(side, px)), price: px }),
+                // One replacement in flight per side: the venue answers before the next.
+                (Some(l), Some(_)) if l.previous.is_some() => Some(l),
+                (Some(l), Some(px)) => {
+                    Some(Live { id: out.replace(l.id, order(side, px)), price: px, previous: Some((l.id, l.price)) })
+                }
+                (None, Some(px)) => Some(Live { id: out.place(order(side, px)), price: px, previous: None }),
                 (Some(l), None) => {
                     out.cancel(l.id);
                     None
@@ -224,13 +231,24 @@ impl Strategy for MarketMaker {
         update: &OrderUpdate,
         _out: &mut Intents,
     ) -> Result<(), StrategyError> {
-        if update.is_terminal() {
-            for live in [&mut self.bid, &mut self.ask] {
-                if live.is_some_and(|l| l.id == *update.id()) {
-                    *live = None;
-                    // The next quote event puts a new order on this side.
-                    self.quoted_at = None;
-                }
+        if !update.is_terminal() {
+            return Ok(());
+        }
+        let id = *update.id();
+        let filled = matches!(update, OrderUpdate::Filled { .. });
+        for live in [&mut self.bid, &mut self.ask] {
+            let Some(l) = *live else { continue };
+            if l.previous.is_some_and(|(p, _)| p == id) {
+                // The replaced order is gone: nothing to fall back to.
+                *live = Some(Live { previous: None, ..l });
+            } else if l.id == id {
+                // A replacement that failed leaves the order it replaced; anything else frees the side.
+                *live = match l.previous {
+                    Some((prev, price)) if !filled => Some(Live { id: prev, price, previous: None }),
+                    _ => None,
+                };
+                // The next quote event sets this side again.
+                self.quoted_at = None;
             }
         }
         Ok(())

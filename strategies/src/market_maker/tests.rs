@@ -174,3 +174,45 @@ fn validation_names_each_key() {
         ["spread_bps", "order_qty", "max_inventory", "requote_bps", "skew_bps", "stale_after_ms", "symbols"]
     );
 }
+
+#[test]
+fn a_failed_replacement_falls_back_to_the_order_it_replaced() {
+    let mut s = mm(params());
+    let c = ctx("0", "1");
+    let mut out = Intents::new("mm", 1);
+    s.on_event(&c, &quote("59999.99", "60000.01", "1", "1"), &mut out).unwrap();
+    let first: Vec<OrderIntent> = out.drain().collect();
+    let OrderIntent::Place { id: bid, .. } = first[0] else { panic!() };
+    s.on_event(&c, &quote("60035.99", "60036.01", "1", "1"), &mut out).unwrap();
+    let replaced: Vec<OrderIntent> = out.drain().collect();
+    let OrderIntent::Replace { cancel, id: new_bid, .. } = replaced[0] else { panic!("{replaced:?}") };
+    assert_eq!(cancel, bid);
+    // The replacement is refused (e.g. the rate budget): the old bid still rests, and is replaced next time.
+    let refused = OrderUpdate::Denied { id: new_bid, reason: crate::sdk::Reason::new("rate_limited", "later") };
+    s.on_order_update(&c, &refused, &mut out).unwrap();
+    s.on_event(&c, &quote("60035.99", "60036.01", "1", "1"), &mut out).unwrap();
+    let again: Vec<OrderIntent> = out.drain().collect();
+    assert!(
+        again.iter().any(|i| matches!(i, OrderIntent::Replace { cancel, .. } if *cancel == bid)),
+        "the resting bid is replaced, not orphaned: {again:?}"
+    );
+    // Once the old bid is known gone, a failed replacement frees the side (a fresh place next time).
+    let OrderIntent::Replace { id: newer, .. } =
+        again.iter().find(|i| matches!(i, OrderIntent::Replace { cancel, .. } if *cancel == bid)).copied().unwrap()
+    else {
+        panic!()
+    };
+    s.on_order_update(&c, &OrderUpdate::Canceled { id: bid }, &mut out).unwrap();
+    s.on_order_update(
+        &c,
+        &OrderUpdate::Rejected { id: newer, reason: crate::sdk::Reason::new("-2011", "unknown") },
+        &mut out,
+    )
+    .unwrap();
+    s.on_event(&c, &quote("60035.99", "60036.01", "1", "1"), &mut out).unwrap();
+    let fresh: Vec<OrderIntent> = out.drain().collect();
+    assert!(
+        fresh.iter().any(|i| matches!(i, OrderIntent::Place { order, .. } if order.side == Side::Buy)),
+        "{fresh:?}"
+    );
+}
