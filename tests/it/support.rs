@@ -101,6 +101,16 @@ impl Daemon {
         }
     }
 
+    /// Reads `n` more log lines, whatever they say.
+    pub fn wait_lines(&mut self, n: usize) {
+        for _ in 0..n {
+            match self.lines.recv_timeout(LOG_PATIENCE) {
+                Ok(line) => self.seen.push(line),
+                Err(e) => panic!("the daemon went quiet ({e:?}):\n{}", self.seen.join("\n")),
+            }
+        }
+    }
+
     /// Reads log lines until `message` is logged once more.
     pub fn wait_message(&mut self, message: &str) {
         let n = self.count(message) + 1;
