@@ -392,7 +392,7 @@ mod tests {
         assert_eq!(s.subscriptions()[0].klines, Some(KlineInterval::M1));
         let mut out = Intents::new("sma", 1);
         let kline = |close: &str, closed: bool| {
-            MarketEvent::Kline(Kline {
+            MarketEvent::Kline(Box::new(Kline {
                 venue: venue(),
                 symbol: btc(),
                 interval: KlineInterval::M1,
@@ -404,7 +404,7 @@ mod tests {
                 close: Price::new(d(close)),
                 volume: Qty::new(d("1")),
                 closed,
-            })
+            }))
         };
         for c in ["100", "99", "98", "97", "96"] {
             s.on_event(&ctx, &kline(c, true), &mut out).unwrap();

@@ -14,7 +14,9 @@ pub enum MarketEvent {
     BookDelta(BookDelta),
     /// The whole book after a (re)sync; deltas that follow apply to it.
     BookSnapshot(BookSnapshot),
-    Kline(Kline),
+    /// Boxed: candles are rare and the largest variant, and every other
+    /// event is moved through channels at full size.
+    Kline(Box<Kline>),
     Connectivity(Connectivity),
 }
 
@@ -168,4 +170,16 @@ pub struct Kline {
 pub struct Connectivity {
     pub venue: VenueId,
     pub up: bool,
+}
+
+#[cfg(test)]
+mod size {
+    use super::*;
+
+    /// Every market event is moved through channels and returned from
+    /// parsers by value: keep it within two cache lines.
+    #[test]
+    fn a_market_event_fits_in_two_cache_lines() {
+        assert!(std::mem::size_of::<MarketEvent>() <= 128, "{}", std::mem::size_of::<MarketEvent>());
+    }
 }

@@ -10,9 +10,11 @@ use serde::{Deserialize, Serialize};
 use super::text::{any_text, id_chars, inline_id};
 
 inline_id!(
-    /// An instrument as the venue names it, e.g. `BTCUSDT`.
+    /// An instrument as the venue names it, e.g. `BTCUSDT` (at most 23 bytes:
+    /// with its length byte a symbol fills three words, and a quote with venue
+    /// and symbol fits a `MarketEvent` in two cache lines).
     Symbol,
-    24,
+    23,
     |s: &str| {
         // Venue symbols are printable ASCII; only others need the Unicode tables.
         if s.bytes().all(|b| b.is_ascii_graphic()) {
@@ -33,9 +35,10 @@ inline_id!(
 );
 
 inline_id!(
-    /// The operator's name for a configured venue, e.g. `sim` or `binance-testnet`.
+    /// The operator's name for a configured venue, e.g. `sim` or `binance-testnet`
+    /// (at most 23 bytes, like [`Symbol`]).
     VenueId,
-    24,
+    23,
     id_chars
 );
 

@@ -5,6 +5,9 @@
 //! `f64`. Unknown fields are ignored and optional ones may be missing; a
 //! malformed frame is a [`ParseError`], never a panic.
 
+mod digits;
+mod fast;
+
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
@@ -128,10 +131,19 @@ struct RawKline<'a> {
 }
 
 /// Parses a frame of a combined stream (`{"stream":"btcusdt@trade","data":{…}}`)
-/// or a control message on the same connection, in one pass: the stream
-/// name (which Binance sends first) picks the payload's shape before the
-/// payload is read.
+/// or a control message on the same connection. Trade, bookTicker and depth
+/// frames in Binance's usual shape go through [`fast`]; everything else (and
+/// every malformed frame) through serde in one pass: the stream name (which
+/// Binance sends first) picks the payload's shape before the payload is read.
 pub fn parse_combined(venue: VenueId, frame: &str) -> Result<StreamEvent, ParseError> {
+    match fast::combined(venue, frame) {
+        Some(event) => Ok(StreamEvent::Market(event)),
+        None => parse_combined_serde(venue, frame),
+    }
+}
+
+/// The serde path of [`parse_combined`]: every frame shape, every error.
+fn parse_combined_serde(venue: VenueId, frame: &str) -> Result<StreamEvent, ParseError> {
     let mut de = serde_json::Deserializer::from_str(frame);
     let frame = FrameSeed.deserialize(&mut de)?;
     de.end()?;
@@ -353,7 +365,7 @@ fn depth(venue: VenueId, d: RawDepth<'_>) -> Result<MarketEvent, ParseError> {
 fn kline(venue: VenueId, k: RawKline<'_>) -> Result<MarketEvent, ParseError> {
     let interval: KlineInterval = serde_json::from_value(serde_json::Value::String(k.i.to_owned()))
         .map_err(|_| ParseError::Interval(k.i.to_owned()))?;
-    Ok(MarketEvent::Kline(Kline {
+    Ok(MarketEvent::Kline(Box::new(Kline {
         venue,
         symbol: symbol(k.s)?,
         interval,
@@ -365,7 +377,7 @@ fn kline(venue: VenueId, k: RawKline<'_>) -> Result<MarketEvent, ParseError> {
         close: Price::new(decimal(k.c)?),
         volume: Qty::new(decimal(k.v)?),
         closed: k.x,
-    }))
+    })))
 }
 
 fn symbol(s: &str) -> Result<Symbol, ParseError> {
@@ -374,7 +386,8 @@ fn symbol(s: &str) -> Result<Symbol, ParseError> {
 
 /// Parses a decimal string exactly. Fast path for Binance's plain form
 /// (optional `-`, digits, at most one `.`, ≤ 18 digits); anything else goes
-/// through `Decimal::from_str_exact`.
+/// through `Decimal::from_str_exact`. (A byte at a time: measured faster than
+/// eight at a time for prices and quantities, which are 3 to 16 bytes.)
 #[inline]
 pub fn decimal(s: &str) -> Result<Decimal, ParseError> {
     let bytes = s.as_bytes();
@@ -382,29 +395,33 @@ pub fn decimal(s: &str) -> Result<Decimal, ParseError> {
         Some(b'-') => (true, &bytes[1..]),
         _ => (false, bytes),
     };
-    if !digits.is_empty() && digits.len() <= 19 {
+    // At most 18 digits and a dot: the mantissa fits an i64.
+    if digits.len() <= 19 {
         let mut mantissa: i64 = 0;
-        let mut dot = usize::MAX;
-        let mut plain = true;
-        for (i, &b) in digits.iter().enumerate() {
-            let d = b.wrapping_sub(b'0');
-            if d < 10 {
-                mantissa = mantissa * 10 + i64::from(d);
-            } else if b == b'.' && dot == usize::MAX {
-                dot = i;
-            } else {
-                plain = false;
-                break;
-            }
+        let mut at = accumulate(digits, 0, &mut mantissa);
+        let mut scale = 0;
+        let dot = digits.get(at) == Some(&b'.');
+        if dot {
+            let end = accumulate(digits, at + 1, &mut mantissa);
+            scale = end - (at + 1);
+            at = end;
         }
-        let (count, scale) =
-            if dot == usize::MAX { (digits.len(), 0) } else { (digits.len() - 1, digits.len() - 1 - dot) };
-        if plain && count > 0 && count <= 18 {
-            let scale = u32::try_from(scale).unwrap_or(u32::MAX);
-            return Ok(Decimal::new(if negative { -mantissa } else { mantissa }, scale));
+        let count = digits.len() - usize::from(dot);
+        if at == digits.len() && (1..=18).contains(&count) {
+            return Ok(Decimal::new(if negative { -mantissa } else { mantissa }, scale as u32));
         }
     }
     Decimal::from_str_exact(s).map_err(|_| ParseError::Decimal(s.to_owned()))
+}
+
+/// Reads the digits from `at` on into `mantissa`; returns where they end.
+#[inline(always)]
+fn accumulate(digits: &[u8], mut at: usize, mantissa: &mut i64) -> usize {
+    while let Some(d @ 0..10) = digits.get(at).map(|b| b.wrapping_sub(b'0')) {
+        *mantissa = *mantissa * 10 + i64::from(d);
+        at += 1;
+    }
+    at
 }
 
 #[cfg(test)]
