@@ -83,6 +83,28 @@ enum Command {
     },
     /// Ask the daemon to reload its configuration.
     Reload(ApiArgs),
+    /// End-to-end benchmark: the simulator's trade firehose into a daemon with
+    /// `probe` strategies; prints ingest rate, tick-to-order latency, CPU and RSS.
+    Bench {
+        /// Measured seconds (after the warm-up).
+        #[arg(long, default_value_t = 20)]
+        seconds: u64,
+        #[arg(long, default_value_t = 3)]
+        warmup: u64,
+        /// Trades per second the simulator sends, over all symbols.
+        #[arg(long, default_value_t = 50_000)]
+        rate: u32,
+        #[arg(long, default_value_t = 1)]
+        symbols: u32,
+        /// One order per this many trades of a symbol.
+        #[arg(long, default_value_t = 1000)]
+        every: u32,
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        /// Print only the JSON line.
+        #[arg(long)]
+        json: bool,
+    },
     /// Run the exchange simulator (Binance Spot REST + WebSocket) standalone.
     Sim {
         /// Address to listen on.
@@ -131,6 +153,25 @@ fn main() -> ExitCode {
         Command::Pause { api, strategy } => control(&api, Request::Pause(strategy)),
         Command::Cancel { api, client_order_id } => control(&api, Request::Cancel(client_order_id)),
         Command::Reload(api) => control(&api, Request::Reload),
+        Command::Bench { seconds, warmup, rate, symbols, every, seed, json } => {
+            bench(&tradewind::bench::BenchOptions { seconds, warmup_secs: warmup, rate, symbols, every, seed }, json)
+        }
+    }
+}
+
+fn bench(options: &tradewind::bench::BenchOptions, json: bool) -> ExitCode {
+    match tradewind::bench::run(options) {
+        Ok(report) => {
+            if !json {
+                print!("{}", tradewind::bench::report_text(&report));
+            }
+            println!("{}", serde_json::to_string(&report).unwrap_or_default());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("bench failed: {e:#}");
+            ExitCode::FAILURE
+        }
     }
 }
 

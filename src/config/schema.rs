@@ -160,7 +160,7 @@ impl VenueConfig {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SimVenueConfig {
-    /// Name strategies use to refer to this venue (`[A-Za-z0-9_-]`, ≤ 24).
+    /// Name strategies use to refer to this venue (`[A-Za-z0-9_-]`, ≤ 23).
     pub name: String,
     /// Seed of the synthetic market: same seed, same events.
     #[serde(default = "default_seed")]
@@ -178,7 +178,7 @@ fn default_seed() -> u64 {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BinanceVenueConfig {
-    /// Name strategies use to refer to this venue (`[A-Za-z0-9_-]`, ≤ 24).
+    /// Name strategies use to refer to this venue (`[A-Za-z0-9_-]`, ≤ 23).
     pub name: String,
     /// `mainnet`, `testnet` (default) or `demo`; picks the built-in URLs.
     #[serde(default)]

@@ -143,8 +143,8 @@ fn name<T: serde::Serialize>(value: &T) -> String {
 pub fn status_text(s: &Status) -> String {
     let latency = match &s.tick_to_order {
         Some(l) => format!(
-            "tick to order: p50 {:.0} µs, p99 {:.0} µs, max {:.0} µs over {} orders\n",
-            l.p50_us, l.p99_us, l.max_us, l.count
+            "tick to order: p50 {:.0} µs, p99 {:.0} µs, p99.9 {:.0} µs, max {:.0} µs over {} orders\n",
+            l.p50_us, l.p99_us, l.p999_us, l.max_us, l.count
         ),
         None => "tick to order: no order caused by market data yet\n".to_owned(),
     };

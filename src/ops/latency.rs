@@ -1,15 +1,15 @@
 //! A lock-free latency histogram the daemon can read back itself (Prometheus
 //! histograms are write-only from here): tick-to-order latency for
-//! `tradewind status`. Buckets are quarter-powers of two from 1 µs to ~70 s,
-//! so a quantile is known within 19 %.
+//! `tradewind status`. Buckets are eighth-powers of two from 1 µs to ~70 s,
+//! so a quantile is known within 9 %.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-/// Buckets: bucket i holds samples below 2^(i/4) µs.
-const BUCKETS: usize = 104;
+/// Buckets: bucket i holds samples below 2^(i/8) µs.
+const BUCKETS: usize = 208;
 
 pub struct Histogram {
     counts: [AtomicU64; BUCKETS],
@@ -22,6 +22,7 @@ pub struct Summary {
     pub count: u64,
     pub p50_us: f64,
     pub p99_us: f64,
+    pub p999_us: f64,
     pub max_us: f64,
 }
 
@@ -32,7 +33,7 @@ impl Histogram {
 
     pub fn record(&self, d: Duration) {
         let us = d.as_secs_f64() * 1e6;
-        let i = if us <= 1.0 { 0 } else { ((us.log2() * 4.0).ceil() as usize).min(BUCKETS - 1) };
+        let i = if us <= 1.0 { 0 } else { ((us.log2() * 8.0).ceil() as usize).min(BUCKETS - 1) };
         self.counts[i].fetch_add(1, Ordering::Relaxed);
         self.max_ns.fetch_max(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX), Ordering::Relaxed);
     }
@@ -50,13 +51,19 @@ impl Histogram {
             for (i, c) in counts.iter().enumerate() {
                 seen += c;
                 if seen >= rank {
-                    return 2f64.powf(i as f64 / 4.0);
+                    return 2f64.powf(i as f64 / 8.0);
                 }
             }
             f64::INFINITY
         };
         let max_us = self.max_ns.load(Ordering::Relaxed) as f64 / 1e3;
-        Some(Summary { count, p50_us: quantile(0.5).min(max_us), p99_us: quantile(0.99).min(max_us), max_us })
+        Some(Summary {
+            count,
+            p50_us: quantile(0.5).min(max_us),
+            p99_us: quantile(0.99).min(max_us),
+            p999_us: quantile(0.999).min(max_us),
+            max_us,
+        })
     }
 }
 
@@ -82,8 +89,8 @@ mod tests {
         }
         let s = h.summary().unwrap();
         assert_eq!(s.count, 100);
-        // The true p50 is 500 µs, p99 990 µs; buckets are ≤ 19 % wide.
-        assert!((500.0..=500.0 * 1.19).contains(&s.p50_us), "{s:?}");
+        // The true p50 is 500 µs, p99 990 µs; buckets are ≤ 9 % wide.
+        assert!((500.0..=500.0 * 1.091).contains(&s.p50_us), "{s:?}");
         assert!((990.0..=1000.0).contains(&s.p99_us), "capped at the max: {s:?}");
         assert_eq!(s.max_us, 1000.0);
     }

@@ -12,6 +12,7 @@
 pub mod arbitrage;
 pub mod grid;
 pub mod market_maker;
+pub mod probe;
 pub mod rebalancer;
 pub mod sdk;
 pub mod sma_cross;
@@ -52,6 +53,7 @@ pub enum StrategyParams {
     Rebalancer(rebalancer::Params),
     Twap(twap::Params),
     Arbitrage(arbitrage::Params),
+    Probe(probe::Params),
 }
 
 /// What every strategy instance has besides its parameters.
@@ -66,7 +68,7 @@ pub struct Instance {
 impl StrategyParams {
     /// Every `kind` a strategy file may name.
     pub const KINDS: &'static [&'static str] =
-        &["sma_cross", "grid", "market_maker", "rebalancer", "twap", "arbitrage"];
+        &["sma_cross", "grid", "market_maker", "rebalancer", "twap", "arbitrage", "probe"];
 
     /// Deserializes the parameters of a strategy of `kind` (the file's other
     /// keys). Parameters are deserialized by their own struct, not through an
@@ -79,6 +81,7 @@ impl StrategyParams {
             "rebalancer" => rebalancer::Params::deserialize(params).map(Self::Rebalancer),
             "twap" => twap::Params::deserialize(params).map(Self::Twap),
             "arbitrage" => arbitrage::Params::deserialize(params).map(Self::Arbitrage),
+            "probe" => probe::Params::deserialize(params).map(Self::Probe),
             other => Err(serde::de::Error::unknown_variant(other, Self::KINDS)),
         }
     }
@@ -92,6 +95,7 @@ impl StrategyParams {
             StrategyParams::Rebalancer(_) => "rebalancer",
             StrategyParams::Twap(_) => "twap",
             StrategyParams::Arbitrage(_) => "arbitrage",
+            StrategyParams::Probe(_) => "probe",
         }
     }
 
@@ -105,6 +109,7 @@ impl StrategyParams {
             StrategyParams::Rebalancer(p) => p.validate(instance, &mut errors),
             StrategyParams::Twap(p) => p.validate(instance, &mut errors),
             StrategyParams::Arbitrage(p) => p.validate(instance, &mut errors),
+            StrategyParams::Probe(p) => p.validate(instance, &mut errors),
         }
         errors
     }
@@ -118,6 +123,7 @@ impl StrategyParams {
             StrategyParams::Rebalancer(p) => p.summary(),
             StrategyParams::Twap(p) => p.summary(),
             StrategyParams::Arbitrage(p) => p.summary(),
+            StrategyParams::Probe(p) => p.summary(),
         }
     }
 
@@ -138,6 +144,7 @@ impl StrategyParams {
             StrategyParams::Rebalancer(p) => Box::new(rebalancer::Rebalancer::new(instance, p.clone())),
             StrategyParams::Twap(p) => Box::new(twap::Twap::new(instance, p.clone())),
             StrategyParams::Arbitrage(p) => Box::new(arbitrage::Arbitrage::new(instance, p.clone())),
+            StrategyParams::Probe(p) => Box::new(probe::Probe::new(instance, p.clone())),
         }
     }
 }

@@ -130,11 +130,21 @@ pub struct MarketConfig {
     pub spread_ticks: u32,
     /// Probability (0..1) that a step includes a background taker crossing the spread.
     pub taker_probability: Decimal,
+    /// Load tests: this many extra trades per second (over all symbols, in
+    /// turn) published on `<symbol>@trade` straight from a seeded random
+    /// walk, not through the book — a firehose for `tradewind bench`. 0 = off.
+    pub firehose_per_sec: u32,
 }
 
 impl Default for MarketConfig {
     fn default() -> Self {
-        Self { events_per_sec: 10, levels: 10, spread_ticks: 2, taker_probability: Decimal::new(3, 1) }
+        Self {
+            events_per_sec: 10,
+            levels: 10,
+            spread_ticks: 2,
+            taker_probability: Decimal::new(3, 1),
+            firehose_per_sec: 0,
+        }
     }
 }
 

@@ -20,6 +20,8 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use rust_decimal::Decimal;
+
 use axum::Router;
 use axum::routing::{any, get};
 use tokio::net::TcpListener;
@@ -261,6 +263,10 @@ pub async fn start(options: SimOptions, shutdown: CancellationToken) -> std::io:
         synth.step(&mut ex, now_ms());
         ex.drain_events().for_each(drop);
     }
+    let firehose = shared.exchange().config().market.firehose_per_sec;
+    if firehose > 0 {
+        spawn_firehose(shared.clone(), options.seed, firehose);
+    }
     spawn_market(shared.clone(), synth, market_speed);
     spawn_flusher(shared.clone());
     spawn_fault_dropper(shared.clone());
@@ -298,6 +304,54 @@ fn spawn_market(shared: Arc<Shared>, mut synth: Synth, events_per_sec: u32) {
                     let mut ex = shared.exchange();
                     synth.step(&mut ex, now_ms());
                     shared.publish(&mut ex);
+                }
+            }
+        }
+    });
+}
+
+/// Load tests: `per_sec` synthetic trades a second, symbols in turn, each a
+/// seeded random walk around its start price. Trade ids count from 10^12,
+/// apart from the book's own trades.
+fn spawn_firehose(shared: Arc<Shared>, seed: u64, per_sec: u32) {
+    let symbols: Vec<(String, String, Decimal, Decimal, i64)> = {
+        let ex = shared.exchange();
+        ex.symbols()
+            .iter()
+            .map(|s| {
+                let c = &s.config;
+                let ticks = (c.start_price / c.tick_size).trunc().mantissa();
+                let ticks = i64::try_from(ticks).unwrap_or(1).max(100);
+                (c.symbol.clone(), format!("{}@trade", c.symbol.to_ascii_lowercase()), c.tick_size, c.step_size, ticks)
+            })
+            .collect()
+    };
+    if symbols.is_empty() {
+        return;
+    }
+    tokio::spawn(async move {
+        let mut rng = Rng::new(seed ^ 0xF12E);
+        let mut mids: Vec<i64> = symbols.iter().map(|s| s.4).collect();
+        let started = tokio::time::Instant::now();
+        let (mut sent, mut next_id, mut turn) = (0u64, 1_000_000_000_000u64, 0usize);
+        let mut tick = tokio::time::interval(Duration::from_millis(1));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            tokio::select! {
+                _ = shared.shutdown.cancelled() => break,
+                _ = tick.tick() => {
+                    let due = (started.elapsed().as_secs_f64() * f64::from(per_sec)) as u64;
+                    let time = now_ms();
+                    while sent < due {
+                        let (name, stream, tick_size, step, start) = &symbols[turn];
+                        let mid = &mut mids[turn];
+                        *mid = (*mid + rng.below(3) as i64 - 1).clamp(start / 2, start * 2);
+                        let price = Decimal::from(*mid) * tick_size;
+                        let qty = step * Decimal::from(1 + rng.below(100));
+                        let payload = wire::trade_payload(name, next_id, price, qty, rng.below(2) == 0, time);
+                        shared.send_public(stream.clone(), payload);
+                        (sent, next_id, turn) = (sent + 1, next_id + 1, (turn + 1) % symbols.len());
+                    }
                 }
             }
         }
