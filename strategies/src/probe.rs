@@ -82,7 +82,7 @@ impl Strategy for Probe {
             return Ok(());
         }
         self.trades += 1;
-        if self.trades % u64::from(self.params.every) != 0 {
+        if !self.trades.is_multiple_of(u64::from(self.params.every)) {
             return Ok(());
         }
         // Until the last order is acknowledged there is nothing to replace.
