@@ -52,6 +52,8 @@ pub struct BenchReport {
     pub reconnects: u64,
     pub orders: u64,
     pub tick_to_order_us: Option<Quantiles>,
+    /// Frame read → strategy callback, every event.
+    pub tick_to_strategy_us: Option<Quantiles>,
     pub cpu_s_per_million_events: f64,
     /// Share of one core the daemon used while measured.
     pub cpu_cores: f64,
@@ -159,6 +161,7 @@ fn run_in(options: &BenchOptions, dir: &Path) -> anyhow::Result<BenchReport> {
     let status: serde_json::Value =
         runtime.block_on(async { http.get(format!("{base}/v1/status")).send().await?.json().await })?;
     let tick_to_order: Option<Summary> = serde_json::from_value(status["tick_to_order"].clone()).ok().flatten();
+    let tick_to_strategy: Option<Summary> = serde_json::from_value(status["tick_to_strategy"].clone()).ok().flatten();
 
     let events = after.events.saturating_sub(before.events);
     let events_per_sec = events as f64 / seconds;
@@ -176,6 +179,7 @@ fn run_in(options: &BenchOptions, dir: &Path) -> anyhow::Result<BenchReport> {
         reconnects,
         orders: tick_to_order.map_or(0, |s| s.count),
         tick_to_order_us: tick_to_order.map(Quantiles::from),
+        tick_to_strategy_us: tick_to_strategy.map(Quantiles::from),
         cpu_s_per_million_events: if events == 0 { 0.0 } else { cpu / events as f64 * 1e6 },
         cpu_cores: cpu / seconds,
         peak_rss_mib: after.peak_rss_kib as f64 / 1024.0,
@@ -293,6 +297,10 @@ fn write(path: &PathBuf, text: &str) -> anyhow::Result<()> {
 
 /// The report as a table.
 pub fn report_text(r: &BenchReport) -> String {
+    let to_strategy = match r.tick_to_strategy_us {
+        Some(q) => format!("p50 {:.0} µs, p99 {:.0} µs, p99.9 {:.0} µs, max {:.0} µs", q.p50, q.p99, q.p999, q.max),
+        None => "no event".to_owned(),
+    };
     let latency = match r.tick_to_order_us {
         Some(q) => format!(
             "p50 {:.0} µs, p99 {:.0} µs, p99.9 {:.0} µs, max {:.0} µs over {} orders",
@@ -303,6 +311,7 @@ pub fn report_text(r: &BenchReport) -> String {
     format!(
         "offered          {} trades/s over {} symbol(s), one order per {} trades, seed {}\n\
          ingested         {:.0} events/s ({} in {:.1} s){}\n\
+         tick to strategy {to_strategy}\n\
          tick to order    {latency}\n\
          cpu              {:.2} s per million events ({:.0} % of one core)\n\
          peak rss         {:.1} MiB\n\

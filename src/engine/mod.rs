@@ -301,7 +301,9 @@ impl Engine {
     /// the strategies is recorded here.
     pub fn on_market_event_at(&mut self, event: &MarketEvent, received: Option<std::time::Instant>) {
         if let Some(at) = received {
-            metrics::histogram!("tradewind_tick_to_strategy_seconds").record(at.elapsed().as_secs_f64());
+            let elapsed = at.elapsed();
+            metrics::histogram!("tradewind_tick_to_strategy_seconds").record(elapsed.as_secs_f64());
+            crate::ops::latency::TICK_TO_STRATEGY.record(elapsed);
         }
         self.core.origin = received;
         self.on_market_event(event);

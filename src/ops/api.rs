@@ -263,6 +263,8 @@ pub struct Status {
     pub fees: rust_decimal::Decimal,
     /// Frame read → order handed to the HTTP client, since start (none before the first such order).
     pub tick_to_order: Option<crate::ops::latency::Summary>,
+    /// Frame read → strategy callback, since start.
+    pub tick_to_strategy: Option<crate::ops::latency::Summary>,
 }
 
 impl Status {
@@ -280,6 +282,7 @@ impl Status {
             unrealized_pnl: rows.iter().map(|r| r.unrealized_pnl).sum(),
             fees: rows.iter().map(|r| r.fees).sum(),
             tick_to_order: crate::ops::latency::TICK_TO_ORDER.summary(),
+            tick_to_strategy: crate::ops::latency::TICK_TO_STRATEGY.summary(),
         }
     }
 }

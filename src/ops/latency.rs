@@ -76,6 +76,9 @@ impl Default for Histogram {
 /// Frame read → signed order handed to the HTTP client, for every order a market event caused.
 pub static TICK_TO_ORDER: Histogram = Histogram::new();
 
+/// Frame read → strategy callback, for every market event read from a frame.
+pub static TICK_TO_STRATEGY: Histogram = Histogram::new();
+
 #[cfg(test)]
 mod tests {
     use super::*;
