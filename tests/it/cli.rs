@@ -281,3 +281,26 @@ fn the_grafana_dashboard_uses_only_metrics_the_daemon_exports() {
         assert!(sources.contains(&format!("\"{base}\"")), "{name} is not exported by the daemon");
     }
 }
+
+#[test]
+fn bench_drives_the_daemon_from_the_firehose_and_prints_a_json_line() {
+    // A short, slow run: the harness works end to end (figures are for release builds).
+    let out = tradewind()
+        .args(["bench", "--seconds", "2", "--warmup", "1", "--rate", "2000", "--every", "50", "--json"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let line = String::from_utf8(out.stdout).unwrap();
+    let report: serde_json::Value = serde_json::from_str(line.trim()).unwrap();
+    let events = report["events"].as_u64().unwrap();
+    // 2,000 trades/s for about 2 s, all read (no reconnect).
+    assert!((3_000..=5_000).contains(&events), "{report}");
+    assert_eq!(report["reconnects"], 0, "{report}");
+    assert!(report["orders"].as_u64().unwrap() >= 10, "one order per 50 trades: {report}");
+    for key in ["p50", "p99", "p999", "max"] {
+        assert!(report["tick_to_order_us"][key].as_f64().unwrap() > 0.0, "{report}");
+    }
+    assert!(report["peak_rss_mib"].as_f64().unwrap() > 1.0, "{report}");
+    assert!(report["startup_to_ready_ms"].as_u64().unwrap() < 30_000, "{report}");
+}
