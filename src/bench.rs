@@ -11,9 +11,8 @@
 //! seconds per million events (`/proc/<pid>/stat`) and peak RSS (`VmHWM`);
 //! plus startup to READY. Prints a table and one JSON line.
 
-use std::io::Write as _;
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -289,10 +288,8 @@ fn write_configs(
     Ok(())
 }
 
-fn write(path: &PathBuf, text: &str) -> anyhow::Result<()> {
-    let mut f = std::fs::File::create(path).with_context(|| format!("writing {}", path.display()))?;
-    f.write_all(text.as_bytes())?;
-    Ok(())
+fn write(path: &Path, text: &str) -> anyhow::Result<()> {
+    std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
 }
 
 /// The report as a table.
