@@ -257,6 +257,47 @@ async fn an_unknown_outcome_is_settled_by_query_and_never_resent() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fills_missed_while_the_user_stream_resubscribes_are_fetched_once_the_ack_arrives() {
+    let mut h = harness(quiet_market(), vec![]).await;
+    h.next(|i| if let EngineInput::Balances(_, b) = i { Some(b) } else { None }).await;
+    // The venue fills the order at once, loses the reports, and holds the ack back.
+    h.sim.set_faults(FaultConfig {
+        drop_user_events: 1.0,
+        timeout_after_accept: 1.0,
+        timeout_after_accept_ms: 1_500,
+        ..FaultConfig::default()
+    });
+    h.submit(ExecRequest::Place {
+        id: id("it-race-1"),
+        order: order(Side::Buy, "0.01", OrderKind::Market),
+        origin: None,
+    });
+    let filled_on_venue = async {
+        while h.sim.with_exchange(|ex| ex.order(2, None, Some("it-race-1")).map(|o| o.executed_qty).ok())
+            != Some("0.01".parse().unwrap())
+        {
+            tokio::task::yield_now().await;
+        }
+    };
+    tokio::time::timeout(PATIENCE, filled_on_venue).await.expect("the venue filled the order");
+    // While the ack is still held, the user stream comes back and resubscribes:
+    // the reports it missed belong to an order whose ack is in flight.
+    h.sim.set_faults(FaultConfig::default());
+    h.sim.drop_connections();
+    assert!(matches!(h.update(id("it-race-1")).await, OrderUpdate::Accepted { .. }));
+    let mut filled = rust_decimal::Decimal::ZERO;
+    loop {
+        match h.update(id("it-race-1")).await {
+            OrderUpdate::PartiallyFilled { fill, .. } => filled += fill.qty.get(),
+            OrderUpdate::Filled { fill, .. } => break filled += fill.qty.get(),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(filled, "0.01".parse().unwrap());
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_times_the_allowed_order_rate_causes_no_429_and_cancels_still_go_through() {
     let mut config = quiet_market();
     config.limits.request_weight_per_minute = 400;

@@ -150,6 +150,9 @@ struct Tracked {
     trades: HashSet<u64>,
     /// A cancel asked for before the venue acknowledged the order.
     cancel_waiting: bool,
+    /// The user stream (re)subscribed while the request was in flight: its
+    /// reports may have been missed, so the order is queried once acknowledged.
+    query_on_ack: bool,
     /// Wall-clock ms before which the venue may still accept the request
     /// (sent + recvWindow): until then "unknown order" proves nothing.
     acceptable_until: i64,
@@ -320,6 +323,7 @@ impl Exec {
             filled: entry.order.filled.get(),
             trades: entry.trade_ids.into_iter().collect(),
             cancel_waiting: false,
+            query_on_ack: false,
             acceptable_until: entry.created_ms + self.options.recv_window_ms + CLOCK_MARGIN_MS,
         };
         tracing::info!(client_order_id = %entry.order.id, state = %entry.state, "order from an earlier run; settling it with the venue");
@@ -339,6 +343,7 @@ impl Exec {
                 filled: Decimal::ZERO,
                 trades: HashSet::new(),
                 cancel_waiting: false,
+                query_on_ack: false,
                 acceptable_until: wall_clock_now().0 + self.options.recv_window_ms + CLOCK_MARGIN_MS,
             },
         );
@@ -436,11 +441,15 @@ impl Exec {
         if t.stage != Stage::Live {
             t.stage = Stage::Live;
         }
-        let (accepted, cancel, symbol) = (t.accepted, t.cancel_waiting, t.symbol);
+        let (accepted, cancel, query, symbol) = (t.accepted, t.cancel_waiting, t.query_on_ack, t.symbol);
         t.accepted = true;
         t.cancel_waiting = false;
+        t.query_on_ack = false;
         if !accepted {
             self.emit(OrderUpdate::Accepted { id, venue_order_id: order_id }).await;
+        }
+        if query {
+            self.query_later(id, symbol, Duration::ZERO);
         }
         if cancel {
             self.spawn(move |rest| async move { Done::Canceled { id, result: rest.cancel_order(symbol, &id).await } });
@@ -562,9 +571,17 @@ impl Exec {
     }
 
     /// After a (re)subscription: ask about every order not known to be finished.
+    /// Orders still in flight are asked about once the venue acknowledges them
+    /// (before that, "unknown order" would prove nothing).
     fn reconcile(&mut self) {
-        let pending: Vec<(ClientOrderId, Symbol)> =
-            self.orders.iter().filter(|(_, t)| t.stage != Stage::Sent).map(|(id, t)| (*id, t.symbol)).collect();
+        let mut pending = Vec::new();
+        for (id, t) in &mut self.orders {
+            if t.stage == Stage::Sent {
+                t.query_on_ack = true;
+            } else {
+                pending.push((*id, t.symbol));
+            }
+        }
         for (id, symbol) in pending {
             self.query_later(id, symbol, Duration::ZERO);
         }
