@@ -79,7 +79,9 @@ pub fn spawn_feeds(
     group_streams(specs)
         .into_iter()
         .map(|group| {
-            let feed = Feed { options: options.clone(), specs: group, rest: rest.clone(), engine: engine.clone() };
+            let meters = Meters::new(options.venue);
+            let feed =
+                Feed { options: options.clone(), specs: group, rest: rest.clone(), engine: engine.clone(), meters };
             tokio::spawn(feed.run(shutdown.clone()))
         })
         .collect()
@@ -145,6 +147,41 @@ struct Feed {
     specs: Vec<FeedSpec>,
     rest: Arc<RestClient>,
     engine: mpsc::Sender<EngineInput>,
+    meters: Meters,
+}
+
+/// The per-event metrics of one connection, registered once: looking a
+/// labelled metric up (and allocating its labels) on every event costs more
+/// than parsing a trade.
+struct Meters {
+    /// Events by kind, in [`Meters::CHANNELS`] order.
+    events: [metrics::Counter; 6],
+    lag: metrics::Histogram,
+}
+
+impl Meters {
+    const CHANNELS: [&'static str; 6] = ["trade", "quote", "book_delta", "book_snapshot", "kline", "connectivity"];
+
+    fn new(venue: VenueId) -> Self {
+        let venue = venue.to_string();
+        Self {
+            events: Self::CHANNELS.map(|channel| {
+                metrics::counter!("tradewind_market_events_total", "venue" => venue.clone(), "channel" => channel)
+            }),
+            lag: metrics::histogram!("tradewind_market_lag_seconds", "venue" => venue),
+        }
+    }
+
+    fn event(&self, event: &MarketEvent) -> &metrics::Counter {
+        &self.events[match event {
+            MarketEvent::Trade(_) => 0,
+            MarketEvent::Quote(_) => 1,
+            MarketEvent::BookDelta(_) => 2,
+            MarketEvent::BookSnapshot(_) => 3,
+            MarketEvent::Kline(_) => 4,
+            MarketEvent::Connectivity(_) => 5,
+        }]
+    }
 }
 
 type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -385,21 +422,11 @@ impl Feed {
 
     /// Hands an event to the engine; `received` is when its frame was read.
     async fn emit(&self, event: MarketEvent, received: Option<std::time::Instant>) {
-        let channel = match &event {
-            MarketEvent::Trade(_) => "trade",
-            MarketEvent::Quote(_) => "quote",
-            MarketEvent::BookDelta(_) => "book_delta",
-            MarketEvent::BookSnapshot(_) => "book_snapshot",
-            MarketEvent::Kline(_) => "kline",
-            MarketEvent::Connectivity(_) => "connectivity",
-        };
-        metrics::counter!("tradewind_market_events_total", "venue" => self.options.venue.to_string(), "channel" => channel)
-            .increment(1);
+        self.meters.event(&event).increment(1);
         if let MarketEvent::Trade(t) = &event {
             // Exchange time to now: network and queueing delay (plus any clock skew).
             let lag_ms = crate::engine::wall_clock_now().0 - t.time.0;
-            metrics::histogram!("tradewind_market_lag_seconds", "venue" => self.options.venue.to_string())
-                .record(lag_ms as f64 / 1000.0);
+            self.meters.lag.record(lag_ms as f64 / 1000.0);
         }
         // The engine is gone only at shutdown; the session ends on the token then.
         let _ = self.engine.send(EngineInput::Market(event, received)).await;
