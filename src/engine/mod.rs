@@ -149,6 +149,7 @@ pub struct Engine {
     routes: HashMap<(VenueId, Symbol), Vec<usize>>,
     venue_routes: HashMap<VenueId, Vec<usize>>,
     feeds: Feeds,
+    tick_to_strategy: std::cell::OnceCell<metrics::Histogram>,
 }
 
 impl Engine {
@@ -164,7 +165,14 @@ impl Engine {
             denials_logged: HashMap::new(),
         };
         let heartbeat = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(wall_clock_now().0));
-        Self { heartbeat, core, routes: HashMap::new(), venue_routes: HashMap::new(), feeds: Feeds::default() }
+        Self {
+            heartbeat,
+            core,
+            routes: HashMap::new(),
+            venue_routes: HashMap::new(),
+            feeds: Feeds::default(),
+            tick_to_strategy: std::cell::OnceCell::new(),
+        }
     }
 
     /// Adds a strategy instance under the daemon-wide limits; its first order
@@ -302,7 +310,10 @@ impl Engine {
     pub fn on_market_event_at(&mut self, event: &MarketEvent, received: Option<std::time::Instant>) {
         if let Some(at) = received {
             let elapsed = at.elapsed();
-            metrics::histogram!("tradewind_tick_to_strategy_seconds").record(elapsed.as_secs_f64());
+            // Registered on first use (after the daemon installed its recorder), then reused.
+            self.tick_to_strategy
+                .get_or_init(|| metrics::histogram!("tradewind_tick_to_strategy_seconds"))
+                .record(elapsed.as_secs_f64());
             crate::ops::latency::TICK_TO_STRATEGY.record(elapsed);
         }
         self.core.origin = received;
@@ -549,6 +560,9 @@ pub fn wall_clock_now() -> Timestamp {
     Timestamp(i64::try_from(since.as_millis()).unwrap_or(i64::MAX))
 }
 
+/// Inputs handled in a row before the loop looks at timers and shutdown again.
+const INPUT_BATCH: usize = 256;
+
 /// Drives `engine` until `shutdown` fires or every sender is gone, then stops
 /// it (cancelling open orders if `cancel_on_shutdown`) and hands it back.
 pub async fn run(
@@ -561,12 +575,24 @@ pub async fn run(
     engine.start();
     let mut timer = tokio::time::interval(timer_interval);
     timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let cancelled = shutdown.cancelled();
+    tokio::pin!(cancelled);
     loop {
         tokio::select! {
             biased;
-            () = shutdown.cancelled() => break,
+            () = &mut cancelled => break,
             message = input.recv() => match message {
-                Some(message) => engine.handle(message),
+                Some(message) => {
+                    engine.handle(message);
+                    // What else is queued, without going round the select:
+                    // a bounded batch, so timers and shutdown are not held up.
+                    for _ in 0..INPUT_BATCH {
+                        match input.try_recv() {
+                            Ok(message) => engine.handle(message),
+                            Err(_) => break,
+                        }
+                    }
+                }
                 None => break,
             },
             _ = timer.tick() => engine.on_timer(wall_clock_now()),

@@ -37,6 +37,10 @@ fn btc() -> Symbol {
 }
 
 async fn harness(config: SimConfig, feeds: Vec<FeedSpec>) -> Harness {
+    harness_with_silence(config, feeds, Duration::from_secs(45)).await
+}
+
+async fn harness_with_silence(config: SimConfig, feeds: Vec<FeedSpec>, silence_timeout: Duration) -> Harness {
     let shutdown = CancellationToken::new();
     let options = sim::SimOptions {
         listen: "127.0.0.1:0".parse().unwrap(),
@@ -52,7 +56,7 @@ async fn harness(config: SimConfig, feeds: Vec<FeedSpec>) -> Harness {
         endpoints: Endpoints { rest: sim.rest_url(), stream: sim.stream_url(), ws_api: sim.ws_api_url() },
         credentials: Some(credentials),
         recv_window_ms: 5000,
-        silence_timeout: Duration::from_secs(45),
+        silence_timeout,
         instruments_refresh: Duration::from_secs(3600),
         request_timeout: Duration::from_secs(2),
         journal: None,
@@ -391,6 +395,33 @@ async fn dropped_connections_come_back_resync_the_book_and_reconcile_missed_fill
             _ => {}
         }
     }
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_market_stream_is_dropped_and_replaced() {
+    let feed = FeedSpec { symbol: btc(), trades: true, quotes: false, book: false, klines: vec![] };
+    let mut busy = SimConfig::default();
+    busy.market.events_per_sec = 200;
+    let mut h = harness_with_silence(busy, vec![feed], Duration::from_millis(400)).await;
+    let up = |i: &EngineInput| match i {
+        EngineInput::Market(MarketEvent::Connectivity(c), _) => Some(c.up),
+        _ => None,
+    };
+    assert!(h.next(|i| up(&i)).await, "up");
+    h.next(|i| if let EngineInput::Market(MarketEvent::Trade(t), _) = i { Some(t) } else { None }).await;
+    // Events flow for about twice the timeout: the silence check fires and
+    // finds frames, so the connection stays.
+    for _ in 0..150 {
+        let input = h.next(|i| matches!(i, EngineInput::Market(..)).then_some(i)).await;
+        assert!(up(&input).is_none(), "connectivity changed while trades flowed");
+    }
+    // The venue goes quiet (no frames, and its pings are 20 s apart): down, then up again.
+    h.sim.pause_market(true);
+    assert!(!h.next(|i| up(&i)).await, "down");
+    h.sim.pause_market(false);
+    assert!(h.next(|i| up(&i)).await, "up");
+    h.next(|i| if let EngineInput::Market(MarketEvent::Trade(t), _) = i { Some(t) } else { None }).await;
     h.stop().await;
 }
 

@@ -301,15 +301,24 @@ impl Feed {
         }
         let rollover = tokio::time::sleep(ROLLOVER_AFTER);
         tokio::pin!(rollover);
+        // Pinned once, not made again per frame: a future per frame registers
+        // and drops a waiter (the token) or a timer entry (the silence check).
+        let cancelled = shutdown.cancelled();
+        tokio::pin!(cancelled);
+        let silence_timeout = self.options.silence_timeout;
+        let mut last_frame = std::time::Instant::now();
+        let silence = tokio::time::sleep(silence_timeout);
+        tokio::pin!(silence);
         let mut fetching: HashMap<Symbol, bool> = HashMap::new();
         let (snap_tx, mut snap_rx) = mpsc::channel::<(Symbol, Result<DepthSnapshot, String>)>(64);
         loop {
+            // Snapshots before frames, so a busy stream cannot hold a resync back.
             let frame = tokio::select! {
-                _ = shutdown.cancelled() => {
+                biased;
+                () = &mut cancelled => {
                     let _ = ws.close(None).await;
                     return End::Shutdown;
                 }
-                () = &mut rollover => return End::Switch(Box::new(ws)),
                 Some((symbol, snapshot)) = snap_rx.recv() => {
                     fetching.insert(symbol, false);
                     if let Some(book) = books.get_mut(&symbol) {
@@ -323,23 +332,33 @@ impl Feed {
                     }
                     continue;
                 }
-                frame = tokio::time::timeout(self.options.silence_timeout, ws.next()) => frame,
+                () = &mut rollover => return End::Switch(Box::new(ws)),
+                frame = ws.next() => frame,
+                // The timer is moved on only when it fires: no timer work per frame.
+                () = &mut silence => {
+                    if last_frame.elapsed() >= silence_timeout {
+                        return End::Lost(format!("no frame for {silence_timeout:?}"));
+                    }
+                    silence.as_mut().reset(Instant::from_std(last_frame + silence_timeout));
+                    continue;
+                }
             };
             // When the frame was read: tick-to-order latency starts there.
-            let (text, received) = match frame {
-                Err(_) => return End::Lost(format!("no frame for {:?}", self.options.silence_timeout)),
-                Ok(None) => return End::Lost("connection closed".into()),
-                Ok(Some(Err(e))) => return End::Lost(format!("read failed: {e}")),
-                Ok(Some(Ok(Message::Text(text)))) => (text, Some(std::time::Instant::now())),
-                Ok(Some(Ok(Message::Close(frame)))) => {
+            last_frame = std::time::Instant::now();
+            let text = match frame {
+                None => return End::Lost("connection closed".into()),
+                Some(Err(e)) => return End::Lost(format!("read failed: {e}")),
+                Some(Ok(Message::Text(text))) => text,
+                Some(Ok(Message::Close(frame))) => {
                     return End::Lost(format!(
                         "closed by the venue: {}",
                         frame.map(|f| f.reason.to_string()).unwrap_or_default()
                     ));
                 }
                 // Pings are answered by tungstenite itself; they still count as life.
-                Ok(Some(Ok(_))) => continue,
+                Some(Ok(_)) => continue,
             };
+            let received = Some(last_frame);
             match parse_combined(self.options.venue, &text) {
                 Ok(StreamEvent::Market(MarketEvent::BookDelta(delta))) => {
                     let symbol = delta.symbol;
