@@ -118,7 +118,7 @@ pub(super) async fn apply(
         cancel_orders: new.runtime.cancel_on_shutdown,
         reply,
     };
-    let sent = engine.send_timeout(EngineInput::Reconfigure(change), Duration::from_secs(5)).await;
+    let sent = engine.send_timeout(EngineInput::Reconfigure(Box::new(change)), Duration::from_secs(5)).await;
     let Ok(Ok(subscriptions)) = (match sent {
         Ok(()) => tokio::time::timeout(Duration::from_secs(5), subscriptions).await,
         Err(_) => return failed(vec!["the engine did not take the change (busy or stopped)".into()]),

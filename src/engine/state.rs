@@ -1,7 +1,7 @@
 //! What the engine knows about the market and each strategy, and the
 //! [`Context`] view strategies read it through.
 
-use std::collections::HashMap;
+use super::FastMap;
 
 use tradewind_strategies::sdk::{
     Asset, Balance, Context, InstrumentSpec, MarketEvent, OpenOrder, Price, Qty, Quote, Side, Symbol, Timestamp,
@@ -14,10 +14,10 @@ type Key = (VenueId, Symbol);
 #[derive(Debug, Default)]
 pub struct MarketState {
     pub now: Timestamp,
-    pub book_tops: HashMap<Key, Quote>,
-    pub last_trade: HashMap<Key, Price>,
-    pub instruments: HashMap<Key, InstrumentSpec>,
-    pub balances: HashMap<(VenueId, Asset), Balance>,
+    pub book_tops: FastMap<Key, Quote>,
+    pub last_trade: FastMap<Key, Price>,
+    pub instruments: FastMap<Key, InstrumentSpec>,
+    pub balances: FastMap<(VenueId, Asset), Balance>,
 }
 
 impl MarketState {
@@ -76,7 +76,7 @@ impl MarketState {
 /// One strategy's view of the world.
 pub struct StrategyView<'a> {
     pub market: &'a MarketState,
-    pub positions: &'a HashMap<Key, crate::portfolio::Position>,
+    pub positions: &'a FastMap<Key, crate::portfolio::Position>,
     pub open_orders: &'a [OpenOrder],
 }
 

@@ -1,9 +1,12 @@
 //! A lock-free latency histogram the daemon can read back itself (Prometheus
 //! histograms are write-only from here): tick-to-order latency for
 //! `tradewind status`. Buckets are eighth-powers of two from 1 µs to ~70 s,
-//! so a quantile is known within 9 %.
+//! so a quantile is known within 9 %. The per-market-event histograms
+//! (frame → strategy, market lag) live here too and are rendered into
+//! `/metrics` by [`render_prometheus`]: recording one is two atomic adds.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -14,6 +17,7 @@ const BUCKETS: usize = 208;
 pub struct Histogram {
     counts: [AtomicU64; BUCKETS],
     max_ns: AtomicU64,
+    sum_ns: AtomicU64,
 }
 
 /// Quantiles of what was recorded (upper bucket bounds, in microseconds).
@@ -28,14 +32,40 @@ pub struct Summary {
 
 impl Histogram {
     pub const fn new() -> Self {
-        Self { counts: [const { AtomicU64::new(0) }; BUCKETS], max_ns: AtomicU64::new(0) }
+        Self { counts: [const { AtomicU64::new(0) }; BUCKETS], max_ns: AtomicU64::new(0), sum_ns: AtomicU64::new(0) }
     }
 
     pub fn record(&self, d: Duration) {
         let us = d.as_secs_f64() * 1e6;
         let i = if us <= 1.0 { 0 } else { ((us.log2() * 8.0).ceil() as usize).min(BUCKETS - 1) };
         self.counts[i].fetch_add(1, Ordering::Relaxed);
-        self.max_ns.fetch_max(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX), Ordering::Relaxed);
+        let ns = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+        self.sum_ns.fetch_add(ns, Ordering::Relaxed);
+        // A new maximum is rare: read before paying for the atomic update.
+        if ns > self.max_ns.load(Ordering::Relaxed) {
+            self.max_ns.fetch_max(ns, Ordering::Relaxed);
+        }
+    }
+
+    /// Appends the histogram in Prometheus text format (no HELP/TYPE lines),
+    /// with `le` at each power of two from 1 µs to 67 s: whole buckets, so
+    /// every count is exact.
+    pub fn render_prometheus(&self, name: &str, labels: &str, out: &mut String) {
+        use std::fmt::Write;
+        let sep = if labels.is_empty() { "" } else { "," };
+        let mut cumulative = 0;
+        for (i, c) in self.counts.iter().enumerate() {
+            cumulative += c.load(Ordering::Relaxed);
+            if i % 8 == 0 {
+                let le = 2f64.powi(i as i32 / 8) / 1e6;
+                let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"{le}\"}} {cumulative}");
+            }
+        }
+        let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"+Inf\"}} {cumulative}");
+        let braces = if labels.is_empty() { String::new() } else { format!("{{{labels}}}") };
+        let sum = self.sum_ns.load(Ordering::Relaxed) as f64 / 1e9;
+        let _ = writeln!(out, "{name}_sum{braces} {sum}");
+        let _ = writeln!(out, "{name}_count{braces} {cumulative}");
     }
 
     /// `None` until something was recorded.
@@ -79,6 +109,39 @@ pub static TICK_TO_ORDER: Histogram = Histogram::new();
 /// Frame read → strategy callback, for every market event read from a frame.
 pub static TICK_TO_STRATEGY: Histogram = Histogram::new();
 
+/// Exchange time of a trade → the instant it was handed to the engine, by venue.
+static MARKET_LAG: Mutex<Vec<(String, Arc<Histogram>)>> = Mutex::new(Vec::new());
+
+/// The market-lag histogram of `venue` (made on first use; kept for the process).
+pub fn market_lag(venue: &str) -> Arc<Histogram> {
+    let mut all = MARKET_LAG.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some((_, h)) = all.iter().find(|(v, _)| v == venue) {
+        return h.clone();
+    }
+    let h = Arc::new(Histogram::new());
+    all.push((venue.to_owned(), h.clone()));
+    h
+}
+
+/// The per-event histograms, in Prometheus text format. They are recorded
+/// here rather than through the `metrics` recorder, whose histograms queue
+/// every sample (a tenth of the cost of ingesting a trade).
+pub fn render_prometheus(out: &mut String) {
+    out.push_str("# HELP tradewind_tick_to_strategy_seconds Frame read to strategy callback.\n");
+    out.push_str("# TYPE tradewind_tick_to_strategy_seconds histogram\n");
+    TICK_TO_STRATEGY.render_prometheus("tradewind_tick_to_strategy_seconds", "", out);
+    let all = MARKET_LAG.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if !all.is_empty() {
+        out.push_str(
+            "# HELP tradewind_market_lag_seconds Trade time at the venue to the event reaching the engine queue.\n",
+        );
+        out.push_str("# TYPE tradewind_market_lag_seconds histogram\n");
+    }
+    for (venue, h) in all.iter() {
+        h.render_prometheus("tradewind_market_lag_seconds", &format!("venue=\"{venue}\""), out);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -96,5 +159,30 @@ mod tests {
         assert!((500.0..=500.0 * 1.091).contains(&s.p50_us), "{s:?}");
         assert!((990.0..=1000.0).contains(&s.p99_us), "capped at the max: {s:?}");
         assert_eq!(s.max_us, 1000.0);
+    }
+
+    #[test]
+    fn prometheus_text_has_exact_cumulative_buckets() {
+        let h = Histogram::new();
+        for us in [1, 3, 3, 100, 5_000] {
+            h.record(Duration::from_micros(us));
+        }
+        let mut out = String::new();
+        h.render_prometheus("x_seconds", "venue=\"v\"", &mut out);
+        let bucket = |le: &str| {
+            let line = format!("x_seconds_bucket{{venue=\"v\",le=\"{le}\"}} ");
+            out.lines().find_map(|l| l.strip_prefix(&line)).unwrap_or_else(|| panic!("{le} in {out}")).to_owned()
+        };
+        assert_eq!(bucket("0.000001"), "1");
+        assert_eq!(bucket("0.000002"), "1");
+        assert_eq!(bucket("0.000004"), "3");
+        assert_eq!(bucket("0.000128"), "4");
+        assert_eq!(bucket("0.008192"), "5");
+        assert_eq!(bucket("+Inf"), "5");
+        assert!(out.contains("x_seconds_count{venue=\"v\"} 5\n"), "{out}");
+        assert!(out.contains("x_seconds_sum{venue=\"v\"} 0.005107\n"), "{out}");
+        let mut plain = String::new();
+        h.render_prometheus("y", "", &mut plain);
+        assert!(plain.contains("y_bucket{le=\"+Inf\"} 5\n") && plain.contains("y_count 5\n"), "{plain}");
     }
 }

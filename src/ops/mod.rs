@@ -47,6 +47,13 @@ pub fn metrics_handle() -> &'static PrometheusHandle {
     })
 }
 
+/// `/metrics`: the recorder's metrics, then the per-event latency histograms.
+fn render_metrics() -> String {
+    let mut text = metrics_handle().render();
+    latency::render_prometheus(&mut text);
+    text
+}
+
 #[derive(Clone)]
 struct OpsState {
     phase: watch::Receiver<Phase>,
@@ -69,7 +76,7 @@ pub async fn serve(
     let app = Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
-        .route("/metrics", get(|| async { metrics_handle().render() }))
+        .route("/metrics", get(|| async { render_metrics() }))
         .with_state(OpsState { phase, trading, feeds })
         .merge(api::router(api));
     let task = tokio::spawn(async move {

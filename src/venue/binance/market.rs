@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
@@ -156,7 +156,7 @@ struct Feed {
 struct Meters {
     /// Events by kind, in [`Meters::CHANNELS`] order.
     events: [metrics::Counter; 6],
-    lag: metrics::Histogram,
+    lag: std::sync::Arc<crate::ops::latency::Histogram>,
 }
 
 impl Meters {
@@ -168,7 +168,7 @@ impl Meters {
             events: Self::CHANNELS.map(|channel| {
                 metrics::counter!("tradewind_market_events_total", "venue" => venue.clone(), "channel" => channel)
             }),
-            lag: metrics::histogram!("tradewind_market_lag_seconds", "venue" => venue),
+            lag: crate::ops::latency::market_lag(&venue),
         }
     }
 
@@ -190,6 +190,18 @@ type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<t
 const ROLLOVER_AFTER: Duration = Duration::from_secs(23 * 3600 + 30 * 60);
 
 /// How a connection ended.
+/// What a frame leaves the session to do.
+enum Flow {
+    Next,
+    /// `serverShutdown`: switch to a new connection.
+    Switch,
+    Lost(String),
+}
+
+/// Frames taken in a row, once one was ready, before the session loop looks
+/// at snapshots, timers and shutdown again.
+const FRAME_RUN: usize = 64;
+
 enum End {
     Shutdown,
     /// The venue announced it is going away (`serverShutdown`) or the
@@ -343,53 +355,80 @@ impl Feed {
                     continue;
                 }
             };
-            // When the frame was read: tick-to-order latency starts there.
-            last_frame = std::time::Instant::now();
-            let text = match frame {
-                None => return End::Lost("connection closed".into()),
-                Some(Err(e)) => return End::Lost(format!("read failed: {e}")),
-                Some(Ok(Message::Text(text))) => text,
-                Some(Ok(Message::Close(frame))) => {
-                    return End::Lost(format!(
-                        "closed by the venue: {}",
-                        frame.map(|f| f.reason.to_string()).unwrap_or_default()
-                    ));
+            let mut flow = self.on_frame(frame, &mut last_frame, books, &mut fetching, &snap_tx).await;
+            // Frames already read go in without another round of the select
+            // (a bounded run, so snapshots and shutdown are seen in time).
+            for _ in 0..FRAME_RUN {
+                if !matches!(flow, Flow::Next) {
+                    break;
                 }
-                // Pings are answered by tungstenite itself; they still count as life.
-                Some(Ok(_)) => continue,
-            };
-            let received = Some(last_frame);
-            match parse_combined(self.options.venue, &text) {
-                Ok(StreamEvent::Market(MarketEvent::BookDelta(delta))) => {
-                    let symbol = delta.symbol;
-                    let Some(book) = books.get_mut(&symbol) else { continue };
-                    match book.on_delta(delta) {
-                        Ok(Applied::Live(delta)) => self.emit(MarketEvent::BookDelta(delta), received).await,
-                        Ok(Applied::Buffered) => {
-                            if !fetching.get(&symbol).copied().unwrap_or(false) {
-                                self.fetch_snapshot(symbol, Duration::ZERO, &mut fetching, &snap_tx);
-                            }
-                        }
-                        Ok(Applied::Stale) => {}
-                        Err(e) => {
-                            tracing::warn!(venue = %self.options.venue, %symbol, error = %e, "book out of sync; resyncing");
-                            self.count_resync(symbol);
-                        }
-                    }
-                }
-                Ok(StreamEvent::Market(event)) => self.emit(event, received).await,
-                Ok(StreamEvent::ServerShutdown) => {
-                    tracing::info!(venue = %self.options.venue, "venue announced a shutdown; switching connections");
-                    return End::Switch(Box::new(ws));
-                }
-                Ok(StreamEvent::ControlReply | StreamEvent::Ignored) => {}
-                Err(e) => {
-                    metrics::counter!("tradewind_parse_errors_total", "venue" => self.options.venue.to_string())
-                        .increment(1);
-                    tracing::warn!(venue = %self.options.venue, error = %e, "unreadable market frame skipped");
-                }
+                let Some(frame) = ws.next().now_or_never() else { break };
+                flow = self.on_frame(frame, &mut last_frame, books, &mut fetching, &snap_tx).await;
+            }
+            match flow {
+                Flow::Next => {}
+                Flow::Switch => return End::Switch(Box::new(ws)),
+                Flow::Lost(why) => return End::Lost(why),
             }
         }
+    }
+
+    /// One frame from the connection (`None`: it closed).
+    async fn on_frame(
+        &self,
+        frame: Option<Result<Message, tokio_tungstenite::tungstenite::Error>>,
+        last_frame: &mut std::time::Instant,
+        books: &mut HashMap<Symbol, LocalBook>,
+        fetching: &mut HashMap<Symbol, bool>,
+        snap_tx: &mpsc::Sender<(Symbol, Result<DepthSnapshot, String>)>,
+    ) -> Flow {
+        // When the frame was read: tick-to-order latency starts there.
+        *last_frame = std::time::Instant::now();
+        let text = match frame {
+            None => return Flow::Lost("connection closed".into()),
+            Some(Err(e)) => return Flow::Lost(format!("read failed: {e}")),
+            Some(Ok(Message::Text(text))) => text,
+            Some(Ok(Message::Close(frame))) => {
+                return Flow::Lost(format!(
+                    "closed by the venue: {}",
+                    frame.map(|f| f.reason.to_string()).unwrap_or_default()
+                ));
+            }
+            // Pings are answered by tungstenite itself; they still count as life.
+            Some(Ok(_)) => return Flow::Next,
+        };
+        let received = Some(*last_frame);
+        match parse_combined(self.options.venue, &text) {
+            Ok(StreamEvent::Market(MarketEvent::BookDelta(delta))) => {
+                let symbol = delta.symbol;
+                let Some(book) = books.get_mut(&symbol) else { return Flow::Next };
+                match book.on_delta(delta) {
+                    Ok(Applied::Live(delta)) => self.emit(MarketEvent::BookDelta(delta), received).await,
+                    Ok(Applied::Buffered) => {
+                        if !fetching.get(&symbol).copied().unwrap_or(false) {
+                            self.fetch_snapshot(symbol, Duration::ZERO, fetching, snap_tx);
+                        }
+                    }
+                    Ok(Applied::Stale) => {}
+                    Err(e) => {
+                        tracing::warn!(venue = %self.options.venue, %symbol, error = %e, "book out of sync; resyncing");
+                        self.count_resync(symbol);
+                    }
+                }
+            }
+            Ok(StreamEvent::Market(event)) => self.emit(event, received).await,
+            Ok(StreamEvent::ServerShutdown) => {
+                tracing::info!(venue = %self.options.venue, "venue announced a shutdown; switching connections");
+                return Flow::Switch;
+            }
+            Ok(StreamEvent::ControlReply | StreamEvent::Ignored) => {}
+            Err(e) => {
+                metrics::counter!("tradewind_parse_errors_total", "venue" => self.options.venue.to_string())
+                    .increment(1);
+                tracing::warn!(venue = %self.options.venue, error = %e, "unreadable market frame skipped");
+            }
+        }
+        Flow::Next
     }
 
     async fn install_snapshot(
@@ -445,7 +484,7 @@ impl Feed {
         if let MarketEvent::Trade(t) = &event {
             // Exchange time to now: network and queueing delay (plus any clock skew).
             let lag_ms = crate::engine::wall_clock_now().0 - t.time.0;
-            self.meters.lag.record(lag_ms as f64 / 1000.0);
+            self.meters.lag.record(Duration::from_millis(u64::try_from(lag_ms).unwrap_or(0)));
         }
         // The engine is gone only at shutdown; the session ends on the token then.
         let _ = self.engine.send(EngineInput::Market(event, received)).await;
