@@ -283,7 +283,7 @@ impl Feed {
     async fn connect(&self, url: &str, shutdown: &CancellationToken) -> Option<Result<Ws, String>> {
         let connected = tokio::select! {
             _ = shutdown.cancelled() => return None,
-            r = tokio::time::timeout(Duration::from_secs(10), tokio_tungstenite::connect_async(url)) => r,
+            r = tokio::time::timeout(Duration::from_secs(10), tokio_tungstenite::connect_async_with_config(url, Some(super::ws_config()), false)) => r,
         };
         Some(match connected {
             Ok(Ok((ws, _))) => Ok(ws),

@@ -334,3 +334,13 @@ async fn refresh_instruments(
         }
     }
 }
+
+/// tungstenite zero-fills its read buffer's spare room before every read
+/// attempt, including the one that finds the socket empty at the end of each
+/// wakeup: with the default 128 KiB that zeroing was the largest cost of a
+/// lightly loaded connection. 16 KiB still takes dozens of frames per read.
+const WS_READ_BUFFER: usize = 16 * 1024;
+
+pub(crate) fn ws_config() -> tokio_tungstenite::tungstenite::protocol::WebSocketConfig {
+    tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default().read_buffer_size(WS_READ_BUFFER)
+}
