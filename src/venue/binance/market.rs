@@ -9,6 +9,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use futures_util::{FutureExt, StreamExt};
@@ -152,10 +153,13 @@ struct Feed {
 
 /// The per-event metrics of one connection, registered once: looking a
 /// labelled metric up (and allocating its labels) on every event costs more
-/// than parsing a trade.
+/// than parsing a trade. Events are counted here by the one task that owns
+/// the connection (plain loads and stores) and added to the shared counters
+/// once per run of frames.
 struct Meters {
     /// Events by kind, in [`Meters::CHANNELS`] order.
     events: [metrics::Counter; 6],
+    pending: [AtomicU64; 6],
     lag: std::sync::Arc<crate::ops::latency::Histogram>,
 }
 
@@ -168,19 +172,33 @@ impl Meters {
             events: Self::CHANNELS.map(|channel| {
                 metrics::counter!("tradewind_market_events_total", "venue" => venue.clone(), "channel" => channel)
             }),
+            pending: [const { AtomicU64::new(0) }; 6],
             lag: crate::ops::latency::market_lag(&venue),
         }
     }
 
-    fn event(&self, event: &MarketEvent) -> &metrics::Counter {
-        &self.events[match event {
+    fn count(&self, event: &MarketEvent) {
+        let pending = &self.pending[match event {
             MarketEvent::Trade(_) => 0,
             MarketEvent::Quote(_) => 1,
             MarketEvent::BookDelta(_) => 2,
             MarketEvent::BookSnapshot(_) => 3,
             MarketEvent::Kline(_) => 4,
             MarketEvent::Connectivity(_) => 5,
-        }]
+        }];
+        // One writer: no read-modify-write needed.
+        pending.store(pending.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+    }
+
+    /// Adds what was counted since the last flush to the shared counters.
+    fn flush(&self) {
+        for (pending, counter) in self.pending.iter().zip(&self.events) {
+            let n = pending.load(Ordering::Relaxed);
+            if n > 0 {
+                pending.store(0, Ordering::Relaxed);
+                counter.increment(n);
+            }
+        }
     }
 }
 
@@ -189,7 +207,6 @@ type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<t
 /// Planned switch to a fresh connection before the venue's 24-hour cut.
 const ROLLOVER_AFTER: Duration = Duration::from_secs(23 * 3600 + 30 * 60);
 
-/// How a connection ended.
 /// What a frame leaves the session to do.
 enum Flow {
     Next,
@@ -202,6 +219,7 @@ enum Flow {
 /// at snapshots, timers and shutdown again.
 const FRAME_RUN: usize = 64;
 
+/// How a connection ended.
 enum End {
     Shutdown,
     /// The venue announced it is going away (`serverShutdown`) or the
@@ -365,6 +383,7 @@ impl Feed {
                 let Some(frame) = ws.next().now_or_never() else { break };
                 flow = self.on_frame(frame, &mut last_frame, books, &mut fetching, &snap_tx).await;
             }
+            self.meters.flush();
             match flow {
                 Flow::Next => {}
                 Flow::Switch => return End::Switch(Box::new(ws)),
@@ -480,7 +499,7 @@ impl Feed {
 
     /// Hands an event to the engine; `received` is when its frame was read.
     async fn emit(&self, event: MarketEvent, received: Option<std::time::Instant>) {
-        self.meters.event(&event).increment(1);
+        self.meters.count(&event);
         if let MarketEvent::Trade(t) = &event {
             // Exchange time to now: network and queueing delay (plus any clock skew).
             let lag_ms = crate::engine::wall_clock_now().0 - t.time.0;

@@ -51,6 +51,11 @@ fn trade(c: &mut Cursor<'_>, venue: VenueId) -> Option<MarketEvent> {
         b"q" => once(&mut q, c.str()?),
         b"T" => once(&mut time, c.i64()?),
         b"m" => once(&mut m, c.bool()?),
+        // Unused fields Binance always sends, read by their usual type (the
+        // generic skip costs more); anything else there goes to serde.
+        b"e" => c.str().map(drop),
+        b"E" => c.i64().map(drop),
+        b"M" => c.bool().map(drop),
         _ => c.skip(SKIP_DEPTH),
     })?;
     Some(MarketEvent::Trade(Trade {
@@ -97,6 +102,7 @@ fn depth(c: &mut Cursor<'_>, venue: VenueId) -> Option<MarketEvent> {
         b"u" => once(&mut last, c.u64()?),
         b"b" => once(&mut bids, c.levels()?),
         b"a" => once(&mut asks, c.levels()?),
+        b"e" => c.str().map(drop),
         _ => c.skip(SKIP_DEPTH),
     })?;
     Some(MarketEvent::BookDelta(BookDelta {
