@@ -243,6 +243,11 @@ struct Daemon {
 
 impl Daemon {
     fn start(kind: Kind) -> Self {
+        // INGEST_READ_BUFFER=131072 compares another socket read size.
+        let read_buffer = std::env::var("INGEST_READ_BUFFER")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(tradewind::venue::binance::WS_READ_BUFFER);
         tradewind::ops::metrics_handle();
         tradewind::venue::install_tls_provider();
         let _ = tracing_subscriber::fmt()
@@ -272,8 +277,13 @@ impl Daemon {
             let mut engine = Engine::new(RiskManager::new(RiskConfig::default()));
             engine.add_instance("counter", Box::new(counter), 1);
             tokio::spawn(engine::run(engine, rx, Duration::from_secs(1), false, shutdown.clone()));
-            let options =
-                FeedOptions { venue, stream_url, silence_timeout: Duration::from_secs(60), snapshot_depth: 500 };
+            let options = FeedOptions {
+                venue,
+                stream_url,
+                silence_timeout: Duration::from_secs(60),
+                snapshot_depth: 500,
+                read_buffer,
+            };
             let spec = FeedSpec {
                 symbol,
                 trades: kind == Kind::Trade,

@@ -67,6 +67,8 @@ pub struct FeedOptions {
     pub silence_timeout: Duration,
     /// Levels of the REST snapshot (≤ 5000).
     pub snapshot_depth: u32,
+    /// Bytes read from the socket at a time ([`super::WS_READ_BUFFER`] by default).
+    pub read_buffer: usize,
 }
 
 /// Splits the specs over connections of at most 1024 streams and spawns one task for each.
@@ -301,7 +303,7 @@ impl Feed {
     async fn connect(&self, url: &str, shutdown: &CancellationToken) -> Option<Result<Ws, String>> {
         let connected = tokio::select! {
             _ = shutdown.cancelled() => return None,
-            r = tokio::time::timeout(Duration::from_secs(10), tokio_tungstenite::connect_async_with_config(url, Some(super::ws_config()), false)) => r,
+            r = tokio::time::timeout(Duration::from_secs(10), tokio_tungstenite::connect_async_with_config(url, Some(super::ws_config(self.options.read_buffer)), false)) => r,
         };
         Some(match connected {
             Ok(Ok((ws, _))) => Ok(ws),

@@ -266,6 +266,7 @@ pub async fn connect(
         stream_url: options.endpoints.stream.clone(),
         silence_timeout: options.silence_timeout,
         snapshot_depth: 1000,
+        read_buffer: WS_READ_BUFFER,
     };
     let launcher = market::FeedLauncher { options: feed_options, rest: rest.clone(), engine: engine_feeds, shutdown };
     tasks.extend(launcher.spawn(feeds));
@@ -339,8 +340,8 @@ async fn refresh_instruments(
 /// attempt, including the one that finds the socket empty at the end of each
 /// wakeup: with the default 128 KiB that zeroing was the largest cost of a
 /// lightly loaded connection. 16 KiB still takes dozens of frames per read.
-const WS_READ_BUFFER: usize = 16 * 1024;
+pub const WS_READ_BUFFER: usize = 16 * 1024;
 
-pub(crate) fn ws_config() -> tokio_tungstenite::tungstenite::protocol::WebSocketConfig {
-    tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default().read_buffer_size(WS_READ_BUFFER)
+pub(crate) fn ws_config(read_buffer: usize) -> tokio_tungstenite::tungstenite::protocol::WebSocketConfig {
+    tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default().read_buffer_size(read_buffer)
 }

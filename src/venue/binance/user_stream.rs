@@ -200,7 +200,7 @@ pub async fn run(
     loop {
         let connected = tokio::select! {
             _ = shutdown.cancelled() => return,
-            r = tokio::time::timeout(Duration::from_secs(10), tokio_tungstenite::connect_async_with_config(ws_api_url.as_str(), Some(super::ws_config()), false)) => r,
+            r = tokio::time::timeout(Duration::from_secs(10), tokio_tungstenite::connect_async_with_config(ws_api_url.as_str(), Some(super::ws_config(super::WS_READ_BUFFER)), false)) => r,
         };
         let why = match connected {
             Ok(Ok((mut ws, _))) => {
