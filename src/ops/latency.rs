@@ -11,8 +11,30 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-/// Buckets: bucket i holds samples below 2^(i/8) µs.
+/// Buckets: bucket i holds samples of at most 2^(i/8) µs (and more than the bucket below).
 const BUCKETS: usize = 208;
+
+/// Each bucket's upper bound in nanoseconds: 1000 · 2^(i/8).
+static UPPER_NS: [u64; BUCKETS] = {
+    // 2^(k/8) for k = 0..8.
+    const STEPS: [f64; 8] = [
+        1.0,
+        1.090_507_732_665_257_7,
+        1.189_207_115_002_721,
+        1.296_839_554_651_009_6,
+        std::f64::consts::SQRT_2,
+        1.542_210_825_407_940_8,
+        1.681_792_830_507_429,
+        1.834_008_086_409_342_5,
+    ];
+    let mut bounds = [0u64; BUCKETS];
+    let mut i = 0;
+    while i < BUCKETS {
+        bounds[i] = (1000.0 * STEPS[i % 8] * (1u64 << (i / 8)) as f64) as u64;
+        i += 1;
+    }
+    bounds
+};
 
 pub struct Histogram {
     counts: [AtomicU64; BUCKETS],
@@ -36,10 +58,10 @@ impl Histogram {
     }
 
     pub fn record(&self, d: Duration) {
-        let us = d.as_secs_f64() * 1e6;
-        let i = if us <= 1.0 { 0 } else { ((us.log2() * 8.0).ceil() as usize).min(BUCKETS - 1) };
-        self.counts[i].fetch_add(1, Ordering::Relaxed);
         let ns = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+        // A binary search of the bounds (a `log2` call cost more than the rest).
+        let i = UPPER_NS.partition_point(|&upper| upper < ns).min(BUCKETS - 1);
+        self.counts[i].fetch_add(1, Ordering::Relaxed);
         self.sum_ns.fetch_add(ns, Ordering::Relaxed);
         // A new maximum is rare: read before paying for the atomic update.
         if ns > self.max_ns.load(Ordering::Relaxed) {
@@ -184,5 +206,20 @@ mod tests {
         let mut plain = String::new();
         h.render_prometheus("y", "", &mut plain);
         assert!(plain.contains("y_bucket{le=\"+Inf\"} 5\n") && plain.contains("y_count 5\n"), "{plain}");
+    }
+
+    #[test]
+    fn bucket_bounds_are_eighth_octaves_of_a_microsecond() {
+        for (i, &upper) in UPPER_NS.iter().enumerate() {
+            let exact = 1000.0 * 2f64.powf(i as f64 / 8.0);
+            assert!((upper as f64 - exact).abs() <= 1.0 + exact * 1e-12, "bucket {i}: {upper} vs {exact}");
+        }
+        let h = Histogram::new();
+        for ns in [0, 1000, 1001, 2000, 2001] {
+            h.record(Duration::from_nanos(ns));
+        }
+        let counts: Vec<u64> = h.counts.iter().map(|c| c.load(Ordering::Relaxed)).collect();
+        // ≤ 1 µs in the first bucket; 1001 ns in the next; 2 µs exactly in bucket 8, above it in 9.
+        assert_eq!((counts[0], counts[1], counts[8], counts[9]), (2, 1, 1, 1), "{:?}", &counts[..10]);
     }
 }
