@@ -45,14 +45,15 @@ const MAX_DENIAL_ROUNDS: usize = 8;
 pub enum EngineInput {
     /// A market event, and when the frame that carried it was read (none for REST snapshots).
     Market(MarketEvent, Option<std::time::Instant>),
-    Order(OrderUpdate),
+    /// Boxed, like `Reconfigure`: an update with a fill is 224 bytes, and
+    /// every market event moves through the channel at the size of the largest variant.
+    Order(Box<OrderUpdate>),
     /// Trading rules of a venue's symbols (on connect and on refresh).
     Instruments(VenueId, Vec<InstrumentSpec>),
     Balances(VenueId, Vec<(Asset, Balance)>),
     /// An operator's command (control API); answered on its reply channel.
     Control(control::Request),
-    /// A new set of strategies and limits (hot reload); boxed, being rare and
-    /// the largest: every market event moves through the channel at this size.
+    /// A new set of strategies and limits (hot reload).
     Reconfigure(Box<reload::Reconfigure>),
 }
 
@@ -276,7 +277,7 @@ impl Engine {
     pub fn handle(&mut self, input: EngineInput) {
         match input {
             EngineInput::Market(event, received) => self.on_market_event_at(&event, received),
-            EngineInput::Order(update) => self.core.on_order_update(update),
+            EngineInput::Order(update) => self.core.on_order_update(*update),
             EngineInput::Instruments(venue, specs) => {
                 for spec in specs {
                     self.core.market.instruments.insert((venue, spec.symbol), spec);

@@ -155,9 +155,9 @@ fn approved_orders_are_sent_and_tracked_until_terminal() {
     assert!(matches!(s.sent.requests.lock().unwrap()[..], [ExecRequest::Place { id: sent, .. }] if sent == id));
     assert_eq!(s.engine.open_orders("btc").len(), 1);
 
-    s.engine.handle(EngineInput::Order(OrderUpdate::PartiallyFilled { id, fill: fill(id, "0.4") }));
+    s.engine.handle(EngineInput::Order(Box::new(OrderUpdate::PartiallyFilled { id, fill: fill(id, "0.4") })));
     assert_eq!(s.engine.open_orders("btc")[0].filled, Qty::new(d("0.4")));
-    s.engine.handle(EngineInput::Order(OrderUpdate::Filled { id, fill: fill(id, "0.6") }));
+    s.engine.handle(EngineInput::Order(Box::new(OrderUpdate::Filled { id, fill: fill(id, "0.6") })));
     assert!(s.engine.open_orders("btc").is_empty());
     let log = lines(&s.btc);
     assert_eq!(log[1..], ["update tw-btc-1 terminal=false pos=0.4", "update tw-btc-1 terminal=true pos=1.0"]);
@@ -285,7 +285,7 @@ fn a_fee_paid_in_the_base_asset_reduces_the_position() {
     s.engine.on_market_event(&trade("BTCUSDT", "100"));
     let id = ClientOrderId::new("tw-btc-1").unwrap();
     let with_fee = |asset: &str| Fill { fee: d("0.001"), fee_asset: Some(Asset::new(asset).unwrap()), ..fill(id, "1") };
-    s.engine.handle(EngineInput::Order(OrderUpdate::Filled { id, fill: with_fee("BTC") }));
+    s.engine.handle(EngineInput::Order(Box::new(OrderUpdate::Filled { id, fill: with_fee("BTC") })));
     assert_eq!(lines(&s.btc).last().unwrap(), "update tw-btc-1 terminal=true pos=0.999");
 }
 
@@ -304,7 +304,7 @@ fn operator_commands_halt_pause_cancel_and_snapshot() {
     s.engine.on_market_event(&trade("ETHUSDT", "10"));
     s.engine.on_market_event(&trade("ETHUSDT", "11"));
     let id = ClientOrderId::new("tw-btc-1").unwrap();
-    s.engine.handle(EngineInput::Order(OrderUpdate::PartiallyFilled { id, fill: fill(id, "0.25") }));
+    s.engine.handle(EngineInput::Order(Box::new(OrderUpdate::PartiallyFilled { id, fill: fill(id, "0.25") })));
 
     let snap = snapshot(&mut s.engine);
     assert_eq!(snap.trading_state, TradingState::Active);
@@ -341,7 +341,7 @@ fn operator_commands_halt_pause_cancel_and_snapshot() {
     s.engine.on_market_event(&trade("ETHUSDT", "12"));
     assert_eq!(lines(&s.eth).last().unwrap(), "denied tw-eth-4 halted", "a paused strategy stays paused");
     for id in ["tw-eth-1", "tw-eth-2"] {
-        s.engine.handle(EngineInput::Order(OrderUpdate::Canceled { id: ClientOrderId::new(id).unwrap() }));
+        s.engine.handle(EngineInput::Order(Box::new(OrderUpdate::Canceled { id: ClientOrderId::new(id).unwrap() })));
     }
     s.engine.control(Command::ResumeStrategy("eth".into())).unwrap();
     let before = s.sent.requests.lock().unwrap().len();
@@ -360,7 +360,7 @@ fn a_strategy_past_its_drawdown_is_halted_and_its_orders_cancelled() {
     // Buys 1 at 100 (filled), and leaves a second buy resting at 99.
     engine.on_market_event(&trade("BTCUSDT", "100"));
     let id = ClientOrderId::new("tw-btc-1").unwrap();
-    engine.handle(EngineInput::Order(OrderUpdate::Filled { id, fill: fill(id, "1") }));
+    engine.handle(EngineInput::Order(Box::new(OrderUpdate::Filled { id, fill: fill(id, "1") })));
     engine.on_market_event(&trade("BTCUSDT", "99"));
     engine.on_timer(Timestamp(3));
     assert_eq!(snapshot(&mut engine).strategies[0].trading_state, TradingState::Active, "down 1: within 5");
@@ -425,4 +425,11 @@ fn ready_once_feeds_are_up_and_books_synced_and_not_after_a_drop() {
     assert!(!*ready.borrow());
     engine.on_market_event(&snapshot);
     assert!(*ready.borrow());
+}
+
+#[test]
+fn an_engine_input_is_not_much_bigger_than_a_market_event() {
+    // Every market event is moved through the engine's queue at this size.
+    let size = std::mem::size_of::<EngineInput>();
+    assert!(size <= std::mem::size_of::<MarketEvent>() + 24, "{size} bytes");
 }

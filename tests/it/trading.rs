@@ -96,7 +96,7 @@ impl Harness {
     /// The next update of order `id`.
     async fn update(&mut self, id: ClientOrderId) -> OrderUpdate {
         self.next(|i| match i {
-            EngineInput::Order(u) if *u.id() == id => Some(u),
+            EngineInput::Order(u) if *u.id() == id => Some(*u),
             _ => None,
         })
         .await
@@ -316,7 +316,7 @@ async fn ten_times_the_allowed_order_rate_causes_no_429_and_cancels_still_go_thr
     }
     let (mut accepted, mut denied) = (Vec::new(), 0);
     while accepted.len() + denied < ids.len() {
-        let u = h.next(|i| if let EngineInput::Order(u) = i { Some(u) } else { None }).await;
+        let u = h.next(|i| if let EngineInput::Order(u) = i { Some(*u) } else { None }).await;
         match u {
             OrderUpdate::Accepted { id, .. } => accepted.push(id),
             OrderUpdate::Denied { reason, .. } => {
@@ -333,7 +333,7 @@ async fn ten_times_the_allowed_order_rate_causes_no_429_and_cancels_still_go_thr
     }
     let mut canceled = Vec::new();
     while canceled.len() < accepted.len() {
-        match h.next(|i| if let EngineInput::Order(u) = i { Some(u) } else { None }).await {
+        match h.next(|i| if let EngineInput::Order(u) = i { Some(*u) } else { None }).await {
             OrderUpdate::Canceled { id } => canceled.push(id),
             other => panic!("unexpected {other:?}"),
         }
@@ -386,12 +386,12 @@ async fn dropped_connections_come_back_resync_the_book_and_reconcile_missed_fill
                 seen.1 = true;
             }
             EngineInput::Market(MarketEvent::BookSnapshot(_), _) if seen.1 => seen.2 = true,
-            EngineInput::Order(OrderUpdate::Filled { id: filled, fill }) => {
+            EngineInput::Order(update) => {
+                let OrderUpdate::Filled { id: filled, fill } = *update else { panic!("unexpected {update:?}") };
                 assert_eq!(filled, id("it-rec-1"));
                 assert_eq!((fill.qty.get(), fill.price.get()), ("0.01".parse().unwrap(), "50000".parse().unwrap()));
                 seen.3 = true;
             }
-            EngineInput::Order(other) => panic!("unexpected {other:?}"),
             _ => {}
         }
     }

@@ -647,7 +647,7 @@ impl Exec {
         match &mut self.recovering {
             Some(collected) => collected.push(update),
             None => {
-                let _ = self.engine.send(EngineInput::Order(update)).await;
+                let _ = self.engine.send(EngineInput::Order(Box::new(update))).await;
             }
         }
     }
