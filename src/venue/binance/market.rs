@@ -301,9 +301,11 @@ impl Feed {
 
     /// Connects once; `None` on shutdown.
     async fn connect(&self, url: &str, shutdown: &CancellationToken) -> Option<Result<Ws, String>> {
+        let connecting =
+            tokio_tungstenite::connect_async_with_config(url, Some(super::ws_config(self.options.read_buffer)), false);
         let connected = tokio::select! {
             _ = shutdown.cancelled() => return None,
-            r = tokio::time::timeout(Duration::from_secs(10), tokio_tungstenite::connect_async_with_config(url, Some(super::ws_config(self.options.read_buffer)), false)) => r,
+            r = tokio::time::timeout(Duration::from_secs(10), connecting) => r,
         };
         Some(match connected {
             Ok(Ok((ws, _))) => Ok(ws),

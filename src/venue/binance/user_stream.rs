@@ -198,9 +198,11 @@ pub async fn run(
     let mut backoff = Backoff::new(Duration::from_millis(250), Duration::from_secs(30));
     let mut request_seq = 0u64;
     loop {
+        let config = Some(super::ws_config(super::WS_READ_BUFFER));
+        let connecting = tokio_tungstenite::connect_async_with_config(ws_api_url.as_str(), config, false);
         let connected = tokio::select! {
             _ = shutdown.cancelled() => return,
-            r = tokio::time::timeout(Duration::from_secs(10), tokio_tungstenite::connect_async_with_config(ws_api_url.as_str(), Some(super::ws_config(super::WS_READ_BUFFER)), false)) => r,
+            r = tokio::time::timeout(Duration::from_secs(10), connecting) => r,
         };
         let why = match connected {
             Ok(Ok((mut ws, _))) => {
