@@ -12,7 +12,7 @@ use tradewind_strategies::sdk::{Strategy, VenueId};
 
 use crate::config::{Config, Environment, VenueConfig};
 use crate::engine::{self, Engine};
-use crate::journal::{Journal, OpenEntry, Recovered};
+use crate::journal::{Journal, OpenEntry, Recovered, Unjournaled};
 use crate::risk::RiskManager;
 use crate::secret::Secret;
 use crate::venue::binance::market::FeedSpec;
@@ -144,6 +144,7 @@ fn forget_embedded_sim_state(config: &Config, journal: &Journal, recovered: &mut
         !sim
     });
     recovered.fills.retain(|(_, f)| !is_sim(f.venue.as_str()));
+    recovered.unjournaled.retain(|u| !is_sim(&u.lease.venue));
 }
 
 mod reload;
@@ -186,6 +187,7 @@ struct StartedVenue {
     key_fingerprint: Option<[u8; 32]>,
     /// What reconciling the journal's open orders with the venue changed.
     reconciled: Vec<tradewind_strategies::sdk::OrderUpdate>,
+    adopted: Vec<(String, tradewind_strategies::sdk::OpenOrder)>,
     exec_task: tokio::task::JoinHandle<()>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
     sim: Option<SimHandle>,
@@ -246,6 +248,9 @@ pub async fn run(
     }
     for entry in &recovered.open {
         engine.restore_open_order(&entry.instance, entry.order);
+    }
+    for (instance, order) in venues.iter_mut().flat_map(|v| std::mem::take(&mut v.adopted)) {
+        engine.restore_open_order(&instance, order);
     }
     for update in venues.iter_mut().flat_map(|v| std::mem::take(&mut v.reconciled)) {
         engine.restore_update(&update);
@@ -386,6 +391,8 @@ async fn start_venue(
 ) -> anyhow::Result<StartedVenue> {
     let open: Vec<OpenEntry> =
         recovered.open.iter().filter(|o| o.order.order.venue.as_str() == venue.name()).cloned().collect();
+    let unjournaled: Vec<Unjournaled> =
+        recovered.unjournaled.iter().filter(|u| u.lease.venue == venue.name()).cloned().collect();
     let id = VenueId::new(venue.name()).map_err(|e| anyhow::anyhow!("bad venue name: {e}"))?;
     let feeds = feed_specs(engine, id);
     // The venue pings every 20 s: 45 s of silence means the connection is dead.
@@ -421,6 +428,7 @@ async fn start_venue(
                 request_timeout,
                 journal: Some(journal.clone()),
                 recovered: open,
+                unjournaled,
                 account_label: "sim".to_owned(),
                 check_key_permissions: false,
                 allow_withdrawal_keys: false,
@@ -451,6 +459,7 @@ async fn start_venue(
                 request_timeout,
                 journal: Some(journal.clone()),
                 recovered: open,
+                unjournaled,
                 account_label: format!("binance/{}", b.environment.as_str()),
                 // The permission endpoint exists on mainnet only.
                 check_key_permissions: b.environment == Environment::Mainnet,
@@ -473,6 +482,7 @@ async fn start_venue(
         keys,
         key_fingerprint,
         reconciled: connection.recovered,
+        adopted: connection.adopted,
         exec_task: connection.exec_task,
         tasks: connection.tasks,
         sim,

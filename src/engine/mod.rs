@@ -55,6 +55,9 @@ pub enum EngineInput {
     Control(control::Request),
     /// A new set of strategies and limits (hot reload).
     Reconfigure(Box<reload::Reconfigure>),
+    /// An order of an instance that reached the venue before a crash without
+    /// its journal entry, found after the restart (its updates follow).
+    Adopt(Box<(String, OpenOrder)>),
 }
 
 /// Whether an instance is still being called.
@@ -289,6 +292,10 @@ impl Engine {
                 }
             }
             EngineInput::Reconfigure(change) => self.reconfigure(*change),
+            EngineInput::Adopt(adopted) => {
+                let (instance, order) = *adopted;
+                self.restore_open_order(&instance, order);
+            }
             EngineInput::Control(request) => {
                 let reply = self.control(request.command);
                 // The asker may have given up (timeout); the command took effect regardless.

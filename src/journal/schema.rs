@@ -44,6 +44,17 @@ const MIGRATIONS: &[&str] = &[
         time_ms INTEGER NOT NULL,
         body    TEXT NOT NULL                 -- JSON: positions per strategy, balances per venue
     );",
+    // 3: client order id leases: an instance may send ids `first..=upto` on `symbols`
+    // before their intents are committed (see `Record::Lease`).
+    "CREATE TABLE leases (
+        venue    TEXT NOT NULL,
+        instance TEXT NOT NULL,
+        first    INTEGER NOT NULL,
+        upto     INTEGER NOT NULL,
+        symbols  TEXT NOT NULL,               -- JSON array of symbols
+        time_ms  INTEGER NOT NULL,
+        PRIMARY KEY (venue, instance)
+    );",
 ];
 
 /// Refuses a file this build must not touch: a SQLite database that is not a

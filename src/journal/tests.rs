@@ -191,7 +191,7 @@ async fn snapshots_are_kept_up_to_their_limit() {
     let (count, oldest): (i64, i64) =
         conn.query_row("SELECT count(*), MIN(time_ms) FROM snapshots", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
     assert_eq!((count, oldest), (SNAPSHOTS_KEPT, 10));
-    assert_eq!(schema_version(&conn), Some(2));
+    assert_eq!(schema_version(&conn), Some(3));
 }
 
 #[tokio::test]
@@ -224,4 +224,72 @@ async fn an_order_whose_fills_are_all_journaled_is_not_open_whatever_its_row_say
     // The row was repaired: the next start finds nothing to repair.
     let (_, again) = Journal::open(&path).unwrap();
     assert!(again.completed.is_empty());
+}
+
+#[tokio::test]
+async fn ids_leased_above_the_last_committed_intent_are_given_back_and_never_reused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j.db");
+    let btc = Symbol::new("BTCUSDT").unwrap();
+    let eth = Symbol::new("ETHUSDT").unwrap();
+    let lease = |instance: &str, first, upto| Lease {
+        venue: "sim".into(),
+        instance: instance.into(),
+        first,
+        upto,
+        symbols: vec![btc, eth],
+    };
+    {
+        let (journal, _) = Journal::open(&path).unwrap();
+        // "sma": ids 40..=56 leased, intents up to 42 committed when the process died.
+        journal.write(Record::Lease(lease("sma", 40, 56))).await.unwrap();
+        for client in ["tw-sma-40", "tw-sma-41", "tw-sma-42"] {
+            journal.queue(Record::Intent { id: id(client), order: order(), time_ms: 1 }).unwrap();
+        }
+        // "grid": a clean stop shrank its lease to the last id sent.
+        journal.write(Record::Lease(lease("grid", 7, 30))).await.unwrap();
+        journal.queue(Record::Intent { id: id("tw-grid-7"), order: order(), time_ms: 1 }).unwrap();
+        journal.write(Record::Lease(lease("grid", 7, 7))).await.unwrap();
+        // "new": leased, nothing committed yet (its ids start at the wall clock).
+        journal.write(Record::Lease(lease("new", 1_700_000_000_000, 1_700_000_000_016))).await.unwrap();
+    }
+    let (_journal, recovered) = Journal::open(&path).unwrap();
+    assert_eq!(
+        recovered.next_seq,
+        HashMap::from([("sma".to_owned(), 57), ("grid".to_owned(), 8), ("new".to_owned(), 1_700_000_000_017)]),
+        "new ids start above every id that may have been sent"
+    );
+    let windows: Vec<(&str, std::ops::RangeInclusive<u64>)> =
+        recovered.unjournaled.iter().map(|w| (w.lease.instance.as_str(), w.seqs.clone())).collect();
+    assert_eq!(windows, [("new", 1_700_000_000_000..=1_700_000_000_016), ("sma", 43..=56)]);
+    let sma = &recovered.unjournaled[1];
+    assert_eq!(sma.lease.symbols, [btc, eth]);
+    let ids: Vec<String> = sma.ids().map(|i| i.as_str().to_owned()).collect();
+    assert_eq!((ids.len(), ids[0].as_str(), ids[13].as_str()), (14, "tw-sma-43", "tw-sma-56"));
+}
+
+#[tokio::test]
+async fn after_an_intent_fails_to_commit_no_further_intent_is_taken() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j.db");
+    drop(Journal::open(&path).unwrap());
+    let pages: i64 = Connection::open(&path).unwrap().query_row("PRAGMA page_count", [], |r| r.get(0)).unwrap();
+    let (journal, _) = Journal::open_with(&path, |c| c.pragma_update(None, "max_page_count", pages + 2)).unwrap();
+    let intent = |n: u64| Record::Intent { id: id(&format!("tw-sma-{n}")), order: order(), time_ms: 1 };
+    let mut n = 0;
+    // Queued intents until one batch cannot be committed (the disk is "full").
+    let refused = loop {
+        n += 1;
+        assert!(n < 100_000, "a database capped a few pages above its size fills up");
+        if let Err(e) = journal.queue(intent(n)) {
+            break e;
+        }
+        if n % 64 == 0 {
+            journal.flush().await;
+        }
+    };
+    assert!(matches!(refused, JournalError::IntentLost { .. }), "{refused}");
+    assert!(refused.to_string().contains("no new orders until a restart"), "{refused}");
+    // Everything else still goes on being attempted (and logged when it fails).
+    journal.queue(Record::Snapshot { time_ms: 1, body: "{}".into() }).unwrap();
 }

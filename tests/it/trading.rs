@@ -7,6 +7,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tradewind::engine::EngineInput;
 use tradewind::execution::{ExecRequest, ExecutionClient};
+use tradewind::journal::{Journal, Recovered};
 use tradewind::secret::Secret;
 use tradewind::venue::binance::market::FeedSpec;
 use tradewind::venue::binance::rest::Credentials;
@@ -41,16 +42,33 @@ async fn harness(config: SimConfig, feeds: Vec<FeedSpec>) -> Harness {
 }
 
 async fn harness_with_silence(config: SimConfig, feeds: Vec<FeedSpec>, silence_timeout: Duration) -> Harness {
-    let shutdown = CancellationToken::new();
+    let sim = start_sim(config).await;
+    let (connection, rx, shutdown) = connect(&sim, feeds, silence_timeout, None).await;
+    Harness { sim, connection, rx, shutdown }
+}
+
+async fn start_sim(config: SimConfig) -> SimHandle {
     let options = sim::SimOptions {
         listen: "127.0.0.1:0".parse().unwrap(),
         seed: 5,
         config,
         accounts: vec![("it-key".into(), Secret::new("it-secret"))],
     };
-    let sim = sim::start(options, shutdown.child_token()).await.unwrap();
+    sim::start(options, CancellationToken::new()).await.unwrap()
+}
+
+/// Connects to `sim`, journaling to `journal` (and settling what it recovered) if given.
+async fn connect(
+    sim: &SimHandle,
+    feeds: Vec<FeedSpec>,
+    silence_timeout: Duration,
+    journal: Option<(Journal, Recovered)>,
+) -> (Connection, mpsc::Receiver<EngineInput>, CancellationToken) {
+    let shutdown = CancellationToken::new();
     let credentials =
         Credentials { api_key: Secret::new("it-key"), signer: Signer::hmac(&Secret::new("it-secret")).unwrap() };
+    let (journal, recovered) = journal.unzip();
+    let recovered = recovered.unwrap_or_default();
     let options = ConnectOptions {
         venue: venue(),
         endpoints: Endpoints { rest: sim.rest_url(), stream: sim.stream_url(), ws_api: sim.ws_api_url() },
@@ -59,15 +77,26 @@ async fn harness_with_silence(config: SimConfig, feeds: Vec<FeedSpec>, silence_t
         silence_timeout,
         instruments_refresh: Duration::from_secs(3600),
         request_timeout: Duration::from_secs(2),
-        journal: None,
-        recovered: Vec::new(),
+        journal,
+        recovered: recovered.open,
+        unjournaled: recovered.unjournaled,
         account_label: "sim".into(),
         check_key_permissions: true,
         allow_withdrawal_keys: false,
     };
     let (tx, rx) = mpsc::channel(100_000);
     let connection = binance::connect(options, feeds, tx, shutdown.clone()).await.unwrap();
-    Harness { sim, connection, rx, shutdown }
+    (connection, rx, shutdown)
+}
+
+/// Closes a connection the way the daemon does at a clean stop (the simulator stays up).
+async fn disconnect(connection: Connection, shutdown: CancellationToken) {
+    shutdown.cancel();
+    drop(connection.client);
+    let _ = connection.exec_task.await;
+    for t in connection.tasks {
+        let _ = t.await;
+    }
 }
 
 impl Harness {
@@ -112,12 +141,7 @@ impl Harness {
     }
 
     async fn stop(self) {
-        self.shutdown.cancel();
-        drop(self.connection.client);
-        let _ = self.connection.exec_task.await;
-        for t in self.connection.tasks {
-            let _ = t.await;
-        }
+        disconnect(self.connection, self.shutdown).await;
         self.sim.stop().await;
     }
 }
@@ -533,5 +557,100 @@ async fn partial_fills_then_cancel_give_the_hand_computed_position_through_dupli
     let (btc, usdt) = h.sim.with_exchange(|ex| (ex.ledger().balance(2, "BTC"), ex.ledger().balance(2, "USDT")));
     assert_eq!((btc.free - d("1"), btc.locked), (d("0.006993"), Decimal::ZERO));
     assert_eq!((usdt.free - d("100000"), usdt.locked), (d("-350"), Decimal::ZERO));
+    h.stop().await;
+}
+
+/// A run sent orders and died before their intents were committed (the
+/// journal queues intents and commits them off the order's path). The ids
+/// between its last committed intent and its lease are asked about at the
+/// restart: those the venue has are adopted with their fills; one the venue
+/// takes late (within the recvWindow of a request sent before the crash) is
+/// found by the second round of questions; new ids start above the lease.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn orders_sent_but_not_journaled_before_a_crash_are_found_and_adopted_at_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("journal.db");
+    let sim = start_sim(quiet_market()).await;
+    let open = |path| Journal::open(path).unwrap();
+
+    // The first run: two resting orders and one filled.
+    let (journal, recovered) = open(&path);
+    let (connection, rx, shutdown) =
+        connect(&sim, Vec::new(), Duration::from_secs(45), Some((journal, recovered))).await;
+    let mut h = Harness { sim, connection, rx, shutdown };
+    h.submit(ExecRequest::Place { id: id("tw-g-101"), order: limit(Side::Buy, "0.001", "30000"), origin: None });
+    assert!(matches!(h.update(id("tw-g-101")).await, OrderUpdate::Accepted { .. }));
+    h.submit(ExecRequest::Place {
+        id: id("tw-g-102"),
+        order: order(Side::Buy, "0.002", OrderKind::Market),
+        origin: None,
+    });
+    assert!(matches!(h.update(id("tw-g-102")).await, OrderUpdate::Accepted { .. }));
+    let OrderUpdate::Filled { fill, .. } = h.update(id("tw-g-102")).await else { panic!("the market order fills") };
+    h.submit(ExecRequest::Place { id: id("tw-g-103"), order: limit(Side::Buy, "0.003", "31000"), origin: None });
+    assert!(matches!(h.update(id("tw-g-103")).await, OrderUpdate::Accepted { .. }));
+    let Harness { sim, connection, shutdown, .. } = h;
+    disconnect(connection, shutdown).await;
+
+    // As if it had died before committing the last two intents and before its clean
+    // stop shrank the lease: the journal knows only tw-g-101, and ids up to 106 may be out.
+    let db = rusqlite::Connection::open(&path).unwrap();
+    for table in ["orders", "order_events", "fills"] {
+        db.execute(&format!("DELETE FROM {table} WHERE client_id IN ('tw-g-102', 'tw-g-103')"), []).unwrap();
+    }
+    let upto: i64 = db.query_row("SELECT upto FROM leases WHERE instance = 'g'", [], |r| r.get(0)).unwrap();
+    assert_eq!(upto, 103, "a clean stop leaves the lease at the last id sent");
+    db.execute("UPDATE leases SET upto = 106 WHERE instance = 'g'", []).unwrap();
+    drop(db);
+
+    let (journal, recovered) = open(&path);
+    assert_eq!(recovered.next_seq["g"], 107, "new ids start above the lease");
+    let windows: Vec<_> = recovered.unjournaled.iter().map(|w| (w.lease.instance.as_str(), w.seqs.clone())).collect();
+    assert_eq!(windows, [("g", 102..=106)]);
+    let (connection, rx, shutdown) =
+        connect(&sim, Vec::new(), Duration::from_secs(45), Some((journal.clone(), recovered))).await;
+
+    let mut adopted: Vec<(String, &str, Qty)> =
+        connection.adopted.iter().map(|(i, o)| (i.clone(), o.id.as_str(), o.order.qty)).collect();
+    adopted.sort_by(|a, b| a.1.cmp(b.1));
+    let q = |s: &str| Qty::new(s.parse().unwrap());
+    assert_eq!(adopted, [("g".into(), "tw-g-102", q("0.002")), ("g".into(), "tw-g-103", q("0.003"))]);
+    let state = |u: &OrderUpdate| match u {
+        OrderUpdate::Accepted { .. } => "accepted",
+        OrderUpdate::Filled { .. } => "filled",
+        other => panic!("unexpected update {other:?}"),
+    };
+    let found: Vec<(&str, &str)> = connection.recovered.iter().map(|u| (u.id().as_str(), state(u))).collect();
+    for expected in [("tw-g-102", "accepted"), ("tw-g-102", "filled"), ("tw-g-103", "accepted")] {
+        assert!(found.contains(&expected), "{expected:?} in {found:?}");
+    }
+    assert_eq!(found.len(), 3, "nothing about the ids never sent: {found:?}");
+    let refetched = connection.recovered.iter().find_map(|u| u.fill()).unwrap();
+    assert_eq!(*refetched, fill, "the fill comes back exactly as the first run saw it");
+
+    // A request of the dead run the venue takes only now (still inside its recvWindow).
+    let late = limit(Side::Buy, "0.004", "32000");
+    connection.rest.new_order(&id("tw-g-105"), &late, None, None).await.unwrap();
+    let mut h = Harness { sim, connection, rx, shutdown };
+    let (instance, order) = h
+        .next(|i| match i {
+            EngineInput::Adopt(a) if a.1.id == id("tw-g-105") => Some(*a),
+            _ => None,
+        })
+        .await;
+    assert_eq!((instance.as_str(), order.order), ("g", late));
+    assert!(matches!(h.update(id("tw-g-105")).await, OrderUpdate::Accepted { .. }));
+
+    journal.flush().await;
+    let db = rusqlite::Connection::open(&path).unwrap();
+    let mut known: Vec<String> = db
+        .prepare("SELECT client_id FROM orders ORDER BY client_id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    known.sort();
+    assert_eq!(known, ["tw-g-101", "tw-g-102", "tw-g-103", "tw-g-105"], "the adopted orders are journaled again");
     h.stop().await;
 }

@@ -71,10 +71,12 @@ pub struct ConnectOptions {
     pub instruments_refresh: Duration,
     /// Deadline of one REST request (Binance's own backend gives up after 10 s).
     pub request_timeout: Duration,
-    /// Where intents are written before they are sent (none: not journaled).
+    /// Where intents are written as they are sent (none: not journaled).
     pub journal: Option<crate::journal::Journal>,
     /// Orders of this venue an earlier run left open.
     pub recovered: Vec<crate::journal::OpenEntry>,
+    /// Client order ids an earlier run may have sent without journaling them.
+    pub unjournaled: Vec<crate::journal::Unjournaled>,
     /// Which venue this is (`sim`, `binance/testnet`, ...): with the account's
     /// uid it ties the venue name to one account in the journal.
     pub account_label: String,
@@ -106,8 +108,11 @@ pub struct Connection {
     pub rest: Arc<RestClient>,
     /// Ends once the engine dropped `client` and every request in flight is answered.
     pub exec_task: tokio::task::JoinHandle<()>,
-    /// What startup reconciliation found, to apply before strategies run.
+    /// What startup reconciliation found, to apply before strategies run
+    /// (after handing `adopted` to their instances).
     pub recovered: Vec<OrderUpdate>,
+    /// Orders the venue has that an earlier run sent but did not journal, by instance.
+    pub adopted: Vec<(String, tradewind_strategies::sdk::OpenOrder)>,
     /// Feeds and the user stream; they end on the shutdown token.
     pub tasks: Vec<tokio::task::JoinHandle<()>>,
     /// Starts feeds for subscriptions added later (reload).
@@ -256,8 +261,11 @@ pub async fn connect(
         rest.clone(),
         user_rx,
         engine,
-        options.journal.clone(),
-        options.recovered.clone(),
+        exec::Journaled {
+            journal: options.journal.clone(),
+            open: options.recovered.clone(),
+            unjournaled: options.unjournaled.clone(),
+        },
     )
     .await;
     // Market data once the orders of an earlier run are settled.
@@ -276,6 +284,7 @@ pub async fn connect(
         rest,
         exec_task: started.task,
         recovered: started.recovered,
+        adopted: started.adopted,
         tasks,
         feeds: launcher,
         keys: KeyRotation { rest: rest_for_keys, user: user_stream },

@@ -92,6 +92,13 @@ pub struct OrderInfo {
     pub price: Decimal,
     #[serde(default)]
     pub orig_qty: Decimal,
+    #[serde(default, rename = "type")]
+    pub order_type: String,
+    #[serde(default)]
+    pub time_in_force: String,
+    /// When the order was placed (ms).
+    #[serde(default)]
+    pub time: Option<i64>,
 }
 
 /// A `myTrades` row.

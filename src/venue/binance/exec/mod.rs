@@ -10,6 +10,7 @@
 //! unknown. An unknown order is never re-sent; it is settled by querying its
 //! client order id until the venue knows it or has clearly never seen it.
 
+mod lease;
 mod record;
 mod recover;
 mod user;
@@ -22,8 +23,8 @@ use rust_decimal::Decimal;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tradewind_strategies::sdk::{
-    Asset, ClientOrderId, Fill, InstrumentSpec, Liquidity, NewOrder, OrderKind, OrderUpdate, Price, Qty, Reason, Side,
-    Symbol, Timestamp, VenueId,
+    Asset, ClientOrderId, Fill, InstrumentSpec, Liquidity, NewOrder, OpenOrder, OrderKind, OrderUpdate, Price, Qty,
+    Reason, Side, Symbol, Timestamp, VenueId,
 };
 
 use super::error::{Outcome, VenueError};
@@ -31,7 +32,7 @@ use super::rest::{AccountTrade, OrderAck, OrderInfo, RestClient};
 use super::user_stream::UserEvent;
 use crate::engine::{EngineInput, wall_clock_now};
 use crate::execution::{ExecRequest, ExecutionClient, SubmitError};
-use crate::journal::{Journal, OpenEntry, Record as JournalRecord};
+use crate::journal::{Journal, OpenEntry, Unjournaled};
 
 /// The engine's side: a bounded queue into the execution task.
 pub struct ExecHandle {
@@ -88,8 +89,20 @@ pub struct Started {
     pub handle: ExecHandle,
     pub task: tokio::task::JoinHandle<()>,
     /// What reconciling the journal's open orders with the venue found, for
-    /// the engine to apply before any strategy runs.
+    /// the engine to apply before any strategy runs (after `adopted`).
     pub recovered: Vec<OrderUpdate>,
+    /// Orders of an earlier run the venue has but the journal missed (sent
+    /// just before a crash), with their instances: theirs again.
+    pub adopted: Vec<(String, OpenOrder)>,
+}
+
+/// The journal, and what it says an earlier run left to settle on this venue.
+pub struct Journaled {
+    pub journal: Option<Journal>,
+    /// Orders left open (or in flight).
+    pub open: Vec<OpenEntry>,
+    /// Client order ids that may have been sent without a committed intent.
+    pub unjournaled: Vec<Unjournaled>,
 }
 
 /// Starts the execution task after reconciling the orders an earlier run left open.
@@ -99,8 +112,7 @@ pub async fn start(
     rest: Arc<RestClient>,
     user: mpsc::Receiver<UserEvent>,
     engine: mpsc::Sender<EngineInput>,
-    journal: Option<Journal>,
-    recovered: Vec<OpenEntry>,
+    Journaled { journal, open, unjournaled }: Journaled,
 ) -> Started {
     let (tx, rx) = mpsc::channel(options.queue);
     let (results_tx, mut results_rx) = mpsc::channel(options.queue);
@@ -117,14 +129,16 @@ pub async fn start(
         results_tx,
         in_flight: 0,
         recovering: None,
+        adopted: None,
         external: HashSet::new(),
+        leases: lease::Leases::default(),
     };
-    for entry in recovered {
+    for entry in open {
         exec.adopt(entry);
     }
     let deadline = exec.options.recover_deadline;
-    let recovered = exec.recover(&mut results_rx, deadline).await;
-    Started { handle: ExecHandle { tx }, task: tokio::spawn(exec.run(rx, user, results_rx)), recovered }
+    let (recovered, adopted) = exec.recover(&mut results_rx, &unjournaled, deadline).await;
+    Started { handle: ExecHandle { tx }, task: tokio::spawn(exec.run(rx, user, results_rx)), recovered, adopted }
 }
 
 /// Where an order stands as far as we know.
@@ -160,12 +174,42 @@ struct Tracked {
 
 /// A finished REST call.
 enum Done {
-    Placed { id: ClientOrderId, result: Result<OrderAck, VenueError> },
-    Canceled { id: ClientOrderId, result: Result<OrderInfo, VenueError> },
-    Replaced { cancel: ClientOrderId, id: ClientOrderId, result: Result<serde_json::Value, VenueError> },
-    Queried { id: ClientOrderId, result: Result<OrderInfo, VenueError> },
-    Trades { id: ClientOrderId, final_status: Option<String>, result: Result<Vec<AccountTrade>, VenueError> },
-    OpenOrders { result: Result<Vec<OrderInfo>, VenueError> },
+    Placed {
+        id: ClientOrderId,
+        result: Result<OrderAck, VenueError>,
+    },
+    Canceled {
+        id: ClientOrderId,
+        result: Result<OrderInfo, VenueError>,
+    },
+    Replaced {
+        cancel: ClientOrderId,
+        id: ClientOrderId,
+        result: Result<serde_json::Value, VenueError>,
+    },
+    Queried {
+        id: ClientOrderId,
+        result: Result<OrderInfo, VenueError>,
+    },
+    Trades {
+        id: ClientOrderId,
+        final_status: Option<String>,
+        result: Result<Vec<AccountTrade>, VenueError>,
+    },
+    OpenOrders {
+        result: Result<Vec<OrderInfo>, VenueError>,
+    },
+    /// A lease renewed ahead of need (see `lease`).
+    Leased {
+        lease: crate::journal::Lease,
+        result: Result<(), String>,
+    },
+    /// What the venue says about an id that may have been sent unjournaled.
+    Probed {
+        id: ClientOrderId,
+        symbol: Symbol,
+        result: Result<OrderInfo, VenueError>,
+    },
 }
 
 /// Terminal ids remembered to ignore late duplicates.
@@ -186,6 +230,9 @@ struct Exec {
     in_flight: usize,
     /// During startup reconciliation: updates collected for the engine instead of sent.
     recovering: Option<Vec<OrderUpdate>>,
+    /// During startup reconciliation: orders adopted, for the engine.
+    adopted: Option<Vec<(String, OpenOrder)>>,
+    leases: lease::Leases,
     /// Client order ids of open orders on the account that this process does not own.
     external: HashSet<String>,
 }
@@ -202,6 +249,7 @@ impl Exec {
         let every = self.options.reconcile_every;
         let mut reconcile = tokio::time::interval_at(Instant::now() + every, every);
         reconcile.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        self.probe_later();
         loop {
             if !requests_open && self.in_flight == 0 {
                 break;
@@ -225,6 +273,7 @@ impl Exec {
                 }
             }
         }
+        self.release_leases().await;
         tracing::debug!(venue = %self.options.venue, "execution task finished");
     }
 
@@ -298,16 +347,6 @@ impl Exec {
                 false
             }
         }
-    }
-
-    /// Writes the intent and waits for the commit: nothing is sent that the journal does not hold.
-    async fn journal_intent(&self, id: ClientOrderId, order: &NewOrder) -> Result<(), Reason> {
-        let Some(journal) = &self.journal else { return Ok(()) };
-        let record = JournalRecord::Intent { id, order: *order, time_ms: wall_clock_now().0 };
-        journal.write(record).await.map_err(|e| {
-            tracing::error!(client_order_id = %id, error = %e, "journal write failed; order not sent");
-            Reason::new("journal", e.to_string())
-        })
     }
 
     /// Takes over an order an earlier run left open, as the journal knows it.
@@ -419,6 +458,11 @@ impl Exec {
             },
             Done::Queried { id, result } => self.on_query(id, result).await,
             Done::OpenOrders { result } => self.on_open_orders(result),
+            Done::Leased { lease, result } => match result {
+                Ok(()) => self.leased(lease),
+                Err(e) => self.lease_failed(&lease, &e),
+            },
+            Done::Probed { id, symbol, result } => self.on_probe(id, symbol, result).await,
             Done::Trades { id, final_status, result } => {
                 match result {
                     Ok(trades) => {

@@ -4,7 +4,9 @@
 //! At start every order the journal left open (or in flight) is queried by
 //! its client order id: fills the journal missed are fetched and applied,
 //! finished orders are closed, an intent the venue never saw is closed as
-//! rejected. Then the account's open orders are listed: an order this
+//! rejected. The ids an earlier run may have sent without a committed intent
+//! are asked about too, and what the venue has of them is adopted (see
+//! `lease`). Then the account's open orders are listed: an order this
 //! process does not track is *external* — reported, counted, never touched.
 //! The updates found at start are handed back for the engine to apply before
 //! its strategies run; later ones flow like any other update.
@@ -14,9 +16,10 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 use tokio::time::Instant;
-use tradewind_strategies::sdk::{ClientOrderId, OrderUpdate};
+use tradewind_strategies::sdk::{ClientOrderId, OpenOrder, OrderUpdate};
 
 use super::{Done, Exec};
+use crate::journal::Unjournaled;
 use crate::venue::binance::error::VenueError;
 use crate::venue::binance::rest::OrderInfo;
 
@@ -31,12 +34,45 @@ impl Exec {
     /// Settles the orders of an earlier run and lists the account's open
     /// orders; returns the updates this produced. Gives up waiting at
     /// `deadline`: what is still in flight then settles while trading.
-    pub(super) async fn recover(&mut self, results: &mut mpsc::Receiver<Done>, deadline: Duration) -> Vec<OrderUpdate> {
+    pub(super) async fn recover(
+        &mut self,
+        results: &mut mpsc::Receiver<Done>,
+        unjournaled: &[Unjournaled],
+        deadline: Duration,
+    ) -> (Vec<OrderUpdate>, Vec<(String, OpenOrder)>) {
         self.recovering = Some(Vec::new());
-        let adopted = self.orders.len();
+        self.adopted = Some(Vec::new());
+        let from_journal = self.orders.len();
         self.reconcile();
-        self.scan_open_orders();
+        let venue = self.options.venue.to_string();
+        let windows: Vec<Unjournaled> = unjournaled.iter().filter(|w| w.lease.venue == venue).cloned().collect();
+        let probes = self.leases.probes(&windows, self.options.recv_window_ms);
+        let probed = probes.len();
+        for (id, symbol) in probes {
+            self.probe(id, symbol, Duration::ZERO);
+        }
         let until = Instant::now() + deadline;
+        self.settle(results, until).await;
+        // Open orders are listed once the probes have adopted what they found.
+        self.scan_open_orders();
+        self.settle(results, until).await;
+        let updates = self.recovering.take().unwrap_or_default();
+        let adopted = self.adopted.take().unwrap_or_default();
+        tracing::info!(
+            venue = %self.options.venue,
+            orders_from_journal = from_journal,
+            unjournaled_ids_asked = probed,
+            adopted = adopted.len(),
+            updates = updates.len(),
+            still_open = self.orders.len(),
+            external_orders = self.external.len(),
+            "reconciled with the venue"
+        );
+        (updates, adopted)
+    }
+
+    /// Handles the answers of the requests in flight until none is left or `until`.
+    async fn settle(&mut self, results: &mut mpsc::Receiver<Done>, until: Instant) {
         while self.in_flight > 0 {
             match tokio::time::timeout_at(until, results.recv()).await {
                 Ok(Some(done)) => {
@@ -54,16 +90,6 @@ impl Exec {
                 }
             }
         }
-        let updates = self.recovering.take().unwrap_or_default();
-        tracing::info!(
-            venue = %self.options.venue,
-            orders_from_journal = adopted,
-            updates = updates.len(),
-            still_open = self.orders.len(),
-            external_orders = self.external.len(),
-            "reconciled with the venue"
-        );
-        updates
     }
 
     /// Lists the account's open orders (all symbols) to find external ones.

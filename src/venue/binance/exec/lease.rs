@@ -1,0 +1,314 @@
+//! Client order id leases and the probes that settle them after a crash.
+//!
+//! An intent is queued to the journal just before its request leaves and
+//! committed a moment later, off the order's path. Before an id is sent, a
+//! *committed* lease covers it: its instance's sequence number is at most the
+//! lease's `upto` and its symbol is among the lease's symbols. Leases are
+//! renewed a block ahead while ids still remain, so an order waits for a
+//! commit only when a burst uses up a block faster than one commit takes.
+//!
+//! After a crash, the ids between an instance's last committed intent and its
+//! lease may be on the venue without the journal knowing them. At start each
+//! is queried by client order id on each of the lease's symbols: what the
+//! venue has is adopted (journaled, handed to its instance, its fills fetched)
+//! and what it does not have is asked about once more after the recvWindow
+//! of a request sent just before the crash has passed.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use rust_decimal::Decimal;
+use tradewind_strategies::sdk::{
+    ClientOrderId, NewOrder, OpenOrder, OrderKind, Price, Qty, Reason, Side, Symbol, TimeInForce,
+};
+
+use super::{CLOCK_MARGIN_MS, Done, Exec, Stage, Tracked};
+use crate::engine::{EngineInput, wall_clock_now};
+use crate::journal::{Journal, Lease, Record, Unjournaled, instance_of};
+use crate::venue::binance::error::VenueError;
+use crate::venue::binance::rest::OrderInfo;
+
+/// Sequence numbers one lease covers ahead of the id that takes it.
+pub(super) const LEASE_BLOCK: u64 = 16;
+
+/// One instance's lease, as far as it is committed.
+#[derive(Debug)]
+pub(super) struct Held {
+    first: u64,
+    upto: u64,
+    symbols: Vec<Symbol>,
+    /// A renewal is being committed.
+    renewing: bool,
+    /// The highest sequence number sent under the lease in this run.
+    highest: Option<u64>,
+}
+
+/// Leases of this venue's instances, and ids to ask about again later.
+#[derive(Debug, Default)]
+pub(super) struct Leases {
+    held: HashMap<String, Held>,
+    /// From the journal: the earliest id of an instance not yet settled.
+    unsettled_from: HashMap<String, u64>,
+    /// Ids the venue did not know at start, asked about again once a request
+    /// sent before the crash can no longer be accepted.
+    later: Vec<(ClientOrderId, Symbol)>,
+    /// Wall-clock ms after which "unknown order" is final for the probes.
+    probe_until: i64,
+}
+
+impl Leases {
+    /// The probes (id, symbol) for the journal's unjournaled windows; the
+    /// lease of such an instance starts no higher than its window until its
+    /// intents are committed again.
+    pub(super) fn probes(&mut self, windows: &[Unjournaled], recv_window_ms: i64) -> Vec<(ClientOrderId, Symbol)> {
+        self.probe_until = wall_clock_now().0 + recv_window_ms + CLOCK_MARGIN_MS;
+        let mut probes = Vec::new();
+        for w in windows {
+            self.unsettled_from.insert(w.lease.instance.clone(), *w.seqs.start());
+            let ids: Vec<ClientOrderId> = w.ids().collect();
+            // This code never leaves more than a block and a half unjournaled; a
+            // wider window is not its own, and only its top is asked about.
+            let most = usize::try_from(4 * LEASE_BLOCK).unwrap_or(usize::MAX);
+            if ids.len() > most {
+                tracing::error!(
+                    strategy = %w.lease.instance,
+                    window = ?w.seqs,
+                    "unexpectedly wide unjournaled window in the journal; asking about its last ids only"
+                );
+            }
+            for &id in ids.iter().rev().take(most) {
+                probes.extend(w.lease.symbols.iter().map(|&symbol| (id, symbol)));
+            }
+        }
+        probes
+    }
+}
+
+/// What the order path must do about the journal for one new id.
+enum Cover {
+    /// Covered by a committed lease: queue the intent and send.
+    Covered,
+    /// Take this lease and wait for its commit first.
+    Take(Lease),
+    /// Not one of our sequenced ids: commit the intent itself before sending.
+    Unleased,
+}
+
+impl Exec {
+    /// Journals a new order's intent; once this returns `Ok`, the order may be sent.
+    pub(super) async fn journal_intent(&mut self, id: ClientOrderId, order: &NewOrder) -> Result<(), Reason> {
+        let Some(journal) = self.journal.clone() else { return Ok(()) };
+        let refused = |e: crate::journal::JournalError| {
+            tracing::error!(client_order_id = %id, error = %e, "journal write failed; order not sent");
+            Reason::new("journal", e.to_string())
+        };
+        let record = Record::Intent { id, order: *order, time_ms: wall_clock_now().0 };
+        match self.cover(id, order.symbol) {
+            Cover::Covered => {}
+            Cover::Take(lease) => {
+                journal.write(Record::Lease(lease.clone())).await.map_err(refused)?;
+                self.leased(lease);
+            }
+            Cover::Unleased => return journal.write(record).await.map_err(refused),
+        }
+        journal.queue(record).map_err(refused)?;
+        if let Some((instance, seq)) = instance_of(&id)
+            && let Some(held) = self.leases.held.get_mut(instance)
+        {
+            held.highest = Some(held.highest.map_or(seq, |h| h.max(seq)));
+        }
+        self.renew_ahead(id, &journal);
+        Ok(())
+    }
+
+    /// Whether `id` on `symbol` is covered by a committed lease, and the lease to take if not.
+    fn cover(&mut self, id: ClientOrderId, symbol: Symbol) -> Cover {
+        let Some((instance, seq)) = instance_of(&id) else { return Cover::Unleased };
+        let venue = self.options.venue.to_string();
+        let held = match self.leases.held.get(instance) {
+            Some(held) => held,
+            None => {
+                let first = self.leases.unsettled_from.get(instance).map_or(seq, |&from| from.min(seq));
+                let lease = Lease {
+                    venue,
+                    instance: instance.to_owned(),
+                    first,
+                    upto: seq + LEASE_BLOCK,
+                    symbols: vec![symbol],
+                };
+                return Cover::Take(lease);
+            }
+        };
+        if seq <= held.upto && held.symbols.contains(&symbol) {
+            return Cover::Covered;
+        }
+        let mut symbols = held.symbols.clone();
+        if !symbols.contains(&symbol) {
+            symbols.push(symbol);
+        }
+        let upto = held.upto.max(seq + LEASE_BLOCK);
+        Cover::Take(Lease { venue, instance: instance.to_owned(), first: held.first, upto, symbols })
+    }
+
+    /// Renews the lease of `id`'s instance in the background when less than half a block is left.
+    fn renew_ahead(&mut self, id: ClientOrderId, journal: &Journal) {
+        let Some((instance, seq)) = instance_of(&id) else { return };
+        let Some(held) = self.leases.held.get_mut(instance) else { return };
+        if held.renewing || held.upto.saturating_sub(seq) >= LEASE_BLOCK / 2 {
+            return;
+        }
+        held.renewing = true;
+        let lease = Lease {
+            venue: self.options.venue.to_string(),
+            instance: instance.to_owned(),
+            first: held.first,
+            upto: seq + LEASE_BLOCK,
+            symbols: held.symbols.clone(),
+        };
+        // Queued now, so leases reach the journal in the order they were taken.
+        let committed = journal.submit(Record::Lease(lease.clone()));
+        self.spawn(move |_| async move {
+            let result = committed.await.map_err(|e| e.to_string());
+            Done::Leased { lease, result }
+        });
+    }
+
+    /// A lease is committed.
+    pub(super) fn leased(&mut self, lease: Lease) {
+        let held = self.leases.held.entry(lease.instance.clone()).or_insert(Held {
+            first: lease.first,
+            upto: 0,
+            symbols: Vec::new(),
+            renewing: false,
+            highest: None,
+        });
+        held.renewing = false;
+        // Leases are queued in the order they are taken, each covering the one
+        // before; a background renewal may report after a later lease.
+        if (lease.upto, lease.symbols.len()) >= (held.upto, held.symbols.len()) {
+            held.upto = lease.upto;
+            held.symbols = lease.symbols;
+        }
+    }
+
+    /// A background renewal failed: the next id past the lease waits for one of its own.
+    pub(super) fn lease_failed(&mut self, lease: &Lease, error: &str) {
+        tracing::error!(strategy = %lease.instance, error, "renewing a client order id lease failed");
+        if let Some(held) = self.leases.held.get_mut(&lease.instance) {
+            held.renewing = false;
+        }
+    }
+
+    /// At a clean stop: each lease shrinks to the last id sent (all of whose
+    /// intents are committed by now), so the next start has nothing to ask about.
+    pub(super) async fn release_leases(&mut self) {
+        let Some(journal) = &self.journal else { return };
+        for (instance, held) in &self.leases.held {
+            let Some(highest) = held.highest else { continue };
+            let lease = Lease {
+                venue: self.options.venue.to_string(),
+                instance: instance.clone(),
+                first: held.first,
+                upto: highest,
+                symbols: held.symbols.clone(),
+            };
+            if let Err(e) = journal.write(Record::Lease(lease)).await {
+                tracing::warn!(strategy = %instance, error = %e, "releasing the client order id lease failed");
+            }
+        }
+    }
+
+    /// Asks the venue about an id that may have been sent unjournaled.
+    pub(super) fn probe(&mut self, id: ClientOrderId, symbol: Symbol, after: Duration) {
+        self.spawn(move |rest| async move {
+            tokio::time::sleep(after).await;
+            Done::Probed { id, symbol, result: rest.query_order(symbol, &id).await }
+        });
+    }
+
+    /// The probes that found nothing at start, asked once more when that is final.
+    pub(super) fn probe_later(&mut self) {
+        let wait = u64::try_from(self.leases.probe_until - wall_clock_now().0).unwrap_or(0);
+        for (id, symbol) in std::mem::take(&mut self.leases.later) {
+            self.probe(id, symbol, Duration::from_millis(wait));
+        }
+    }
+
+    pub(super) async fn on_probe(&mut self, id: ClientOrderId, symbol: Symbol, result: Result<OrderInfo, VenueError>) {
+        if self.orders.contains_key(&id) || self.done.contains(&id) {
+            return;
+        }
+        let info = match result {
+            Ok(info) => info,
+            Err(e) => {
+                let final_answer = e.is_unknown_order() && wall_clock_now().0 > self.leases.probe_until;
+                if final_answer {
+                    tracing::debug!(client_order_id = %id, %symbol, "the venue never saw this id");
+                } else if self.recovering.is_some() {
+                    self.leases.later.push((id, symbol));
+                } else if !e.is_unknown_order() {
+                    tracing::warn!(client_order_id = %id, %symbol, error = %e, "asking about an unjournaled id failed; asking again");
+                    self.probe(id, symbol, Duration::from_secs(5));
+                }
+                return;
+            }
+        };
+        let Some(order) = order_of(self.options.venue, symbol, &info) else {
+            tracing::error!(client_order_id = %id, ?info, "an order of ours the journal missed, in a form not understood; left alone");
+            return;
+        };
+        let Some((instance, _)) = instance_of(&id) else { return };
+        tracing::warn!(
+            client_order_id = %id,
+            %symbol,
+            status = %info.status,
+            "an order sent just before the crash, on the venue but not in the journal: adopted"
+        );
+        if let Some(journal) = &self.journal {
+            journal.write_nowait(Record::Intent { id, order, time_ms: info.time.unwrap_or(wall_clock_now().0) });
+        }
+        let open = (instance.to_owned(), OpenOrder { id, order, filled: Qty::ZERO });
+        match &mut self.adopted {
+            Some(adopted) => adopted.push(open),
+            None => {
+                let _ = self.engine.send(EngineInput::Adopt(Box::new(open))).await;
+            }
+        }
+        self.orders.insert(
+            id,
+            Tracked {
+                symbol,
+                side: order.side,
+                qty: order.qty.get(),
+                stage: Stage::Live,
+                venue_order_id: Some(info.order_id),
+                accepted: false,
+                filled: Decimal::ZERO,
+                trades: Default::default(),
+                cancel_waiting: false,
+                query_on_ack: false,
+                acceptable_until: 0,
+            },
+        );
+        self.apply_status(id, &info).await;
+    }
+}
+
+/// The order the venue describes, in the strategies' terms.
+fn order_of(venue: tradewind_strategies::sdk::VenueId, symbol: Symbol, info: &OrderInfo) -> Option<NewOrder> {
+    let side = match info.side.as_str() {
+        "BUY" => Side::Buy,
+        "SELL" => Side::Sell,
+        _ => return None,
+    };
+    let price = Price::new(info.price);
+    let kind = match (info.order_type.as_str(), info.time_in_force.as_str()) {
+        ("MARKET", _) => OrderKind::Market,
+        ("LIMIT_MAKER", _) => OrderKind::PostOnly { price },
+        ("LIMIT", "GTC") => OrderKind::Limit { price, tif: TimeInForce::Gtc },
+        ("LIMIT", "IOC") => OrderKind::Limit { price, tif: TimeInForce::Ioc },
+        ("LIMIT", "FOK") => OrderKind::Limit { price, tif: TimeInForce::Fok },
+        _ => return None,
+    };
+    Some(NewOrder { venue, symbol, side, qty: Qty::new(info.orig_qty), kind })
+}
