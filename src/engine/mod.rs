@@ -144,6 +144,8 @@ struct Core {
     origin: Option<std::time::Instant>,
     /// When each (strategy, reason) denial was last logged at INFO.
     denials_logged: HashMap<(usize, String), std::time::Instant>,
+    /// Requests handed to execution clients so far.
+    requests: u64,
 }
 
 /// The strategy host. Drive it with [`run`], or call its methods directly in tests.
@@ -167,6 +169,7 @@ impl Engine {
             account_loss: LossWatch::default(),
             origin: None,
             denials_logged: HashMap::new(),
+            requests: 0,
         };
         let heartbeat = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(wall_clock_now().0));
         Self { heartbeat, core, routes: FastMap::default(), venue_routes: FastMap::default(), feeds: Feeds::default() }
@@ -485,7 +488,9 @@ impl Core {
         client.submit(request).map_err(|e| {
             tracing::warn!(strategy = %self.slots[idx].name, %venue, error = %e, "request not queued");
             Reason::new(e.code(), e.to_string())
-        })
+        })?;
+        self.requests += 1;
+        Ok(())
     }
 
     fn track(&mut self, idx: usize, id: ClientOrderId, order: tradewind_strategies::sdk::NewOrder) {
@@ -584,14 +589,23 @@ pub async fn run(
             () = &mut cancelled => break,
             message = input.recv() => match message {
                 Some(message) => {
+                    let requests = engine.core.requests;
                     engine.handle(message);
                     // What else is queued, without going round the select:
                     // a bounded batch, so timers and shutdown are not held up.
                     for _ in 0..INPUT_BATCH {
+                        if engine.core.requests != requests {
+                            break;
+                        }
                         match input.try_recv() {
                             Ok(message) => engine.handle(message),
                             Err(_) => break,
                         }
+                    }
+                    if engine.core.requests != requests {
+                        // A request went to an execution client: let it leave
+                        // before the inputs queued behind the one that caused it.
+                        tokio::task::yield_now().await;
                     }
                 }
                 None => break,
