@@ -10,8 +10,11 @@ use rust_decimal::Decimal;
 use tradewind::secret::Secret;
 use tradewind::venue::binance::book::LocalBook;
 use tradewind::venue::binance::parse::parse_combined;
+use tradewind::venue::binance::rest::order_query;
 use tradewind::venue::binance::sign::{Query, Signer};
-use tradewind_strategies::sdk::{BookDelta, Level, Price, Qty, Symbol, Timestamp, VenueId};
+use tradewind_strategies::sdk::{
+    BookDelta, ClientOrderId, Level, NewOrder, OrderKind, Price, Qty, Side, Symbol, TimeInForce, Timestamp, VenueId,
+};
 
 fn sign_new_order(c: &mut Criterion) {
     let signer =
@@ -29,6 +32,36 @@ fn sign_new_order(c: &mut Criterion) {
                 .push("recvWindow", 5000)
                 .push("timestamp", black_box(1_764_280_000_123u64));
             black_box(q.signed(&signer))
+        });
+    });
+}
+
+/// Everything between the rate limiter and the socket that the order path
+/// does itself: the new-order query from the strategy's order, signed, as the
+/// HTTP client's request (URL parsed, API key header validated).
+fn new_order_request(c: &mut Criterion) {
+    let signer =
+        Signer::hmac(&Secret::new("NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j")).unwrap();
+    tradewind::venue::install_tls_provider();
+    let http = reqwest::Client::new();
+    let order = NewOrder {
+        venue: VenueId::new("binance").unwrap(),
+        symbol: Symbol::new("BTCUSDT").unwrap(),
+        side: Side::Buy,
+        qty: Qty::new(Decimal::new(100, 5)),
+        kind: OrderKind::Limit { price: Price::new(Decimal::new(6_400_010, 2)), tif: TimeInForce::Gtc },
+    };
+    let id = ClientOrderId::new("tw-sma_btc-1764280000123").unwrap();
+    c.bench_function("binance_new_order_http_request", |b| {
+        b.iter(|| {
+            let mut q = order_query(black_box(&id), black_box(&order));
+            q.push("recvWindow", 5000).push("timestamp", black_box(1_764_280_000_123u64));
+            let url = format!("https://api.binance.com/api/v3/order?{}", q.signed(&signer));
+            black_box(
+                http.request(reqwest::Method::POST, url)
+                    .header("X-MBX-APIKEY", "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A")
+                    .build(),
+            )
         });
     });
 }
@@ -126,5 +159,5 @@ fn apply_depth(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, sign_new_order, parse_frames, apply_depth);
+criterion_group!(benches, sign_new_order, new_order_request, parse_frames, apply_depth);
 criterion_main!(benches);
