@@ -12,7 +12,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use tokio_util::sync::CancellationToken;
 use tradewind::execution::rate_limit::{Limits, RateLimiter};
 use tradewind::secret::Secret;
-use tradewind::venue::binance::rest::{Credentials, Handoff, RestClient};
+use tradewind::venue::binance::rest::{Credentials, RestClient};
 use tradewind::venue::binance::sign::Signer;
 use tradewind::venue::sim::{self, SimConfig};
 use tradewind_strategies::sdk::{ClientOrderId, NewOrder, OrderKind, Price, Qty, Side, Symbol, TimeInForce, VenueId};
@@ -55,7 +55,7 @@ fn roundtrip(c: &mut Criterion) {
         b.iter(|| {
             seq += 1;
             let id = ClientOrderId::new(&format!("bench-{seq}")).unwrap();
-            rt.block_on(rest.new_order(&id, &order, None, Handoff::default())).unwrap()
+            rt.block_on(rest.new_order(&id, &order, None, None)).unwrap()
         });
     });
     group.bench_function("server_time", |b| b.iter(|| rt.block_on(rest.sync_clock()).unwrap()));

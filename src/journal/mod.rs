@@ -5,9 +5,9 @@
 //! fills that make up the positions, and the client order ids that may have
 //! reached the venue without their intent being committed.
 //!
-//! Intents are queued as their request is handed to the HTTP client, not
-//! waited for: an fsync (0.4–0.9 ms here) on every order's path would be most
-//! of its latency. What makes that safe is the *lease* ([`Record::Lease`]): before an
+//! Intents are queued just before their request leaves, not waited for: an
+//! fsync (0.4–0.9 ms here) on every order's path would be most of its
+//! latency. What makes that safe is the *lease* ([`Record::Lease`]): before an
 //! instance sends an id, a committed lease covers it (its sequence number and
 //! its symbol). After a crash, the ids between the instance's last committed
 //! intent and its lease are exactly the ones that may be on the venue
@@ -248,29 +248,14 @@ impl Journal {
     /// intent below the highest one committed", which recovery relies on, so
     /// the daemon stops placing orders rather than go on without it.
     pub fn queue(&self, record: Record) -> Result<(), JournalError> {
-        let intent = matches!(record, Record::Intent { .. });
-        if intent {
-            self.takes_intents()?;
-        }
-        self.tx.try_send(Job::Write(record, None)).map_err(|e| {
-            if intent {
-                // Later intents must not be committed past this one.
-                self.intent_lost.store(true, std::sync::atomic::Ordering::Relaxed);
-            }
-            match e {
-                std::sync::mpsc::TrySendError::Full(_) => JournalError::Full { path: self.path.to_string() },
-                std::sync::mpsc::TrySendError::Disconnected(_) => JournalError::Stopped,
-            }
-        })?;
-        self.queued.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        Ok(())
-    }
-
-    /// Whether intents are still taken (see [`queue`](Self::queue)).
-    pub fn takes_intents(&self) -> Result<(), JournalError> {
-        if self.intent_lost.load(std::sync::atomic::Ordering::Relaxed) {
+        if self.intent_lost.load(std::sync::atomic::Ordering::Relaxed) && matches!(record, Record::Intent { .. }) {
             return Err(JournalError::IntentLost { path: self.path.to_string() });
         }
+        self.tx.try_send(Job::Write(record, None)).map_err(|e| match e {
+            std::sync::mpsc::TrySendError::Full(_) => JournalError::Full { path: self.path.to_string() },
+            std::sync::mpsc::TrySendError::Disconnected(_) => JournalError::Stopped,
+        })?;
+        self.queued.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(())
     }
 

@@ -10,7 +10,7 @@ use tradewind::execution::{ExecRequest, ExecutionClient};
 use tradewind::journal::{Journal, Recovered};
 use tradewind::secret::Secret;
 use tradewind::venue::binance::market::FeedSpec;
-use tradewind::venue::binance::rest::{Credentials, Handoff};
+use tradewind::venue::binance::rest::Credentials;
 use tradewind::venue::binance::sign::Signer;
 use tradewind::venue::binance::{self, ConnectOptions, Connection, Endpoints};
 use tradewind::venue::sim::config::FaultConfig;
@@ -630,7 +630,7 @@ async fn orders_sent_but_not_journaled_before_a_crash_are_found_and_adopted_at_r
 
     // A request of the dead run the venue takes only now (still inside its recvWindow).
     let late = limit(Side::Buy, "0.004", "32000");
-    connection.rest.new_order(&id("tw-g-105"), &late, None, Handoff::default()).await.unwrap();
+    connection.rest.new_order(&id("tw-g-105"), &late, None, None).await.unwrap();
     let mut h = Harness { sim, connection, rx, shutdown };
     let (instance, order) = h
         .next(|i| match i {

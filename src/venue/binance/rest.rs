@@ -33,16 +33,6 @@ impl std::fmt::Debug for Credentials {
     }
 }
 
-/// What goes with a new order's request to the moment it is handed to the HTTP client.
-#[derive(Default)]
-pub struct Handoff {
-    /// When the market frame that caused the order was read: its tick-to-order
-    /// latency (`tradewind_tick_to_order_seconds`) ends at the hand-off.
-    pub origin: Option<std::time::Instant>,
-    /// Runs right after the hand-off (journaling the intent, off the order's path).
-    pub then: Option<Box<dyn FnOnce() + Send>>,
-}
-
 /// One request: what to send and how to charge it.
 struct Call<'a> {
     method: Method,
@@ -53,7 +43,8 @@ struct Call<'a> {
     orders: u32,
     priority: Priority,
     deadline: Option<Instant>,
-    handoff: Handoff,
+    /// When the market frame that caused this order was read (tick-to-order latency).
+    origin: Option<std::time::Instant>,
 }
 
 pub struct RestClient {
@@ -257,18 +248,20 @@ impl RestClient {
     }
 
     /// Places a new order (ACK response: fills arrive on the user stream).
+    /// `origin`: when the market frame that caused the order was read (for
+    /// `tradewind_tick_to_order_seconds`).
     pub async fn new_order(
         &self,
         id: &ClientOrderId,
         order: &NewOrder,
         deadline: Option<Instant>,
-        handoff: Handoff,
+        origin: Option<std::time::Instant>,
     ) -> Result<OrderAck, VenueError> {
         let mut call = self.call(Method::POST, "/api/v3/order", order_query(id, order), 1, Priority::NewOrder);
         call.signed = true;
         call.orders = 1;
         call.deadline = deadline;
-        call.handoff = handoff;
+        call.origin = origin;
         self.json(call).await
     }
 
@@ -285,13 +278,13 @@ impl RestClient {
         cancel: &ClientOrderId,
         id: &ClientOrderId,
         order: &NewOrder,
-        handoff: Handoff,
+        origin: Option<std::time::Instant>,
     ) -> Result<serde_json::Value, VenueError> {
         let mut q = order_query(id, order);
         q.push("cancelReplaceMode", "STOP_ON_FAILURE").push("cancelOrigClientOrderId", cancel);
         let mut call = self.signed(Method::POST, "/api/v3/order/cancelReplace", q, 1, Priority::NewOrder);
         call.orders = 1;
-        call.handoff = handoff;
+        call.origin = origin;
         self.json(call).await
     }
 
@@ -331,17 +324,7 @@ impl RestClient {
     }
 
     fn call(&self, method: Method, path: &'static str, query: Query, weight: u32, priority: Priority) -> Call<'static> {
-        Call {
-            method,
-            path,
-            query,
-            signed: false,
-            weight,
-            orders: 0,
-            priority,
-            deadline: None,
-            handoff: Handoff::default(),
-        }
+        Call { method, path, query, signed: false, weight, orders: 0, priority, deadline: None, origin: None }
     }
 
     fn signed(
@@ -394,17 +377,12 @@ impl RestClient {
             request = request.header("X-MBX-APIKEY", key);
         }
         let sent = std::time::Instant::now();
-        if let Some(origin) = call.handoff.origin {
+        if let Some(origin) = call.origin {
             // Signed, rate-limited and handed to the HTTP client: the tick-to-order path ends here.
             metrics::histogram!("tradewind_tick_to_order_seconds").record((sent - origin).as_secs_f64());
             crate::ops::latency::TICK_TO_ORDER.record(sent - origin);
         }
-        let response = request.send();
-        // Before the future is first polled, so before any byte leaves.
-        if let Some(then) = call.handoff.then {
-            then();
-        }
-        let response = response.await;
+        let response = request.send().await;
         metrics::histogram!("tradewind_request_seconds", "venue" => self.label.clone(), "endpoint" => call.path.to_owned())
             .record(sent.elapsed().as_secs_f64());
         let response = response.map_err(|e| {

@@ -1,8 +1,7 @@
 //! Client order id leases and the probes that settle them after a crash.
 //!
-//! An intent is queued to the journal as its request is handed to the HTTP
-//! client (before its first byte is written) and committed a moment later,
-//! off the order's path. Before an id is sent, a
+//! An intent is queued to the journal just before its request leaves and
+//! committed a moment later, off the order's path. Before an id is sent, a
 //! *committed* lease covers it: its instance's sequence number is at most the
 //! lease's `upto` and its symbol is among the lease's symbols. Leases are
 //! renewed a block ahead while ids still remain, so an order waits for a
@@ -85,9 +84,6 @@ impl Leases {
     }
 }
 
-/// What runs as an order's request is handed to the HTTP client.
-pub(super) type AtHandoff = Option<Box<dyn FnOnce() + Send>>;
-
 /// What the order path must do about the journal for one new id.
 enum Cover {
     /// Covered by a committed lease: queue the intent and send.
@@ -99,12 +95,9 @@ enum Cover {
 }
 
 impl Exec {
-    /// Makes sure a new order's intent will be journaled: once this returns
-    /// `Ok`, the order may be sent, and the intent is queued by what it
-    /// returns, at the hand-off (an id under a committed lease), or is
-    /// committed already (an id outside the lease scheme).
-    pub(super) async fn journal_intent(&mut self, id: ClientOrderId, order: &NewOrder) -> Result<AtHandoff, Reason> {
-        let Some(journal) = self.journal.clone() else { return Ok(None) };
+    /// Journals a new order's intent; once this returns `Ok`, the order may be sent.
+    pub(super) async fn journal_intent(&mut self, id: ClientOrderId, order: &NewOrder) -> Result<(), Reason> {
+        let Some(journal) = self.journal.clone() else { return Ok(()) };
         let refused = |e: crate::journal::JournalError| {
             tracing::error!(client_order_id = %id, error = %e, "journal write failed; order not sent");
             Reason::new("journal", e.to_string())
@@ -116,22 +109,16 @@ impl Exec {
                 journal.write(Record::Lease(lease.clone())).await.map_err(refused)?;
                 self.leased(lease);
             }
-            Cover::Unleased => return journal.write(record).await.map(|()| None).map_err(refused),
+            Cover::Unleased => return journal.write(record).await.map_err(refused),
         }
-        journal.takes_intents().map_err(refused)?;
+        journal.queue(record).map_err(refused)?;
         if let Some((instance, seq)) = instance_of(&id)
             && let Some(held) = self.leases.held.get_mut(instance)
         {
             held.highest = Some(held.highest.map_or(seq, |h| h.max(seq)));
         }
         self.renew_ahead(id, &journal);
-        Ok(Some(Box::new(move || {
-            // A failure here stops the journal taking intents (so no later id
-            // commits past this one); the order itself is covered by the lease.
-            if let Err(e) = journal.queue(record) {
-                tracing::error!(client_order_id = %id, error = %e, "the intent of a sent order was not journaled");
-            }
-        })))
+        Ok(())
     }
 
     /// Whether `id` on `symbol` is covered by a committed lease, and the lease to take if not.
@@ -212,9 +199,8 @@ impl Exec {
         }
     }
 
-    /// At a clean stop: each lease shrinks to the last id admitted (the
-    /// intents of those sent are committed by now), so the next start has at
-    /// most the ids admitted but never sent to ask about.
+    /// At a clean stop: each lease shrinks to the last id sent (all of whose
+    /// intents are committed by now), so the next start has nothing to ask about.
     pub(super) async fn release_leases(&mut self) {
         let Some(journal) = &self.journal else { return };
         for (instance, held) in &self.leases.held {

@@ -28,7 +28,7 @@ use tradewind_strategies::sdk::{
 };
 
 use super::error::{Outcome, VenueError};
-use super::rest::{AccountTrade, Handoff, OrderAck, OrderInfo, RestClient};
+use super::rest::{AccountTrade, OrderAck, OrderInfo, RestClient};
 use super::user_stream::UserEvent;
 use crate::engine::{EngineInput, wall_clock_now};
 use crate::execution::{ExecRequest, ExecutionClient, SubmitError};
@@ -280,11 +280,12 @@ impl Exec {
     async fn on_request(&mut self, request: ExecRequest) {
         match request {
             ExecRequest::Place { id, order, origin } => {
-                let Some(then) = self.admit(id, &order).await else { return };
+                if !self.admit(id, &order).await {
+                    return;
+                }
                 let deadline = Instant::now() + self.options.order_max_age;
-                let handoff = Handoff { origin, then };
                 self.spawn(move |rest| async move {
-                    Done::Placed { id, result: rest.new_order(&id, &order, Some(deadline), handoff).await }
+                    Done::Placed { id, result: rest.new_order(&id, &order, Some(deadline), origin).await }
                 });
             }
             ExecRequest::Cancel { id, symbol } => {
@@ -302,10 +303,11 @@ impl Exec {
                 );
             }
             ExecRequest::Replace { cancel, id, order, origin } => {
-                let Some(then) = self.admit(id, &order).await else { return };
-                let handoff = Handoff { origin, then };
+                if !self.admit(id, &order).await {
+                    return;
+                }
                 self.spawn(move |rest| async move {
-                    Done::Replaced { cancel, id, result: rest.cancel_replace(&cancel, &id, &order, handoff).await }
+                    Done::Replaced { cancel, id, result: rest.cancel_replace(&cancel, &id, &order, origin).await }
                 });
             }
         }
@@ -329,21 +331,20 @@ impl Exec {
         checked.map_err(|v| Reason::new("filter", v.to_string()))
     }
 
-    /// Checks a new order and prepares its journaling; `None` (after telling
-    /// the strategy) if it may not be sent, else what to run at the hand-off.
-    async fn admit(&mut self, id: ClientOrderId, order: &NewOrder) -> Option<lease::AtHandoff> {
+    /// Checks a new order and journals it; false (after telling the strategy) if it may not be sent.
+    async fn admit(&mut self, id: ClientOrderId, order: &NewOrder) -> bool {
         let admitted = match self.check(order) {
             Ok(()) => self.journal_intent(id, order).await,
             Err(reason) => Err(reason),
         };
         match admitted {
-            Ok(then) => {
+            Ok(()) => {
                 self.track(id, order);
-                Some(then)
+                true
             }
             Err(reason) => {
                 self.emit(OrderUpdate::Denied { id, reason }).await;
-                None
+                false
             }
         }
     }
