@@ -300,6 +300,12 @@ pub fn instance_of_str(id: &str) -> Option<(&str, u64)> {
     Some((instance, seq.parse().ok()?))
 }
 
+/// A fault for the crash test, set in the environment: the writer commits
+/// this many intents, then commits nothing more (writes waited for fail as
+/// if the disk had gone), so the daemon can be killed with intents handed
+/// off but not committed.
+const STALL_AFTER_ENV: &str = "TRADEWIND_TEST_JOURNAL_STALL_AFTER";
+
 /// The writer thread: commits queued records in batches until every handle is gone.
 fn writer(
     mut conn: Connection,
@@ -308,6 +314,7 @@ fn writer(
     queued: &std::sync::atomic::AtomicUsize,
     intent_lost: &std::sync::atomic::AtomicBool,
 ) {
+    let mut stall_after: Option<usize> = std::env::var(STALL_AFTER_ENV).ok().and_then(|v| v.parse().ok());
     while let Ok(first) = rx.recv() {
         if let Job::Bind { venue, account, done } = first {
             let _ = done.send(bind(&conn, path, &venue, &account));
@@ -318,6 +325,20 @@ fn writer(
             && let Ok(more) = rx.try_recv()
         {
             jobs.push(more);
+        }
+        if let Some(left) = &mut stall_after {
+            let mut intents = jobs.iter().filter_map(|j| match j {
+                Job::Write(Record::Intent { id, .. }, _) => Some(id),
+                _ => None,
+            });
+            if let Some(held) = intents.nth(*left) {
+                tracing::warn!(client_order_id = %held, env = STALL_AFTER_ENV, "journal writer stalled on purpose");
+                // Drops everything from here on; the test kills the process.
+                drop(jobs);
+                rx.iter().for_each(drop);
+                return;
+            }
+            *left -= jobs.iter().filter(|j| matches!(j, Job::Write(Record::Intent { .. }, _))).count();
         }
         let result = commit(&mut conn, &jobs);
         let written = jobs.iter().filter(|j| matches!(j, Job::Write(..))).count();

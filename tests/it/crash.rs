@@ -1,8 +1,9 @@
 //! Crash safety. A daemon runs a grid (resting orders on many levels, fills
 //! as the market moves) against an in-process simulator and is SIGKILLed at
-//! six kinds of moments: right after it became ready, at its first order
-//! ack (others still in flight), at a fill, between an order's send and its
-//! ack (the venue accepted it and holds the answer back),
+//! seven kinds of moments: with orders on the venue whose intents the journal
+//! never committed (its writer stopped after two), right after it became
+//! ready, at its first order ack (others still in flight), at a fill, between
+//! an order's send and its ack (the venue accepted it and holds the answer back),
 //! after a seeded random number of log lines, and in the middle of a graceful drain. After
 //! each kill the market is frozen and the daemon restarted; once it reports
 //! ready, its open orders, balances and position must equal the simulator's
@@ -25,10 +26,14 @@ const ACCOUNT: u32 = 2;
 
 /// Starts the daemon on the test's config; returns once it is ready.
 fn start(dir: &ConfigDir) -> Daemon {
-    Daemon::start(
-        dir,
-        &[("TW_BN_KEY", sim::DEMO_API_KEY), ("TW_BN_SECRET", sim::DEMO_API_SECRET), ("TRADEWIND_API_TOKEN", TOKEN)],
-    )
+    start_with(dir, &[])
+}
+
+fn start_with(dir: &ConfigDir, more: &[(&str, &str)]) -> Daemon {
+    let mut env =
+        vec![("TW_BN_KEY", sim::DEMO_API_KEY), ("TW_BN_SECRET", sim::DEMO_API_SECRET), ("TRADEWIND_API_TOKEN", TOKEN)];
+    env.extend_from_slice(more);
+    Daemon::start(dir, &env)
 }
 
 /// A GET on the control API that must succeed.
@@ -45,6 +50,8 @@ fn dec(v: &serde_json::Value) -> Decimal {
 /// Where a daemon is killed.
 #[derive(Debug, Clone, Copy)]
 enum Point {
+    /// The journal commits two intents, then nothing: orders go on under their lease.
+    JournalStalled,
     JustStarted,
     FirstAck,
     Fill,
@@ -78,6 +85,7 @@ fn sigkill_at_any_point_then_restart_matches_the_venue_exactly() {
 
     let mut rng = tradewind::rng::Rng::new(2026);
     let points = [
+        Point::JournalStalled,
         Point::JustStarted,
         Point::FirstAck,
         Point::Fill,
@@ -85,7 +93,8 @@ fn sigkill_at_any_point_then_restart_matches_the_venue_exactly() {
         Point::AfterLines(5 + rng.below(60) as usize),
         Point::Draining,
     ];
-    let mut daemon = start(&dir);
+    // The first daemon's journal stops committing after two intents (the first point).
+    let mut daemon = start_with(&dir, &[("TRADEWIND_TEST_JOURNAL_STALL_AFTER", "2")]);
     for point in points {
         // The market is frozen here (but for the first round): the restarted grid
         // lays out its levels at the first quote once it moves again.
@@ -100,7 +109,21 @@ fn sigkill_at_any_point_then_restart_matches_the_venue_exactly() {
             });
         }
         sim.pause_market(false);
+        let mut unjournaled = None;
         match point {
+            Point::JournalStalled => {
+                // The third intent is handed off but never committed; once the venue has
+                // accepted that order, it exists only there.
+                let stalled =
+                    daemon.wait_line("the stalled writer", |l| l.contains("journal writer stalled on purpose"));
+                let id = serde_json::from_str::<serde_json::Value>(&stalled).unwrap()["client_order_id"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned();
+                let needle = format!("\"client_order_id\":\"{id}\"");
+                daemon.wait_line("its acceptance", |l| l.contains("\"order accepted\"") && l.contains(&needle));
+                unjournaled = Some(id);
+            }
             Point::JustStarted => {}
             Point::FirstAck => daemon.wait_message("order accepted"),
             Point::Fill => daemon.wait_message("fill"),
@@ -121,6 +144,11 @@ fn sigkill_at_any_point_then_restart_matches_the_venue_exactly() {
         sim.pause_market(true);
         sim.set_faults(FaultConfig::default());
         daemon = start(&dir);
+        if let Some(id) = unjournaled {
+            let adopted = "an order sent just before the crash, on the venue but not in the journal: adopted";
+            let needle = format!("\"client_order_id\":\"{id}\"");
+            daemon.wait_line("its adoption", |l| l.contains(adopted) && l.contains(&needle));
+        }
         compare(&sim, &daemon, &initial, point);
     }
     // A graceful stop: resting orders cancelled (cancel_on_shutdown), journal flushed, exit 0.

@@ -101,6 +101,21 @@ impl Daemon {
         }
     }
 
+    /// Reads log lines until one satisfies `pick`; returns it.
+    pub fn wait_line(&mut self, what: &str, pick: impl Fn(&str) -> bool) -> String {
+        let deadline = std::time::Instant::now() + LOG_PATIENCE;
+        loop {
+            if let Some(line) = self.seen.iter().find(|l| pick(l)) {
+                return line.clone();
+            }
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => self.seen.push(line),
+                Err(e) => panic!("{what} never came ({e:?}); the daemon said:\n{}", self.seen.join("\n")),
+            }
+        }
+    }
+
     /// Reads `n` more log lines, whatever they say.
     pub fn wait_lines(&mut self, n: usize) {
         for _ in 0..n {
