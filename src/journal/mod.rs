@@ -9,10 +9,12 @@
 //! fsync (0.4–0.9 ms here) on every order's path would be most of its
 //! latency. What makes that safe is the *lease* ([`Record::Lease`]): before an
 //! instance sends an id, a committed lease covers it (its sequence number and
-//! its symbol). After a crash, the ids between the instance's last committed
-//! intent and its lease are exactly the ones that may be on the venue
-//! unjournaled; reconciliation asks the venue about each, adopts what it
-//! finds, and new ids start above the lease, so none is ever used twice.
+//! its symbol), and says from which id on intents may be missing (every
+//! intent queued before it is below its `first`). After a crash, the ids of
+//! the last committed lease that have no intent are exactly the ones that may
+//! be on the venue unjournaled; reconciliation asks the venue about each,
+//! adopts what it finds, and new ids start above the lease, so none is ever
+//! used twice.
 //! Leases are taken ahead of need, a block at a time, so the order path
 //! waits for a commit only when a burst outruns them.
 //!
@@ -84,8 +86,10 @@ pub enum Record {
     },
     /// Instance `instance` may send client order ids with sequence numbers
     /// `first..=upto` on `symbols` of `venue` before their intents are
-    /// committed. Replaces the instance's earlier lease on the venue (a clean
-    /// stop shrinks it to the last id sent).
+    /// committed; every intent queued before this record has a lower sequence
+    /// number than `first` (or is one still being settled after a crash), so
+    /// once it is committed they are too. Replaces the instance's earlier
+    /// lease on the venue (a clean stop shrinks it to nothing new).
     Lease(Lease),
 }
 
@@ -103,16 +107,20 @@ pub struct Lease {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Unjournaled {
     pub lease: Lease,
-    /// The lease's sequence numbers above the instance's last committed intent.
-    pub seqs: std::ops::RangeInclusive<u64>,
+    /// The lease's sequence numbers the journal has no intent for, ascending.
+    pub seqs: Vec<u64>,
 }
 
 impl Unjournaled {
     /// The client order ids in question.
     pub fn ids(&self) -> impl Iterator<Item = ClientOrderId> + '_ {
-        self.seqs.clone().filter_map(|seq| ClientOrderId::new(&format!("tw-{}-{seq}", self.lease.instance)).ok())
+        self.seqs.iter().filter_map(|seq| ClientOrderId::new(&format!("tw-{}-{seq}", self.lease.instance)).ok())
     }
 }
+
+/// The most ids of one lease read back at a restart. Tradewind's own leases
+/// span a few dozen; a wider one was not written by it, and only its top is read.
+const LEASE_SPAN_READ: u64 = 1_024;
 
 /// Snapshots kept in the journal (a day at one a minute).
 pub const SNAPSHOTS_KEPT: i64 = 1_440;
@@ -141,7 +149,7 @@ pub struct Recovered {
     /// Orders whose row said open but whose fills were all journaled (a crash
     /// came between the last fill and the state): marked filled at open.
     pub completed: Vec<String>,
-    /// Leases with ids above the last committed intent: the venue is asked about them.
+    /// Leases with ids the journal has no intent for: the venue is asked about them.
     pub unjournaled: Vec<Unjournaled>,
 }
 
@@ -468,11 +476,8 @@ fn recover(conn: &Connection) -> Result<Recovered, rusqlite::Error> {
         let (instance, max) = row?;
         recovered.next_seq.insert(instance, u64::try_from(max).unwrap_or(0) + 1);
     }
-    let mut leases = conn.prepare(
-        "SELECT l.venue, l.instance, l.first, l.upto, l.symbols,
-                (SELECT MAX(seq) FROM orders o WHERE o.instance = l.instance)
-         FROM leases l ORDER BY l.venue, l.instance",
-    )?;
+    let mut leases =
+        conn.prepare("SELECT venue, instance, first, upto, symbols FROM leases ORDER BY venue, instance")?;
     let rows = leases.query_map([], |r| {
         Ok((
             r.get::<_, String>(0)?,
@@ -480,23 +485,36 @@ fn recover(conn: &Connection) -> Result<Recovered, rusqlite::Error> {
             r.get::<_, i64>(2)?,
             r.get::<_, i64>(3)?,
             r.get::<_, String>(4)?,
-            r.get::<_, Option<i64>>(5)?,
         ))
     })?;
+    let mut journaled = conn.prepare("SELECT seq FROM orders WHERE instance = ?1 AND seq BETWEEN ?2 AND ?3")?;
     for row in rows {
-        let (venue, instance, first, upto, symbols, journaled) = row?;
+        let (venue, instance, first, upto, symbols) = row?;
         let Ok(symbols) = serde_json::from_str::<Vec<Symbol>>(&symbols) else {
             tracing::error!(%venue, strategy = %instance, "unreadable lease in the journal skipped");
             continue;
         };
-        let (first, upto) = (u64::try_from(first).unwrap_or(0), u64::try_from(upto).unwrap_or(0));
+        let (mut first, upto) = (u64::try_from(first).unwrap_or(0), u64::try_from(upto).unwrap_or(0));
         let next = recovered.next_seq.entry(instance.clone()).or_insert(0);
         *next = (*next).max(upto + 1);
-        let after_journal = journaled.and_then(|s| u64::try_from(s).ok()).map_or(0, |s| s + 1);
-        let from = first.max(after_journal);
-        if from <= upto {
+        if first > upto {
+            continue;
+        }
+        if upto - first >= LEASE_SPAN_READ {
+            tracing::error!(%venue, strategy = %instance, first, upto, "unexpectedly wide lease; reading only its top ids");
+            first = upto - (LEASE_SPAN_READ - 1);
+        }
+        let known: std::collections::HashSet<u64> = journaled
+            .query_map(
+                params![instance, i64::try_from(first).unwrap_or(i64::MAX), i64::try_from(upto).unwrap_or(i64::MAX)],
+                |r| r.get::<_, i64>(0),
+            )?
+            .filter_map(|s| u64::try_from(s.ok()?).ok())
+            .collect();
+        let seqs: Vec<u64> = (first..=upto).filter(|s| !known.contains(s)).collect();
+        if !seqs.is_empty() {
             let lease = Lease { venue, instance, first, upto, symbols };
-            recovered.unjournaled.push(Unjournaled { lease, seqs: from..=upto });
+            recovered.unjournaled.push(Unjournaled { lease, seqs });
         }
     }
     let mut fills = conn.prepare("SELECT instance, body FROM fills ORDER BY time_ms, rowid")?;

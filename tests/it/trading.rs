@@ -592,21 +592,24 @@ async fn orders_sent_but_not_journaled_before_a_crash_are_found_and_adopted_at_r
     let Harness { sim, connection, shutdown, .. } = h;
     disconnect(connection, shutdown).await;
 
-    // As if it had died before committing the last two intents and before its clean
-    // stop shrank the lease: the journal knows only tw-g-101, and ids up to 106 may be out.
+    // As if it had died before committing the last two intents and before its clean stop
+    // shrank the lease: the journal knows only tw-g-101, and the lease taken for it (ids
+    // 101..=117) is the last one committed.
     let db = rusqlite::Connection::open(&path).unwrap();
     for table in ["orders", "order_events", "fills"] {
         db.execute(&format!("DELETE FROM {table} WHERE client_id IN ('tw-g-102', 'tw-g-103')"), []).unwrap();
     }
-    let upto: i64 = db.query_row("SELECT upto FROM leases WHERE instance = 'g'", [], |r| r.get(0)).unwrap();
-    assert_eq!(upto, 103, "a clean stop leaves the lease at the last id sent");
-    db.execute("UPDATE leases SET upto = 106 WHERE instance = 'g'", []).unwrap();
+    let lease: (i64, i64) = db
+        .query_row("SELECT first, upto FROM leases WHERE instance = 'g'", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap();
+    assert_eq!(lease, (104, 103), "a clean stop leaves no id in the lease that is not journaled");
+    db.execute("UPDATE leases SET first = 101, upto = 117 WHERE instance = 'g'", []).unwrap();
     drop(db);
 
     let (journal, recovered) = open(&path);
-    assert_eq!(recovered.next_seq["g"], 107, "new ids start above the lease");
+    assert_eq!(recovered.next_seq["g"], 118, "new ids start above the lease");
     let windows: Vec<_> = recovered.unjournaled.iter().map(|w| (w.lease.instance.as_str(), w.seqs.clone())).collect();
-    assert_eq!(windows, [("g", 102..=106)]);
+    assert_eq!(windows, [("g", (102..=117).collect::<Vec<u64>>())]);
     let (connection, rx, shutdown) =
         connect(&sim, Vec::new(), Duration::from_secs(45), Some((journal.clone(), recovered))).await;
 

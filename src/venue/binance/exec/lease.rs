@@ -7,14 +7,17 @@
 //! renewed a block ahead while ids still remain, so an order waits for a
 //! commit only when a burst uses up a block faster than one commit takes.
 //!
-//! After a crash, the ids between an instance's last committed intent and its
-//! lease may be on the venue without the journal knowing them. At start each
-//! is queried by client order id on each of the lease's symbols: what the
+//! A lease record also says from which id on intents may be missing: its
+//! `first` is above every intent queued before it (the journal commits in
+//! queue order), and below any id still being settled from an earlier crash.
+//! After a crash, the ids of the last committed lease that the journal has no
+//! intent for may be on the venue without the journal knowing them. At start
+//! each is queried by client order id on each of the lease's symbols: what the
 //! venue has is adopted (journaled, handed to its instance, its fills fetched)
 //! and what it does not have is asked about once more after the recvWindow
 //! of a request sent just before the crash has passed.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
 use rust_decimal::Decimal;
@@ -34,12 +37,11 @@ pub(super) const LEASE_BLOCK: u64 = 16;
 /// One instance's lease, as far as it is committed.
 #[derive(Debug)]
 pub(super) struct Held {
-    first: u64,
     upto: u64,
     symbols: Vec<Symbol>,
     /// A renewal is being committed.
     renewing: bool,
-    /// The highest sequence number sent under the lease in this run.
+    /// The highest sequence number whose intent was queued in this run.
     highest: Option<u64>,
 }
 
@@ -47,8 +49,11 @@ pub(super) struct Held {
 #[derive(Debug, Default)]
 pub(super) struct Leases {
     held: HashMap<String, Held>,
-    /// From the journal: the earliest id of an instance not yet settled.
-    unsettled_from: HashMap<String, u64>,
+    /// Ids from the journal's windows, by instance, until the second round
+    /// of questions has answered: the leases written meanwhile still cover them.
+    unsettled: HashMap<String, BTreeSet<u64>>,
+    /// Questions of the second round not answered yet.
+    asking_later: usize,
     /// Ids the venue did not know at start, asked about again once a request
     /// sent before the crash can no longer be accepted.
     later: Vec<(ClientOrderId, Symbol)>,
@@ -64,16 +69,16 @@ impl Leases {
         self.probe_until = wall_clock_now().0 + recv_window_ms + CLOCK_MARGIN_MS;
         let mut probes = Vec::new();
         for w in windows {
-            self.unsettled_from.insert(w.lease.instance.clone(), *w.seqs.start());
+            self.unsettled.entry(w.lease.instance.clone()).or_default().extend(w.seqs.iter().copied());
             let ids: Vec<ClientOrderId> = w.ids().collect();
-            // This code never leaves more than a block and a half unjournaled; a
-            // wider window is not its own, and only its top is asked about.
-            let most = usize::try_from(4 * LEASE_BLOCK).unwrap_or(usize::MAX);
+            // A lease spans a block and a half, plus what an earlier crash left
+            // unsettled for a few seconds; many more ids are not this code's.
+            let most = usize::try_from(16 * LEASE_BLOCK).unwrap_or(usize::MAX);
             if ids.len() > most {
                 tracing::error!(
                     strategy = %w.lease.instance,
-                    window = ?w.seqs,
-                    "unexpectedly wide unjournaled window in the journal; asking about its last ids only"
+                    ids = ids.len(),
+                    "unexpectedly many unjournaled ids in the journal; asking about the last ones only"
                 );
             }
             for &id in ids.iter().rev().take(most) {
@@ -81,6 +86,12 @@ impl Leases {
             }
         }
         probes
+    }
+
+    /// The `first` of a new lease record of `instance` whose next possibly
+    /// unjournaled id is `next`.
+    fn first(&self, instance: &str, next: u64) -> u64 {
+        self.unsettled.get(instance).and_then(|s| s.first()).map_or(next, |&u| u.min(next))
     }
 }
 
@@ -125,10 +136,11 @@ impl Exec {
     fn cover(&mut self, id: ClientOrderId, symbol: Symbol) -> Cover {
         let Some((instance, seq)) = instance_of(&id) else { return Cover::Unleased };
         let venue = self.options.venue.to_string();
+        let next = self.leases.held.get(instance).and_then(|h| h.highest).map_or(seq, |h| h + 1);
+        let first = self.leases.first(instance, next);
         let held = match self.leases.held.get(instance) {
             Some(held) => held,
             None => {
-                let first = self.leases.unsettled_from.get(instance).map_or(seq, |&from| from.min(seq));
                 let lease = Lease {
                     venue,
                     instance: instance.to_owned(),
@@ -147,22 +159,25 @@ impl Exec {
             symbols.push(symbol);
         }
         let upto = held.upto.max(seq + LEASE_BLOCK);
-        Cover::Take(Lease { venue, instance: instance.to_owned(), first: held.first, upto, symbols })
+        Cover::Take(Lease { venue, instance: instance.to_owned(), first, upto, symbols })
     }
 
     /// Renews the lease of `id`'s instance in the background when less than half a block is left.
     fn renew_ahead(&mut self, id: ClientOrderId, journal: &Journal) {
         let Some((instance, seq)) = instance_of(&id) else { return };
+        // The intent of `seq` is queued before this record.
+        let first = self.leases.first(instance, seq + 1);
         let Some(held) = self.leases.held.get_mut(instance) else { return };
         if held.renewing || held.upto.saturating_sub(seq) >= LEASE_BLOCK / 2 {
             return;
         }
         held.renewing = true;
+        let upto = seq + LEASE_BLOCK;
         let lease = Lease {
             venue: self.options.venue.to_string(),
             instance: instance.to_owned(),
-            first: held.first,
-            upto: seq + LEASE_BLOCK,
+            first,
+            upto,
             symbols: held.symbols.clone(),
         };
         // Queued now, so leases reach the journal in the order they were taken.
@@ -176,7 +191,6 @@ impl Exec {
     /// A lease is committed.
     pub(super) fn leased(&mut self, lease: Lease) {
         let held = self.leases.held.entry(lease.instance.clone()).or_insert(Held {
-            first: lease.first,
             upto: 0,
             symbols: Vec::new(),
             renewing: false,
@@ -200,7 +214,8 @@ impl Exec {
     }
 
     /// At a clean stop: each lease shrinks to the last id sent (all of whose
-    /// intents are committed by now), so the next start has nothing to ask about.
+    /// intents are committed with it), so the next start has nothing to ask
+    /// about (but ids of an earlier crash still unsettled).
     pub(super) async fn release_leases(&mut self) {
         let Some(journal) = &self.journal else { return };
         for (instance, held) in &self.leases.held {
@@ -208,7 +223,7 @@ impl Exec {
             let lease = Lease {
                 venue: self.options.venue.to_string(),
                 instance: instance.clone(),
-                first: held.first,
+                first: self.leases.first(instance, highest + 1),
                 upto: highest,
                 symbols: held.symbols.clone(),
             };
@@ -229,25 +244,47 @@ impl Exec {
     /// The probes that found nothing at start, asked once more when that is final.
     pub(super) fn probe_later(&mut self) {
         let wait = u64::try_from(self.leases.probe_until - wall_clock_now().0).unwrap_or(0);
-        for (id, symbol) in std::mem::take(&mut self.leases.later) {
+        let later = std::mem::take(&mut self.leases.later);
+        self.leases.asking_later = later.len();
+        for (id, symbol) in later {
             self.probe(id, symbol, Duration::from_millis(wait));
+        }
+        self.settled_if_answered();
+    }
+
+    /// Once the second round has answered, the earlier crash's ids are settled.
+    fn settled_if_answered(&mut self) {
+        if self.leases.asking_later == 0 {
+            self.leases.unsettled.clear();
         }
     }
 
     pub(super) async fn on_probe(&mut self, id: ClientOrderId, symbol: Symbol, result: Result<OrderInfo, VenueError>) {
+        let second_round = self.recovering.is_none();
+        if second_round {
+            self.leases.asking_later = self.leases.asking_later.saturating_sub(1);
+        }
+        self.settle_probe(id, symbol, result).await;
+        if second_round {
+            self.settled_if_answered();
+        }
+    }
+
+    async fn settle_probe(&mut self, id: ClientOrderId, symbol: Symbol, result: Result<OrderInfo, VenueError>) {
         if self.orders.contains_key(&id) || self.done.contains(&id) {
             return;
         }
         let info = match result {
             Ok(info) => info,
             Err(e) => {
-                let final_answer = e.is_unknown_order() && wall_clock_now().0 > self.leases.probe_until;
-                if final_answer {
-                    tracing::debug!(client_order_id = %id, %symbol, "the venue never saw this id");
-                } else if self.recovering.is_some() {
+                if self.recovering.is_some() {
+                    // Whatever the answer, asked again once a request sent before the crash is void.
                     self.leases.later.push((id, symbol));
-                } else if !e.is_unknown_order() {
+                } else if e.is_unknown_order() {
+                    tracing::debug!(client_order_id = %id, %symbol, "the venue never saw this id");
+                } else {
                     tracing::warn!(client_order_id = %id, %symbol, error = %e, "asking about an unjournaled id failed; asking again");
+                    self.leases.asking_later += 1;
                     self.probe(id, symbol, Duration::from_secs(5));
                 }
                 return;
