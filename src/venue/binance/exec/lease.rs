@@ -62,9 +62,9 @@ pub(super) struct Leases {
 }
 
 impl Leases {
-    /// The probes (id, symbol) for the journal's unjournaled windows; the
-    /// lease of such an instance starts no higher than its window until its
-    /// intents are committed again.
+    /// The probes (id, symbol) for the journal's unjournaled windows. Until
+    /// the second round has answered, the leases this run writes for such an
+    /// instance start no higher than its window.
     pub(super) fn probes(&mut self, windows: &[Unjournaled], recv_window_ms: i64) -> Vec<(ClientOrderId, Symbol)> {
         self.probe_until = wall_clock_now().0 + recv_window_ms + CLOCK_MARGIN_MS;
         let mut probes = Vec::new();
