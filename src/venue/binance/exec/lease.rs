@@ -95,16 +95,6 @@ impl Leases {
     }
 }
 
-/// What the order path must do about the journal for one new id.
-enum Cover {
-    /// Covered by a committed lease: queue the intent and send.
-    Covered,
-    /// Take this lease and wait for its commit first.
-    Take(Lease),
-    /// Not one of our sequenced ids: commit the intent itself before sending.
-    Unleased,
-}
-
 impl Exec {
     /// Journals a new order's intent; once this returns `Ok`, the order may be sent.
     pub(super) async fn journal_intent(&mut self, id: ClientOrderId, order: &NewOrder) -> Result<(), Reason> {
@@ -114,57 +104,45 @@ impl Exec {
             Reason::new("journal", e.to_string())
         };
         let record = Record::Intent { id, order: *order, time_ms: wall_clock_now().0 };
-        match self.cover(id, order.symbol) {
-            Cover::Covered => {}
-            Cover::Take(lease) => {
-                journal.write(Record::Lease(lease.clone())).await.map_err(refused)?;
-                self.leased(lease);
-            }
-            Cover::Unleased => return journal.write(record).await.map_err(refused),
+        let Some((instance, seq)) = instance_of(&id) else {
+            // Not one of our sequenced ids: no lease covers it, so its intent is committed first.
+            return journal.write(record).await.map_err(refused);
+        };
+        if let Some(lease) = self.lease_needed(instance, seq, order.symbol) {
+            journal.write(Record::Lease(lease.clone())).await.map_err(refused)?;
+            self.leased(lease);
         }
         journal.queue(record).map_err(refused)?;
-        if let Some((instance, seq)) = instance_of(&id)
-            && let Some(held) = self.leases.held.get_mut(instance)
-        {
+        if let Some(held) = self.leases.held.get_mut(instance) {
             held.highest = Some(held.highest.map_or(seq, |h| h.max(seq)));
         }
-        self.renew_ahead(id, &journal);
+        self.renew_ahead(instance, seq, &journal);
         Ok(())
     }
 
-    /// Whether `id` on `symbol` is covered by a committed lease, and the lease to take if not.
-    fn cover(&mut self, id: ClientOrderId, symbol: Symbol) -> Cover {
-        let Some((instance, seq)) = instance_of(&id) else { return Cover::Unleased };
-        let venue = self.options.venue.to_string();
-        let next = self.leases.held.get(instance).and_then(|h| h.highest).map_or(seq, |h| h + 1);
-        let first = self.leases.first(instance, next);
-        let held = match self.leases.held.get(instance) {
-            Some(held) => held,
-            None => {
-                let lease = Lease {
-                    venue,
-                    instance: instance.to_owned(),
-                    first,
-                    upto: seq + LEASE_BLOCK,
-                    symbols: vec![symbol],
-                };
-                return Cover::Take(lease);
-            }
-        };
-        if seq <= held.upto && held.symbols.contains(&symbol) {
-            return Cover::Covered;
+    /// The lease to take (and wait for) before `seq` may go out on `symbol`;
+    /// none if a committed one covers it.
+    fn lease_needed(&self, instance: &str, seq: u64, symbol: Symbol) -> Option<Lease> {
+        let held = self.leases.held.get(instance);
+        if held.is_some_and(|h| seq <= h.upto && h.symbols.contains(&symbol)) {
+            return None;
         }
-        let mut symbols = held.symbols.clone();
+        let mut symbols = held.map(|h| h.symbols.clone()).unwrap_or_default();
         if !symbols.contains(&symbol) {
             symbols.push(symbol);
         }
-        let upto = held.upto.max(seq + LEASE_BLOCK);
-        Cover::Take(Lease { venue, instance: instance.to_owned(), first, upto, symbols })
+        let next = held.and_then(|h| h.highest).map_or(seq, |h| h + 1);
+        Some(Lease {
+            venue: self.options.venue.to_string(),
+            instance: instance.to_owned(),
+            first: self.leases.first(instance, next),
+            upto: held.map_or(0, |h| h.upto).max(seq + LEASE_BLOCK),
+            symbols,
+        })
     }
 
-    /// Renews the lease of `id`'s instance in the background when less than half a block is left.
-    fn renew_ahead(&mut self, id: ClientOrderId, journal: &Journal) {
-        let Some((instance, seq)) = instance_of(&id) else { return };
+    /// Renews `instance`'s lease in the background when less than half a block is left after `seq`.
+    fn renew_ahead(&mut self, instance: &str, seq: u64, journal: &Journal) {
         // The intent of `seq` is queued before this record.
         let first = self.leases.first(instance, seq + 1);
         let Some(held) = self.leases.held.get_mut(instance) else { return };
@@ -172,12 +150,11 @@ impl Exec {
             return;
         }
         held.renewing = true;
-        let upto = seq + LEASE_BLOCK;
         let lease = Lease {
             venue: self.options.venue.to_string(),
             instance: instance.to_owned(),
             first,
-            upto,
+            upto: seq + LEASE_BLOCK,
             symbols: held.symbols.clone(),
         };
         // Queued now, so leases reach the journal in the order they were taken.
