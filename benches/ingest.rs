@@ -21,10 +21,10 @@ use criterion::{Criterion, Throughput, criterion_group};
 use tokio::sync::{Notify, mpsc};
 use tokio_util::sync::CancellationToken;
 use tradewind::config::RiskConfig;
-use tradewind::engine::{self, Engine};
+use tradewind::engine::{self, Engine, EngineInput, SharedEngine};
 use tradewind::execution::rate_limit::{Limits, RateLimiter};
 use tradewind::risk::RiskManager;
-use tradewind::venue::binance::market::{FeedOptions, FeedSpec, spawn_feeds};
+use tradewind::venue::binance::market::{FeedOptions, FeedSpec, MarketSink, spawn_feeds};
 use tradewind::venue::binance::rest::RestClient;
 use tradewind_strategies::sdk::{
     Context, Intents, MarketEvent, Strategy, StrategyError, Subscription, Symbol, VenueId,
@@ -239,6 +239,8 @@ struct Daemon {
     target: Arc<AtomicU64>,
     reached: Arc<Notify>,
     shutdown: CancellationToken,
+    /// The engine runs while its input queue is open.
+    _engine_input: mpsc::Sender<EngineInput>,
 }
 
 impl Daemon {
@@ -270,13 +272,22 @@ impl Daemon {
         let shutdown = CancellationToken::new();
         let counter =
             Counter { kind, venue, symbol, seen: seen.clone(), target: target.clone(), reached: reached.clone() };
-        runtime.block_on(async {
+        let engine_input = runtime.block_on(async {
             let limiter = Arc::new(RateLimiter::new(Limits::default()));
             let rest = RestClient::new(&rest_url, None, 5000, Duration::from_secs(5), limiter).unwrap();
             let (tx, rx) = mpsc::channel(10_000);
             let mut engine = Engine::new(RiskManager::new(RiskConfig::default()));
             engine.add_instance("counter", Box::new(counter), 1);
-            tokio::spawn(engine::run(engine, rx, Duration::from_secs(1), false, shutdown.clone()));
+            // As the daemon runs it: events go into the engine on the connection's task.
+            let shared = SharedEngine::new();
+            tokio::spawn(engine::run_shared(
+                shared.clone(),
+                engine,
+                rx,
+                Duration::from_secs(1),
+                false,
+                shutdown.clone(),
+            ));
             let options = FeedOptions {
                 venue,
                 stream_url,
@@ -291,9 +302,10 @@ impl Daemon {
                 book: kind == Kind::Depth,
                 klines: vec![],
             };
-            spawn_feeds(options, vec![spec], Arc::new(rest), tx, shutdown.clone());
+            spawn_feeds(options, vec![spec], Arc::new(rest), MarketSink::Inline(shared), shutdown.clone());
+            tx
         });
-        Self { runtime, commands, seen, target, reached, shutdown }
+        Self { runtime, commands, seen, target, reached, shutdown, _engine_input: engine_input }
     }
 
     /// Plays `n` events and returns how long the daemon took to take them all in.

@@ -226,13 +226,15 @@ pub async fn run(
         "journal opened"
     );
     let mut engine = build_engine(&config, &recovered.next_seq);
+    // Market connections hand their events to it on their own tasks (see `engine::SharedEngine`).
+    let shared = engine::SharedEngine::new();
     // Venues outlive the engine's drain: its last cancels still need them.
     let venues_shutdown = CancellationToken::new();
     let mut venues = Vec::new();
     for venue in &config.venues {
         let started = tokio::select! {
             _ = shutdown.cancelled() => Err(anyhow::anyhow!("shutdown requested while connecting")),
-            r = start_venue(&config, venue, &mut engine, engine_tx.clone(), (&journal, &recovered), venues_shutdown.clone()) => r,
+            r = start_venue(&config, venue, &mut engine, (engine_tx.clone(), shared.clone()), (&journal, &recovered), venues_shutdown.clone()) => r,
         };
         match started {
             Ok(v) => venues.push(v),
@@ -268,7 +270,8 @@ pub async fn run(
     );
     let engine_control = engine_tx;
     engine.report_readiness_to(feeds_tx);
-    let engine_task = tokio::spawn(engine::run(
+    let engine_task = tokio::spawn(engine::run_shared(
+        shared,
         engine,
         engine_rx,
         Duration::from_millis(config.runtime.timer_interval_ms),
@@ -385,7 +388,7 @@ async fn start_venue(
     config: &Config,
     venue: &VenueConfig,
     engine: &mut Engine,
-    engine_tx: mpsc::Sender<engine::EngineInput>,
+    (engine_tx, market): (mpsc::Sender<engine::EngineInput>, engine::SharedEngine),
     (journal, recovered): (&Journal, &Recovered),
     shutdown: CancellationToken,
 ) -> anyhow::Result<StartedVenue> {
@@ -432,6 +435,7 @@ async fn start_venue(
                 account_label: "sim".to_owned(),
                 check_key_permissions: false,
                 allow_withdrawal_keys: false,
+                inline: Some(market),
             };
             (options, Some(handle))
         }
@@ -464,6 +468,7 @@ async fn start_venue(
                 // The permission endpoint exists on mainnet only.
                 check_key_permissions: b.environment == Environment::Mainnet,
                 allow_withdrawal_keys: b.allow_withdrawal_keys,
+                inline: Some(market),
             };
             (options, None)
         }

@@ -12,6 +12,7 @@ pub mod control;
 mod limits;
 mod readiness;
 pub mod reload;
+mod shared;
 mod state;
 #[cfg(test)]
 mod tests;
@@ -33,6 +34,7 @@ use crate::execution::{ExecRequest, ExecutionClient};
 use crate::portfolio::Position;
 use crate::risk::{LossWatch, RiskManager, TradingState};
 use readiness::Feeds;
+pub use shared::SharedEngine;
 pub use state::MarketState;
 use state::StrategyView;
 
@@ -572,13 +574,26 @@ const INPUT_BATCH: usize = 256;
 /// Drives `engine` until `shutdown` fires or every sender is gone, then stops
 /// it (cancelling open orders if `cancel_on_shutdown`) and hands it back.
 pub async fn run(
-    mut engine: Engine,
+    engine: Engine,
+    input: mpsc::Receiver<EngineInput>,
+    timer_interval: Duration,
+    cancel_on_shutdown: bool,
+    shutdown: CancellationToken,
+) -> Engine {
+    run_shared(SharedEngine::new(), engine, input, timer_interval, cancel_on_shutdown, shutdown).await
+}
+
+/// [`run`], with market connections handing their events to `shared` on
+/// their own tasks: `engine` is started in it, and taken back out at the stop.
+pub async fn run_shared(
+    shared: SharedEngine,
+    engine: Engine,
     mut input: mpsc::Receiver<EngineInput>,
     timer_interval: Duration,
     cancel_on_shutdown: bool,
     shutdown: CancellationToken,
 ) -> Engine {
-    engine.start();
+    shared.start(engine);
     let mut timer = tokio::time::interval(timer_interval);
     timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let cancelled = shutdown.cancelled();
@@ -589,20 +604,23 @@ pub async fn run(
             () = &mut cancelled => break,
             message = input.recv() => match message {
                 Some(message) => {
-                    let requests = engine.core.requests;
-                    engine.handle(message);
-                    // What else is queued, without going round the select:
-                    // a bounded batch, so timers and shutdown are not held up.
-                    for _ in 0..INPUT_BATCH {
-                        if engine.core.requests != requests {
-                            break;
+                    let sent = shared.with(|engine| {
+                        let requests = engine.core.requests;
+                        engine.handle(message);
+                        // What else is queued, without going round the select:
+                        // a bounded batch, so timers and shutdown are not held up.
+                        for _ in 0..INPUT_BATCH {
+                            if engine.core.requests != requests {
+                                break;
+                            }
+                            match input.try_recv() {
+                                Ok(message) => engine.handle(message),
+                                Err(_) => break,
+                            }
                         }
-                        match input.try_recv() {
-                            Ok(message) => engine.handle(message),
-                            Err(_) => break,
-                        }
-                    }
-                    if engine.core.requests != requests {
+                        engine.core.requests != requests
+                    });
+                    if sent == Some(true) {
                         // A request went to an execution client: let it leave
                         // before the inputs queued behind the one that caused it.
                         tokio::task::yield_now().await;
@@ -610,9 +628,12 @@ pub async fn run(
                 }
                 None => break,
             },
-            _ = timer.tick() => engine.on_timer(wall_clock_now()),
+            _ = timer.tick() => {
+                shared.with(|engine| engine.on_timer(wall_clock_now()));
+            }
         }
     }
+    let mut engine = shared.take().expect("the engine runs until this loop ends");
     engine.stop(cancel_on_shutdown);
     engine
 }

@@ -83,6 +83,7 @@ async fn connect(
         account_label: "sim".into(),
         check_key_permissions: true,
         allow_withdrawal_keys: false,
+        inline: None,
     };
     let (tx, rx) = mpsc::channel(100_000);
     let connection = binance::connect(options, feeds, tx, shutdown.clone()).await.unwrap();

@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use futures_util::{FutureExt, StreamExt};
@@ -22,7 +22,7 @@ use tradewind_strategies::sdk::{Connectivity, KlineInterval, MarketEvent, Symbol
 use super::book::{Applied, LocalBook, SyncError};
 use super::parse::{StreamEvent, parse_combined};
 use super::rest::{DepthSnapshot, RestClient};
-use crate::engine::EngineInput;
+use crate::engine::{EngineInput, SharedEngine};
 use crate::venue::backoff::Backoff;
 
 /// Binance's limit of streams on one connection.
@@ -76,15 +76,21 @@ pub fn spawn_feeds(
     options: FeedOptions,
     specs: Vec<FeedSpec>,
     rest: Arc<RestClient>,
-    engine: mpsc::Sender<EngineInput>,
+    engine: MarketSink,
     shutdown: CancellationToken,
 ) -> Vec<tokio::task::JoinHandle<()>> {
     group_streams(specs)
         .into_iter()
         .map(|group| {
             let meters = Meters::new(options.venue);
-            let feed =
-                Feed { options: options.clone(), specs: group, rest: rest.clone(), engine: engine.clone(), meters };
+            let feed = Feed {
+                options: options.clone(),
+                specs: group,
+                rest: rest.clone(),
+                engine: engine.clone(),
+                meters,
+                requested: AtomicBool::new(false),
+            };
             tokio::spawn(feed.run(shutdown.clone()))
         })
         .collect()
@@ -96,7 +102,7 @@ pub fn spawn_feeds(
 pub struct FeedLauncher {
     pub(super) options: FeedOptions,
     pub(super) rest: Arc<RestClient>,
-    pub(super) engine: mpsc::Sender<EngineInput>,
+    pub(super) engine: MarketSink,
     pub(super) shutdown: CancellationToken,
 }
 
@@ -145,12 +151,24 @@ pub fn group_streams(specs: Vec<FeedSpec>) -> Vec<Vec<FeedSpec>> {
     groups
 }
 
+/// Where a connection's events go.
+#[derive(Debug, Clone)]
+pub enum MarketSink {
+    /// Into the engine's input queue (tests and tools that watch the events).
+    Queue(mpsc::Sender<EngineInput>),
+    /// Straight into the engine, on the connection's task (the daemon): an
+    /// order an event causes is handed to the HTTP client before the next frame is read.
+    Inline(SharedEngine),
+}
+
 struct Feed {
     options: FeedOptions,
     specs: Vec<FeedSpec>,
     rest: Arc<RestClient>,
-    engine: mpsc::Sender<EngineInput>,
+    engine: MarketSink,
     meters: Meters,
+    /// An event of the current run of frames made a strategy send a request.
+    requested: AtomicBool,
 }
 
 /// The per-event metrics of one connection, registered once: looking a
@@ -325,7 +343,7 @@ impl Feed {
 
     async fn connectivity(&self, up: bool) {
         let event = MarketEvent::Connectivity(Connectivity { venue: self.options.venue, up });
-        let _ = self.engine.send(EngineInput::Market(event, None)).await;
+        self.deliver(event, None).await;
     }
 
     async fn session(&self, mut ws: Ws, books: &mut HashMap<Symbol, LocalBook>, shutdown: &CancellationToken) -> End {
@@ -381,13 +399,18 @@ impl Feed {
             // Frames already read go in without another round of the select
             // (a bounded run, so snapshots and shutdown are seen in time).
             for _ in 0..FRAME_RUN {
-                if !matches!(flow, Flow::Next) {
+                if !matches!(flow, Flow::Next) || self.requested.load(Ordering::Relaxed) {
                     break;
                 }
                 let Some(frame) = ws.next().now_or_never() else { break };
                 flow = self.on_frame(frame, &mut last_frame, books, &mut fetching, &snap_tx).await;
             }
             self.meters.flush();
+            if self.requested.swap(false, Ordering::Relaxed) {
+                // The request an event caused is in a task of its own: it
+                // goes out once this one yields, before the next frames.
+                tokio::task::yield_now().await;
+            }
             match flow {
                 Flow::Next => {}
                 Flow::Switch => return End::Switch(Box::new(ws)),
@@ -509,8 +532,21 @@ impl Feed {
             let lag_ms = crate::engine::wall_clock_now().0 - t.time.0;
             self.meters.lag.record(Duration::from_millis(u64::try_from(lag_ms).unwrap_or(0)));
         }
-        // The engine is gone only at shutdown; the session ends on the token then.
-        let _ = self.engine.send(EngineInput::Market(event, received)).await;
+        self.deliver(event, received).await;
+    }
+
+    async fn deliver(&self, event: MarketEvent, received: Option<std::time::Instant>) {
+        match &self.engine {
+            // The engine is gone only at shutdown; the session ends on the token then.
+            MarketSink::Queue(tx) => {
+                let _ = tx.send(EngineInput::Market(event, received)).await;
+            }
+            MarketSink::Inline(engine) => {
+                if engine.deliver(event, received) {
+                    self.requested.store(true, Ordering::Relaxed);
+                }
+            }
+        }
     }
 }
 

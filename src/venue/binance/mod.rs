@@ -84,6 +84,9 @@ pub struct ConnectOptions {
     /// (mainnet), unless `allow_withdrawal_keys`.
     pub check_key_permissions: bool,
     pub allow_withdrawal_keys: bool,
+    /// Market events go straight into this engine on the connections' tasks
+    /// (none: into the engine's input queue, like everything else).
+    pub inline: Option<crate::engine::SharedEngine>,
 }
 
 /// Why a venue could not be connected.
@@ -241,7 +244,10 @@ pub async fn connect(
         tracing::info!(%venue, "no API credentials: market data only, orders will be refused");
         drop(user_tx);
     }
-    let engine_feeds = engine.clone();
+    let engine_feeds = match options.inline.clone() {
+        Some(shared) => market::MarketSink::Inline(shared),
+        None => market::MarketSink::Queue(engine.clone()),
+    };
     let rest_for_keys = rest.clone();
     let (instruments_tx, instruments_rx) = tokio::sync::watch::channel(info.instruments.clone());
     tasks.push(tokio::spawn(refresh_instruments(

@@ -1,0 +1,106 @@
+//! The engine shared between the task that drives it and the market
+//! connections, which hand it their events on their own task.
+//!
+//! A market frame is read, parsed, dispatched to the strategies, and the
+//! order it causes is checked, signed and handed to the HTTP client, all in
+//! one call on the connection's task: no hand-over between tasks (each costs
+//! tens of microseconds on a busy machine) sits on the tick-to-order path.
+//! Everything else (order updates, timers, operators' commands) still comes
+//! through the engine's input queue, handled by [`run`](super::run) under
+//! the same lock, so the engine is still driven by one caller at a time.
+
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Instant;
+
+use tradewind_strategies::sdk::MarketEvent;
+
+use super::Engine;
+
+/// Events that arrive before the engine starts wait for it, in order.
+const EARLY_EVENTS_WARN: usize = 100_000;
+
+enum Stage {
+    /// Not started yet: events wait here until [`run`](super::run) starts it.
+    Starting(Vec<(MarketEvent, Option<Instant>)>),
+    Running(Engine),
+    /// Stopped: events have no one to go to.
+    Stopped,
+}
+
+/// A handle on the engine for market connections. Cheap to clone.
+#[derive(Clone)]
+pub struct SharedEngine(Arc<Mutex<Stage>>);
+
+impl std::fmt::Debug for SharedEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SharedEngine")
+    }
+}
+
+impl Default for SharedEngine {
+    fn default() -> Self {
+        Self(Arc::new(Mutex::new(Stage::Starting(Vec::new()))))
+    }
+}
+
+impl SharedEngine {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Stage> {
+        // Strategies run inside `catch_unwind`: a poisoned lock means a panic
+        // in the engine's own bookkeeping, whose state is still the best there is.
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Hands a market event to the engine on the caller's task; `received`
+    /// is when its frame was read. Returns whether the strategies sent any
+    /// request to a venue (the caller should let it leave soon).
+    pub fn deliver(&self, event: MarketEvent, received: Option<Instant>) -> bool {
+        match &mut *self.lock() {
+            Stage::Running(engine) => {
+                let requests = engine.core.requests;
+                engine.on_market_event_at(&event, received);
+                engine.core.requests != requests
+            }
+            Stage::Starting(early) => {
+                early.push((event, received));
+                if early.len() == EARLY_EVENTS_WARN {
+                    tracing::warn!(events = early.len(), "market events are piling up before the engine started");
+                }
+                false
+            }
+            Stage::Stopped => false,
+        }
+    }
+
+    /// Starts `engine` (`on_start` of every instance), hands it the events
+    /// that came meanwhile, and makes it the one events go to.
+    pub(super) fn start(&self, mut engine: Engine) {
+        let mut stage = self.lock();
+        engine.start();
+        if let Stage::Starting(early) = std::mem::replace(&mut *stage, Stage::Stopped) {
+            for (event, received) in early {
+                engine.on_market_event_at(&event, received);
+            }
+        }
+        *stage = Stage::Running(engine);
+    }
+
+    /// Runs `f` on the running engine (none before the start and after the stop).
+    pub(super) fn with<R>(&self, f: impl FnOnce(&mut Engine) -> R) -> Option<R> {
+        match &mut *self.lock() {
+            Stage::Running(engine) => Some(f(engine)),
+            _ => None,
+        }
+    }
+
+    /// Takes the engine out: from now on market events are dropped.
+    pub(super) fn take(&self) -> Option<Engine> {
+        match std::mem::replace(&mut *self.lock(), Stage::Stopped) {
+            Stage::Running(engine) => Some(engine),
+            _ => None,
+        }
+    }
+}
