@@ -161,6 +161,11 @@ impl RateLimiter {
         }
     }
 
+    /// Charges `weight` (and `orders`) if they may be sent now; false if they would have to wait.
+    pub fn try_acquire_now(&self, weight: u32, orders: u32, priority: Priority) -> bool {
+        self.try_acquire(weight, orders, priority).is_ok()
+    }
+
     fn try_acquire(&self, weight: u32, orders: u32, priority: Priority) -> Result<(), Wait> {
         let now = Instant::now();
         let now_ms = self.now_ms(now);

@@ -33,10 +33,18 @@ impl std::fmt::Debug for Credentials {
     }
 }
 
-/// One request: what to send and how to charge it.
-struct Call<'a> {
+/// A request signed, built and charged to the rate budget, not sent yet.
+pub struct Prepared {
+    request: reqwest::Request,
     method: Method,
-    path: &'a str,
+    path: &'static str,
+    origin: Option<std::time::Instant>,
+}
+
+/// One request: what to send and how to charge it.
+struct Call {
+    method: Method,
+    path: &'static str,
     query: Query,
     signed: bool,
     weight: u32,
@@ -280,8 +288,7 @@ impl RestClient {
         order: &NewOrder,
         origin: Option<std::time::Instant>,
     ) -> Result<serde_json::Value, VenueError> {
-        let mut q = order_query(id, order);
-        q.push("cancelReplaceMode", "STOP_ON_FAILURE").push("cancelOrigClientOrderId", cancel);
+        let q = replace_query(cancel, id, order);
         let mut call = self.signed(Method::POST, "/api/v3/order/cancelReplace", q, 1, Priority::NewOrder);
         call.orders = 1;
         call.origin = origin;
@@ -323,7 +330,7 @@ impl RestClient {
         self.json(self.signed(Method::GET, "/api/v3/myTrades", q, 5, Priority::Query)).await
     }
 
-    fn call(&self, method: Method, path: &'static str, query: Query, weight: u32, priority: Priority) -> Call<'static> {
+    fn call(&self, method: Method, path: &'static str, query: Query, weight: u32, priority: Priority) -> Call {
         Call { method, path, query, signed: false, weight, orders: 0, priority, deadline: None, origin: None }
     }
 
@@ -334,26 +341,67 @@ impl RestClient {
         query: Query,
         weight: u32,
         priority: Priority,
-    ) -> Call<'static> {
+    ) -> Call {
         Call { signed: true, ..self.call(method, path, query, weight, priority) }
     }
 
-    async fn json<T: DeserializeOwned>(&self, call: Call<'_>) -> Result<T, VenueError> {
+    async fn json<T: DeserializeOwned>(&self, call: Call) -> Result<T, VenueError> {
         let mutating = call.method != Method::GET;
         let body = self.send(call).await?;
-        serde_json::from_str(&body).map_err(|e| {
-            let message = format!("unexpected response body: {e}");
-            // A 2xx we cannot read: for a request that changes state, the outcome is unknown.
-            if mutating { VenueError::unknown(message) } else { VenueError::not_sent(message) }
-        })
+        decode(&body, mutating)
     }
 
     /// Sends one request and returns the body of a 2xx response.
-    async fn send(&self, call: Call<'_>) -> Result<String, VenueError> {
+    async fn send(&self, call: Call) -> Result<String, VenueError> {
         self.limiter
             .acquire(call.weight, call.orders, call.priority, call.deadline)
             .await
             .map_err(|e| VenueError::not_sent(format!("rate limit: {e}")))?;
+        let prepared = self.prepare(call)?;
+        self.exchange(prepared).await
+    }
+
+    /// A new order, signed and built, if the rate budget has room for it now
+    /// (`None`: it would have to wait). Nothing is sent until [`Self::complete`].
+    pub fn prepare_new_order_now(
+        &self,
+        id: &ClientOrderId,
+        order: &NewOrder,
+        origin: Option<std::time::Instant>,
+    ) -> Option<Result<Prepared, VenueError>> {
+        let mut call = self.signed(Method::POST, "/api/v3/order", order_query(id, order), 1, Priority::NewOrder);
+        call.orders = 1;
+        call.origin = origin;
+        self.prepare_now(call)
+    }
+
+    /// [`Self::prepare_new_order_now`] for a cancel-replace.
+    pub fn prepare_cancel_replace_now(
+        &self,
+        cancel: &ClientOrderId,
+        id: &ClientOrderId,
+        order: &NewOrder,
+        origin: Option<std::time::Instant>,
+    ) -> Option<Result<Prepared, VenueError>> {
+        let mut call = self.signed(Method::POST, "/api/v3/order/cancelReplace", replace_query(cancel, id, order), 1, Priority::NewOrder);
+        call.orders = 1;
+        call.origin = origin;
+        self.prepare_now(call)
+    }
+
+    fn prepare_now(&self, call: Call) -> Option<Result<Prepared, VenueError>> {
+        self.limiter.try_acquire_now(call.weight, call.orders, call.priority).then(|| self.prepare(call))
+    }
+
+    /// Sends a prepared request and reads its JSON answer.
+    pub async fn complete<T: DeserializeOwned>(&self, prepared: Prepared) -> Result<T, VenueError> {
+        let mutating = prepared.method != Method::GET;
+        let body = self.exchange(prepared).await?;
+        decode(&body, mutating)
+    }
+
+    /// Signs (if asked) and builds a request whose rate budget is charged.
+    fn prepare(&self, call: Call) -> Result<Prepared, VenueError> {
         let mut query = call.query;
         let mut api_key = None;
         let credentials = if call.signed { self.credentials() } else { None };
@@ -376,18 +424,27 @@ impl RestClient {
         if let Some(key) = api_key {
             request = request.header("X-MBX-APIKEY", key);
         }
+        let request = request.build().map_err(|e| {
+            VenueError::not_sent(format!("{} {}: {}", call.method, call.path, redact(&e.without_url().to_string())))
+        })?;
+        Ok(Prepared { request, method: call.method, path: call.path, origin: call.origin })
+    }
+
+    /// Sends a prepared request and returns the body of a 2xx response.
+    async fn exchange(&self, prepared: Prepared) -> Result<String, VenueError> {
+        let Prepared { request, method, path, origin } = prepared;
         let sent = std::time::Instant::now();
-        if let Some(origin) = call.origin {
+        if let Some(origin) = origin {
             // Signed, rate-limited and handed to the HTTP client: the tick-to-order path ends here.
             metrics::histogram!("tradewind_tick_to_order_seconds").record((sent - origin).as_secs_f64());
             crate::ops::latency::TICK_TO_ORDER.record(sent - origin);
         }
-        let response = request.send().await;
-        metrics::histogram!("tradewind_request_seconds", "venue" => self.label.clone(), "endpoint" => call.path.to_owned())
+        let response = self.http.execute(request).await;
+        metrics::histogram!("tradewind_request_seconds", "venue" => self.label.clone(), "endpoint" => path)
             .record(sent.elapsed().as_secs_f64());
         let response = response.map_err(|e| {
             let connect = e.is_connect();
-            let message = format!("{} {}: {}", call.method, call.path, redact(&e.without_url().to_string()));
+            let message = format!("{} {}: {}", method, path, redact(&e.without_url().to_string()));
             if connect { VenueError::not_sent(message) } else { VenueError::unknown(message) }
         })?;
         let status = response.status().as_u16();
@@ -419,7 +476,7 @@ impl RestClient {
             tracing::warn!(
                 status,
                 retry_after_secs = wait.as_secs(),
-                path = call.path,
+                path = path,
                 "rate limited by the venue; pausing all requests"
             );
             self.limiter.block_for(wait);
@@ -435,6 +492,22 @@ impl RestClient {
         }
         Err(error)
     }
+}
+
+/// A 2xx body read as `T`.
+fn decode<T: DeserializeOwned>(body: &str, mutating: bool) -> Result<T, VenueError> {
+    serde_json::from_str(body).map_err(|e| {
+        let message = format!("unexpected response body: {e}");
+        // A 2xx we cannot read: for a request that changes state, the outcome is unknown.
+        if mutating { VenueError::unknown(message) } else { VenueError::not_sent(message) }
+    })
+}
+
+/// The query of a cancel-replace (STOP_ON_FAILURE): cancels `cancel` and places `order` as `id`.
+fn replace_query(cancel: &ClientOrderId, id: &ClientOrderId, order: &NewOrder) -> Query {
+    let mut q = order_query(id, order);
+    q.push("cancelReplaceMode", "STOP_ON_FAILURE").push("cancelOrigClientOrderId", cancel);
+    q
 }
 
 /// The query of a new order (also the new-order part of cancel-replace).

@@ -27,7 +27,7 @@ use tradewind_strategies::sdk::{
 
 use super::{CLOCK_MARGIN_MS, Done, Exec, Stage, Tracked};
 use crate::engine::{EngineInput, wall_clock_now};
-use crate::journal::{Journal, Lease, Record, Unjournaled, instance_of};
+use crate::journal::{Record, Unjournaled, instance_of};
 use crate::venue::binance::error::VenueError;
 use crate::venue::binance::rest::OrderInfo;
 
@@ -37,18 +37,18 @@ pub(super) const LEASE_BLOCK: u64 = 16;
 /// One instance's lease, as far as it is committed.
 #[derive(Debug)]
 pub(super) struct Held {
-    upto: u64,
-    symbols: Vec<Symbol>,
+    pub(super) upto: u64,
+    pub(super) symbols: Vec<Symbol>,
     /// A renewal is being committed.
-    renewing: bool,
+    pub(super) renewing: bool,
     /// The highest sequence number whose intent was queued in this run.
-    highest: Option<u64>,
+    pub(super) highest: Option<u64>,
 }
 
 /// Leases of this venue's instances, and ids to ask about again later.
 #[derive(Debug, Default)]
 pub(super) struct Leases {
-    held: HashMap<String, Held>,
+    pub(super) held: HashMap<String, Held>,
     /// Ids from the journal's windows, by instance, until the second round
     /// of questions has answered: the leases written meanwhile still cover them.
     unsettled: HashMap<String, BTreeSet<u64>>,
@@ -90,120 +90,51 @@ impl Leases {
 
     /// The `first` of a new lease record of `instance` whose next possibly
     /// unjournaled id is `next`.
-    fn first(&self, instance: &str, next: u64) -> u64 {
+    pub(super) fn first(&self, instance: &str, next: u64) -> u64 {
         self.unsettled.get(instance).and_then(|s| s.first()).map_or(next, |&u| u.min(next))
     }
 }
 
 impl Exec {
-    /// Journals a new order's intent; once this returns `Ok`, the order may be sent.
+    /// Journals a new order's intent, waiting for a lease's commit if none
+    /// covers it yet; once this returns `Ok`, the order may be sent.
     pub(super) async fn journal_intent(&mut self, id: ClientOrderId, order: &NewOrder) -> Result<(), Reason> {
         let Some(journal) = self.journal.clone() else { return Ok(()) };
         let refused = |e: crate::journal::JournalError| {
             tracing::error!(client_order_id = %id, error = %e, "journal write failed; order not sent");
             Reason::new("journal", e.to_string())
         };
-        let record = Record::Intent { id, order: *order, time_ms: wall_clock_now().0 };
         let Some((instance, seq)) = instance_of(&id) else {
             // Not one of our sequenced ids: no lease covers it, so its intent is committed first.
+            let record = Record::Intent { id, order: *order, time_ms: wall_clock_now().0 };
             return journal.write(record).await.map_err(refused);
         };
-        if let Some(lease) = self.lease_needed(instance, seq, order.symbol) {
+        let needed = self.gate().lease_needed(instance, seq, order.symbol);
+        if let Some(lease) = needed {
             journal.write(Record::Lease(lease.clone())).await.map_err(refused)?;
-            self.leased(lease);
+            self.gate().leased(lease);
         }
-        journal.queue(record).map_err(refused)?;
-        if let Some(held) = self.leases.held.get_mut(instance) {
-            held.highest = Some(held.highest.map_or(seq, |h| h.max(seq)));
-        }
-        self.renew_ahead(instance, seq, &journal);
+        self.gate().queue_intent(id, order).map_err(refused)?;
+        self.renew_ahead(&id);
         Ok(())
     }
 
-    /// The lease to take (and wait for) before `seq` may go out on `symbol`;
-    /// none if a committed one covers it.
-    fn lease_needed(&self, instance: &str, seq: u64, symbol: Symbol) -> Option<Lease> {
-        let held = self.leases.held.get(instance);
-        if held.is_some_and(|h| seq <= h.upto && h.symbols.contains(&symbol)) {
-            return None;
-        }
-        let mut symbols = held.map(|h| h.symbols.clone()).unwrap_or_default();
-        if !symbols.contains(&symbol) {
-            symbols.push(symbol);
-        }
-        let next = held.and_then(|h| h.highest).map_or(seq, |h| h + 1);
-        Some(Lease {
-            venue: self.options.venue.to_string(),
-            instance: instance.to_owned(),
-            first: self.leases.first(instance, next),
-            upto: held.map_or(0, |h| h.upto).max(seq + LEASE_BLOCK),
-            symbols,
-        })
-    }
-
-    /// Renews `instance`'s lease in the background when less than half a block is left after `seq`.
-    fn renew_ahead(&mut self, instance: &str, seq: u64, journal: &Journal) {
-        // The intent of `seq` is queued before this record.
-        let first = self.leases.first(instance, seq + 1);
-        let Some(held) = self.leases.held.get_mut(instance) else { return };
-        if held.renewing || held.upto.saturating_sub(seq) >= LEASE_BLOCK / 2 {
-            return;
-        }
-        held.renewing = true;
-        let lease = Lease {
-            venue: self.options.venue.to_string(),
-            instance: instance.to_owned(),
-            first,
-            upto: seq + LEASE_BLOCK,
-            symbols: held.symbols.clone(),
-        };
-        // Queued now, so leases reach the journal in the order they were taken.
-        let committed = journal.submit(Record::Lease(lease.clone()));
+    /// Renews the lease of `id`'s instance in the background when less than half a block is left.
+    pub(super) fn renew_ahead(&mut self, id: &ClientOrderId) {
+        let Some((instance, seq)) = instance_of(id) else { return };
+        let Some((lease, committed)) = self.gate().renewal(instance, seq) else { return };
         self.spawn(move |_| async move {
             let result = committed.await.map_err(|e| e.to_string());
             Done::Leased { lease, result }
         });
     }
 
-    /// A lease is committed.
-    pub(super) fn leased(&mut self, lease: Lease) {
-        let held = self.leases.held.entry(lease.instance.clone()).or_insert(Held {
-            upto: 0,
-            symbols: Vec::new(),
-            renewing: false,
-            highest: None,
-        });
-        held.renewing = false;
-        // Leases are queued in the order they are taken, each covering the one
-        // before; a background renewal may report after a later lease.
-        if (lease.upto, lease.symbols.len()) >= (held.upto, held.symbols.len()) {
-            held.upto = lease.upto;
-            held.symbols = lease.symbols;
-        }
-    }
-
-    /// A background renewal failed: the next id past the lease waits for one of its own.
-    pub(super) fn lease_failed(&mut self, lease: &Lease, error: &str) {
-        tracing::error!(strategy = %lease.instance, error, "renewing a client order id lease failed");
-        if let Some(held) = self.leases.held.get_mut(&lease.instance) {
-            held.renewing = false;
-        }
-    }
-
-    /// At a clean stop: each lease shrinks to the last id sent (all of whose
-    /// intents are committed with it), so the next start has nothing to ask
-    /// about (but ids of an earlier crash still unsettled).
+    /// At a clean stop: each lease shrinks to the last id sent.
     pub(super) async fn release_leases(&mut self) {
-        let Some(journal) = &self.journal else { return };
-        for (instance, held) in &self.leases.held {
-            let Some(highest) = held.highest else { continue };
-            let lease = Lease {
-                venue: self.options.venue.to_string(),
-                instance: instance.clone(),
-                first: self.leases.first(instance, highest + 1),
-                upto: highest,
-                symbols: held.symbols.clone(),
-            };
+        let Some(journal) = self.journal.clone() else { return };
+        let releases = self.gate().releases();
+        for lease in releases {
+            let instance = lease.instance.clone();
             if let Err(e) = journal.write(Record::Lease(lease)).await {
                 tracing::warn!(strategy = %instance, error = %e, "releasing the client order id lease failed");
             }
@@ -220,9 +151,12 @@ impl Exec {
 
     /// The probes that found nothing at start, asked once more when that is final.
     pub(super) fn probe_later(&mut self) {
-        let wait = u64::try_from(self.leases.probe_until - wall_clock_now().0).unwrap_or(0);
-        let later = std::mem::take(&mut self.leases.later);
-        self.leases.asking_later = later.len();
+        let (wait, later) = {
+            let mut gate = self.gate();
+            let later = std::mem::take(&mut gate.leases.later);
+            gate.leases.asking_later = later.len();
+            (u64::try_from(gate.leases.probe_until - wall_clock_now().0).unwrap_or(0), later)
+        };
         for (id, symbol) in later {
             self.probe(id, symbol, Duration::from_millis(wait));
         }
@@ -231,15 +165,17 @@ impl Exec {
 
     /// Once the second round has answered, the earlier crash's ids are settled.
     fn settled_if_answered(&mut self) {
-        if self.leases.asking_later == 0 {
-            self.leases.unsettled.clear();
+        let mut gate = self.gate();
+        if gate.leases.asking_later == 0 {
+            gate.leases.unsettled.clear();
         }
     }
 
     pub(super) async fn on_probe(&mut self, id: ClientOrderId, symbol: Symbol, result: Result<OrderInfo, VenueError>) {
         let second_round = self.recovering.is_none();
         if second_round {
-            self.leases.asking_later = self.leases.asking_later.saturating_sub(1);
+            let mut gate = self.gate();
+            gate.leases.asking_later = gate.leases.asking_later.saturating_sub(1);
         }
         self.settle_probe(id, symbol, result).await;
         if second_round {
@@ -256,12 +192,12 @@ impl Exec {
             Err(e) => {
                 if self.recovering.is_some() {
                     // Whatever the answer, asked again once a request sent before the crash is void.
-                    self.leases.later.push((id, symbol));
+                    self.gate().leases.later.push((id, symbol));
                 } else if e.is_unknown_order() {
                     tracing::debug!(client_order_id = %id, %symbol, "the venue never saw this id");
                 } else {
                     tracing::warn!(client_order_id = %id, %symbol, error = %e, "asking about an unjournaled id failed; asking again");
-                    self.leases.asking_later += 1;
+                    self.gate().leases.asking_later += 1;
                     self.probe(id, symbol, Duration::from_secs(5));
                 }
                 return;

@@ -10,20 +10,21 @@
 //! unknown. An unknown order is never re-sent; it is settled by querying its
 //! client order id until the venue knows it or has clearly never seen it.
 
+mod gate;
 mod lease;
 mod record;
 mod recover;
 mod user;
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rust_decimal::Decimal;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tradewind_strategies::sdk::{
-    Asset, ClientOrderId, Fill, InstrumentSpec, Liquidity, NewOrder, OpenOrder, OrderKind, OrderUpdate, Price, Qty,
+    Asset, ClientOrderId, Fill, InstrumentSpec, Liquidity, NewOrder, OpenOrder, OrderUpdate, Price, Qty,
     Reason, Side, Symbol, Timestamp, VenueId,
 };
 
@@ -34,17 +35,72 @@ use crate::engine::{EngineInput, wall_clock_now};
 use crate::execution::{ExecRequest, ExecutionClient, SubmitError};
 use crate::journal::{Journal, OpenEntry, Unjournaled};
 
-/// The engine's side: a bounded queue into the execution task.
+/// The engine's side: new orders that may go out at once are sent from the
+/// engine's own call (see [`gate`]); everything else goes through a bounded
+/// queue into the execution task.
 pub struct ExecHandle {
-    tx: mpsc::Sender<ExecRequest>,
+    tx: mpsc::Sender<Job>,
+    gate: Arc<Mutex<gate::Gate>>,
+    rest: Arc<RestClient>,
+    results: mpsc::Sender<Done>,
+}
+
+/// What the execution task is handed.
+enum Job {
+    Request(ExecRequest),
+    /// A new order the engine's call sent itself; its `Done` follows.
+    Sent { id: ClientOrderId, order: NewOrder },
 }
 
 impl ExecutionClient for ExecHandle {
     fn submit(&mut self, request: ExecRequest) -> Result<(), SubmitError> {
-        self.tx.try_send(request).map_err(|e| match e {
-            mpsc::error::TrySendError::Full(_) => SubmitError::QueueFull,
-            mpsc::error::TrySendError::Closed(_) => SubmitError::Unavailable,
-        })
+        // Room for whatever the execution task must hear of this request, first.
+        let permit = self.tx.try_reserve().map_err(|e| match e {
+            mpsc::error::TrySendError::Full(()) => SubmitError::QueueFull,
+            mpsc::error::TrySendError::Closed(()) => SubmitError::Unavailable,
+        })?;
+        self.send_now(request, permit);
+        Ok(())
+    }
+}
+
+impl ExecHandle {
+    /// Sends a new order (or cancel-replace) from this call if it is clear to
+    /// go now: filters, a committed lease, the rate budget, no order waiting
+    /// before it. Otherwise it goes to the execution task, and the gate
+    /// counts it as waiting there.
+    fn send_now(&self, request: ExecRequest, permit: mpsc::Permit<'_, Job>) {
+        let (id, order, origin) = match &request {
+            ExecRequest::Place { id, order, origin } | ExecRequest::Replace { id, order, origin, .. } => {
+                (*id, *order, *origin)
+            }
+            ExecRequest::Cancel { .. } => return permit.send(Job::Request(request)),
+        };
+        let mut gate = gate::lock(&self.gate);
+        let prepared = if gate.clear(&id, &order) {
+            match &request {
+                ExecRequest::Replace { cancel, .. } => self.rest.prepare_cancel_replace_now(cancel, &id, &order, origin),
+                _ => self.rest.prepare_new_order_now(&id, &order, origin),
+            }
+        } else {
+            None
+        };
+        // The intent is queued before the request can leave: the task that sends it is spawned below.
+        let Some(Ok(prepared)) = prepared.filter(|p| p.is_ok() && gate.queue_intent(id, &order).is_ok()) else {
+            gate.waiting += 1;
+            return permit.send(Job::Request(request));
+        };
+        drop(gate);
+        // The execution task hears of the order before anything about it can come back.
+        permit.send(Job::Sent { id, order });
+        let (rest, results) = (self.rest.clone(), self.results.clone());
+        tokio::spawn(async move {
+            let done = match request {
+                ExecRequest::Replace { cancel, .. } => Done::Replaced { cancel, id, result: rest.complete(prepared).await },
+                _ => Done::Placed { id, result: rest.complete(prepared).await },
+            };
+            let _ = results.send(done).await;
+        });
     }
 }
 
@@ -116,10 +172,10 @@ pub async fn start(
 ) -> Started {
     let (tx, rx) = mpsc::channel(options.queue);
     let (results_tx, mut results_rx) = mpsc::channel(options.queue);
+    let gate = Arc::new(Mutex::new(gate::Gate::new(options.venue, journal.clone(), instruments)));
     let mut exec = Exec {
         journal,
-        specs: HashMap::new(),
-        instruments,
+        gate: gate.clone(),
         options,
         rest,
         engine,
@@ -131,14 +187,14 @@ pub async fn start(
         recovering: None,
         adopted: None,
         external: HashSet::new(),
-        leases: lease::Leases::default(),
     };
     for entry in open {
         exec.adopt(entry);
     }
     let deadline = exec.options.recover_deadline;
     let (recovered, adopted) = exec.recover(&mut results_rx, &unjournaled, deadline).await;
-    Started { handle: ExecHandle { tx }, task: tokio::spawn(exec.run(rx, user, results_rx)), recovered, adopted }
+    let handle = ExecHandle { tx, gate, rest: exec.rest.clone(), results: exec.results_tx.clone() };
+    Started { handle, task: tokio::spawn(exec.run(rx, user, results_rx)), recovered, adopted }
 }
 
 /// Where an order stands as far as we know.
@@ -220,9 +276,8 @@ struct Exec {
     options: ExecOptions,
     rest: Arc<RestClient>,
     engine: mpsc::Sender<EngineInput>,
-    specs: HashMap<Symbol, InstrumentSpec>,
-    /// The venue's trading rules, refreshed by the connection.
-    instruments: tokio::sync::watch::Receiver<Vec<InstrumentSpec>>,
+    /// Filters, leases and intents, shared with the engine's order path.
+    gate: Arc<Mutex<gate::Gate>>,
     orders: HashMap<ClientOrderId, Tracked>,
     done: HashSet<ClientOrderId>,
     done_order: VecDeque<ClientOrderId>,
@@ -232,7 +287,6 @@ struct Exec {
     recovering: Option<Vec<OrderUpdate>>,
     /// During startup reconciliation: orders adopted, for the engine.
     adopted: Option<Vec<(String, OpenOrder)>>,
-    leases: lease::Leases,
     /// Client order ids of open orders on the account that this process does not own.
     external: HashSet<String>,
 }
@@ -240,7 +294,7 @@ struct Exec {
 impl Exec {
     async fn run(
         mut self,
-        mut requests: mpsc::Receiver<ExecRequest>,
+        mut requests: mpsc::Receiver<Job>,
         mut user: mpsc::Receiver<UserEvent>,
         mut results: mpsc::Receiver<Done>,
     ) {
@@ -255,8 +309,16 @@ impl Exec {
                 break;
             }
             tokio::select! {
+                // Requests first: an order the engine sent itself is tracked
+                // before its answer or its reports are read.
+                biased;
                 r = requests.recv(), if requests_open => match r {
-                    Some(r) => self.on_request(r).await,
+                    Some(Job::Request(r)) => self.on_request(r).await,
+                    Some(Job::Sent { id, order }) => {
+                        self.track(id, &order);
+                        self.in_flight += 1;
+                        self.renew_ahead(&id);
+                    }
                     None => requests_open = false,
                 },
                 Some(done) = results.recv() => {
@@ -280,7 +342,7 @@ impl Exec {
     async fn on_request(&mut self, request: ExecRequest) {
         match request {
             ExecRequest::Place { id, order, origin } => {
-                if !self.admit(id, &order).await {
+                if !self.admit_waiting(id, &order).await {
                     return;
                 }
                 let deadline = Instant::now() + self.options.order_max_age;
@@ -303,7 +365,7 @@ impl Exec {
                 );
             }
             ExecRequest::Replace { cancel, id, order, origin } => {
-                if !self.admit(id, &order).await {
+                if !self.admit_waiting(id, &order).await {
                     return;
                 }
                 self.spawn(move |rest| async move {
@@ -313,27 +375,23 @@ impl Exec {
         }
     }
 
-    /// The symbol's filters, checked before anything is sent.
-    fn check(&mut self, order: &NewOrder) -> Result<(), Reason> {
-        if self.specs.is_empty() || self.instruments.has_changed().unwrap_or(false) {
-            self.specs = self.instruments.borrow_and_update().iter().map(|s| (s.symbol, s.clone())).collect();
-        }
-        let Some(spec) = self.specs.get(&order.symbol) else {
-            return Err(Reason::new(
-                "unknown_symbol",
-                format!("{} is not traded on {}", order.symbol, self.options.venue),
-            ));
-        };
-        let checked = match order.kind {
-            OrderKind::Limit { price, .. } | OrderKind::PostOnly { price } => spec.validate(price, order.qty),
-            OrderKind::Market => spec.check_qty(order.qty.get()),
-        };
-        checked.map_err(|v| Reason::new("filter", v.to_string()))
+    fn gate(&self) -> gate::Locked<'_> {
+        gate::lock(&self.gate)
+    }
+
+    /// [`admit`](Self::admit) for an order the engine's call left waiting: 
+    /// once it is admitted or denied, the orders after it may go out directly again.
+    async fn admit_waiting(&mut self, id: ClientOrderId, order: &NewOrder) -> bool {
+        let admitted = self.admit(id, order).await;
+        let mut gate = self.gate();
+        gate.waiting = gate.waiting.saturating_sub(1);
+        admitted
     }
 
     /// Checks a new order and journals it; false (after telling the strategy) if it may not be sent.
     async fn admit(&mut self, id: ClientOrderId, order: &NewOrder) -> bool {
-        let admitted = match self.check(order) {
+        let checked = self.gate().check(order);
+        let admitted = match checked {
             Ok(()) => self.journal_intent(id, order).await,
             Err(reason) => Err(reason),
         };
@@ -459,8 +517,8 @@ impl Exec {
             Done::Queried { id, result } => self.on_query(id, result).await,
             Done::OpenOrders { result } => self.on_open_orders(result),
             Done::Leased { lease, result } => match result {
-                Ok(()) => self.leased(lease),
-                Err(e) => self.lease_failed(&lease, &e),
+                Ok(()) => self.gate().leased(lease),
+                Err(e) => self.gate().lease_failed(&lease, &e),
             },
             Done::Probed { id, symbol, result } => self.on_probe(id, symbol, result).await,
             Done::Trades { id, final_status, result } => {
