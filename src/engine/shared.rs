@@ -22,7 +22,7 @@ const EARLY_EVENTS_WARN: usize = 100_000;
 enum Stage {
     /// Not started yet: events wait here until [`run`](super::run) starts it.
     Starting(Vec<(MarketEvent, Option<Instant>)>),
-    Running(Engine),
+    Running(Box<Engine>),
     /// Stopped: events have no one to go to.
     Stopped,
 }
@@ -85,7 +85,7 @@ impl SharedEngine {
                 engine.on_market_event_at(&event, received);
             }
         }
-        *stage = Stage::Running(engine);
+        *stage = Stage::Running(Box::new(engine));
     }
 
     /// Runs `f` on the running engine (none before the start and after the stop).
@@ -99,7 +99,7 @@ impl SharedEngine {
     /// Takes the engine out: from now on market events are dropped.
     pub(super) fn take(&self) -> Option<Engine> {
         match std::mem::replace(&mut *self.lock(), Stage::Stopped) {
-            Stage::Running(engine) => Some(engine),
+            Stage::Running(engine) => Some(*engine),
             _ => None,
         }
     }

@@ -658,3 +658,61 @@ async fn orders_sent_but_not_journaled_before_a_crash_are_found_and_adopted_at_r
     assert_eq!(known, ["tw-g-101", "tw-g-102", "tw-g-103", "tw-g-105"], "the adopted orders are journaled again");
     h.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn orders_clear_to_go_leave_from_the_callers_call_and_their_intents_stay_in_sequence() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("journal.db");
+    let mut config = quiet_market();
+    config.limits.orders_per_10s = 1000;
+    let sim = start_sim(config).await;
+    let (journal, recovered) = Journal::open(&path).unwrap();
+    let (connection, rx, shutdown) =
+        connect(&sim, Vec::new(), Duration::from_secs(45), Some((journal, recovered))).await;
+    let mut h = Harness { sim, connection, rx, shutdown };
+    let place = |h: &mut Harness, seq: u64| {
+        let order = limit(Side::Buy, "0.001", "30000");
+        h.submit(ExecRequest::Place { id: id(&format!("tw-b-{seq}")), order, origin: None });
+    };
+
+    // The first order waits for its lease's commit in the execution task.
+    place(&mut h, 1);
+    assert!(matches!(h.update(id("tw-b-1")).await, OrderUpdate::Accepted { .. }));
+    assert_eq!(h.connection.client.sent_directly(), 0);
+    // Its lease covers ids up to 17: those leave at once; what follows goes
+    // either way, depending on whether the renewal has committed yet.
+    for seq in 2..=30 {
+        place(&mut h, seq);
+    }
+    let direct = h.connection.client.sent_directly();
+    assert!((16..=29).contains(&direct), "ids 2..=17 are sent from the call itself, {direct} were");
+    let mut accepted = std::collections::BTreeSet::new();
+    while accepted.len() < 29 {
+        let update = h.next(|i| if let EngineInput::Order(u) = i { Some(*u) } else { None }).await;
+        match update {
+            OrderUpdate::Accepted { id, .. } => assert!(accepted.insert(id), "{id} accepted twice"),
+            other => panic!("unexpected update {other:?}"),
+        }
+    }
+    for seq in 1..=30 {
+        assert_eq!(h.venue_orders(&format!("tw-b-{seq}")), 1, "tw-b-{seq} is on the venue once");
+    }
+    let Harness { sim, connection, shutdown, .. } = h;
+    disconnect(connection, shutdown).await;
+
+    // Every intent, committed in sequence order; after the clean stop nothing is left to ask about.
+    let db = rusqlite::Connection::open(&path).unwrap();
+    let seqs: Vec<i64> = db
+        .prepare("SELECT seq FROM orders WHERE instance = 'b' ORDER BY rowid")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(seqs, (1..=30).collect::<Vec<i64>>());
+    drop(db);
+    let (_, recovered) = Journal::open(&path).unwrap();
+    assert!(recovered.unjournaled.is_empty(), "{:?}", recovered.unjournaled);
+    assert_eq!(recovered.open.len(), 30);
+    sim.stop().await;
+}

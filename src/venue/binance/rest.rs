@@ -334,14 +334,7 @@ impl RestClient {
         Call { method, path, query, signed: false, weight, orders: 0, priority, deadline: None, origin: None }
     }
 
-    fn signed(
-        &self,
-        method: Method,
-        path: &'static str,
-        query: Query,
-        weight: u32,
-        priority: Priority,
-    ) -> Call {
+    fn signed(&self, method: Method, path: &'static str, query: Query, weight: u32, priority: Priority) -> Call {
         Call { signed: true, ..self.call(method, path, query, weight, priority) }
     }
 
@@ -383,7 +376,13 @@ impl RestClient {
         order: &NewOrder,
         origin: Option<std::time::Instant>,
     ) -> Option<Result<Prepared, VenueError>> {
-        let mut call = self.signed(Method::POST, "/api/v3/order/cancelReplace", replace_query(cancel, id, order), 1, Priority::NewOrder);
+        let mut call = self.signed(
+            Method::POST,
+            "/api/v3/order/cancelReplace",
+            replace_query(cancel, id, order),
+            1,
+            Priority::NewOrder,
+        );
         call.orders = 1;
         call.origin = origin;
         self.prepare_now(call)

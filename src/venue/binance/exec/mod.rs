@@ -24,8 +24,8 @@ use rust_decimal::Decimal;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tradewind_strategies::sdk::{
-    Asset, ClientOrderId, Fill, InstrumentSpec, Liquidity, NewOrder, OpenOrder, OrderUpdate, Price, Qty,
-    Reason, Side, Symbol, Timestamp, VenueId,
+    Asset, ClientOrderId, Fill, InstrumentSpec, Liquidity, NewOrder, OpenOrder, OrderUpdate, Price, Qty, Reason, Side,
+    Symbol, Timestamp, VenueId,
 };
 
 use super::error::{Outcome, VenueError};
@@ -43,13 +43,17 @@ pub struct ExecHandle {
     gate: Arc<Mutex<gate::Gate>>,
     rest: Arc<RestClient>,
     results: mpsc::Sender<Done>,
+    sent_directly: u64,
 }
 
 /// What the execution task is handed.
 enum Job {
     Request(ExecRequest),
     /// A new order the engine's call sent itself; its `Done` follows.
-    Sent { id: ClientOrderId, order: NewOrder },
+    Sent {
+        id: ClientOrderId,
+        order: NewOrder,
+    },
 }
 
 impl ExecutionClient for ExecHandle {
@@ -59,27 +63,39 @@ impl ExecutionClient for ExecHandle {
             mpsc::error::TrySendError::Full(()) => SubmitError::QueueFull,
             mpsc::error::TrySendError::Closed(()) => SubmitError::Unavailable,
         })?;
-        self.send_now(request, permit);
+        if self.send_now(request, permit) {
+            self.sent_directly += 1;
+        }
         Ok(())
     }
 }
 
 impl ExecHandle {
+    /// New orders this handle sent from the caller's own call (the others went through the execution task).
+    pub fn sent_directly(&self) -> u64 {
+        self.sent_directly
+    }
+
     /// Sends a new order (or cancel-replace) from this call if it is clear to
     /// go now: filters, a committed lease, the rate budget, no order waiting
-    /// before it. Otherwise it goes to the execution task, and the gate
-    /// counts it as waiting there.
-    fn send_now(&self, request: ExecRequest, permit: mpsc::Permit<'_, Job>) {
+    /// before it (true). Otherwise it goes to the execution task, and the
+    /// gate counts it as waiting there.
+    fn send_now(&self, request: ExecRequest, permit: mpsc::Permit<'_, Job>) -> bool {
         let (id, order, origin) = match &request {
             ExecRequest::Place { id, order, origin } | ExecRequest::Replace { id, order, origin, .. } => {
                 (*id, *order, *origin)
             }
-            ExecRequest::Cancel { .. } => return permit.send(Job::Request(request)),
+            ExecRequest::Cancel { .. } => {
+                permit.send(Job::Request(request));
+                return false;
+            }
         };
         let mut gate = gate::lock(&self.gate);
         let prepared = if gate.clear(&id, &order) {
             match &request {
-                ExecRequest::Replace { cancel, .. } => self.rest.prepare_cancel_replace_now(cancel, &id, &order, origin),
+                ExecRequest::Replace { cancel, .. } => {
+                    self.rest.prepare_cancel_replace_now(cancel, &id, &order, origin)
+                }
                 _ => self.rest.prepare_new_order_now(&id, &order, origin),
             }
         } else {
@@ -88,7 +104,8 @@ impl ExecHandle {
         // The intent is queued before the request can leave: the task that sends it is spawned below.
         let Some(Ok(prepared)) = prepared.filter(|p| p.is_ok() && gate.queue_intent(id, &order).is_ok()) else {
             gate.waiting += 1;
-            return permit.send(Job::Request(request));
+            permit.send(Job::Request(request));
+            return false;
         };
         drop(gate);
         // The execution task hears of the order before anything about it can come back.
@@ -96,11 +113,14 @@ impl ExecHandle {
         let (rest, results) = (self.rest.clone(), self.results.clone());
         tokio::spawn(async move {
             let done = match request {
-                ExecRequest::Replace { cancel, .. } => Done::Replaced { cancel, id, result: rest.complete(prepared).await },
+                ExecRequest::Replace { cancel, .. } => {
+                    Done::Replaced { cancel, id, result: rest.complete(prepared).await }
+                }
                 _ => Done::Placed { id, result: rest.complete(prepared).await },
             };
             let _ = results.send(done).await;
         });
+        true
     }
 }
 
@@ -193,7 +213,7 @@ pub async fn start(
     }
     let deadline = exec.options.recover_deadline;
     let (recovered, adopted) = exec.recover(&mut results_rx, &unjournaled, deadline).await;
-    let handle = ExecHandle { tx, gate, rest: exec.rest.clone(), results: exec.results_tx.clone() };
+    let handle = ExecHandle { tx, gate, rest: exec.rest.clone(), results: exec.results_tx.clone(), sent_directly: 0 };
     Started { handle, task: tokio::spawn(exec.run(rx, user, results_rx)), recovered, adopted }
 }
 
@@ -379,7 +399,7 @@ impl Exec {
         gate::lock(&self.gate)
     }
 
-    /// [`admit`](Self::admit) for an order the engine's call left waiting: 
+    /// [`admit`](Self::admit) for an order the engine's call left waiting:
     /// once it is admitted or denied, the orders after it may go out directly again.
     async fn admit_waiting(&mut self, id: ClientOrderId, order: &NewOrder) -> bool {
         let admitted = self.admit(id, order).await;
