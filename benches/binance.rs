@@ -7,10 +7,14 @@ use std::hint::black_box;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use rust_decimal::Decimal;
+use std::sync::Arc;
+use std::time::Duration;
 use tradewind::secret::Secret;
 use tradewind::venue::binance::book::LocalBook;
 use tradewind::venue::binance::parse::parse_combined;
-use tradewind::venue::binance::rest::order_query;
+
+use tradewind::execution::rate_limit::{Limits, RateLimiter};
+use tradewind::venue::binance::rest::{Credentials, RestClient};
 use tradewind::venue::binance::sign::{Query, Signer};
 use tradewind_strategies::sdk::{
     BookDelta, ClientOrderId, Level, NewOrder, OrderKind, Price, Qty, Side, Symbol, TimeInForce, Timestamp, VenueId,
@@ -36,14 +40,20 @@ fn sign_new_order(c: &mut Criterion) {
     });
 }
 
-/// Everything between the rate limiter and the socket that the order path
-/// does itself: the new-order query from the strategy's order, signed, as the
-/// HTTP client's request (URL parsed, API key header validated).
+/// What the order path does in the engine's call once a new order is clear
+/// to go: the rate budget charged, the new-order query from the strategy's
+/// order, signed, and the HTTP client's request (`RestClient::prepare_new_order_now`).
 fn new_order_request(c: &mut Criterion) {
-    let signer =
-        Signer::hmac(&Secret::new("NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j")).unwrap();
     tradewind::venue::install_tls_provider();
-    let http = reqwest::Client::new();
+    let credentials = Credentials {
+        api_key: Secret::new("vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A"),
+        signer: Signer::hmac(&Secret::new("NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j")).unwrap(),
+    };
+    // Budgets no run of this benchmark can use up.
+    let limits = Limits { weight_per_minute: u32::MAX / 2, orders_per_10s: u32::MAX / 2, orders_per_day: u32::MAX / 2 };
+    let limiter = Arc::new(RateLimiter::new(limits));
+    let rest =
+        RestClient::new("https://api.binance.com", Some(credentials), 5000, Duration::from_secs(10), limiter).unwrap();
     let order = NewOrder {
         venue: VenueId::new("binance").unwrap(),
         symbol: Symbol::new("BTCUSDT").unwrap(),
@@ -53,16 +63,7 @@ fn new_order_request(c: &mut Criterion) {
     };
     let id = ClientOrderId::new("tw-sma_btc-1764280000123").unwrap();
     c.bench_function("binance_new_order_http_request", |b| {
-        b.iter(|| {
-            let mut q = order_query(black_box(&id), black_box(&order));
-            q.push("recvWindow", 5000).push("timestamp", black_box(1_764_280_000_123u64));
-            let url = format!("https://api.binance.com/api/v3/order?{}", q.signed(&signer));
-            black_box(
-                http.request(reqwest::Method::POST, url)
-                    .header("X-MBX-APIKEY", "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A")
-                    .build(),
-            )
-        });
+        b.iter(|| black_box(rest.prepare_new_order_now(black_box(&id), black_box(&order), None).unwrap().unwrap()))
     });
 }
 

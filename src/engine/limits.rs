@@ -30,8 +30,10 @@ impl Core {
             }
         }
         let now = wall_clock_now().0;
-        let sent_since =
-            |ms: i64| u32::try_from(slot.sent.iter().filter(|t| **t > now - ms).count()).unwrap_or(u32::MAX);
+        // `sent` is in time order: a search, not a scan of the last minute's orders.
+        let sent_since = |ms: i64| {
+            u32::try_from(slot.sent.len() - slot.sent.partition_point(|t| *t <= now - ms)).unwrap_or(u32::MAX)
+        };
         let quote = self.market.instruments.get(&key).map(|s| s.quote);
         let ctx = OrderContext {
             open_orders,
@@ -55,7 +57,8 @@ impl Core {
         while sent.front().is_some_and(|t| *t <= now - 60_000) {
             sent.pop_front();
         }
-        sent.push_back(now);
+        // Kept in order even if the wall clock steps back (the count above searches it).
+        sent.push_back(sent.back().map_or(now, |&last| last.max(now)));
     }
 
     /// Post-trade limits: a strategy past its daily loss or drawdown is halted

@@ -409,60 +409,56 @@ fn apply(tx: &rusqlite::Transaction<'_>, record: &Record) -> Result<(), Box<dyn 
     match record {
         Record::Intent { id, order, time_ms } => {
             let (instance, seq) = instance_of(id).unwrap_or(("", 0));
-            tx.execute(
-                "INSERT OR IGNORE INTO orders (client_id, instance, seq, venue, symbol, body, state, created_ms, updated_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', ?7, ?7)",
+            tx.prepare_cached("INSERT OR IGNORE INTO orders (client_id, instance, seq, venue, symbol, body, state, created_ms, updated_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', ?7, ?7)")?.execute(
                 params![id.as_str(), instance, seq as i64, order.venue.as_str(), order.symbol.as_str(), serde_json::to_string(order)?, time_ms],
             )?;
         }
         Record::State { id, state, venue_order_id, reason, time_ms } => {
-            tx.execute(
+            tx.prepare_cached(
                 "UPDATE orders SET state = ?2, venue_order_id = COALESCE(?3, venue_order_id),
                    reason = COALESCE(?4, reason), updated_ms = ?5 WHERE client_id = ?1",
-                params![id.as_str(), state, venue_order_id.map(|v| v as i64), reason, time_ms],
-            )?;
-            tx.execute(
-                "INSERT INTO order_events (client_id, state, reason, time_ms) VALUES (?1, ?2, ?3, ?4)",
-                params![id.as_str(), state, reason, time_ms],
-            )?;
+            )?
+            .execute(params![id.as_str(), state, venue_order_id.map(|v| v as i64), reason, time_ms])?;
+            tx.prepare_cached("INSERT INTO order_events (client_id, state, reason, time_ms) VALUES (?1, ?2, ?3, ?4)")?
+                .execute(params![id.as_str(), state, reason, time_ms])?;
         }
         Record::Snapshot { time_ms, body } => {
-            tx.execute("INSERT INTO snapshots (time_ms, body) VALUES (?1, ?2)", params![time_ms, body])?;
-            tx.execute(
-                "DELETE FROM snapshots WHERE rowid <= (SELECT MAX(rowid) FROM snapshots) - ?1",
-                params![SNAPSHOTS_KEPT],
-            )?;
+            tx.prepare_cached("INSERT INTO snapshots (time_ms, body) VALUES (?1, ?2)")?
+                .execute(params![time_ms, body])?;
+            tx.prepare_cached("DELETE FROM snapshots WHERE rowid <= (SELECT MAX(rowid) FROM snapshots) - ?1")?
+                .execute(params![SNAPSHOTS_KEPT])?;
         }
         Record::Lease(lease) => {
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT INTO leases (venue, instance, first, upto, symbols, time_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
                  ON CONFLICT (venue, instance) DO UPDATE SET first = excluded.first, upto = excluded.upto,
                    symbols = excluded.symbols, time_ms = excluded.time_ms",
-                params![
-                    lease.venue,
-                    lease.instance,
-                    i64::try_from(lease.first)?,
-                    i64::try_from(lease.upto)?,
-                    serde_json::to_string(&lease.symbols)?,
-                    crate::engine::wall_clock_now().0
-                ],
-            )?;
+            )?
+            .execute(params![
+                lease.venue,
+                lease.instance,
+                i64::try_from(lease.first)?,
+                i64::try_from(lease.upto)?,
+                serde_json::to_string(&lease.symbols)?,
+                crate::engine::wall_clock_now().0
+            ])?;
         }
         Record::Fill(fill) => {
             let instance = instance_of(&fill.id).map(|(i, _)| i).unwrap_or("");
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT OR IGNORE INTO fills (venue, venue_order_id, trade_id, client_id, instance, body, time_ms)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![
-                    fill.venue.as_str(),
-                    fill.venue_order_id as i64,
-                    fill.trade_id as i64,
-                    fill.id.as_str(),
-                    instance,
-                    serde_json::to_string(fill)?,
-                    fill.time.0
-                ],
-            )?;
+            )?
+            .execute(params![
+                fill.venue.as_str(),
+                fill.venue_order_id as i64,
+                fill.trade_id as i64,
+                fill.id.as_str(),
+                instance,
+                serde_json::to_string(fill)?,
+                fill.time.0
+            ])?;
         }
     }
     Ok(())

@@ -33,6 +33,24 @@ impl std::fmt::Debug for Credentials {
     }
 }
 
+/// Credentials, with the API key's header value made once.
+#[derive(Clone)]
+struct Keyed {
+    credentials: Arc<Credentials>,
+    /// `X-MBX-APIKEY` (marked sensitive); none if the key is not a valid header value.
+    header: Option<reqwest::header::HeaderValue>,
+}
+
+impl Keyed {
+    fn new(credentials: Credentials) -> Self {
+        let header = reqwest::header::HeaderValue::from_str(credentials.api_key.expose()).ok().map(|mut h| {
+            h.set_sensitive(true);
+            h
+        });
+        Self { credentials: Arc::new(credentials), header }
+    }
+}
+
 /// A request signed, built and charged to the rate budget, not sent yet.
 pub struct Prepared {
     request: reqwest::Request,
@@ -59,9 +77,12 @@ pub struct RestClient {
     /// The venue's name, for metric labels.
     label: String,
     http: reqwest::Client,
-    base: String,
+    /// The base URL, parsed once: each request only sets its path and query.
+    base: reqwest::Url,
+    /// The base URL's own path (a prefix), without a trailing slash.
+    base_path: String,
     /// Swapped whole on key rotation; each request signs with the one it read.
-    credentials: std::sync::RwLock<Option<Arc<Credentials>>>,
+    credentials: std::sync::RwLock<Option<Keyed>>,
     recv_window_ms: u64,
     /// Server time minus local time, in milliseconds.
     clock_offset_ms: AtomicI64,
@@ -189,11 +210,14 @@ impl RestClient {
             .user_agent(concat!("tradewind/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| VenueError::not_sent(format!("cannot build the HTTP client: {e}")))?;
+        let base = reqwest::Url::parse(base.trim_end_matches('/'))
+            .map_err(|e| VenueError::not_sent(format!("bad REST base URL {base:?}: {e}")))?;
         Ok(Self {
             label: String::new(),
             http,
-            base: base.trim_end_matches('/').to_owned(),
-            credentials: std::sync::RwLock::new(credentials.map(Arc::new)),
+            base_path: base.path().trim_end_matches('/').to_owned(),
+            base,
+            credentials: std::sync::RwLock::new(credentials.map(Keyed::new)),
             recv_window_ms,
             clock_offset_ms: AtomicI64::new(0),
             limiter,
@@ -212,13 +236,17 @@ impl RestClient {
 
     /// The key in use (none: public data only).
     pub fn credentials(&self) -> Option<Arc<Credentials>> {
+        self.keyed().map(|k| k.credentials)
+    }
+
+    fn keyed(&self) -> Option<Keyed> {
         self.credentials.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
     }
 
     /// Signs every later request with `credentials` (key rotation); requests
     /// already signed go out as they are.
     pub fn set_credentials(&self, credentials: Credentials) {
-        *self.credentials.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(Arc::new(credentials));
+        *self.credentials.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(Keyed::new(credentials));
     }
 
     /// Milliseconds on the venue's clock now (local clock plus the measured offset).
@@ -403,29 +431,30 @@ impl RestClient {
     fn prepare(&self, call: Call) -> Result<Prepared, VenueError> {
         let mut query = call.query;
         let mut api_key = None;
-        let credentials = if call.signed { self.credentials() } else { None };
         let query = if call.signed {
-            let Some(creds) = &credentials else {
+            let Some(keyed) = self.keyed() else {
                 return Err(VenueError::not_sent("this venue has no API credentials"));
             };
+            let Some(header) = keyed.header else {
+                return Err(VenueError::not_sent("the API key is not a valid HTTP header value"));
+            };
             query.push("recvWindow", self.recv_window_ms).push("timestamp", self.server_now_ms());
-            api_key = Some(creds.api_key.expose());
-            query.signed(&creds.signer)
+            api_key = Some(header);
+            query.signed(&keyed.credentials.signer)
         } else {
             query.as_str().to_owned()
         };
-        let url = if query.is_empty() {
-            format!("{}{}", self.base, call.path)
+        let mut url = self.base.clone();
+        if self.base_path.is_empty() {
+            url.set_path(call.path);
         } else {
-            format!("{}{}?{query}", self.base, call.path)
-        };
-        let mut request = self.http.request(call.method.clone(), url);
-        if let Some(key) = api_key {
-            request = request.header("X-MBX-APIKEY", key);
+            url.set_path(&format!("{}{}", self.base_path, call.path));
         }
-        let request = request.build().map_err(|e| {
-            VenueError::not_sent(format!("{} {}: {}", call.method, call.path, redact(&e.without_url().to_string())))
-        })?;
+        url.set_query((!query.is_empty()).then_some(query.as_str()));
+        let mut request = reqwest::Request::new(call.method.clone(), url);
+        if let Some(key) = api_key {
+            request.headers_mut().insert("X-MBX-APIKEY", key);
+        }
         Ok(Prepared { request, method: call.method, path: call.path, origin: call.origin })
     }
 
