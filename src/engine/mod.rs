@@ -1,12 +1,15 @@
-//! The engine: one task owns every strategy instance and drives it.
+//! The engine: it owns every strategy instance and drives them, one caller at a time.
 //!
 //! Market events fan out to the instances subscribed to their symbol; the
 //! intents a callback emits go through [`risk`](crate::risk) to the venue's
 //! [`ExecutionClient`]; order updates go back to the instance that placed the
 //! order, in order. A strategy that returns an error or panics is contained:
 //! that instance is marked failed, its resting orders are cancelled, and the
-//! others go on. The engine never blocks on I/O: venues run in tasks of their
-//! own and talk to it through [`EngineInput`] and `ExecutionClient::submit`.
+//! others go on. The engine never blocks on I/O. Market connections hand it
+//! their events on their own tasks ([`SharedEngine`]), so an event reaches
+//! the strategies, and the order it causes the venue's execution client,
+//! without a hand-over between tasks; everything else (order updates,
+//! timers, operators' commands) comes through [`EngineInput`] to [`run`].
 
 pub mod control;
 mod limits;

@@ -33,6 +33,10 @@ impl std::fmt::Debug for Credentials {
     }
 }
 
+const API_KEY_HEADER: reqwest::header::HeaderName = reqwest::header::HeaderName::from_static("x-mbx-apikey");
+const FORM: reqwest::header::HeaderValue =
+    reqwest::header::HeaderValue::from_static("application/x-www-form-urlencoded");
+
 /// Credentials, with the API key's header value made once.
 #[derive(Clone)]
 struct Keyed {
@@ -450,10 +454,20 @@ impl RestClient {
         } else {
             url.set_path(&format!("{}{}", self.base_path, call.path));
         }
-        url.set_query((!query.is_empty()).then_some(query.as_str()));
+        // POST parameters go in a form body, as Binance accepts them (the
+        // signature covers query string and body): the URL parser does not
+        // read them again character by character.
+        let form = call.method == Method::POST && !query.is_empty();
+        if !form {
+            url.set_query((!query.is_empty()).then_some(query.as_str()));
+        }
         let mut request = reqwest::Request::new(call.method.clone(), url);
         if let Some(key) = api_key {
-            request.headers_mut().insert("X-MBX-APIKEY", key);
+            request.headers_mut().insert(API_KEY_HEADER, key);
+        }
+        if form {
+            request.headers_mut().insert(reqwest::header::CONTENT_TYPE, FORM.clone());
+            *request.body_mut() = Some(query.into());
         }
         Ok(Prepared { request, method: call.method, path: call.path, origin: call.origin })
     }
@@ -663,6 +677,43 @@ fn redact(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_new_order_goes_as_a_signed_form_body_and_other_requests_in_the_query() {
+        crate::venue::install_tls_provider();
+        let signer = Signer::hmac(&Secret::new("test-secret")).unwrap();
+        let credentials = Credentials { api_key: Secret::new("test-key"), signer: signer.clone() };
+        let limiter = Arc::new(RateLimiter::new(Limits::default()));
+        let rest =
+            RestClient::new("http://127.0.0.1:9/prefix/", Some(credentials), 5000, Duration::from_secs(1), limiter)
+                .unwrap();
+        let order = NewOrder {
+            venue: tradewind_strategies::sdk::VenueId::new("binance").unwrap(),
+            symbol: Symbol::new("BTCUSDT").unwrap(),
+            side: Side::Buy,
+            qty: tradewind_strategies::sdk::Qty::new("0.001".parse().unwrap()),
+            kind: OrderKind::PostOnly { price: tradewind_strategies::sdk::Price::new("64000.1".parse().unwrap()) },
+        };
+        let id = ClientOrderId::new("tw-a-1").unwrap();
+        let prepared = rest.prepare_new_order_now(&id, &order, None).unwrap().unwrap();
+        let request = &prepared.request;
+        assert_eq!(request.url().as_str(), "http://127.0.0.1:9/prefix/api/v3/order");
+        assert_eq!(request.headers()["x-mbx-apikey"], "test-key");
+        assert!(request.headers()["x-mbx-apikey"].is_sensitive());
+        assert_eq!(request.headers()["content-type"], "application/x-www-form-urlencoded");
+        let body = std::str::from_utf8(request.body().and_then(reqwest::Body::as_bytes).unwrap()).unwrap();
+        let (payload, signature) = body.rsplit_once("&signature=").unwrap();
+        assert!(payload.starts_with("symbol=BTCUSDT&side=BUY&type=LIMIT_MAKER&quantity=0.001&price=64000.1&newClientOrderId=tw-a-1&newOrderRespType=ACK&recvWindow=5000&timestamp="), "{payload}");
+        assert_eq!(signature, signer.sign_rest(payload.as_bytes()), "the signature covers the whole body");
+
+        let mut q = Query::new();
+        q.push("symbol", "BTCUSDT").push("origClientOrderId", "tw-a-1");
+        let query = rest.prepare(rest.signed(Method::GET, "/api/v3/order", q, 4, Priority::Query)).unwrap();
+        assert!(query.request.body().is_none());
+        let url = query.request.url();
+        assert_eq!(url.path(), "/prefix/api/v3/order");
+        assert!(url.query().unwrap().starts_with("symbol=BTCUSDT&origClientOrderId=tw-a-1&recvWindow=5000&timestamp="));
+    }
 
     #[test]
     fn exchange_info_gives_filters_and_limits() {

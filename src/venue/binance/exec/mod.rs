@@ -1,10 +1,13 @@
-//! The Binance execution client: the engine's requests go through a bounded
-//! queue to one task that validates them against the symbol filters, sends
-//! them through the REST client (each call in a task of its own, so a slow
-//! new order never holds up a cancel), and merges what it learns — REST
-//! acks, user-stream reports, queries — into exactly one update of each kind
-//! per order: `Accepted` once, each fill once (deduplicated on trade id),
-//! one terminal state.
+//! The Binance execution client. A new order that is clear to go (filters,
+//! a committed client-id lease, room in the rate budget, no order waiting
+//! before it) is signed and handed to the HTTP client from the engine's own
+//! call ([`gate`]); every other request goes through a bounded queue to one
+//! task that validates it against the symbol filters, waits for what it needs
+//! and sends it through the REST client. Each call runs in a task of its own,
+//! so a slow new order never holds up a cancel. The task merges what it
+//! learns — REST acks, user-stream reports, queries — into exactly one update
+//! of each kind per order: `Accepted` once, each fill once (deduplicated on
+//! trade id), one terminal state.
 //!
 //! Outcomes are three: denied here (never sent), rejected by the venue, or
 //! unknown. An unknown order is never re-sent; it is settled by querying its
