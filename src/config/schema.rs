@@ -66,7 +66,8 @@ pub struct RuntimeConfig {
     pub log_format: LogFormat,
     /// How often strategies' `on_timer` runs, in milliseconds (10 ..= 60000).
     pub timer_interval_ms: u64,
-    /// Capacity of the engine's input queue (market events, order updates).
+    /// Capacity of the engine's input queue (order updates, balances, operators' commands;
+    /// market connections hand their events to the engine directly).
     pub engine_queue: usize,
     /// Cancel every resting order of ours on shutdown.
     pub cancel_on_shutdown: bool,
