@@ -114,7 +114,7 @@ impl ExecHandle {
         // The execution task hears of the order before anything about it can come back.
         permit.send(Job::Sent { id, order });
         let (rest, results) = (self.rest.clone(), self.results.clone());
-        tokio::spawn(async move {
+        let mut send = Box::pin(async move {
             let done = match request {
                 ExecRequest::Replace { cancel, .. } => {
                     Done::Replaced { cancel, id, result: rest.complete(prepared).await }
@@ -123,6 +123,13 @@ impl ExecHandle {
             };
             let _ = results.send(done).await;
         });
+        // Started here, so the request reaches the HTTP client (and its
+        // connection's task) within this call; the task polls it from then
+        // on (a future heeds the waker of its latest poll).
+        let mut started = std::task::Context::from_waker(std::task::Waker::noop());
+        if send.as_mut().poll(&mut started).is_pending() {
+            tokio::spawn(send);
+        }
         true
     }
 }
