@@ -16,8 +16,9 @@ use tradewind_strategies::sdk::MarketEvent;
 
 use super::Engine;
 
-/// Events that arrive before the engine starts wait for it, in order.
-const EARLY_EVENTS_WARN: usize = 100_000;
+/// Events that may wait for the engine to start; past this the connections
+/// wait too (stop reading), as they would behind a full queue.
+pub(super) const EARLY_EVENTS: usize = 65_536;
 
 enum Stage {
     /// Not started yet: events wait here until [`run`](super::run) starts it.
@@ -27,9 +28,15 @@ enum Stage {
     Stopped,
 }
 
+struct Shared {
+    stage: Mutex<Stage>,
+    /// Wakes connections waiting for the engine to start.
+    started: tokio::sync::Notify,
+}
+
 /// A handle on the engine for market connections. Cheap to clone.
 #[derive(Clone)]
-pub struct SharedEngine(Arc<Mutex<Stage>>);
+pub struct SharedEngine(Arc<Shared>);
 
 impl std::fmt::Debug for SharedEngine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -39,7 +46,7 @@ impl std::fmt::Debug for SharedEngine {
 
 impl Default for SharedEngine {
     fn default() -> Self {
-        Self(Arc::new(Mutex::new(Stage::Starting(Vec::new()))))
+        Self(Arc::new(Shared { stage: Mutex::new(Stage::Starting(Vec::new())), started: tokio::sync::Notify::new() }))
     }
 }
 
@@ -51,27 +58,45 @@ impl SharedEngine {
     fn lock(&self) -> MutexGuard<'_, Stage> {
         // Strategies run inside `catch_unwind`: a poisoned lock means a panic
         // in the engine's own bookkeeping, whose state is still the best there is.
-        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+        self.0.stage.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Hands a market event to the engine on the caller's task; `received`
     /// is when its frame was read. Returns whether the strategies sent any
-    /// request to a venue (the caller should let it leave soon).
-    pub fn deliver(&self, event: MarketEvent, received: Option<Instant>) -> bool {
+    /// request to a venue (the caller should let it leave soon). Before the
+    /// engine starts, events wait for it; once too many wait, so does the caller.
+    pub async fn deliver(&self, event: MarketEvent, received: Option<Instant>) -> bool {
+        let mut event = Some(event);
+        if let Some(requested) = self.offer(&mut event, received) {
+            return requested;
+        }
+        loop {
+            let started = self.0.started.notified();
+            // Offered again once the wake-up is armed, so a start in between is not missed.
+            if let Some(requested) = self.offer(&mut event, received) {
+                return requested;
+            }
+            started.await;
+        }
+    }
+
+    /// Delivers the event now (taking it) and says whether it caused a
+    /// request; none (the event left in place) if too many already wait for the start.
+    fn offer(&self, event: &mut Option<MarketEvent>, received: Option<Instant>) -> Option<bool> {
         match &mut *self.lock() {
             Stage::Running(engine) => {
                 let requests = engine.core.requests;
-                engine.on_market_event_at(&event, received);
-                engine.core.requests != requests
-            }
-            Stage::Starting(early) => {
-                early.push((event, received));
-                if early.len() == EARLY_EVENTS_WARN {
-                    tracing::warn!(events = early.len(), "market events are piling up before the engine started");
+                if let Some(event) = event.take() {
+                    engine.on_market_event_at(&event, received);
                 }
-                false
+                Some(engine.core.requests != requests)
             }
-            Stage::Stopped => false,
+            Stage::Starting(early) if early.len() >= EARLY_EVENTS => None,
+            Stage::Starting(early) => {
+                early.extend(event.take().map(|e| (e, received)));
+                Some(false)
+            }
+            Stage::Stopped => Some(false),
         }
     }
 
@@ -86,6 +111,8 @@ impl SharedEngine {
             }
         }
         *stage = Stage::Running(Box::new(engine));
+        drop(stage);
+        self.0.started.notify_waiters();
     }
 
     /// Runs `f` on the running engine (none before the start and after the stop).
@@ -98,9 +125,12 @@ impl SharedEngine {
 
     /// Takes the engine out: from now on market events are dropped.
     pub(super) fn take(&self) -> Option<Engine> {
-        match std::mem::replace(&mut *self.lock(), Stage::Stopped) {
+        let taken = match std::mem::replace(&mut *self.lock(), Stage::Stopped) {
             Stage::Running(engine) => Some(*engine),
             _ => None,
-        }
+        };
+        // Connections still waiting for a start that will not come.
+        self.0.started.notify_waiters();
+        taken
     }
 }

@@ -433,3 +433,42 @@ fn an_engine_input_is_not_much_bigger_than_a_market_event() {
     let size = std::mem::size_of::<EngineInput>();
     assert!(size <= std::mem::size_of::<MarketEvent>() + 24, "{size} bytes");
 }
+
+fn eth_quote(update_id: u64) -> MarketEvent {
+    let price = Price::new(Decimal::from(1000 + update_id));
+    let qty = Qty::new(d("1"));
+    let symbol = sym("ETHUSDT");
+    MarketEvent::Quote(Quote {
+        venue: venue(),
+        symbol,
+        bid_price: price,
+        bid_qty: qty,
+        ask_price: price,
+        ask_qty: qty,
+        update_id,
+    })
+}
+
+#[tokio::test]
+async fn events_before_the_start_wait_for_it_in_order_and_past_the_limit_the_connection_waits_too() {
+    let Setup { engine, eth, .. } = setup("1000000");
+    let shared = SharedEngine::new();
+    let early = u64::try_from(shared::EARLY_EVENTS).unwrap();
+    for n in 0..early {
+        assert!(!shared.deliver(eth_quote(n), None).await, "taken at once while there is room");
+    }
+    assert!(lines(&eth).is_empty(), "no strategy is called before the start");
+    let mut last = Box::pin(shared.deliver(eth_quote(early), None));
+    assert!(futures_util::poll!(&mut last).is_pending(), "past the limit the connection waits");
+
+    shared.start(engine);
+    assert!(!last.await);
+    assert_eq!(lines(&eth).len(), shared::EARLY_EVENTS + 1, "every event, the one that waited included");
+    let top = shared.with(|e| e.market().book_tops[&(venue(), sym("ETHUSDT"))]).unwrap();
+    assert_eq!(top.update_id, early, "in the order they came");
+
+    let engine = shared.take().unwrap();
+    assert!(!shared.deliver(eth_quote(early + 1), None).await, "after the stop events are dropped");
+    assert_eq!(lines(&eth).len(), shared::EARLY_EVENTS + 1);
+    assert_eq!(engine.market().book_tops[&(venue(), sym("ETHUSDT"))].update_id, early);
+}

@@ -542,7 +542,7 @@ impl Feed {
                 let _ = tx.send(EngineInput::Market(event, received)).await;
             }
             MarketSink::Inline(engine) => {
-                if engine.deliver(event, received) {
+                if engine.deliver(event, received).await {
                     self.requested.store(true, Ordering::Relaxed);
                 }
             }
