@@ -159,6 +159,13 @@ fn id(s: &str) -> ClientOrderId {
     ClientOrderId::new(s).unwrap()
 }
 
+/// The first column of every row `sql` selects from the journal at `path`.
+fn column<T: rusqlite::types::FromSql>(path: &std::path::Path, sql: &str) -> Vec<T> {
+    let db = rusqlite::Connection::open(path).unwrap();
+    let mut statement = db.prepare(sql).unwrap();
+    statement.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+}
+
 fn quiet_market() -> SimConfig {
     let mut c = SimConfig::default();
     c.market.events_per_sec = 20;
@@ -646,15 +653,7 @@ async fn orders_sent_but_not_journaled_before_a_crash_are_found_and_adopted_at_r
     assert!(matches!(h.update(id("tw-g-105")).await, OrderUpdate::Accepted { .. }));
 
     journal.flush().await;
-    let db = rusqlite::Connection::open(&path).unwrap();
-    let mut known: Vec<String> = db
-        .prepare("SELECT client_id FROM orders ORDER BY client_id")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
-    known.sort();
+    let known: Vec<String> = column(&path, "SELECT client_id FROM orders ORDER BY client_id");
     assert_eq!(known, ["tw-g-101", "tw-g-102", "tw-g-103", "tw-g-105"], "the adopted orders are journaled again");
     h.stop().await;
 }
@@ -701,16 +700,8 @@ async fn orders_clear_to_go_leave_from_the_callers_call_and_their_intents_stay_i
     disconnect(connection, shutdown).await;
 
     // Every intent, committed in sequence order; after the clean stop nothing is left to ask about.
-    let db = rusqlite::Connection::open(&path).unwrap();
-    let seqs: Vec<i64> = db
-        .prepare("SELECT seq FROM orders WHERE instance = 'b' ORDER BY rowid")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
+    let seqs: Vec<i64> = column(&path, "SELECT seq FROM orders WHERE instance = 'b' ORDER BY rowid");
     assert_eq!(seqs, (1..=30).collect::<Vec<i64>>());
-    drop(db);
     let (_, recovered) = Journal::open(&path).unwrap();
     assert!(recovered.unjournaled.is_empty(), "{:?}", recovered.unjournaled);
     assert_eq!(recovered.open.len(), 30);
