@@ -407,8 +407,8 @@ impl Feed {
             }
             self.meters.flush();
             if self.requested.swap(false, Ordering::Relaxed) {
-                // The request an event caused is in a task of its own: it
-                // goes out once this one yields, before the next frames.
+                // The request an event caused is with the HTTP client: its
+                // connection's task writes it once this one yields, before the next frames.
                 tokio::task::yield_now().await;
             }
             match flow {
