@@ -14,6 +14,7 @@
 //! client order id until the venue knows it or has clearly never seen it.
 
 mod gate;
+mod handle;
 mod lease;
 mod record;
 mod recover;
@@ -35,104 +36,10 @@ use super::error::{Outcome, VenueError};
 use super::rest::{AccountTrade, OrderAck, OrderInfo, RestClient};
 use super::user_stream::UserEvent;
 use crate::engine::{EngineInput, wall_clock_now};
-use crate::execution::{ExecRequest, ExecutionClient, SubmitError};
+use crate::execution::ExecRequest;
 use crate::journal::{Journal, OpenEntry, Unjournaled};
-
-/// The engine's side: new orders that may go out at once are sent from the
-/// engine's own call (see [`gate`]); everything else goes through a bounded
-/// queue into the execution task.
-pub struct ExecHandle {
-    tx: mpsc::Sender<Job>,
-    gate: Arc<Mutex<gate::Gate>>,
-    rest: Arc<RestClient>,
-    results: mpsc::Sender<Done>,
-    sent_directly: u64,
-}
-
-/// What the execution task is handed.
-enum Job {
-    Request(ExecRequest),
-    /// A new order the engine's call sent itself; its `Done` follows.
-    Sent {
-        id: ClientOrderId,
-        order: NewOrder,
-    },
-}
-
-impl ExecutionClient for ExecHandle {
-    fn submit(&mut self, request: ExecRequest) -> Result<(), SubmitError> {
-        // Room for whatever the execution task must hear of this request, first.
-        let permit = self.tx.try_reserve().map_err(|e| match e {
-            mpsc::error::TrySendError::Full(()) => SubmitError::QueueFull,
-            mpsc::error::TrySendError::Closed(()) => SubmitError::Unavailable,
-        })?;
-        if self.send_now(request, permit) {
-            self.sent_directly += 1;
-        }
-        Ok(())
-    }
-}
-
-impl ExecHandle {
-    /// New orders this handle sent from the caller's own call (the others went through the execution task).
-    pub fn sent_directly(&self) -> u64 {
-        self.sent_directly
-    }
-
-    /// Sends a new order (or cancel-replace) from this call if it is clear to
-    /// go now: filters, a committed lease, the rate budget, no order waiting
-    /// before it (true). Otherwise it goes to the execution task, and the
-    /// gate counts it as waiting there.
-    fn send_now(&self, request: ExecRequest, permit: mpsc::Permit<'_, Job>) -> bool {
-        let (id, order, origin) = match &request {
-            ExecRequest::Place { id, order, origin } | ExecRequest::Replace { id, order, origin, .. } => {
-                (*id, *order, *origin)
-            }
-            ExecRequest::Cancel { .. } => {
-                permit.send(Job::Request(request));
-                return false;
-            }
-        };
-        let mut gate = gate::lock(&self.gate);
-        let prepared = if gate.clear(&id, &order) {
-            match &request {
-                ExecRequest::Replace { cancel, .. } => {
-                    self.rest.prepare_cancel_replace_now(cancel, &id, &order, origin)
-                }
-                _ => self.rest.prepare_new_order_now(&id, &order, origin),
-            }
-        } else {
-            None
-        };
-        // The intent is queued before the request can leave: the task that sends it is spawned below.
-        let Some(Ok(prepared)) = prepared.filter(|p| p.is_ok() && gate.queue_intent(id, &order).is_ok()) else {
-            gate.waiting += 1;
-            permit.send(Job::Request(request));
-            return false;
-        };
-        drop(gate);
-        // The execution task hears of the order before anything about it can come back.
-        permit.send(Job::Sent { id, order });
-        let (rest, results) = (self.rest.clone(), self.results.clone());
-        let mut send = Box::pin(async move {
-            let done = match request {
-                ExecRequest::Replace { cancel, .. } => {
-                    Done::Replaced { cancel, id, result: rest.complete(prepared).await }
-                }
-                _ => Done::Placed { id, result: rest.complete(prepared).await },
-            };
-            let _ = results.send(done).await;
-        });
-        // Started here, so the request reaches the HTTP client (and its
-        // connection's task) within this call; the task polls it from then
-        // on (a future heeds the waker of its latest poll).
-        let mut started = std::task::Context::from_waker(std::task::Waker::noop());
-        if send.as_mut().poll(&mut started).is_pending() {
-            tokio::spawn(send);
-        }
-        true
-    }
-}
+pub use handle::ExecHandle;
+use handle::Job;
 
 /// Settings of the execution task.
 #[derive(Debug, Clone)]
@@ -223,7 +130,7 @@ pub async fn start(
     }
     let deadline = exec.options.recover_deadline;
     let (recovered, adopted) = exec.recover(&mut results_rx, &unjournaled, deadline).await;
-    let handle = ExecHandle { tx, gate, rest: exec.rest.clone(), results: exec.results_tx.clone(), sent_directly: 0 };
+    let handle = ExecHandle::new(tx, gate, exec.rest.clone(), exec.results_tx.clone());
     Started { handle, task: tokio::spawn(exec.run(rx, user, results_rx)), recovered, adopted }
 }
 

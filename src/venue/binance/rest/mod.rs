@@ -297,11 +297,8 @@ impl RestClient {
         deadline: Option<Instant>,
         origin: Option<std::time::Instant>,
     ) -> Result<OrderAck, VenueError> {
-        let mut call = self.call(Method::POST, "/api/v3/order", order_query(id, order), 1, Priority::NewOrder);
-        call.signed = true;
-        call.orders = 1;
+        let mut call = self.new_order_call(id, order, origin);
         call.deadline = deadline;
-        call.origin = origin;
         self.json(call).await
     }
 
@@ -320,11 +317,7 @@ impl RestClient {
         order: &NewOrder,
         origin: Option<std::time::Instant>,
     ) -> Result<serde_json::Value, VenueError> {
-        let q = replace_query(cancel, id, order);
-        let mut call = self.signed(Method::POST, "/api/v3/order/cancelReplace", q, 1, Priority::NewOrder);
-        call.orders = 1;
-        call.origin = origin;
-        self.json(call).await
+        self.json(self.cancel_replace_call(cancel, id, order, origin)).await
     }
 
     /// Queries an order by client order id.
@@ -394,10 +387,7 @@ impl RestClient {
         order: &NewOrder,
         origin: Option<std::time::Instant>,
     ) -> Option<Result<Prepared, VenueError>> {
-        let mut call = self.signed(Method::POST, "/api/v3/order", order_query(id, order), 1, Priority::NewOrder);
-        call.orders = 1;
-        call.origin = origin;
-        self.prepare_now(call)
+        self.prepare_now(self.new_order_call(id, order, origin))
     }
 
     /// [`Self::prepare_new_order_now`] for a cancel-replace.
@@ -408,16 +398,26 @@ impl RestClient {
         order: &NewOrder,
         origin: Option<std::time::Instant>,
     ) -> Option<Result<Prepared, VenueError>> {
-        let mut call = self.signed(
-            Method::POST,
-            "/api/v3/order/cancelReplace",
-            replace_query(cancel, id, order),
-            1,
-            Priority::NewOrder,
-        );
-        call.orders = 1;
-        call.origin = origin;
-        self.prepare_now(call)
+        self.prepare_now(self.cancel_replace_call(cancel, id, order, origin))
+    }
+
+    /// `POST /api/v3/order` (ACK response), caused by the frame read at `origin`.
+    fn new_order_call(&self, id: &ClientOrderId, order: &NewOrder, origin: Option<std::time::Instant>) -> Call {
+        let call = self.signed(Method::POST, "/api/v3/order", order_query(id, order), 1, Priority::NewOrder);
+        Call { orders: 1, origin, ..call }
+    }
+
+    /// `POST /api/v3/order/cancelReplace` (STOP_ON_FAILURE): cancels `cancel`, places `order` as `id`.
+    fn cancel_replace_call(
+        &self,
+        cancel: &ClientOrderId,
+        id: &ClientOrderId,
+        order: &NewOrder,
+        origin: Option<std::time::Instant>,
+    ) -> Call {
+        let q = replace_query(cancel, id, order);
+        let call = self.signed(Method::POST, "/api/v3/order/cancelReplace", q, 1, Priority::NewOrder);
+        Call { orders: 1, origin, ..call }
     }
 
     fn prepare_now(&self, call: Call) -> Option<Result<Prepared, VenueError>> {
@@ -675,109 +675,4 @@ fn redact(text: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_new_order_goes_as_a_signed_form_body_and_other_requests_in_the_query() {
-        crate::venue::install_tls_provider();
-        let signer = Signer::hmac(&Secret::new("test-secret")).unwrap();
-        let credentials = Credentials { api_key: Secret::new("test-key"), signer: signer.clone() };
-        let limiter = Arc::new(RateLimiter::new(Limits::default()));
-        let rest =
-            RestClient::new("http://127.0.0.1:9/prefix/", Some(credentials), 5000, Duration::from_secs(1), limiter)
-                .unwrap();
-        let order = NewOrder {
-            venue: tradewind_strategies::sdk::VenueId::new("binance").unwrap(),
-            symbol: Symbol::new("BTCUSDT").unwrap(),
-            side: Side::Buy,
-            qty: tradewind_strategies::sdk::Qty::new("0.001".parse().unwrap()),
-            kind: OrderKind::PostOnly { price: tradewind_strategies::sdk::Price::new("64000.1".parse().unwrap()) },
-        };
-        let id = ClientOrderId::new("tw-a-1").unwrap();
-        let prepared = rest.prepare_new_order_now(&id, &order, None).unwrap().unwrap();
-        let request = &prepared.request;
-        assert_eq!(request.url().as_str(), "http://127.0.0.1:9/prefix/api/v3/order");
-        assert_eq!(request.headers()["x-mbx-apikey"], "test-key");
-        assert!(request.headers()["x-mbx-apikey"].is_sensitive());
-        assert_eq!(request.headers()["content-type"], "application/x-www-form-urlencoded");
-        let body = std::str::from_utf8(request.body().and_then(reqwest::Body::as_bytes).unwrap()).unwrap();
-        let (payload, signature) = body.rsplit_once("&signature=").unwrap();
-        assert!(payload.starts_with("symbol=BTCUSDT&side=BUY&type=LIMIT_MAKER&quantity=0.001&price=64000.1&newClientOrderId=tw-a-1&newOrderRespType=ACK&recvWindow=5000&timestamp="), "{payload}");
-        assert_eq!(signature, signer.sign_rest(payload.as_bytes()), "the signature covers the whole body");
-
-        let mut q = Query::new();
-        q.push("symbol", "BTCUSDT").push("origClientOrderId", "tw-a-1");
-        let query = rest.prepare(rest.signed(Method::GET, "/api/v3/order", q, 4, Priority::Query)).unwrap();
-        assert!(query.request.body().is_none());
-        let url = query.request.url();
-        assert_eq!(url.path(), "/prefix/api/v3/order");
-        assert!(url.query().unwrap().starts_with("symbol=BTCUSDT&origClientOrderId=tw-a-1&recvWindow=5000&timestamp="));
-    }
-
-    #[test]
-    fn exchange_info_gives_filters_and_limits() {
-        let raw: serde_json::Value = serde_json::from_str(r#"{
-            "rateLimits": [
-                {"rateLimitType":"REQUEST_WEIGHT","interval":"MINUTE","intervalNum":1,"limit":1200},
-                {"rateLimitType":"ORDERS","interval":"SECOND","intervalNum":10,"limit":20},
-                {"rateLimitType":"ORDERS","interval":"DAY","intervalNum":1,"limit":1000},
-                {"rateLimitType":"RAW_REQUESTS","interval":"MINUTE","intervalNum":5,"limit":300000}],
-            "symbols": [
-                {"symbol":"BTCUSDT","status":"TRADING","baseAsset":"BTC","quoteAsset":"USDT","filters":[
-                    {"filterType":"PRICE_FILTER","minPrice":"0.01000000","maxPrice":"1000000.00000000","tickSize":"0.01000000"},
-                    {"filterType":"LOT_SIZE","minQty":"0.00001000","maxQty":"9000.00000000","stepSize":"0.00001000"},
-                    {"filterType":"NOTIONAL","minNotional":"5.00000000","applyMinToMarket":true,"maxNotional":"9000000.00000000","applyMaxToMarket":false,"avgPriceMins":5},
-                    {"filterType":"ICEBERG_PARTS","limit":100}]},
-                {"symbol":"LTCBTC","status":"BREAK","baseAsset":"LTC","quoteAsset":"BTC","filters":[
-                    {"filterType":"MIN_NOTIONAL","minNotional":"0.00010000","applyToMarket":true,"avgPriceMins":5}]},
-                {"symbol":"这是测试币456USDT","status":"TRADING","baseAsset":"这是测试币456","quoteAsset":"USDT","filters":[]}]
-        }"#).unwrap();
-        let info = parse_exchange_info(&raw).unwrap();
-        assert_eq!(info.limits, Limits { weight_per_minute: 1200, orders_per_10s: 20, orders_per_day: 1000 });
-        assert_eq!(info.instruments.len(), 2, "the unrepresentable symbol is skipped");
-        let btc = &info.instruments[0];
-        assert_eq!(btc.tick_size, "0.01".parse().unwrap());
-        assert_eq!(btc.step_size, "0.00001".parse().unwrap());
-        assert_eq!(btc.min_notional, Decimal::from(5));
-        assert_eq!(info.instruments[1].min_notional, "0.0001".parse().unwrap());
-        assert_eq!(info.halted, vec![Symbol::new("LTCBTC").unwrap()]);
-        assert!(parse_exchange_info(&serde_json::json!({"symbols": []})).is_err());
-    }
-
-    #[test]
-    fn new_order_queries_match_binance_parameters() {
-        let id = ClientOrderId::new("tw-sma-1").unwrap();
-        let order = NewOrder {
-            venue: tradewind_strategies::sdk::VenueId::new("sim").unwrap(),
-            symbol: Symbol::new("BTCUSDT").unwrap(),
-            side: Side::Buy,
-            qty: tradewind_strategies::sdk::Qty::new("0.001".parse().unwrap()),
-            kind: OrderKind::Limit {
-                price: tradewind_strategies::sdk::Price::new("60000.5".parse().unwrap()),
-                tif: tradewind_strategies::sdk::TimeInForce::Gtc,
-            },
-        };
-        assert_eq!(
-            order_query(&id, &order).as_str(),
-            "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.001&price=60000.5&newClientOrderId=tw-sma-1&newOrderRespType=ACK"
-        );
-        let market = NewOrder { side: Side::Sell, kind: OrderKind::Market, ..order };
-        assert_eq!(
-            order_query(&id, &market).as_str(),
-            "symbol=BTCUSDT&side=SELL&type=MARKET&quantity=0.001&newClientOrderId=tw-sma-1&newOrderRespType=ACK"
-        );
-    }
-
-    #[test]
-    fn error_texts_never_carry_signatures() {
-        assert_eq!(
-            redact("error sending request for url (http://x/api?a=1&signature=abc)"),
-            "error sending request for url (http://x/api?a=1&signature=***"
-        );
-        assert_eq!(
-            excerpt("<html>\n<body>502 Bad Gateway</body></html>"),
-            "<html> <body>502 Bad Gateway</body></html>"
-        );
-    }
-}
+mod tests;
