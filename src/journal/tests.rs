@@ -148,14 +148,19 @@ fn own_client_ids_name_their_instance_and_sequence() {
     assert_eq!(instance_of(&id("tw-sma-x")), None);
 }
 
+/// A journal in `dir` whose database may grow by two pages only: the disk is "full".
+fn nearly_full(dir: &tempfile::TempDir) -> (std::path::PathBuf, Journal) {
+    let path = dir.path().join("j.db");
+    drop(Journal::open(&path).unwrap());
+    let pages: i64 = Connection::open(&path).unwrap().query_row("PRAGMA page_count", [], |r| r.get(0)).unwrap();
+    let (journal, _) = Journal::open_with(&path, |c| c.pragma_update(None, "max_page_count", pages + 2)).unwrap();
+    (path, journal)
+}
+
 #[tokio::test]
 async fn a_full_disk_refuses_new_intents_clearly_and_keeps_what_was_committed() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("j.db");
-    drop(Journal::open(&path).unwrap());
-    // A database that may not grow: the disk is "full".
-    let pages: i64 = Connection::open(&path).unwrap().query_row("PRAGMA page_count", [], |r| r.get(0)).unwrap();
-    let (journal, _) = Journal::open_with(&path, |c| c.pragma_update(None, "max_page_count", pages + 2)).unwrap();
+    let (path, journal) = nearly_full(&dir);
     let mut committed = Vec::new();
     let mut failure = None;
     for n in 0..10_000 {
@@ -273,10 +278,7 @@ async fn leased_ids_without_an_intent_are_given_back_and_never_reused() {
 #[tokio::test]
 async fn after_an_intent_fails_to_commit_no_further_intent_is_taken() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("j.db");
-    drop(Journal::open(&path).unwrap());
-    let pages: i64 = Connection::open(&path).unwrap().query_row("PRAGMA page_count", [], |r| r.get(0)).unwrap();
-    let (journal, _) = Journal::open_with(&path, |c| c.pragma_update(None, "max_page_count", pages + 2)).unwrap();
+    let (_, journal) = nearly_full(&dir);
     let intent = |n: u64| Record::Intent { id: id(&format!("tw-sma-{n}")), order: order(), time_ms: 1 };
     let mut n = 0;
     // Queued intents until one batch cannot be committed (the disk is "full").
