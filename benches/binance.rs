@@ -5,7 +5,7 @@
 
 use std::hint::black_box;
 
-use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{BatchSize, Criterion, Throughput, criterion_group};
 use rust_decimal::Decimal;
 use std::sync::Arc;
 use std::time::Duration;
@@ -67,9 +67,8 @@ fn new_order_request(c: &mut Criterion) {
     });
 }
 
-/// Raw combined-stream frame → normalised event.
-fn parse_frames(c: &mut Criterion) {
-    let venue = VenueId::new("binance").unwrap();
+/// The frames the parse benchmarks read: trade, bookTicker and a 10×10 depth diff.
+fn frames() -> [(&'static str, String); 3] {
     let trade = r#"{"stream":"btcusdt@trade","data":{"e":"trade","E":1764280000123,"s":"BTCUSDT","t":5123456789,"p":"64000.10000000","q":"0.00120000","T":1764280000122,"m":true,"M":true}}"#;
     let book_ticker = r#"{"stream":"btcusdt@bookTicker","data":{"u":400900217,"s":"BTCUSDT","b":"64000.10000000","B":"1.21000000","a":"64000.11000000","A":"0.66000000"}}"#;
     let levels = |base: u32| {
@@ -83,9 +82,17 @@ fn parse_frames(c: &mut Criterion) {
         levels(63990),
         levels(64001)
     );
+    [("trade", trade.to_owned()), ("book_ticker", book_ticker.to_owned()), ("depth_10x10", depth)]
+}
+
+/// Raw combined-stream frame → normalised event.
+fn parse_frames(c: &mut Criterion) {
+    let venue = VenueId::new("binance").unwrap();
+    let frames = frames();
+    let trade = frames[0].1.as_str();
     let mut group = c.benchmark_group("binance_parse");
-    for (name, frame) in [("trade", trade), ("book_ticker", book_ticker), ("depth_10x10", depth.as_str())] {
-        group.bench_function(name, |b| b.iter(|| black_box(parse_combined(venue, black_box(frame)).unwrap())));
+    for (name, frame) in &frames {
+        group.bench_function(*name, |b| b.iter(|| black_box(parse_combined(venue, black_box(frame)).unwrap())));
     }
     // Baseline: serde_json into a borrowed struct, strings left unparsed (the floor of any serde approach).
     #[derive(serde::Deserialize)]
@@ -161,4 +168,26 @@ fn apply_depth(c: &mut Criterion) {
 }
 
 criterion_group!(benches, sign_new_order, new_order_request, parse_frames, apply_depth);
-criterion_main!(benches);
+
+/// `PARSE_FIXED=trade:N` (or `book_ticker:N`, `depth_10x10:N`): parses that
+/// frame N times without criterion, for instruction counts under callgrind
+/// (`valgrind --tool=callgrind`): run two counts and divide the difference.
+fn main() {
+    match std::env::var("PARSE_FIXED") {
+        Ok(spec) => {
+            let (name, n) = spec.split_once(':').expect("PARSE_FIXED=<frame>:N");
+            let n: u64 = n.parse().expect("a count");
+            let venue = VenueId::new("binance").unwrap();
+            let frames = frames();
+            let (_, frame) =
+                frames.iter().find(|(known, _)| *known == name).expect("trade, book_ticker or depth_10x10");
+            for _ in 0..n {
+                black_box(parse_combined(venue, black_box(frame)).unwrap());
+            }
+        }
+        Err(_) => {
+            benches();
+            Criterion::default().configure_from_args().final_summary();
+        }
+    }
+}
