@@ -19,6 +19,7 @@ mod shared;
 mod state;
 #[cfg(test)]
 mod tests;
+mod warm;
 
 use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -98,6 +99,9 @@ struct Slot {
     /// Wall-clock ms of the new orders sent in the last minute (order-rate limits).
     sent: std::collections::VecDeque<i64>,
     loss: LossWatch,
+    /// The latest new order sent, and whether it replaced one: what keeps
+    /// the order path warm ([`warm`]).
+    latest_order: Option<(tradewind_strategies::sdk::NewOrder, bool)>,
 }
 
 impl Slot {
@@ -120,6 +124,7 @@ impl Slot {
             limits,
             sent: std::collections::VecDeque::new(),
             loss: LossWatch::default(),
+            latest_order: None,
         }
     }
 
@@ -151,6 +156,7 @@ struct Core {
     denials_logged: HashMap<(usize, String), std::time::Instant>,
     /// Requests handed to execution clients so far.
     requests: u64,
+    warmth: warm::Warmth,
 }
 
 /// The strategy host. Drive it with [`run`], or call its methods directly in tests.
@@ -175,9 +181,16 @@ impl Engine {
             origin: None,
             denials_logged: HashMap::new(),
             requests: 0,
+            warmth: warm::Warmth::default(),
         };
         let heartbeat = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(wall_clock_now().0));
         Self { heartbeat, core, routes: FastMap::default(), venue_routes: FastMap::default(), feeds: Feeds::default() }
+    }
+
+    /// Runs the order path without sending at most once per `every` (see
+    /// [`warm`]); `None` turns it off (the default).
+    pub fn set_warm_interval(&mut self, every: Option<Duration>) {
+        self.core.warmth = warm::Warmth::new(every);
     }
 
     /// Adds a strategy instance under the daemon-wide limits; its first order
@@ -323,6 +336,9 @@ impl Engine {
         self.core.origin = received;
         self.on_market_event(event);
         self.core.origin = None;
+        if let Some(at) = received {
+            self.core.keep_warm(at);
+        }
     }
 
     /// Updates market state and calls `on_event` of every subscribed instance.
@@ -433,16 +449,14 @@ impl Core {
                 self.check(idx, &order, None).map_err(|r| (id, r))?;
                 let origin = self.origin;
                 self.submit(idx, order.venue, ExecRequest::Place { id, order, origin }).map_err(|r| (id, r))?;
-                self.count_sent(idx);
-                self.track(idx, id, order);
+                self.sent(idx, id, order, false);
             }
             OrderIntent::Replace { cancel, id, order } => {
                 self.check(idx, &order, Some(cancel)).map_err(|r| (id, r))?;
                 let origin = self.origin;
                 self.submit(idx, order.venue, ExecRequest::Replace { cancel, id, order, origin })
                     .map_err(|r| (id, r))?;
-                self.count_sent(idx);
-                self.track(idx, id, order);
+                self.sent(idx, id, order, true);
             }
             OrderIntent::Cancel { id } => {
                 let Some(open) = self.slots[idx].open_orders.iter().find(|o| o.id == id).copied() else {
@@ -496,6 +510,15 @@ impl Core {
         })?;
         self.requests += 1;
         Ok(())
+    }
+
+    /// A new order went to its venue: counted against the rate limits,
+    /// tracked, and the path it took kept warm from now on.
+    fn sent(&mut self, idx: usize, id: ClientOrderId, order: tradewind_strategies::sdk::NewOrder, replacing: bool) {
+        self.count_sent(idx);
+        self.track(idx, id, order);
+        self.slots[idx].latest_order = Some((order, replacing));
+        self.warmth.ran(self.origin);
     }
 
     fn track(&mut self, idx: usize, id: ClientOrderId, order: tradewind_strategies::sdk::NewOrder) {

@@ -472,3 +472,46 @@ async fn events_before_the_start_wait_for_it_in_order_and_past_the_limit_the_con
     assert_eq!(lines(&eth).len(), shared::EARLY_EVENTS + 1);
     assert_eq!(engine.market().book_tops[&(venue(), sym("ETHUSDT"))].update_id, early);
 }
+
+#[test]
+fn the_latest_orders_path_is_rehearsed_at_most_once_per_interval_and_nothing_is_sent() {
+    let mut s = setup("1000");
+    let t0 = std::time::Instant::now();
+    let at = |us: u64| Some(t0 + Duration::from_micros(us));
+    let rehearsed = |s: &Setup| s.sent.rehearsed.lock().unwrap().iter().map(|(o, _)| o.symbol).collect::<Vec<_>>();
+    // Off unless set.
+    s.engine.on_market_event_at(&trade("BTCUSDT", "100"), at(0));
+    s.engine.on_market_event_at(&eth_quote(1), at(5_000));
+    assert!(rehearsed(&s).is_empty());
+
+    s.engine.set_warm_interval(Some(Duration::from_millis(1)));
+    // A real order counts as a run: nothing is due until a millisecond after it.
+    s.engine.on_market_event_at(&trade("BTCUSDT", "101"), at(10_000));
+    s.engine.on_market_event_at(&eth_quote(2), at(10_999));
+    assert!(rehearsed(&s).is_empty());
+    // Then once per millisecond, the latest order of an instance that sent one.
+    s.engine.on_market_event_at(&eth_quote(3), at(11_000));
+    s.engine.on_market_event_at(&eth_quote(4), at(11_500));
+    assert_eq!(rehearsed(&s), [sym("BTCUSDT")]);
+    assert_eq!(s.sent.rehearsed.lock().unwrap()[0].0.kind.price(), Some(Price::new(d("101"))));
+    assert!(!s.sent.rehearsed.lock().unwrap()[0].1, "a new order, as the latest was");
+    // Events without a frame time (replays, tests) never rehearse.
+    s.engine.on_market_event(&eth_quote(5));
+    assert_eq!(rehearsed(&s).len(), 1);
+
+    // Instances take turns; one that failed is left out.
+    s.engine.on_market_event_at(&trade("ETHUSDT", "50"), at(11_600));
+    s.engine.on_market_event_at(&eth_quote(6), at(12_600));
+    s.engine.on_market_event_at(&eth_quote(7), at(13_600));
+    assert_eq!(rehearsed(&s), [sym("BTCUSDT"), sym("ETHUSDT"), sym("BTCUSDT")]);
+    s.engine.on_market_event_at(&trade("BTCUSDT", "666"), at(13_700));
+    s.engine.on_market_event_at(&eth_quote(8), at(14_700));
+    s.engine.on_market_event_at(&eth_quote(9), at(15_700));
+    assert_eq!(rehearsed(&s)[3..], [sym("ETHUSDT"), sym("ETHUSDT")]);
+
+    // Rehearsals sent nothing: three orders, then the failed instance's cancels.
+    let requests = s.sent.requests.lock().unwrap();
+    let places = requests.iter().filter(|r| matches!(r, ExecRequest::Place { .. })).count();
+    assert_eq!(places, 3);
+    assert!(requests[3..].iter().all(|r| matches!(r, ExecRequest::Cancel { .. })), "{requests:?}");
+}

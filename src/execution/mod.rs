@@ -54,17 +54,32 @@ impl SubmitError {
 pub trait ExecutionClient: Send {
     /// Queues a request; never blocks.
     fn submit(&mut self, request: ExecRequest) -> Result<(), SubmitError>;
+
+    /// Runs the path a new order (or, if `replacing`, a cancel-replace) takes
+    /// up to its request's bytes, sending nothing and charging no budget, to
+    /// keep that path in the CPU's caches (see `engine::warm`). Nothing to
+    /// do by default.
+    fn rehearse(&mut self, _order: &tradewind_strategies::sdk::NewOrder, _replacing: bool) {}
 }
 
 /// An execution client that records requests, for tests and benchmarks.
 #[derive(Debug, Default, Clone)]
 pub struct RecordingClient {
     pub requests: std::sync::Arc<std::sync::Mutex<Vec<ExecRequest>>>,
+    /// What [`ExecutionClient::rehearse`] was given.
+    pub rehearsed: std::sync::Arc<std::sync::Mutex<Vec<(tradewind_strategies::sdk::NewOrder, bool)>>>,
 }
 
 impl ExecutionClient for RecordingClient {
     fn submit(&mut self, request: ExecRequest) -> Result<(), SubmitError> {
         self.requests.lock().expect("recording mutex is never poisoned: pushes cannot panic").push(request);
         Ok(())
+    }
+
+    fn rehearse(&mut self, order: &tradewind_strategies::sdk::NewOrder, replacing: bool) {
+        self.rehearsed
+            .lock()
+            .expect("recording mutex is never poisoned: pushes cannot panic")
+            .push((*order, replacing));
     }
 }

@@ -118,6 +118,12 @@ fn cases() -> Vec<Case> {
             &["runtime.timer_interval_ms: must be between 10 and 60000, got 5"],
         ),
         (
+            "warm interval too short",
+            format!("{sim}[runtime]\nwarm_interval_us = 5"),
+            vec![],
+            &["runtime.warm_interval_us: must be 0 (off) or between 100 and 1000000, got 5"],
+        ),
+        (
             "bad enum value",
             format!("{sim}[runtime]\nlog_format = \"xml\""),
             vec![],

@@ -18,6 +18,8 @@ pub struct ExecHandle {
     rest: Arc<RestClient>,
     results: mpsc::Sender<Done>,
     sent_directly: u64,
+    /// The client order id rehearsed requests carry (never sent).
+    rehearsal_id: ClientOrderId,
 }
 
 /// What the execution task is handed.
@@ -42,6 +44,13 @@ impl ExecutionClient for ExecHandle {
         }
         Ok(())
     }
+
+    /// The filters, then the signed request built and dropped.
+    fn rehearse(&mut self, order: &NewOrder, replacing: bool) {
+        std::hint::black_box(gate::lock(&self.gate).check(order).is_ok());
+        let id = &self.rehearsal_id;
+        self.rest.rehearse(id, order, replacing.then_some(id));
+    }
 }
 
 impl ExecHandle {
@@ -51,7 +60,8 @@ impl ExecHandle {
         rest: Arc<RestClient>,
         results: mpsc::Sender<Done>,
     ) -> Self {
-        Self { tx, gate, rest, results, sent_directly: 0 }
+        let rehearsal_id = ClientOrderId::new("tw-rehearsal-0").expect("a valid client order id");
+        Self { tx, gate, rest, results, sent_directly: 0, rehearsal_id }
     }
 
     /// New orders this handle sent from the caller's own call (the others went through the execution task).

@@ -390,6 +390,17 @@ impl RestClient {
         self.prepare_now(self.new_order_call(id, order, origin))
     }
 
+    /// Builds and signs the request of a new order (a cancel-replace if
+    /// `cancel` is given) and drops it: nothing is sent and no budget
+    /// charged. It keeps this path in the CPU's caches (see `engine::warm`).
+    pub fn rehearse(&self, id: &ClientOrderId, order: &NewOrder, cancel: Option<&ClientOrderId>) {
+        let call = match cancel {
+            Some(cancel) => self.cancel_replace_call(cancel, id, order, None),
+            None => self.new_order_call(id, order, None),
+        };
+        drop(std::hint::black_box(self.prepare(call)));
+    }
+
     /// [`Self::prepare_new_order_now`] for a cancel-replace.
     pub fn prepare_cancel_replace_now(
         &self,

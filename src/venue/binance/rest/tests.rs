@@ -6,8 +6,9 @@ fn a_new_order_goes_as_a_signed_form_body_and_other_requests_in_the_query() {
     let signer = Signer::hmac(&Secret::new("test-secret")).unwrap();
     let credentials = Credentials { api_key: Secret::new("test-key"), signer: signer.clone() };
     let limiter = Arc::new(RateLimiter::new(Limits::default()));
-    let rest = RestClient::new("http://127.0.0.1:9/prefix/", Some(credentials), 5000, Duration::from_secs(1), limiter)
-        .unwrap();
+    let rest =
+        RestClient::new("http://127.0.0.1:9/prefix/", Some(credentials), 5000, Duration::from_secs(1), limiter.clone())
+            .unwrap();
     let order = NewOrder {
         venue: tradewind_strategies::sdk::VenueId::new("binance").unwrap(),
         symbol: Symbol::new("BTCUSDT").unwrap(),
@@ -16,7 +17,11 @@ fn a_new_order_goes_as_a_signed_form_body_and_other_requests_in_the_query() {
         kind: OrderKind::PostOnly { price: tradewind_strategies::sdk::Price::new("64000.1".parse().unwrap()) },
     };
     let id = ClientOrderId::new("tw-a-1").unwrap();
+    rest.rehearse(&id, &order, None);
+    rest.rehearse(&id, &order, Some(&id));
+    assert_eq!(limiter.used_weight(), 0, "a rehearsal charges no budget");
     let prepared = rest.prepare_new_order_now(&id, &order, None).unwrap().unwrap();
+    assert_eq!(limiter.used_weight(), 1);
     let request = &prepared.request;
     assert_eq!(request.url().as_str(), "http://127.0.0.1:9/prefix/api/v3/order");
     assert_eq!(request.headers()["x-mbx-apikey"], "test-key");
