@@ -7,7 +7,7 @@ use tradewind_strategies::sdk::{ClientOrderId, NewOrder};
 
 use super::{Done, gate};
 use crate::execution::{ExecRequest, ExecutionClient, SubmitError};
-use crate::venue::binance::rest::RestClient;
+use crate::venue::binance::rest::{Prepared, RestClient};
 
 /// The engine's side: new orders that may go out at once are sent from the
 /// engine's own call (see [`gate`]); everything else goes through a bounded
@@ -45,11 +45,14 @@ impl ExecutionClient for ExecHandle {
         Ok(())
     }
 
-    /// The filters, then the signed request built and dropped.
+    /// The filters, the signed request, and the task that would send it,
+    /// built and dropped unpolled.
     fn rehearse(&mut self, order: &NewOrder, replacing: bool) {
         std::hint::black_box(gate::lock(&self.gate).check(order).is_ok());
-        let id = &self.rehearsal_id;
-        self.rest.rehearse(id, order, replacing.then_some(id));
+        let (id, order) = (self.rehearsal_id, *order);
+        let Ok(prepared) = self.rest.rehearse(&id, &order, replacing.then_some(&id)) else { return };
+        let cancel = replacing.then_some(id);
+        drop(std::hint::black_box(sending(self.rest.clone(), self.results.clone(), id, cancel, prepared)));
     }
 }
 
@@ -74,10 +77,9 @@ impl ExecHandle {
     /// before it (true). Otherwise it goes to the execution task, and the
     /// gate counts it as waiting there.
     fn send_now(&self, request: ExecRequest, permit: mpsc::Permit<'_, Job>) -> bool {
-        let (id, order, origin) = match &request {
-            ExecRequest::Place { id, order, origin } | ExecRequest::Replace { id, order, origin, .. } => {
-                (*id, *order, *origin)
-            }
+        let (id, order, origin, cancel) = match &request {
+            ExecRequest::Place { id, order, origin } => (*id, *order, *origin, None),
+            ExecRequest::Replace { cancel, id, order, origin } => (*id, *order, *origin, Some(*cancel)),
             ExecRequest::Cancel { .. } => {
                 permit.send(Job::Request(request));
                 return false;
@@ -85,11 +87,9 @@ impl ExecHandle {
         };
         let mut gate = gate::lock(&self.gate);
         let prepared = if gate.clear(&id, &order) {
-            match &request {
-                ExecRequest::Replace { cancel, .. } => {
-                    self.rest.prepare_cancel_replace_now(cancel, &id, &order, origin)
-                }
-                _ => self.rest.prepare_new_order_now(&id, &order, origin),
+            match &cancel {
+                Some(cancel) => self.rest.prepare_cancel_replace_now(cancel, &id, &order, origin),
+                None => self.rest.prepare_new_order_now(&id, &order, origin),
             }
         } else {
             None
@@ -103,16 +103,7 @@ impl ExecHandle {
         drop(gate);
         // The execution task hears of the order before anything about it can come back.
         permit.send(Job::Sent { id, order });
-        let (rest, results) = (self.rest.clone(), self.results.clone());
-        let mut send = Box::pin(async move {
-            let done = match request {
-                ExecRequest::Replace { cancel, .. } => {
-                    Done::Replaced { cancel, id, result: rest.complete(prepared).await }
-                }
-                _ => Done::Placed { id, result: rest.complete(prepared).await },
-            };
-            let _ = results.send(done).await;
-        });
+        let mut send = sending(self.rest.clone(), self.results.clone(), id, cancel, prepared);
         // Started here, so the request reaches the HTTP client (and its
         // connection's task) within this call; the task polls it from then
         // on (a future heeds the waker of its latest poll).
@@ -122,4 +113,22 @@ impl ExecHandle {
         }
         true
     }
+}
+
+/// The task that sends new order `id` (replacing `cancel`, if given) and
+/// reports its outcome.
+fn sending(
+    rest: Arc<RestClient>,
+    results: mpsc::Sender<Done>,
+    id: ClientOrderId,
+    cancel: Option<ClientOrderId>,
+    prepared: Prepared,
+) -> std::pin::Pin<Box<impl Future<Output = ()> + Send>> {
+    Box::pin(async move {
+        let done = match cancel {
+            Some(cancel) => Done::Replaced { cancel, id, result: rest.complete(prepared).await },
+            None => Done::Placed { id, result: rest.complete(prepared).await },
+        };
+        let _ = results.send(done).await;
+    })
 }

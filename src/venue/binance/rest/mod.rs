@@ -61,6 +61,8 @@ pub struct Prepared {
     method: Method,
     path: &'static str,
     origin: Option<std::time::Instant>,
+    /// Built by [`RestClient::rehearse`]: never sent.
+    rehearsal: bool,
 }
 
 /// One request: what to send and how to charge it.
@@ -391,14 +393,20 @@ impl RestClient {
     }
 
     /// Builds and signs the request of a new order (a cancel-replace if
-    /// `cancel` is given) and drops it: nothing is sent and no budget
-    /// charged. It keeps this path in the CPU's caches (see `engine::warm`).
-    pub fn rehearse(&self, id: &ClientOrderId, order: &NewOrder, cancel: Option<&ClientOrderId>) {
+    /// `cancel` is given) as a rehearsal: no budget is charged and
+    /// [`Self::complete`] refuses to send it. It keeps this path in the CPU's
+    /// caches (see `engine::warm`).
+    pub fn rehearse(
+        &self,
+        id: &ClientOrderId,
+        order: &NewOrder,
+        cancel: Option<&ClientOrderId>,
+    ) -> Result<Prepared, VenueError> {
         let call = match cancel {
             Some(cancel) => self.cancel_replace_call(cancel, id, order, None),
             None => self.new_order_call(id, order, None),
         };
-        drop(std::hint::black_box(self.prepare(call)));
+        Ok(Prepared { rehearsal: true, ..self.prepare(call)? })
     }
 
     /// [`Self::prepare_new_order_now`] for a cancel-replace.
@@ -480,12 +488,15 @@ impl RestClient {
             request.headers_mut().insert(reqwest::header::CONTENT_TYPE, FORM.clone());
             *request.body_mut() = Some(query.into());
         }
-        Ok(Prepared { request, method: call.method, path: call.path, origin: call.origin })
+        Ok(Prepared { request, method: call.method, path: call.path, origin: call.origin, rehearsal: false })
     }
 
     /// Sends a prepared request and returns the body of a 2xx response.
     async fn exchange(&self, prepared: Prepared) -> Result<String, VenueError> {
-        let Prepared { request, method, path, origin } = prepared;
+        let Prepared { request, method, path, origin, rehearsal } = prepared;
+        if rehearsal {
+            return Err(VenueError::not_sent(format!("{method} {path}: a rehearsal is never sent")));
+        }
         let sent = std::time::Instant::now();
         if let Some(origin) = origin {
             // Signed, rate-limited and handed to the HTTP client: the tick-to-order path ends here.

@@ -17,9 +17,16 @@ fn a_new_order_goes_as_a_signed_form_body_and_other_requests_in_the_query() {
         kind: OrderKind::PostOnly { price: tradewind_strategies::sdk::Price::new("64000.1".parse().unwrap()) },
     };
     let id = ClientOrderId::new("tw-a-1").unwrap();
-    rest.rehearse(&id, &order, None);
-    rest.rehearse(&id, &order, Some(&id));
+    let rehearsal = rest.rehearse(&id, &order, None).unwrap();
+    assert_eq!(rehearsal.request.body().and_then(reqwest::Body::as_bytes).map(|b| b.len() > 100), Some(true));
+    rest.rehearse(&id, &order, Some(&id)).unwrap();
     assert_eq!(limiter.used_weight(), 0, "a rehearsal charges no budget");
+    let refused = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async { rest.complete::<serde_json::Value>(rehearsal).await.unwrap_err() });
+    assert!(refused.to_string().contains("a rehearsal is never sent"), "{refused}");
     let prepared = rest.prepare_new_order_now(&id, &order, None).unwrap().unwrap();
     assert_eq!(limiter.used_weight(), 1);
     let request = &prepared.request;
