@@ -7,7 +7,8 @@
 //! order (a post-only buy replaced at the new price). After a warm-up it
 //! measures, over `seconds`, the daemon alone: market events ingested (its
 //! `tradewind_market_events_total`), tick-to-order latency (its in-process
-//! histogram, frame read → signed order handed to the HTTP client), CPU
+//! histogram, frame read → signed order handed to the HTTP client, read from
+//! `/v1/latency` at both ends of the measured time), CPU
 //! seconds per million events (`/proc/<pid>/stat`) and peak RSS (`VmHWM`);
 //! plus startup to READY. Prints a table and one JSON line.
 
@@ -157,10 +158,9 @@ fn run_in(options: &BenchOptions, dir: &Path) -> anyhow::Result<BenchReport> {
     std::thread::sleep(Duration::from_secs(options.seconds));
     let after = runtime.block_on(sample(&http, &base, pid))?;
     let seconds = t0.elapsed().as_secs_f64();
-    let status: serde_json::Value =
-        runtime.block_on(async { http.get(format!("{base}/v1/status")).send().await?.json().await })?;
-    let tick_to_order: Option<Summary> = serde_json::from_value(status["tick_to_order"].clone()).ok().flatten();
-    let tick_to_strategy: Option<Summary> = serde_json::from_value(status["tick_to_strategy"].clone()).ok().flatten();
+    // Latency of the measured time only: not the warm-up's first orders.
+    let tick_to_order = Summary::between(&before.latency.tick_to_order, &after.latency.tick_to_order);
+    let tick_to_strategy = Summary::between(&before.latency.tick_to_strategy, &after.latency.tick_to_strategy);
 
     let events = after.events.saturating_sub(before.events);
     let events_per_sec = events as f64 / seconds;
@@ -194,10 +194,12 @@ struct Sample {
     reconnects: u64,
     cpu_ticks: u64,
     peak_rss_kib: u64,
+    latency: crate::ops::api::Latency,
 }
 
 async fn sample(http: &reqwest::Client, base: &str, pid: u32) -> anyhow::Result<Sample> {
     let metrics = http.get(format!("{base}/metrics")).send().await?.text().await?;
+    let latency = http.get(format!("{base}/v1/latency")).send().await?.error_for_status()?.json().await?;
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).context("the daemon is gone")?;
     // Fields after the command name (which is in parentheses): utime is the 12th, stime the 13th.
     let fields: Vec<&str> =
@@ -214,6 +216,7 @@ async fn sample(http: &reqwest::Client, base: &str, pid: u32) -> anyhow::Result<
         reconnects: metric_sum(&metrics, "tradewind_ws_reconnects_total", ""),
         cpu_ticks: tick(11) + tick(12),
         peak_rss_kib,
+        latency,
     })
 }
 

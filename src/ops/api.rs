@@ -92,6 +92,7 @@ impl ApiState {
 pub fn router(state: ApiState) -> Router {
     Router::new()
         .route("/v1/status", get(status))
+        .route("/v1/latency", get(latency))
         .route("/v1/strategies", get(strategies))
         .route("/v1/positions", get(positions))
         .route("/v1/orders", get(orders))
@@ -294,6 +295,25 @@ async fn status(State(state): State<ApiState>) -> Result<Json<Status>, ApiError>
     Ok(Json(Status::of(&snap, phase, state.started.elapsed().as_secs())))
 }
 
+/// The latency histograms since start, bucket by bucket: bucket i counts
+/// samples of at most 2^(i/8) µs. Two readings give the figures of the time
+/// between them (`tradewind bench` measures after its warm-up this way).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Latency {
+    /// Frame read → order handed to the HTTP client.
+    pub tick_to_order: Vec<u64>,
+    /// Frame read → strategy callback.
+    pub tick_to_strategy: Vec<u64>,
+}
+
+#[utoipa::path(get, path = "/v1/latency", responses((status = 200, body = Latency)))]
+async fn latency() -> Json<Latency> {
+    Json(Latency {
+        tick_to_order: crate::ops::latency::TICK_TO_ORDER.counts(),
+        tick_to_strategy: crate::ops::latency::TICK_TO_STRATEGY.counts(),
+    })
+}
+
 #[utoipa::path(get, path = "/v1/strategies", responses((status = 200, body = Vec<StrategyRow>)))]
 async fn strategies(State(state): State<ApiState>) -> Result<Json<Vec<StrategyRow>>, ApiError> {
     Ok(Json(snapshot(&state).await?.strategies))
@@ -382,8 +402,8 @@ async fn reload(State(state): State<ApiState>) -> Result<Response, ApiError> {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Tradewind control API", description = "Status and operator commands of a running tradewind daemon."),
-    paths(status, strategies, positions, orders, balances, halt, resume, pause, resume_strategy, cancel, reload),
-    components(schemas(ErrorBody, ErrorDetail, Status, crate::ops::latency::Summary, StrategyRow, PositionRow, OrderRow, BalanceRow, Done, TradingState, ReloadOutcome)),
+    paths(status, latency, strategies, positions, orders, balances, halt, resume, pause, resume_strategy, cancel, reload),
+    components(schemas(ErrorBody, ErrorDetail, Status, Latency, crate::ops::latency::Summary, StrategyRow, PositionRow, OrderRow, BalanceRow, Done, TradingState, ReloadOutcome)),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]

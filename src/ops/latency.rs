@@ -92,7 +92,19 @@ impl Histogram {
 
     /// `None` until something was recorded.
     pub fn summary(&self) -> Option<Summary> {
-        let counts: Vec<u64> = self.counts.iter().map(|c| c.load(Ordering::Relaxed)).collect();
+        Summary::of(&self.counts(), self.max_ns.load(Ordering::Relaxed) as f64 / 1e3)
+    }
+
+    /// The count of each bucket: bucket i holds samples of at most 2^(i/8) µs.
+    pub fn counts(&self) -> Vec<u64> {
+        self.counts.iter().map(|c| c.load(Ordering::Relaxed)).collect()
+    }
+}
+
+impl Summary {
+    /// Quantiles of bucket counts (as [`Histogram::counts`] gives them),
+    /// none above `max_us`; `None` if every bucket is empty.
+    pub fn of(counts: &[u64], max_us: f64) -> Option<Summary> {
         let count: u64 = counts.iter().sum();
         if count == 0 {
             return None;
@@ -108,7 +120,6 @@ impl Histogram {
             }
             f64::INFINITY
         };
-        let max_us = self.max_ns.load(Ordering::Relaxed) as f64 / 1e3;
         Some(Summary {
             count,
             p50_us: quantile(0.5).min(max_us),
@@ -116,6 +127,16 @@ impl Histogram {
             p999_us: quantile(0.999).min(max_us),
             max_us,
         })
+    }
+
+    /// The quantiles of what was recorded between two readings of
+    /// [`Histogram::counts`]; the maximum is the upper bound of the highest
+    /// bucket that grew (within 9 %).
+    pub fn between(before: &[u64], after: &[u64]) -> Option<Summary> {
+        let grown: Vec<u64> =
+            after.iter().enumerate().map(|(i, a)| a.saturating_sub(before.get(i).copied().unwrap_or(0))).collect();
+        let top = grown.iter().rposition(|&c| c > 0)?;
+        Summary::of(&grown, 2f64.powf(top as f64 / 8.0))
     }
 }
 
@@ -218,8 +239,28 @@ mod tests {
         for ns in [0, 1000, 1001, 2000, 2001] {
             h.record(Duration::from_nanos(ns));
         }
-        let counts: Vec<u64> = h.counts.iter().map(|c| c.load(Ordering::Relaxed)).collect();
+        let counts = h.counts();
         // ≤ 1 µs in the first bucket; 1001 ns in the next; 2 µs exactly in bucket 8, above it in 9.
         assert_eq!((counts[0], counts[1], counts[8], counts[9]), (2, 1, 1, 1), "{:?}", &counts[..10]);
+    }
+
+    #[test]
+    fn figures_between_two_readings_leave_out_what_came_before() {
+        let h = Histogram::new();
+        // A slow start: 50 samples of 12 ms.
+        for _ in 0..50 {
+            h.record(Duration::from_millis(12));
+        }
+        let before = h.counts();
+        for us in 1..=1000u64 {
+            h.record(Duration::from_micros(us));
+        }
+        let s = Summary::between(&before, &h.counts()).unwrap();
+        assert_eq!(s.count, 1000);
+        assert!((500.0..=500.0 * 1.091).contains(&s.p50_us), "{s:?}");
+        assert!((999.0..=999.0 * 1.091).contains(&s.p999_us), "{s:?}");
+        assert!((1000.0..=1000.0 * 1.091).contains(&s.max_us), "the top bucket that grew: {s:?}");
+        assert!(h.summary().unwrap().p999_us > 10_000.0, "since start, the slow start shows");
+        assert_eq!(Summary::between(&h.counts(), &h.counts()), None, "nothing recorded between");
     }
 }
