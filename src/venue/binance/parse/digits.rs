@@ -26,46 +26,47 @@ fn word(chunk: &[u8]) -> u64 {
     u64::from_le_bytes(chunk.try_into().expect("a chunk of eight bytes"))
 }
 
-/// How many bytes at the start of `bytes` are ASCII digits.
+/// The leading ASCII digits of `bytes`, at most 16 of them: their value and
+/// how many there are. Eight bytes per step while eight remain; a run of
+/// more than 16 digits stops after the 16th (the caller sees a digit next).
 #[inline]
-pub(super) fn run_len(bytes: &[u8]) -> usize {
-    let mut chunks = bytes.chunks_exact(8);
-    let mut done = 0;
-    for chunk in &mut chunks {
-        let flags = not_digits(word(chunk));
-        if flags != 0 {
-            return done + (flags.trailing_zeros() / 8) as usize;
+pub(super) fn leading(bytes: &[u8]) -> (u64, usize) {
+    let mut value = 0u64;
+    let mut at = 0;
+    while at < 16 {
+        let Some(chunk) = bytes.get(at..at + 8) else {
+            // Fewer than eight bytes left: one at a time.
+            for &b in &bytes[at..] {
+                let d = b.wrapping_sub(b'0');
+                if d > 9 || at >= 16 {
+                    break;
+                }
+                value = value * 10 + u64::from(d);
+                at += 1;
+            }
+            return (value, at);
+        };
+        let word = word(chunk);
+        let flags = not_digits(word);
+        if flags == 0 {
+            value = value * 100_000_000 + eight(word);
+            at += 8;
+            continue;
         }
-        done += 8;
+        let n = (flags.trailing_zeros() / 8) as usize;
+        if n > 0 {
+            // The n digits to the top bytes, '0's below them: an eight-digit
+            // number with the same value.
+            let pad = 8 * (8 - n as u32);
+            let digits = (word << pad) | (ZEROS & ((1u64 << pad) - 1));
+            value = value * POWERS[n] + eight(digits);
+        }
+        return (value, at + n);
     }
-    done + chunks.remainder().iter().position(|b| !b.is_ascii_digit()).unwrap_or(chunks.remainder().len())
+    (value, at)
 }
 
-/// The value of a string of at most 19 ASCII digits (which cannot overflow);
-/// `None` if a byte is not a digit or there are more than 19.
-#[inline]
-pub(super) fn value(digits: &[u8]) -> Option<u64> {
-    if digits.len() > 19 {
-        return None;
-    }
-    let mut value = 0u64;
-    let mut chunks = digits.chunks_exact(8);
-    for chunk in &mut chunks {
-        let word = word(chunk);
-        if not_digits(word) != 0 {
-            return None;
-        }
-        value = value * 100_000_000 + eight(word);
-    }
-    for &b in chunks.remainder() {
-        let d = b.wrapping_sub(b'0');
-        if d > 9 {
-            return None;
-        }
-        value = value * 10 + u64::from(d);
-    }
-    Some(value)
-}
+const POWERS: [u64; 9] = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000];
 
 #[cfg(test)]
 mod tests {
@@ -74,29 +75,26 @@ mod tests {
 
     proptest! {
         #[test]
-        fn value_and_run_len_agree_with_the_obvious(bytes in proptest::collection::vec(
+        fn leading_reads_the_first_sixteen_digits_of_the_run(bytes in proptest::collection::vec(
             prop_oneof![8 => b'0'..=b'9', 1 => any::<u8>()], 0..24)
         ) {
-            let run = bytes.iter().take_while(|b| b.is_ascii_digit()).count();
-            prop_assert_eq!(run_len(&bytes), run);
-            let expected = if bytes.len() <= 19 && run == bytes.len() {
-                Some(bytes.iter().fold(0u64, |v, b| v * 10 + u64::from(b - b'0')))
-            } else {
-                None
-            };
-            prop_assert_eq!(value(&bytes), expected);
+            let run = bytes.iter().take_while(|b| b.is_ascii_digit()).count().min(16);
+            let value = bytes[..run].iter().fold(0u64, |v, b| v * 10 + u64::from(b - b'0'));
+            prop_assert_eq!(leading(&bytes), (value, run));
         }
     }
 
     #[test]
     fn edges() {
-        assert_eq!(value(b"9999999999999999999"), Some(9_999_999_999_999_999_999));
-        assert_eq!(value(b"12345678"), Some(12_345_678));
-        assert_eq!(value(b"00000001"), Some(1));
-        assert_eq!(value(b""), Some(0));
-        assert_eq!(value(b"1234567/"), None);
-        assert_eq!(value(b"1234567:"), None);
-        assert_eq!(run_len(b"1234567890123456\xff"), 16);
-        assert_eq!(run_len(b"12345678.1"), 8);
+        assert_eq!(leading(b"64000.10000000"), (64_000, 5));
+        assert_eq!(leading(b"10000000\""), (10_000_000, 8));
+        assert_eq!(leading(b"12345678901234567"), (1_234_567_890_123_456, 16));
+        assert_eq!(leading(b"9999999999999999\"x"), (9_999_999_999_999_999, 16));
+        assert_eq!(leading(b""), (0, 0));
+        assert_eq!(leading(b".5"), (0, 0));
+        assert_eq!(leading(b"00000001"), (1, 8));
+        assert_eq!(leading(b"1234567/"), (1_234_567, 7));
+        assert_eq!(leading(b"1234567:"), (1_234_567, 7));
+        assert_eq!(leading(b"1234567890123456\xff"), (1_234_567_890_123_456, 16));
     }
 }

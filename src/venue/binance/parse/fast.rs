@@ -263,16 +263,20 @@ impl<'a> Cursor<'a> {
     #[inline]
     fn digits(&mut self) -> Option<u64> {
         let rest = &self.bytes[self.at..];
-        let len = digits::run_len(rest);
-        let digits = &rest[..len];
-        let value = match len {
+        let (mut value, mut len) = digits::leading(rest);
+        if len == 16 {
+            // Longer runs a digit at a time: past 19 digits a u64 may overflow.
+            while let Some(d @ 0..10) = rest.get(len).map(|b| b.wrapping_sub(b'0')) {
+                value = value.checked_mul(10)?.checked_add(u64::from(d))?;
+                len += 1;
+            }
+        }
+        match len {
             0 => return None,
-            1 => u64::from(digits[0] - b'0'),
-            _ if digits[0] == b'0' => return None,
-            2..=19 => digits::value(digits)?,
-            // A 20-digit number may overflow.
-            _ => digits.iter().try_fold(0u64, |v, &b| v.checked_mul(10)?.checked_add(u64::from(b - b'0')))?,
-        };
+            1 => {}
+            _ if rest[0] == b'0' => return None,
+            _ => {}
+        }
         self.at += len;
         // A fraction or exponent makes it a float, which an integer field refuses.
         match rest.get(len) {
