@@ -29,7 +29,7 @@ fn word(chunk: &[u8]) -> u64 {
 /// The leading ASCII digits of `bytes`, at most 16 of them: their value and
 /// how many there are. Eight bytes per step while eight remain; a run of
 /// more than 16 digits stops after the 16th (the caller sees a digit next).
-#[inline]
+#[inline(always)]
 pub(super) fn leading(bytes: &[u8]) -> (u64, usize) {
     let mut value = 0u64;
     let mut at = 0;
