@@ -167,7 +167,7 @@ enum Job {
 /// The handle; cheap to clone.
 #[derive(Clone)]
 pub struct Journal {
-    tx: std::sync::mpsc::SyncSender<Job>,
+    tx: std::sync::mpsc::Sender<Job>,
     path: std::sync::Arc<str>,
     /// Records queued and not yet committed.
     queued: std::sync::Arc<std::sync::atomic::AtomicUsize>,
@@ -182,7 +182,9 @@ impl std::fmt::Debug for Journal {
     }
 }
 
-/// Records queued at most before `write_nowait` starts dropping (and logging) them.
+/// Records queued and not yet committed at most; past it, records are
+/// refused (`Full`). The queue itself grows as needed: a channel made with
+/// room for all of them up front took 13 MB of a 34 MB daemon.
 const QUEUE: usize = 65_536;
 
 impl Journal {
@@ -211,7 +213,7 @@ impl Journal {
             conn.execute("UPDATE orders SET state = 'filled' WHERE client_id = ?1", [client_id]).map_err(sqlite)?;
             tracing::info!(client_order_id = %client_id, "journal: order completed by its fills marked filled");
         }
-        let (tx, rx) = std::sync::mpsc::sync_channel(QUEUE);
+        let (tx, rx) = std::sync::mpsc::channel();
         let path: std::sync::Arc<str> = shown.clone().into();
         let writer_path = path.clone();
         let queued = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
@@ -234,10 +236,7 @@ impl Journal {
     /// the future resolves once it is committed.
     pub fn submit(&self, record: Record) -> impl Future<Output = Result<(), JournalError>> + Send + 'static {
         let (done, wait) = oneshot::channel();
-        let queued = self.tx.try_send(Job::Write(record, Some(done))).map_err(|_| JournalError::Stopped);
-        if queued.is_ok() {
-            self.queued.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        }
+        let queued = self.enqueue(Job::Write(record, Some(done)));
         async move {
             queued?;
             wait.await.map_err(|_| JournalError::Stopped)?.map_err(JournalError::Encode)
@@ -259,12 +258,20 @@ impl Journal {
         if self.intent_lost.load(std::sync::atomic::Ordering::Relaxed) && matches!(record, Record::Intent { .. }) {
             return Err(JournalError::IntentLost { path: self.path.to_string() });
         }
-        self.tx.try_send(Job::Write(record, None)).map_err(|e| match e {
-            std::sync::mpsc::TrySendError::Full(_) => JournalError::Full { path: self.path.to_string() },
-            std::sync::mpsc::TrySendError::Disconnected(_) => JournalError::Stopped,
-        })?;
-        self.queued.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        Ok(())
+        self.enqueue(Job::Write(record, None))
+    }
+
+    /// Queues a write, unless [`QUEUE`] records already wait for their commit.
+    fn enqueue(&self, job: Job) -> Result<(), JournalError> {
+        use std::sync::atomic::Ordering::Relaxed;
+        if self.queued.fetch_add(1, Relaxed) >= QUEUE {
+            self.queued.fetch_sub(1, Relaxed);
+            return Err(JournalError::Full { path: self.path.to_string() });
+        }
+        self.tx.send(job).map_err(|_| {
+            self.queued.fetch_sub(1, Relaxed);
+            JournalError::Stopped
+        })
     }
 
     /// Ties venue name `venue` to `account` (e.g. `binance/testnet uid=42`) the
@@ -273,7 +280,7 @@ impl Journal {
     pub async fn bind(&self, venue: &str, account: &str) -> Result<(), JournalError> {
         let (done, wait) = oneshot::channel();
         let job = Job::Bind { venue: venue.to_owned(), account: account.to_owned(), done };
-        self.tx.try_send(job).map_err(|_| JournalError::Stopped)?;
+        self.tx.send(job).map_err(|_| JournalError::Stopped)?;
         wait.await.map_err(|_| JournalError::Stopped)?
     }
 
@@ -290,7 +297,7 @@ impl Journal {
     /// Waits until everything queued so far is committed.
     pub async fn flush(&self) {
         let (done, wait) = oneshot::channel();
-        if self.tx.try_send(Job::Flush(done)).is_ok() {
+        if self.tx.send(Job::Flush(done)).is_ok() {
             let _ = wait.await;
         }
     }
