@@ -5,8 +5,9 @@
 //! one order per 1,000 trades against 1.5 µs back to back. So, at most once
 //! per interval, on the market connection's own call, the engine runs the
 //! path of an instance's latest order without sending anything: the risk
-//! check, the venue's filters, the signed request built and dropped. It
-//! charges no rate budget, writes no journal record and changes no state.
+//! check, the venue's filters, the signed request and the task that would
+//! send it, built and dropped. It charges no rate budget, writes no journal
+//! record and changes no state.
 
 use std::time::{Duration, Instant};
 

@@ -18,7 +18,8 @@ pub struct ExecHandle {
     rest: Arc<RestClient>,
     results: mpsc::Sender<Done>,
     sent_directly: u64,
-    /// The client order id rehearsed requests carry (never sent).
+    /// The client order id rehearsed requests carry: never sent, and not of
+    /// the `tw-<instance>-<seq>` form, so no instance's id.
     rehearsal_id: ClientOrderId,
 }
 
@@ -63,7 +64,7 @@ impl ExecHandle {
         rest: Arc<RestClient>,
         results: mpsc::Sender<Done>,
     ) -> Self {
-        let rehearsal_id = ClientOrderId::new("tw-rehearsal-0").expect("a valid client order id");
+        let rehearsal_id = ClientOrderId::new("rehearsal-never-sent").expect("a valid client order id");
         Self { tx, gate, rest, results, sent_directly: 0, rehearsal_id }
     }
 
