@@ -399,6 +399,11 @@ async fn start_venue(
     let unjournaled: Vec<Unjournaled> =
         recovered.unjournaled.iter().filter(|u| u.lease.venue == venue.name()).cloned().collect();
     let id = VenueId::new(venue.name()).map_err(|e| anyhow::anyhow!("bad venue name: {e}"))?;
+    let traders: Vec<binance::exec::Trader> = engine
+        .traders(id)
+        .into_iter()
+        .map(|(instance, first_seq, symbols)| binance::exec::Trader { instance, first_seq, symbols })
+        .collect();
     let feeds = feed_specs(engine, id);
     // The venue pings every 20 s: 45 s of silence means the connection is dead.
     let silence_timeout = Duration::from_secs(45);
@@ -438,6 +443,7 @@ async fn start_venue(
                 check_key_permissions: false,
                 allow_withdrawal_keys: false,
                 inline: Some(market),
+                traders: traders.clone(),
             };
             (options, Some(handle))
         }
@@ -471,6 +477,7 @@ async fn start_venue(
                 check_key_permissions: b.environment == Environment::Mainnet,
                 allow_withdrawal_keys: b.allow_withdrawal_keys,
                 inline: Some(market),
+                traders: traders.clone(),
             };
             (options, None)
         }

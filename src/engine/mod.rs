@@ -187,6 +187,25 @@ impl Engine {
         Self { heartbeat, core, routes: FastMap::default(), venue_routes: FastMap::default(), feeds: Feeds::default() }
     }
 
+    /// Each instance that may trade on `venue`: its name, the sequence number
+    /// of its next order and the symbols it subscribes to there.
+    pub fn traders(&self, venue: VenueId) -> Vec<(String, u64, Vec<Symbol>)> {
+        self.core
+            .slots
+            .iter()
+            .filter(|s| s.status == InstanceStatus::Running)
+            .filter_map(|s| {
+                let mut symbols: Vec<Symbol> = Vec::new();
+                for &symbol in s.subscriptions.iter().filter(|sub| sub.venue == venue).flat_map(|sub| &sub.symbols) {
+                    if !symbols.contains(&symbol) {
+                        symbols.push(symbol);
+                    }
+                }
+                (!symbols.is_empty()).then(|| (s.name.clone(), s.intents.next_seq(), symbols))
+            })
+            .collect()
+    }
+
     /// Runs the order path without sending at most once per `every` (see
     /// [`warm`]); `None` turns it off (the default).
     pub fn set_warm_interval(&mut self, every: Option<Duration>) {

@@ -87,6 +87,9 @@ pub struct ConnectOptions {
     /// Market events go straight into this engine on the connections' tasks
     /// (none: into the engine's input queue, like everything else).
     pub inline: Option<crate::engine::SharedEngine>,
+    /// The instances that will trade here: their client order id leases are
+    /// taken during the start, so no first order waits for a commit.
+    pub traders: Vec<exec::Trader>,
 }
 
 /// Why a venue could not be connected.
@@ -271,6 +274,7 @@ pub async fn connect(
             journal: options.journal.clone(),
             open: options.recovered.clone(),
             unjournaled: options.unjournaled.clone(),
+            traders: options.traders.clone(),
         },
     )
     .await;

@@ -142,3 +142,33 @@ async fn orders_clear_to_go_leave_from_the_callers_call_and_their_intents_stay_i
     assert_eq!(recovered.open.len(), 30);
     sim.stop().await;
 }
+
+#[tokio::test]
+async fn leases_taken_at_the_start_let_the_first_order_leave_at_once_and_a_clean_stop_gives_them_back() {
+    use tradewind::venue::binance::exec::Trader;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("journal.db");
+    let sim = start_sim(quiet_market()).await;
+    let (journal, recovered) = Journal::open(&path).unwrap();
+    let trader = |instance: &str, first_seq| Trader { instance: instance.into(), first_seq, symbols: vec![btc()] };
+    let traders = vec![trader("b", 1), trader("idle", 40)];
+    let (connection, rx, shutdown) =
+        connect_trading(&sim, Vec::new(), Duration::from_secs(45), Some((journal, recovered)), traders).await;
+    let mut h = Harness { sim, connection, rx, shutdown };
+
+    // Both leases are committed before the start returns.
+    let upto: Vec<i64> = column(&path, "SELECT upto FROM leases ORDER BY instance");
+    assert_eq!(upto, [17, 56]);
+    h.submit(ExecRequest::Place { id: id("tw-b-1"), order: limit(Side::Buy, "0.001", "30000"), origin: None });
+    assert_eq!(h.connection.client.sent_directly(), 1, "the first order left from the caller's call");
+    assert!(matches!(h.update(id("tw-b-1")).await, OrderUpdate::Accepted { .. }));
+    let Harness { sim, connection, shutdown, .. } = h;
+    disconnect(connection, shutdown).await;
+
+    // After the clean stop nothing is left to ask about, for the instance that
+    // traded and for the one that did not, which starts again where it would have.
+    let (_, recovered) = Journal::open(&path).unwrap();
+    assert!(recovered.unjournaled.is_empty(), "{:?}", recovered.unjournaled);
+    assert_eq!((recovered.next_seq["b"], recovered.next_seq["idle"]), (2, 40));
+    sim.stop().await;
+}

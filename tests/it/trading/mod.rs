@@ -64,6 +64,17 @@ async fn connect(
     silence_timeout: Duration,
     journal: Option<(Journal, Recovered)>,
 ) -> (Connection, mpsc::Receiver<EngineInput>, CancellationToken) {
+    connect_trading(sim, feeds, silence_timeout, journal, Vec::new()).await
+}
+
+/// [`connect`], with the leases of `traders` taken during the start.
+async fn connect_trading(
+    sim: &SimHandle,
+    feeds: Vec<FeedSpec>,
+    silence_timeout: Duration,
+    journal: Option<(Journal, Recovered)>,
+    traders: Vec<tradewind::venue::binance::exec::Trader>,
+) -> (Connection, mpsc::Receiver<EngineInput>, CancellationToken) {
     let shutdown = CancellationToken::new();
     let credentials =
         Credentials { api_key: Secret::new("it-key"), signer: Signer::hmac(&Secret::new("it-secret")).unwrap() };
@@ -84,6 +95,7 @@ async fn connect(
         check_key_permissions: true,
         allow_withdrawal_keys: false,
         inline: None,
+        traders,
     };
     let (tx, rx) = mpsc::channel(100_000);
     let connection = binance::connect(options, feeds, tx, shutdown.clone()).await.unwrap();

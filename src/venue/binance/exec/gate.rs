@@ -144,6 +144,7 @@ impl Gate {
             symbols: Vec::new(),
             renewing: false,
             highest: None,
+            first_seq: None,
         });
         held.renewing = false;
         // Leases are queued in the order they are taken, each covering the one
@@ -168,12 +169,13 @@ impl Gate {
     pub(super) fn releases(&self) -> Vec<Lease> {
         let mut out = Vec::new();
         for (instance, held) in &self.leases.held {
-            let Some(highest) = held.highest else { continue };
+            // An instance that sent nothing gives back every id it was leased.
+            let Some(upto) = held.highest.or(held.first_seq.map(|s| s.saturating_sub(1))) else { continue };
             out.push(Lease {
                 venue: self.venue.to_string(),
                 instance: instance.clone(),
-                first: self.leases.first(instance, highest + 1),
-                upto: highest,
+                first: self.leases.first(instance, upto + 1),
+                upto,
                 symbols: held.symbols.clone(),
             });
         }

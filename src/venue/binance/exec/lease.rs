@@ -43,6 +43,21 @@ pub(super) struct Held {
     pub(super) renewing: bool,
     /// The highest sequence number whose intent was queued in this run.
     pub(super) highest: Option<u64>,
+    /// The sequence number this run started from, when its lease was taken
+    /// at startup (see [`Trader`]): a clean stop gives back the ids of an
+    /// instance that sent nothing.
+    pub(super) first_seq: Option<u64>,
+}
+
+/// An instance that will trade on the venue: its lease is taken at startup,
+/// so that its first order does not wait for a commit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Trader {
+    pub instance: String,
+    /// The sequence number of its first order in this run.
+    pub first_seq: u64,
+    /// The symbols it may trade on this venue.
+    pub symbols: Vec<Symbol>,
 }
 
 /// Leases of this venue's instances, and ids to ask about again later.
@@ -117,6 +132,38 @@ impl Exec {
         self.gate().queue_intent(id, order).map_err(refused)?;
         self.renew_ahead(&id);
         Ok(())
+    }
+
+    /// Takes the lease of each of `traders` (one commit for them all), before
+    /// any order. One that fails is logged; its first order takes it then.
+    pub(super) async fn lease_ahead(&mut self, traders: &[Trader]) {
+        let Some(journal) = self.journal.clone() else { return };
+        let mut pending = Vec::new();
+        for t in traders.iter().filter(|t| !t.symbols.is_empty()) {
+            let Some(mut lease) = self.gate().lease_needed(&t.instance, t.first_seq, t.symbols[0]) else { continue };
+            for &symbol in &t.symbols[1..] {
+                if !lease.symbols.contains(&symbol) {
+                    lease.symbols.push(symbol);
+                }
+            }
+            let committed = journal.submit(Record::Lease(lease.clone()));
+            pending.push((lease, t.first_seq, committed));
+        }
+        for (lease, first_seq, committed) in pending {
+            match committed.await {
+                Ok(()) => {
+                    let instance = lease.instance.clone();
+                    let mut gate = self.gate();
+                    gate.leased(lease);
+                    if let Some(held) = gate.leases.held.get_mut(&instance) {
+                        held.first_seq = Some(first_seq);
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(strategy = %lease.instance, error = %e, "taking a client order id lease at startup failed")
+                }
+            }
+        }
     }
 
     /// Renews the lease of `id`'s instance in the background when less than half a block is left.

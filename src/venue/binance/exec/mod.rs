@@ -40,6 +40,7 @@ use crate::execution::ExecRequest;
 use crate::journal::{Journal, OpenEntry, Unjournaled};
 pub use handle::ExecHandle;
 use handle::Job;
+pub use lease::Trader;
 
 /// Settings of the execution task.
 #[derive(Debug, Clone)]
@@ -96,6 +97,8 @@ pub struct Journaled {
     pub open: Vec<OpenEntry>,
     /// Client order ids that may have been sent without a committed intent.
     pub unjournaled: Vec<Unjournaled>,
+    /// The instances that will trade here: their leases are taken before the start returns.
+    pub traders: Vec<Trader>,
 }
 
 /// Starts the execution task after reconciling the orders an earlier run left open.
@@ -105,7 +108,7 @@ pub async fn start(
     rest: Arc<RestClient>,
     user: mpsc::Receiver<UserEvent>,
     engine: mpsc::Sender<EngineInput>,
-    Journaled { journal, open, unjournaled }: Journaled,
+    Journaled { journal, open, unjournaled, traders }: Journaled,
 ) -> Started {
     let (tx, rx) = mpsc::channel(options.queue);
     let (results_tx, mut results_rx) = mpsc::channel(options.queue);
@@ -130,6 +133,7 @@ pub async fn start(
     }
     let deadline = exec.options.recover_deadline;
     let (recovered, adopted) = exec.recover(&mut results_rx, &unjournaled, deadline).await;
+    exec.lease_ahead(&traders).await;
     let handle = ExecHandle::new(tx, gate, exec.rest.clone(), exec.results_tx.clone());
     Started { handle, task: tokio::spawn(exec.run(rx, user, results_rx)), recovered, adopted }
 }
