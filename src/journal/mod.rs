@@ -171,6 +171,8 @@ pub struct Journal {
     path: std::sync::Arc<str>,
     /// Records queued and not yet committed.
     queued: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    /// Records queued and not yet committed at most ([`QUEUE`]; tests set less).
+    capacity: usize,
     /// Set for good when a batch holding an intent or a lease failed to commit:
     /// from then on no intent is taken (see [`Journal::queue`]).
     intent_lost: std::sync::Arc<std::sync::atomic::AtomicBool>,
@@ -224,7 +226,7 @@ impl Journal {
             .name("journal".into())
             .spawn(move || writer(conn, rx, &writer_path, &writer_queued, &writer_lost))
             .map_err(|e| JournalError::Io { path: shown, message: e.to_string() })?;
-        Ok((Journal { tx, path, queued, intent_lost }, recovered))
+        Ok((Journal { tx, path, queued, intent_lost, capacity: QUEUE }, recovered))
     }
 
     /// Writes a record and waits until it is committed.
@@ -261,10 +263,10 @@ impl Journal {
         self.enqueue(Job::Write(record, None))
     }
 
-    /// Queues a write, unless [`QUEUE`] records already wait for their commit.
+    /// Queues a write, unless `capacity` records already wait for their commit.
     fn enqueue(&self, job: Job) -> Result<(), JournalError> {
         use std::sync::atomic::Ordering::Relaxed;
-        if self.queued.fetch_add(1, Relaxed) >= QUEUE {
+        if self.queued.fetch_add(1, Relaxed) >= self.capacity {
             self.queued.fetch_sub(1, Relaxed);
             return Err(JournalError::Full { path: self.path.to_string() });
         }

@@ -297,3 +297,27 @@ async fn after_an_intent_fails_to_commit_no_further_intent_is_taken() {
     // Everything else still goes on being attempted (and logged when it fails).
     journal.queue(Record::Snapshot { time_ms: 1, body: "{}".into() }).unwrap();
 }
+
+#[tokio::test]
+async fn past_its_capacity_the_queue_refuses_records_clearly_and_loses_none_it_took() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j.db");
+    let (journal, _) = Journal::open(&path).unwrap();
+    let intent = |n: i64| Record::Intent { id: id(&format!("tw-sma-{n}")), order: order(), time_ms: n };
+    let full = Journal { capacity: 0, ..journal.clone() };
+    for refused in [full.queue(intent(1)).unwrap_err(), full.write(intent(1)).await.unwrap_err()] {
+        assert!(matches!(refused, JournalError::Full { .. }), "{refused:?}");
+        assert_eq!(refused.to_string(), format!("journal {}: the write queue is full", path.display()));
+    }
+    assert_eq!(journal.queued(), 0, "a refused record is not counted");
+    let one = Journal { capacity: 1, ..journal.clone() };
+    one.write(intent(2)).await.unwrap();
+    one.queue(intent(3)).unwrap();
+    journal.flush().await;
+    assert_eq!(journal.queued(), 0);
+    drop((journal, full, one));
+    let db = Connection::open(&path).unwrap();
+    let mut rows = db.prepare("SELECT seq FROM orders ORDER BY seq").unwrap();
+    let seqs: Vec<i64> = rows.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
+    assert_eq!(seqs, [2, 3], "the records taken are committed, the refused one is not");
+}
