@@ -99,9 +99,9 @@ struct Slot {
     /// Wall-clock ms of the new orders sent in the last minute (order-rate limits).
     sent: std::collections::VecDeque<i64>,
     loss: LossWatch,
-    /// The latest new order sent, and whether it replaced one: what keeps
-    /// the order path warm ([`warm`]).
-    latest_order: Option<(tradewind_strategies::sdk::NewOrder, bool)>,
+    /// The latest new order sent (its id, the order, whether it replaced
+    /// one): what keeps the order path warm ([`warm`]).
+    latest_order: Option<(ClientOrderId, tradewind_strategies::sdk::NewOrder, bool)>,
 }
 
 impl Slot {
@@ -536,7 +536,7 @@ impl Core {
     fn sent(&mut self, idx: usize, id: ClientOrderId, order: tradewind_strategies::sdk::NewOrder, replacing: bool) {
         self.count_sent(idx);
         self.track(idx, id, order);
-        self.slots[idx].latest_order = Some((order, replacing));
+        self.slots[idx].latest_order = Some((id, order, replacing));
         self.warmth.ran(self.origin);
     }
 

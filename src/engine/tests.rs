@@ -478,7 +478,7 @@ fn the_latest_orders_path_is_rehearsed_at_most_once_per_interval_and_nothing_is_
     let mut s = setup("1000");
     let t0 = std::time::Instant::now();
     let at = |us: u64| Some(t0 + Duration::from_micros(us));
-    let rehearsed = |s: &Setup| s.sent.rehearsed.lock().unwrap().iter().map(|(o, _)| o.symbol).collect::<Vec<_>>();
+    let rehearsed = |s: &Setup| s.sent.rehearsed.lock().unwrap().iter().map(|(_, o, _)| o.symbol).collect::<Vec<_>>();
     // Off unless set.
     s.engine.on_market_event_at(&trade("BTCUSDT", "100"), at(0));
     s.engine.on_market_event_at(&eth_quote(1), at(5_000));
@@ -493,8 +493,14 @@ fn the_latest_orders_path_is_rehearsed_at_most_once_per_interval_and_nothing_is_
     s.engine.on_market_event_at(&eth_quote(3), at(11_000));
     s.engine.on_market_event_at(&eth_quote(4), at(11_500));
     assert_eq!(rehearsed(&s), [sym("BTCUSDT")]);
-    assert_eq!(s.sent.rehearsed.lock().unwrap()[0].0.kind.price(), Some(Price::new(d("101"))));
-    assert!(!s.sent.rehearsed.lock().unwrap()[0].1, "a new order, as the latest was");
+    let (id, order, replacing) = s.sent.rehearsed.lock().unwrap()[0];
+    let placed = s.sent.requests.lock().unwrap().iter().rev().find_map(|r| match r {
+        ExecRequest::Place { id, .. } => Some(*id),
+        _ => None,
+    });
+    assert_eq!(Some(id), placed, "with the latest order's id (whose lease the gate looks up)");
+    assert_eq!(order.kind.price(), Some(Price::new(d("101"))));
+    assert!(!replacing, "a new order, as the latest was");
     // Events without a frame time (replays, tests) never rehearse.
     s.engine.on_market_event(&eth_quote(5));
     assert_eq!(rehearsed(&s).len(), 1);

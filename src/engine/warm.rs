@@ -5,13 +5,14 @@
 //! one order per 1,000 trades against 1.5 µs back to back. So, at most once
 //! per interval, on the market connection's own call, the engine runs the
 //! path of an instance's latest order without sending anything: the risk
-//! check, the venue's filters, the signed request and the task that would
-//! send it, built and dropped. It charges no rate budget, writes no journal
-//! record and changes no state.
+//! check, the venue's filters and the lease covering the order's id, the rate
+//! budget's checks, the signed request and the task that would send it, built
+//! and dropped. It charges no rate budget, writes no journal record and
+//! changes no state.
 
 use std::time::{Duration, Instant};
 
-use tradewind_strategies::sdk::NewOrder;
+use tradewind_strategies::sdk::{ClientOrderId, NewOrder};
 
 use super::{Core, InstanceStatus};
 
@@ -52,20 +53,20 @@ impl Core {
         }
         self.warmth.last = Some(now);
         let count = self.slots.len();
-        let Some((idx, (order, replacing))) = (0..count).map(|k| (self.warmth.next + k) % count).find_map(|idx| {
+        let Some((idx, (id, order, replacing))) = (0..count).map(|k| (self.warmth.next + k) % count).find_map(|idx| {
             let slot = &self.slots[idx];
             (slot.status == InstanceStatus::Running).then_some(slot.latest_order).flatten().map(|latest| (idx, latest))
         }) else {
             return;
         };
         self.warmth.next = idx + 1;
-        self.rehearse(idx, &order, replacing);
+        self.rehearse(idx, &id, &order, replacing);
     }
 
-    fn rehearse(&mut self, idx: usize, order: &NewOrder, replacing: bool) {
+    fn rehearse(&mut self, idx: usize, id: &ClientOrderId, order: &NewOrder, replacing: bool) {
         std::hint::black_box(self.check(idx, order, None).is_ok());
         if let Some(client) = self.venues.get_mut(&order.venue) {
-            client.rehearse(order, replacing);
+            client.rehearse(id, order, replacing);
         }
     }
 }

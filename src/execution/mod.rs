@@ -59,7 +59,7 @@ pub trait ExecutionClient: Send {
     /// up to its request's bytes, sending nothing and charging no budget, to
     /// keep that path in the CPU's caches (see `engine::warm`). Nothing to
     /// do by default.
-    fn rehearse(&mut self, _order: &tradewind_strategies::sdk::NewOrder, _replacing: bool) {}
+    fn rehearse(&mut self, _id: &ClientOrderId, _order: &NewOrder, _replacing: bool) {}
 }
 
 /// An execution client that records requests, for tests and benchmarks.
@@ -67,7 +67,8 @@ pub trait ExecutionClient: Send {
 pub struct RecordingClient {
     pub requests: std::sync::Arc<std::sync::Mutex<Vec<ExecRequest>>>,
     /// What [`ExecutionClient::rehearse`] was given.
-    pub rehearsed: std::sync::Arc<std::sync::Mutex<Vec<(tradewind_strategies::sdk::NewOrder, bool)>>>,
+    /// (id, order, replacing).
+    pub rehearsed: std::sync::Arc<std::sync::Mutex<Vec<(ClientOrderId, NewOrder, bool)>>>,
 }
 
 impl ExecutionClient for RecordingClient {
@@ -76,10 +77,10 @@ impl ExecutionClient for RecordingClient {
         Ok(())
     }
 
-    fn rehearse(&mut self, order: &tradewind_strategies::sdk::NewOrder, replacing: bool) {
+    fn rehearse(&mut self, id: &ClientOrderId, order: &NewOrder, replacing: bool) {
         self.rehearsed
             .lock()
             .expect("recording mutex is never poisoned: pushes cannot panic")
-            .push((*order, replacing));
+            .push((*id, *order, replacing));
     }
 }

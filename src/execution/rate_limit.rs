@@ -166,7 +166,19 @@ impl RateLimiter {
         self.try_acquire(weight, orders, priority).is_ok()
     }
 
+    /// Whether `weight` (and `orders`) could be sent now, charging nothing:
+    /// [`Self::try_acquire_now`]'s checks but the pacer's (which charges as
+    /// it checks). Rehearsals run it to keep that code warm (see `engine::warm`).
+    pub fn would_allow_now(&self, weight: u32, orders: u32, priority: Priority) -> bool {
+        self.admit(weight, orders, priority, false).is_ok()
+    }
+
     fn try_acquire(&self, weight: u32, orders: u32, priority: Priority) -> Result<(), Wait> {
+        self.admit(weight, orders, priority, true)
+    }
+
+    /// Checks the budgets; charges them if `charge` and they have room.
+    fn admit(&self, weight: u32, orders: u32, priority: Priority, charge: bool) -> Result<(), Wait> {
         let now = Instant::now();
         let now_ms = self.now_ms(now);
         let mut s = self.lock();
@@ -196,6 +208,9 @@ impl RateLimiter {
             if day + u64::from(orders) > cap(limits.orders_per_day).max(1) {
                 return Err(Wait::Until(next_window(DAY)));
             }
+        }
+        if !charge {
+            return Ok(());
         }
         // Cancels skip the pacer: they must never wait behind smoothing.
         if priority != Priority::Cancel
@@ -327,6 +342,23 @@ mod tests {
         let start = Instant::now();
         rl.acquire(1, 0, Priority::Cancel, None).await.unwrap();
         assert!(start.elapsed() >= Duration::from_secs(30), "even cancels wait out a 429");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn asking_whether_a_request_would_go_charges_nothing() {
+        let rl = RateLimiter::with_clock(limits(100, 10), 0);
+        for _ in 0..1_000 {
+            assert!(rl.would_allow_now(1, 1, Priority::NewOrder));
+        }
+        assert_eq!(rl.used_weight(), 0);
+        // Nor the pacer: its whole burst is still there for real orders.
+        for _ in 0..8 {
+            assert!(rl.try_acquire_now(1, 1, Priority::NewOrder), "new orders go while 80 % of 10 is left");
+        }
+        assert_eq!(rl.used_weight(), 8);
+        assert!(!rl.would_allow_now(1, 1, Priority::NewOrder), "the tenth-second window's share is used up");
+        assert!(!rl.try_acquire_now(1, 1, Priority::NewOrder));
+        assert!(rl.would_allow_now(1, 0, Priority::Cancel), "a cancel still has room");
     }
 
     #[tokio::test(start_paused = true)]

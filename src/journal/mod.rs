@@ -167,7 +167,7 @@ enum Job {
 /// The handle; cheap to clone.
 #[derive(Clone)]
 pub struct Journal {
-    tx: std::sync::mpsc::Sender<Job>,
+    tx: Queue,
     path: std::sync::Arc<str>,
     /// Records queued and not yet committed.
     queued: std::sync::Arc<std::sync::atomic::AtomicUsize>,
@@ -181,6 +181,58 @@ pub struct Journal {
 impl std::fmt::Debug for Journal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Journal")
+    }
+}
+
+/// The write queue's sending end. The writer thread sleeps (parked) until a
+/// sender wakes it, so a record can be queued now and the writer woken a
+/// moment later ([`Journal::queue_quietly`]): waking a sleeping thread is a
+/// system call that costs microseconds, which an order on its way out should
+/// not wait for.
+struct Queue {
+    /// Taken when this handle is dropped, just before the writer is woken to see it gone.
+    tx: Option<std::sync::mpsc::Sender<Job>>,
+    writer: std::thread::Thread,
+}
+
+impl Queue {
+    /// Queues `job` without waking the writer.
+    fn push(&self, job: Job) -> Result<(), JournalError> {
+        self.tx.as_ref().ok_or(JournalError::Stopped)?.send(job).map_err(|_| JournalError::Stopped)
+    }
+
+    /// Queues `job` and wakes the writer.
+    fn send(&self, job: Job) -> Result<(), JournalError> {
+        self.push(job)?;
+        self.writer.unpark();
+        Ok(())
+    }
+}
+
+impl Clone for Queue {
+    fn clone(&self) -> Self {
+        Self { tx: self.tx.clone(), writer: self.writer.clone() }
+    }
+}
+
+impl Drop for Queue {
+    /// The writer ends once every handle is gone: it must wake to see that.
+    fn drop(&mut self) {
+        drop(self.tx.take());
+        self.writer.unpark();
+    }
+}
+
+/// Wakes the journal's writer when dropped (see [`Journal::queue_quietly`]).
+#[must_use = "the writer is woken when this is dropped"]
+#[derive(Default)]
+pub struct Wake(Option<std::thread::Thread>);
+
+impl Drop for Wake {
+    fn drop(&mut self) {
+        if let Some(writer) = self.0.take() {
+            writer.unpark();
+        }
     }
 }
 
@@ -222,10 +274,11 @@ impl Journal {
         let writer_queued = queued.clone();
         let intent_lost = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let writer_lost = intent_lost.clone();
-        std::thread::Builder::new()
+        let writer = std::thread::Builder::new()
             .name("journal".into())
             .spawn(move || writer(conn, rx, &writer_path, &writer_queued, &writer_lost))
             .map_err(|e| JournalError::Io { path: shown, message: e.to_string() })?;
+        let tx = Queue { tx: Some(tx), writer: writer.thread().clone() };
         Ok((Journal { tx, path, queued, intent_lost, capacity: QUEUE }, recovered))
     }
 
@@ -257,22 +310,38 @@ impl Journal {
     /// intent below the highest one committed", which recovery relies on, so
     /// the daemon stops placing orders rather than go on without it.
     pub fn queue(&self, record: Record) -> Result<(), JournalError> {
+        drop(self.queue_quietly(record)?);
+        Ok(())
+    }
+
+    /// [`queue`](Self::queue), leaving the writer asleep until the returned
+    /// [`Wake`] is dropped. The record is queued now, in order with every
+    /// other; only its commit starts later. An order's intent is queued so
+    /// just before its request is sent, and the writer woken just after.
+    pub fn queue_quietly(&self, record: Record) -> Result<Wake, JournalError> {
         if self.intent_lost.load(std::sync::atomic::Ordering::Relaxed) && matches!(record, Record::Intent { .. }) {
             return Err(JournalError::IntentLost { path: self.path.to_string() });
         }
-        self.enqueue(Job::Write(record, None))
+        self.enqueue_quietly(Job::Write(record, None))?;
+        Ok(Wake(Some(self.tx.writer.clone())))
     }
 
-    /// Queues a write, unless `capacity` records already wait for their commit.
+    /// Queues a write and wakes the writer, unless `capacity` records already wait for their commit.
     fn enqueue(&self, job: Job) -> Result<(), JournalError> {
+        self.enqueue_quietly(job)?;
+        self.tx.writer.unpark();
+        Ok(())
+    }
+
+    /// [`enqueue`](Self::enqueue) without waking the writer.
+    fn enqueue_quietly(&self, job: Job) -> Result<(), JournalError> {
         use std::sync::atomic::Ordering::Relaxed;
         if self.queued.fetch_add(1, Relaxed) >= self.capacity {
             self.queued.fetch_sub(1, Relaxed);
             return Err(JournalError::Full { path: self.path.to_string() });
         }
-        self.tx.send(job).map_err(|_| {
+        self.tx.push(job).inspect_err(|_| {
             self.queued.fetch_sub(1, Relaxed);
-            JournalError::Stopped
         })
     }
 
@@ -282,7 +351,7 @@ impl Journal {
     pub async fn bind(&self, venue: &str, account: &str) -> Result<(), JournalError> {
         let (done, wait) = oneshot::channel();
         let job = Job::Bind { venue: venue.to_owned(), account: account.to_owned(), done };
-        self.tx.send(job).map_err(|_| JournalError::Stopped)?;
+        self.tx.send(job)?;
         wait.await.map_err(|_| JournalError::Stopped)?
     }
 
@@ -323,6 +392,18 @@ pub fn instance_of_str(id: &str) -> Option<(&str, u64)> {
 /// off but not committed.
 const STALL_AFTER_ENV: &str = "TRADEWIND_TEST_JOURNAL_STALL_AFTER";
 
+/// The next job, once there is one; none once every handle is gone. The
+/// writer sleeps (parked) while the queue is empty: senders wake it.
+fn next_job(rx: &std::sync::mpsc::Receiver<Job>) -> Option<Job> {
+    loop {
+        match rx.try_recv() {
+            Ok(job) => return Some(job),
+            Err(std::sync::mpsc::TryRecvError::Empty) => std::thread::park(),
+            Err(std::sync::mpsc::TryRecvError::Disconnected) => return None,
+        }
+    }
+}
+
 /// The writer thread: commits queued records in batches until every handle is gone.
 fn writer(
     mut conn: Connection,
@@ -332,7 +413,7 @@ fn writer(
     intent_lost: &std::sync::atomic::AtomicBool,
 ) {
     let mut stall_after: Option<usize> = std::env::var(STALL_AFTER_ENV).ok().and_then(|v| v.parse().ok());
-    while let Ok(first) = rx.recv() {
+    while let Some(first) = next_job(&rx) {
         if let Job::Bind { venue, account, done } = first {
             let _ = done.send(bind(&conn, path, &venue, &account));
             continue;

@@ -299,6 +299,30 @@ async fn after_an_intent_fails_to_commit_no_further_intent_is_taken() {
 }
 
 #[tokio::test]
+async fn a_record_queued_quietly_keeps_its_place_and_its_limits() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j.db");
+    let (journal, _) = Journal::open(&path).unwrap();
+    let intent = |n: i64| Record::Intent { id: id(&format!("tw-sma-{n}")), order: order(), time_ms: n };
+    let first = journal.queue_quietly(intent(1)).unwrap();
+    journal.queue(intent(2)).unwrap();
+    let third = journal.queue_quietly(intent(3)).unwrap();
+    drop(third);
+    journal.flush().await;
+    assert_eq!(journal.queued(), 0, "committed while the first record's wake was still held");
+    drop(first);
+    let full = Journal { capacity: 0, ..journal.clone() };
+    let refused = full.queue_quietly(intent(4)).err().expect("no room");
+    assert!(matches!(refused, JournalError::Full { .. }), "{refused:?}");
+    journal.flush().await;
+    drop((journal, full));
+    let db = Connection::open(&path).unwrap();
+    let mut rows = db.prepare("SELECT seq FROM orders ORDER BY rowid").unwrap();
+    let seqs: Vec<i64> = rows.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
+    assert_eq!(seqs, [1, 2, 3], "in the order queued");
+}
+
+#[tokio::test]
 async fn past_its_capacity_the_queue_refuses_records_clearly_and_loses_none_it_took() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("j.db");

@@ -18,7 +18,7 @@ use tradewind_strategies::sdk::{ClientOrderId, InstrumentSpec, NewOrder, OrderKi
 
 use super::lease::{Held, LEASE_BLOCK, Leases};
 use crate::engine::wall_clock_now;
-use crate::journal::{Journal, JournalError, Lease, Record, instance_of};
+use crate::journal::{Journal, JournalError, Lease, Record, Wake, instance_of};
 
 pub(super) struct Gate {
     venue: VenueId,
@@ -75,16 +75,17 @@ impl Gate {
         instance_of(id).is_some_and(|(instance, seq)| self.lease_needed(instance, seq, order.symbol).is_none())
     }
 
-    /// Queues the intent of `id` (after `clear`, or once its lease is committed).
-    pub(super) fn queue_intent(&mut self, id: ClientOrderId, order: &NewOrder) -> Result<(), JournalError> {
-        let Some(journal) = &self.journal else { return Ok(()) };
-        journal.queue(Record::Intent { id, order: *order, time_ms: wall_clock_now().0 })?;
+    /// Queues the intent of `id` (after `clear`, or once its lease is
+    /// committed); the journal's writer is woken when the [`Wake`] is dropped.
+    pub(super) fn queue_intent(&mut self, id: ClientOrderId, order: &NewOrder) -> Result<Wake, JournalError> {
+        let Some(journal) = &self.journal else { return Ok(Wake::default()) };
+        let wake = journal.queue_quietly(Record::Intent { id, order: *order, time_ms: wall_clock_now().0 })?;
         if let Some((instance, seq)) = instance_of(&id)
             && let Some(held) = self.leases.held.get_mut(instance)
         {
             held.highest = Some(held.highest.map_or(seq, |h| h.max(seq)));
         }
-        Ok(())
+        Ok(wake)
     }
 
     /// The lease to take (and wait for) before `seq` may go out on `symbol`;

@@ -46,10 +46,11 @@ impl ExecutionClient for ExecHandle {
         Ok(())
     }
 
-    /// The filters, the signed request, and the task that would send it,
-    /// built and dropped unpolled.
-    fn rehearse(&mut self, order: &NewOrder, replacing: bool) {
-        std::hint::black_box(gate::lock(&self.gate).check(order).is_ok());
+    /// The gate's checks (filters, the lease covering `id`), the rate
+    /// budget's, the signed request, and the task that would send it, built
+    /// and dropped unpolled.
+    fn rehearse(&mut self, id: &ClientOrderId, order: &NewOrder, replacing: bool) {
+        std::hint::black_box(gate::lock(&self.gate).clear(id, order));
         let (id, order) = (self.rehearsal_id, *order);
         let Ok(prepared) = self.rest.rehearse(&id, &order, replacing.then_some(&id)) else { return };
         let cancel = replacing.then_some(id);
@@ -95,8 +96,13 @@ impl ExecHandle {
         } else {
             None
         };
-        // The intent is queued before the request can leave: the task that sends it is spawned below.
-        let Some(Ok(prepared)) = prepared.filter(|p| p.is_ok() && gate.queue_intent(id, &order).is_ok()) else {
+        // The intent is queued before the request can leave (the journal's
+        // writer is woken once it has: `wake`, dropped below).
+        let ready = match prepared {
+            Some(Ok(prepared)) => gate.queue_intent(id, &order).ok().map(|wake| (prepared, wake)),
+            _ => None,
+        };
+        let Some((prepared, wake)) = ready else {
             gate.waiting += 1;
             permit.send(Job::Request(request));
             return false;
@@ -112,6 +118,7 @@ impl ExecHandle {
         if send.as_mut().poll(&mut started).is_pending() {
             tokio::spawn(send);
         }
+        drop(wake);
         true
     }
 }

@@ -129,7 +129,7 @@ impl Exec {
             journal.write(Record::Lease(lease.clone())).await.map_err(refused)?;
             self.gate().leased(lease);
         }
-        self.gate().queue_intent(id, order).map_err(refused)?;
+        drop(self.gate().queue_intent(id, order).map_err(refused)?);
         self.renew_ahead(&id);
         Ok(())
     }

@@ -406,6 +406,7 @@ impl RestClient {
             Some(cancel) => self.cancel_replace_call(cancel, id, order, None),
             None => self.new_order_call(id, order, None),
         };
+        std::hint::black_box(self.limiter.would_allow_now(call.weight, call.orders, call.priority));
         Ok(Prepared { rehearsal: true, ..self.prepare(call)? })
     }
 
