@@ -63,11 +63,14 @@ pub struct Probe {
     trades: u64,
     /// The order on the book (or on its way), and whether the venue accepted it.
     resting: Option<(ClientOrderId, bool)>,
+    /// `1 - distance_bps / 10,000`: the order's price over the trade's.
+    factor: Decimal,
 }
 
 impl Probe {
     pub fn new(instance: &Instance, params: Params) -> Self {
-        Self { venue: instance.venue, symbol: instance.symbols[0], params, trades: 0, resting: None }
+        let factor = Decimal::ONE - params.distance_bps / Decimal::from(10_000);
+        Self { venue: instance.venue, symbol: instance.symbols[0], params, trades: 0, resting: None, factor }
     }
 }
 
@@ -90,7 +93,7 @@ impl Strategy for Probe {
             return Ok(());
         }
         let Some(spec) = ctx.instrument(self.venue, self.symbol) else { return Ok(()) };
-        let target = t.price.get() * (Decimal::ONE - self.params.distance_bps / Decimal::from(10_000));
+        let target = t.price.get() * self.factor;
         let Some(price) = spec.round_price(Side::Buy, Price::new(target)) else { return Ok(()) };
         let Some(qty) = spec.qty_for_notional(self.params.notional, price) else { return Ok(()) };
         let order = NewOrder {

@@ -77,7 +77,7 @@ impl InstrumentSpec {
     }
 
     fn check_price(&self, p: Decimal) -> Result<(), FilterViolation> {
-        let on_grid = self.tick_size.is_zero() || (p % self.tick_size).is_zero();
+        let on_grid = on_grid(p, self.tick_size);
         let above_min = p > Decimal::ZERO && p >= self.min_price;
         let below_max = self.max_price.is_zero() || p <= self.max_price;
         if on_grid && above_min && below_max { Ok(()) } else { Err(FilterViolation::Price(p)) }
@@ -85,7 +85,7 @@ impl InstrumentSpec {
 
     /// LOT_SIZE alone (market orders have no price to check).
     pub fn check_qty(&self, q: Decimal) -> Result<(), FilterViolation> {
-        let on_grid = self.step_size.is_zero() || (q % self.step_size).is_zero();
+        let on_grid = on_grid(q, self.step_size);
         let above_min = q > Decimal::ZERO && q >= self.min_qty;
         let below_max = self.max_qty.is_zero() || q <= self.max_qty;
         if on_grid && above_min && below_max { Ok(()) } else { Err(FilterViolation::LotSize(q)) }
@@ -104,8 +104,34 @@ fn round_to_step(value: Decimal, step: Decimal, strategy: RoundingStrategy) -> D
     if step.is_zero() {
         return value;
     }
+    if let Some(places) = places(step) {
+        return value.round_dp_with_strategy(places, strategy).normalize();
+    }
     let steps = (value / step).round_dp_with_strategy(0, strategy);
     (steps * step).normalize()
+}
+
+/// Whether `value` is a multiple of `step` (any value is, when `step` is zero).
+fn on_grid(value: Decimal, step: Decimal) -> bool {
+    if step.is_zero() {
+        return true;
+    }
+    match places(step) {
+        Some(places) => value.scale() <= places || value.normalize().scale() <= places,
+        None => (value % step).is_zero(),
+    }
+}
+
+/// The decimal places of `step` if it is a power of ten no greater than one
+/// (0.01 → 2, 1 → 0): nearly every venue's tick and lot sizes are, and
+/// rounding to them or checking against them needs no division.
+fn places(step: Decimal) -> Option<u32> {
+    let (mut mantissa, mut scale) = (step.mantissa(), step.scale());
+    while scale > 0 && mantissa % 10 == 0 {
+        mantissa /= 10;
+        scale -= 1;
+    }
+    (mantissa == 1).then_some(scale)
 }
 
 #[cfg(test)]
@@ -154,6 +180,20 @@ mod tests {
     }
 
     #[test]
+    fn steps_that_are_not_powers_of_ten_still_round_and_check() {
+        for step in ["0.05", "0.5", "2.5", "10", "0.0025"] {
+            assert_eq!(places(d(step)), None, "{step}");
+        }
+        let spec = InstrumentSpec { tick_size: d("0.05"), step_size: d("10"), ..btcusdt() };
+        assert_eq!(spec.round_price(Side::Buy, Price::new(d("100.07"))), Some(Price::new(d("100.05"))));
+        assert_eq!(spec.round_price(Side::Sell, Price::new(d("100.07"))), Some(Price::new(d("100.1"))));
+        assert_eq!(spec.round_qty(Qty::new(d("129"))), Some(Qty::new(d("120"))));
+        assert!(spec.validate(Price::new(d("100.05")), Qty::new(d("20"))).is_ok());
+        assert_eq!(spec.validate(Price::new(d("100.02")), Qty::new(d("20"))), Err(FilterViolation::Price(d("100.02"))));
+        assert_eq!(spec.check_qty(d("25")), Err(FilterViolation::LotSize(d("25"))));
+    }
+
+    #[test]
     fn validate_names_the_filter() {
         let spec = btcusdt();
         let q = Qty::new(d("0.001"));
@@ -163,6 +203,28 @@ mod tests {
     }
 
     proptest! {
+        /// Power-of-ten steps take a shortcut: it agrees with dividing, rounding and multiplying back.
+        #[test]
+        fn power_of_ten_steps_round_and_check_as_division_does(
+            mantissa in -10_000_000_000_000i64..10_000_000_000_000,
+            scale in 0u32..=12,
+            step_places in 0u32..=10,
+            trailing_zeros in 0u32..=3,
+            strategy in prop::sample::select(vec![
+                RoundingStrategy::ToNegativeInfinity,
+                RoundingStrategy::ToPositiveInfinity,
+                RoundingStrategy::ToZero,
+            ]),
+        ) {
+            let value = Decimal::new(mantissa, scale);
+            // 0.01 may be written 0.0100: the same step.
+            let step = Decimal::new(10i64.pow(trailing_zeros), step_places + trailing_zeros);
+            prop_assert_eq!(places(step), Some(step_places));
+            let divided = ((value / step).round_dp_with_strategy(0, strategy) * step).normalize();
+            prop_assert_eq!(round_to_step(value, step, strategy), divided);
+            prop_assert_eq!(on_grid(value, step), (value % step).is_zero());
+        }
+
         /// Whatever a strategy asks for, what the rounding helpers return passes
         /// the venue's price and lot filters.
         #[test]

@@ -55,10 +55,24 @@ impl ClientOrderId {
     /// `tw-<instance>-<seq>`. Fails if the result would exceed 36 characters
     /// or `instance` holds characters outside `[A-Za-z0-9_]`.
     pub fn for_instance(instance: &str, seq: u64) -> Result<Self, super::text::TextError> {
-        use std::fmt::Write;
-        let mut s = String::with_capacity(Self::MAX_LEN);
-        write!(s, "tw-{instance}-{seq}").expect("writing to a String cannot fail");
-        Self::new(&s)
+        // Without the formatting machinery: this runs for every order, on its way out.
+        let mut digits = [0u8; 20];
+        let mut start = digits.len();
+        let mut rest = seq;
+        loop {
+            start -= 1;
+            digits[start] = b'0' + (rest % 10) as u8;
+            rest /= 10;
+            if rest == 0 {
+                break;
+            }
+        }
+        let seq = std::str::from_utf8(&digits[start..]).expect("ASCII digits");
+        let mut id = String::with_capacity(3 + instance.len() + 1 + seq.len());
+        for part in ["tw-", instance, "-", seq] {
+            id.push_str(part);
+        }
+        Self::new(&id)
     }
 }
 
@@ -240,6 +254,9 @@ mod tests {
     fn client_order_id_format_and_limits() {
         let id = ClientOrderId::for_instance("mm_btc", 42).unwrap();
         assert_eq!(id.as_str(), "tw-mm_btc-42");
+        for seq in [0, 7, 10, 99, 100, 1_000_001, u64::MAX] {
+            assert_eq!(ClientOrderId::for_instance("a", seq).unwrap().as_str(), format!("tw-a-{seq}"));
+        }
         // 36 characters is the ceiling.
         assert!(ClientOrderId::for_instance("abcdefghijklmnop", 1_234_567_890_123_456).is_ok());
         assert!(ClientOrderId::for_instance("abcdefghijklmnopq", 1_234_567_890_123_456).is_err());
