@@ -115,15 +115,14 @@ impl Query {
     }
 
     /// Appends `key=value` (the value percent-encoded; keys are ASCII names).
-    pub fn push(&mut self, key: &str, value: impl std::fmt::Display) -> &mut Self {
-        use std::fmt::Write;
+    pub fn push(&mut self, key: &str, value: impl QueryValue) -> &mut Self {
         if !self.buf.is_empty() {
             self.buf.push('&');
         }
         self.buf.push_str(key);
         self.buf.push('=');
         let start = self.buf.len();
-        write!(self.buf, "{value}").expect("writing to a String cannot fail");
+        value.write_to(&mut self.buf);
         // Re-encode in place only if the value needs it (numbers and symbols do not).
         if !self.buf[start..].bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~')) {
             let raw = self.buf.split_off(start);
@@ -142,6 +141,111 @@ impl Query {
         self.buf.push_str("&signature=");
         self.buf.push_str(&signature);
         self.buf
+    }
+}
+
+/// A query parameter's value, written straight into the query: through
+/// `Display`, the formatting machinery took a good part of the time an
+/// order's request took to build.
+pub trait QueryValue {
+    fn write_to(&self, out: &mut String);
+}
+
+impl<T: QueryValue + ?Sized> QueryValue for &T {
+    fn write_to(&self, out: &mut String) {
+        (**self).write_to(out);
+    }
+}
+
+impl QueryValue for str {
+    fn write_to(&self, out: &mut String) {
+        out.push_str(self);
+    }
+}
+
+impl QueryValue for String {
+    fn write_to(&self, out: &mut String) {
+        out.push_str(self);
+    }
+}
+
+impl QueryValue for tradewind_strategies::sdk::Symbol {
+    fn write_to(&self, out: &mut String) {
+        out.push_str(self.as_str());
+    }
+}
+
+impl QueryValue for tradewind_strategies::sdk::ClientOrderId {
+    fn write_to(&self, out: &mut String) {
+        out.push_str(self.as_str());
+    }
+}
+
+/// As `Display` writes it: every digit of the mantissa, `scale` of them after the point.
+impl QueryValue for rust_decimal::Decimal {
+    fn write_to(&self, out: &mut String) {
+        let Ok(mantissa) = u64::try_from(self.mantissa().unsigned_abs()) else {
+            // Wider than 64 bits (no price or quantity is): the general way.
+            out.push_str(&self.to_string());
+            return;
+        };
+        if self.is_sign_negative() && mantissa != 0 {
+            out.push('-');
+        }
+        let scale = self.scale() as usize;
+        // 20 digits at most, after up to 28 zeros: 0.000…0001.
+        let mut digits = [b'0'; 49];
+        let first = write_digits(mantissa, &mut digits).min(digits.len() - scale - 1);
+        let (whole, fraction) = digits[first..].split_at(digits.len() - first - scale);
+        out.push_str(std::str::from_utf8(whole).expect("ASCII digits"));
+        if scale > 0 {
+            out.push('.');
+            out.push_str(std::str::from_utf8(fraction).expect("ASCII digits"));
+        }
+    }
+}
+
+macro_rules! integer_query_value {
+    ($($t:ty),*) => {$(
+        impl QueryValue for $t {
+            fn write_to(&self, out: &mut String) {
+                if *self < 0 as $t {
+                    out.push('-');
+                }
+                let mut digits = [0u8; 20];
+                let first = write_digits(self.unsigned_abs() as u64, &mut digits);
+                out.push_str(std::str::from_utf8(&digits[first..]).expect("ASCII digits"));
+            }
+        }
+    )*};
+}
+
+integer_query_value!(i32, i64);
+
+macro_rules! unsigned_query_value {
+    ($($t:ty),*) => {$(
+        impl QueryValue for $t {
+            fn write_to(&self, out: &mut String) {
+                let mut digits = [0u8; 20];
+                let first = write_digits(*self as u64, &mut digits);
+                out.push_str(std::str::from_utf8(&digits[first..]).expect("ASCII digits"));
+            }
+        }
+    )*};
+}
+
+unsigned_query_value!(u16, u32, u64, usize);
+
+/// Writes `n`'s decimal digits at the end of `digits`; returns where they start.
+fn write_digits(mut n: u64, digits: &mut [u8]) -> usize {
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            return at;
+        }
     }
 }
 
@@ -271,6 +375,51 @@ mod tests {
         ];
         for (payload, expected) in cases {
             assert_eq!(signer.sign_ws(payload.as_bytes()), expected, "{payload}");
+        }
+    }
+
+    fn written(value: impl QueryValue) -> String {
+        let mut out = String::new();
+        value.write_to(&mut out);
+        out
+    }
+
+    #[test]
+    fn query_values_are_written_as_display_writes_them() {
+        use rust_decimal::Decimal;
+        for (value, expected) in [
+            (Decimal::new(0, 0), "0"),
+            (Decimal::new(0, 3), "0.000"),
+            (Decimal::new(5, 3), "0.005"),
+            (Decimal::new(6_400_012, 2), "64000.12"),
+            (Decimal::new(-15, 1), "-1.5"),
+            (Decimal::new(1, 28), "0.0000000000000000000000000001"),
+            (Decimal::from_parts(0, 0, 0, true, 2), "0.00"),
+            (Decimal::MAX, "79228162514264337593543950335"),
+            (Decimal::from_parts(u32::MAX, u32::MAX, 1, false, 20), "0.36893488147419103231"),
+        ] {
+            assert_eq!(value.to_string(), expected);
+            assert_eq!(written(value), expected);
+        }
+        assert_eq!(written(0u64), "0");
+        assert_eq!(written(u64::MAX), u64::MAX.to_string());
+        assert_eq!(written(i64::MIN), i64::MIN.to_string());
+        assert_eq!(written(-7i32), "-7");
+        assert_eq!(written(5000u32), "5000");
+        assert_eq!(written("LIMIT_MAKER"), "LIMIT_MAKER");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_decimal_is_written_as_display_writes_it(
+            lo in proptest::prelude::any::<u32>(),
+            mid in proptest::prelude::any::<u32>(),
+            hi in 0u32..4,
+            negative in proptest::prelude::any::<bool>(),
+            scale in 0u32..=28,
+        ) {
+            let value = rust_decimal::Decimal::from_parts(lo, mid, hi, negative, scale);
+            proptest::prop_assert_eq!(written(value), value.to_string());
         }
     }
 
