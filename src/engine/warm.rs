@@ -4,11 +4,11 @@
 //! CPU's caches: measured here, building and signing the request took 13–16 µs
 //! one order per 1,000 trades against 1.5 µs back to back. So, at most once
 //! per interval, on the market connection's own call, the engine runs the
-//! path of an instance's latest order without sending anything: the risk
-//! check, the venue's filters and the lease covering the order's id, the rate
-//! budget's checks, the signed request and the task that would send it, built
-//! and dropped. It charges no rate budget, writes no journal record and
-//! changes no state.
+//! path of an instance's latest order without sending anything: the SDK's
+//! rounding helpers and next client order id, the risk check, the venue's
+//! filters and the lease covering the order's id, the rate budget's checks,
+//! the signed request and the task that would send it, built and dropped. It
+//! charges no rate budget, writes no journal record and changes no state.
 
 use std::time::{Duration, Instant};
 
@@ -64,9 +64,27 @@ impl Core {
     }
 
     fn rehearse(&mut self, idx: usize, id: &ClientOrderId, order: &NewOrder, replacing: bool) {
+        self.rehearse_sdk(id, order);
         std::hint::black_box(self.check(idx, order, None).is_ok());
         if let Some(client) = self.venues.get_mut(&order.venue) {
             client.rehearse(id, order, replacing);
+        }
+    }
+
+    /// The SDK helpers every strategy builds its orders with (the
+    /// instrument's rounding, the next client order id), on this order's own
+    /// figures; the results are dropped.
+    fn rehearse_sdk(&self, id: &ClientOrderId, order: &NewOrder) {
+        use std::hint::black_box;
+        if let Some(spec) = self.market.instruments.get(&(order.venue, order.symbol)) {
+            if let Some(price) = order.kind.price() {
+                black_box(spec.round_price(order.side, price));
+                black_box(spec.qty_for_notional(price.notional(order.qty), price));
+            }
+            black_box(spec.round_qty(order.qty));
+        }
+        if let Some((instance, seq)) = crate::journal::instance_of(id) {
+            black_box(ClientOrderId::for_instance(instance, seq.wrapping_add(1)).is_ok());
         }
     }
 }
