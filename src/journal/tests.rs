@@ -298,12 +298,22 @@ async fn after_an_intent_fails_to_commit_no_further_intent_is_taken() {
     journal.queue(Record::Snapshot { time_ms: 1, body: "{}".into() }).unwrap();
 }
 
-#[tokio::test]
-async fn a_record_queued_quietly_keeps_its_place_and_its_limits() {
+/// A new journal in a temporary folder (kept while the first value lives).
+fn fresh() -> (tempfile::TempDir, std::path::PathBuf, Journal) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("j.db");
     let (journal, _) = Journal::open(&path).unwrap();
-    let intent = |n: i64| Record::Intent { id: id(&format!("tw-sma-{n}")), order: order(), time_ms: n };
+    (dir, path, journal)
+}
+
+/// The intent of order `n` of instance `sma`.
+fn intent(n: i64) -> Record {
+    Record::Intent { id: id(&format!("tw-sma-{n}")), order: order(), time_ms: n }
+}
+
+#[tokio::test]
+async fn a_record_queued_quietly_keeps_its_place_and_its_limits() {
+    let (_dir, path, journal) = fresh();
     let first = journal.queue_quietly(intent(1)).unwrap();
     journal.queue(intent(2)).unwrap();
     let third = journal.queue_quietly(intent(3)).unwrap();
@@ -324,10 +334,7 @@ async fn a_record_queued_quietly_keeps_its_place_and_its_limits() {
 
 #[tokio::test]
 async fn past_its_capacity_the_queue_refuses_records_clearly_and_loses_none_it_took() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("j.db");
-    let (journal, _) = Journal::open(&path).unwrap();
-    let intent = |n: i64| Record::Intent { id: id(&format!("tw-sma-{n}")), order: order(), time_ms: n };
+    let (_dir, path, journal) = fresh();
     let full = Journal { capacity: 0, ..journal.clone() };
     for refused in [full.queue(intent(1)).unwrap_err(), full.write(intent(1)).await.unwrap_err()] {
         assert!(matches!(refused, JournalError::Full { .. }), "{refused:?}");
