@@ -316,8 +316,8 @@ impl Journal {
 
     /// [`queue`](Self::queue), leaving the writer asleep until the returned
     /// [`Wake`] is dropped. The record is queued now, in order with every
-    /// other; only its commit starts later. An order's intent is queued so
-    /// just before its request is sent, and the writer woken just after.
+    /// other; only its commit starts later. An order's intent is queued this
+    /// way just before its request is sent, and the writer woken just after.
     pub fn queue_quietly(&self, record: Record) -> Result<Wake, JournalError> {
         if self.intent_lost.load(std::sync::atomic::Ordering::Relaxed) && matches!(record, Record::Intent { .. }) {
             return Err(JournalError::IntentLost { path: self.path.to_string() });

@@ -392,10 +392,9 @@ impl RestClient {
         self.prepare_now(self.new_order_call(id, order, origin))
     }
 
-    /// Builds and signs the request of a new order (a cancel-replace if
-    /// `cancel` is given) as a rehearsal: no budget is charged and
-    /// [`Self::complete`] refuses to send it. It keeps this path in the CPU's
-    /// caches (see `engine::warm`).
+    /// Checks the rate budget (charging nothing), builds and signs the request
+    /// of a new order (a cancel-replace if `cancel` is given) as a rehearsal,
+    /// which [`Self::complete`] refuses to send (see `engine::warm`).
     pub fn rehearse(
         &self,
         id: &ClientOrderId,
