@@ -310,8 +310,7 @@ impl Journal {
     /// intent below the highest one committed", which recovery relies on, so
     /// the daemon stops placing orders rather than go on without it.
     pub fn queue(&self, record: Record) -> Result<(), JournalError> {
-        drop(self.queue_quietly(record)?);
-        Ok(())
+        self.enqueue(self.write_job(record)?)
     }
 
     /// [`queue`](Self::queue), leaving the writer asleep until the returned
@@ -319,11 +318,16 @@ impl Journal {
     /// other; only its commit starts later. An order's intent is queued this
     /// way just before its request is sent, and the writer woken just after.
     pub fn queue_quietly(&self, record: Record) -> Result<Wake, JournalError> {
+        self.enqueue_quietly(self.write_job(record)?)?;
+        Ok(Wake(Some(self.tx.writer.clone())))
+    }
+
+    /// The job of a record queued without waiting; an intent is refused once one was lost.
+    fn write_job(&self, record: Record) -> Result<Job, JournalError> {
         if self.intent_lost.load(std::sync::atomic::Ordering::Relaxed) && matches!(record, Record::Intent { .. }) {
             return Err(JournalError::IntentLost { path: self.path.to_string() });
         }
-        self.enqueue_quietly(Job::Write(record, None))?;
-        Ok(Wake(Some(self.tx.writer.clone())))
+        Ok(Job::Write(record, None))
     }
 
     /// Queues a write and wakes the writer, unless `capacity` records already wait for their commit.

@@ -205,36 +205,46 @@ impl QueryValue for rust_decimal::Decimal {
     }
 }
 
-macro_rules! integer_query_value {
-    ($($t:ty),*) => {$(
+impl QueryValue for u64 {
+    fn write_to(&self, out: &mut String) {
+        write_integer(out, false, *self);
+    }
+}
+
+impl QueryValue for i64 {
+    fn write_to(&self, out: &mut String) {
+        write_integer(out, *self < 0, self.unsigned_abs());
+    }
+}
+
+impl QueryValue for usize {
+    fn write_to(&self, out: &mut String) {
+        write_integer(out, false, *self as u64);
+    }
+}
+
+/// Narrower integers, written as their widened selves.
+macro_rules! widened_query_value {
+    ($($t:ty => $wide:ty),*) => {$(
         impl QueryValue for $t {
             fn write_to(&self, out: &mut String) {
-                if *self < 0 as $t {
-                    out.push('-');
-                }
-                let mut digits = [0u8; 20];
-                let first = write_digits(self.unsigned_abs() as u64, &mut digits);
-                out.push_str(std::str::from_utf8(&digits[first..]).expect("ASCII digits"));
+                <$wide>::from(*self).write_to(out);
             }
         }
     )*};
 }
 
-integer_query_value!(i32, i64);
+widened_query_value!(u16 => u64, u32 => u64, i32 => i64);
 
-macro_rules! unsigned_query_value {
-    ($($t:ty),*) => {$(
-        impl QueryValue for $t {
-            fn write_to(&self, out: &mut String) {
-                let mut digits = [0u8; 20];
-                let first = write_digits(*self as u64, &mut digits);
-                out.push_str(std::str::from_utf8(&digits[first..]).expect("ASCII digits"));
-            }
-        }
-    )*};
+/// Writes an integer given by its sign and magnitude.
+fn write_integer(out: &mut String, negative: bool, magnitude: u64) {
+    if negative {
+        out.push('-');
+    }
+    let mut digits = [0u8; 20];
+    let first = write_digits(magnitude, &mut digits);
+    out.push_str(std::str::from_utf8(&digits[first..]).expect("ASCII digits"));
 }
-
-unsigned_query_value!(u16, u32, u64, usize);
 
 /// Writes `n`'s decimal digits at the end of `digits`; returns where they start.
 fn write_digits(mut n: u64, digits: &mut [u8]) -> usize {
