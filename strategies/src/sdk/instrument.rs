@@ -62,11 +62,16 @@ impl InstrumentSpec {
 
     /// The quantity worth `notional` quote at `price`, rounded down onto the
     /// step grid; `None` if that is too small to trade.
+    ///
+    /// With a power-of-ten step the quotient is floored exactly, in integers:
+    /// the quantity never costs more than `notional`, even where a decimal
+    /// division would round its 28th digit up onto the next step.
     pub fn qty_for_notional(&self, notional: Decimal, price: Price) -> Option<Qty> {
         if !price.is_positive() {
             return None;
         }
-        self.round_qty(Qty::new(notional / price.get()))
+        let exact = places(self.step_size).and_then(|places| floor_quotient(notional, price.get(), places));
+        self.round_qty(Qty::new(exact.unwrap_or_else(|| notional / price.get())))
     }
 
     /// Checks a limit order against every filter.
@@ -109,6 +114,20 @@ fn round_to_step(value: Decimal, step: Decimal, strategy: RoundingStrategy) -> D
     }
     let steps = (value / step).round_dp_with_strategy(0, strategy);
     (steps * step).normalize()
+}
+
+/// `numerator / denominator` (both positive) rounded down to `places`
+/// decimals, exactly; `None` if a figure on the way overflows 128 bits.
+/// With numerator `a / 10^sa` and denominator `b / 10^sb`, that is
+/// `a × 10^(places + sb) / (b × 10^sa)` in integers, truncated.
+fn floor_quotient(numerator: Decimal, denominator: Decimal, places: u32) -> Option<Decimal> {
+    if !numerator.is_sign_positive() || !denominator.is_sign_positive() || denominator.is_zero() {
+        return None;
+    }
+    let up = 10i128.checked_pow(places.checked_add(denominator.scale())?)?;
+    let down = 10i128.checked_pow(numerator.scale())?;
+    let quotient = numerator.mantissa().checked_mul(up)? / denominator.mantissa().checked_mul(down)?;
+    Decimal::try_from_i128_with_scale(quotient, places).ok()
 }
 
 /// Whether `value` is a multiple of `step` (any value is, when `step` is zero).
@@ -180,6 +199,25 @@ mod tests {
     }
 
     #[test]
+    fn qty_for_notional_never_costs_more_than_the_notional() {
+        // 2.9999999999999999999999999999 / 3 is 0.99999999999999999999999999996…,
+        // which a 28-digit division rounds up to 1: one lot that costs 3.
+        let spec = InstrumentSpec { step_size: d("1"), min_qty: d("1"), max_qty: d("0"), ..btcusdt() };
+        let notional = d("2.9999999999999999999999999999");
+        assert_eq!(notional / d("3"), d("1"));
+        assert_eq!(spec.qty_for_notional(notional, Price::new(d("3"))), None);
+        assert_eq!(spec.qty_for_notional(d("3"), Price::new(d("3"))), Some(Qty::new(d("1"))));
+        // Figures that overflow the integer route still get an answer, by division.
+        let spec = InstrumentSpec { step_size: d("0.00000001"), min_qty: d("0.00000001"), ..spec };
+        let tiny = d("0.0000000000000000000000000003");
+        assert_eq!(floor_quotient(d("1"), tiny, 8), None);
+        assert_eq!(floor_quotient(Decimal::MAX, d("0.5"), 0), None);
+        let divided = spec.round_qty(Qty::new(d("1") / tiny));
+        assert!(divided.is_some());
+        assert_eq!(spec.qty_for_notional(d("1"), Price::new(tiny)), divided);
+    }
+
+    #[test]
     fn steps_that_are_not_powers_of_ten_still_round_and_check() {
         for step in ["0.05", "0.5", "2.5", "10", "0.0025"] {
             assert_eq!(places(d(step)), None, "{step}");
@@ -223,6 +261,32 @@ mod tests {
             let divided = ((value / step).round_dp_with_strategy(0, strategy) * step).normalize();
             prop_assert_eq!(round_to_step(value, step, strategy), divided);
             prop_assert_eq!(on_grid(value, step), (value % step).is_zero());
+        }
+
+        /// The quantity for a notional is the exact floor onto the step grid:
+        /// it costs no more than the notional, and one step more would.
+        #[test]
+        fn qty_for_notional_is_the_exact_floor(
+            notional_mantissa in 1i64..1_000_000_000_000,
+            notional_scale in 0u32..=8,
+            price_mantissa in 1i64..1_000_000_000_000,
+            price_scale in 0u32..=8,
+            step_places in 0u32..=8,
+        ) {
+            let notional = Decimal::new(notional_mantissa, notional_scale);
+            let price = Decimal::new(price_mantissa, price_scale);
+            let step = Decimal::new(1, step_places);
+            let spec = InstrumentSpec { step_size: step, min_qty: step, max_qty: Decimal::ZERO, ..btcusdt() };
+            let floor = floor_quotient(notional, price, step_places).unwrap();
+            prop_assert!(floor * price <= notional);
+            prop_assert!((floor + step) * price > notional);
+            // Where the division's 28 digits do not reach the next step, it agrees.
+            let divided = round_to_step(notional / price, step, RoundingStrategy::ToZero);
+            if (divided * price) <= notional {
+                prop_assert_eq!(floor.normalize(), divided);
+            }
+            let expected = (!floor.is_zero()).then(|| Qty::new(floor.normalize()));
+            prop_assert_eq!(spec.qty_for_notional(notional, Price::new(price)), expected);
         }
 
         /// Whatever a strategy asks for, what the rounding helpers return passes
