@@ -60,7 +60,7 @@ impl Signer {
     /// Signs a REST payload; the result is ready to append as `signature=` (already percent-encoded).
     pub fn sign_rest(&self, payload: &[u8]) -> String {
         match self {
-            Signer::Hmac(mac) => hmac_hex(mac, payload),
+            Signer::Hmac(mac) => hmac_hex(mac, payload).as_str().to_owned(),
             Signer::Ed25519(key) => {
                 let mut out = String::with_capacity(120);
                 percent_encode_into(&mut out, &ed25519_base64(key, payload));
@@ -72,16 +72,32 @@ impl Signer {
     /// Signs a WebSocket API payload (sorted, not encoded); the result goes into JSON as is.
     pub fn sign_ws(&self, payload: &[u8]) -> String {
         match self {
-            Signer::Hmac(mac) => hmac_hex(mac, payload),
+            Signer::Hmac(mac) => hmac_hex(mac, payload).as_str().to_owned(),
             Signer::Ed25519(key) => ed25519_base64(key, payload),
         }
     }
 }
 
-fn hmac_hex(mac: &Hmac<Sha256>, payload: &[u8]) -> String {
+/// An HMAC-SHA256 in lowercase hex, on the stack.
+struct HexMac([u8; 64]);
+
+impl HexMac {
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0).expect("hex digits are ASCII")
+    }
+}
+
+/// The HMAC of `payload`, two hex digits per byte.
+fn hmac_hex(mac: &Hmac<Sha256>, payload: &[u8]) -> HexMac {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut mac = mac.clone();
     mac.update(payload);
-    hex::encode(mac.finalize().into_bytes())
+    let mut digits = [0u8; 64];
+    for (pair, byte) in digits.chunks_exact_mut(2).zip(mac.finalize().into_bytes()) {
+        pair[0] = HEX[usize::from(byte >> 4)];
+        pair[1] = HEX[usize::from(byte & 0x0f)];
+    }
+    HexMac(digits)
 }
 
 fn ed25519_base64(key: &SigningKey, payload: &[u8]) -> String {
@@ -110,8 +126,10 @@ pub struct Query {
 }
 
 impl Query {
+    /// Room for an order's parameters and its signature (a cancel-replace
+    /// with both client order ids is about 330 bytes), so none grows the buffer.
     pub fn new() -> Self {
-        Self { buf: String::with_capacity(256) }
+        Self { buf: String::with_capacity(512) }
     }
 
     /// Appends `key=value` (the value percent-encoded; keys are ASCII names).
@@ -137,9 +155,19 @@ impl Query {
 
     /// Signs the payload and appends `&signature=…`; returns the final query.
     pub fn signed(mut self, signer: &Signer) -> String {
-        let signature = signer.sign_rest(self.buf.as_bytes());
-        self.buf.push_str("&signature=");
-        self.buf.push_str(&signature);
+        match signer {
+            // The hex digits go straight into the query (no string of their own).
+            Signer::Hmac(mac) => {
+                let signature = hmac_hex(mac, self.buf.as_bytes());
+                self.buf.push_str("&signature=");
+                self.buf.push_str(signature.as_str());
+            }
+            Signer::Ed25519(_) => {
+                let signature = signer.sign_rest(self.buf.as_bytes());
+                self.buf.push_str("&signature=");
+                self.buf.push_str(&signature);
+            }
+        }
         self.buf
     }
 }

@@ -13,7 +13,9 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use tokio::time::Instant;
-use tradewind_strategies::sdk::{Asset, ClientOrderId, InstrumentSpec, NewOrder, OrderKind, Side, Symbol};
+use tradewind_strategies::sdk::{ClientOrderId, InstrumentSpec, NewOrder, OrderKind, Side, Symbol};
+
+pub use exchange_info::parse_exchange_info;
 
 use super::error::VenueError;
 use super::sign::{Query, Signer};
@@ -87,6 +89,9 @@ pub struct RestClient {
     base: reqwest::Url,
     /// The base URL's own path (a prefix), without a trailing slash.
     base_path: String,
+    /// The order path's endpoints with their URLs, parsed once: setting a
+    /// path runs the URL parser, a clone only copies.
+    order_urls: [(&'static str, reqwest::Url); 2],
     /// Swapped whole on key rotation; each request signs with the one it read.
     credentials: std::sync::RwLock<Option<Keyed>>,
     recv_window_ms: u64,
@@ -218,11 +223,14 @@ impl RestClient {
             .map_err(|e| VenueError::not_sent(format!("cannot build the HTTP client: {e}")))?;
         let base = reqwest::Url::parse(base.trim_end_matches('/'))
             .map_err(|e| VenueError::not_sent(format!("bad REST base URL {base:?}: {e}")))?;
+        let base_path = base.path().trim_end_matches('/').to_owned();
+        let order_urls = [ORDER, CANCEL_REPLACE].map(|path| (path, endpoint_url(&base, &base_path, path)));
         Ok(Self {
             label: String::new(),
             http,
-            base_path: base.path().trim_end_matches('/').to_owned(),
+            base_path,
             base,
+            order_urls,
             credentials: std::sync::RwLock::new(credentials.map(Keyed::new)),
             recv_window_ms,
             clock_offset_ms: AtomicI64::new(0),
@@ -308,7 +316,7 @@ impl RestClient {
     pub async fn cancel_order(&self, symbol: Symbol, id: &ClientOrderId) -> Result<OrderInfo, VenueError> {
         let mut q = Query::new();
         q.push("symbol", symbol).push("origClientOrderId", id);
-        self.json(self.signed(Method::DELETE, "/api/v3/order", q, 1, Priority::Cancel)).await
+        self.json(self.signed(Method::DELETE, ORDER, q, 1, Priority::Cancel)).await
     }
 
     /// Cancel-replace (STOP_ON_FAILURE): cancels `cancel` and places `order` as `id`.
@@ -326,7 +334,7 @@ impl RestClient {
     pub async fn query_order(&self, symbol: Symbol, id: &ClientOrderId) -> Result<OrderInfo, VenueError> {
         let mut q = Query::new();
         q.push("symbol", symbol).push("origClientOrderId", id);
-        self.json(self.signed(Method::GET, "/api/v3/order", q, 4, Priority::Query)).await
+        self.json(self.signed(Method::GET, ORDER, q, 4, Priority::Query)).await
     }
 
     /// Open orders of one symbol (weight 6) or of the whole account (weight 80).
@@ -422,7 +430,7 @@ impl RestClient {
 
     /// `POST /api/v3/order` (ACK response), caused by the frame read at `origin`.
     fn new_order_call(&self, id: &ClientOrderId, order: &NewOrder, origin: Option<std::time::Instant>) -> Call {
-        let call = self.signed(Method::POST, "/api/v3/order", order_query(id, order), 1, Priority::NewOrder);
+        let call = self.signed(Method::POST, ORDER, order_query(id, order), 1, Priority::NewOrder);
         Call { orders: 1, origin, ..call }
     }
 
@@ -435,7 +443,7 @@ impl RestClient {
         origin: Option<std::time::Instant>,
     ) -> Call {
         let q = replace_query(cancel, id, order);
-        let call = self.signed(Method::POST, "/api/v3/order/cancelReplace", q, 1, Priority::NewOrder);
+        let call = self.signed(Method::POST, CANCEL_REPLACE, q, 1, Priority::NewOrder);
         Call { orders: 1, origin, ..call }
     }
 
@@ -467,12 +475,10 @@ impl RestClient {
         } else {
             query.as_str().to_owned()
         };
-        let mut url = self.base.clone();
-        if self.base_path.is_empty() {
-            url.set_path(call.path);
-        } else {
-            url.set_path(&format!("{}{}", self.base_path, call.path));
-        }
+        let mut url = match self.order_urls.iter().find(|(path, _)| *path == call.path) {
+            Some((_, url)) => url.clone(),
+            None => endpoint_url(&self.base, &self.base_path, call.path),
+        };
         // POST parameters go in a form body, as Binance accepts them (the
         // signature covers query string and body): the URL parser does not
         // read them again character by character.
@@ -558,6 +564,20 @@ impl RestClient {
     }
 }
 
+const ORDER: &str = "/api/v3/order";
+const CANCEL_REPLACE: &str = "/api/v3/order/cancelReplace";
+
+/// `path` under the base URL (whose own path, if any, is `base_path`).
+fn endpoint_url(base: &reqwest::Url, base_path: &str, path: &str) -> reqwest::Url {
+    let mut url = base.clone();
+    if base_path.is_empty() {
+        url.set_path(path);
+    } else {
+        url.set_path(&format!("{base_path}{path}"));
+    }
+    url
+}
+
 /// A 2xx body read as `T`.
 fn decode<T: DeserializeOwned>(body: &str, mutating: bool) -> Result<T, VenueError> {
     serde_json::from_str(body).map_err(|e| {
@@ -608,76 +628,6 @@ pub fn side_str(side: Side) -> &'static str {
     }
 }
 
-/// Reads `exchangeInfo`: rate limits and each symbol's filters.
-pub fn parse_exchange_info(raw: &serde_json::Value) -> Result<ExchangeInfo, VenueError> {
-    let bad = |what: &str| VenueError::not_sent(format!("exchangeInfo: {what}"));
-    let mut limits = Limits::default();
-    for l in raw["rateLimits"].as_array().ok_or_else(|| bad("no rateLimits"))? {
-        let limit = l["limit"].as_u64().and_then(|v| u32::try_from(v).ok()).ok_or_else(|| bad("bad rate limit"))?;
-        match (l["rateLimitType"].as_str(), l["interval"].as_str(), l["intervalNum"].as_u64()) {
-            (Some("REQUEST_WEIGHT"), Some("MINUTE"), Some(1)) => limits.weight_per_minute = limit,
-            (Some("ORDERS"), Some("SECOND"), Some(10)) => limits.orders_per_10s = limit,
-            (Some("ORDERS"), Some("DAY"), Some(1)) => limits.orders_per_day = limit,
-            _ => {}
-        }
-    }
-    let mut instruments = Vec::new();
-    let mut halted = Vec::new();
-    for s in raw["symbols"].as_array().ok_or_else(|| bad("no symbols"))? {
-        let text = |key: &str| s[key].as_str().ok_or_else(|| bad(&format!("symbol without {key}")));
-        // Symbols this build cannot represent (too long, non-ASCII) are skipped, not fatal.
-        let (Ok(symbol), Ok(base), Ok(quote)) =
-            (Symbol::new(text("symbol")?), Asset::new(text("baseAsset")?), Asset::new(text("quoteAsset")?))
-        else {
-            continue;
-        };
-        let mut spec = InstrumentSpec {
-            symbol,
-            base,
-            quote,
-            tick_size: Decimal::ZERO,
-            min_price: Decimal::ZERO,
-            max_price: Decimal::ZERO,
-            step_size: Decimal::ZERO,
-            min_qty: Decimal::ZERO,
-            max_qty: Decimal::ZERO,
-            min_notional: Decimal::ZERO,
-            max_notional: Decimal::ZERO,
-        };
-        for f in s["filters"].as_array().map(Vec::as_slice).unwrap_or_default() {
-            let dec = |key: &str| -> Result<Decimal, VenueError> {
-                f[key]
-                    .as_str()
-                    .and_then(|v| v.parse().ok())
-                    .ok_or_else(|| bad(&format!("{symbol}: filter field {key}")))
-            };
-            match f["filterType"].as_str() {
-                Some("PRICE_FILTER") => {
-                    spec.tick_size = dec("tickSize")?;
-                    spec.min_price = dec("minPrice")?;
-                    spec.max_price = dec("maxPrice")?;
-                }
-                Some("LOT_SIZE") => {
-                    spec.step_size = dec("stepSize")?;
-                    spec.min_qty = dec("minQty")?;
-                    spec.max_qty = dec("maxQty")?;
-                }
-                Some("NOTIONAL") => {
-                    spec.min_notional = dec("minNotional")?;
-                    spec.max_notional = dec("maxNotional")?;
-                }
-                Some("MIN_NOTIONAL") => spec.min_notional = dec("minNotional")?,
-                _ => {}
-            }
-        }
-        if s["status"].as_str() != Some("TRADING") {
-            halted.push(symbol);
-        }
-        instruments.push(spec);
-    }
-    Ok(ExchangeInfo { limits, instruments, halted })
-}
-
 fn local_ms() -> i64 {
     let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
     i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
@@ -696,5 +646,6 @@ fn redact(text: &str) -> String {
     }
 }
 
+mod exchange_info;
 #[cfg(test)]
 mod tests;

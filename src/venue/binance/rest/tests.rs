@@ -46,6 +46,22 @@ fn a_new_order_goes_as_a_signed_form_body_and_other_requests_in_the_query() {
     let url = query.request.url();
     assert_eq!(url.path(), "/prefix/api/v3/order");
     assert!(url.query().unwrap().starts_with("symbol=BTCUSDT&origClientOrderId=tw-a-1&recvWindow=5000&timestamp="));
+    // The query of one request never leaks into the next's URL (order URLs are parsed once and cloned).
+    let again = rest.prepare(rest.signed(Method::GET, "/api/v3/order", Query::new(), 4, Priority::Query)).unwrap();
+    assert!(!again.request.url().as_str().contains("origClientOrderId"), "{}", again.request.url());
+
+    let replace = rest.prepare_cancel_replace_now(&id, &ClientOrderId::new("tw-a-2").unwrap(), &order, None);
+    let replace = replace.unwrap().unwrap();
+    assert_eq!(replace.request.url().as_str(), "http://127.0.0.1:9/prefix/api/v3/order/cancelReplace");
+    let body = std::str::from_utf8(replace.request.body().and_then(reqwest::Body::as_bytes).unwrap()).unwrap();
+    let (payload, signature) = body.rsplit_once("&signature=").unwrap();
+    assert!(payload.contains("&cancelReplaceMode=STOP_ON_FAILURE&cancelOrigClientOrderId=tw-a-1&"), "{payload}");
+    assert_eq!(signature, signer.sign_rest(payload.as_bytes()));
+    // Any other endpoint is put together from the base URL.
+    let open = rest.prepare(rest.signed(Method::GET, "/api/v3/openOrders", Query::new(), 6, Priority::Query)).unwrap();
+    assert_eq!(open.request.url().path(), "/prefix/api/v3/openOrders");
+    let bare = RestClient::new("http://127.0.0.1:9", None, 5000, Duration::from_secs(1), limiter).unwrap();
+    assert_eq!(bare.order_urls[1].1.as_str(), "http://127.0.0.1:9/api/v3/order/cancelReplace");
 }
 
 #[test]
