@@ -85,7 +85,7 @@ edit(
 
 rest = "src/venue/binance/rest/mod.rs"
 mark_after(rest, "    fn prepare(&self, call: Call) -> Result<Prepared, VenueError> {", 12)
-mark_before(rest, "        let mut url = self.base.clone();", 13)
+mark_before(rest, "        let mut url = match self.order_urls", 13)
 edit(
     rest,
     "            crate::ops::latency::TICK_TO_ORDER.record(sent - origin);",
