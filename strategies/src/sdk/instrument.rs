@@ -145,7 +145,8 @@ fn on_grid(value: Decimal, step: Decimal) -> bool {
 /// (0.01 → 2, 1 → 0): nearly every venue's tick and lot sizes are, and
 /// rounding to them or checking against them needs no division.
 fn places(step: Decimal) -> Option<u32> {
-    let (mut mantissa, mut scale) = (step.mantissa(), step.scale());
+    // In 64 bits (every real step fits): `%` and `/` are then a multiply, not a 128-bit division's call.
+    let (mut mantissa, mut scale) = (u64::try_from(step.mantissa()).ok()?, step.scale());
     while scale > 0 && mantissa % 10 == 0 {
         mantissa /= 10;
         scale -= 1;
