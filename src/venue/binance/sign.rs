@@ -127,7 +127,8 @@ pub struct Query {
 
 impl Query {
     /// Room for an order's parameters and its signature (a cancel-replace
-    /// with both client order ids is about 330 bytes), so none grows the buffer.
+    /// with two 36-character client order ids is under 400 bytes), so none
+    /// grows the buffer.
     pub fn new() -> Self {
         Self { buf: String::with_capacity(512) }
     }
