@@ -145,7 +145,7 @@ struct Core {
     slots: Vec<Slot>,
     market: MarketState,
     risk: RiskManager,
-    venues: HashMap<VenueId, Box<dyn ExecutionClient>>,
+    venues: FastMap<VenueId, Box<dyn ExecutionClient>>,
     /// Which instance placed each live order.
     owners: FastMap<ClientOrderId, usize>,
     /// The account's PnL against `[risk.account]`.
@@ -175,7 +175,7 @@ impl Engine {
             slots: Vec::new(),
             market: MarketState::default(),
             risk,
-            venues: HashMap::new(),
+            venues: FastMap::default(),
             owners: FastMap::default(),
             account_loss: LossWatch::default(),
             origin: None,

@@ -11,13 +11,12 @@
 //! commit or for the rate budget, or be denied), and later orders follow it
 //! there until it is admitted, so intents are always queued in sequence order.
 
-use std::collections::HashMap;
 use std::sync::{MutexGuard, PoisonError};
 
 use tradewind_strategies::sdk::{ClientOrderId, InstrumentSpec, NewOrder, OrderKind, Reason, Symbol, VenueId};
 
 use super::lease::{Held, LEASE_BLOCK, Leases};
-use crate::engine::wall_clock_now;
+use crate::engine::{FastMap, wall_clock_now};
 use crate::journal::{Journal, JournalError, Lease, Record, Wake, instance_of};
 
 pub(super) struct Gate {
@@ -25,7 +24,7 @@ pub(super) struct Gate {
     pub(super) journal: Option<Journal>,
     /// The venue's trading rules, refreshed by the connection.
     instruments: tokio::sync::watch::Receiver<Vec<InstrumentSpec>>,
-    specs: HashMap<Symbol, InstrumentSpec>,
+    specs: FastMap<Symbol, InstrumentSpec>,
     pub(super) leases: Leases,
     /// New orders handed to the execution task and not admitted (or denied) yet.
     pub(super) waiting: usize,
@@ -44,7 +43,7 @@ impl Gate {
         journal: Option<Journal>,
         instruments: tokio::sync::watch::Receiver<Vec<InstrumentSpec>>,
     ) -> Self {
-        Self { venue, journal, instruments, specs: HashMap::new(), leases: Leases::default(), waiting: 0 }
+        Self { venue, journal, instruments, specs: FastMap::default(), leases: Leases::default(), waiting: 0 }
     }
 
     /// The symbol's filters, checked before anything is sent.

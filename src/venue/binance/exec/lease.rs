@@ -17,7 +17,7 @@
 //! and what it does not have is asked about once more after the recvWindow
 //! of a request sent just before the crash has passed.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use rust_decimal::Decimal;
@@ -26,7 +26,7 @@ use tradewind_strategies::sdk::{
 };
 
 use super::{CLOCK_MARGIN_MS, Done, Exec, Stage, Tracked};
-use crate::engine::{EngineInput, wall_clock_now};
+use crate::engine::{EngineInput, FastMap, wall_clock_now};
 use crate::journal::{Record, Unjournaled, instance_of};
 use crate::venue::binance::error::VenueError;
 use crate::venue::binance::rest::OrderInfo;
@@ -63,10 +63,10 @@ pub struct Trader {
 /// Leases of this venue's instances, and ids to ask about again later.
 #[derive(Debug, Default)]
 pub(super) struct Leases {
-    pub(super) held: HashMap<String, Held>,
+    pub(super) held: FastMap<String, Held>,
     /// Ids from the journal's windows, by instance, until the second round
     /// of questions has answered: the leases written meanwhile still cover them.
-    unsettled: HashMap<String, BTreeSet<u64>>,
+    unsettled: FastMap<String, BTreeSet<u64>>,
     /// Questions of the second round not answered yet.
     asking_later: usize,
     /// Ids the venue did not know at start, asked about again once a request
