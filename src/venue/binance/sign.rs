@@ -156,19 +156,20 @@ impl Query {
 
     /// Signs the payload and appends `&signature=…`; returns the final query.
     pub fn signed(mut self, signer: &Signer) -> String {
-        match signer {
-            // The hex digits go straight into the query (no string of their own).
+        // An HMAC's hex digits stay on the stack (no string of their own).
+        let (hex, encoded);
+        let signature = match signer {
             Signer::Hmac(mac) => {
-                let signature = hmac_hex(mac, self.buf.as_bytes());
-                self.buf.push_str("&signature=");
-                self.buf.push_str(signature.as_str());
+                hex = hmac_hex(mac, self.buf.as_bytes());
+                hex.as_str()
             }
             Signer::Ed25519(_) => {
-                let signature = signer.sign_rest(self.buf.as_bytes());
-                self.buf.push_str("&signature=");
-                self.buf.push_str(&signature);
+                encoded = signer.sign_rest(self.buf.as_bytes());
+                encoded.as_str()
             }
-        }
+        };
+        self.buf.push_str("&signature=");
+        self.buf.push_str(signature);
         self.buf
     }
 }
