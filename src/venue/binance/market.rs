@@ -24,6 +24,7 @@ use super::parse::{StreamEvent, parse_combined};
 use super::rest::{DepthSnapshot, RestClient};
 use crate::engine::{EngineInput, SharedEngine};
 use crate::venue::backoff::Backoff;
+use crate::venue::uptime::Uptime;
 
 /// Binance's limit of streams on one connection.
 pub const MAX_STREAMS_PER_CONNECTION: usize = 1024;
@@ -90,6 +91,7 @@ pub fn spawn_feeds(
                 engine: engine.clone(),
                 meters,
                 requested: AtomicBool::new(false),
+                delivered: AtomicBool::new(false),
             };
             tokio::spawn(feed.run(shutdown.clone()))
         })
@@ -169,6 +171,9 @@ struct Feed {
     meters: Meters,
     /// An event of the current run of frames made a strategy send a request.
     requested: AtomicBool,
+    /// The connection delivered market data: it has proved itself, so the
+    /// next failure retries from the shortest delay.
+    delivered: AtomicBool,
 }
 
 /// The per-event metrics of one connection, registered once: looking a
@@ -257,6 +262,7 @@ impl Feed {
     async fn run(self, shutdown: CancellationToken) {
         let url = self.url();
         let mut backoff = Backoff::new(Duration::from_millis(250), Duration::from_secs(30));
+        let mut uptime = Uptime::new(self.options.venue.as_str(), "market");
         // Books live across connections: the depth stream's update ids are the
         // venue's, so a new connection continues a book unless there is a gap
         // (which the book detects and answers with a resync).
@@ -282,12 +288,14 @@ impl Feed {
                 },
             };
             if !planned {
-                tracing::info!(venue = %self.options.venue, streams = self.specs.iter().map(|s| s.streams().len()).sum::<usize>(), "market stream connected");
+                let down_ms = uptime.up().map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+                tracing::info!(venue = %self.options.venue, streams = self.specs.iter().map(|s| s.streams().len()).sum::<usize>(), down_ms, "market stream connected");
                 self.connectivity(true).await;
             }
-            let started = Instant::now();
             let end = self.session(ws, &mut books, &shutdown).await;
-            if started.elapsed() > Duration::from_secs(60) {
+            // A connection that delivered data has proved itself (a venue that
+            // drops connections every few seconds must not push the delay up).
+            if self.delivered.swap(false, Ordering::Relaxed) {
                 backoff.reset();
             }
             match end {
@@ -301,6 +309,7 @@ impl Feed {
                             let _ = old.close(None).await;
                         }
                         Some(Err(why)) => {
+                            uptime.down();
                             self.connectivity(false).await;
                             self.wait_before_retry(&mut backoff, &why, &shutdown).await;
                         }
@@ -310,6 +319,7 @@ impl Feed {
                 End::Lost(why) => {
                     metrics::counter!("tradewind_ws_reconnects_total", "venue" => self.options.venue.to_string())
                         .increment(1);
+                    uptime.down();
                     self.connectivity(false).await;
                     self.wait_before_retry(&mut backoff, &why, &shutdown).await;
                 }
@@ -527,6 +537,7 @@ impl Feed {
     /// Hands an event to the engine; `received` is when its frame was read.
     async fn emit(&self, event: MarketEvent, received: Option<std::time::Instant>) {
         self.meters.count(&event);
+        self.delivered.store(true, Ordering::Relaxed);
         if let MarketEvent::Trade(t) = &event {
             // Exchange time to now: network and queueing delay (plus any clock skew).
             let lag_ms = crate::engine::wall_clock_now().0 - t.time.0;

@@ -129,6 +129,7 @@ pub struct Connection {
 
 /// The user-data stream of a venue, restartable with another key.
 struct UserStream {
+    venue: VenueId,
     ws_api: String,
     rest: Arc<RestClient>,
     events: mpsc::Sender<user_stream::UserEvent>,
@@ -143,15 +144,14 @@ impl UserStream {
     fn spawn(&mut self, credentials: Credentials) -> tokio::task::JoinHandle<()> {
         self.current.cancel();
         self.current = self.shutdown.child_token();
-        let rest = self.rest.clone();
-        tokio::spawn(user_stream::run(
-            self.ws_api.clone(),
+        let options = user_stream::StreamOptions {
+            venue: self.venue,
+            ws_api_url: self.ws_api.clone(),
             credentials,
-            move || rest.server_now_ms(),
-            self.events.clone(),
-            self.silence_timeout,
-            self.current.clone(),
-        ))
+            rest: self.rest.clone(),
+            silence_timeout: self.silence_timeout,
+        };
+        tokio::spawn(user_stream::run(options, self.events.clone(), self.current.clone()))
     }
 }
 
@@ -214,11 +214,13 @@ pub async fn connect(
 
     let mut tasks = Vec::new();
     let mut user_stream = None;
+    let mut account_at_start = None;
     let (user_tx, user_rx) = mpsc::channel(4096);
     if let Some(credentials) = options.credentials.clone() {
         if options.check_key_permissions {
             check_key(&rest, venue, options.allow_withdrawal_keys).await?;
         }
+        let asked_ms = rest.server_now_ms();
         let account = rest.account().await?;
         if let Some(journal) = &options.journal {
             let id = match account.uid {
@@ -229,11 +231,13 @@ pub async fn connect(
         }
         let balances: Vec<(Asset, Balance)> = account
             .balances
-            .into_iter()
+            .iter()
             .filter_map(|b| Some((Asset::new(&b.asset).ok()?, Balance { free: b.free, locked: b.locked })))
             .collect();
         let _ = engine.send(EngineInput::Balances(venue, balances)).await;
+        account_at_start = Some((account, asked_ms));
         let mut user = UserStream {
+            venue,
             ws_api: options.endpoints.ws_api.clone(),
             rest: rest.clone(),
             events: user_tx,
@@ -268,7 +272,7 @@ pub async fn connect(
         },
         instruments_rx,
         rest.clone(),
-        user_rx,
+        (user_rx, account_at_start),
         engine,
         exec::Journaled {
             journal: options.journal.clone(),
@@ -321,8 +325,9 @@ async fn check_key(rest: &RestClient, venue: VenueId, allow_withdrawals: bool) -
     }
 }
 
-/// Reads `exchangeInfo` again every `every`: new filters reach the engine and
-/// the execution task, new limits the rate limiter. A failed read keeps the old rules.
+/// Reads `exchangeInfo` again every `every`, and after every 429 (the venue
+/// may have tightened its limits): new filters reach the engine and the
+/// execution task, new limits the rate limiter. A failed read keeps the old rules.
 async fn refresh_instruments(
     rest: Arc<RestClient>,
     venue: VenueId,
@@ -337,9 +342,13 @@ async fn refresh_instruments(
         tokio::select! {
             _ = shutdown.cancelled() => return,
             _ = tick.tick() => {}
+            () = rest.limiter().limits_suspect() => {}
         }
         match rest.exchange_info().await {
             Ok(info) => {
+                if info.limits != rest.limiter().limits() {
+                    tracing::warn!(%venue, limits = ?info.limits, "the venue's rate limits changed");
+                }
                 rest.limiter().set_limits(info.limits);
                 if !info.halted.is_empty() {
                     tracing::warn!(%venue, halted = ?info.halted, "symbols not trading");

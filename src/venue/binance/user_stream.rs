@@ -3,7 +3,8 @@
 //! Parses `executionReport`, `outboundAccountPosition`, `balanceUpdate` and
 //! `eventStreamTerminated`; reconnects and resubscribes with backoff, and
 //! tells the execution task after every (re)subscription so it can fill the
-//! gap through REST.
+//! gap through REST. `serverShutdown` switches to a new connection before the
+//! old one goes (no gap, so nothing to fill).
 
 use std::time::Duration;
 
@@ -15,7 +16,7 @@ use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
 
-use super::rest::Credentials;
+use super::rest::{Credentials, RestClient};
 use super::sign::ws_payload;
 use crate::venue::backoff::Backoff;
 
@@ -84,7 +85,11 @@ pub struct AssetBalance {
 #[derive(Debug, Clone, PartialEq)]
 pub enum UserEvent {
     Execution(Box<ExecutionReport>),
-    Balances(Vec<AssetBalance>),
+    /// The assets an account update changed, as of venue time `time` (ms).
+    Balances {
+        balances: Vec<AssetBalance>,
+        time: i64,
+    },
     /// A deposit, withdrawal or transfer changed a balance by `delta`.
     BalanceDelta {
         asset: String,
@@ -109,6 +114,8 @@ pub enum Frame {
     Event(UserEvent),
     /// The stream was terminated by the venue: resubscribe.
     Terminated,
+    /// The server is about to go away (`serverShutdown`): switch connections.
+    ServerShutdown,
     /// A response to request `id`: `Ok(result)` or `Err((code, msg))`.
     Response {
         id: Option<String>,
@@ -154,10 +161,14 @@ fn parse_event(text: &str) -> Result<Frame, UserParseError> {
         "outboundAccountPosition" => {
             #[derive(Deserialize)]
             struct Position {
+                /// When the account was last updated.
+                #[serde(rename = "u")]
+                time: i64,
                 #[serde(rename = "B")]
                 balances: Vec<AssetBalance>,
             }
-            Frame::Event(UserEvent::Balances(serde_json::from_str::<Position>(text)?.balances))
+            let p: Position = serde_json::from_str(text)?;
+            Frame::Event(UserEvent::Balances { balances: p.balances, time: p.time })
         }
         "balanceUpdate" => {
             #[derive(Deserialize)]
@@ -169,6 +180,7 @@ fn parse_event(text: &str) -> Result<Frame, UserParseError> {
             Frame::Event(UserEvent::BalanceDelta { asset: u.a, delta: u.d })
         }
         "eventStreamTerminated" => Frame::Terminated,
+        "serverShutdown" => Frame::ServerShutdown,
         _ => Frame::Ignored,
     })
 }
@@ -186,53 +198,72 @@ pub fn subscribe_request(credentials: &Credentials, timestamp_ms: i64, id: &str)
     .to_string()
 }
 
+type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Where the user stream connects, and what signs and times its requests.
+pub struct StreamOptions {
+    pub venue: tradewind_strategies::sdk::VenueId,
+    pub ws_api_url: String,
+    pub credentials: Credentials,
+    /// The venue's clock (signed requests carry its time), resynced on -1021.
+    pub rest: std::sync::Arc<RestClient>,
+    /// Drop a connection that sent nothing (not even a ping) for this long.
+    pub silence_timeout: Duration,
+}
+
+/// How many times a subscription refused for its timestamp is retried on the
+/// same connection (each after resyncing the clock) before the connection is dropped.
+const CLOCK_RETRIES: u32 = 3;
+
+/// How long a planned switch waits for the new connection's subscription.
+const SWITCH_WITHIN: Duration = Duration::from_secs(10);
+
+/// How long, after the new connection's subscription is confirmed, the old
+/// one is still read: events the venue sent on it just before are not lost.
+const SWITCH_GRACE: Duration = Duration::from_millis(500);
+
 /// Keeps the user stream subscribed until shutdown; events go to `events`.
-pub async fn run(
-    ws_api_url: String,
-    credentials: Credentials,
-    clock: impl Fn() -> i64 + Send + 'static,
-    events: mpsc::Sender<UserEvent>,
-    silence_timeout: Duration,
-    shutdown: CancellationToken,
-) {
-    let mut backoff = Backoff::new(Duration::from_millis(250), Duration::from_secs(30));
-    let mut request_seq = 0u64;
+///
+/// A connection whose subscription was confirmed has proved itself: the next
+/// failure retries after the shortest delay. A subscription refused for its
+/// timestamp (-1021) resyncs the clock and is sent again at once. On
+/// `serverShutdown` a new connection is subscribed before the old one is let
+/// go, so no event is missed (and none is passed on twice).
+pub async fn run(options: StreamOptions, events: mpsc::Sender<UserEvent>, shutdown: CancellationToken) {
+    let mut stream = Stream {
+        options,
+        events,
+        backoff: Backoff::new(Duration::from_millis(250), Duration::from_secs(30)),
+        seq: 0,
+        recent: Recent::default(),
+    };
+    let mut uptime = crate::venue::uptime::Uptime::new(stream.options.venue.as_str(), "user");
     loop {
-        let config = Some(super::ws_config(super::WS_READ_BUFFER));
-        let connecting = tokio_tungstenite::connect_async_with_config(ws_api_url.as_str(), config, false);
-        let connected = tokio::select! {
-            _ = shutdown.cancelled() => return,
-            r = tokio::time::timeout(Duration::from_secs(10), connecting) => r,
-        };
-        let why = match connected {
-            Ok(Ok((mut ws, _))) => {
-                let started = Instant::now();
-                let why = loop {
-                    request_seq += 1;
-                    let id = format!("sub-{request_seq}");
-                    if let Err(e) = ws.send(Message::Text(subscribe_request(&credentials, clock(), &id).into())).await {
-                        break format!("send failed: {e}");
+        let why = match stream.connect(&shutdown).await {
+            None => return,
+            Some(Err(why)) => why,
+            Some(Ok(mut ws)) => loop {
+                match stream.session(&mut ws, &mut uptime, &shutdown).await {
+                    SessionEnd::Shutdown => {
+                        let _ = ws.close(None).await;
+                        return;
                     }
-                    match session(&mut ws, &events, silence_timeout, &shutdown).await {
-                        SessionEnd::Shutdown => {
-                            let _ = ws.close(None).await;
-                            return;
+                    SessionEnd::Switch => match stream.switch(&mut ws, &shutdown).await {
+                        Some(Ok(new)) => {
+                            tracing::info!(venue = %stream.options.venue, "user data stream switched to a new connection");
+                            ws = new;
                         }
-                        SessionEnd::Resubscribe => continue,
-                        SessionEnd::Lost(why) => break why,
-                    }
-                };
-                if started.elapsed() > Duration::from_secs(60) {
-                    backoff.reset();
+                        Some(Err(why)) => break why,
+                        None => return,
+                    },
+                    SessionEnd::Lost(why) => break why,
                 }
-                why
-            }
-            Ok(Err(e)) => format!("connect failed: {e}"),
-            Err(_) => "connect timed out".to_owned(),
+            },
         };
-        let _ = events.send(UserEvent::Down).await;
-        let delay = backoff.next_delay();
-        tracing::warn!(reason = %why, retry_in_ms = delay.as_millis() as u64, "user data stream down");
+        uptime.down();
+        let _ = stream.events.send(UserEvent::Down).await;
+        let delay = stream.backoff.next_delay();
+        tracing::warn!(venue = %stream.options.venue, reason = %why, retry_in_ms = delay.as_millis() as u64, "user data stream down");
         tokio::select! {
             _ = shutdown.cancelled() => return,
             _ = tokio::time::sleep(delay) => {}
@@ -242,54 +273,244 @@ pub async fn run(
 
 enum SessionEnd {
     Shutdown,
-    Resubscribe,
+    /// The venue announced it is going away (`serverShutdown`).
+    Switch,
     Lost(String),
 }
 
-async fn session(
-    ws: &mut tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
-    events: &mpsc::Sender<UserEvent>,
-    silence_timeout: Duration,
-    shutdown: &CancellationToken,
-) -> SessionEnd {
-    loop {
-        let frame = tokio::select! {
-            _ = shutdown.cancelled() => return SessionEnd::Shutdown,
-            f = tokio::time::timeout(silence_timeout, ws.next()) => f,
+struct Stream {
+    options: StreamOptions,
+    events: mpsc::Sender<UserEvent>,
+    backoff: Backoff,
+    /// Subscribe requests sent so far (their ids are `sub-<n>`).
+    seq: u64,
+    recent: Recent,
+}
+
+impl Stream {
+    /// Connects and sends the subscription; `None` on shutdown.
+    async fn connect(&mut self, shutdown: &CancellationToken) -> Option<Result<Ws, String>> {
+        let config = Some(super::ws_config(super::WS_READ_BUFFER));
+        let connecting = tokio_tungstenite::connect_async_with_config(self.options.ws_api_url.as_str(), config, false);
+        let connected = tokio::select! {
+            _ = shutdown.cancelled() => return None,
+            r = tokio::time::timeout(Duration::from_secs(10), connecting) => r,
         };
-        let text = match frame {
-            Err(_) => return SessionEnd::Lost(format!("no frame for {silence_timeout:?}")),
-            Ok(None) => return SessionEnd::Lost("connection closed".into()),
-            Ok(Some(Err(e))) => return SessionEnd::Lost(format!("read failed: {e}")),
-            Ok(Some(Ok(Message::Text(t)))) => t,
-            Ok(Some(Ok(Message::Close(_)))) => return SessionEnd::Lost("closed by the venue".into()),
-            Ok(Some(Ok(_))) => continue,
+        let mut ws = match connected {
+            Ok(Ok((ws, _))) => ws,
+            Ok(Err(e)) => return Some(Err(format!("connect failed: {e}"))),
+            Err(_) => return Some(Err("connect timed out".to_owned())),
         };
-        match parse_frame(&text) {
-            Ok(Frame::Event(e)) => {
-                if events.send(e).await.is_err() {
-                    return SessionEnd::Shutdown;
+        Some(self.subscribe(&mut ws).await.map(|()| ws))
+    }
+
+    async fn subscribe(&mut self, ws: &mut Ws) -> Result<(), String> {
+        self.seq += 1;
+        let request = subscribe_request(&self.options.credentials, self.options.rest.server_now_ms(), &self.id());
+        ws.send(Message::Text(request.into())).await.map_err(|e| format!("send failed: {e}"))
+    }
+
+    /// The id of the latest subscribe request.
+    fn id(&self) -> String {
+        format!("sub-{}", self.seq)
+    }
+
+    /// Reads one connection until it ends.
+    async fn session(
+        &mut self,
+        ws: &mut Ws,
+        uptime: &mut crate::venue::uptime::Uptime,
+        shutdown: &CancellationToken,
+    ) -> SessionEnd {
+        let silence_timeout = self.options.silence_timeout;
+        let mut clock_retries = 0;
+        loop {
+            let frame = tokio::select! {
+                _ = shutdown.cancelled() => return SessionEnd::Shutdown,
+                f = tokio::time::timeout(silence_timeout, ws.next()) => f,
+            };
+            let text = match frame {
+                Err(_) => return SessionEnd::Lost(format!("no frame for {silence_timeout:?}")),
+                Ok(frame) => match read(frame) {
+                    Ok(Some(text)) => text,
+                    Ok(None) => continue,
+                    Err(why) => return SessionEnd::Lost(why),
+                },
+            };
+            match parse_frame(&text) {
+                Ok(Frame::Event(e)) => {
+                    if self.recent.fresh(&text) && self.events.send(e).await.is_err() {
+                        return SessionEnd::Shutdown;
+                    }
+                }
+                Ok(Frame::Terminated) => {
+                    tracing::warn!(venue = %self.options.venue, "user data stream terminated by the venue; resubscribing");
+                    if let Err(why) = self.subscribe(ws).await {
+                        return SessionEnd::Lost(why);
+                    }
+                }
+                Ok(Frame::ServerShutdown) => {
+                    tracing::info!(venue = %self.options.venue, "venue announced a shutdown; switching the user data connection");
+                    return SessionEnd::Switch;
+                }
+                Ok(Frame::Response { id, result: Ok(_) }) if id.as_deref() == Some(self.id().as_str()) => {
+                    let down_ms = uptime.up().map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+                    tracing::info!(venue = %self.options.venue, down_ms, "user data stream subscribed");
+                    // A confirmed subscription has proved the connection.
+                    self.backoff.reset();
+                    if self.events.send(UserEvent::Subscribed).await.is_err() {
+                        return SessionEnd::Shutdown;
+                    }
+                }
+                Ok(Frame::Response { result: Err((code, msg)), .. }) => {
+                    // The message is the venue's; it never contains our key or signature.
+                    if code == -1021 && clock_retries < CLOCK_RETRIES {
+                        clock_retries += 1;
+                        self.resync_clock().await;
+                        if let Err(why) = self.subscribe(ws).await {
+                            return SessionEnd::Lost(why);
+                        }
+                        continue;
+                    }
+                    return SessionEnd::Lost(format!("subscribe refused: {code} {msg}"));
+                }
+                Ok(Frame::Response { .. } | Frame::Ignored) => {}
+                Err(e) => {
+                    tracing::warn!(venue = %self.options.venue, error = %e, "unreadable user-stream frame skipped")
                 }
             }
-            Ok(Frame::Terminated) => {
-                tracing::warn!("user data stream terminated by the venue; resubscribing");
-                return SessionEnd::Resubscribe;
+        }
+    }
+
+    async fn resync_clock(&self) {
+        match self.options.rest.sync_clock().await {
+            Ok(offset) => tracing::warn!(
+                venue = %self.options.venue,
+                clock_offset_ms = offset,
+                "user data subscription refused for its timestamp (-1021): clock resynced, subscribing again"
+            ),
+            Err(e) => tracing::warn!(venue = %self.options.venue, error = %e, "clock resync failed"),
+        }
+    }
+
+    /// Make-before-break: subscribes a new connection while the old one is
+    /// still read, lets the old one go once the new one is confirmed (and a
+    /// short grace has passed), and passes each event on once.
+    async fn switch(&mut self, old: &mut Ws, shutdown: &CancellationToken) -> Option<Result<Ws, String>> {
+        self.recent.start();
+        let mut new = match self.connect(shutdown).await? {
+            Ok(ws) => ws,
+            Err(why) => return Some(Err(why)),
+        };
+        let until = Instant::now() + SWITCH_WITHIN;
+        let mut confirmed: Option<Instant> = None;
+        let mut old_open = true;
+        loop {
+            let grace_over = confirmed.is_some_and(|at| at.elapsed() >= SWITCH_GRACE);
+            if grace_over || (confirmed.is_some() && !old_open) {
+                let _ = old.close(None).await;
+                return Some(Ok(new));
             }
-            Ok(Frame::Response { id, result: Ok(_) }) if id.as_deref().is_some_and(|i| i.starts_with("sub-")) => {
-                tracing::info!("user data stream subscribed");
-                if events.send(UserEvent::Subscribed).await.is_err() {
-                    return SessionEnd::Shutdown;
+            let wake = confirmed.map_or(until, |at| at + SWITCH_GRACE);
+            tokio::select! {
+                _ = shutdown.cancelled() => return None,
+                () = tokio::time::sleep_until(wake) => {
+                    if confirmed.is_none() {
+                        return Some(Err("the new user data connection was not subscribed in time".into()));
+                    }
+                }
+                frame = old.next(), if old_open => match read(frame) {
+                    Ok(Some(text)) => {
+                        if let Ok(Frame::Event(e)) = parse_frame(&text)
+                            && self.recent.fresh(&text)
+                            && self.events.send(e).await.is_err()
+                        {
+                            return None;
+                        }
+                    }
+                    Ok(None) => {}
+                    Err(_) => old_open = false,
+                },
+                frame = new.next() => {
+                    let text = match read(frame) {
+                        Ok(Some(text)) => text,
+                        Ok(None) => continue,
+                        Err(why) => return Some(Err(why)),
+                    };
+                    match parse_frame(&text) {
+                        Ok(Frame::Event(e)) => {
+                            let passed_on = !self.recent.fresh(&text) || self.events.send(e).await.is_ok();
+                            if !passed_on {
+                                return None;
+                            }
+                        }
+                        Ok(Frame::Response { id, result: Ok(_) }) if id.as_deref() == Some(self.id().as_str()) => {
+                            tracing::debug!(venue = %self.options.venue, "new user data connection subscribed");
+                            confirmed = Some(Instant::now());
+                        }
+                        Ok(Frame::Response { result: Err((code, msg)), .. }) => {
+                            if code == -1021 {
+                                self.resync_clock().await;
+                            }
+                            return Some(Err(format!("subscribe refused: {code} {msg}")));
+                        }
+                        _ => {}
+                    }
                 }
             }
-            Ok(Frame::Response { result: Err((code, msg)), .. }) => {
-                // The message is the venue's; it never contains our key or signature.
-                return SessionEnd::Lost(format!("subscribe refused: {code} {msg}"));
-            }
-            Ok(Frame::Response { .. } | Frame::Ignored) => {}
-            Err(e) => tracing::warn!(error = %e, "unreadable user-stream frame skipped"),
         }
     }
 }
+
+/// A frame's text; `Ok(None)` for frames that carry none (pings are
+/// answered by tungstenite itself); `Err` once the connection is gone.
+fn read(frame: Option<Result<Message, tokio_tungstenite::tungstenite::Error>>) -> Result<Option<String>, String> {
+    match frame {
+        None => Err("connection closed".into()),
+        Some(Err(e)) => Err(format!("read failed: {e}")),
+        Some(Ok(Message::Text(t))) => Ok(Some(t.to_string())),
+        Some(Ok(Message::Close(_))) => Err("closed by the venue".into()),
+        Some(Ok(_)) => Ok(None),
+    }
+}
+
+/// The event frames seen during and shortly after a connection switch, when
+/// the venue may send the same event on both connections: each is passed on once.
+#[derive(Default)]
+struct Recent {
+    /// Until when frames are remembered (none: not switching, nothing is checked).
+    until: Option<Instant>,
+    seen: std::collections::HashSet<u64>,
+}
+
+impl Recent {
+    /// How long after a switch starts frames are compared.
+    const WINDOW: Duration = Duration::from_secs(15);
+
+    fn start(&mut self) {
+        self.until = Some(Instant::now() + Self::WINDOW);
+        self.seen.clear();
+    }
+
+    /// Whether `frame` was not seen before (always true outside a switch).
+    fn fresh(&mut self, frame: &str) -> bool {
+        let Some(until) = self.until else { return true };
+        if Instant::now() > until {
+            self.until = None;
+            self.seen.clear();
+            return true;
+        }
+        use std::hash::{BuildHasher, Hasher};
+        let mut hasher = FRAME_HASH.build_hasher();
+        // The event itself, without the subscription id the two connections number differently.
+        let event = frame.find("\"event\":").map_or(frame, |i| &frame[i..]);
+        hasher.write(event.as_bytes());
+        self.seen.insert(hasher.finish())
+    }
+}
+
+/// A fixed-seed hasher: frames are compared within one process only.
+const FRAME_HASH: foldhash::fast::FixedState = foldhash::fast::FixedState::with_seed(0x7d1e);
 
 #[cfg(test)]
 mod tests {
@@ -311,10 +532,16 @@ mod tests {
         assert_eq!((r.orig_qty, r.commission_asset.as_deref()), (d("1"), None));
 
         let position = r#"{"subscriptionId":0,"event":{"e":"outboundAccountPosition","E":1728972148778,"u":1728972148778,"B":[{"a":"BTC","f":"11818.00000000","l":"182.00000000"},{"a":"USDT","f":"10580.00000000","l":"70.00000000"}]}}"#;
-        let Frame::Event(UserEvent::Balances(b)) = parse_frame(position).unwrap() else { panic!("not balances") };
+        let Frame::Event(UserEvent::Balances { balances: b, time }) = parse_frame(position).unwrap() else {
+            panic!("not balances")
+        };
         assert_eq!(b[1], AssetBalance { asset: "USDT".into(), free: d("10580"), locked: d("70") });
+        assert_eq!(time, 1728972148778);
         let unwrapped = r#"{"e":"outboundAccountPosition","E":1719467634107,"u":1719467634105,"B":[{"a":"LTC","f":"3011.11745670","l":"0.00000000"}]}"#;
-        assert!(matches!(parse_frame(unwrapped).unwrap(), Frame::Event(UserEvent::Balances(_))));
+        assert!(matches!(
+            parse_frame(unwrapped).unwrap(),
+            Frame::Event(UserEvent::Balances { time: 1719467634105, .. })
+        ));
 
         let update = r#"{"subscriptionId":0,"event":{"e":"balanceUpdate","E":1573200697110,"a":"BTC","d":"100.00000000","T":1573200697068}}"#;
         assert_eq!(
@@ -323,6 +550,9 @@ mod tests {
         );
         let terminated = r#"{"subscriptionId":0,"event":{"e":"eventStreamTerminated","E":1728973001334}}"#;
         assert_eq!(parse_frame(terminated).unwrap(), Frame::Terminated);
+        // The WebSocket API's connection event (docs: websocket-api/connection-events).
+        let shutdown = r#"{"event":{"e":"serverShutdown","E":1770123456789}}"#;
+        assert_eq!(parse_frame(shutdown).unwrap(), Frame::ServerShutdown);
         let ok = r#"{"id":"sub-1","status":200,"result":{"subscriptionId":0}}"#;
         assert!(matches!(parse_frame(ok).unwrap(), Frame::Response { result: Ok(_), .. }));
         let err =

@@ -88,7 +88,7 @@ impl Default for FeeConfig {
 }
 
 /// The limits published in `exchangeInfo.rateLimits` and enforced.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LimitConfig {
     /// REQUEST_WEIGHT per minute (per server, as Binance counts per IP).
@@ -168,6 +168,17 @@ pub struct FaultConfig {
     pub drop_user_events: f64,
     /// Fraction (0..1) of user-stream events held back and sent after the next one.
     pub reorder_user_events: f64,
+    /// The venue's clock runs this far ahead of the machine's (negative:
+    /// behind): its server time and the timestamps it checks, in milliseconds.
+    pub clock_offset_ms: i64,
+    /// Send `serverShutdown` on every WebSocket connection every N seconds
+    /// (0 = never); each connection closes 2 s after its notice.
+    pub shutdown_notice_every_secs: u64,
+    /// Fraction (0..1) of REST requests answered with HTTP 500 before doing
+    /// anything (for an order: its client cannot tell that it never executed).
+    pub rest_errors: f64,
+    /// Fraction (0..1) of depth diffs never sent (clients see a gap in the update ids and resync).
+    pub drop_depth_diffs: f64,
 }
 
 impl Default for FaultConfig {
@@ -181,7 +192,26 @@ impl Default for FaultConfig {
             duplicate_user_events: 0.0,
             drop_user_events: 0.0,
             reorder_user_events: 0.0,
+            clock_offset_ms: 0,
+            shutdown_notice_every_secs: 0,
+            rest_errors: 0.0,
+            drop_depth_diffs: 0.0,
         }
+    }
+}
+
+impl FaultConfig {
+    /// The fractions that must lie within 0..1, by name.
+    pub fn fractions(&self) -> [(&'static str, f64); 7] {
+        [
+            ("fail_after_accept", self.fail_after_accept),
+            ("timeout_after_accept", self.timeout_after_accept),
+            ("duplicate_user_events", self.duplicate_user_events),
+            ("drop_user_events", self.drop_user_events),
+            ("reorder_user_events", self.reorder_user_events),
+            ("rest_errors", self.rest_errors),
+            ("drop_depth_diffs", self.drop_depth_diffs),
+        ]
     }
 }
 
@@ -279,13 +309,7 @@ impl SimConfig {
         if !(Decimal::ZERO..=Decimal::ONE).contains(&self.market.taker_probability) {
             problems.push("market.taker_probability: must be within 0..1".to_owned());
         }
-        for (field, value) in [
-            ("fail_after_accept", self.faults.fail_after_accept),
-            ("duplicate_user_events", self.faults.duplicate_user_events),
-            ("drop_user_events", self.faults.drop_user_events),
-            ("reorder_user_events", self.faults.reorder_user_events),
-            ("timeout_after_accept", self.faults.timeout_after_accept),
-        ] {
+        for (field, value) in self.faults.fractions() {
             if !(0.0..=1.0).contains(&value) {
                 problems.push(format!("faults.{field}: must be within 0..1, got {value}"));
             }

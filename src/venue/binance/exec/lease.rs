@@ -20,7 +20,6 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use rust_decimal::Decimal;
 use tradewind_strategies::sdk::{
     ClientOrderId, NewOrder, OpenOrder, OrderKind, Price, Qty, Reason, Side, Symbol, TimeInForce,
 };
@@ -271,22 +270,7 @@ impl Exec {
                 let _ = self.engine.send(EngineInput::Adopt(Box::new(open))).await;
             }
         }
-        self.orders.insert(
-            id,
-            Tracked {
-                symbol,
-                side: order.side,
-                qty: order.qty.get(),
-                stage: Stage::Live,
-                venue_order_id: Some(info.order_id),
-                accepted: false,
-                filled: Decimal::ZERO,
-                trades: Default::default(),
-                cancel_waiting: false,
-                query_on_ack: false,
-                acceptable_until: 0,
-            },
-        );
+        self.orders.insert(id, Tracked { venue_order_id: Some(info.order_id), ..Tracked::new(&order, Stage::Live, 0) });
         self.apply_status(id, &info).await;
     }
 }

@@ -13,11 +13,14 @@
 //! unknown. An unknown order is never re-sent; it is settled by querying its
 //! client order id until the venue knows it or has clearly never seen it.
 
+mod balances;
+mod cancel;
 mod gate;
 mod handle;
 mod lease;
 mod record;
 mod recover;
+mod replace;
 mod user;
 
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -102,11 +105,13 @@ pub struct Journaled {
 }
 
 /// Starts the execution task after reconciling the orders an earlier run left open.
+/// `account` is the account as read at the start, and when it was asked for
+/// (venue ms): later account updates are ordered against it.
 pub async fn start(
     options: ExecOptions,
     instruments: tokio::sync::watch::Receiver<Vec<InstrumentSpec>>,
     rest: Arc<RestClient>,
-    user: mpsc::Receiver<UserEvent>,
+    (user, account): (mpsc::Receiver<UserEvent>, Option<(super::rest::Account, i64)>),
     engine: mpsc::Sender<EngineInput>,
     Journaled { journal, open, unjournaled, traders }: Journaled,
 ) -> Started {
@@ -127,7 +132,11 @@ pub async fn start(
         recovering: None,
         adopted: None,
         external: HashSet::new(),
+        balances: balances::Balances::default(),
     };
+    if let Some((account, asked_ms)) = &account {
+        exec.seed_balances(account, *asked_ms);
+    }
     for entry in open {
         exec.adopt(entry);
     }
@@ -161,12 +170,37 @@ struct Tracked {
     trades: HashSet<u64>,
     /// A cancel asked for before the venue acknowledged the order.
     cancel_waiting: bool,
+    /// A cancel was asked for: it is sent (again) until the venue confirms the order closed.
+    cancel: Option<cancel::Retry>,
+    /// A replacement of this order the venue refused (its cancel failed):
+    /// its strategy hears of that once this order's state is known (see `replace`).
+    replaced_by: Option<(ClientOrderId, VenueError)>,
     /// The user stream (re)subscribed while the request was in flight: its
     /// reports may have been missed, so the order is queried once acknowledged.
     query_on_ack: bool,
     /// Wall-clock ms before which the venue may still accept the request
     /// (sent + recvWindow): until then "unknown order" proves nothing.
     acceptable_until: i64,
+}
+
+impl Tracked {
+    fn new(order: &NewOrder, stage: Stage, acceptable_until: i64) -> Self {
+        Self {
+            symbol: order.symbol,
+            side: order.side,
+            qty: order.qty.get(),
+            stage,
+            venue_order_id: None,
+            accepted: false,
+            filled: Decimal::ZERO,
+            trades: HashSet::new(),
+            cancel_waiting: false,
+            cancel: None,
+            replaced_by: None,
+            query_on_ack: false,
+            acceptable_until,
+        }
+    }
 }
 
 /// A finished REST call.
@@ -184,6 +218,11 @@ enum Done {
         id: ClientOrderId,
         result: Result<serde_json::Value, VenueError>,
     },
+    /// Time is up for learning what became of `cancel` after its replacement
+    /// failed: the replacement's rejection goes to its strategy now.
+    Release {
+        cancel: ClientOrderId,
+    },
     Queried {
         id: ClientOrderId,
         result: Result<OrderInfo, VenueError>,
@@ -200,6 +239,11 @@ enum Done {
     Leased {
         lease: crate::journal::Lease,
         result: Result<(), String>,
+    },
+    /// The whole account, read at `asked_ms` (venue time).
+    Account {
+        asked_ms: i64,
+        result: Result<super::rest::Account, VenueError>,
     },
     /// What the venue says about an id that may have been sent unjournaled.
     Probed {
@@ -230,6 +274,7 @@ struct Exec {
     adopted: Option<Vec<(String, OpenOrder)>>,
     /// Client order ids of open orders on the account that this process does not own.
     external: HashSet<String>,
+    balances: balances::Balances,
 }
 
 impl Exec {
@@ -273,6 +318,7 @@ impl Exec {
                 _ = reconcile.tick(), if requests_open => {
                     self.reconcile();
                     self.scan_open_orders();
+                    self.read_account();
                 }
             }
         }
@@ -291,20 +337,7 @@ impl Exec {
                     Done::Placed { id, result: rest.new_order(&id, &order, Some(deadline), origin).await }
                 });
             }
-            ExecRequest::Cancel { id, symbol } => {
-                if let Some(t) = self.orders.get_mut(&id)
-                    && t.stage == Stage::Sent
-                {
-                    t.cancel_waiting = true;
-                    return;
-                }
-                if self.done.contains(&id) {
-                    return;
-                }
-                self.spawn(
-                    move |rest| async move { Done::Canceled { id, result: rest.cancel_order(symbol, &id).await } },
-                );
-            }
+            ExecRequest::Cancel { id, symbol } => self.cancel(id, symbol),
             ExecRequest::Replace { cancel, id, order, origin } => {
                 if !self.admit_waiting(id, &order).await {
                     return;
@@ -351,40 +384,22 @@ impl Exec {
     /// Takes over an order an earlier run left open, as the journal knows it.
     fn adopt(&mut self, entry: OpenEntry) {
         let pending = matches!(entry.state.as_str(), "pending" | "unknown");
+        let stage = if pending { Stage::Unknown { queries: 0 } } else { Stage::Live };
+        let acceptable_until = entry.created_ms + self.options.recv_window_ms + CLOCK_MARGIN_MS;
         let tracked = Tracked {
-            symbol: entry.order.order.symbol,
-            side: entry.order.order.side,
-            qty: entry.order.order.qty.get(),
-            stage: if pending { Stage::Unknown { queries: 0 } } else { Stage::Live },
             venue_order_id: entry.venue_order_id,
             accepted: !pending,
             filled: entry.order.filled.get(),
             trades: entry.trade_ids.into_iter().collect(),
-            cancel_waiting: false,
-            query_on_ack: false,
-            acceptable_until: entry.created_ms + self.options.recv_window_ms + CLOCK_MARGIN_MS,
+            ..Tracked::new(&entry.order.order, stage, acceptable_until)
         };
         tracing::info!(client_order_id = %entry.order.id, state = %entry.state, "order from an earlier run; settling it with the venue");
         self.orders.insert(entry.order.id, tracked);
     }
 
     fn track(&mut self, id: ClientOrderId, order: &NewOrder) {
-        self.orders.insert(
-            id,
-            Tracked {
-                symbol: order.symbol,
-                side: order.side,
-                qty: order.qty.get(),
-                stage: Stage::Sent,
-                venue_order_id: None,
-                accepted: false,
-                filled: Decimal::ZERO,
-                trades: HashSet::new(),
-                cancel_waiting: false,
-                query_on_ack: false,
-                acceptable_until: wall_clock_now().0 + self.options.recv_window_ms + CLOCK_MARGIN_MS,
-            },
-        );
+        let acceptable_until = wall_clock_now().0 + self.options.recv_window_ms + CLOCK_MARGIN_MS;
+        self.orders.insert(id, Tracked::new(order, Stage::Sent, acceptable_until));
     }
 
     fn spawn<F, Fut>(&mut self, call: F)
@@ -414,47 +429,9 @@ impl Exec {
                 Ok(ack) => self.on_ack(id, ack.order_id).await,
                 Err(e) => self.on_send_failed(id, e).await,
             },
-            Done::Replaced { cancel, id, result } => {
-                match result {
-                    Ok(body) => {
-                        let order_id = body.pointer("/newOrderResponse/orderId").and_then(serde_json::Value::as_u64);
-                        self.finish(cancel, |id| OrderUpdate::Canceled { id }).await;
-                        match order_id {
-                            Some(order_id) => self.on_ack(id, order_id).await,
-                            None => {
-                                self.on_send_failed(id, VenueError::unknown("cancelReplace answer without an order id"))
-                                    .await
-                            }
-                        }
-                    }
-                    Err(e) => {
-                        // Which half failed is settled by asking about both.
-                        if let Some(t) = self.orders.get(&cancel) {
-                            let symbol = t.symbol;
-                            self.query_later(cancel, symbol, Duration::ZERO);
-                        }
-                        self.on_send_failed(id, e).await;
-                    }
-                }
-            }
-            Done::Canceled { id, result } => match result {
-                Ok(info) => self.apply_status(id, &info).await,
-                Err(e) => {
-                    let symbol = self.orders.get(&id).map(|t| t.symbol);
-                    if e.is_unknown_order() {
-                        tracing::debug!(client_order_id = %id, "cancel: the venue no longer has the order; querying it");
-                    } else {
-                        tracing::warn!(client_order_id = %id, error = %e, "cancel failed; querying the order");
-                    }
-                    if let Some(symbol) = symbol {
-                        self.query_later(
-                            id,
-                            symbol,
-                            if e.retryable() { Duration::from_secs(1) } else { Duration::ZERO },
-                        );
-                    }
-                }
-            },
+            Done::Replaced { cancel, id, result } => self.on_replaced(cancel, id, result).await,
+            Done::Release { cancel } => self.release_replacement(cancel).await,
+            Done::Canceled { id, result } => self.on_cancel_done(id, result).await,
             Done::Queried { id, result } => self.on_query(id, result).await,
             Done::OpenOrders { result } => self.on_open_orders(result),
             Done::Leased { lease, result } => match result {
@@ -462,6 +439,7 @@ impl Exec {
                 Err(e) => self.gate().lease_failed(&lease, &e),
             },
             Done::Probed { id, symbol, result } => self.on_probe(id, symbol, result).await,
+            Done::Account { asked_ms, result } => self.on_account(asked_ms, result).await,
             Done::Trades { id, final_status, result } => {
                 match result {
                     Ok(trades) => {
@@ -495,7 +473,7 @@ impl Exec {
             self.query_later(id, symbol, Duration::ZERO);
         }
         if cancel {
-            self.spawn(move |rest| async move { Done::Canceled { id, result: rest.cancel_order(symbol, &id).await } });
+            self.send_cancel(id, symbol, Duration::ZERO);
         }
     }
 
@@ -576,6 +554,12 @@ impl Exec {
             self.emit(OrderUpdate::Accepted { id, venue_order_id: info.order_id }).await;
         }
         let terminal = !matches!(info.status.as_str(), "NEW" | "PARTIALLY_FILLED" | "PENDING_NEW");
+        if !terminal {
+            // Still open: a cancel asked for earlier that did not take is sent again,
+            // and a replacement the venue refused can now be reported.
+            self.cancel_again(id);
+            self.release_replacement(id).await;
+        }
         if info.executed_qty > filled {
             // Fills we have not seen: fetch them, then apply the final state.
             self.fetch_trades(id, symbol, info.order_id, terminal.then(|| info.status.clone()));
@@ -664,9 +648,13 @@ impl Exec {
         if self.done.contains(&id) {
             return;
         }
-        self.orders.remove(&id);
+        let replaced_by = self.orders.remove(&id).and_then(|t| t.replaced_by);
         self.remember_done(id);
         self.emit(update(id)).await;
+        if let Some((replacement, error)) = replaced_by {
+            // Its strategy knows this order is gone: now it hears its replacement failed.
+            Box::pin(self.on_send_failed(replacement, error)).await;
+        }
     }
 
     fn remember_done(&mut self, id: ClientOrderId) {

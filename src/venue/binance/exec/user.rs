@@ -4,10 +4,9 @@
 
 use std::collections::HashMap;
 
-use tradewind_strategies::sdk::{Asset, Balance, ClientOrderId, OrderUpdate, Reason, Symbol};
+use tradewind_strategies::sdk::{ClientOrderId, OrderUpdate, Reason, Symbol};
 
-use super::{Done, Exec, Stage, Tracked};
-use crate::engine::EngineInput;
+use super::{Exec, Stage, Tracked};
 use crate::venue::binance::rest::AccountTrade;
 use crate::venue::binance::user_stream::{ExecutionReport, UserEvent};
 
@@ -33,17 +32,15 @@ impl Exec {
     pub(super) async fn on_user_event(&mut self, event: UserEvent) {
         match event {
             UserEvent::Execution(report) => self.on_report(&report).await,
-            UserEvent::Balances(list) => {
-                let balances: Vec<(Asset, Balance)> = list
-                    .iter()
-                    .filter_map(|b| Some((Asset::new(&b.asset).ok()?, Balance { free: b.free, locked: b.locked })))
-                    .collect();
-                let _ = self.engine.send(EngineInput::Balances(self.options.venue, balances)).await;
-            }
+            UserEvent::Balances { balances, time } => self.on_stream_balances(&balances, time).await,
             UserEvent::BalanceDelta { asset, delta } => {
                 tracing::info!(venue = %self.options.venue, %asset, %delta, "balance changed outside trading");
             }
-            UserEvent::Subscribed => self.reconcile(),
+            UserEvent::Subscribed => {
+                // Whatever happened while the stream was down: orders, then the account.
+                self.reconcile();
+                self.read_account();
+            }
             UserEvent::Down => {
                 tracing::warn!(venue = %self.options.venue, "user stream down; order updates will be reconciled on reconnect")
             }
@@ -72,9 +69,7 @@ impl Exec {
             "NEW" => {
                 let (cancel, symbol) = (take_cancel_waiting(&mut self.orders, &id), r.symbol.clone());
                 if cancel && let Ok(symbol) = Symbol::new(&symbol) {
-                    self.spawn(move |rest| async move {
-                        Done::Canceled { id, result: rest.cancel_order(symbol, &id).await }
-                    });
+                    self.send_cancel(id, symbol, std::time::Duration::ZERO);
                 }
             }
             "TRADE" => {

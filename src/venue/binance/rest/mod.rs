@@ -19,7 +19,7 @@ pub use exchange_info::parse_exchange_info;
 
 use super::error::VenueError;
 use super::sign::{Query, Signer};
-use crate::execution::rate_limit::{Limits, Priority, RateLimiter};
+use crate::execution::rate_limit::{Blocked, Cost, Grant, Limits, Priority, RateLimiter};
 use crate::secret::Secret;
 
 /// An API key and its signer. Neither prints.
@@ -65,6 +65,8 @@ pub struct Prepared {
     origin: Option<std::time::Instant>,
     /// Built by [`RestClient::rehearse`]: never sent.
     rehearsal: bool,
+    /// What the rate limiter let it through as (a probe after a block is answered back to it).
+    grant: Grant,
 }
 
 /// One request: what to send and how to charge it.
@@ -79,6 +81,16 @@ struct Call {
     deadline: Option<Instant>,
     /// When the market frame that caused this order was read (tick-to-order latency).
     origin: Option<std::time::Instant>,
+    /// The new order this request places (its strategy's share of the order budget;
+    /// shown as queued while it waits for the budget).
+    order_id: Option<ClientOrderId>,
+}
+
+impl Call {
+    fn cost(&self) -> Cost<'_> {
+        let owner = self.order_id.as_ref().and_then(|id| crate::journal::instance_of(id)).map(|(instance, _)| instance);
+        Cost { weight: self.weight, orders: self.orders, priority: self.priority, owner }
+    }
 }
 
 pub struct RestClient {
@@ -98,6 +110,8 @@ pub struct RestClient {
     /// Server time minus local time, in milliseconds.
     clock_offset_ms: AtomicI64,
     limiter: Arc<RateLimiter>,
+    /// New orders waiting for room in the rate budget.
+    queued: std::sync::Mutex<std::collections::HashSet<ClientOrderId>>,
 }
 
 /// `GET /api/v3/depth`.
@@ -179,6 +193,9 @@ pub struct Account {
     /// The account's id, when the venue reports it (Binance does).
     #[serde(default)]
     pub uid: Option<u64>,
+    /// When the account last changed (ms).
+    #[serde(default, rename = "updateTime")]
+    pub update_time: Option<i64>,
     pub balances: Vec<AccountBalance>,
 }
 
@@ -235,6 +252,7 @@ impl RestClient {
             recv_window_ms,
             clock_offset_ms: AtomicI64::new(0),
             limiter,
+            queued: std::sync::Mutex::new(std::collections::HashSet::new()),
         })
     }
 
@@ -366,7 +384,18 @@ impl RestClient {
     }
 
     fn call(&self, method: Method, path: &'static str, query: Query, weight: u32, priority: Priority) -> Call {
-        Call { method, path, query, signed: false, weight, orders: 0, priority, deadline: None, origin: None }
+        Call {
+            method,
+            path,
+            query,
+            signed: false,
+            weight,
+            orders: 0,
+            priority,
+            deadline: None,
+            origin: None,
+            order_id: None,
+        }
     }
 
     fn signed(&self, method: Method, path: &'static str, query: Query, weight: u32, priority: Priority) -> Call {
@@ -381,12 +410,37 @@ impl RestClient {
 
     /// Sends one request and returns the body of a 2xx response.
     async fn send(&self, call: Call) -> Result<String, VenueError> {
-        self.limiter
-            .acquire(call.weight, call.orders, call.priority, call.deadline)
-            .await
-            .map_err(|e| VenueError::not_sent(format!("rate limit: {e}")))?;
-        let prepared = self.prepare(call)?;
+        let grant = match self.limiter.try_acquire_now(call.cost()) {
+            Some(grant) => grant,
+            None => {
+                // A new order waits for the budget: queued, as `tradewind orders` shows it.
+                let queued = call.order_id.inspect(|id| {
+                    self.queued_orders().insert(*id);
+                });
+                let acquired = self.limiter.acquire(call.cost(), call.deadline).await;
+                if let Some(id) = queued {
+                    self.queued_orders().remove(&id);
+                }
+                acquired.map_err(|e| VenueError::not_sent(format!("rate limit: {e}")))?
+            }
+        };
+        let prepared = match self.prepare(call) {
+            Ok(prepared) => Prepared { grant, ..prepared },
+            Err(e) => {
+                self.limiter.answered(grant, false);
+                return Err(e);
+            }
+        };
         self.exchange(prepared).await
+    }
+
+    fn queued_orders(&self) -> std::sync::MutexGuard<'_, std::collections::HashSet<ClientOrderId>> {
+        self.queued.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Whether new order `id` is waiting for room in the rate budget.
+    pub fn is_queued(&self, id: &ClientOrderId) -> bool {
+        self.queued_orders().contains(id)
     }
 
     /// A new order, signed and built, if the rate budget has room for it now
@@ -413,7 +467,7 @@ impl RestClient {
             Some(cancel) => self.cancel_replace_call(cancel, id, order, None),
             None => self.new_order_call(id, order, None),
         };
-        std::hint::black_box(self.limiter.would_allow_now(call.weight, call.orders, call.priority));
+        std::hint::black_box(self.limiter.would_allow_now(call.cost()));
         Ok(Prepared { rehearsal: true, ..self.prepare(call)? })
     }
 
@@ -431,7 +485,7 @@ impl RestClient {
     /// `POST /api/v3/order` (ACK response), caused by the frame read at `origin`.
     fn new_order_call(&self, id: &ClientOrderId, order: &NewOrder, origin: Option<std::time::Instant>) -> Call {
         let call = self.signed(Method::POST, ORDER, order_query(id, order), 1, Priority::NewOrder);
-        Call { orders: 1, origin, ..call }
+        Call { orders: 1, origin, order_id: Some(*id), ..call }
     }
 
     /// `POST /api/v3/order/cancelReplace` (STOP_ON_FAILURE): cancels `cancel`, places `order` as `id`.
@@ -444,11 +498,16 @@ impl RestClient {
     ) -> Call {
         let q = replace_query(cancel, id, order);
         let call = self.signed(Method::POST, CANCEL_REPLACE, q, 1, Priority::NewOrder);
-        Call { orders: 1, origin, ..call }
+        Call { orders: 1, origin, order_id: Some(*id), ..call }
     }
 
     fn prepare_now(&self, call: Call) -> Option<Result<Prepared, VenueError>> {
-        self.limiter.try_acquire_now(call.weight, call.orders, call.priority).then(|| self.prepare(call))
+        let grant = self.limiter.try_acquire_now(call.cost())?;
+        Some(
+            self.prepare(call)
+                .map(|prepared| Prepared { grant, ..prepared })
+                .inspect_err(|_| self.limiter.answered(grant, false)),
+        )
     }
 
     /// Sends a prepared request and reads its JSON answer.
@@ -494,12 +553,19 @@ impl RestClient {
             request.headers_mut().insert(reqwest::header::CONTENT_TYPE, FORM.clone());
             *request.body_mut() = Some(query.into());
         }
-        Ok(Prepared { request, method: call.method, path: call.path, origin: call.origin, rehearsal: false })
+        Ok(Prepared {
+            request,
+            method: call.method,
+            path: call.path,
+            origin: call.origin,
+            rehearsal: false,
+            grant: Grant::default(),
+        })
     }
 
     /// Sends a prepared request and returns the body of a 2xx response.
     async fn exchange(&self, prepared: Prepared) -> Result<String, VenueError> {
-        let Prepared { request, method, path, origin, rehearsal } = prepared;
+        let Prepared { request, method, path, origin, rehearsal, grant } = prepared;
         if rehearsal {
             return Err(VenueError::not_sent(format!("{method} {path}: a rehearsal is never sent")));
         }
@@ -512,6 +578,9 @@ impl RestClient {
         let response = self.http.execute(request).await;
         metrics::histogram!("tradewind_request_seconds", "venue" => self.label.clone(), "endpoint" => path)
             .record(sent.elapsed().as_secs_f64());
+        if response.is_err() {
+            self.limiter.answered(grant, false);
+        }
         let response = response.map_err(|e| {
             let connect = e.is_connect();
             let message = format!("{} {}: {}", method, path, redact(&e.without_url().to_string()));
@@ -534,28 +603,34 @@ impl RestClient {
             self.limiter.observe_orders_10s(u32::try_from(count).unwrap_or(u32::MAX));
         }
         let retry_after = header("retry-after").map(Duration::from_secs);
+        let limited = matches!(status, 429 | 418);
+        self.limiter.answered(grant, limited);
         let body = response.text().await.map_err(|e| {
             VenueError::unknown(format!("reading the response: {}", redact(&e.without_url().to_string())))
         })?;
         if (200..300).contains(&status) {
             return Ok(body);
         }
-        if matches!(status, 429 | 418) {
-            metrics::counter!("tradewind_http_429_total", "venue" => self.label.clone()).increment(1);
-            let wait = retry_after.unwrap_or(Duration::from_secs(60));
-            tracing::warn!(
-                status,
-                retry_after_secs = wait.as_secs(),
-                path = path,
-                "rate limited by the venue; pausing all requests"
-            );
-            self.limiter.block_for(wait);
-        }
         let (code, message) = match serde_json::from_str::<ErrorBody>(&body) {
             Ok(e) => (Some(e.code), e.msg),
             // An HTML error page or a proxy's text: keep a short, safe excerpt.
             Err(_) => (None, format!("non-JSON error body: {}", excerpt(&body))),
         };
+        if limited {
+            metrics::counter!("tradewind_http_429_total", "venue" => self.label.clone()).increment(1);
+            let wait = retry_after.unwrap_or(Duration::from_secs(60));
+            // Too many new orders (-1015) stops only new orders; weight and bans stop everything.
+            let blocked = if status == 429 && code == Some(-1015) { Blocked::Orders } else { Blocked::All };
+            tracing::warn!(
+                status,
+                code,
+                retry_after_secs = wait.as_secs(),
+                path = path,
+                blocked = ?blocked,
+                "rate limited by the venue; pausing requests, then one probe before the rest"
+            );
+            self.limiter.block_for(blocked, wait);
+        }
         let error = VenueError::from_response(status, code, message, retry_after);
         if error.is_clock_skew() {
             let _ = Box::pin(self.sync_clock()).await;

@@ -97,6 +97,11 @@ impl Exchange {
         self.config.faults = faults;
     }
 
+    /// Replaces the rate limits (enforced and published from now on).
+    pub fn set_limits(&mut self, limits: super::config::LimitConfig) {
+        self.config.limits = limits;
+    }
+
     /// Funds a new account with the configured starting balances.
     pub fn open_account(&mut self, account: AccountId) {
         for (asset, amount) in &self.config.balances {

@@ -81,6 +81,11 @@ pub struct Shared {
     limited_responses: std::sync::atomic::AtomicU64,
     /// The synthetic market stands still while set (tests compare ledgers at rest).
     market_paused: std::sync::atomic::AtomicBool,
+    /// The venue's clock minus the machine's (`faults.clock_offset_ms`), kept
+    /// apart so the time can be read while the exchange is locked.
+    clock_offset_ms: std::sync::atomic::AtomicI64,
+    /// REST requests answered so far, by endpoint (`GET /api/v3/order`, ...).
+    requests: Mutex<HashMap<String, u64>>,
     shutdown: CancellationToken,
 }
 
@@ -99,6 +104,22 @@ impl Shared {
 
     fn faults(&self) -> FaultConfig {
         self.exchange().config().faults.clone()
+    }
+
+    fn set_faults(&self, faults: FaultConfig) {
+        self.clock_offset_ms.store(faults.clock_offset_ms, std::sync::atomic::Ordering::Relaxed);
+        self.exchange().set_faults(faults);
+    }
+
+    /// The venue's wall clock in milliseconds (the machine's, plus any injected offset).
+    fn now(&self) -> i64 {
+        now_ms() + self.clock_offset_ms.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Counts a REST request (`METHOD path`).
+    fn count_request(&self, method: &str, path: &str) {
+        let mut requests = self.requests.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        *requests.entry(format!("{method} {path}")).or_default() += 1;
     }
 
     /// True with probability `p` (fault injection).
@@ -216,7 +237,19 @@ impl SimHandle {
     }
 
     pub fn set_faults(&self, faults: FaultConfig) {
-        self.shared.exchange().set_faults(faults);
+        self.shared.set_faults(faults);
+    }
+
+    /// Replaces the rate limits (the venue tightening them at run time);
+    /// `exchangeInfo` publishes the new ones.
+    pub fn set_limits(&self, limits: super::config::LimitConfig) {
+        self.shared.exchange().set_limits(limits);
+    }
+
+    /// How many REST requests `METHOD path` (e.g. `GET /api/v3/order`) were answered.
+    pub fn requests(&self, endpoint: &str) -> u64 {
+        let requests = self.shared.requests.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        requests.get(endpoint).copied().unwrap_or(0)
     }
 
     /// Stops the server and its tasks and waits for them.
@@ -255,12 +288,17 @@ pub async fn start(options: SimOptions, shutdown: CancellationToken) -> std::io:
         faults_rng: Mutex::new(Rng::new(options.seed ^ 0x5EED)),
         limited_responses: std::sync::atomic::AtomicU64::new(0),
         market_paused: std::sync::atomic::AtomicBool::new(false),
+        clock_offset_ms: std::sync::atomic::AtomicI64::new(0),
+        requests: Mutex::new(HashMap::new()),
         shutdown: shutdown.clone(),
     });
+    let offset = shared.faults().clock_offset_ms;
+    shared.clock_offset_ms.store(offset, std::sync::atomic::Ordering::Relaxed);
     // Fill the book before anyone connects, so the first snapshot has depth.
     {
+        let now = shared.now();
         let mut ex = shared.exchange();
-        synth.step(&mut ex, now_ms());
+        synth.step(&mut ex, now);
         ex.drain_events().for_each(drop);
     }
     let firehose = shared.exchange().config().market.firehose_per_sec;
@@ -277,6 +315,7 @@ pub async fn start(options: SimOptions, shutdown: CancellationToken) -> std::io:
         .route("/stream", get(ws::market_handler))
         .route("/ws-api/v3", get(ws::api_handler))
         .route("/sim/v1/faults", any(rest::faults_handler))
+        .route("/sim/v1/limits", any(rest::limits_handler))
         .route("/sim/v1/drop-connections", any(rest::drop_handler))
         .fallback(rest::handler)
         .with_state(shared.clone());
@@ -301,8 +340,9 @@ fn spawn_market(shared: Arc<Shared>, mut synth: Synth, events_per_sec: u32) {
                     if shared.market_paused.load(std::sync::atomic::Ordering::Relaxed) {
                         continue;
                     }
+                    let now = shared.now();
                     let mut ex = shared.exchange();
-                    synth.step(&mut ex, now_ms());
+                    synth.step(&mut ex, now);
                     shared.publish(&mut ex);
                 }
             }
@@ -341,7 +381,7 @@ fn spawn_firehose(shared: Arc<Shared>, seed: u64, per_sec: u32) {
                 _ = shared.shutdown.cancelled() => break,
                 _ = tick.tick() => {
                     let due = (started.elapsed().as_secs_f64() * f64::from(per_sec)) as u64;
-                    let time = now_ms();
+                    let time = shared.now();
                     while sent < due {
                         let (name, stream, tick_size, step, start) = &symbols[turn];
                         let mid = &mut mids[turn];
@@ -371,12 +411,17 @@ fn spawn_flusher(shared: Arc<Shared>) {
                 _ = tick.tick() => {}
             }
             rounds += 1;
-            let now = now_ms();
+            let now = shared.now();
+            let drop_diffs = shared.faults().drop_depth_diffs;
             let mut ex = shared.exchange();
             for index in 0..ex.symbols().len() {
                 let name = ex.symbols()[index].config.symbol.clone();
                 let lower = name.to_ascii_lowercase();
                 if let Some(diff) = ex.take_depth_diff(index) {
+                    if shared.roll(drop_diffs) {
+                        // Lost on the way: the next diff's first update id shows the gap.
+                        continue;
+                    }
                     let payload = wire::depth_payload(&name, &diff, now);
                     shared.send_public(format!("{lower}@depth"), payload.clone());
                     shared.send_public(format!("{lower}@depth@100ms"), payload);
@@ -432,11 +477,16 @@ fn spawn_fault_dropper(shared: Arc<Shared>) {
                 _ = shared.shutdown.cancelled() => break,
                 _ = tick.tick() => {}
             }
-            let every = shared.faults().drop_ws_every_secs;
+            let faults = shared.faults();
             elapsed += 1;
-            if every > 0 && elapsed.is_multiple_of(every) {
+            let due = |every: u64| every > 0 && elapsed.is_multiple_of(every);
+            if due(faults.drop_ws_every_secs) {
                 tracing::info!("fault injection: dropping every WebSocket connection");
                 shared.drop_connections();
+            }
+            if due(faults.shutdown_notice_every_secs) {
+                tracing::info!("fault injection: serverShutdown on every WebSocket connection");
+                shared.notices.send_modify(|n| *n += 1);
             }
         }
     });

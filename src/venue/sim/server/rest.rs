@@ -13,9 +13,9 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+use super::Shared;
 use super::params::{Params, authenticate};
 use super::wire::{self, RespType};
-use super::{Shared, now_ms};
 use crate::venue::sim::config::FaultConfig;
 use crate::venue::sim::exchange::{ApiError, LastFill, NewOrder, OrdType, Side};
 use crate::venue::sim::ledger::AccountId;
@@ -73,10 +73,19 @@ pub async fn handler(
     if delay > 0 {
         tokio::time::sleep(Duration::from_millis(delay)).await;
     }
-    let now = now_ms();
+    let now = shared.now();
+    shared.count_request(method.as_str(), uri.path());
     let api_key = headers.get("X-MBX-APIKEY").and_then(|v| v.to_str().ok());
-    let reply = match route(&shared, &method, uri.path(), uri.query().unwrap_or(""), api_key, &body, now) {
-        Ok(r) | Err(r) => r,
+    let reply = if shared.roll(shared.faults().rest_errors) {
+        tracing::info!(%method, path = uri.path(), "fault injection: answering with HTTP 500");
+        Reply::with_status(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            json!({"code": -1000, "msg": "An unknown error occurred while processing the request."}),
+        )
+    } else {
+        match route(&shared, &method, uri.path(), uri.query().unwrap_or(""), api_key, &body, now) {
+            Ok(r) | Err(r) => r,
+        }
     };
     if let Some(hold) = reply.hold {
         tokio::time::sleep(hold).await;
@@ -528,23 +537,30 @@ pub async fn faults_handler(State(shared): State<Arc<Shared>>, method: Method, b
         return axum::Json(shared.faults()).into_response();
     }
     match serde_json::from_slice::<FaultConfig>(&body) {
-        Ok(f)
-            if [
-                f.fail_after_accept,
-                f.timeout_after_accept,
-                f.duplicate_user_events,
-                f.drop_user_events,
-                f.reorder_user_events,
-            ]
-            .iter()
-            .all(|p| (0.0..=1.0).contains(p)) =>
-        {
+        Ok(f) if f.fractions().iter().all(|(_, p)| (0.0..=1.0).contains(p)) => {
             tracing::info!(faults = ?f, "fault settings changed");
-            shared.exchange().set_faults(f.clone());
+            shared.set_faults(f.clone());
             axum::Json(f).into_response()
         }
         Ok(_) => (StatusCode::BAD_REQUEST, "fractions must be within 0..1").into_response(),
         Err(e) => (StatusCode::BAD_REQUEST, format!("bad fault settings: {e}")).into_response(),
+    }
+}
+
+/// `GET /sim/v1/limits` shows the rate limits; `PUT` (or `POST`) replaces
+/// them, as a venue tightening its limits at run time (`exchangeInfo` publishes them).
+pub async fn limits_handler(State(shared): State<Arc<Shared>>, method: Method, body: Bytes) -> Response {
+    if method == Method::GET {
+        return axum::Json(shared.exchange().config().limits.clone()).into_response();
+    }
+    match serde_json::from_slice::<crate::venue::sim::config::LimitConfig>(&body) {
+        Ok(l) if l.request_weight_per_minute > 0 && l.orders_per_10s > 0 && l.orders_per_day > 0 => {
+            tracing::info!(limits = ?l, "rate limits changed");
+            shared.exchange().set_limits(l.clone());
+            axum::Json(l).into_response()
+        }
+        Ok(_) => (StatusCode::BAD_REQUEST, "limits must be ≥ 1").into_response(),
+        Err(e) => (StatusCode::BAD_REQUEST, format!("bad limits: {e}")).into_response(),
     }
 }
 

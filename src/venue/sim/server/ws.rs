@@ -17,10 +17,12 @@ use tokio::sync::broadcast::error::RecvError;
 use tokio::time::Instant;
 
 use super::params::check_time;
-use super::{Shared, UserFrame, now_ms};
+use super::{Shared, UserFrame};
 use crate::venue::sim::ledger::AccountId;
 
 const PING_EVERY: Duration = Duration::from_secs(20);
+/// How long after its `serverShutdown` notice a connection is closed.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 const PONG_WITHIN: Duration = Duration::from_secs(60);
 const MAX_FRAME: usize = 64 * 1024;
 /// Binance's limit of streams per connection.
@@ -133,6 +135,8 @@ async fn market_connection(shared: Arc<Shared>, mut socket: WebSocket, mut subs:
     let mut notices = shared.notices.subscribe();
     let mut keepalive = Keepalive::new(shared.exchange().config().limits.ws_messages_per_sec);
     let mut ping = tokio::time::interval_at(Instant::now() + PING_EVERY, PING_EVERY);
+    // Set by a `serverShutdown` notice: the connection closes then.
+    let mut closing = std::pin::pin!(tokio::time::sleep(Duration::MAX));
     let close = loop {
         tokio::select! {
             _ = shared.shutdown.cancelled() => {
@@ -141,7 +145,9 @@ async fn market_connection(shared: Arc<Shared>, mut socket: WebSocket, mut subs:
             }
             _ = notices.changed() => {
                 if socket.send(Message::Text(server_shutdown(combined).into())).await.is_err() { break None; }
+                closing.as_mut().reset(Instant::now() + SHUTDOWN_GRACE);
             }
+            () = &mut closing => break Some((1001, "server shutdown")),
             _ = drops.changed() => break Some((1001, "going away")),
             frame = public.recv() => match frame {
                 Ok(f) if subs.contains(&f.stream) => {
@@ -175,7 +181,7 @@ async fn market_connection(shared: Arc<Shared>, mut socket: WebSocket, mut subs:
 
 /// The `serverShutdown` event, raw or in the combined wrapper.
 fn server_shutdown(combined: bool) -> String {
-    let event = json!({"e": "serverShutdown", "E": now_ms()}).to_string();
+    let event = json!({"e": "serverShutdown", "E": super::now_ms()}).to_string();
     if combined { format!("{{\"stream\":\"!serverShutdown\",\"data\":{event}}}") } else { event }
 }
 
@@ -240,6 +246,8 @@ pub async fn api_handler(State(shared): State<Arc<Shared>>, upgrade: WebSocketUp
 async fn api_connection(shared: Arc<Shared>, mut socket: WebSocket) {
     let mut user = shared.user.subscribe();
     let mut drops = shared.drops.subscribe();
+    let mut notices = shared.notices.subscribe();
+    let mut closing = std::pin::pin!(tokio::time::sleep(Duration::MAX));
     let mut keepalive = Keepalive::new(shared.exchange().config().limits.ws_messages_per_sec.max(10));
     let mut ping = tokio::time::interval_at(Instant::now() + PING_EVERY, PING_EVERY);
     // account → subscription id
@@ -251,6 +259,12 @@ async fn api_connection(shared: Arc<Shared>, mut socket: WebSocket) {
         tokio::select! {
             _ = shared.shutdown.cancelled() => break Some((1001, "server shutdown")),
             _ = drops.changed() => break Some((1001, "going away")),
+            _ = notices.changed() => {
+                let notice = json!({"event": {"e": "serverShutdown", "E": shared.now()}}).to_string();
+                if socket.send(Message::Text(notice.into())).await.is_err() { break None; }
+                closing.as_mut().reset(Instant::now() + SHUTDOWN_GRACE);
+            }
+            () = &mut closing => break Some((1001, "server shutdown")),
             event = user.recv() => match event {
                 Ok(frame) => {
                     if let Some(&sub) = subscriptions.get(&frame.account) {
@@ -306,7 +320,7 @@ fn api_request(shared: &Shared, text: &str, subs: &mut BTreeMap<AccountId, u64>,
     let params = request.get("params").cloned().unwrap_or_else(|| json!({}));
     match request.get("method").and_then(Value::as_str).map(|m| m.strip_prefix("v3/").unwrap_or(m)) {
         Some("ping") => json!({"id": id, "status": 200, "result": {}}),
-        Some("time") => json!({"id": id, "status": 200, "result": {"serverTime": now_ms()}}),
+        Some("time") => json!({"id": id, "status": 200, "result": {"serverTime": shared.now()}}),
         Some("userDataStream.subscribe.signature") => match verify_ws_signature(shared, &params) {
             Ok(account) => {
                 if subs.contains_key(&account) {
@@ -345,7 +359,7 @@ fn verify_ws_signature(shared: &Shared, params: &Value) -> Result<AccountId, (u1
     let credential = shared.keys().get(&api_key).cloned().ok_or((401, -2015, super::params::rejected_key().msg))?;
     let timestamp =
         text("timestamp").ok_or((400, -1102, "Mandatory parameter 'timestamp' was not sent.".to_owned()))?;
-    check_time(&timestamp, text("recvWindow").as_deref(), now_ms()).map_err(|e| (400, e.code, e.msg))?;
+    check_time(&timestamp, text("recvWindow").as_deref(), shared.now()).map_err(|e| (400, e.code, e.msg))?;
     let signature =
         text("signature").ok_or((400, -1102, "Mandatory parameter 'signature' was not sent.".to_owned()))?;
     let mut pairs: Vec<(String, String)> =

@@ -1,0 +1,70 @@
+//! Cancel-replace (STOP_ON_FAILURE), and what a failed one leaves to learn.
+//!
+//! When the venue refuses a cancel-replace because its cancel failed (-2022,
+//! the order already filled or gone), nothing new was placed, but what became
+//! of the order to replace is not known yet. Its strategy would fall back to
+//! it and send the same replace again at once, so the rejection is held back
+//! until that order's state is known: its fills and terminal update (or a
+//! query that finds it still open) reach the strategy first, then the
+//! rejection. If the venue does not say within [`RELEASE_AFTER`], the
+//! rejection goes anyway.
+
+use std::time::Duration;
+
+use tradewind_strategies::sdk::{ClientOrderId, OrderUpdate};
+
+use super::{Done, Exec};
+use crate::venue::binance::error::{Outcome, VenueError};
+
+/// Longest wait for the replaced order's state before its replacement's rejection is passed on.
+const RELEASE_AFTER: Duration = Duration::from_secs(5);
+
+impl Exec {
+    pub(super) async fn on_replaced(
+        &mut self,
+        cancel: ClientOrderId,
+        id: ClientOrderId,
+        result: Result<serde_json::Value, VenueError>,
+    ) {
+        let error = match result {
+            Ok(body) => {
+                let order_id = body.pointer("/newOrderResponse/orderId").and_then(serde_json::Value::as_u64);
+                self.finish(cancel, |id| OrderUpdate::Canceled { id }).await;
+                match order_id {
+                    Some(order_id) => self.on_ack(id, order_id).await,
+                    None => {
+                        self.on_send_failed(id, VenueError::unknown("cancelReplace answer without an order id")).await
+                    }
+                }
+                return;
+            }
+            Err(e) => e,
+        };
+        let Some(old) = self.orders.get_mut(&cancel) else {
+            self.on_send_failed(id, error).await;
+            return;
+        };
+        let symbol = old.symbol;
+        if error.outcome == Outcome::Rejected && old.replaced_by.is_none() {
+            tracing::debug!(client_order_id = %id, replaces = %cancel, error = %error, "replace refused; learning the state of the order it replaces first");
+            old.replaced_by = Some((id, error));
+            self.query_later(cancel, symbol, Duration::ZERO);
+            self.spawn(move |_| async move {
+                tokio::time::sleep(RELEASE_AFTER).await;
+                Done::Release { cancel }
+            });
+            return;
+        }
+        // Which half failed is settled by asking about both.
+        self.query_later(cancel, symbol, Duration::ZERO);
+        self.on_send_failed(id, error).await;
+    }
+
+    /// Passes on the rejection of the replacement of `cancel`, if one is held back.
+    pub(super) async fn release_replacement(&mut self, cancel: ClientOrderId) {
+        let Some((replacement, error)) = self.orders.get_mut(&cancel).and_then(|t| t.replaced_by.take()) else {
+            return;
+        };
+        self.on_send_failed(replacement, error).await;
+    }
+}
