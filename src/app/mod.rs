@@ -147,6 +147,13 @@ fn forget_embedded_sim_state(config: &Config, journal: &Journal, recovered: &mut
     });
     recovered.fills.retain(|(_, f)| !is_sim(f.venue.as_str()));
     recovered.unjournaled.retain(|u| !is_sim(&u.lease.venue));
+    // What a strategy saved about its progress there is gone with the ledger too.
+    for s in &config.strategies {
+        let venues = std::iter::once(s.instance.venue.as_str()).chain(s.params.other_venues());
+        if venues.into_iter().any(is_sim) {
+            recovered.states.remove(&s.instance.name);
+        }
+    }
 }
 
 mod reload;
@@ -209,7 +216,7 @@ pub async fn run(
     let (engine_tx, engine_rx) = mpsc::channel(config.runtime.engine_queue);
     let ops_shutdown = CancellationToken::new();
     let (trading_tx, trading_rx) = watch::channel(crate::risk::TradingState::Active);
-    let (feeds_tx, feeds_rx) = watch::channel(false);
+    let (feeds_tx, feeds_rx) = watch::channel(engine::Readiness::starting());
     let (ops_addr, ops_task) = start_ops(
         &config,
         &phase,
@@ -251,14 +258,26 @@ pub async fn run(
         engine.restore_fill(instance, fill);
     }
     for entry in &recovered.open {
-        engine.restore_open_order(&entry.instance, entry.order);
+        let acknowledged = matches!(entry.state.as_str(), "accepted" | "partially_filled");
+        engine.restore_open_order(&entry.instance, entry.order, acknowledged);
     }
     for (instance, order) in venues.iter_mut().flat_map(|v| std::mem::take(&mut v.adopted)) {
-        engine.restore_open_order(&instance, order);
+        engine.restore_open_order(&instance, order, true);
     }
     for update in venues.iter_mut().flat_map(|v| std::mem::take(&mut v.reconciled)) {
         engine.restore_update(&update);
     }
+    // What each instance did before, for its `on_restore`; what it saves from now on goes to the journal.
+    for s in config.strategies.iter().filter(|s| s.enabled) {
+        if let Some(restored) = recovered.restored(&s.instance.name) {
+            engine.restore(&s.instance.name, restored);
+        }
+    }
+    let states = journal.clone();
+    engine.set_state_sink(Box::new(move |instance, body| {
+        let time_ms = engine::wall_clock_now().0;
+        states.write_nowait(crate::journal::Record::StrategyState { instance: instance.to_owned(), body, time_ms });
+    }));
     // The journal's history is in the engine now; only the sequences are still needed.
     let next_seq = std::mem::take(&mut recovered.next_seq);
     drop(recovered);
@@ -285,7 +304,7 @@ pub async fn run(
     let mut feeds_live = feeds_rx;
     tokio::select! {
         _ = shutdown.cancelled() => {}
-        waited = tokio::time::timeout(READY_DEADLINE, feeds_live.wait_for(|live| *live)) => {
+        waited = tokio::time::timeout(READY_DEADLINE, feeds_live.wait_for(engine::Readiness::is_live)) => {
             if waited.is_err() {
                 tracing::warn!(deadline_secs = READY_DEADLINE.as_secs(), "market data not live yet; running anyway (see /readyz)");
             }
@@ -364,7 +383,7 @@ async fn start_ops(
         mpsc::Sender<engine::EngineInput>,
         watch::Sender<crate::risk::TradingState>,
         watch::Receiver<crate::risk::TradingState>,
-        watch::Receiver<bool>,
+        watch::Receiver<engine::Readiness>,
     ),
     reload: mpsc::Sender<ReloadRequest>,
     shutdown: CancellationToken,

@@ -164,6 +164,10 @@ pub struct OrderRow {
     pub qty: Decimal,
     #[schema(value_type = String)]
     pub filled: Decimal,
+    /// `queued` (waiting for room in the venue's rate budget), `sent` (no
+    /// answer from the venue yet) or `open` (on the venue's book); read from
+    /// the journal: the state it recorded (`pending`, `accepted`, `filled`, ...).
+    pub state: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -221,6 +225,17 @@ impl Engine {
 }
 
 impl Core {
+    /// Where an open order stands: waiting for the rate budget, sent, or on the venue.
+    fn order_state(&self, o: &tradewind_strategies::sdk::OpenOrder) -> &'static str {
+        if self.acknowledged.contains(&o.id) {
+            "open"
+        } else if self.venues.get(&o.order.venue).is_some_and(|v| v.is_queued(&o.id)) {
+            "queued"
+        } else {
+            "sent"
+        }
+    }
+
     fn slot_index(&self, name: &str) -> Result<usize, ControlError> {
         self.slots.iter().position(|s| s.name == name).ok_or_else(|| ControlError::UnknownStrategy(name.to_owned()))
     }
@@ -276,6 +291,7 @@ impl Core {
                     price,
                     qty: o.order.qty.get(),
                     filled: o.filled.get(),
+                    state: self.order_state(o).to_owned(),
                 });
             }
             strategies.push(row);

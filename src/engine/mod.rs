@@ -30,7 +30,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tradewind_strategies::sdk::{
     Asset, Balance, ClientOrderId, Context, Fill, InstrumentSpec, Intents, MarketEvent, OpenOrder, OrderIntent,
-    OrderUpdate, Qty, Reason, Strategy, StrategyError, Subscription, Symbol, Timestamp, VenueId,
+    OrderUpdate, Qty, Reason, Restored, Strategy, StrategyError, Subscription, Symbol, Timestamp, Trading, VenueId,
 };
 
 use crate::config::RiskConfig;
@@ -38,6 +38,7 @@ use crate::execution::{ExecRequest, ExecutionClient};
 use crate::portfolio::Position;
 use crate::risk::{LossWatch, RiskManager, TradingState};
 use readiness::Feeds;
+pub use readiness::Readiness;
 pub use shared::SharedEngine;
 pub use state::MarketState;
 use state::StrategyView;
@@ -102,6 +103,10 @@ struct Slot {
     /// The latest new order sent (its id, the order, whether it replaced
     /// one): what keeps the order path warm ([`warm`]).
     latest_order: Option<(ClientOrderId, tradewind_strategies::sdk::NewOrder, bool)>,
+    /// What an earlier run of this instance did, handed to `on_restore` at the start.
+    restored: Option<Restored>,
+    /// The state it saved last (a reload that restarts it hands it back).
+    last_state: Option<String>,
 }
 
 impl Slot {
@@ -125,6 +130,8 @@ impl Slot {
             sent: std::collections::VecDeque::new(),
             loss: LossWatch::default(),
             latest_order: None,
+            restored: None,
+            last_state: None,
         }
     }
 
@@ -148,6 +155,8 @@ struct Core {
     venues: FastMap<VenueId, Box<dyn ExecutionClient>>,
     /// Which instance placed each live order.
     owners: FastMap<ClientOrderId, usize>,
+    /// Live orders the venue has acknowledged (the others are queued or on their way).
+    acknowledged: std::collections::HashSet<ClientOrderId, foldhash::fast::RandomState>,
     /// The account's PnL against `[risk.account]`.
     account_loss: LossWatch,
     /// When the frame of the market event being handled was read.
@@ -157,7 +166,12 @@ struct Core {
     /// Requests handed to execution clients so far.
     requests: u64,
     warmth: warm::Warmth,
+    /// Where the states strategies save go (the journal), with their instance's name.
+    state_sink: Option<StateSink>,
 }
+
+/// Takes the states strategies save (instance, JSON), e.g. into the journal.
+pub type StateSink = Box<dyn FnMut(&str, String) + Send>;
 
 /// The strategy host. Drive it with [`run`], or call its methods directly in tests.
 pub struct Engine {
@@ -177,11 +191,13 @@ impl Engine {
             risk,
             venues: FastMap::default(),
             owners: FastMap::default(),
+            acknowledged: Default::default(),
             account_loss: LossWatch::default(),
             origin: None,
             denials_logged: HashMap::new(),
             requests: 0,
             warmth: warm::Warmth::default(),
+            state_sink: None,
         };
         let heartbeat = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(wall_clock_now().0));
         Self { heartbeat, core, routes: FastMap::default(), venue_routes: FastMap::default(), feeds: Feeds::default() }
@@ -268,13 +284,17 @@ impl Engine {
         slot.positions.entry((fill.venue, fill.symbol)).or_default().apply(fill, assets);
     }
 
-    /// Takes back an order an earlier run left open, so its updates reach the instance.
-    pub fn restore_open_order(&mut self, name: &str, order: OpenOrder) {
+    /// Takes back an order an earlier run left open, so its updates reach the
+    /// instance; `acknowledged` if the venue is known to have it.
+    pub fn restore_open_order(&mut self, name: &str, order: OpenOrder, acknowledged: bool) {
         let Some(idx) = self.core.slots.iter().position(|s| s.name == name) else {
             tracing::warn!(strategy = name, client_order_id = %order.id, "open order of an instance that is not configured");
             return;
         };
         self.core.owners.insert(order.id, idx);
+        if acknowledged {
+            self.core.acknowledged.insert(order.id);
+        }
         self.core.slots[idx].open_orders.push(order);
     }
 
@@ -295,11 +315,40 @@ impl Engine {
         self.core.slots.iter().find(|s| s.name == name).map_or(&[], |s| &s.open_orders)
     }
 
-    /// Calls every instance's `on_start`.
+    /// Hands what an earlier run of instance `name` did (its fills, its saved
+    /// state) to its `on_restore`, called at the start.
+    pub fn restore(&mut self, name: &str, restored: Restored) {
+        match self.core.slots.iter_mut().find(|s| s.name == name) {
+            Some(slot) => {
+                slot.last_state.clone_from(&restored.state);
+                slot.restored = Some(restored);
+            }
+            None => {
+                tracing::warn!(strategy = name, "journal has the state of an instance that is not configured; ignored")
+            }
+        }
+    }
+
+    /// Where the states strategies save go (instance, JSON): the daemon journals them.
+    pub fn set_state_sink(&mut self, sink: StateSink) {
+        self.core.state_sink = Some(sink);
+    }
+
+    /// Calls `on_restore` of every instance that ran before, then every instance's `on_start`.
     pub fn start(&mut self) {
         self.feeds.changed = true;
         self.publish_readiness();
         for idx in 0..self.core.slots.len() {
+            if let Some(restored) = self.core.slots[idx].restored.take() {
+                tracing::info!(
+                    strategy = %self.core.slots[idx].name,
+                    fills = restored.fills.len(),
+                    state = restored.state.is_some(),
+                    open_orders = self.core.slots[idx].open_orders.len(),
+                    "strategy restored from the journal"
+                );
+                self.core.dispatch(idx, |s, ctx, out| s.on_restore(ctx, &restored, out));
+            }
             self.core.dispatch(idx, |s, ctx, out| s.on_start(ctx, out));
         }
     }
@@ -334,7 +383,7 @@ impl Engine {
             EngineInput::Reconfigure(change) => self.reconfigure(*change),
             EngineInput::Adopt(adopted) => {
                 let (instance, order) = *adopted;
-                self.restore_open_order(&instance, order);
+                self.restore_open_order(&instance, order, true);
             }
             EngineInput::Control(request) => {
                 let reply = self.control(request.command);
@@ -366,6 +415,7 @@ impl Engine {
         match event {
             MarketEvent::Connectivity(c) => self.feeds.connectivity(c.venue, c.up),
             MarketEvent::BookSnapshot(b) => self.feeds.synced(b.venue, b.symbol),
+            MarketEvent::Quote(q) => self.feeds.priced(q.venue, q.symbol),
             _ => {}
         }
         if self.feeds.changed {
@@ -412,10 +462,25 @@ impl Core {
         if slot.status != InstanceStatus::Running {
             return false;
         }
-        let view = StrategyView { market: &self.market, positions: &slot.positions, open_orders: &slot.open_orders };
+        let trading = match self.risk.global_state().stricter(slot.trading_state) {
+            TradingState::Active => Trading::Active,
+            TradingState::Reducing => Trading::Reducing,
+            TradingState::Halted => Trading::Halted,
+        };
+        let view =
+            StrategyView { market: &self.market, positions: &slot.positions, open_orders: &slot.open_orders, trading };
         let outcome = catch_unwind(AssertUnwindSafe(|| f(slot.strategy.as_mut(), &view, &mut slot.intents)));
         let failure = match outcome {
-            Ok(Ok(())) => return !slot.intents.is_empty(),
+            Ok(Ok(())) => {
+                // The state saved in this callback goes to the journal before its intents.
+                if let Some(state) = slot.intents.take_state() {
+                    if let Some(sink) = &mut self.state_sink {
+                        sink(&slot.name, state.clone());
+                    }
+                    slot.last_state = Some(state);
+                }
+                return !slot.intents.is_empty();
+            }
             Ok(Err(e)) => format!("error: {e}"),
             Err(panic) => format!("panic: {}", panic_message(panic.as_ref())),
         };
@@ -589,6 +654,9 @@ impl Core {
         if update.is_terminal() {
             slot.open_orders.retain(|o| o.id != *update.id());
             self.owners.remove(update.id());
+            self.acknowledged.remove(update.id());
+        } else if matches!(update, OrderUpdate::Accepted { .. } | OrderUpdate::PartiallyFilled { .. }) {
+            self.acknowledged.insert(*update.id());
         }
         Some(idx)
     }

@@ -1,8 +1,9 @@
 //! Changing the running set of strategies (hot reload): new instances start,
 //! removed ones stop, changed ones restart with their new parameters; the
 //! others are not touched. An instance keeps its positions, its open-order
-//! bookkeeping and its client order sequence across a restart, so its ids
-//! never repeat and its fills keep counting where they belong.
+//! bookkeeping, its client order sequence and the state it saved across a
+//! restart, so its ids never repeat, its fills keep counting where they
+//! belong, and it continues where it was (`on_restore` gets the saved state).
 
 use tokio::sync::oneshot;
 use tradewind_strategies::sdk::{Strategy, Subscription};
@@ -81,6 +82,11 @@ impl Engine {
                 }
             };
             self.rebuild_routes();
+            // A restarted instance gets back the state it saved (its position and open orders are kept).
+            if let Some(state) = self.core.slots[idx].last_state.clone() {
+                let restored = tradewind_strategies::sdk::Restored { fills: Vec::new(), state: Some(state) };
+                self.core.dispatch(idx, |s, ctx, out| s.on_restore(ctx, &restored, out));
+            }
             self.core.dispatch(idx, |s, ctx, out| s.on_start(ctx, out));
         }
         for slot in &mut self.core.slots {

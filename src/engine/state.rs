@@ -5,7 +5,7 @@ use super::FastMap;
 
 use tradewind_strategies::sdk::{
     Asset, Balance, Context, InstrumentSpec, MarketEvent, OpenOrder, Price, Qty, Quote, Side, Symbol, Timestamp,
-    VenueId,
+    Trading, VenueId,
 };
 
 type Key = (VenueId, Symbol);
@@ -78,6 +78,8 @@ pub struct StrategyView<'a> {
     pub market: &'a MarketState,
     pub positions: &'a FastMap<Key, crate::portfolio::Position>,
     pub open_orders: &'a [OpenOrder],
+    /// The stricter of the strategy's own trading state and the daemon's.
+    pub trading: Trading,
 }
 
 impl Context for StrategyView<'_> {
@@ -103,5 +105,9 @@ impl Context for StrategyView<'_> {
 
     fn book_top(&self, venue: VenueId, symbol: Symbol) -> Option<Quote> {
         self.market.book_tops.get(&(venue, symbol)).copied()
+    }
+
+    fn trading(&self) -> Trading {
+        self.trading
     }
 }

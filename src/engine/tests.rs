@@ -406,10 +406,10 @@ fn ready_once_feeds_are_up_and_books_synced_and_not_after_a_drop() {
     engine.add_instance("books", Box::new(BookWatcher), 1);
     let ready = engine.readiness();
     engine.start();
-    assert!(!*ready.borrow(), "no feed yet");
+    assert_eq!(ready.borrow().missing, ["sim: market data down"], "no feed yet");
     let up = |up| MarketEvent::Connectivity(Connectivity { venue: venue(), up });
     engine.on_market_event(&up(true));
-    assert!(!*ready.borrow(), "feed up, book not synced");
+    assert_eq!(ready.borrow().missing, ["sim BTCUSDT: book not synced"], "feed up, book not synced");
     let snapshot = MarketEvent::BookSnapshot(BookSnapshot {
         venue: venue(),
         symbol: sym("BTCUSDT"),
@@ -418,13 +418,52 @@ fn ready_once_feeds_are_up_and_books_synced_and_not_after_a_drop() {
         asks: Vec::new(),
     });
     engine.on_market_event(&snapshot);
-    assert!(*ready.borrow());
+    assert!(ready.borrow().is_live());
     engine.on_market_event(&up(false));
-    assert!(!*ready.borrow(), "a dropped feed unsyncs its books");
+    assert!(!ready.borrow().is_live(), "a dropped feed unsyncs its books");
     engine.on_market_event(&up(true));
-    assert!(!*ready.borrow());
+    assert!(!ready.borrow().is_live());
     engine.on_market_event(&snapshot);
-    assert!(*ready.borrow());
+    assert!(ready.borrow().is_live());
+}
+
+#[test]
+fn readiness_needs_a_price_for_every_quoted_symbol_after_every_reconnect() {
+    // regression: no_top_of_book_after_a_reconnect_in_a_quiet_market (ready without a mark)
+    let mut engine = Engine::new(RiskManager::new(RiskConfig::default()));
+    engine.add_instance("q", Box::new(QuoteWatcher), 1);
+    let ready = engine.readiness();
+    engine.start();
+    let up = |up| MarketEvent::Connectivity(Connectivity { venue: venue(), up });
+    engine.on_market_event(&up(true));
+    assert_eq!(ready.borrow().missing, ["sim BTCUSDT: no price"]);
+    engine.on_market_event(&MarketEvent::Quote(quote("59999", "60001")));
+    assert!(ready.borrow().is_live());
+    engine.on_market_event(&up(false));
+    engine.on_market_event(&up(true));
+    assert_eq!(ready.borrow().missing, ["sim BTCUSDT: no price"], "the old price does not count after a reconnect");
+    assert!(engine.market().mark(venue(), sym("BTCUSDT")).is_none(), "and is gone");
+    engine.on_market_event(&MarketEvent::Quote(quote("59999", "60001")));
+    assert!(ready.borrow().is_live());
+}
+
+fn quote(bid: &str, ask: &str) -> Quote {
+    let qty = Qty::new(d("1"));
+    let (bid_price, ask_price) = (Price::new(d(bid)), Price::new(d(ask)));
+    Quote { venue: venue(), symbol: sym("BTCUSDT"), bid_price, bid_qty: qty, ask_price, ask_qty: qty, update_id: 0 }
+}
+
+/// Subscribes to BTCUSDT quotes and ignores them.
+struct QuoteWatcher;
+
+impl Strategy for QuoteWatcher {
+    fn subscriptions(&self) -> Vec<Subscription> {
+        vec![Subscription::quotes(venue(), vec![sym("BTCUSDT")])]
+    }
+
+    fn on_event(&mut self, _ctx: &dyn Context, _event: &MarketEvent, _out: &mut Intents) -> Result<(), StrategyError> {
+        Ok(())
+    }
 }
 
 #[test]

@@ -60,6 +60,12 @@ pub trait ExecutionClient: Send {
     /// keep that path in the CPU's caches (see `engine::warm`). Nothing to
     /// do by default.
     fn rehearse(&mut self, _id: &ClientOrderId, _order: &NewOrder, _replacing: bool) {}
+
+    /// Whether new order `id` is waiting for room in the venue's rate budget
+    /// (operators see it as queued). None is, by default.
+    fn is_queued(&self, _id: &ClientOrderId) -> bool {
+        false
+    }
 }
 
 /// An execution client that records requests, for tests and benchmarks.

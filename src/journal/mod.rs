@@ -91,6 +91,12 @@ pub enum Record {
     /// once it is committed they are too. Replaces the instance's earlier
     /// lease on the venue (a clean stop shrinks it to nothing new).
     Lease(Lease),
+    /// The state strategy instance `instance` saved (JSON); replaces its earlier one.
+    StrategyState {
+        instance: String,
+        body: String,
+        time_ms: i64,
+    },
 }
 
 /// A lease on client order ids (see [`Record::Lease`]).
@@ -151,6 +157,19 @@ pub struct Recovered {
     pub completed: Vec<String>,
     /// Leases with ids the journal has no intent for: the venue is asked about them.
     pub unjournaled: Vec<Unjournaled>,
+    /// The last state each instance saved (JSON), by instance.
+    pub states: HashMap<String, String>,
+}
+
+impl Recovered {
+    /// What instance `name` gets back at its start: its fills (oldest first) and
+    /// its saved state; `None` if the journal knows nothing of it.
+    pub fn restored(&self, name: &str) -> Option<tradewind_strategies::sdk::Restored> {
+        let fills: Vec<Fill> = self.fills.iter().filter(|(i, _)| i == name).map(|(_, f)| *f).collect();
+        let state = self.states.get(name).cloned();
+        let ran = !fills.is_empty() || state.is_some() || self.next_seq.contains_key(name);
+        ran.then_some(tradewind_strategies::sdk::Restored { fills, state })
+    }
 }
 
 enum Job {
@@ -538,6 +557,13 @@ fn apply(tx: &rusqlite::Transaction<'_>, record: &Record) -> Result<(), Box<dyn 
                 crate::engine::wall_clock_now().0
             ])?;
         }
+        Record::StrategyState { instance, body, time_ms } => {
+            tx.prepare_cached(
+                "INSERT INTO strategy_state (instance, body, time_ms) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (instance) DO UPDATE SET body = excluded.body, time_ms = excluded.time_ms",
+            )?
+            .execute(params![instance, body, time_ms])?;
+        }
         Record::Fill(fill) => {
             let instance = instance_of(&fill.id).map(|(i, _)| i).unwrap_or("");
             tx.prepare_cached(
@@ -606,6 +632,11 @@ fn recover(conn: &Connection) -> Result<Recovered, rusqlite::Error> {
             let lease = Lease { venue, instance, first, upto, symbols };
             recovered.unjournaled.push(Unjournaled { lease, seqs });
         }
+    }
+    let mut states = conn.prepare("SELECT instance, body FROM strategy_state")?;
+    for row in states.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))? {
+        let (instance, body) = row?;
+        recovered.states.insert(instance, body);
     }
     let mut fills = conn.prepare("SELECT instance, body FROM fills ORDER BY time_ms, rowid")?;
     for row in fills.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))? {

@@ -64,7 +64,7 @@ pub fn read(path: &Path, all: bool, limit: usize) -> Result<Report, JournalError
         if done && !all {
             continue;
         }
-        report.orders.push((order_row(instance, client_id, &order, filled), state));
+        report.orders.push((order_row(instance, client_id, &order, filled, &state), state));
     }
     let mut stmt = conn.prepare("SELECT instance, body FROM fills ORDER BY time_ms, rowid").map_err(sqlite)?;
     let fills = stmt
@@ -78,7 +78,7 @@ pub fn read(path: &Path, all: bool, limit: usize) -> Result<Report, JournalError
     Ok(report)
 }
 
-fn order_row(strategy: String, client_order_id: String, order: &NewOrder, filled: Decimal) -> OrderRow {
+fn order_row(strategy: String, client_order_id: String, order: &NewOrder, filled: Decimal, state: &str) -> OrderRow {
     let (kind, price) = match order.kind {
         OrderKind::Limit { price, .. } => ("limit", Some(price.get())),
         OrderKind::PostOnly { price } => ("post_only", Some(price.get())),
@@ -94,6 +94,7 @@ fn order_row(strategy: String, client_order_id: String, order: &NewOrder, filled
         price,
         qty: order.qty.get(),
         filled,
+        state: state.to_owned(),
     }
 }
 

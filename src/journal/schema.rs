@@ -55,6 +55,12 @@ const MIGRATIONS: &[&str] = &[
         time_ms  INTEGER NOT NULL,
         PRIMARY KEY (venue, instance)
     );",
+    // 4: the last state each strategy instance saved (`Intents::save_state`), for its restart.
+    "CREATE TABLE strategy_state (
+        instance TEXT PRIMARY KEY,
+        body     TEXT NOT NULL,               -- JSON, as the strategy wrote it
+        time_ms  INTEGER NOT NULL
+    );",
 ];
 
 /// Refuses a file this build must not touch: a SQLite database that is not a

@@ -196,7 +196,7 @@ async fn snapshots_are_kept_up_to_their_limit() {
     let (count, oldest): (i64, i64) =
         conn.query_row("SELECT count(*), MIN(time_ms) FROM snapshots", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
     assert_eq!((count, oldest), (SNAPSHOTS_KEPT, 10));
-    assert_eq!(schema_version(&conn), Some(3));
+    assert_eq!(schema_version(&conn), Some(4));
 }
 
 #[tokio::test]
@@ -351,4 +351,23 @@ async fn past_its_capacity_the_queue_refuses_records_clearly_and_loses_none_it_t
     let mut rows = db.prepare("SELECT seq FROM orders ORDER BY seq").unwrap();
     let seqs: Vec<i64> = rows.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
     assert_eq!(seqs, [2, 3], "the records taken are committed, the refused one is not");
+}
+
+#[tokio::test]
+async fn the_state_a_strategy_saved_last_comes_back_at_the_next_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j.db");
+    let (journal, recovered) = Journal::open(&path).unwrap();
+    assert!(recovered.restored("tw").is_none(), "a new instance gets nothing back");
+    for filled in ["0.1", "0.2"] {
+        let body = format!("{{\"filled\":\"{filled}\"}}");
+        journal.write_nowait(Record::StrategyState { instance: "tw".into(), body, time_ms: 1 });
+    }
+    journal.flush().await;
+    drop(journal);
+    let (_, recovered) = Journal::open(&path).unwrap();
+    let restored = recovered.restored("tw").unwrap();
+    assert_eq!(restored.state.as_deref(), Some("{\"filled\":\"0.2\"}"), "the last one saved");
+    assert!(restored.fills.is_empty());
+    assert!(recovered.restored("other").is_none());
 }

@@ -235,12 +235,11 @@ pub fn positions_table(rows: &[PositionRow]) -> String {
     table(&["STRATEGY", "VENUE", "SYMBOL", "QTY", "AVG ENTRY", "MARK", "REALISED", "UNREALISED", "FEES"], &body)
 }
 
-pub fn orders_table(rows: &[OrderRow], states: Option<&[String]>) -> String {
+pub fn orders_table(rows: &[OrderRow]) -> String {
     let body: Vec<Vec<String>> = rows
         .iter()
-        .enumerate()
-        .map(|(i, o)| {
-            let mut row = vec![
+        .map(|o| {
+            vec![
                 o.strategy.clone(),
                 o.client_order_id.clone(),
                 o.venue.clone(),
@@ -250,17 +249,11 @@ pub fn orders_table(rows: &[OrderRow], states: Option<&[String]>) -> String {
                 opt(o.price),
                 dec(o.qty),
                 dec(o.filled),
-            ];
-            if let Some(states) = states {
-                row.push(states.get(i).cloned().unwrap_or_default());
-            }
-            row
+                o.state.clone(),
+            ]
         })
         .collect();
-    let mut headers = vec!["STRATEGY", "CLIENT ORDER ID", "VENUE", "SYMBOL", "SIDE", "KIND", "PRICE", "QTY", "FILLED"];
-    if states.is_some() {
-        headers.push("STATE");
-    }
+    let headers = ["STRATEGY", "CLIENT ORDER ID", "VENUE", "SYMBOL", "SIDE", "KIND", "PRICE", "QTY", "FILLED", "STATE"];
     table(&headers, &body)
 }
 
@@ -311,8 +304,8 @@ pub async fn execute(
         Ok(if positions {
             show(&report.positions, json, |p| note.clone() + &positions_table(p))
         } else {
-            let (rows, states): (Vec<OrderRow>, Vec<String>) = report.orders.into_iter().unzip();
-            show(&rows, json, |r| note.clone() + &orders_table(r, Some(&states)))
+            let rows: Vec<OrderRow> = report.orders.into_iter().map(|(row, _)| row).collect();
+            show(&rows, json, |r| note.clone() + &orders_table(r))
         })
     };
     Ok(match request {
@@ -326,7 +319,7 @@ pub async fn execute(
             Err(e) => return Err(e),
         },
         Request::Orders { all: false, limit } => match client.get::<Vec<OrderRow>>("/v1/orders?state=open").await {
-            Ok(rows) => show(&rows, json, |r| orders_table(r, None)),
+            Ok(rows) => show(&rows, json, |r| orders_table(r)),
             Err(ClientError::Unreachable(_)) => from_journal(false, *limit, false)?,
             Err(e) => return Err(e),
         },

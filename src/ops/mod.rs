@@ -59,7 +59,7 @@ struct OpsState {
     phase: watch::Receiver<Phase>,
     trading: watch::Receiver<TradingState>,
     /// Feeds live and books synced (from the engine).
-    feeds: watch::Receiver<bool>,
+    feeds: watch::Receiver<crate::engine::Readiness>,
 }
 
 /// Serves the ops endpoints until `shutdown`; returns the bound address.
@@ -67,7 +67,7 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     phase: watch::Receiver<Phase>,
     trading: watch::Receiver<TradingState>,
-    feeds: watch::Receiver<bool>,
+    feeds: watch::Receiver<crate::engine::Readiness>,
     api: api::ApiState,
     shutdown: CancellationToken,
 ) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
@@ -94,9 +94,12 @@ pub async fn serve(
 async fn readyz(State(state): State<OpsState>) -> impl IntoResponse {
     let phase = *state.phase.borrow();
     let trading = *state.trading.borrow();
-    let feeds = *state.feeds.borrow();
-    let body = axum::Json(serde_json::json!({ "phase": phase, "trading_state": trading, "feeds_live": feeds }));
-    let ready = phase == Phase::Running && trading != TradingState::Halted && feeds;
+    let feeds = state.feeds.borrow().clone();
+    let live = feeds.is_live();
+    let body = axum::Json(serde_json::json!({
+        "phase": phase, "trading_state": trading, "feeds_live": live, "missing": feeds.missing,
+    }));
+    let ready = phase == Phase::Running && trading != TradingState::Halted && live;
     if ready { (StatusCode::OK, body) } else { (StatusCode::SERVICE_UNAVAILABLE, body) }
 }
 

@@ -5,13 +5,17 @@
 //! time. A leg that fills more than the other leaves a position; once both
 //! legs are done the difference is unwound with a market order on the venue
 //! of the leg that filled more.
+//!
+//! After a restart the legs an earlier run left open are waited for; then
+//! whatever the two venues' positions do not net out is unwound the same
+//! way, so a pair cut in half by a crash is never left standing.
 
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
 use crate::sdk::{
     ClientOrderId, Context, Intents, MarketEvent, NewOrder, OrderKind, OrderUpdate, Qty, Quote, Side, Strategy,
-    StrategyError, Subscription, Symbol, TimeInForce, VenueId,
+    StrategyError, Subscription, Symbol, TimeInForce, Trading, VenueId,
 };
 use crate::{Instance, ParamError};
 
@@ -87,6 +91,8 @@ pub struct Arbitrage {
     pair: Option<(Leg, Leg)>,
     /// The unwind order in flight.
     unwinding: Option<ClientOrderId>,
+    /// Orders of an earlier run still open: waited for before anything else.
+    settling: Vec<ClientOrderId>,
 }
 
 const BPS: Decimal = Decimal::from_parts(10_000, 0, 0, false, 0);
@@ -101,12 +107,34 @@ impl Arbitrage {
             quotes: [None, None],
             pair: None,
             unwinding: None,
+            settling: Vec::new(),
         }
+    }
+
+    /// Unwinds what the two venues' positions do not net out (after a restart).
+    fn flatten(&mut self, ctx: &dyn Context, out: &mut Intents) {
+        let positions = self.venues.map(|v| ctx.position(v, self.symbol).get());
+        let net = positions[0] + positions[1];
+        if net.is_zero() || ctx.trading() == Trading::Halted {
+            return;
+        }
+        // On the venue whose position has the net's sign (the larger one, if both do).
+        let toward = |p: Decimal| if net > Decimal::ZERO { p } else { -p };
+        let i = if toward(positions[0]) >= toward(positions[1]) { 0 } else { 1 };
+        let venue = self.venues[i];
+        let Some(spec) = ctx.instrument(venue, self.symbol) else { return };
+        let Some(qty) = spec.round_qty(Qty::new(net.abs())) else { return };
+        let side = if net > Decimal::ZERO { Side::Sell } else { Side::Buy };
+        let order = NewOrder { venue, symbol: self.symbol, side, qty, kind: OrderKind::Market };
+        self.unwinding = Some(out.place(order));
     }
 
     /// A pair when one venue's bid beats the other's ask by enough.
     fn look(&mut self, ctx: &dyn Context, out: &mut Intents) {
-        if self.pair.is_some() || self.unwinding.is_some() {
+        if self.pair.is_some() || self.unwinding.is_some() || !self.settling.is_empty() {
+            return;
+        }
+        if ctx.trading() != Trading::Active {
             return;
         }
         let (Some(a), Some(b)) = (self.quotes[0], self.quotes[1]) else { return };
@@ -163,6 +191,15 @@ impl Strategy for Arbitrage {
         self.venues.iter().map(|venue| Subscription::quotes(*venue, vec![self.symbol])).collect()
     }
 
+    /// Waits for the legs an earlier run left open; with none, unwinds what is left unpaired.
+    fn on_start(&mut self, ctx: &dyn Context, out: &mut Intents) -> Result<(), StrategyError> {
+        self.settling = ctx.open_orders().iter().map(|o| o.id).collect();
+        if self.settling.is_empty() {
+            self.flatten(ctx, out);
+        }
+        Ok(())
+    }
+
     fn on_event(&mut self, ctx: &dyn Context, event: &MarketEvent, out: &mut Intents) -> Result<(), StrategyError> {
         match event {
             MarketEvent::Quote(q) if q.symbol == self.symbol => {
@@ -183,10 +220,17 @@ impl Strategy for Arbitrage {
 
     fn on_order_update(
         &mut self,
-        _ctx: &dyn Context,
+        ctx: &dyn Context,
         update: &OrderUpdate,
         out: &mut Intents,
     ) -> Result<(), StrategyError> {
+        if update.is_terminal() && self.settling.contains(update.id()) {
+            self.settling.retain(|id| id != update.id());
+            if self.settling.is_empty() {
+                self.flatten(ctx, out);
+            }
+            return Ok(());
+        }
         if self.unwinding.as_ref() == Some(update.id()) {
             if update.is_terminal() {
                 self.unwinding = None;

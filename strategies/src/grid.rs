@@ -8,8 +8,12 @@
 //! buy at level i−1 — each round trip earns one level's spacing. Levels are
 //! spaced arithmetically (equal steps) or geometrically (equal ratios).
 //!
+//! Each level remembers which order should rest on it. An order cancelled
+//! by someone else (the operator, a halt or a pause), or refused, is put
+//! back once trading is allowed, after a wait that grows with each refusal.
 //! After a restart the grid takes back its open orders (the engine restores
-//! them from the journal) by price instead of placing them again.
+//! them from the journal) by price instead of placing them again, and
+//! cancels any of its orders that sit on no level (its levels changed).
 
 use std::collections::BTreeMap;
 
@@ -17,8 +21,8 @@ use rust_decimal::{Decimal, MathematicalOps};
 use serde::Deserialize;
 
 use crate::sdk::{
-    ClientOrderId, Context, InstrumentSpec, Intents, MarketEvent, NewOrder, OrderKind, OrderUpdate, Price, Qty, Side,
-    Strategy, StrategyError, Subscription, Symbol, TimeInForce, VenueId,
+    ClientOrderId, Context, Cooldown, InstrumentSpec, Intents, MarketEvent, NewOrder, OrderKind, OrderUpdate, Price,
+    Qty, Side, Strategy, StrategyError, Subscription, Symbol, TimeInForce, Trading, VenueId,
 };
 use crate::{Instance, ParamError};
 
@@ -112,11 +116,13 @@ impl Params {
     }
 }
 
-/// One level: its price per side (rounded passively) and its order, if any.
+/// One level: its price per side (rounded passively), the order that should
+/// rest on it, and the one that does.
 #[derive(Debug, Clone)]
 struct Level {
     buy: Price,
     sell: Price,
+    want: Option<Side>,
     order: Option<(ClientOrderId, Side)>,
 }
 
@@ -127,10 +133,14 @@ pub struct Grid {
     symbol: Symbol,
     params: Params,
     qty: Option<Qty>,
-    /// Empty until the rules and a price are known.
+    /// Empty until the rules are known.
     levels: Vec<Level>,
+    /// Whether the orders to rest have been chosen (at the first price).
+    built: bool,
     /// Which level each live order sits on.
     by_order: BTreeMap<ClientOrderId, usize>,
+    /// The wait after a refused order.
+    cooldown: Cooldown,
 }
 
 impl Grid {
@@ -141,14 +151,43 @@ impl Grid {
             params,
             qty: None,
             levels: Vec::new(),
+            built: false,
             by_order: BTreeMap::new(),
+            cooldown: Cooldown::default(),
         }
     }
 
-    /// Lays out the grid around `price`: takes back open orders that sit on a
-    /// level, then places what is missing.
-    fn build(&mut self, ctx: &dyn Context, spec: &InstrumentSpec, price: Decimal, out: &mut Intents) {
-        let Some(qty) = spec.round_qty(Qty::new(self.params.order_qty)) else { return };
+    /// Lays out the levels once the symbol's rules are known, and takes back
+    /// the open orders that sit on one (the others are cancelled).
+    fn layout(&mut self, ctx: &dyn Context, out: &mut Intents) -> bool {
+        if !self.levels.is_empty() {
+            return true;
+        }
+        let Some(spec) = ctx.instrument(self.venue, self.symbol).cloned() else { return false };
+        let Some(qty) = spec.round_qty(Qty::new(self.params.order_qty)) else { return false };
+        self.levels = self.level_prices(&spec, qty);
+        self.qty = Some(qty);
+        for open in ctx.open_orders().iter().filter(|o| o.order.symbol == self.symbol) {
+            let side = open.order.side;
+            let at = open.order.kind.price();
+            let level = self
+                .levels
+                .iter()
+                .position(|l| l.order.is_none() && Some(if side == Side::Buy { l.buy } else { l.sell }) == at);
+            match level {
+                Some(i) => {
+                    self.levels[i].order = Some((open.id, side));
+                    self.levels[i].want = Some(side);
+                    self.by_order.insert(open.id, i);
+                }
+                // Not on this grid (its levels changed since): not left resting unwatched.
+                None => out.cancel(open.id),
+            }
+        }
+        !self.levels.is_empty()
+    }
+
+    fn level_prices(&self, spec: &InstrumentSpec, qty: Qty) -> Vec<Level> {
         let mut levels = Vec::with_capacity(self.params.levels);
         for p in self.params.prices() {
             let (Some(buy), Some(sell)) =
@@ -159,32 +198,53 @@ impl Grid {
             if spec.check_notional(buy.notional(qty)).is_err() {
                 continue;
             }
-            levels.push(Level { buy, sell, order: None });
+            levels.push(Level { buy, sell, want: None, order: None });
         }
-        self.qty = Some(qty);
-        self.levels = levels;
-        for open in ctx.open_orders().iter().filter(|o| o.order.symbol == self.symbol) {
-            let side = open.order.side;
-            let at = open.order.kind.price();
-            let level = self
-                .levels
-                .iter()
-                .position(|l| l.order.is_none() && Some(if side == Side::Buy { l.buy } else { l.sell }) == at);
-            if let Some(i) = level {
-                self.levels[i].order = Some((open.id, side));
-                self.by_order.insert(open.id, i);
-            }
-        }
-        // The level nearest the price stays empty; sells only for base held.
+        levels
+    }
+
+    /// Chooses what rests where around `price`: buys below, sells above (as far
+    /// as the base held allows), the level nearest the price empty; levels
+    /// holding an order keep it.
+    fn build(&mut self, ctx: &dyn Context, price: Decimal) {
+        let Some(qty) = self.qty else { return };
         let gap = self.levels.iter().enumerate().min_by_key(|(_, l)| (l.buy.get() - price).abs()).map(|(i, _)| i);
         let mut base_left = ctx.position(self.venue, self.symbol).get().max(Decimal::ZERO);
         let held = self.levels.iter().filter(|l| matches!(l.order, Some((_, Side::Sell)))).count();
         base_left -= qty.get() * Decimal::from(held);
-        for i in 0..self.levels.len() {
-            if Some(i) == gap || self.levels[i].order.is_some() {
+        for (i, level) in self.levels.iter_mut().enumerate() {
+            if Some(i) == gap || level.order.is_some() {
                 continue;
             }
-            let side = if self.levels[i].buy.get() < price { Side::Buy } else { Side::Sell };
+            let side = if level.buy.get() < price { Side::Buy } else { Side::Sell };
+            if side == Side::Sell {
+                if base_left < qty.get() {
+                    continue;
+                }
+                base_left -= qty.get();
+            }
+            level.want = Some(side);
+        }
+        self.built = true;
+    }
+
+    /// Places every order that should rest and does not, while trading is
+    /// allowed (sells only for base held that no other sell has taken).
+    fn fill_in(&mut self, ctx: &dyn Context, out: &mut Intents) {
+        let Some(qty) = self.qty else { return };
+        if !self.built || ctx.trading() == Trading::Halted || !self.cooldown.ready(ctx.now()) {
+            return;
+        }
+        let selling: Decimal = ctx
+            .open_orders()
+            .iter()
+            .filter(|o| o.order.symbol == self.symbol && o.order.side == Side::Sell)
+            .map(|o| o.order.qty.get() - o.filled.get())
+            .sum();
+        let mut base_left = ctx.position(self.venue, self.symbol).get().max(Decimal::ZERO) - selling;
+        for i in 0..self.levels.len() {
+            let level = &self.levels[i];
+            let (Some(side), None) = (level.want, level.order) else { continue };
             if side == Side::Sell {
                 if base_left < qty.get() {
                     continue;
@@ -202,6 +262,7 @@ impl Grid {
         let kind = OrderKind::Limit { price, tif: TimeInForce::Gtc };
         let id = out.place(NewOrder { venue: self.venue, symbol: self.symbol, side, qty, kind });
         self.levels[level].order = Some((id, side));
+        self.levels[level].want = Some(side);
         self.by_order.insert(id, level);
     }
 }
@@ -218,8 +279,14 @@ impl Strategy for Grid {
         }]
     }
 
+    fn on_start(&mut self, ctx: &dyn Context, out: &mut Intents) -> Result<(), StrategyError> {
+        // Takes back what an earlier run left open before anything about it is heard.
+        self.layout(ctx, out);
+        Ok(())
+    }
+
     fn on_event(&mut self, ctx: &dyn Context, event: &MarketEvent, out: &mut Intents) -> Result<(), StrategyError> {
-        if !self.levels.is_empty() || event.venue() != self.venue || event.symbol() != Some(self.symbol) {
+        if self.built || event.venue() != self.venue || event.symbol() != Some(self.symbol) {
             return Ok(());
         }
         let price = match event {
@@ -227,31 +294,47 @@ impl Strategy for Grid {
             MarketEvent::Trade(t) => t.price.get(),
             _ => return Ok(()),
         };
-        if let Some(spec) = ctx.instrument(self.venue, self.symbol).cloned() {
-            self.build(ctx, &spec, price, out);
+        if self.layout(ctx, out) {
+            self.build(ctx, price);
+            self.fill_in(ctx, out);
         }
+        Ok(())
+    }
+
+    fn on_timer(&mut self, ctx: &dyn Context, out: &mut Intents) -> Result<(), StrategyError> {
+        self.fill_in(ctx, out);
         Ok(())
     }
 
     fn on_order_update(
         &mut self,
-        _ctx: &dyn Context,
+        ctx: &dyn Context,
         update: &OrderUpdate,
         out: &mut Intents,
     ) -> Result<(), StrategyError> {
+        match update {
+            OrderUpdate::Accepted { .. } => self.cooldown.succeeded(),
+            OrderUpdate::Denied { .. } | OrderUpdate::Rejected { .. } => self.cooldown.refused(ctx.now()),
+            _ => {}
+        }
         if !update.is_terminal() {
             return Ok(());
         }
         let Some(level) = self.by_order.remove(update.id()) else { return Ok(()) };
         let side = self.levels[level].order.take().map(|(_, side)| side);
+        // Anything but a fill leaves the level wanting its order back (put back by `fill_in`).
         if let (OrderUpdate::Filled { .. }, Some(side)) = (update, side) {
+            self.levels[level].want = None;
             // The opposite order, one level over, unless that level is taken or off the grid.
             let next = match side {
                 Side::Buy => level.checked_add(1).filter(|&n| n < self.levels.len()),
                 Side::Sell => level.checked_sub(1),
             };
             if let Some(n) = next.filter(|&n| self.levels[n].order.is_none()) {
-                self.place(n, side.opposite(), out);
+                self.levels[n].want = Some(side.opposite());
+                if ctx.trading() != Trading::Halted {
+                    self.place(n, side.opposite(), out);
+                }
             }
         }
         Ok(())

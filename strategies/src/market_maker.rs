@@ -1,21 +1,30 @@
 //! `market_maker`: a bid and an ask around a fair price, skewed by inventory.
 //!
-//! Fair price is the mid, or the microprice (the mid weighted by the size on
-//! each side, which leans toward the thinner side). Quotes sit `spread_bps`
-//! apart around it; holding inventory shifts both down (long) or up (short)
-//! by `skew_bps` at `max_inventory`, so fills bring the position back. The
-//! bid stops at `max_inventory` long, the ask at `max_inventory` short (and
-//! when the account holds no base asset to sell). When the fair price moves
-//! more than `requote_bps` from where the quotes were set, both are replaced
-//! with cancel-replace. Quotes are pulled when the venue's connection drops
-//! or the book has been silent for `stale_after_ms`.
+//! Fair price is the mid, the microprice (the mid weighted by the size on
+//! each side, which leans toward the thinner side), or, with `book_levels`,
+//! the same weighting over that many levels of the L2 book. Quotes sit
+//! `spread_bps` apart around it; holding inventory shifts both down (long)
+//! or up (short) by `skew_bps` at `max_inventory`, so fills bring the
+//! position back. The bid stops at `max_inventory` long, the ask at
+//! `max_inventory` short (and when the account holds no base asset to
+//! sell). When the fair price moves more than `requote_bps` from where the
+//! quotes were set, both are replaced with cancel-replace. Quotes are pulled
+//! when the venue's connection drops or the book has been silent for
+//! `stale_after_ms`.
+//!
+//! A side whose order was refused (denied here, rejected by the venue) waits
+//! before it is quoted again, longer after each refusal. While trading is
+//! halted nothing is quoted; once it resumes the quotes come back. After a
+//! restart the quotes an earlier run left open are taken back (the newest of
+//! each side; any others are cancelled), never left resting unwatched.
 
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
 use crate::sdk::{
-    ClientOrderId, Context, InstrumentSpec, Intents, MarketEvent, NewOrder, OrderKind, OrderUpdate, Price, Qty, Quote,
-    Side, Strategy, StrategyError, Subscription, Symbol, TimeInForce, Timestamp, VenueId,
+    ClientOrderId, Context, Cooldown, InstrumentSpec, Intents, MarketEvent, NewOrder, OrderBook, OrderKind,
+    OrderUpdate, Price, Qty, Quote, Side, Strategy, StrategyError, Subscription, Symbol, TimeInForce, Timestamp,
+    Trading, VenueId,
 };
 use crate::{Instance, ParamError};
 
@@ -37,6 +46,10 @@ pub struct Params {
     /// Fair price from the size-weighted mid instead of the plain mid (default false).
     #[serde(default)]
     pub microprice: bool,
+    /// Fair price from the L2 book instead: the best `book_levels` levels of
+    /// each side, size-weighted (1..=50; subscribes to the book; default: off).
+    #[serde(default)]
+    pub book_levels: Option<usize>,
     /// Pull the quotes when no book update came for this long (ms; default 5000).
     #[serde(default = "default_stale")]
     pub stale_after_ms: i64,
@@ -64,6 +77,9 @@ impl Params {
         if self.skew_bps < Decimal::ZERO {
             errors.push(ParamError::new("skew_bps", format!("must be >= 0, got {}", self.skew_bps)));
         }
+        if let Some(n) = self.book_levels.filter(|n| !(1..=50).contains(n)) {
+            errors.push(ParamError::new("book_levels", format!("must be 1..=50, got {n}")));
+        }
         if self.stale_after_ms < 100 {
             errors.push(ParamError::new("stale_after_ms", format!("must be >= 100, got {}", self.stale_after_ms)));
         }
@@ -76,7 +92,11 @@ impl Params {
     }
 
     pub(crate) fn summary(&self) -> String {
-        let fair = if self.microprice { "microprice" } else { "mid" };
+        let fair = match (self.book_levels, self.microprice) {
+            (Some(n), _) => format!("book ({n} levels)"),
+            (None, true) => "microprice".to_owned(),
+            (None, false) => "mid".to_owned(),
+        };
         format!(
             "quotes {} each side {} bps apart around the {fair}, max inventory {}, skew {} bps",
             self.order_qty, self.spread_bps, self.max_inventory, self.skew_bps
@@ -106,9 +126,20 @@ pub struct MarketMaker {
     quoted_at: Option<Decimal>,
     /// When the book last spoke (venue time).
     last_book: Option<Timestamp>,
+    /// The L2 book (with `book_levels`).
+    book: OrderBook,
+    /// Per side (bid, ask): the wait after a refused order.
+    cooldown: [Cooldown; 2],
 }
 
 const BPS: Decimal = Decimal::from_parts(10_000, 0, 0, false, 0);
+
+fn index(side: Side) -> usize {
+    match side {
+        Side::Buy => 0,
+        Side::Sell => 1,
+    }
+}
 
 impl MarketMaker {
     pub fn new(instance: &Instance, params: Params) -> Self {
@@ -120,6 +151,8 @@ impl MarketMaker {
             ask: None,
             quoted_at: None,
             last_book: None,
+            book: OrderBook::new(),
+            cooldown: [Cooldown::default(); 2],
         }
     }
 
@@ -146,14 +179,32 @@ impl MarketMaker {
         let ask_px = fair * (BPS + half - skew) / BPS;
         let qty = Qty::new(p.order_qty);
         let base_free = ctx.balance(self.venue, spec.base).free;
-        let bid = (position < p.max_inventory).then(|| spec.round_price(Side::Buy, Price::new(bid_px))).flatten();
-        let can_sell = position > -p.max_inventory && base_free >= p.order_qty;
-        let ask = can_sell.then(|| spec.round_price(Side::Sell, Price::new(ask_px))).flatten();
+        // Reducing: only the side that shrinks the position.
+        let reducing = ctx.trading() == Trading::Reducing;
+        let may_buy = position < p.max_inventory && (!reducing || position < Decimal::ZERO);
+        let may_sell =
+            position > -p.max_inventory && base_free >= p.order_qty && (!reducing || position > Decimal::ZERO);
+        let bid = may_buy.then(|| spec.round_price(Side::Buy, Price::new(bid_px))).flatten();
+        let ask = may_sell.then(|| spec.round_price(Side::Sell, Price::new(ask_px))).flatten();
         let valid = |px: Price| spec.validate(px, qty).is_ok();
         (bid.filter(|px| valid(*px)), ask.filter(|px| valid(*px)))
     }
 
-    fn requote(&mut self, ctx: &dyn Context, fair: Decimal, out: &mut Intents) {
+    /// Sets the quotes around `fair`: both sides if the fair price moved past
+    /// `requote_bps` (or nothing is quoted yet), else only a side that has no
+    /// quote and may have one again.
+    fn quote(&mut self, ctx: &dyn Context, fair: Decimal, out: &mut Intents) {
+        if ctx.trading() == Trading::Halted {
+            return;
+        }
+        let moved = self.quoted_at.is_none_or(|at| (fair - at).abs() * BPS > at * self.params.requote_bps);
+        let now = ctx.now();
+        let missing = [(Side::Buy, self.bid), (Side::Sell, self.ask)]
+            .iter()
+            .any(|(side, live)| live.is_none() && self.cooldown[index(*side)].ready(now));
+        if !moved && !missing {
+            return;
+        }
         let Some(spec) = ctx.instrument(self.venue, self.symbol).cloned() else { return };
         let Some(qty) = spec.round_qty(Qty::new(self.params.order_qty)) else { return };
         let (bid, ask) = self.targets(ctx, &spec, fair);
@@ -165,24 +216,30 @@ impl MarketMaker {
             qty,
             kind: OrderKind::Limit { price, tif: TimeInForce::Gtc },
         };
+        // A side held back by its cooldown is set at a later event.
+        let mut deferred = false;
         for (side, target) in [(Side::Buy, bid), (Side::Sell, ask)] {
+            let ready = self.cooldown[index(side)].ready(now);
             let live = if side == Side::Buy { &mut self.bid } else { &mut self.ask };
+            deferred |= !ready && target.is_some() && live.is_none_or(|l| Some(l.price) != target);
             *live = match (*live, target) {
-                (Some(l), Some(px)) if l.price == px => Some(l),
+                (Some(l), Some(px)) if l.price == px || !moved || !ready => Some(l),
                 // One replacement in flight per side: the venue answers before the next.
                 (Some(l), Some(_)) if l.previous.is_some() => Some(l),
                 (Some(l), Some(px)) => {
                     Some(Live { id: out.replace(l.id, order(side, px)), price: px, previous: Some((l.id, l.price)) })
                 }
-                (None, Some(px)) => Some(Live { id: out.place(order(side, px)), price: px, previous: None }),
+                (None, Some(px)) if ready => Some(Live { id: out.place(order(side, px)), price: px, previous: None }),
+                (None, _) => None,
                 (Some(l), None) => {
                     out.cancel(l.id);
                     None
                 }
-                (None, None) => None,
             };
         }
-        self.quoted_at = Some(fair);
+        if moved && !deferred {
+            self.quoted_at = Some(fair);
+        }
     }
 
     fn pull(&mut self, out: &mut Intents) {
@@ -191,24 +248,63 @@ impl MarketMaker {
         }
         self.quoted_at = None;
     }
+
+    /// The fair price now, from the book or the best bid and ask.
+    fn fair_now(&self, ctx: &dyn Context) -> Option<Decimal> {
+        match self.params.book_levels {
+            Some(n) => self.book.depth_weighted_price(n).map(Price::get),
+            None => self.fair(&ctx.book_top(self.venue, self.symbol)?),
+        }
+    }
 }
 
 impl Strategy for MarketMaker {
     fn subscriptions(&self) -> Vec<Subscription> {
-        vec![Subscription::quotes(self.venue, vec![self.symbol])]
+        let mut quotes = Subscription::quotes(self.venue, vec![self.symbol]);
+        // Quotes also keep the engine's top of book (the risk checks' mid) fresh.
+        quotes.book = self.params.book_levels.is_some();
+        vec![quotes]
+    }
+
+    /// Takes back the quotes an earlier run left open: the newest of each side
+    /// is quoted on (and replaced at the first requote); any others are cancelled.
+    fn on_start(&mut self, ctx: &dyn Context, out: &mut Intents) -> Result<(), StrategyError> {
+        let own = ctx.open_orders().iter().filter(|o| o.order.venue == self.venue && o.order.symbol == self.symbol);
+        for open in own {
+            let side = if open.order.side == Side::Buy { &mut self.bid } else { &mut self.ask };
+            let Some(price) = open.order.kind.price() else {
+                // Not a quote (a market order of its own it never sends): nothing to keep.
+                out.cancel(open.id);
+                continue;
+            };
+            // Oldest first: a newer order takes the side, the older one is cancelled.
+            if let Some(older) = side.replace(Live { id: open.id, price, previous: None }) {
+                out.cancel(older.id);
+            }
+        }
+        Ok(())
     }
 
     fn on_event(&mut self, ctx: &dyn Context, event: &MarketEvent, out: &mut Intents) -> Result<(), StrategyError> {
         match event {
             MarketEvent::Quote(q) if q.venue == self.venue && q.symbol == self.symbol => {
                 self.last_book = Some(ctx.now());
-                let Some(fair) = self.fair(q) else { return Ok(()) };
-                let moved = self.quoted_at.is_none_or(|at| (fair - at).abs() * BPS > at * self.params.requote_bps);
-                if moved {
-                    self.requote(ctx, fair, out);
+                if self.params.book_levels.is_none()
+                    && let Some(fair) = self.fair(q)
+                {
+                    self.quote(ctx, fair, out);
+                }
+            }
+            MarketEvent::BookSnapshot(_) | MarketEvent::BookDelta(_)
+                if self.params.book_levels.is_some() && self.book.apply(self.venue, self.symbol, event) =>
+            {
+                self.last_book = Some(ctx.now());
+                if let Some(fair) = self.fair_now(ctx) {
+                    self.quote(ctx, fair, out);
                 }
             }
             MarketEvent::Connectivity(c) if c.venue == self.venue && !c.up => {
+                self.book.apply(self.venue, self.symbol, event);
                 self.pull(out);
                 self.last_book = None;
             }
@@ -221,23 +317,37 @@ impl Strategy for MarketMaker {
         let stale = self.last_book.is_some_and(|t| ctx.now().0 - t.0 > self.params.stale_after_ms);
         if stale && (self.bid.is_some() || self.ask.is_some()) {
             self.pull(out);
+        } else if !stale
+            && self.last_book.is_some()
+            && let Some(fair) = self.fair_now(ctx)
+        {
+            // A side waiting out a refusal (or a halt) comes back even in a quiet market.
+            self.quote(ctx, fair, out);
         }
         Ok(())
     }
 
     fn on_order_update(
         &mut self,
-        _ctx: &dyn Context,
+        ctx: &dyn Context,
         update: &OrderUpdate,
         _out: &mut Intents,
     ) -> Result<(), StrategyError> {
-        if !update.is_terminal() {
-            return Ok(());
-        }
         let id = *update.id();
-        let filled = matches!(update, OrderUpdate::Filled { .. });
-        for live in [&mut self.bid, &mut self.ask] {
+        let refused = matches!(update, OrderUpdate::Denied { .. } | OrderUpdate::Rejected { .. });
+        for (i, live) in [&mut self.bid, &mut self.ask].into_iter().enumerate() {
             let Some(l) = *live else { continue };
+            if l.id == id {
+                if refused {
+                    self.cooldown[i].refused(ctx.now());
+                } else if matches!(update, OrderUpdate::Accepted { .. }) {
+                    self.cooldown[i].succeeded();
+                }
+            }
+            if !update.is_terminal() {
+                continue;
+            }
+            let filled = matches!(update, OrderUpdate::Filled { .. });
             if l.previous.is_some_and(|(p, _)| p == id) {
                 // The replaced order is gone: nothing to fall back to.
                 *live = Some(Live { previous: None, ..l });

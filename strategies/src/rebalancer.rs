@@ -6,7 +6,9 @@
 //! target, it trades every asset back to its target with market orders —
 //! sells first, so the buys find the quote they need — skipping trades worth
 //! less than `min_trade_notional`. It waits for its orders to finish before
-//! looking again. It manages the whole account's balances of its assets.
+//! looking again — after a restart too: the orders an earlier run left open
+//! are waited for before the balances are looked at. It manages the whole
+//! account's balances of its assets. Nothing is traded while halted.
 
 use std::collections::BTreeMap;
 
@@ -15,7 +17,7 @@ use serde::Deserialize;
 
 use crate::sdk::{
     Asset, ClientOrderId, Context, Intents, MarketEvent, NewOrder, OrderKind, OrderUpdate, Qty, Side, Strategy,
-    StrategyError, Subscription, Symbol, Timestamp, VenueId,
+    StrategyError, Subscription, Symbol, Timestamp, Trading, VenueId,
 };
 use crate::{Instance, ParamError};
 
@@ -169,9 +171,15 @@ impl Strategy for Rebalancer {
         Ok(())
     }
 
+    /// The orders an earlier run left open belong to a rebalance still under way.
+    fn on_start(&mut self, ctx: &dyn Context, _out: &mut Intents) -> Result<(), StrategyError> {
+        self.pending = ctx.open_orders().iter().map(|o| o.id).collect();
+        Ok(())
+    }
+
     fn on_timer(&mut self, ctx: &dyn Context, out: &mut Intents) -> Result<(), StrategyError> {
         let due = self.last_check.is_none_or(|t| ctx.now().0 - t.0 >= (self.params.interval_secs as i64) * 1000);
-        if !due || !self.pending.is_empty() {
+        if !due || !self.pending.is_empty() || ctx.trading() == Trading::Halted {
             return Ok(());
         }
         if self.holdings(ctx).is_some() {

@@ -3,7 +3,10 @@
 //!
 //! When the fast SMA crosses above the slow one and the strategy holds no
 //! position, it buys `order_qty` at market; when it crosses below and a
-//! position is held, it sells the position. One order at a time per symbol.
+//! position is held, it sells the position. One order at a time per symbol:
+//! after a restart an order an earlier run left open is waited for (the
+//! position, rebuilt from the journal's fills, decides the rest). No order
+//! goes while trading is halted.
 
 use std::collections::{HashMap, VecDeque};
 
@@ -12,7 +15,7 @@ use serde::Deserialize;
 
 use crate::sdk::{
     ClientOrderId, Context, Intents, KlineInterval, MarketEvent, NewOrder, OrderKind, OrderUpdate, Price, Qty, Side,
-    Strategy, StrategyError, Subscription, Symbol, VenueId,
+    Strategy, StrategyError, Subscription, Symbol, Trading, VenueId,
 };
 use crate::{Instance, ParamError};
 
@@ -173,7 +176,7 @@ impl SmaCross {
         let above = fast > slow;
         let crossed = st.fast_above.is_some_and(|prev| prev != above);
         st.fast_above = Some(above);
-        if !crossed || st.pending.is_some() {
+        if !crossed || st.pending.is_some() || ctx.trading() == Trading::Halted {
             return;
         }
         let Some(spec) = ctx.instrument(venue, symbol) else {
@@ -206,6 +209,18 @@ impl Strategy for SmaCross {
             book: false,
             klines: (self.params.source == Source::Klines).then_some(self.params.interval),
         }]
+    }
+
+    /// Waits for the orders an earlier run left open (one per symbol).
+    fn on_start(&mut self, ctx: &dyn Context, out: &mut Intents) -> Result<(), StrategyError> {
+        for open in ctx.open_orders() {
+            match self.state.get_mut(&open.order.symbol) {
+                Some(st) if st.pending.is_none() => st.pending = Some(open.id),
+                // A second one (or one on a symbol no longer traded): not left resting unwatched.
+                _ => out.cancel(open.id),
+            }
+        }
+        Ok(())
     }
 
     fn on_event(&mut self, ctx: &dyn Context, event: &MarketEvent, out: &mut Intents) -> Result<(), StrategyError> {
@@ -416,5 +431,56 @@ mod tests {
         s.on_event(&ctx, &kline("110", true), &mut out).unwrap();
         s.on_event(&ctx, &kline("120", true), &mut out).unwrap();
         assert_eq!(out.len(), 1);
+    }
+
+    #[test]
+    fn a_restart_waits_for_the_order_an_earlier_run_left_open() {
+        // regression: strategies_not_restart_safe
+        let inst = Instance { name: "sma".into(), venue: venue(), symbols: vec![btc()] };
+        let params = Params {
+            fast_period: 1,
+            slow_period: 2,
+            order_qty: Some(d("0.1")),
+            source: Source::Trades,
+            interval: KlineInterval::M1,
+        };
+        let mut s = SmaCross::new(&inst, params);
+        let spec = crate::sdk::testing::spec("BTC", "USDT", "0.001");
+        let mut c = TestContext::default().with_instrument(venue(), spec);
+        let open = crate::sdk::OpenOrder {
+            id: ClientOrderId::for_instance("sma", 3).unwrap(),
+            order: NewOrder {
+                venue: venue(),
+                symbol: btc(),
+                side: Side::Buy,
+                qty: Qty::new(d("0.001")),
+                kind: OrderKind::Market,
+            },
+            filled: Qty::ZERO,
+        };
+        c.open_orders = vec![open];
+        let mut out = Intents::new("sma", 4);
+        s.on_start(&c, &mut out).unwrap();
+        let trade = |p: &str| {
+            MarketEvent::Trade(Trade {
+                venue: venue(),
+                symbol: btc(),
+                trade_id: 1,
+                price: Price::new(d(p)),
+                qty: Qty::new(d("1")),
+                aggressor: Side::Buy,
+                time: Timestamp(1),
+            })
+        };
+        // Down, then a bullish cross: no second buy while the first is out.
+        for p in ["100", "99", "98", "120"] {
+            s.on_event(&c, &trade(p), &mut out).unwrap();
+        }
+        assert!(out.is_empty(), "{:?}", out.as_slice());
+        s.on_order_update(&c, &OrderUpdate::Canceled { id: open.id }, &mut out).unwrap();
+        for p in ["90", "130"] {
+            s.on_event(&c, &trade(p), &mut out).unwrap();
+        }
+        assert_eq!(out.len(), 1, "it buys again once the earlier order is done");
     }
 }

@@ -4,17 +4,23 @@
 //!
 //! At slice i (counted from the first timer tick) the target is
 //! `total_qty × (i+1) / slices` done; the order sent is what is missing
-//! (filled and in-flight quantity subtracted), so a slice that filled only
-//! partly is made up by the next. Market orders, or IOC limits at
-//! `limit_price` (never buy above it, never sell below it). It stops once
-//! the total is filled or the last slice is sent and done.
+//! (the quantity filled subtracted), so a slice that filled only partly is
+//! made up by the next. Market orders, or IOC limits at `limit_price` (never
+//! buy above it, never sell below it). It stops once the total is filled or
+//! the last slice is sent and done. While trading is halted no slice goes;
+//! the next one after the resume makes up what is due.
+//!
+//! Restart-safe: when it starts it saves its start time, and after every
+//! fill what it has filled. After a restart it keeps its schedule, counts
+//! every fill it had (from the journal), takes back a slice still open, and
+//! sends only what is still missing.
 
 use rust_decimal::Decimal;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::sdk::{
-    ClientOrderId, Context, Intents, MarketEvent, NewOrder, OrderKind, OrderUpdate, Price, Qty, Side, Strategy,
-    StrategyError, Subscription, Symbol, TimeInForce, Timestamp, VenueId,
+    ClientOrderId, Context, Intents, MarketEvent, NewOrder, OrderKind, OrderUpdate, Price, Qty, Restored, Side,
+    Strategy, StrategyError, Subscription, Symbol, TimeInForce, Timestamp, Trading, VenueId,
 };
 use crate::{Instance, ParamError};
 
@@ -64,6 +70,16 @@ impl Params {
     }
 }
 
+/// What a twap saves in the journal (see [`Intents::save_state`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Saved {
+    side: Side,
+    /// When the first slice was due (venue ms).
+    started_ms: i64,
+    /// Filled so far, when saved (the journal's fills are counted too: they may be newer).
+    filled: Decimal,
+}
+
 /// A running `twap` instance.
 #[derive(Debug)]
 pub struct Twap {
@@ -71,7 +87,7 @@ pub struct Twap {
     symbol: Symbol,
     params: Params,
     started: Option<Timestamp>,
-    /// Slices sent so far.
+    /// Slices due so far that were sent (or made up by a later one).
     sent: u32,
     filled: Decimal,
     /// The open slice and its quantity.
@@ -99,6 +115,20 @@ impl Twap {
     pub fn filled(&self) -> Decimal {
         self.filled
     }
+
+    fn save(&self, out: &mut Intents) -> Result<(), StrategyError> {
+        let Some(started) = self.started else { return Ok(()) };
+        out.save_state(&Saved { side: self.params.side, started_ms: started.0, filled: self.filled })
+    }
+
+    /// Slices due at `now`: the first at the start, then one per interval.
+    fn due(&self, started: Timestamp, now: Timestamp) -> u32 {
+        let p = &self.params;
+        let interval_ms = (i64::try_from(p.duration_secs).unwrap_or(i64::MAX / 1000) * 1000) / i64::from(p.slices);
+        let elapsed = (now.0 - started.0).max(0);
+        let due = if interval_ms > 0 { elapsed / interval_ms + 1 } else { i64::from(p.slices) };
+        u32::try_from(due).unwrap_or(u32::MAX).min(p.slices)
+    }
 }
 
 impl Strategy for Twap {
@@ -107,25 +137,58 @@ impl Strategy for Twap {
         vec![Subscription::quotes(self.venue, vec![self.symbol])]
     }
 
+    /// Picks up the schedule and the quantity filled where an earlier run left them.
+    fn on_restore(&mut self, _ctx: &dyn Context, restored: &Restored, _out: &mut Intents) -> Result<(), StrategyError> {
+        let saved = match restored.state::<Saved>() {
+            Some(Ok(saved)) if saved.side == self.params.side => Some(saved),
+            // Another side (a new execution under the old name) or an unreadable state: start over.
+            _ => None,
+        };
+        let Some(saved) = saved else { return Ok(()) };
+        self.started = Some(Timestamp(saved.started_ms));
+        let from_fills: Decimal = restored
+            .fills
+            .iter()
+            .filter(|f| f.symbol == self.symbol && f.side == self.params.side && f.time.0 >= saved.started_ms)
+            .map(|f| f.qty.get())
+            .sum();
+        self.filled = saved.filled.max(from_fills);
+        Ok(())
+    }
+
+    /// Takes back a slice an earlier run left open (any other is cancelled).
+    fn on_start(&mut self, ctx: &dyn Context, out: &mut Intents) -> Result<(), StrategyError> {
+        for open in ctx.open_orders().iter().filter(|o| o.order.symbol == self.symbol) {
+            if self.in_flight.is_none() {
+                self.in_flight = Some((open.id, open.order.qty.get() - open.filled.get()));
+            } else {
+                out.cancel(open.id);
+            }
+        }
+        Ok(())
+    }
+
     fn on_event(&mut self, _ctx: &dyn Context, _event: &MarketEvent, _out: &mut Intents) -> Result<(), StrategyError> {
         Ok(())
     }
 
     fn on_timer(&mut self, ctx: &dyn Context, out: &mut Intents) -> Result<(), StrategyError> {
-        if self.done() || self.in_flight.is_some() {
+        if self.done() || self.in_flight.is_some() || ctx.trading() == Trading::Halted {
             return Ok(());
         }
         let now = ctx.now();
-        let started = *self.started.get_or_insert(now);
-        let p = &self.params;
-        let interval_ms = (p.duration_secs as i64 * 1000) / i64::from(p.slices);
-        // Slice `sent` is due at started + sent × interval.
-        if now.0 - started.0 < interval_ms * i64::from(self.sent) {
+        if self.started.is_none() {
+            self.started = Some(now);
+            self.save(out)?;
+        }
+        let due = self.due(self.started.unwrap_or(now), now);
+        if due <= self.sent {
             return Ok(());
         }
         let Some(spec) = ctx.instrument(self.venue, self.symbol) else { return Ok(()) };
-        let target = p.total_qty * Decimal::from(self.sent + 1) / Decimal::from(p.slices);
-        self.sent += 1;
+        let p = &self.params;
+        let target = p.total_qty * Decimal::from(due) / Decimal::from(p.slices);
+        self.sent = due;
         let Some(qty) = spec.round_qty(Qty::new(target.min(p.total_qty) - self.filled)) else { return Ok(()) };
         let kind = match p.limit_price {
             Some(limit) => {
@@ -143,13 +206,14 @@ impl Strategy for Twap {
         &mut self,
         _ctx: &dyn Context,
         update: &OrderUpdate,
-        _out: &mut Intents,
+        out: &mut Intents,
     ) -> Result<(), StrategyError> {
         if self.in_flight.is_none_or(|(id, _)| id != *update.id()) {
             return Ok(());
         }
         if let Some(fill) = update.fill() {
             self.filled += fill.qty.get();
+            self.save(out)?;
         }
         if update.is_terminal() {
             self.in_flight = None;
@@ -254,6 +318,79 @@ mod tests {
             .unwrap();
         t.on_timer(&ctx(10_000), &mut out).unwrap();
         assert_eq!(placed(&mut out)[0].1, d("0.5"), "the rejected slice is made up");
+    }
+
+    #[test]
+    fn a_restarted_twap_continues_its_schedule_and_never_executes_twice() {
+        // regression: twap_starts_over_after_every_restart (total_qty 0.01 bought 0.01799 over five restarts)
+        let mut t = twap(None);
+        let mut out = Intents::new("tw", 1);
+        t.on_timer(&ctx(1_000), &mut out).unwrap();
+        let saved = out.take_state().expect("the start is saved");
+        let first = placed(&mut out);
+        let at = |mut f: Fill, ms| {
+            f.time = Timestamp(ms);
+            f
+        };
+        let f1 = at(fill(first[0].0, "0.25"), 1_500);
+        t.on_order_update(&ctx(1_500), &OrderUpdate::Filled { id: first[0].0, fill: f1 }, &mut out).unwrap();
+        let after_fill = out.take_state().expect("progress is saved after each fill");
+        assert_ne!(after_fill, saved);
+        // Slice 2 goes out at 11 000 and the process dies with it open.
+        t.on_timer(&ctx(11_000), &mut out).unwrap();
+        let second = placed(&mut out);
+
+        // The restart: the journal has the state, the first fill, and the second slice still open.
+        let mut restarted = twap(None);
+        let restored = Restored { fills: vec![f1], state: Some(after_fill.clone()) };
+        let mut c = ctx(12_000);
+        c.open_orders = vec![crate::sdk::OpenOrder {
+            id: second[0].0,
+            order: NewOrder {
+                venue: venue(),
+                symbol: btc(),
+                side: Side::Buy,
+                qty: Qty::new(d("0.25")),
+                kind: OrderKind::Market,
+            },
+            filled: Qty::ZERO,
+        }];
+        let mut out = Intents::new("tw", 3);
+        restarted.on_restore(&c, &restored, &mut out).unwrap();
+        restarted.on_start(&c, &mut out).unwrap();
+        restarted.on_timer(&c, &mut out).unwrap();
+        assert!(out.is_empty(), "the open slice is its own again: nothing new while it is out");
+        let f2 = at(fill(second[0].0, "0.25"), 12_000);
+        restarted.on_order_update(&c, &OrderUpdate::Filled { id: second[0].0, fill: f2 }, &mut out).unwrap();
+        out.take_state();
+        // Down until 35 000: slices 3 and 4 are due, and go as one order of what is missing.
+        restarted.on_timer(&ctx(35_000), &mut out).unwrap();
+        let rest = placed(&mut out);
+        assert_eq!(rest[0].1, d("0.5"));
+        let f3 = at(fill(rest[0].0, "0.5"), 35_000);
+        restarted.on_order_update(&ctx(35_000), &OrderUpdate::Filled { id: rest[0].0, fill: f3 }, &mut out).unwrap();
+        assert!(restarted.done());
+        assert_eq!(restarted.filled(), d("1"), "exactly the total, across the restart");
+
+        // A restart whose saved state lags its fills (a crash between the fill and the save): the fills win.
+        let mut again = twap(None);
+        let restored = Restored { fills: vec![f1, f2, f3], state: Some(after_fill) };
+        again.on_restore(&ctx(36_000), &restored, &mut out).unwrap();
+        assert_eq!(again.filled(), d("1"));
+        again.on_timer(&ctx(36_000), &mut out).unwrap();
+        assert!(out.drain().next().is_none(), "done: nothing more");
+    }
+
+    #[test]
+    fn nothing_goes_while_halted_and_the_next_slice_makes_up_for_it() {
+        let mut t = twap(None);
+        let mut out = Intents::new("tw", 1);
+        let mut c = ctx(1_000);
+        c.trading = crate::sdk::Trading::Halted;
+        t.on_timer(&c, &mut out).unwrap();
+        assert!(out.is_empty());
+        t.on_timer(&ctx(1_000), &mut out).unwrap();
+        assert_eq!(placed(&mut out)[0].1, d("0.25"));
     }
 
     #[test]

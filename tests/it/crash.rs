@@ -129,8 +129,8 @@ fn sigkill_at_any_point_then_restart_matches_the_venue_exactly() {
             Point::Fill => daemon.wait_message("fill"),
             Point::BetweenSendAndAck => {
                 // The user stream reports the order the venue took; its REST answer stays held back.
-                daemon.wait_message("order accepted");
-                assert!(sim.with_exchange(|ex| ex.orders_of(ACCOUNT).len()) > before, "the venue took an order");
+                let took = || sim.with_exchange(|ex| ex.orders_of(ACCOUNT).len()) > before;
+                daemon.wait_line("an order the venue took", |l| l.contains("\"order accepted\"") && took());
             }
             Point::AfterLines(n) => daemon.wait_lines(n),
             Point::Draining => {
@@ -164,8 +164,25 @@ fn sigkill_at_any_point_then_restart_matches_the_venue_exactly() {
     assert!(traded >= 20, "the grid traded ({traded} orders)");
 }
 
+/// Waits until none of the daemon's open orders is still on its way to the venue
+/// (the restarted grid may lay out levels at the top of book it reads at connect).
+fn settled(daemon: &Daemon) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let orders = get(daemon, "/v1/orders");
+        let moving: Vec<&serde_json::Value> =
+            orders.as_array().unwrap().iter().filter(|o| o["state"] != "open").collect();
+        if moving.is_empty() {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "orders never settled: {moving:?}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
 /// The daemon's view (control API) against the simulator's ledger.
 fn compare(sim: &SimHandle, daemon: &Daemon, initial: &BTreeMap<String, Decimal>, point: Point) {
+    settled(daemon);
     type Open = BTreeMap<String, (Decimal, Decimal, Decimal)>;
     let (venue_open, venue_balances, client_ids): (Open, BTreeMap<String, (Decimal, Decimal)>, Vec<String>) = sim
         .with_exchange(|ex| {

@@ -5,7 +5,9 @@
 //! A connection that stays silent longer than the silence timeout (the
 //! venue pings every 20 s) is dropped and replaced. `serverShutdown` means
 //! reconnect now, without backoff. Strategies see `Connectivity` up/down,
-//! a `BookSnapshot` after every (re)sync, then `BookDelta`s.
+//! a `BookSnapshot` after every (re)sync, then `BookDelta`s. After every
+//! (re)connect the top of book of each quoted symbol is read over REST, so a
+//! quiet market (which sends no quote until its book changes) still has a price.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -17,11 +19,11 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
-use tradewind_strategies::sdk::{Connectivity, KlineInterval, MarketEvent, Symbol, VenueId};
+use tradewind_strategies::sdk::{Connectivity, KlineInterval, MarketEvent, Quote, Symbol, VenueId};
 
 use super::book::{Applied, LocalBook, SyncError};
 use super::parse::{StreamEvent, parse_combined};
-use super::rest::{DepthSnapshot, RestClient};
+use super::rest::{BookTicker, DepthSnapshot, RestClient};
 use crate::engine::{EngineInput, SharedEngine};
 use crate::venue::backoff::Backoff;
 use crate::venue::uptime::Uptime;
@@ -92,6 +94,8 @@ pub fn spawn_feeds(
                 meters,
                 requested: AtomicBool::new(false),
                 delivered: AtomicBool::new(false),
+                awaiting: std::sync::Mutex::new(std::collections::HashSet::new()),
+                awaiting_top: AtomicBool::new(false),
             };
             tokio::spawn(feed.run(shutdown.clone()))
         })
@@ -131,6 +135,26 @@ pub fn missing(subscribed: &[FeedSpec], wanted: &[FeedSpec]) -> Vec<FeedSpec> {
             (!spec.streams().is_empty()).then_some(spec)
         })
         .collect()
+}
+
+/// The combined-stream URL of `specs` under `base`. Stream names are
+/// percent-encoded: Binance lists symbols such as `币安人生USDT`, and raw UTF-8
+/// in a URL is refused by strict servers (ASCII names go as they are).
+pub fn stream_url(base: &str, specs: &[FeedSpec]) -> String {
+    let mut url = format!("{}/stream?streams=", base.trim_end_matches('/'));
+    for (i, stream) in specs.iter().flat_map(FeedSpec::streams).enumerate() {
+        if i > 0 {
+            url.push('/');
+        }
+        for b in stream.bytes() {
+            if b.is_ascii_alphanumeric() || matches!(b, b'@' | b'_' | b'-' | b'.') {
+                url.push(char::from(b));
+            } else {
+                url.push_str(&format!("%{b:02X}"));
+            }
+        }
+    }
+    url
 }
 
 /// Splits specs over connections of at most [`MAX_STREAMS_PER_CONNECTION`] streams.
@@ -174,6 +198,11 @@ struct Feed {
     /// The connection delivered market data: it has proved itself, so the
     /// next failure retries from the shortest delay.
     delivered: AtomicBool,
+    /// Quoted symbols that have had no quote since the connection opened: the
+    /// top of book fetched over REST stands in for it (a quiet market sends
+    /// no quote until the book changes). `awaiting_top` is set while any is.
+    awaiting: std::sync::Mutex<std::collections::HashSet<Symbol>>,
+    awaiting_top: AtomicBool,
 }
 
 /// The per-event metrics of one connection, registered once: looking a
@@ -255,8 +284,7 @@ enum End {
 
 impl Feed {
     fn url(&self) -> String {
-        let streams: Vec<String> = self.specs.iter().flat_map(FeedSpec::streams).collect();
-        format!("{}/stream?streams={}", self.options.stream_url.trim_end_matches('/'), streams.join("/"))
+        stream_url(&self.options.stream_url, &self.specs)
     }
 
     async fn run(self, shutdown: CancellationToken) {
@@ -373,6 +401,8 @@ impl Feed {
         tokio::pin!(silence);
         let mut fetching: HashMap<Symbol, bool> = HashMap::new();
         let (snap_tx, mut snap_rx) = mpsc::channel::<(Symbol, Result<DepthSnapshot, String>)>(64);
+        let (tops_tx, mut tops_rx) = mpsc::channel::<Result<Vec<BookTicker>, String>>(4);
+        self.fetch_tops(Duration::ZERO, &tops_tx);
         loop {
             // Snapshots before frames, so a busy stream cannot hold a resync back.
             let frame = tokio::select! {
@@ -380,6 +410,16 @@ impl Feed {
                 () = &mut cancelled => {
                     let _ = ws.close(None).await;
                     return End::Shutdown;
+                }
+                Some(tops) = tops_rx.recv() => {
+                    match tops {
+                        Ok(tops) => self.install_tops(tops).await,
+                        Err(e) => {
+                            tracing::warn!(venue = %self.options.venue, error = %e, "top of book over REST failed; retrying");
+                            self.fetch_tops(Duration::from_secs(1), &tops_tx);
+                        }
+                    }
+                    continue;
                 }
                 Some((symbol, snapshot)) = snap_rx.recv() => {
                     fetching.insert(symbol, false);
@@ -529,6 +569,53 @@ impl Feed {
         });
     }
 
+    /// Fetches the top of book of the quoted symbols over REST (after `after`),
+    /// for those that get no quote from the stream first.
+    fn fetch_tops(&self, after: Duration, tx: &mpsc::Sender<Result<Vec<BookTicker>, String>>) {
+        let symbols: Vec<Symbol> = self.specs.iter().filter(|s| s.quotes && !s.book).map(|s| s.symbol).collect();
+        if symbols.is_empty() {
+            return;
+        }
+        {
+            let mut awaiting = self.awaiting.lock().unwrap_or_else(|p| p.into_inner());
+            if after.is_zero() {
+                awaiting.clear();
+                awaiting.extend(symbols.iter().copied());
+            }
+            if awaiting.is_empty() {
+                return;
+            }
+        }
+        self.awaiting_top.store(true, Ordering::Relaxed);
+        let (rest, tx) = (self.rest.clone(), tx.clone());
+        tokio::spawn(async move {
+            tokio::time::sleep(after).await;
+            let _ = tx.send(rest.book_tickers(&symbols).await.map_err(|e| e.to_string())).await;
+        });
+    }
+
+    /// REST tops for the symbols still without a quote on this connection.
+    async fn install_tops(&self, tops: Vec<BookTicker>) {
+        let wanted: Vec<BookTicker> = {
+            let mut awaiting = self.awaiting.lock().unwrap_or_else(|p| p.into_inner());
+            let wanted = tops.into_iter().filter(|t| awaiting.remove(&t.symbol)).collect();
+            self.awaiting_top.store(!awaiting.is_empty(), Ordering::Relaxed);
+            wanted
+        };
+        for t in wanted {
+            let quote = Quote {
+                venue: self.options.venue,
+                symbol: t.symbol,
+                bid_price: t.bid_price,
+                bid_qty: t.bid_qty,
+                ask_price: t.ask_price,
+                ask_qty: t.ask_qty,
+                update_id: 0,
+            };
+            self.emit(MarketEvent::Quote(quote), None).await;
+        }
+    }
+
     fn count_resync(&self, symbol: Symbol) {
         let (venue, symbol) = (self.options.venue.to_string(), symbol.to_string());
         metrics::counter!("tradewind_book_resyncs_total", "venue" => venue, "symbol" => symbol).increment(1);
@@ -538,6 +625,15 @@ impl Feed {
     async fn emit(&self, event: MarketEvent, received: Option<std::time::Instant>) {
         self.meters.count(&event);
         self.delivered.store(true, Ordering::Relaxed);
+        if let MarketEvent::Quote(q) = &event
+            && received.is_some()
+            && self.awaiting_top.load(Ordering::Relaxed)
+        {
+            // The stream's quote came first: the REST one, older, is not needed.
+            let mut awaiting = self.awaiting.lock().unwrap_or_else(|p| p.into_inner());
+            awaiting.remove(&q.symbol);
+            self.awaiting_top.store(!awaiting.is_empty(), Ordering::Relaxed);
+        }
         if let MarketEvent::Trade(t) = &event {
             // Exchange time to now: network and queueing delay (plus any clock skew).
             let lag_ms = crate::engine::wall_clock_now().0 - t.time.0;
@@ -581,6 +677,25 @@ mod tests {
             group_streams(vec![FeedSpec { klines: vec![], trades: false, quotes: false, book: false, ..spec(1) }])
                 .is_empty()
         );
+    }
+
+    #[test]
+    fn non_ascii_stream_names_are_percent_encoded_in_the_url() {
+        // regression: non_ascii_symbols (raw UTF-8 in the handshake URL; a strict server refused it forever)
+        let spec = |s: &str| FeedSpec {
+            symbol: Symbol::new(s).unwrap(),
+            trades: true,
+            quotes: false,
+            book: false,
+            klines: vec![],
+        };
+        let url = stream_url("wss://stream.binance.com:9443/", &[spec("币安人生USDT"), spec("BTCUSDT")]);
+        assert_eq!(
+            url,
+            "wss://stream.binance.com:9443/stream?streams=%E5%B8%81%E5%AE%89%E4%BA%BA%E7%94%9Fusdt@trade/btcusdt@trade"
+        );
+        assert!(url.is_ascii());
+        assert!(reqwest::Url::parse(&url).is_ok());
     }
 
     #[test]

@@ -283,8 +283,15 @@ impl SimConfig {
         }
         for (i, s) in self.symbols.iter().enumerate() {
             let key = |field: &str| format!("symbols[{i}].{field}");
-            if s.symbol.is_empty() || !s.symbol.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()) {
-                problems.push(format!("{}: must be upper-case letters and digits, got {:?}", key("symbol"), s.symbol));
+            // Binance lists symbols such as 币安人生USDT: letters of any script, ASCII ones upper-case.
+            let symbol_char =
+                |c: char| c.is_ascii_uppercase() || c.is_ascii_digit() || (!c.is_ascii() && c.is_alphanumeric());
+            if s.symbol.is_empty() || !s.symbol.chars().all(symbol_char) {
+                problems.push(format!(
+                    "{}: must be upper-case letters (or letters of other scripts) and digits, got {:?}",
+                    key("symbol"),
+                    s.symbol
+                ));
             }
             for (field, value) in [("tick_size", s.tick_size), ("step_size", s.step_size), ("quote_qty", s.quote_qty)] {
                 if value <= Decimal::ZERO {

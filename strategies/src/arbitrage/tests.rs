@@ -145,3 +145,44 @@ fn validation_names_each_key() {
     let keys: Vec<&str> = errors.iter().map(|e| e.key.as_str()).collect();
     assert_eq!(keys, ["other_venue", "order_qty", "fee_bps", "min_edge_bps", "symbols"]);
 }
+
+#[test]
+fn after_a_restart_the_open_legs_are_waited_for_then_what_is_unpaired_is_unwound() {
+    // regression: strategies_not_restart_safe (a pair cut in half by a crash stayed unhedged)
+    let mut c = ctx();
+    let leg = crate::sdk::OpenOrder {
+        id: ClientOrderId::for_instance("arb", 8).unwrap(),
+        order: NewOrder {
+            venue: b(),
+            symbol: btc(),
+            side: Side::Sell,
+            qty: Qty::new(d("0.05")),
+            kind: OrderKind::Limit { price: Price::new(d("60100")), tif: TimeInForce::Ioc },
+        },
+        filled: Qty::ZERO,
+    };
+    // The buy leg on A filled before the crash; the sell on B is still being settled.
+    c.positions.insert((a(), btc()), Qty::new(d("0.05")));
+    c.open_orders = vec![leg];
+    let mut s = arb();
+    let mut out = Intents::new("arb", 9);
+    s.on_start(&c, &mut out).unwrap();
+    assert!(out.is_empty(), "the open leg first");
+    s.on_event(&c, &quote(a(), "60200", "60201", "1"), &mut out).unwrap();
+    s.on_event(&c, &quote(b(), "59000", "59001", "1"), &mut out).unwrap();
+    assert!(out.is_empty(), "no new pair while settling");
+    // It expired unfilled: the 0.05 bought on A is sold back there.
+    s.on_order_update(&c, &OrderUpdate::Expired { id: leg.id }, &mut out).unwrap();
+    let unwind = placed(&mut out);
+    assert_eq!(
+        unwind.iter().map(|o| (o.1, o.2, o.3, o.4)).collect::<Vec<_>>(),
+        [(a(), Side::Sell, d("0.05"), OrderKind::Market)]
+    );
+    // A restart with the books even does nothing.
+    let mut even = ctx();
+    even.positions.insert((a(), btc()), Qty::new(d("0.05")));
+    even.positions.insert((b(), btc()), Qty::new(d("-0.05")));
+    let mut s = arb();
+    s.on_start(&even, &mut out).unwrap();
+    assert!(out.is_empty());
+}

@@ -105,10 +105,58 @@ fn a_filled_level_is_answered_one_level_over() {
     g.on_order_update(&c, &filled(next[0].2, Side::Sell, "100"), &mut out).unwrap();
     let back: Vec<(Side, Decimal)> = placed(&mut out).into_iter().map(|(s, p, _)| (s, p)).collect();
     assert_eq!(back, [(Side::Buy, d("95"))]);
-    // A cancelled order frees its level without a new order.
+    // A cancelled order (not the grid's doing) is put back at the next timer tick.
     let (_, _, buy_90) = first[0];
     g.on_order_update(&c, &OrderUpdate::Canceled { id: buy_90 }, &mut out).unwrap();
     assert!(out.is_empty());
+    g.on_timer(&c, &mut out).unwrap();
+    assert_eq!(placed(&mut out).iter().map(|(s, p, _)| (*s, *p)).collect::<Vec<_>>(), [(Side::Buy, d("90"))]);
+}
+
+#[test]
+fn after_a_halt_or_a_pause_the_grid_puts_its_orders_back_once_trading_resumes() {
+    // regression (operator safety): grid never rebuilt after halt → resume, pause → resume, or a cancel
+    let mut g = grid(Spacing::Arithmetic);
+    let mut out = Intents::new("g", 1);
+    let mut c = ctx("1");
+    g.on_event(&c, &quote("100.2"), &mut out).unwrap();
+    let first = placed(&mut out);
+    assert_eq!(first.len(), 4);
+    // Halt: the engine cancels every order; nothing is placed while halted.
+    c.trading = crate::sdk::Trading::Halted;
+    for (_, _, id) in &first {
+        g.on_order_update(&c, &OrderUpdate::Canceled { id: *id }, &mut out).unwrap();
+    }
+    g.on_timer(&c, &mut out).unwrap();
+    assert!(out.is_empty(), "halted");
+    c.trading = crate::sdk::Trading::Active;
+    g.on_timer(&c, &mut out).unwrap();
+    let back: Vec<(Side, Decimal)> = placed(&mut out).into_iter().map(|(s, p, _)| (s, p)).collect();
+    assert_eq!(back, [(Side::Buy, d("90")), (Side::Buy, d("95")), (Side::Sell, d("105")), (Side::Sell, d("110"))]);
+}
+
+#[test]
+fn a_refused_order_is_tried_again_later_each_time() {
+    let mut g = grid(Spacing::Arithmetic);
+    let mut out = Intents::new("g", 1);
+    let mut c = ctx("0");
+    g.on_event(&c, &quote("100"), &mut out).unwrap();
+    let first = placed(&mut out);
+    let refused = |id| OrderUpdate::Rejected { id, reason: crate::sdk::Reason::new("-2010", "insufficient balance") };
+    g.on_order_update(&c, &refused(first[0].2), &mut out).unwrap();
+    g.on_timer(&c, &mut out).unwrap();
+    assert!(out.is_empty(), "not at once");
+    c.now = crate::sdk::Timestamp(1_000);
+    g.on_timer(&c, &mut out).unwrap();
+    let again = placed(&mut out);
+    assert_eq!(again.len(), 1);
+    g.on_order_update(&c, &refused(again[0].2), &mut out).unwrap();
+    c.now = crate::sdk::Timestamp(2_500);
+    g.on_timer(&c, &mut out).unwrap();
+    assert!(out.is_empty(), "2 s after a second refusal");
+    c.now = crate::sdk::Timestamp(3_000);
+    g.on_timer(&c, &mut out).unwrap();
+    assert_eq!(placed(&mut out).len(), 1);
 }
 
 #[test]
@@ -152,9 +200,17 @@ fn a_restart_takes_back_open_orders_instead_of_placing_them_again() {
         },
         filled: Qty::ZERO,
     };
-    c.open_orders = vec![resting("tw-g-7", Side::Buy, "95"), resting("tw-g-8", Side::Sell, "110")];
+    c.open_orders = vec![
+        resting("tw-g-7", Side::Buy, "95"),
+        resting("tw-g-8", Side::Sell, "110"),
+        resting("tw-g-6", Side::Buy, "93"),
+    ];
     let mut g = grid(Spacing::Arithmetic);
     let mut out = Intents::new("g", 9);
+    g.on_start(&c, &mut out).unwrap();
+    let off_grid: Vec<OrderIntent> = out.drain().collect();
+    assert_eq!(off_grid, [OrderIntent::Cancel { id: ClientOrderId::new("tw-g-6").unwrap() }], "on no level: cancelled");
+    c.open_orders.pop();
     g.on_event(&c, &quote("100"), &mut out).unwrap();
     let new: Vec<(Side, Decimal)> = placed(&mut out).into_iter().map(|(s, p, _)| (s, p)).collect();
     assert_eq!(new, [(Side::Buy, d("90")), (Side::Sell, d("105"))], "only the missing levels");

@@ -26,6 +26,7 @@ fn params() -> Params {
         skew_bps: d("10"),
         requote_bps: d("5"),
         microprice: false,
+        book_levels: None,
         stale_after_ms: 5_000,
     }
 }
@@ -164,6 +165,7 @@ fn validation_names_each_key() {
         skew_bps: d("-1"),
         requote_bps: d("0"),
         microprice: false,
+        book_levels: Some(0),
         stale_after_ms: 10,
     };
     let mut errors = Vec::new();
@@ -171,7 +173,16 @@ fn validation_names_each_key() {
     let keys: Vec<&str> = errors.iter().map(|e| e.key.as_str()).collect();
     assert_eq!(
         keys,
-        ["spread_bps", "order_qty", "max_inventory", "requote_bps", "skew_bps", "stale_after_ms", "symbols"]
+        [
+            "spread_bps",
+            "order_qty",
+            "max_inventory",
+            "requote_bps",
+            "skew_bps",
+            "book_levels",
+            "stale_after_ms",
+            "symbols"
+        ]
     );
 }
 
@@ -187,9 +198,14 @@ fn a_failed_replacement_falls_back_to_the_order_it_replaced() {
     let replaced: Vec<OrderIntent> = out.drain().collect();
     let OrderIntent::Replace { cancel, id: new_bid, .. } = replaced[0] else { panic!("{replaced:?}") };
     assert_eq!(cancel, bid);
-    // The replacement is refused (e.g. the rate budget): the old bid still rests, and is replaced next time.
+    // The replacement is refused (e.g. the rate budget): the old bid still rests, and is
+    // replaced once the side's cooldown (1 s after a first refusal) is over.
     let refused = OrderUpdate::Denied { id: new_bid, reason: crate::sdk::Reason::new("rate_limited", "later") };
     s.on_order_update(&c, &refused, &mut out).unwrap();
+    s.on_event(&c, &quote("60035.99", "60036.01", "1", "1"), &mut out).unwrap();
+    assert!(out.drain().all(|i| !matches!(i, OrderIntent::Replace { cancel, .. } if cancel == bid)), "not at once");
+    let mut c = c;
+    c.now = Timestamp(1_000);
     s.on_event(&c, &quote("60035.99", "60036.01", "1", "1"), &mut out).unwrap();
     let again: Vec<OrderIntent> = out.drain().collect();
     assert!(
@@ -209,10 +225,131 @@ fn a_failed_replacement_falls_back_to_the_order_it_replaced() {
         &mut out,
     )
     .unwrap();
+    c.now = Timestamp(3_000);
     s.on_event(&c, &quote("60035.99", "60036.01", "1", "1"), &mut out).unwrap();
     let fresh: Vec<OrderIntent> = out.drain().collect();
     assert!(
         fresh.iter().any(|i| matches!(i, OrderIntent::Place { order, .. } if order.side == Side::Buy)),
         "{fresh:?}"
     );
+}
+
+#[test]
+fn a_refused_side_waits_longer_after_each_refusal() {
+    // regression: replace_loop (the same failing request 59 times in 3 minutes, 22 within a second)
+    let mut s = mm(params());
+    let mut c = ctx("0", "1");
+    let mut out = Intents::new("mm", 1);
+    let mut sent_at = Vec::new();
+    for ms in (0..20_000).step_by(100) {
+        c.now = Timestamp(ms);
+        s.on_event(&c, &quote("59999.99", "60000.01", "1", "1"), &mut out).unwrap();
+        for intent in out.drain().collect::<Vec<_>>() {
+            if let OrderIntent::Place { id, order } = intent
+                && order.side == Side::Buy
+            {
+                sent_at.push(ms);
+                let denied = OrderUpdate::Denied { id, reason: crate::sdk::Reason::new("rate_limited", "budget") };
+                s.on_order_update(&c, &denied, &mut out).unwrap();
+            }
+        }
+    }
+    // 0, then 1 s, 2 s, 4 s, 8 s later: five tries in 20 s, not two hundred.
+    assert_eq!(sent_at, [0, 1_000, 3_000, 7_000, 15_000]);
+}
+
+#[test]
+fn after_a_restart_the_quotes_of_the_earlier_run_are_taken_back() {
+    // regression: strategies_not_restart_safe (quotes of a dead process filled minutes later)
+    let mut s = mm(params());
+    let mut c = ctx("0", "1");
+    let open = |seq: u64, side, price: &str| crate::sdk::OpenOrder {
+        id: ClientOrderId::for_instance("mm", seq).unwrap(),
+        order: NewOrder {
+            venue: venue(),
+            symbol: btc(),
+            side,
+            qty: Qty::new(d("0.01")),
+            kind: OrderKind::Limit { price: Price::new(d(price)), tif: TimeInForce::Gtc },
+        },
+        filled: Qty::ZERO,
+    };
+    c.open_orders = vec![open(7, Side::Buy, "59000"), open(8, Side::Sell, "61000"), open(9, Side::Buy, "59500")];
+    let mut out = Intents::new("mm", 10);
+    s.on_start(&c, &mut out).unwrap();
+    let cancelled: Vec<OrderIntent> = out.drain().collect();
+    assert_eq!(cancelled, [OrderIntent::Cancel { id: open(7, Side::Buy, "0").id }], "the older bid");
+    // The first quote replaces the taken-back orders: nothing new is left beside them.
+    s.on_event(&c, &quote("59999.99", "60000.01", "1", "1"), &mut out).unwrap();
+    let replaced: Vec<OrderIntent> = out.drain().collect();
+    let cancels: Vec<ClientOrderId> = replaced
+        .iter()
+        .map(|i| match i {
+            OrderIntent::Replace { cancel, .. } => *cancel,
+            other => panic!("only replaces, got {other:?}"),
+        })
+        .collect();
+    assert_eq!(cancels, [open(9, Side::Buy, "0").id, open(8, Side::Sell, "0").id]);
+}
+
+#[test]
+fn nothing_is_quoted_while_halted_and_the_quotes_come_back_on_resume() {
+    let mut s = mm(params());
+    let mut c = ctx("0", "1");
+    c.trading = crate::sdk::Trading::Halted;
+    let mut out = Intents::new("mm", 1);
+    s.on_event(&c, &quote("59999.99", "60000.01", "1", "1"), &mut out).unwrap();
+    assert!(out.is_empty(), "halted");
+    c.trading = crate::sdk::Trading::Active;
+    c.now = Timestamp(1_000);
+    s.on_timer(&c, &mut out).unwrap();
+    c.book_tops.insert(
+        (venue(), btc()),
+        match quote("59999.99", "60000.01", "1", "1") {
+            MarketEvent::Quote(q) => q,
+            _ => unreachable!(),
+        },
+    );
+    s.on_timer(&c, &mut out).unwrap();
+    assert_eq!(intents(&mut out).len(), 2, "resumed: both sides, even without a new quote event");
+}
+
+#[test]
+fn with_book_levels_the_fair_price_comes_from_the_l2_book() {
+    use crate::sdk::{BookDelta, BookSnapshot, Level};
+    let mut s = mm(Params { book_levels: Some(2), requote_bps: d("1"), ..params() });
+    assert!(s.subscriptions()[0].book && s.subscriptions()[0].quotes);
+    let c = ctx("0", "1");
+    let mut out = Intents::new("mm", 1);
+    let level = |p: &str, q: &str| Level { price: Price::new(d(p)), qty: Qty::new(d(q)) };
+    // A quote alone sets nothing: the price comes from the book.
+    s.on_event(&c, &quote("59999.99", "60000.01", "1", "1"), &mut out).unwrap();
+    assert!(out.is_empty());
+    let snapshot = MarketEvent::BookSnapshot(BookSnapshot {
+        venue: venue(),
+        symbol: btc(),
+        last_update_id: 1,
+        bids: vec![level("59990", "1"), level("59980", "1")],
+        asks: vec![level("60010", "1"), level("60020", "1")],
+    });
+    s.on_event(&c, &snapshot, &mut out).unwrap();
+    // Bids average 59985, asks 60015, equal sizes: fair 60000, ±10 bps.
+    assert_eq!(
+        intents(&mut out),
+        [("place", Some(Side::Buy), Some(d("59940"))), ("place", Some(Side::Sell), Some(d("60060")))]
+    );
+    // Size piles onto the bids: the fair price leans up (toward the thin asks), past the requote threshold.
+    let delta = MarketEvent::BookDelta(BookDelta {
+        venue: venue(),
+        symbol: btc(),
+        first_update_id: 2,
+        last_update_id: 2,
+        bids: vec![level("59990", "99"), level("59980", "99")],
+        asks: vec![],
+        time: Timestamp(1),
+    });
+    s.on_event(&c, &delta, &mut out).unwrap();
+    let moved = intents(&mut out);
+    assert_eq!(moved.iter().map(|i| i.0).collect::<Vec<_>>(), ["replace", "replace"]);
+    assert!(moved[0].2.unwrap() > d("59940"), "{moved:?}");
 }

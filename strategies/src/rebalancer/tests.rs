@@ -153,3 +153,29 @@ fn validation_names_each_key() {
         ]
     );
 }
+
+#[test]
+fn a_restarted_rebalancer_waits_for_the_orders_an_earlier_run_left_open() {
+    // regression: strategies_not_restart_safe (a rebalance repeated while its orders were still out)
+    let mut c = ctx("1", "0", "0");
+    let open = crate::sdk::OpenOrder {
+        id: ClientOrderId::for_instance("rb", 4).unwrap(),
+        order: NewOrder {
+            venue: venue(),
+            symbol: sym("BTCUSDT"),
+            side: Side::Sell,
+            qty: Qty::new(d("0.5")),
+            kind: OrderKind::Market,
+        },
+        filled: Qty::ZERO,
+    };
+    c.open_orders = vec![open];
+    let mut r = rebalancer();
+    let mut out = Intents::new("rb", 5);
+    r.on_start(&c, &mut out).unwrap();
+    r.on_timer(&c, &mut out).unwrap();
+    assert!(out.is_empty(), "all in BTC, far off target, but the earlier sell is still out");
+    r.on_order_update(&c, &OrderUpdate::Canceled { id: open.id }, &mut out).unwrap();
+    r.on_timer(&c, &mut out).unwrap();
+    assert!(!orders(&mut out).is_empty(), "once it is done, the balances decide");
+}

@@ -32,6 +32,20 @@ pub struct OpenOrder {
     pub filled: Qty,
 }
 
+/// What a strategy may do now: the stricter of its own trading state and the
+/// daemon's (the operator's kill switch, a loss limit, `reduce_only`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Trading {
+    /// Any order within the limits.
+    #[default]
+    Active,
+    /// Only orders that shrink a position.
+    Reducing,
+    /// No new orders (they would be denied); resting ones are being cancelled.
+    Halted,
+}
+
 /// What a strategy may look at. Implemented by the engine; [`TestContext`]
 /// implements it for unit tests.
 pub trait Context {
@@ -47,6 +61,12 @@ pub trait Context {
     fn open_orders(&self) -> &[OpenOrder];
     /// Best bid and ask, if the book is live.
     fn book_top(&self, venue: VenueId, symbol: Symbol) -> Option<Quote>;
+    /// Whether new orders may go now. A strategy that waits while halted
+    /// (instead of sending orders that are denied) and puts its working
+    /// orders back once active again survives halts and pauses.
+    fn trading(&self) -> Trading {
+        Trading::Active
+    }
 }
 
 /// A plain [`Context`] whose fields tests (and simple hosts) fill in directly.
@@ -58,6 +78,7 @@ pub struct TestContext {
     pub balances: HashMap<(VenueId, Asset), Balance>,
     pub open_orders: Vec<OpenOrder>,
     pub book_tops: HashMap<(VenueId, Symbol), Quote>,
+    pub trading: Trading,
 }
 
 impl TestContext {
@@ -90,5 +111,9 @@ impl Context for TestContext {
 
     fn book_top(&self, venue: VenueId, symbol: Symbol) -> Option<Quote> {
         self.book_tops.get(&(venue, symbol)).copied()
+    }
+
+    fn trading(&self) -> Trading {
+        self.trading
     }
 }

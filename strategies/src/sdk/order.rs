@@ -212,12 +212,14 @@ pub struct Intents {
     instance: String,
     next_seq: u64,
     buf: Vec<OrderIntent>,
+    /// State saved by the latest callback (JSON), for the journal.
+    state: Option<String>,
 }
 
 impl Intents {
     /// A buffer for `instance` whose first order gets sequence number `first_seq`.
     pub fn new(instance: &str, first_seq: u64) -> Self {
-        Self { instance: instance.to_owned(), next_seq: first_seq, buf: Vec::new() }
+        Self { instance: instance.to_owned(), next_seq: first_seq, buf: Vec::new(), state: None }
     }
 
     /// The sequence number the next order will get.
@@ -274,6 +276,22 @@ impl Intents {
     /// Drops buffered intents (used when a strategy failed mid-callback).
     pub fn clear(&mut self) {
         self.buf.clear();
+        self.state = None;
+    }
+
+    /// Saves `state` (as JSON) in the journal: after a restart it comes back
+    /// in [`Restored::state`](super::Restored). Journaled before the intents of
+    /// the same callback, so a restart never finds an order without the state
+    /// saved with it. The latest save of a callback wins.
+    pub fn save_state<T: Serialize>(&mut self, state: &T) -> Result<(), super::StrategyError> {
+        let text = serde_json::to_string(state).map_err(|e| super::StrategyError::new(format!("state: {e}")))?;
+        self.state = Some(text);
+        Ok(())
+    }
+
+    /// The state saved since the last call, if any (the engine journals it).
+    pub fn take_state(&mut self) -> Option<String> {
+        self.state.take()
     }
 }
 

@@ -56,6 +56,10 @@ impl ExecutionClient for ExecHandle {
         let cancel = replacing.then_some(id);
         drop(std::hint::black_box(sending(self.rest.clone(), self.results.clone(), id, cancel, prepared)));
     }
+
+    fn is_queued(&self, id: &ClientOrderId) -> bool {
+        self.rest.is_queued(id)
+    }
 }
 
 impl ExecHandle {

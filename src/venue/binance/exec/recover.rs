@@ -9,7 +9,8 @@
 //! `lease`). Then the account's open orders are listed: an order this
 //! process does not track is *external* — reported, counted, never touched.
 //! The updates found at start are handed back for the engine to apply before
-//! its strategies run; later ones flow like any other update.
+//! its strategies run, and the account's balances are read again after them;
+//! later ones flow like any other update.
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -53,8 +54,11 @@ impl Exec {
         }
         let until = Instant::now() + deadline;
         self.settle(results, until).await;
-        // Open orders are listed once the probes have adopted what they found.
+        // Open orders are listed once the probes have adopted what they found; the
+        // account is read again once the fills found are in it (strategies that
+        // trade balances start from these, not from the read before reconciliation).
         self.scan_open_orders();
+        self.read_account();
         self.settle(results, until).await;
         let updates = self.recovering.take().unwrap_or_default();
         let adopted = self.adopted.take().unwrap_or_default();

@@ -112,7 +112,14 @@ pub struct RestClient {
     limiter: Arc<RateLimiter>,
     /// New orders waiting for room in the rate budget.
     queued: std::sync::Mutex<std::collections::HashSet<ClientOrderId>>,
+    /// Queries and bulk reads in flight at once, at most [`READS_IN_FLIGHT`]:
+    /// when the venue tightens its limits unannounced, only that many can
+    /// arrive after its first 429 (it bans an IP that keeps sending).
+    reads: tokio::sync::Semaphore,
 }
+
+/// Queries and bulk reads in flight at once (orders and cancels are never held back).
+const READS_IN_FLIGHT: usize = 4;
 
 /// `GET /api/v3/depth`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -121,6 +128,17 @@ pub struct DepthSnapshot {
     pub last_update_id: u64,
     pub bids: Vec<[Decimal; 2]>,
     pub asks: Vec<[Decimal; 2]>,
+}
+
+/// `GET /api/v3/ticker/bookTicker`: the best bid and ask of one symbol.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BookTicker {
+    pub symbol: Symbol,
+    pub bid_price: tradewind_strategies::sdk::Price,
+    pub bid_qty: tradewind_strategies::sdk::Qty,
+    pub ask_price: tradewind_strategies::sdk::Price,
+    pub ask_qty: tradewind_strategies::sdk::Qty,
 }
 
 /// The ack of a new order.
@@ -253,6 +271,7 @@ impl RestClient {
             clock_offset_ms: AtomicI64::new(0),
             limiter,
             queued: std::sync::Mutex::new(std::collections::HashSet::new()),
+            reads: tokio::sync::Semaphore::new(READS_IN_FLIGHT),
         })
     }
 
@@ -313,6 +332,21 @@ impl RestClient {
         let mut q = Query::new();
         q.push("symbol", symbol).push("limit", limit);
         self.json(self.call(Method::GET, "/api/v3/depth", q, weight, Priority::Bulk)).await
+    }
+
+    /// The best bid and ask of `symbols` (weight 2 for one, 4 for several).
+    pub async fn book_tickers(&self, symbols: &[Symbol]) -> Result<Vec<BookTicker>, VenueError> {
+        let mut q = Query::new();
+        if let [symbol] = symbols {
+            q.push("symbol", *symbol);
+            let one: BookTicker =
+                self.json(self.call(Method::GET, "/api/v3/ticker/bookTicker", q, 2, Priority::Query)).await?;
+            return Ok(vec![one]);
+        }
+        let list = serde_json::to_string(&symbols.iter().map(Symbol::as_str).collect::<Vec<_>>())
+            .map_err(|e| VenueError::not_sent(format!("symbols: {e}")))?;
+        q.push("symbols", list.as_str());
+        self.json(self.call(Method::GET, "/api/v3/ticker/bookTicker", q, 4, Priority::Query)).await
     }
 
     /// Places a new order (ACK response: fills arrive on the user stream).
@@ -410,6 +444,12 @@ impl RestClient {
 
     /// Sends one request and returns the body of a 2xx response.
     async fn send(&self, call: Call) -> Result<String, VenueError> {
+        let _read = match call.priority {
+            Priority::Query | Priority::Bulk => {
+                Some(self.reads.acquire().await.map_err(|_| VenueError::not_sent("closed"))?)
+            }
+            Priority::Cancel | Priority::NewOrder => None,
+        };
         let grant = match self.limiter.try_acquire_now(call.cost()) {
             Some(grant) => grant,
             None => {

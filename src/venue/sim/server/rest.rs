@@ -259,9 +259,18 @@ fn route(
                 let (a, aq) = s.best_ask().unwrap_or_default();
                 json!({"symbol": s.config.symbol, "bidPrice": wire::dec(b), "bidQty": wire::dec(bq), "askPrice": wire::dec(a), "askQty": wire::dec(aq)})
             };
-            match params.get("symbol") {
-                Some(symbol) => row(ex.symbol(symbol)?),
-                None => Value::Array(ex.symbols().iter().map(row).collect()),
+            match (params.get("symbol"), params.get("symbols")) {
+                (Some(symbol), None) => row(ex.symbol(symbol)?),
+                (None, Some(list)) => {
+                    let names: Vec<String> = serde_json::from_str(list)
+                        .map_err(|_| ApiError::new(-1100, "Illegal characters found in parameter 'symbols'."))?;
+                    let rows: Result<Vec<Value>, ApiError> = names.iter().map(|n| ex.symbol(n).map(row)).collect();
+                    Value::Array(rows?)
+                }
+                (None, None) => Value::Array(ex.symbols().iter().map(row).collect()),
+                (Some(_), Some(_)) => {
+                    return Err(ApiError::new(-1106, "Parameter 'symbols' sent when not required.").into());
+                }
             }
         }
         NewOrder | TestOrder => return new_order(shared, account, &params, endpoint == TestOrder, now),

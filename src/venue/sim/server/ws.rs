@@ -228,10 +228,12 @@ fn control(text: &str, subs: &mut HashSet<String>, combined: &mut bool) -> Value
     }
 }
 
-/// `<symbol>@<channel>` in lower case.
+/// `<symbol>@<channel>`, the symbol in lower case (letters of other scripts as they are).
 fn valid_stream(s: &str) -> bool {
     s.split_once('@').is_some_and(|(sym, ch)| {
-        !sym.is_empty() && sym.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()) && !ch.is_empty()
+        let symbol_char =
+            |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || (!c.is_ascii() && c.is_alphanumeric());
+        !sym.is_empty() && sym.chars().all(symbol_char) && !ch.is_empty()
     })
 }
 
@@ -401,5 +403,7 @@ mod tests {
             2
         );
         assert_eq!(control(r#"{"method":"FLY","id":4}"#, &mut subs, &mut combined)["code"], 2);
+        let r = control(r#"{"method":"SUBSCRIBE","params":["币安人生usdt@trade"],"id":5}"#, &mut subs, &mut combined);
+        assert_eq!(r, json!({"result": null, "id": 5}), "symbols of other scripts");
     }
 }
