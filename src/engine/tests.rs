@@ -306,6 +306,14 @@ fn operator_commands_halt_pause_cancel_and_snapshot() {
     let id = ClientOrderId::new("tw-btc-1").unwrap();
     s.engine.handle(EngineInput::Order(Box::new(OrderUpdate::PartiallyFilled { id, fill: fill(id, "0.25") })));
 
+    let state = |s: &mut Setup, id: &str| {
+        snapshot(&mut s.engine).orders.iter().find(|o| o.client_order_id == id).unwrap().state.clone()
+    };
+    // What the operator sees of each order: waiting for the budget, sent, on the venue.
+    assert_eq!(state(&mut s, "tw-eth-1"), "sent");
+    s.sent.queued.lock().unwrap().insert(ClientOrderId::new("tw-eth-1").unwrap());
+    assert_eq!(state(&mut s, "tw-eth-1"), "queued");
+    assert_eq!(state(&mut s, "tw-btc-1"), "open", "partly filled: the venue has it");
     let snap = snapshot(&mut s.engine);
     assert_eq!(snap.trading_state, TradingState::Active);
     assert_eq!(snap.orders.len(), 3);

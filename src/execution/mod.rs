@@ -75,6 +75,8 @@ pub struct RecordingClient {
     /// What [`ExecutionClient::rehearse`] was given.
     /// (id, order, replacing).
     pub rehearsed: std::sync::Arc<std::sync::Mutex<Vec<(ClientOrderId, NewOrder, bool)>>>,
+    /// The orders [`ExecutionClient::is_queued`] says wait for the rate budget.
+    pub queued: std::sync::Arc<std::sync::Mutex<std::collections::HashSet<ClientOrderId>>>,
 }
 
 impl ExecutionClient for RecordingClient {
@@ -88,5 +90,9 @@ impl ExecutionClient for RecordingClient {
             .lock()
             .expect("recording mutex is never poisoned: pushes cannot panic")
             .push((*id, *order, replacing));
+    }
+
+    fn is_queued(&self, id: &ClientOrderId) -> bool {
+        self.queued.lock().expect("recording mutex is never poisoned: inserts cannot panic").contains(id)
     }
 }

@@ -179,6 +179,9 @@ pub struct FaultConfig {
     pub rest_errors: f64,
     /// Fraction (0..1) of depth diffs never sent (clients see a gap in the update ids and resync).
     pub drop_depth_diffs: f64,
+    /// The next N REST requests (counted from when these settings are set)
+    /// are answered with HTTP 500 before doing anything.
+    pub fail_next_requests: u32,
 }
 
 impl Default for FaultConfig {
@@ -196,6 +199,7 @@ impl Default for FaultConfig {
             shutdown_notice_every_secs: 0,
             rest_errors: 0.0,
             drop_depth_diffs: 0.0,
+            fail_next_requests: 0,
         }
     }
 }

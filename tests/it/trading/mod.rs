@@ -580,3 +580,6 @@ async fn partial_fills_then_cancel_give_the_hand_computed_position_through_dupli
 /// takes late (within the recvWindow of a request sent before the crash) is
 /// found by the second round of questions; new ids start above the lease.
 mod journaled;
+
+/// One regression test per finding of the trials under faults.
+mod faults;

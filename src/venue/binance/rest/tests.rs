@@ -126,3 +126,39 @@ fn error_texts_never_carry_signatures() {
     );
     assert_eq!(excerpt("<html>\n<body>502 Bad Gateway</body></html>"), "<html> <body>502 Bad Gateway</body></html>");
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_new_order_waiting_for_the_rate_budget_is_queued_until_it_goes() {
+    // regression: `tradewind orders` listed orders still waiting behind the rate limiter as open
+    crate::venue::install_tls_provider();
+    let credentials = Credentials { api_key: Secret::new("k"), signer: Signer::hmac(&Secret::new("s")).unwrap() };
+    let limits = Limits { weight_per_minute: 6000, orders_per_10s: 1, orders_per_day: 1000 };
+    let limiter = Arc::new(RateLimiter::new(limits));
+    // Nothing listens on port 9: once sent, the order fails to connect.
+    let rest = Arc::new(
+        RestClient::new("http://127.0.0.1:9", Some(credentials), 5000, Duration::from_secs(1), limiter.clone())
+            .unwrap(),
+    );
+    let order = NewOrder {
+        venue: tradewind_strategies::sdk::VenueId::new("sim").unwrap(),
+        symbol: Symbol::new("BTCUSDT").unwrap(),
+        side: Side::Buy,
+        qty: tradewind_strategies::sdk::Qty::new("0.001".parse().unwrap()),
+        kind: OrderKind::Market,
+    };
+    let (first, second) = (ClientOrderId::new("tw-a-1").unwrap(), ClientOrderId::new("tw-a-2").unwrap());
+    // The window's one order goes at once; the next one waits for the next window.
+    let sent = rest.prepare_new_order_now(&first, &order, None).unwrap().unwrap();
+    drop(sent);
+    let waiting = tokio::spawn({
+        let rest = rest.clone();
+        async move { rest.new_order(&second, &order, None, None).await }
+    });
+    while !rest.is_queued(&second) {
+        tokio::task::yield_now().await;
+    }
+    assert!(!rest.is_queued(&first));
+    let sent = waiting.await.unwrap();
+    assert_eq!(sent.unwrap_err().outcome, crate::venue::binance::error::Outcome::NotSent, "it went (and found nobody)");
+    assert!(!rest.is_queued(&second), "no longer queued once sent");
+}

@@ -86,6 +86,10 @@ pub struct Shared {
     clock_offset_ms: std::sync::atomic::AtomicI64,
     /// REST requests answered so far, by endpoint (`GET /api/v3/order`, ...).
     requests: Mutex<HashMap<String, u64>>,
+    /// REST requests still to fail (`faults.fail_next_requests`, counting down).
+    fail_next: std::sync::atomic::AtomicU32,
+    /// WebSocket API connections closed so far.
+    api_closed: watch::Sender<u64>,
     shutdown: CancellationToken,
 }
 
@@ -108,12 +112,19 @@ impl Shared {
 
     fn set_faults(&self, faults: FaultConfig) {
         self.clock_offset_ms.store(faults.clock_offset_ms, std::sync::atomic::Ordering::Relaxed);
+        self.fail_next.store(faults.fail_next_requests, std::sync::atomic::Ordering::Relaxed);
         self.exchange().set_faults(faults);
     }
 
     /// The venue's wall clock in milliseconds (the machine's, plus any injected offset).
     fn now(&self) -> i64 {
         now_ms() + self.clock_offset_ms.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Whether this request is one of the next ones set to fail (and counts it down).
+    fn fail_this(&self) -> bool {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.fail_next.fetch_update(Relaxed, Relaxed, |n| n.checked_sub(1)).is_ok()
     }
 
     /// Counts a REST request (`METHOD path`).
@@ -246,6 +257,11 @@ impl SimHandle {
         self.shared.exchange().set_limits(limits);
     }
 
+    /// Counts the WebSocket API connections closed so far; changes at every close.
+    pub fn closed_api_connections(&self) -> watch::Receiver<u64> {
+        self.shared.api_closed.subscribe()
+    }
+
     /// How many REST requests `METHOD path` (e.g. `GET /api/v3/order`) were answered.
     pub fn requests(&self, endpoint: &str) -> u64 {
         let requests = self.shared.requests.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -290,10 +306,11 @@ pub async fn start(options: SimOptions, shutdown: CancellationToken) -> std::io:
         market_paused: std::sync::atomic::AtomicBool::new(false),
         clock_offset_ms: std::sync::atomic::AtomicI64::new(0),
         requests: Mutex::new(HashMap::new()),
+        fail_next: std::sync::atomic::AtomicU32::new(0),
+        api_closed: watch::channel(0).0,
         shutdown: shutdown.clone(),
     });
-    let offset = shared.faults().clock_offset_ms;
-    shared.clock_offset_ms.store(offset, std::sync::atomic::Ordering::Relaxed);
+    shared.set_faults(shared.faults());
     // Fill the book before anyone connects, so the first snapshot has depth.
     {
         let now = shared.now();

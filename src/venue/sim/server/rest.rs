@@ -76,7 +76,7 @@ pub async fn handler(
     let now = shared.now();
     shared.count_request(method.as_str(), uri.path());
     let api_key = headers.get("X-MBX-APIKEY").and_then(|v| v.to_str().ok());
-    let reply = if shared.roll(shared.faults().rest_errors) {
+    let reply = if shared.fail_this() || shared.roll(shared.faults().rest_errors) {
         tracing::info!(%method, path = uri.path(), "fault injection: answering with HTTP 500");
         Reply::with_status(
             StatusCode::INTERNAL_SERVER_ERROR,

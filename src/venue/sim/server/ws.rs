@@ -245,7 +245,12 @@ pub async fn api_handler(State(shared): State<Arc<Shared>>, upgrade: WebSocketUp
         .on_upgrade(move |socket| api_connection(shared, socket))
 }
 
-async fn api_connection(shared: Arc<Shared>, mut socket: WebSocket) {
+async fn api_connection(shared: Arc<Shared>, socket: WebSocket) {
+    api_session(&shared, socket).await;
+    shared.api_closed.send_modify(|n| *n += 1);
+}
+
+async fn api_session(shared: &Arc<Shared>, mut socket: WebSocket) {
     let mut user = shared.user.subscribe();
     let mut drops = shared.drops.subscribe();
     let mut notices = shared.notices.subscribe();
@@ -297,7 +302,7 @@ async fn api_connection(shared: Arc<Shared>, mut socket: WebSocket) {
                 Flow::Close(close) => break close,
                 Flow::Continue | Flow::Binary => {}
                 Flow::Text(text) => {
-                    let reply = api_request(&shared, &text, &mut subscriptions, &mut next_subscription);
+                    let reply = api_request(shared, &text, &mut subscriptions, &mut next_subscription);
                     if socket.send(Message::Text(reply.to_string().into())).await.is_err() { break None; }
                 }
             },
