@@ -264,13 +264,23 @@ pub async fn run(
     for (instance, order) in venues.iter_mut().flat_map(|v| std::mem::take(&mut v.adopted)) {
         engine.restore_open_order(&instance, order, true);
     }
-    for update in venues.iter_mut().flat_map(|v| std::mem::take(&mut v.reconciled)) {
-        engine.restore_update(&update);
+    let reconciled: Vec<tradewind_strategies::sdk::OrderUpdate> =
+        venues.iter_mut().flat_map(|v| std::mem::take(&mut v.reconciled)).collect();
+    for update in &reconciled {
+        engine.restore_update(update);
     }
-    // What each instance did before, for its `on_restore`; what it saves from now on goes to the journal.
+    // What each instance did before, for its `on_restore` (with the fills reconciliation
+    // just found: the crash may have come before they were journaled); what it saves from
+    // now on goes to the journal.
     for s in config.strategies.iter().filter(|s| s.enabled) {
-        if let Some(restored) = recovered.restored(&s.instance.name) {
-            engine.restore(&s.instance.name, restored);
+        let name = &s.instance.name;
+        if let Some(mut restored) = recovered.restored(name) {
+            let found = reconciled
+                .iter()
+                .filter_map(|u| u.fill())
+                .filter(|f| crate::journal::instance_of(&f.id).is_some_and(|(instance, _)| instance == name.as_str()));
+            restored.fills.extend(found);
+            engine.restore(name, restored);
         }
     }
     let states = journal.clone();

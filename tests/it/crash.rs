@@ -18,9 +18,8 @@ use tokio_util::sync::CancellationToken;
 use tradewind::venue::sim::config::FaultConfig;
 use tradewind::venue::sim::{self, SimConfig, SimHandle, SimOptions};
 
-use crate::support::{ConfigDir, Daemon};
+use crate::support::{ConfigDir, Daemon, binance_main, dec, start_with};
 
-const TOKEN: &str = "crash-test-token";
 /// The simulator's first (demo) account.
 const ACCOUNT: u32 = 2;
 
@@ -29,22 +28,8 @@ fn start(dir: &ConfigDir) -> Daemon {
     start_with(dir, &[])
 }
 
-fn start_with(dir: &ConfigDir, more: &[(&str, &str)]) -> Daemon {
-    let mut env =
-        vec![("TW_BN_KEY", sim::DEMO_API_KEY), ("TW_BN_SECRET", sim::DEMO_API_SECRET), ("TRADEWIND_API_TOKEN", TOKEN)];
-    env.extend_from_slice(more);
-    Daemon::start(dir, &env)
-}
-
-/// A GET on the control API that must succeed.
 fn get(daemon: &Daemon, path: &str) -> serde_json::Value {
-    let (status, body) = daemon.call("GET", path, TOKEN);
-    assert_eq!(status, 200, "{path}: {body}");
-    body
-}
-
-fn dec(v: &serde_json::Value) -> Decimal {
-    v.as_str().unwrap_or_else(|| panic!("decimal as string, got {v}")).parse().unwrap()
+    daemon.get(path)
 }
 
 /// Where a daemon is killed.
@@ -70,15 +55,7 @@ fn sigkill_at_any_point_then_restart_matches_the_venue_exactly() {
     let sim = runtime.block_on(sim::start(options, CancellationToken::new())).unwrap();
     let initial: BTreeMap<String, Decimal> =
         sim.with_exchange(|ex| ex.ledger().account(ACCOUNT).map(|(a, b)| (a.to_owned(), b.free + b.locked)).collect());
-    let rest = sim.rest_url();
-    let host = rest.trim_start_matches("http://");
-    let main = format!(
-        "[journal]\npath = \"journal.db\"\n[ops]\nlisten = \"127.0.0.1:0\"\n\
-         [risk]\nmax_open_orders = 60\n\
-         [[venues]]\nname = \"bn\"\nkind = \"binance\"\nenvironment = \"testnet\"\n\
-         rest_url = \"{rest}\"\nstream_url = \"ws://{host}\"\nws_api_url = \"ws://{host}/ws-api/v3\"\n\
-         [venues.credentials]\napi_key_env = \"TW_BN_KEY\"\napi_secret_env = \"TW_BN_SECRET\"\n"
-    );
+    let main = binance_main(&sim, "[risk]\nmax_open_orders = 60\n");
     let grid = "name = \"g\"\nkind = \"grid\"\nvenue = \"bn\"\nsymbols = [\"BTCUSDT\"]\n\
                 lower = \"59800\"\nupper = \"60200\"\nlevels = 41\norder_qty = \"0.001\"\n";
     let dir = ConfigDir::new(&main, &[("g.toml", grid)]);
@@ -164,25 +141,10 @@ fn sigkill_at_any_point_then_restart_matches_the_venue_exactly() {
     assert!(traded >= 20, "the grid traded ({traded} orders)");
 }
 
-/// Waits until none of the daemon's open orders is still on its way to the venue
-/// (the restarted grid may lay out levels at the top of book it reads at connect).
-fn settled(daemon: &Daemon) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    loop {
-        let orders = get(daemon, "/v1/orders");
-        let moving: Vec<&serde_json::Value> =
-            orders.as_array().unwrap().iter().filter(|o| o["state"] != "open").collect();
-        if moving.is_empty() {
-            return;
-        }
-        assert!(std::time::Instant::now() < deadline, "orders never settled: {moving:?}");
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-}
-
 /// The daemon's view (control API) against the simulator's ledger.
 fn compare(sim: &SimHandle, daemon: &Daemon, initial: &BTreeMap<String, Decimal>, point: Point) {
-    settled(daemon);
+    // The restarted grid may lay out levels at the top of book it reads at connect.
+    daemon.settled();
     type Open = BTreeMap<String, (Decimal, Decimal, Decimal)>;
     let (venue_open, venue_balances, client_ids): (Open, BTreeMap<String, (Decimal, Decimal)>, Vec<String>) = sim
         .with_exchange(|ex| {

@@ -4,6 +4,7 @@ pub mod cli;
 mod config;
 mod crash;
 mod reload;
+mod restart;
 mod secrets;
 mod sim_server;
 mod support;

@@ -48,6 +48,44 @@ pub fn sma_file(name: &str) -> String {
     )
 }
 
+/// The control API token the daemons of [`start_with`] get.
+pub const TOKEN: &str = "integration-test-token";
+
+/// A main file whose venue `bn` is the Binance connector pointed at `sim`
+/// (testnet, the demo account's key), with `extra` (e.g. a `[risk]` table) before it.
+pub fn binance_main(sim: &tradewind::venue::sim::SimHandle, extra: &str) -> String {
+    binance_main_named(&[("bn", sim)], extra)
+}
+
+/// [`binance_main`] with one Binance venue per (name, simulator).
+pub fn binance_main_named(venues: &[(&str, &tradewind::venue::sim::SimHandle)], extra: &str) -> String {
+    let mut main = format!("[journal]\npath = \"journal.db\"\n[ops]\nlisten = \"127.0.0.1:0\"\n{extra}");
+    for (name, sim) in venues {
+        let rest = sim.rest_url();
+        let host = rest.trim_start_matches("http://").to_owned();
+        main.push_str(&format!(
+            "[[venues]]\nname = \"{name}\"\nkind = \"binance\"\nenvironment = \"testnet\"\n\
+             rest_url = \"{rest}\"\nstream_url = \"ws://{host}\"\nws_api_url = \"ws://{host}/ws-api/v3\"\n\
+             [venues.credentials]\napi_key_env = \"TW_BN_KEY\"\napi_secret_env = \"TW_BN_SECRET\"\n"
+        ));
+    }
+    main
+}
+
+/// Starts the daemon on `dir` with the demo account's key and [`TOKEN`]; returns once it is ready.
+pub fn start_with(dir: &ConfigDir, more: &[(&str, &str)]) -> Daemon {
+    use tradewind::venue::sim;
+    let mut env =
+        vec![("TW_BN_KEY", sim::DEMO_API_KEY), ("TW_BN_SECRET", sim::DEMO_API_SECRET), ("TRADEWIND_API_TOKEN", TOKEN)];
+    env.extend_from_slice(more);
+    Daemon::start(dir, &env)
+}
+
+/// A decimal the control API sent as a string.
+pub fn dec(v: &serde_json::Value) -> rust_decimal::Decimal {
+    v.as_str().unwrap_or_else(|| panic!("decimal as string, got {v}")).parse().unwrap()
+}
+
 /// A `tradewind run` child process whose log lines a thread drains into a
 /// channel (so the daemon never blocks on a full pipe), with helpers to wait
 /// for log messages and call its control API.
@@ -148,6 +186,36 @@ impl Daemon {
     pub fn call(&self, method: &str, path: &str, token: &str) -> (u16, serde_json::Value) {
         let (status, body) = crate::cli::http(&self.ops, method, path, Some(token));
         (status, serde_json::from_str(&body).unwrap_or_else(|e| panic!("{path}: not JSON ({e}): {body}")))
+    }
+
+    /// A GET on the control API (with [`TOKEN`]) that must succeed.
+    pub fn get(&self, path: &str) -> serde_json::Value {
+        let (status, body) = self.call("GET", path, TOKEN);
+        assert_eq!(status, 200, "{path}: {body}");
+        body
+    }
+
+    /// Waits until none of the daemon's open orders is still on its way to the venue
+    /// (each is `open`), asking its control API.
+    pub fn settled(&self) {
+        let deadline = std::time::Instant::now() + LOG_PATIENCE;
+        loop {
+            let orders = self.get("/v1/orders");
+            let moving: Vec<&serde_json::Value> =
+                orders.as_array().expect("a list").iter().filter(|o| o["state"] != "open").collect();
+            if moving.is_empty() {
+                return;
+            }
+            assert!(std::time::Instant::now() < deadline, "orders never settled: {moving:?}");
+            // The daemon is another process: asking again is the only way to see its state change.
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+
+    /// The client order ids of the daemon's open orders.
+    pub fn open_order_ids(&self) -> std::collections::BTreeSet<String> {
+        let orders = self.get("/v1/orders");
+        orders.as_array().expect("a list").iter().map(|o| o["client_order_id"].as_str().unwrap().to_owned()).collect()
     }
 
     /// SIGTERM, then the exit code once it stopped.

@@ -182,6 +182,9 @@ pub struct FaultConfig {
     /// The next N REST requests (counted from when these settings are set)
     /// are answered with HTTP 500 before doing anything.
     pub fail_next_requests: u32,
+    /// New orders (and cancel-replaces) wait this many milliseconds before the
+    /// matching engine sees them (a slow venue: the client has sent, nothing happened yet).
+    pub order_delay_ms: u64,
 }
 
 impl Default for FaultConfig {
@@ -200,6 +203,7 @@ impl Default for FaultConfig {
             rest_errors: 0.0,
             drop_depth_diffs: 0.0,
             fail_next_requests: 0,
+            order_delay_ms: 0,
         }
     }
 }

@@ -69,12 +69,20 @@ pub async fn handler(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let delay = shared.faults().rest_delay_ms;
+    let faults = shared.faults();
+    let placing = method == Method::POST && matches!(uri.path(), "/api/v3/order" | "/api/v3/order/cancelReplace");
+    let delay = faults.rest_delay_ms + if placing { faults.order_delay_ms } else { 0 };
+    if placing {
+        // Counted when it arrives, not once it is answered: a client may be gone by then.
+        shared.count_request(method.as_str(), uri.path());
+    }
     if delay > 0 {
         tokio::time::sleep(Duration::from_millis(delay)).await;
     }
     let now = shared.now();
-    shared.count_request(method.as_str(), uri.path());
+    if !placing {
+        shared.count_request(method.as_str(), uri.path());
+    }
     let api_key = headers.get("X-MBX-APIKEY").and_then(|v| v.to_str().ok());
     let reply = if shared.fail_this() || shared.roll(shared.faults().rest_errors) {
         tracing::info!(%method, path = uri.path(), "fault injection: answering with HTTP 500");
