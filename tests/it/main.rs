@@ -1,5 +1,6 @@
 //! Integration tests, compiled into one binary; `support` holds what they share.
 
+mod chaos;
 pub mod cli;
 mod config;
 mod crash;

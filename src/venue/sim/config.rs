@@ -169,7 +169,9 @@ pub struct FaultConfig {
     /// Fraction (0..1) of user-stream events held back and sent after the next one.
     pub reorder_user_events: f64,
     /// The venue's clock runs this far ahead of the machine's (negative:
-    /// behind): its server time and the timestamps it checks, in milliseconds.
+    /// behind), as a client with a wrong clock would find it: the server time
+    /// it reports and the timestamps it checks, in milliseconds (the times of
+    /// its events stay the machine's).
     pub clock_offset_ms: i64,
     /// Send `serverShutdown` on every WebSocket connection every N seconds
     /// (0 = never); each connection closes 2 s after its notice.

@@ -134,11 +134,17 @@ async fn a_failed_cancel_is_retried_until_the_venue_confirms() {
 async fn a_timestamp_refused_user_subscription_resyncs_the_clock() {
     // regression: a -1021 on the WebSocket API did not resync the clock; the user stream stayed down
     let mut h = harness(quiet_market(), vec![]).await;
+    // The drop below must hit a subscribed user stream, not one still connecting.
+    let mut subscribed = h.sim.user_subscriptions();
+    tokio::time::timeout(PATIENCE, subscribed.wait_for(|n| *n > 0)).await.unwrap().unwrap();
     h.submit(ExecRequest::Place { id: id("it-clk-1"), order: limit(Side::Buy, "0.01", "50000"), origin: None });
     assert!(matches!(h.update(id("it-clk-1")).await, OrderUpdate::Accepted { .. }));
     // The venue's clock jumps 8 s ahead: our timestamps now look older than the recvWindow.
     h.sim.set_faults(FaultConfig { clock_offset_ms: 8_000, ..FaultConfig::default() });
+    let mut closed = h.sim.closed_api_connections();
     h.sim.drop_connections();
+    // The fill must not leave on the old connection: wait until it is gone.
+    tokio::time::timeout(PATIENCE, closed.changed()).await.unwrap().unwrap();
     // Nothing on REST could resync it: only the user stream, once back, tells of this fill.
     let queries = h.sim.requests("GET /api/v3/time");
     hit_our_bid(&h.sim, "0.01", "50000");

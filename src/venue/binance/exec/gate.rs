@@ -163,6 +163,24 @@ impl Gate {
         }
     }
 
+    /// Writes each lease again from the next id on (the ids below it are settled),
+    /// queued under the gate's lock, so every intent queued before it is below its `first`.
+    pub(super) fn rebase_leases(&mut self) {
+        let Some(journal) = &self.journal else { return };
+        // A lease being renewed is left as it is: its renewal, queued already, covers more ids.
+        for (instance, held) in self.leases.held.iter().filter(|(_, h)| !h.renewing) {
+            let Some(next) = held.highest.map(|h| h + 1).or(held.first_seq) else { continue };
+            let lease = Lease {
+                venue: self.venue.to_string(),
+                instance: instance.clone(),
+                first: next,
+                upto: held.upto,
+                symbols: held.symbols.clone(),
+            };
+            journal.write_nowait(Record::Lease(lease));
+        }
+    }
+
     /// At a clean stop: each lease shrunk to the last id sent (all of whose
     /// intents are committed with it), so the next start has nothing to ask
     /// about (but ids of an earlier crash still unsettled).

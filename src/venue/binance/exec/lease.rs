@@ -209,12 +209,16 @@ impl Exec {
         self.settled_if_answered();
     }
 
-    /// Once the second round has answered, the earlier crash's ids are settled.
+    /// Once the second round has answered, the earlier crash's ids are settled;
+    /// each lease is written again without them, so a later crash does not ask
+    /// about them once more (the windows would grow with every crash).
     fn settled_if_answered(&mut self) {
         let mut gate = self.gate();
-        if gate.leases.asking_later == 0 {
-            gate.leases.unsettled.clear();
+        if gate.leases.asking_later != 0 || gate.leases.unsettled.is_empty() {
+            return;
         }
+        gate.leases.unsettled.clear();
+        gate.rebase_leases();
     }
 
     pub(super) async fn on_probe(&mut self, id: ClientOrderId, symbol: Symbol, result: Result<OrderInfo, VenueError>) {

@@ -79,6 +79,8 @@ pub struct Shared {
     faults_rng: Mutex<Rng>,
     /// Responses with HTTP 429 or 418 so far.
     limited_responses: std::sync::atomic::AtomicU64,
+    /// Of those, 418 (an IP ban).
+    banned_responses: std::sync::atomic::AtomicU64,
     /// The synthetic market stands still while set (tests compare ledgers at rest).
     market_paused: std::sync::atomic::AtomicBool,
     /// The venue's clock minus the machine's (`faults.clock_offset_ms`), kept
@@ -90,6 +92,8 @@ pub struct Shared {
     fail_next: std::sync::atomic::AtomicU32,
     /// WebSocket API connections closed so far.
     api_closed: watch::Sender<u64>,
+    /// User-data subscriptions accepted so far.
+    user_subscribed: watch::Sender<u64>,
     shutdown: CancellationToken,
 }
 
@@ -116,7 +120,10 @@ impl Shared {
         self.exchange().set_faults(faults);
     }
 
-    /// The venue's wall clock in milliseconds (the machine's, plus any injected offset).
+    /// The venue's clock as clients read it and are checked against (the
+    /// machine's, plus any injected offset: the client's clock is that far
+    /// off). What the exchange records carries the machine's time, so its
+    /// event times never go backwards when the offset changes.
     fn now(&self) -> i64 {
         now_ms() + self.clock_offset_ms.load(std::sync::atomic::Ordering::Relaxed)
     }
@@ -226,6 +233,11 @@ impl SimHandle {
         self.shared.limited_responses.load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// How many responses were 418 (an IP banned for going on after a 429).
+    pub fn banned_responses(&self) -> u64 {
+        self.shared.banned_responses.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// The most request weight ever used within one minute.
     pub fn peak_weight(&self) -> u32 {
         self.shared.rate().peak_weight()
@@ -260,6 +272,11 @@ impl SimHandle {
     /// Counts the WebSocket API connections closed so far; changes at every close.
     pub fn closed_api_connections(&self) -> watch::Receiver<u64> {
         self.shared.api_closed.subscribe()
+    }
+
+    /// Counts the user-data subscriptions accepted so far; changes at every one.
+    pub fn user_subscriptions(&self) -> watch::Receiver<u64> {
+        self.shared.user_subscribed.subscribe()
     }
 
     /// How many REST requests `METHOD path` (e.g. `GET /api/v3/order`) were answered.
@@ -303,19 +320,20 @@ pub async fn start(options: SimOptions, shutdown: CancellationToken) -> std::io:
         notices: watch::channel(0).0,
         faults_rng: Mutex::new(Rng::new(options.seed ^ 0x5EED)),
         limited_responses: std::sync::atomic::AtomicU64::new(0),
+        banned_responses: std::sync::atomic::AtomicU64::new(0),
         market_paused: std::sync::atomic::AtomicBool::new(false),
         clock_offset_ms: std::sync::atomic::AtomicI64::new(0),
         requests: Mutex::new(HashMap::new()),
         fail_next: std::sync::atomic::AtomicU32::new(0),
         api_closed: watch::channel(0).0,
+        user_subscribed: watch::channel(0).0,
         shutdown: shutdown.clone(),
     });
     shared.set_faults(shared.faults());
     // Fill the book before anyone connects, so the first snapshot has depth.
     {
-        let now = shared.now();
         let mut ex = shared.exchange();
-        synth.step(&mut ex, now);
+        synth.step(&mut ex, now_ms());
         ex.drain_events().for_each(drop);
     }
     let firehose = shared.exchange().config().market.firehose_per_sec;
@@ -357,9 +375,8 @@ fn spawn_market(shared: Arc<Shared>, mut synth: Synth, events_per_sec: u32) {
                     if shared.market_paused.load(std::sync::atomic::Ordering::Relaxed) {
                         continue;
                     }
-                    let now = shared.now();
                     let mut ex = shared.exchange();
-                    synth.step(&mut ex, now);
+                    synth.step(&mut ex, now_ms());
                     shared.publish(&mut ex);
                 }
             }
@@ -398,7 +415,7 @@ fn spawn_firehose(shared: Arc<Shared>, seed: u64, per_sec: u32) {
                 _ = shared.shutdown.cancelled() => break,
                 _ = tick.tick() => {
                     let due = (started.elapsed().as_secs_f64() * f64::from(per_sec)) as u64;
-                    let time = shared.now();
+                    let time = now_ms();
                     while sent < due {
                         let (name, stream, tick_size, step, start) = &symbols[turn];
                         let mid = &mut mids[turn];
@@ -428,7 +445,7 @@ fn spawn_flusher(shared: Arc<Shared>) {
                 _ = tick.tick() => {}
             }
             rounds += 1;
-            let now = shared.now();
+            let now = now_ms();
             let drop_diffs = shared.faults().drop_depth_diffs;
             let mut ex = shared.exchange();
             for index in 0..ex.symbols().len() {

@@ -79,7 +79,9 @@ pub async fn handler(
     if delay > 0 {
         tokio::time::sleep(Duration::from_millis(delay)).await;
     }
-    let now = shared.now();
+    // The machine's time for everything the exchange records; its clock (with
+    // any injected offset) only where a client reads or is checked against it.
+    let now = super::now_ms();
     if !placing {
         shared.count_request(method.as_str(), uri.path());
     }
@@ -100,6 +102,9 @@ pub async fn handler(
     }
     if matches!(reply.status.as_u16(), 429 | 418) {
         shared.limited_responses.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+    if reply.status.as_u16() == 418 {
+        shared.banned_responses.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
     let used = shared.rate().used_weight(now);
     let mut response = (reply.status, axum::Json(reply.body)).into_response();
@@ -228,14 +233,17 @@ fn route(
     let params = Params::parse(query, body)?;
     let limits = shared.exchange().config().limits.clone();
     shared.rate().charge(&limits, endpoint.weight(&params), now)?;
-    let account =
-        if endpoint.signed() { Some(authenticate(&shared.keys(), api_key, query, body, &params, now)?) } else { None };
+    let account = if endpoint.signed() {
+        Some(authenticate(&shared.keys(), api_key, query, body, &params, shared.now())?)
+    } else {
+        None
+    };
     let account = account.unwrap_or_default();
     use Endpoint::*;
     let body = match endpoint {
         Ping => json!({}),
-        Time => json!({"serverTime": now}),
-        ExchangeInfo => exchange_info(shared, &params, now)?,
+        Time => json!({"serverTime": shared.now()}),
+        ExchangeInfo => exchange_info(shared, &params, shared.now())?,
         Depth => {
             let limit = params.u64("limit")?.unwrap_or(100).clamp(1, 5000) as usize;
             let (last, bids, asks) = shared.exchange().depth(params.required("symbol")?, limit)?;

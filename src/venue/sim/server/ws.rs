@@ -336,6 +336,7 @@ fn api_request(shared: &Shared, text: &str, subs: &mut BTreeMap<AccountId, u64>,
                 let sub = *next;
                 *next += 1;
                 subs.insert(account, sub);
+                shared.user_subscribed.send_modify(|n| *n += 1);
                 json!({"id": id, "status": 200, "result": {"subscriptionId": sub}})
             }
             Err((status, code, msg)) => api_error(&id, status, code, &msg),
