@@ -356,6 +356,7 @@ mod tests {
             );
         }
         assert_eq!(shipped.balances, built_in.balances);
+        assert_eq!(shipped.faults, built_in.faults, "every fault documented, all off");
     }
 
     #[test]
