@@ -13,10 +13,16 @@ use crate::config::LogFormat;
 const PAYLOAD_DUMPERS: &[&str] = &["tungstenite", "tokio_tungstenite", "hyper", "hyper_util", "h2", "reqwest"];
 
 /// Installs the global subscriber. Logs go to stderr; stdout is for command output.
+/// `RUST_LOG`, when set, overrides the configured filter (and says so once
+/// the subscriber is up); an invalid `RUST_LOG` is reported and ignored.
 pub fn init(format: LogFormat, default_filter: &str) {
-    let mut filter = EnvFilter::try_from_default_env()
-        .or_else(|_| EnvFilter::try_new(default_filter))
-        .unwrap_or_else(|_| EnvFilter::new("info"));
+    let from_env = std::env::var("RUST_LOG").ok().filter(|v| !v.trim().is_empty());
+    let env_verdict = from_env.as_deref().map(|v| crate::config::check_log_level(v).map(|()| v.to_owned()));
+    let chosen = match &env_verdict {
+        Some(Ok(v)) => v.as_str(),
+        _ => default_filter,
+    };
+    let mut filter = EnvFilter::try_new(chosen).unwrap_or_else(|_| EnvFilter::new("info"));
     // Only a filter that enables TRACE somewhere needs the cap (adding it to a
     // quieter filter would turn these libraries up, not down).
     if filter.max_level_hint().is_none_or(|max| max > tracing::level_filters::LevelFilter::DEBUG) {
@@ -38,6 +44,15 @@ pub fn init(format: LogFormat, default_filter: &str) {
     } else {
         builder.with_target(false).try_init()
     };
+    match env_verdict {
+        Some(Ok(v)) if v != default_filter => {
+            tracing::info!(rust_log = %v, configured = %default_filter, "log filter from RUST_LOG (overrides [runtime] log_level)");
+        }
+        Some(Err(e)) => {
+            tracing::warn!(error = %e, "RUST_LOG ignored: not a valid log filter; using [runtime] log_level")
+        }
+        _ => {}
+    }
     // Panics (a strategy's included) become log lines, not raw stderr text.
     std::panic::set_hook(Box::new(|info| {
         let location = info.location().map(|l| format!("{}:{}", l.file(), l.line())).unwrap_or_default();
@@ -49,4 +64,14 @@ pub fn init(format: LogFormat, default_filter: &str) {
             .unwrap_or_default();
         tracing::error!(%location, panic = %payload, "panic");
     }));
+}
+
+/// A fatal error of the command: logged, and written to stderr as a plain
+/// line too when the log filter would drop it, so it always reaches the operator.
+pub fn fatal(message: &str, error: &dyn std::fmt::Display) {
+    if tracing::enabled!(tracing::Level::ERROR) {
+        tracing::error!(error = %error, "{message}");
+    } else {
+        eprintln!("tradewind: {message}: {error}");
+    }
 }

@@ -36,11 +36,19 @@ enum Command {
         #[arg(long)]
         live: bool,
     },
-    /// Validate a configuration and every strategy file it includes.
+    /// Validate a configuration and every strategy file it includes, and
+    /// everything `run` would refuse (credentials, mainnet, the control API).
     CheckConfig {
         /// Main configuration file.
         #[arg(long, short, env = "TRADEWIND_CONFIG", default_value = config::DEFAULT_PATH)]
         config: PathBuf,
+        /// Check as `run --live` would (mainnet venues allowed).
+        #[arg(long)]
+        live: bool,
+        /// Also ask each venue (read-only calls): symbols listed, order sizes
+        /// above its minimums, the API key valid and unable to withdraw.
+        #[arg(long)]
+        online: bool,
     },
     /// The running daemon's status: phase, trading state, strategies, open orders, PnL.
     Status(ApiArgs),
@@ -140,7 +148,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     tradewind::venue::install_tls_provider();
     match cli.command {
-        Command::CheckConfig { config } => check_config(&config),
+        Command::CheckConfig { config, live, online } => check_config(&config, RunOptions { live }, online),
         Command::Run { config, live } => run(&config, cli.log_format, RunOptions { live }),
         Command::Sim { listen, seed, config, accounts } => sim(listen, seed, config, &accounts, cli.log_format),
         Command::Status(api) => control(&api, Request::Status),
@@ -270,19 +278,50 @@ fn sim(
     })
 }
 
-fn load(path: &std::path::Path) -> Result<Config, ExitCode> {
-    Config::load(path).map_err(|errors| {
-        eprintln!("{errors}");
-        eprintln!("{} problem(s) found", errors.issues().len());
-        ExitCode::from(EXIT_CONFIG)
-    })
+fn refuse(errors: &config::ConfigErrors) -> ExitCode {
+    eprintln!("{errors}");
+    eprintln!("{} problem(s) found", errors.issues().len());
+    ExitCode::from(EXIT_CONFIG)
 }
 
-fn check_config(path: &std::path::Path) -> ExitCode {
-    let config = match load(path) {
-        Ok(config) => config,
+/// The configuration and what `run` would refuse of it (warnings come back).
+fn load(path: &std::path::Path, options: RunOptions) -> Result<(Config, app::preflight::Warnings), ExitCode> {
+    let config = Config::load(path).map_err(|errors| refuse(&errors))?;
+    let warnings = app::preflight::check(&config, options, &|k| std::env::var(k).ok()).map_err(|e| refuse(&e))?;
+    Ok((config, warnings))
+}
+
+fn check_config(path: &std::path::Path, options: RunOptions, online: bool) -> ExitCode {
+    let (config, warnings) = match load(path, options) {
+        Ok(loaded) => loaded,
         Err(code) => return code,
     };
+    for w in &warnings.0 {
+        eprintln!("warning: {w}");
+    }
+    if online {
+        let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+            eprintln!("cannot start the async runtime");
+            return ExitCode::FAILURE;
+        };
+        match runtime.block_on(app::online::check(&config, &|k| std::env::var(k).ok())) {
+            Ok(report) => {
+                for w in &report.warnings {
+                    eprintln!("warning: {w}");
+                }
+                if !report.errors.is_empty() {
+                    return refuse(&config::ConfigErrors(report.errors));
+                }
+                for line in &report.checked {
+                    println!("{line}");
+                }
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
     println!("ok");
     for s in &config.strategies {
         let symbols: Vec<&str> = s.instance.symbols.iter().map(|s| s.as_str()).collect();
@@ -300,19 +339,18 @@ fn check_config(path: &std::path::Path) -> ExitCode {
 }
 
 fn run(path: &std::path::Path, log_format: Option<LogFormat>, options: RunOptions) -> ExitCode {
-    let config = match load(path) {
-        Ok(config) => config,
+    let (config, warnings) = match load(path, options) {
+        Ok(loaded) => loaded,
         Err(code) => return code,
     };
     tradewind::logging::init(log_format.unwrap_or(config.runtime.log_format), &config.runtime.log_level);
-    if let Err(e) = app::check_live(&config, options) {
-        tracing::error!(error = %e, "refusing to start");
-        return ExitCode::from(EXIT_CONFIG);
+    for w in &warnings.0 {
+        tracing::warn!(file = %w.file.display(), key = w.key.as_deref().unwrap_or(""), problem = %w.message, "configuration warning");
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
-            tracing::error!(error = %e, "cannot start the async runtime");
+            tradewind::logging::fatal("cannot start the async runtime", &e);
             return ExitCode::FAILURE;
         }
     };
@@ -325,10 +363,16 @@ fn run(path: &std::path::Path, log_format: Option<LogFormat>, options: RunOption
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            tracing::error!(error = format!("{e:#}"), "daemon failed");
-            ExitCode::FAILURE
-        }
+        Err(e) => match e.downcast_ref::<app::ConfigRefused>() {
+            Some(app::ConfigRefused(errors)) => {
+                tradewind::logging::fatal("refusing to start", &errors);
+                ExitCode::from(EXIT_CONFIG)
+            }
+            None => {
+                tradewind::logging::fatal("daemon failed", &format!("{e:#}"));
+                ExitCode::FAILURE
+            }
+        },
     }
 }
 

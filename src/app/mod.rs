@@ -57,6 +57,12 @@ fn set_phase(phase: &watch::Sender<Phase>, now: Phase) {
 }
 
 /// Why the daemon refused to start.
+/// A configuration the venue showed to be wrong at start (a symbol it does
+/// not list): `run` exits 2 for it, as for any configuration error.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigRefused(pub crate::config::ConfigErrors);
+
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error("venue {0:?} is on mainnet (real money): set runtime.live = true or pass --live to trade on it")]
@@ -156,6 +162,8 @@ fn forget_embedded_sim_state(config: &Config, journal: &Journal, recovered: &mut
     }
 }
 
+pub mod online;
+pub mod preflight;
 mod reload;
 
 pub use reload::{ReloadOutcome, ReloadRequest};
@@ -487,7 +495,7 @@ async fn start_venue(
                     *url = o.clone();
                 }
             }
-            let loaded = load_credentials(b)?;
+            let loaded = load_credentials(b, &|k| std::env::var(k).ok())?;
             key_fingerprint = loaded.as_ref().map(|(_, fp)| *fp);
             let credentials = loaded.map(|(c, _)| c);
             let options = ConnectOptions {
@@ -512,7 +520,38 @@ async fn start_venue(
         }
     };
     let subscribed = feeds.clone();
-    let connection = binance::connect(options, feeds, engine_tx, shutdown).await?;
+    let connection = match binance::connect(options, feeds, engine_tx, shutdown).await {
+        Ok(connection) => connection,
+        // The key is the configuration's: a restart would not help.
+        Err(e @ binance::ConnectError::WithdrawalKey(_)) => {
+            let index = config.venues.iter().position(|v| v.name() == venue.name()).unwrap_or_default();
+            let issue = crate::config::ConfigIssue::new(
+                &config.file,
+                Some(&format!("venues[{index}].credentials")),
+                e.to_string(),
+            );
+            return Err(ConfigRefused(crate::config::ConfigErrors(vec![issue])).into());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    // A strategy on a symbol the venue does not list would run and never trade: refuse.
+    let unlisted: Vec<crate::config::ConfigIssue> = config
+        .strategies
+        .iter()
+        .filter(|s| s.enabled && s.venue_name == venue.name())
+        .flat_map(|s| s.instance.symbols.iter().enumerate().map(move |(i, symbol)| (s, i, symbol)))
+        .filter(|(_, _, symbol)| !connection.instruments.iter().any(|spec| spec.symbol == **symbol))
+        .map(|(s, i, symbol)| {
+            crate::config::ConfigIssue::new(
+                &s.file,
+                Some(&format!("symbols[{i}]")),
+                format!("{symbol} is not listed on venue {:?}", venue.name()),
+            )
+        })
+        .collect();
+    if !unlisted.is_empty() {
+        return Err(ConfigRefused(crate::config::ConfigErrors(unlisted)).into());
+    }
     let keys = connection.keys;
     // The rules now, so restored positions can tell base-asset fees (the queued copy follows).
     engine.handle(engine::EngineInput::Instruments(id, connection.instruments.clone()));
@@ -534,9 +573,12 @@ async fn start_venue(
 
 /// A Binance venue's key and secret from where its configuration says, with a
 /// digest of both (a reload compares digests to notice a rotated key).
-fn load_credentials(b: &crate::config::BinanceVenueConfig) -> anyhow::Result<Option<(Credentials, [u8; 32])>> {
+fn load_credentials(
+    b: &crate::config::BinanceVenueConfig,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> anyhow::Result<Option<(Credentials, [u8; 32])>> {
     use sha2::Digest;
-    let Some((api_key, secret)) = credentials::load(&b.credentials, &|k| std::env::var(k).ok())? else {
+    let Some((api_key, secret)) = credentials::load(&b.credentials, env)? else {
         return Ok(None);
     };
     let signer =

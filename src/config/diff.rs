@@ -119,7 +119,11 @@ mod tests {
         assert_eq!(d.unchanged, ["a"]);
         assert!(d.risk);
         assert!(d.needs_restart.is_empty());
-        let moved = load(dir.path(), "[[venues]]\nname = \"sim\"\nkind = \"sim\"\nseed = 9\n", &[]);
+        let moved = load(
+            dir.path(),
+            "[[venues]]\nname = \"sim\"\nkind = \"sim\"\nseed = 9\n",
+            &[("a.toml", &sma("a", 5, true))],
+        );
         assert_eq!(diff(&new, &moved).needs_restart, ["venues"]);
     }
 }

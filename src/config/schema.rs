@@ -29,7 +29,7 @@ pub struct RawConfig {
     pub ops: OpsConfig,
 }
 
-fn default_strategies_dir() -> PathBuf {
+pub(crate) fn default_strategies_dir() -> PathBuf {
     PathBuf::from("strategies")
 }
 

@@ -19,7 +19,7 @@ use serde::Deserialize;
 use tradewind_strategies::sdk::Symbol;
 use tradewind_strategies::{Instance, StrategyParams};
 
-use super::{ConfigIssue, deserialize, deserialize_with};
+use super::{ConfigIssue, deserialize_all};
 
 /// Keys every strategy file has, whatever its kind.
 const COMMON_KEYS: [&str; 6] = ["name", "kind", "venue", "symbols", "enabled", "risk"];
@@ -28,7 +28,9 @@ const COMMON_KEYS: [&str; 6] = ["name", "kind", "venue", "symbols", "enabled", "
 #[serde(deny_unknown_fields)]
 struct Common {
     name: String,
-    kind: String,
+    /// Read again as text for the parameters; here so that a missing or mistyped one is reported.
+    #[serde(rename = "kind")]
+    _kind: String,
     venue: String,
     symbols: Vec<Symbol>,
     #[serde(default = "yes")]
@@ -57,7 +59,8 @@ pub struct StrategyConfig {
 }
 
 /// Loads every `*.toml` file in `dir`, sorted by name. Files that fail add
-/// issues and are left out.
+/// issues and are left out; a `*.toml` entry that is not a readable file (a
+/// folder, a dangling symlink) and a folder without any strategy file are problems too.
 pub(super) fn load_dir(dir: &Path, issues: &mut Vec<ConfigIssue>) -> Vec<StrategyConfig> {
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
@@ -68,9 +71,25 @@ pub(super) fn load_dir(dir: &Path, issues: &mut Vec<ConfigIssue>) -> Vec<Strateg
     };
     let mut files: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "toml") && p.is_file())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
         .collect();
     files.sort();
+    let (files, odd): (Vec<PathBuf>, Vec<PathBuf>) = files.into_iter().partition(|p| p.is_file());
+    for p in &odd {
+        let what = if std::fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_symlink()) {
+            "a symlink to nothing that can be read"
+        } else {
+            "not a file"
+        };
+        issues.push(ConfigIssue::new(p, None, format!("is {what}; a strategy file must be a readable file")));
+    }
+    if files.is_empty() && odd.is_empty() {
+        issues.push(ConfigIssue::new(
+            dir,
+            Some("strategies_dir"),
+            "holds no strategy file (*.toml): nothing would trade; see config/strategies/ for examples",
+        ));
+    }
     files.iter().filter_map(|f| load_file(f).map_err(|mut e| issues.append(&mut e)).ok()).collect()
 }
 
@@ -85,15 +104,36 @@ pub fn load_file(file: &Path) -> Result<StrategyConfig, Vec<ConfigIssue>> {
     let (common, rest): (config::Map<_, _>, config::Map<_, _>) =
         parsed.into_iter().partition(|(k, _)| COMMON_KEYS.contains(&k.as_str()));
     let origin = file.display().to_string();
-    let common: Common = deserialize(file, config::Value::new(Some(&origin), common)).map_err(|e| vec![e])?;
+    // The parameters are checked even when a common key is wrong, so both are reported.
+    let kind = common.get("kind").and_then(|k| k.clone().into_string().ok());
+    let common: Result<Common, _> =
+        deserialize_all(file, config::Value::new(Some(&origin), common), |d| Common::deserialize(d));
     let rest = config::Value::new(Some(&origin), rest);
-    let params =
-        deserialize_with(file, rest, |d| StrategyParams::deserialize_kind(&common.kind, d)).map_err(|mut e| {
-            if e.message.starts_with("unknown variant") {
-                e.key = Some("kind".to_owned());
+    let params = match kind {
+        Some(kind) => deserialize_all(file, rest, |d| StrategyParams::deserialize_kind(&kind, d)).map_err(|mut e| {
+            for issue in e.iter_mut().filter(|i| i.message.starts_with("unknown variant")) {
+                issue.key = Some("kind".to_owned());
             }
-            vec![e]
-        })?;
+            e
+        }),
+        // `common` reports the missing or mistyped kind.
+        None => Err(Vec::new()),
+    };
+    let (common, params) = match (common, params) {
+        (Ok(common), Ok(params)) => (common, params),
+        (common, params) => {
+            let mut issues = common.err().unwrap_or_default();
+            let mut kind_reported = issues.iter().any(|i| i.key.as_deref() == Some("kind"));
+            for issue in params.err().unwrap_or_default() {
+                // An unknown kind is one problem, whichever part noticed it.
+                if issue.key.as_deref() == Some("kind") && std::mem::replace(&mut kind_reported, true) {
+                    continue;
+                }
+                issues.push(issue);
+            }
+            return Err(issues);
+        }
+    };
     let venue = tradewind_strategies::sdk::VenueId::new(&common.venue);
     let instance = Instance {
         name: common.name,

@@ -16,8 +16,8 @@ pub const MAX_STRATEGY_NAME: usize = 16;
 pub(super) fn main(file: &Path, raw: &RawConfig, issues: &mut Vec<ConfigIssue>) {
     let mut push = |key: &str, message: String| issues.push(ConfigIssue::new(file, Some(key), message));
     let rt = &raw.runtime;
-    if let Err(e) = tracing_subscriber::EnvFilter::try_new(&rt.log_level) {
-        push("runtime.log_level", format!("is not a valid log filter ({e}), got {:?}", rt.log_level));
+    if let Err(e) = check_log_level(&rt.log_level) {
+        push("runtime.log_level", format!("{e}, got {:?}", rt.log_level));
     }
     if !(10..=60_000).contains(&rt.timer_interval_ms) {
         push("runtime.timer_interval_ms", format!("must be between 10 and 60000, got {}", rt.timer_interval_ms));
@@ -93,6 +93,34 @@ pub(super) fn main(file: &Path, raw: &RawConfig, issues: &mut Vec<ConfigIssue>) 
     }
 }
 
+/// The levels a log filter may name.
+const LOG_LEVELS: [&str; 6] = ["trace", "debug", "info", "warn", "error", "off"];
+
+/// A log filter: a level, or comma-separated directives, each a level or
+/// `target=level` (`info,tradewind=debug`). A bare word that is not a level
+/// (`warning`) is refused: the filter syntax would take it for a target and
+/// silence everything else.
+pub fn check_log_level(filter: &str) -> Result<(), String> {
+    let levels = LOG_LEVELS.join(", ");
+    if filter.trim().is_empty() {
+        return Err(format!("must name a level ({levels})"));
+    }
+    for directive in filter.split(',').map(str::trim).filter(|d| !d.is_empty()) {
+        let (target, level) = match directive.rsplit_once('=') {
+            Some((target, level)) => (Some(target), level),
+            None => (None, directive),
+        };
+        if !LOG_LEVELS.contains(&level.to_ascii_lowercase().as_str()) {
+            return Err(format!("{level:?} is not a level (one of {levels}; or target=level directives)"));
+        }
+        if target.is_some_and(|t| t.is_empty() || !t.chars().all(|c| c.is_alphanumeric() || "_:-[]{}.=\"".contains(c)))
+        {
+            return Err(format!("{directive:?} is not a target=level directive"));
+        }
+    }
+    tracing_subscriber::EnvFilter::try_new(filter).map(drop).map_err(|e| format!("is not a valid log filter ({e})"))
+}
+
 /// Accepts `https`/`wss` anywhere and plain `http`/`ws` only on loopback.
 fn check_url(text: &str, http: bool) -> Result<(), String> {
     let url = url::Url::parse(text).map_err(|e| format!("is not a URL ({e})"))?;
@@ -111,7 +139,8 @@ fn check_url(text: &str, http: bool) -> Result<(), String> {
     }
 }
 
-pub(super) fn strategies(raw: &RawConfig, strategies: &[StrategyConfig], issues: &mut Vec<ConfigIssue>) {
+/// What each strategy file must hold on its own: name, parameters, limits.
+pub(super) fn strategy_files(strategies: &[StrategyConfig], issues: &mut Vec<ConfigIssue>) {
     let mut names: HashMap<&str, &Path> = HashMap::new();
     for s in strategies {
         let file = s.file.as_path();
@@ -124,6 +153,19 @@ pub(super) fn strategies(raw: &RawConfig, strategies: &[StrategyConfig], issues:
         if let Some(other) = names.insert(name, file) {
             push("name", format!("duplicate strategy name {name:?} (also in {})", other.display()));
         }
+        for e in s.params.validate(&s.instance) {
+            push(&e.key, e.message);
+        }
+        // Only the strategy's own limits (the defaults pass; `[risk]` is checked once in `main`).
+        risk_limits("risk.", &RiskConfig::default().for_strategy(&s.risk), &mut push);
+    }
+}
+
+/// What the strategy files name in the main file: their venues.
+pub(super) fn references(raw: &RawConfig, strategies: &[StrategyConfig], issues: &mut Vec<ConfigIssue>) {
+    for s in strategies {
+        let file = s.file.as_path();
+        let mut push = |key: &str, message: String| issues.push(ConfigIssue::new(file, Some(key), message));
         if !raw.venues.iter().any(|v| v.name() == s.venue_name) {
             let known: Vec<&str> = raw.venues.iter().map(VenueConfig::name).collect();
             push("venue", format!("{:?} is not a configured venue (known: {})", s.venue_name, known.join(", ")));
@@ -134,11 +176,6 @@ pub(super) fn strategies(raw: &RawConfig, strategies: &[StrategyConfig], issues:
                 push("other_venue", format!("{other:?} is not a configured venue"));
             }
         }
-        for e in s.params.validate(&s.instance) {
-            push(&e.key, e.message);
-        }
-        // Only the strategy's own limits (the defaults pass; `[risk]` is checked once above).
-        risk_limits("risk.", &RiskConfig::default().for_strategy(&s.risk), &mut push);
     }
 }
 

@@ -51,6 +51,11 @@ pub enum JournalError {
          refusing to mix two accounts' orders (use another [journal] path)"
     )]
     OtherAccount { path: String, venue: String, recorded: String, found: String },
+    #[error(
+        "journal {path} is in use by another tradewind process ({holder}); two daemons on one journal \
+         would both trade the account: stop the other one, or give this one its own [journal] path"
+    )]
+    Locked { path: String, holder: String },
     #[error("the journal thread has stopped")]
     Stopped,
     #[error("journal {path}: an order intent could not be committed; no new orders until a restart")]
@@ -183,6 +188,38 @@ enum Job {
     },
 }
 
+/// Takes the journal's lock file (`<journal>.lock`, holding the pid), so that
+/// a second daemon on the same journal refuses to start. The operating system
+/// releases it when the process ends, however it ends.
+fn lock(path: &Path) -> Result<std::fs::File, JournalError> {
+    use std::io::{Read, Seek, Write};
+    let lock_path = path.with_file_name(format!(
+        "{}.lock",
+        path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+    ));
+    let shown = path.display().to_string();
+    let io = |e: std::io::Error| JournalError::Io { path: lock_path.display().to_string(), message: e.to_string() };
+    let mut file =
+        std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&lock_path).map_err(io)?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let mut holder = String::new();
+            let _ = file.read_to_string(&mut holder);
+            let holder = match holder.trim() {
+                "" => "pid unknown".to_owned(),
+                pid => format!("pid {pid}"),
+            };
+            return Err(JournalError::Locked { path: shown, holder });
+        }
+        Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
+    }
+    file.set_len(0).map_err(io)?;
+    file.rewind().map_err(io)?;
+    writeln!(file, "{}", std::process::id()).map_err(io)?;
+    Ok(file)
+}
+
 /// The handle; cheap to clone.
 #[derive(Clone)]
 pub struct Journal {
@@ -195,6 +232,8 @@ pub struct Journal {
     /// Set for good when a batch holding an intent or a lease failed to commit:
     /// from then on no intent is taken (see [`Journal::queue`]).
     intent_lost: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// The lock file, held while any handle is open ([`lock`]).
+    _lock: std::sync::Arc<std::fs::File>,
 }
 
 impl std::fmt::Debug for Journal {
@@ -277,6 +316,7 @@ impl Journal {
             std::fs::create_dir_all(dir)
                 .map_err(|e| JournalError::Io { path: shown.clone(), message: e.to_string() })?;
         }
+        let lock = lock(path)?;
         let sqlite = |source| JournalError::Sqlite { path: shown.clone(), source };
         let mut conn = Connection::open(path).map_err(sqlite)?;
         schema::migrate(&mut conn, &shown)?;
@@ -298,7 +338,8 @@ impl Journal {
             .spawn(move || writer(conn, rx, &writer_path, &writer_queued, &writer_lost))
             .map_err(|e| JournalError::Io { path: shown, message: e.to_string() })?;
         let tx = Queue { tx: Some(tx), writer: writer.thread().clone() };
-        Ok((Journal { tx, path, queued, intent_lost, capacity: QUEUE }, recovered))
+        let lock = std::sync::Arc::new(lock);
+        Ok((Journal { tx, path, queued, intent_lost, capacity: QUEUE, _lock: lock }, recovered))
     }
 
     /// Writes a record and waits until it is committed.

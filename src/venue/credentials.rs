@@ -27,8 +27,9 @@ pub fn load(
     source: &Source,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Option<(Secret, Secret)>, CredentialError> {
-    let key = one(source.api_key_env.as_deref(), source.api_key_file.as_deref(), env, false)?;
-    let secret = one(source.api_secret_env.as_deref(), source.api_secret_file.as_deref(), env, true)?;
+    // The key file is held to the secret's standard: together they trade the account.
+    let key = one(source.api_key_env.as_deref(), source.api_key_file.as_deref(), env)?;
+    let secret = one(source.api_secret_env.as_deref(), source.api_secret_file.as_deref(), env)?;
     match (key, secret) {
         (Some(k), Some(s)) => Ok(Some((k, s))),
         (None, None) => Ok(None),
@@ -48,12 +49,12 @@ pub fn api_token(
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Option<Secret>, CredentialError> {
     if let Some(file) = token_file {
-        return one(None, Some(file), env, true);
+        return one(None, Some(file), env);
     }
     if let Some(dir) = env("CREDENTIALS_DIRECTORY") {
         let credential = Path::new(&dir).join("api-token");
         if credential.exists() {
-            return one(None, Some(&credential), env, true);
+            return one(None, Some(&credential), env);
         }
     }
     match env(API_TOKEN_ENV).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()) {
@@ -66,7 +67,6 @@ fn one(
     var: Option<&str>,
     file: Option<&Path>,
     env: &dyn Fn(&str) -> Option<String>,
-    private: bool,
 ) -> Result<Option<Secret>, CredentialError> {
     if let Some(var) = var {
         let value = env(var).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
@@ -75,7 +75,7 @@ fn one(
     let Some(file) = file else { return Ok(None) };
     let path = resolve(file, env);
     let shown = path.display().to_string();
-    if private {
+    {
         use std::os::unix::fs::PermissionsExt;
         let meta = std::fs::metadata(&path)
             .map_err(|e| CredentialError::Unreadable { path: shown.clone(), reason: e.to_string() })?;
@@ -155,6 +155,7 @@ mod tests {
     fn from_files_with_private_permissions() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("key"), "k\n").unwrap();
+        std::fs::set_permissions(dir.path().join("key"), std::fs::Permissions::from_mode(0o600)).unwrap();
         std::fs::write(dir.path().join("secret"), "s\n").unwrap();
         std::fs::set_permissions(dir.path().join("secret"), std::fs::Permissions::from_mode(0o644)).unwrap();
         let env_dir = dir.path().display().to_string();

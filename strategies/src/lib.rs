@@ -56,6 +56,18 @@ pub enum StrategyParams {
     Probe(probe::Params),
 }
 
+/// The size of one order a strategy's parameters fix: what `check-config`
+/// holds against the venue's minimums.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrderSize {
+    /// The parameter that sets it.
+    pub key: &'static str,
+    /// Base-asset quantity of one order.
+    pub qty: rust_decimal::Decimal,
+    /// The lowest price the parameters place it at, when they fix one (else the market's).
+    pub price: Option<rust_decimal::Decimal>,
+}
+
 /// What every strategy instance has besides its parameters.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Instance {
@@ -124,6 +136,22 @@ impl StrategyParams {
             StrategyParams::Twap(p) => p.summary(),
             StrategyParams::Arbitrage(p) => p.summary(),
             StrategyParams::Probe(p) => p.summary(),
+        }
+    }
+
+    /// The order sizes its parameters fix (none for strategies that size by
+    /// notional or by the account, such as `rebalancer` and `probe`).
+    pub fn order_sizes(&self) -> Vec<OrderSize> {
+        let size = |key, qty, price| vec![OrderSize { key, qty, price }];
+        match self {
+            StrategyParams::SmaCross(p) => p.order_qty.map(|q| size("order_qty", q, None)).unwrap_or_default(),
+            StrategyParams::Grid(p) => size("order_qty", p.order_qty, Some(p.lower)),
+            StrategyParams::MarketMaker(p) => size("order_qty", p.order_qty, None),
+            StrategyParams::Twap(p) if p.slices > 0 => {
+                size("total_qty", p.total_qty / rust_decimal::Decimal::from(p.slices), p.limit_price)
+            }
+            StrategyParams::Arbitrage(p) => size("order_qty", p.order_qty, None),
+            StrategyParams::Twap(_) | StrategyParams::Rebalancer(_) | StrategyParams::Probe(_) => Vec::new(),
         }
     }
 

@@ -68,16 +68,6 @@ fn run_stops_cleanly_on_sigterm() {
     }
 }
 
-#[test]
-fn mainnet_needs_live_confirmation() {
-    let main = "[[venues]]\nname = \"bn\"\nkind = \"binance\"\nenvironment = \"mainnet\"\n";
-    let dir = ConfigDir::new(main, &[]);
-    let out = tradewind().args(["--log-format", "json", "run", "--config"]).arg(dir.main_file()).output().unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8(out.stderr).unwrap();
-    assert!(stderr.contains("venue \\\"bn\\\" is on mainnet"), "{stderr}");
-}
-
 /// Runs the daemon until it logged a fill, then stops it; returns the client order ids it used.
 fn trade_once(dir: &ConfigDir) -> Vec<u64> {
     let (mut child, mut lines) = run_daemon(dir);
@@ -188,7 +178,7 @@ fn the_cli_reads_and_steers_the_running_daemon_then_falls_back_to_the_journal() 
     let mut child = tradewind()
         .args(["--log-format", "json", "run", "--config"])
         .arg(dir.main_file())
-        .env("TRADEWIND_API_TOKEN", "cli-token")
+        .env("TRADEWIND_API_TOKEN", "cli-token-5d0e7a3c9b1f48e2a6c4b7d1")
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
@@ -211,15 +201,15 @@ fn the_cli_reads_and_steers_the_running_daemon_then_falls_back_to_the_journal() 
         let out = cmd.output().unwrap();
         (out.status.code(), String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
     };
-    let (code, status, _) = cli(&["status"], Some("cli-token"));
+    let (code, status, _) = cli(&["status"], Some("cli-token-5d0e7a3c9b1f48e2a6c4b7d1"));
     assert_eq!(code, Some(0));
     assert!(status.starts_with("tradewind ") && status.contains(": running, up "), "{status}");
     assert!(status.contains("trading: active\nstrategies: 1 (1 running)\n"), "{status}");
     assert!(status.contains("tick to order: p50 ") && status.contains(" orders\n"), "{status}");
-    let (_, positions, _) = cli(&["positions"], Some("cli-token"));
+    let (_, positions, _) = cli(&["positions"], Some("cli-token-5d0e7a3c9b1f48e2a6c4b7d1"));
     assert!(positions.starts_with("STRATEGY  VENUE  SYMBOL") && positions.contains("AVG ENTRY"), "{positions}");
     assert!(positions.lines().nth(1).is_some_and(|l| l.starts_with("a ") && l.contains("BTCUSDT")), "{positions}");
-    let (_, json, _) = cli(&["balances", "--json"], Some("cli-token"));
+    let (_, json, _) = cli(&["balances", "--json"], Some("cli-token-5d0e7a3c9b1f48e2a6c4b7d1"));
     let balances: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert!(balances.as_array().unwrap().iter().any(|b| b["asset"] == "USDT"), "{json}");
 
@@ -228,21 +218,21 @@ fn the_cli_reads_and_steers_the_running_daemon_then_falls_back_to_the_journal() 
     assert_eq!(code, Some(1));
     assert!(err.contains("control_disabled") || err.contains("unauthorized"), "{err}");
     // The kill switch: trading halted, /readyz says so, resume lifts it.
-    let (code, out, _) = cli(&["halt"], Some("cli-token"));
+    let (code, out, _) = cli(&["halt"], Some("cli-token-5d0e7a3c9b1f48e2a6c4b7d1"));
     assert_eq!((code, out.starts_with("ok: trading halted")), (Some(0), true), "{out}");
     let (status, body) = http_get(&addr, "/readyz");
     assert_eq!((status, body.contains("\"halted\"")), (503, true), "{body}");
-    let (code, _, err) = cli(&["pause", "nope"], Some("cli-token"));
+    let (code, _, err) = cli(&["pause", "nope"], Some("cli-token-5d0e7a3c9b1f48e2a6c4b7d1"));
     assert_eq!(code, Some(1));
     assert!(err.contains("unknown_strategy: no strategy named \"nope\""), "{err}");
-    assert_eq!(cli(&["resume"], Some("cli-token")).0, Some(0));
+    assert_eq!(cli(&["resume"], Some("cli-token-5d0e7a3c9b1f48e2a6c4b7d1")).0, Some(0));
     assert_eq!(http_get(&addr, "/readyz").0, 200);
 
     assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
     assert_eq!(child.wait().unwrap().code(), Some(0), "{rest:#?}");
     // No daemon: `status` says so (exit 3); `orders` reads the journal.
-    let (code, _, err) = cli(&["status"], Some("cli-token"));
+    let (code, _, err) = cli(&["status"], Some("cli-token-5d0e7a3c9b1f48e2a6c4b7d1"));
     assert_eq!(code, Some(3), "{err}");
     let (code, orders, _) = cli(&["orders", "--all"], None);
     assert_eq!(code, Some(0));

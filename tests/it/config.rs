@@ -133,7 +133,27 @@ fn cases() -> Vec<Case> {
             "bad log filter",
             format!("{sim}[runtime]\nlog_level = \"info,=x=\""),
             vec![],
-            &["runtime.log_level: is not a valid log filter"],
+            &["runtime.log_level: ", "is not a level", "got \"info,=x=\""],
+        ),
+        (
+            "a log level that is a word, not a level",
+            format!("{sim}[runtime]\nlog_level = \"warning\""),
+            vec![],
+            &[
+                "tradewind.toml: runtime.log_level: \"warning\" is not a level (one of trace, debug, info, warn, error, off",
+            ],
+        ),
+        (
+            "a log level that is no word at all",
+            format!("{sim}[runtime]\nlog_level = \"verbose!!\""),
+            vec![],
+            &["tradewind.toml: runtime.log_level: \"verbose!!\" is not a level"],
+        ),
+        (
+            "an empty strategies folder",
+            sim.clone(),
+            vec![("notes.txt", "not a strategy".to_owned())],
+            &["strategies: strategies_dir: holds no strategy file (*.toml): nothing would trade"],
         ),
         (
             "unknown venue kind",
@@ -254,9 +274,16 @@ fn cases() -> Vec<Case> {
 fn each_bad_input_gets_a_message_naming_the_key() {
     let cases = cases();
     assert!(cases.len() >= 15);
+    let fine = sma_file("fine");
     for (case, main, strategies, expected) in cases {
-        let files: Vec<(&str, &str)> = strategies.iter().map(|(n, t)| (*n, t.as_str())).collect();
-        let found = issues(&main, &files);
+        let mut files: Vec<(&str, &str)> = strategies.iter().map(|(n, t)| (*n, t.as_str())).collect();
+        // A folder without strategy files is a problem of its own (tested below).
+        if files.is_empty() {
+            files.push(("fine.toml", &fine));
+        }
+        let mut found = issues(&main, &files);
+        // Where the case names its venue otherwise, the filler file names an unknown one.
+        found.retain(|i| !i.starts_with("strategies/fine.toml: venue:"));
         assert_eq!(found.len(), 1, "{case}: expected one issue, got {found:#?}");
         for fragment in expected {
             assert!(found[0].contains(fragment), "{case}: {:?} does not contain {fragment:?}", found[0]);
@@ -298,4 +325,53 @@ fn every_problem_in_every_file_is_listed_at_once() {
     ] {
         assert!(all.contains(fragment), "missing {fragment:?} in\n{all}");
     }
+}
+
+#[test]
+fn a_broken_main_file_still_lists_the_strategy_files_problems_and_every_mistyped_key() {
+    // The main file has two type errors in two sections; a strategy file has two in its
+    // parameters and one in its common keys: all five are listed at once.
+    let main = format!("{SIM_VENUE}[risk]\nmax_open_orders = \"many\"\n[runtime]\nshutdown_timeout_secs = \"soon\"\n");
+    let strategy = sma_file("a")
+        .replace("slow_period = 5", "slow_period = \"slow\"")
+        .replace("order_qty = \"0.001\"", "order_qty = [1]")
+        .replace("symbols = [\"BTCUSDT\"]", "symbols = \"BTCUSDT\"");
+    let found = issues(&main, &[("a.toml", &strategy)]);
+    let all = found.join("\n");
+    for fragment in [
+        "tradewind.toml: risk.max_open_orders",
+        "tradewind.toml: runtime.shutdown_timeout_secs",
+        "strategies/a.toml: slow_period",
+        "strategies/a.toml: order_qty",
+        "strategies/a.toml: symbols",
+    ] {
+        assert!(all.contains(fragment), "missing {fragment:?} in\n{all}");
+    }
+    assert_eq!(found.len(), 5, "{found:#?}");
+}
+
+#[test]
+fn an_environment_override_that_is_wrong_names_its_variable() {
+    let dir = ConfigDir::new(SIM_VENUE, &[("a.toml", &sma_file("a"))]);
+    for (var, value, key) in [
+        ("TRADEWIND__RISK__MAX_OPEN_ORDERS", "many", "risk.max_open_orders"),
+        ("TRADEWIND__RISK__MAX_OPEN_ORDERS", "0", "risk.max_open_orders"),
+        ("TRADEWIND__RUNTIME__LOG_LEVEL", "warning", "runtime.log_level"),
+    ] {
+        let err = Config::load_with_env(&dir.main_file(), [(var.to_owned(), value.to_owned())]).unwrap_err();
+        let issue = &err.issues()[0];
+        assert_eq!(issue.key.as_deref(), Some(key), "{issue}");
+        assert!(issue.message.contains(&format!("set by the environment variable {var}")), "{issue}");
+    }
+}
+
+#[test]
+fn strategy_entries_that_are_not_files_are_named() {
+    let dir = ConfigDir::new(SIM_VENUE, &[("a.toml", &sma_file("a"))]);
+    let strategies = dir.path().join("strategies");
+    std::os::unix::fs::symlink(dir.path().join("gone.toml"), strategies.join("dangling.toml")).unwrap();
+    std::fs::create_dir(strategies.join("folder.toml")).unwrap();
+    let found = load(&dir).unwrap_err().to_string();
+    assert!(found.contains("strategies/dangling.toml: is a symlink to nothing that can be read"), "{found}");
+    assert!(found.contains("strategies/folder.toml: is not a file"), "{found}");
 }

@@ -4,6 +4,7 @@ mod chaos;
 pub mod cli;
 mod config;
 mod crash;
+mod preflight;
 mod reload;
 mod restart;
 mod secrets;

@@ -8,7 +8,7 @@ use std::process::Command;
 use crate::cli::http;
 use crate::support::{ConfigDir, Daemon, SIM_MAIN, sma_file};
 
-const TOKEN: &str = "reload-token";
+const TOKEN: &str = "reload-token-3b8e1f0c6a2d9e7f4c51";
 
 fn strategies(ops: &str) -> Vec<(String, String)> {
     let (status, body) = http(ops, "GET", "/v1/strategies", Some(TOKEN));

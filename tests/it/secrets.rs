@@ -10,7 +10,7 @@ use crate::support::{ConfigDir, Daemon, sma_file};
 
 const KEY: &str = "canaryKEY4f9d2Q";
 const SECRET: &str = "canarySECRET7b1eZ";
-const TOKEN: &str = "canaryTOKEN9c3aX";
+const TOKEN: &str = "canaryTOKEN9c3aX7f2e81d4b6a0c95e3";
 
 #[test]
 fn canary_credentials_appear_in_no_log_line_or_metric() {
@@ -128,13 +128,14 @@ fn mainnet_refuses_an_api_key_that_can_withdraw_unless_allowed() {
             .spawn()
             .unwrap()
     };
-    let refused = run(&ConfigDir::new(&main(false), &[])).wait_with_output().unwrap();
-    assert_eq!(refused.status.code(), Some(1));
+    let strategy = sma_file("a").replace("venue = \"sim\"", "venue = \"live\"");
+    let refused = run(&ConfigDir::new(&main(false), &[("a.toml", &strategy)])).wait_with_output().unwrap();
+    assert_eq!(refused.status.code(), Some(2), "a key that can withdraw is a configuration error");
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert!(stderr.contains("can withdraw funds: create a key with trading rights only"), "{stderr}");
 
     // Allowed explicitly: it starts, with a warning.
-    let dir = ConfigDir::new(&main(true), &[]);
+    let dir = ConfigDir::new(&main(true), &[("a.toml", &strategy)]);
     let mut daemon = run(&dir);
     let mut output = BufReader::new(daemon.stderr.take().unwrap()).lines();
     let lines: Vec<String> =

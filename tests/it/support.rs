@@ -49,7 +49,7 @@ pub fn sma_file(name: &str) -> String {
 }
 
 /// The control API token the daemons of [`start_with`] get.
-pub const TOKEN: &str = "integration-test-token";
+pub const TOKEN: &str = "integration-test-token-6f1c2a9e0b7d4";
 
 /// A main file whose venue `bn` is the Binance connector pointed at `sim`
 /// (testnet, the demo account's key), with `extra` (e.g. a `[risk]` table) before it.
