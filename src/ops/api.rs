@@ -38,8 +38,15 @@ use crate::engine::control::{
 use crate::risk::TradingState;
 use crate::secret::Secret;
 
-/// Requests per second the API serves (burst of twice that).
+/// Reads per second the API serves (burst of twice that). Authenticated
+/// commands (halt, resume, pause, cancel, reload) are never limited: the kill
+/// switch must work whatever else arrives.
 const REQUESTS_PER_SECOND: u32 = 20;
+/// Failed authentications per second one address may make (burst of twice that);
+/// beyond, it gets 429 until it slows down. Others are not affected.
+const FAILURES_PER_SECOND: u32 = 5;
+/// Addresses remembered for failures before stale ones are forgotten.
+const FAILING_ADDRESSES: usize = 10_000;
 /// How long a handler waits for the engine.
 const ENGINE_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -51,6 +58,8 @@ pub struct ApiState {
     token: Option<Arc<[u8; 32]>>,
     loopback: bool,
     limiter: Arc<DefaultDirectRateLimiter>,
+    /// Failed authentications, per source address.
+    failures: Arc<governor::DefaultKeyedRateLimiter<std::net::IpAddr>>,
     started: std::time::Instant,
     /// The daemon-wide trading state, for `/readyz` (updated by halt/resume at once).
     trading: watch::Sender<TradingState>,
@@ -75,6 +84,10 @@ impl ApiState {
             token: token.map(|t| Arc::new(digest(t.expose().as_bytes()))),
             loopback,
             limiter: Arc::new(RateLimiter::direct(Quota::per_second(per_second).allow_burst(burst))),
+            failures: Arc::new(RateLimiter::keyed(
+                Quota::per_second(NonZeroU32::new(FAILURES_PER_SECOND).expect("non-zero"))
+                    .allow_burst(NonZeroU32::new(FAILURES_PER_SECOND * 2).expect("non-zero")),
+            )),
             started: std::time::Instant::now(),
             trading,
             reload: None,
@@ -160,42 +173,56 @@ fn same(a: &[u8; 32], b: &[u8; 32]) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// Rate limit, then authentication and authorisation.
+/// Authentication first, then limits: a failed attempt counts against its
+/// source address only, an authenticated command is never limited, reads share
+/// one budget. So no flood of wrong tokens can keep the operator from `halt`.
 async fn guard(State(state): State<ApiState>, request: Request, next: Next) -> Response {
-    if state.limiter.check().is_err() {
-        let mut response =
-            ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many requests; retry in a second")
-                .into_response();
-        response.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
-        return response;
-    }
     let mutating = request.method() != Method::GET && request.method() != Method::HEAD;
-    match (&state.token, bearer(request.headers())) {
-        (Some(expected), Some(given)) if same(expected, &digest(given.as_bytes())) => {}
-        (Some(_), _) => {
-            return ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "missing or wrong bearer token")
-                .into_response();
+    let source = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map_or(std::net::IpAddr::from([0, 0, 0, 0]), |c| c.0.ip());
+    let refused = match (&state.token, bearer(request.headers())) {
+        (Some(expected), Some(given)) if same(expected, &digest(given.as_bytes())) => {
+            if mutating {
+                return next.run(request).await;
+            }
+            None
         }
-        (None, _) if mutating => {
-            return ApiError::new(
-                StatusCode::FORBIDDEN,
-                "control_disabled",
-                "no API token is configured, so the API is read-only: set one ([ops] token_file, \
-                 the systemd credential api-token, or TRADEWIND_API_TOKEN)",
-            )
-            .into_response();
+        (Some(_), _) => Some(ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "missing or wrong bearer token")),
+        (None, _) if mutating => Some(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "control_disabled",
+            "no API token is configured, so the API is read-only: set one ([ops] token_file, \
+             the systemd credential api-token, or TRADEWIND_API_TOKEN)",
+        )),
+        (None, _) if !state.loopback => Some(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "no API token is configured and the listener is not loopback-only",
+        )),
+        (None, _) => None,
+    };
+    if let Some(refusal) = refused {
+        if state.failures.len() > FAILING_ADDRESSES {
+            state.failures.retain_recent();
         }
-        (None, _) if !state.loopback => {
-            return ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                "no API token is configured and the listener is not loopback-only",
-            )
-            .into_response();
+        if state.failures.check_key(&source).is_err() {
+            return limited("too many failed attempts from this address; retry in a second");
         }
-        (None, _) => {}
+        return refusal.into_response();
+    }
+    if state.limiter.check().is_err() {
+        return limited("too many requests; retry in a second");
     }
     next.run(request).await
+}
+
+/// 429 with `Retry-After: 1`.
+fn limited(message: &str) -> Response {
+    let mut response = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message).into_response();
+    response.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+    response
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {

@@ -80,6 +80,7 @@ pub async fn serve(
         .with_state(OpsState { phase, trading, feeds })
         .merge(api::router(api));
     let task = tokio::spawn(async move {
+        let app = app.into_make_service_with_connect_info::<SocketAddr>();
         let serve = axum::serve(listener, app).with_graceful_shutdown(shutdown.cancelled_owned());
         if let Err(e) = serve.await {
             tracing::error!(error = %e, "ops server failed");

@@ -7,6 +7,7 @@ mod crash;
 mod preflight;
 mod reload;
 mod restart;
+mod safety;
 mod secrets;
 mod sim_server;
 mod support;

@@ -55,7 +55,8 @@ async fn server(token: Option<&str>, loopback: bool) -> Server {
     let state = ApiState::new(engine, phase_rx, token.as_ref(), loopback, watch::channel(TradingState::Active).0);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, router(state)).await.unwrap() });
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     Server { base, seen, phase, http: reqwest::Client::new() }
 }
 
@@ -146,6 +147,46 @@ async fn requests_beyond_the_rate_limit_get_429() {
         }
     }
     assert!(limited >= 1, "60 requests in well under a second must exceed a burst of 40");
+}
+
+#[tokio::test]
+async fn halt_goes_through_a_flood_of_wrong_tokens_and_of_reads() {
+    let s = Arc::new(server(Some("the-right-token"), true).await);
+    // Wrong tokens from one address: after a burst they get 429, the address alone.
+    let flood: Vec<_> = (0..200)
+        .map(|i| {
+            let s = s.clone();
+            let path = if i % 2 == 0 { "/v1/halt" } else { "/v1/status" };
+            let method = if i % 2 == 0 { Method::POST } else { Method::GET };
+            tokio::spawn(async move { s.call(method, path, Some("wrong")).await.0 })
+        })
+        .collect();
+    // And reads with the right token, beyond their budget.
+    let reads: Vec<_> = (0..100)
+        .map(|_| {
+            let s = s.clone();
+            tokio::spawn(async move { s.call(Method::GET, "/v1/nothing", Some("the-right-token")).await.0 })
+        })
+        .collect();
+    let (status, body) = s.call(Method::POST, "/v1/halt", Some("the-right-token")).await;
+    assert_eq!(status, StatusCode::OK, "the kill switch answered {body}");
+    let mut failed = Vec::new();
+    for f in flood {
+        failed.push(f.await.unwrap());
+    }
+    assert!(failed.iter().all(|s| *s == StatusCode::UNAUTHORIZED || *s == StatusCode::TOO_MANY_REQUESTS));
+    assert!(failed.contains(&StatusCode::TOO_MANY_REQUESTS), "failed attempts are limited");
+    for r in reads {
+        r.await.unwrap();
+    }
+    // Still: the operator halts (and resumes) during the flood's aftermath.
+    let (status, _) = s.call(Method::POST, "/v1/resume", Some("the-right-token")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        s.seen.lock().unwrap().iter().filter(|c| **c == Command::Halt).count(),
+        1,
+        "only the right token halted"
+    );
 }
 
 #[tokio::test]

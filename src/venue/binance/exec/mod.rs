@@ -132,6 +132,7 @@ pub async fn start(
         recovering: None,
         adopted: None,
         external: HashSet::new(),
+        instances: traders.iter().map(|t| t.instance.clone()).collect(),
         balances: balances::Balances::default(),
     };
     if let Some((account, asked_ms)) = &account {
@@ -274,6 +275,8 @@ struct Exec {
     adopted: Option<Vec<(String, OpenOrder)>>,
     /// Client order ids of open orders on the account that this process does not own.
     external: HashSet<String>,
+    /// The strategy instances trading here (their names are in their client order ids).
+    instances: HashSet<String>,
     balances: balances::Balances,
 }
 

@@ -117,7 +117,20 @@ impl Exec {
                 continue;
             }
             if !self.external.contains(&o.client_order_id) {
-                let ours = crate::journal::instance_of_str(&o.client_order_id).is_some();
+                let instance = crate::journal::instance_of_str(&o.client_order_id).map(|(name, _)| name);
+                let ours = instance.is_some();
+                if instance.is_some_and(|name| self.instances.contains(name)) {
+                    // Our instance's id, never leased by this journal: another
+                    // process trades the account under the same strategy name.
+                    tracing::error!(
+                        venue = %self.options.venue,
+                        symbol = %o.symbol,
+                        client_order_id = %o.client_order_id,
+                        "an open order carries one of this daemon's strategy names but its journal never leased it: \
+                         another process is trading this account under the same name (two daemons on copies \
+                         of one configuration?); it is tracked, never touched"
+                    );
+                }
                 tracing::warn!(
                     venue = %self.options.venue,
                     symbol = %o.symbol,
