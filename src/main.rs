@@ -142,6 +142,10 @@ struct ApiArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
+    /// The journal to read when no daemon answers (default: `[journal] path`,
+    /// under `$STATE_DIRECTORY` when set).
+    #[arg(long, env = "TRADEWIND_JOURNAL", value_name = "PATH")]
+    journal: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -206,7 +210,7 @@ fn control(args: &ApiArgs, request: Request) -> ExitCode {
         eprintln!("cannot start the async runtime");
         return ExitCode::FAILURE;
     };
-    let journal = app::journal_path(&config);
+    let journal = args.journal.clone().unwrap_or_else(|| app::journal_path(&config));
     match runtime.block_on(client::execute(&client, &request, &journal, args.json)) {
         Ok(text) => {
             print!("{text}");
@@ -215,6 +219,11 @@ fn control(args: &ApiArgs, request: Request) -> ExitCode {
         Err(e @ ClientError::Unreachable(_)) => {
             eprintln!("{e}: is tradewind running? (see [ops] listen)");
             ExitCode::from(EXIT_UNREACHABLE)
+        }
+        // A failed reload's JSON goes where the successful one does: stdout.
+        Err(ClientError::Other(text)) if args.json && matches!(request, Request::Reload) => {
+            println!("{text}");
+            ExitCode::FAILURE
         }
         Err(e) => {
             eprintln!("{e}");

@@ -329,10 +329,11 @@ pub async fn run(
         }
     }
     set_phase(&phase, Phase::Running);
+    let enabled = config.strategies.iter().filter(|s| s.enabled).count();
     let status =
-        format!("running: {} strategies on {} venues; ops on {ops_addr}", config.strategies.len(), config.venues.len());
+        format!("running: {enabled} strategies on {} venues; ops on {ops_addr}", config.venues.len());
     crate::ops::notify_ready(&status);
-    tracing::info!(strategies = config.strategies.len(), venues = config.venues.len(), "running");
+    tracing::info!(strategies = enabled, disabled = config.strategies.len() - enabled, venues = config.venues.len(), "running");
 
     let mut live = reload::Live { config, next_seq };
     loop {

@@ -294,13 +294,24 @@ pub async fn execute(
     fn show<T: serde::Serialize>(value: &T, json: bool, text: impl FnOnce(&T) -> String) -> String {
         if json { serde_json::to_string_pretty(value).unwrap_or_default() + "\n" } else { text(value) }
     }
-    let done = |d: crate::engine::control::Done| {
-        show(&d, json, |d| format!("ok: trading {}, {} cancel(s) sent\n", name(&d.trading_state), d.cancels_sent))
+    // What the command did, in its own words: a pause is not a halt.
+    let done = |what: String, d: crate::engine::control::Done| {
+        show(&d, json, |d| format!("ok: {what}, {} cancel(s) sent\n", d.cancels_sent))
     };
+    let trading = |d: &crate::engine::control::Done| format!("trading {}", name(&d.trading_state));
     let from_journal = |all: bool, limit: usize, positions: bool| -> Result<String, ClientError> {
+        // `orders --all` always reads the journal, daemon or not.
+        let why = if all { "" } else { "no daemon answers; " };
+        if !journal.exists() {
+            return Err(ClientError::Other(format!(
+                "{why}no journal at {} (a daemon under systemd keeps it in its state directory: \
+                 pass --journal /var/lib/tradewind/tradewind.db)",
+                journal.display()
+            )));
+        }
         let report = crate::journal::report::read(journal, all, limit)
-            .map_err(|e| ClientError::Other(format!("no daemon answers and the journal cannot be read: {e}")))?;
-        let note = format!("(no daemon answers; read from the journal {})\n", journal.display());
+            .map_err(|e| ClientError::Other(format!("{why}the journal cannot be read: {e}")))?;
+        let note = format!("({why}read from the journal {})\n", journal.display());
         Ok(if positions {
             show(&report.positions, json, |p| note.clone() + &positions_table(p))
         } else {
@@ -325,11 +336,23 @@ pub async fn execute(
         },
         Request::Orders { all: true, limit } => from_journal(true, *limit, false)?,
         Request::Balances => show(&client.get::<Vec<BalanceRow>>("/v1/balances").await?, json, |r| balances_table(r)),
-        Request::Halt => done(client.post("/v1/halt").await?),
-        Request::Resume(None) => done(client.post("/v1/resume").await?),
-        Request::Resume(Some(s)) => done(client.post(&format!("/v1/strategies/{}/resume", encode(s))).await?),
-        Request::Pause(s) => done(client.post(&format!("/v1/strategies/{}/pause", encode(s))).await?),
-        Request::Cancel(id) => done(client.post(&format!("/v1/orders/{}/cancel", encode(id))).await?),
+        Request::Halt => {
+            let d = client.post("/v1/halt").await?;
+            done(trading(&d), d)
+        }
+        Request::Resume(None) => {
+            let d = client.post("/v1/resume").await?;
+            done(trading(&d), d)
+        }
+        Request::Resume(Some(s)) => {
+            done(format!("strategy {s} resumed"), client.post(&format!("/v1/strategies/{}/resume", encode(s))).await?)
+        }
+        Request::Pause(s) => {
+            done(format!("strategy {s} paused"), client.post(&format!("/v1/strategies/{}/pause", encode(s))).await?)
+        }
+        Request::Cancel(id) => {
+            done(format!("cancel of {id} asked"), client.post(&format!("/v1/orders/{}/cancel", encode(id))).await?)
+        }
         Request::Reload => {
             let outcome = client.reload().await?;
             let text = show(&outcome, json, reload_text);
