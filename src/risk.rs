@@ -9,6 +9,26 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 use tradewind_strategies::sdk::{NewOrder, OrderKind, Price, Qty, Reason, Side};
 
+/// Every reason code [`RiskManager::check_new`] and the engine's limits may
+/// refuse a new order with (`tradewind_risk_denials_total{reason}`).
+pub const DENIAL_CODES: &[&str] = &[
+    "halted",
+    "reducing",
+    "invalid_qty",
+    "invalid_price",
+    "max_order_qty",
+    "max_order_notional",
+    "max_open_orders",
+    "max_position",
+    "min_free_balance",
+    "no_reference_price",
+    "order_rate",
+    "price_band",
+    "max_daily_loss",
+    "max_drawdown",
+    "no_execution",
+];
+
 use crate::config::RiskConfig;
 
 /// What a strategy (or the daemon) may do.
@@ -446,6 +466,21 @@ mod tests {
                     }
                     prop_assert!(position.abs() <= max, "position {} beyond {}", position, max);
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn every_denial_code_in_the_source_is_listed() {
+        for source in [include_str!("risk.rs"), include_str!("engine/mod.rs"), include_str!("engine/limits.rs")] {
+            for (at, _) in source.match_indices("Reason::new(") {
+                let rest = source[at + "Reason::new(".len()..].trim_start();
+                let Some(rest) = rest.strip_prefix('"') else { continue };
+                let code = &rest[..rest.find('"').unwrap()];
+                if code.is_empty() || !code.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
+                    continue; // not a literal code (this test's own text)
+                }
+                assert!(DENIAL_CODES.contains(&code), "{code} is missing from DENIAL_CODES");
             }
         }
     }

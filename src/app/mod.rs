@@ -330,10 +330,14 @@ pub async fn run(
     }
     set_phase(&phase, Phase::Running);
     let enabled = config.strategies.iter().filter(|s| s.enabled).count();
-    let status =
-        format!("running: {enabled} strategies on {} venues; ops on {ops_addr}", config.venues.len());
+    let status = format!("running: {enabled} strategies on {} venues; ops on {ops_addr}", config.venues.len());
     crate::ops::notify_ready(&status);
-    tracing::info!(strategies = enabled, disabled = config.strategies.len() - enabled, venues = config.venues.len(), "running");
+    tracing::info!(
+        strategies = enabled,
+        disabled = config.strategies.len() - enabled,
+        venues = config.venues.len(),
+        "running"
+    );
 
     let mut live = reload::Live { config, next_seq };
     loop {
@@ -535,6 +539,16 @@ async fn start_venue(
         }
         Err(e) => return Err(e.into()),
     };
+    let trading_here: Vec<&crate::config::StrategyConfig> =
+        config.strategies.iter().filter(|s| s.enabled && s.venue_name == venue.name()).collect();
+    let mut symbols: Vec<String> =
+        trading_here.iter().flat_map(|s| s.instance.symbols.iter().map(|x| x.to_string())).collect();
+    symbols.sort();
+    symbols.dedup();
+    crate::ops::series::venue_at_zero(venue.name(), &symbols);
+    for s in &trading_here {
+        crate::ops::series::strategy_at_zero(&s.instance.name, venue.name());
+    }
     // A strategy on a symbol the venue does not list would run and never trade: refuse.
     let unlisted: Vec<crate::config::ConfigIssue> = config
         .strategies

@@ -29,6 +29,7 @@ use crate::risk::TradingState;
 pub mod api;
 pub mod client;
 pub mod latency;
+pub mod series;
 
 /// The process's Prometheus recorder (installed on first use).
 pub fn metrics_handle() -> &'static PrometheusHandle {
@@ -43,6 +44,7 @@ pub fn metrics_handle() -> &'static PrometheusHandle {
         if metrics::set_global_recorder(recorder).is_err() {
             tracing::warn!("a metrics recorder was already installed; /metrics shows only what it records");
         }
+        series::describe();
         handle
     })
 }

@@ -39,6 +39,20 @@ fn the_grid_rebuilds_after_halt_pause_and_an_operator_cancel() {
     wait_orders(&daemon, "the cancelled level is placed again", |ids| {
         !ids.contains(&victim) && ids.len() >= before.len()
     });
+    // regression: log_fields (two "message" keys; accepted and closed lines without symbol or strategy)
+    let mut daemon = daemon;
+    let lines = daemon.drain().to_vec();
+    for line in &lines {
+        assert_eq!(line.matches("\"message\":").count(), 1, "one message per line: {line}");
+    }
+    for message in ["order accepted", "order closed"] {
+        let of: Vec<&String> = lines.iter().filter(|l| l.contains(&format!("\"message\":\"{message}\""))).collect();
+        assert!(!of.is_empty(), "no {message} line");
+        for line in of {
+            assert!(line.contains("\"symbol\":\"ETHUSDT\"") && line.contains("\"strategy\":\"g\""), "{line}");
+            assert!(!line.contains("{ id:"), "no Rust debug text: {line}");
+        }
+    }
     assert_eq!(daemon.stop(), Some(0));
 }
 

@@ -347,7 +347,7 @@ async fn refresh_instruments(
         match rest.exchange_info().await {
             Ok(info) => {
                 if info.limits != rest.limiter().limits() {
-                    tracing::warn!(%venue, limits = ?info.limits, "the venue's rate limits changed");
+                    tracing::warn!(%venue, weight_per_minute = info.limits.weight_per_minute, orders_per_10s = info.limits.orders_per_10s, orders_per_day = info.limits.orders_per_day, "the venue's rate limits changed");
                 }
                 rest.limiter().set_limits(info.limits);
                 if !info.halted.is_empty() {

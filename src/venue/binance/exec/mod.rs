@@ -488,7 +488,6 @@ impl Exec {
                 self.finish(id, |id| OrderUpdate::Denied { id, reason: Reason::new(code, e.message.clone()) }).await;
             }
             Outcome::Rejected => {
-                tracing::info!(client_order_id = %id, code = e.reason_code(), message = %e.message, "order rejected by the venue");
                 self.finish(id, |id| OrderUpdate::Rejected {
                     id,
                     reason: Reason::new(e.reason_code(), e.message.clone()),
@@ -651,9 +650,12 @@ impl Exec {
         if self.done.contains(&id) {
             return;
         }
-        let replaced_by = self.orders.remove(&id).and_then(|t| t.replaced_by);
+        let (symbol, replaced_by) = match self.orders.remove(&id) {
+            Some(t) => (Some(t.symbol), t.replaced_by),
+            None => (None, None),
+        };
         self.remember_done(id);
-        self.emit(update(id)).await;
+        self.emit_on(symbol, update(id)).await;
         if let Some((replacement, error)) = replaced_by {
             // Its strategy knows this order is gone: now it hears its replacement failed.
             Box::pin(self.on_send_failed(replacement, error)).await;
@@ -672,12 +674,20 @@ impl Exec {
     }
 
     async fn emit(&mut self, update: OrderUpdate) {
+        let symbol = self.orders.get(update.id()).map(|t| t.symbol);
+        self.emit_on(symbol, update).await;
+    }
+
+    /// [`emit`](Self::emit) for an order on `symbol` (known by the caller when
+    /// the order is no longer tracked).
+    async fn emit_on(&mut self, symbol: Option<Symbol>, update: OrderUpdate) {
         if let Some(journal) = &self.journal {
             for record in record::journal_records(&update) {
                 journal.write_nowait(record);
             }
         }
-        record::observe(self.options.venue, &update);
+        let symbol = symbol.or_else(|| update.fill().map(|f| f.symbol));
+        record::observe(self.options.venue, symbol, &update);
         match &mut self.recovering {
             Some(collected) => collected.push(update),
             None => {

@@ -1,7 +1,7 @@
 //! What leaves the execution task besides the update itself: the journal's
 //! records of it, its metrics and its log line. One name per state, used by all three.
 
-use tradewind_strategies::sdk::{ClientOrderId, OrderUpdate, Reason, VenueId};
+use tradewind_strategies::sdk::{ClientOrderId, OrderUpdate, Reason, Symbol, VenueId};
 
 use crate::engine::wall_clock_now;
 use crate::journal::{Record, instance_of};
@@ -43,35 +43,58 @@ pub fn journal_records(update: &OrderUpdate) -> Vec<Record> {
     }
 }
 
-/// Counts the update and logs the ones operators follow.
-pub fn observe(venue: VenueId, update: &OrderUpdate) {
+/// The reason code of a replacement refused because the order it replaced had
+/// already filled or left the book (-2022): routine for a requoting strategy,
+/// so counted apart from the venue's real rejections.
+pub const REPLACED_ORDER_GONE: &str = "replaced_order_gone";
+
+/// The outcome label of an update in `tradewind_orders_total`.
+fn outcome(update: &OrderUpdate) -> &'static str {
+    match update {
+        OrderUpdate::Rejected { reason, .. } if reason.code == REPLACED_ORDER_GONE => "replace_refused",
+        other => state_name(other),
+    }
+}
+
+/// Counts the update and logs the ones operators follow, each line with its
+/// venue, symbol, strategy and client order id.
+pub fn observe(venue: VenueId, symbol: Option<Symbol>, update: &OrderUpdate) {
     let strategy = instance_of(update.id()).map_or("external", |(i, _)| i).to_owned();
-    let state = state_name(update);
+    let symbol = symbol.map(|s| s.to_string()).unwrap_or_default();
     if update.fill().is_some() {
         metrics::counter!("tradewind_fills_total", "venue" => venue.to_string(), "strategy" => strategy.clone())
             .increment(1);
     }
-    if state != "partially_filled" {
-        metrics::counter!("tradewind_orders_total", "venue" => venue.to_string(), "strategy" => strategy, "outcome" => state)
+    if !matches!(update, OrderUpdate::PartiallyFilled { .. }) {
+        metrics::counter!("tradewind_orders_total", "venue" => venue.to_string(), "strategy" => strategy.clone(), "outcome" => outcome(update))
             .increment(1);
     }
     match update {
         OrderUpdate::Accepted { id, venue_order_id } => {
-            tracing::info!(%venue, client_order_id = %id, venue_order_id, "order accepted");
+            tracing::info!(%venue, %symbol, %strategy, client_order_id = %id, venue_order_id, "order accepted");
         }
         OrderUpdate::PartiallyFilled { fill, .. } | OrderUpdate::Filled { fill, .. } => tracing::info!(
             %venue,
+            %symbol,
+            %strategy,
             client_order_id = %fill.id,
-            side = ?fill.side,
+            side = %fill.side,
             price = %fill.price.get(),
             qty = %fill.qty.get(),
             fee = %fill.fee,
+            fee_asset = fill.fee_asset.map(|a| a.to_string()).unwrap_or_default(),
             complete = matches!(update, OrderUpdate::Filled { .. }),
             "fill"
         ),
         OrderUpdate::Canceled { id } | OrderUpdate::Expired { id } => {
-            tracing::info!(%venue, client_order_id = %id, update = ?update, "order closed");
+            tracing::info!(%venue, %symbol, %strategy, client_order_id = %id, state = state_name(update), "order closed");
         }
-        OrderUpdate::Rejected { .. } | OrderUpdate::Denied { .. } | OrderUpdate::Unknown { .. } => {}
+        OrderUpdate::Rejected { id, reason } if reason.code == REPLACED_ORDER_GONE => {
+            tracing::info!(%venue, %symbol, %strategy, client_order_id = %id, "replace not done: the order it replaced had already filled or left the book");
+        }
+        OrderUpdate::Rejected { id, reason } => {
+            tracing::info!(%venue, %symbol, %strategy, client_order_id = %id, code = %reason.code, venue_message = %reason.message, "order rejected by the venue");
+        }
+        OrderUpdate::Denied { .. } | OrderUpdate::Unknown { .. } => {}
     }
 }

@@ -11,9 +11,9 @@
 
 use std::time::Duration;
 
-use tradewind_strategies::sdk::{ClientOrderId, OrderUpdate};
+use tradewind_strategies::sdk::{ClientOrderId, OrderUpdate, Reason};
 
-use super::{Done, Exec};
+use super::{Done, Exec, record};
 use crate::venue::binance::error::{Outcome, VenueError};
 
 /// Longest wait for the replaced order's state before its replacement's rejection is passed on.
@@ -65,6 +65,12 @@ impl Exec {
         let Some((replacement, error)) = self.orders.get_mut(&cancel).and_then(|t| t.replaced_by.take()) else {
             return;
         };
+        // -2022: the cancel half failed, the order it replaced had filled or gone.
+        if error.code == Some(-2022) {
+            let reason = Reason::new(record::REPLACED_ORDER_GONE, error.message.clone());
+            self.finish(replacement, |id| OrderUpdate::Rejected { id, reason }).await;
+            return;
+        }
         self.on_send_failed(replacement, error).await;
     }
 }

@@ -563,7 +563,7 @@ pub async fn faults_handler(State(shared): State<Arc<Shared>>, method: Method, b
     }
     match serde_json::from_slice::<FaultConfig>(&body) {
         Ok(f) if f.fractions().iter().all(|(_, p)| (0.0..=1.0).contains(p)) => {
-            tracing::info!(faults = ?f, "fault settings changed");
+            tracing::info!(faults = %serde_json::to_string(&f).unwrap_or_default(), "fault settings changed");
             shared.set_faults(f.clone());
             axum::Json(f).into_response()
         }
@@ -580,7 +580,7 @@ pub async fn limits_handler(State(shared): State<Arc<Shared>>, method: Method, b
     }
     match serde_json::from_slice::<crate::venue::sim::config::LimitConfig>(&body) {
         Ok(l) if l.request_weight_per_minute > 0 && l.orders_per_10s > 0 && l.orders_per_day > 0 => {
-            tracing::info!(limits = ?l, "rate limits changed");
+            tracing::info!(limits = %serde_json::to_string(&l).unwrap_or_default(), "rate limits changed");
             shared.exchange().set_limits(l.clone());
             axum::Json(l).into_response()
         }
