@@ -118,6 +118,13 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/orders/{client_id}/cancel", post(cancel))
         .route("/v1/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this endpoint does not take that method",
+            )
+        })
         .layer(axum::middleware::from_fn_with_state(state.clone(), guard))
         .with_state(state)
 }
@@ -446,7 +453,36 @@ impl utoipa::Modify for BearerAuth {
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
+        // What the guard and the engine's absence answer on every endpoint.
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let error = |description: &str| {
+            let content = ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build();
+            ResponseBuilder::new().description(description).content("application/json", content).build()
+        };
+        let common = [
+            ("401", "missing or wrong bearer token (unauthorized)"),
+            ("403", "no token is configured, so commands are refused (control_disabled)"),
+            ("429", "too many reads, or too many failed attempts from this address (rate_limited); Retry-After: 1"),
+            ("503", "the daemon is not running yet or any more (not_ready)"),
+        ];
+        for item in openapi.paths.paths.values_mut() {
+            for op in [&mut item.get, &mut item.post].into_iter().flatten() {
+                for (code, description) in common {
+                    if code == "403" && item_is_read(op) {
+                        continue;
+                    }
+                    op.responses.responses.entry(code.to_owned()).or_insert_with(|| error(description).into());
+                }
+            }
+        }
     }
+}
+
+/// Whether an operation only reads (no `403 control_disabled` there).
+fn item_is_read(op: &utoipa::openapi::path::Operation) -> bool {
+    op.operation_id
+        .as_deref()
+        .is_some_and(|id| ["status", "latency", "strategies", "positions", "orders", "balances"].contains(&id))
 }
 
 #[cfg(test)]

@@ -375,3 +375,18 @@ fn strategy_entries_that_are_not_files_are_named() {
     assert!(found.contains("strategies/dangling.toml: is a symlink to nothing that can be read"), "{found}");
     assert!(found.contains("strategies/folder.toml: is not a file"), "{found}");
 }
+
+#[test]
+fn every_binance_kline_interval_is_accepted_in_a_strategy_file() {
+    // regression: kline_interval_1M (a month was refused)
+    for interval in ["1s", "2h", "6h", "8h", "12h", "3d", "1w", "1M"] {
+        let file = format!("{}source = \"klines\"\ninterval = \"{interval}\"\n", sma_file("k"));
+        let config =
+            load(&ConfigDir::new(SIM_VENUE, &[("k.toml", &file)])).unwrap_or_else(|e| panic!("{interval}: {e}"));
+        assert!(
+            config.strategies[0].params.summary().contains(interval),
+            "{interval}: {}",
+            config.strategies[0].params.summary()
+        );
+    }
+}

@@ -211,5 +211,17 @@ async fn the_openapi_document_lists_every_endpoint() {
         assert!(paths.contains_key(path), "{path} missing from the OpenAPI document");
     }
     assert_eq!(doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
+    // Every operation documents what the guard answers.
+    for (path, item) in paths {
+        for (method, op) in item.as_object().unwrap() {
+            for code in ["401", "429", "503"] {
+                assert!(op["responses"][code].is_object(), "{method} {path}: no {code}");
+            }
+        }
+    }
+    assert!(paths["/v1/halt"]["post"]["responses"]["403"].is_object());
+    // A known path with the wrong method: 405 with the same error shape.
+    let (status, body) = s.call(Method::DELETE, "/v1/halt", Some("t")).await;
+    assert_eq!((status, code(&body)), (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"));
     assert!(doc["components"]["schemas"]["PositionRow"]["properties"]["qty"].is_object());
 }

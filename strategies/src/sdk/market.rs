@@ -109,7 +109,7 @@ pub struct BookSnapshot {
     pub asks: Vec<Level>,
 }
 
-/// Candle interval.
+/// Candle interval: every interval Binance offers (`1s` … `1M`, a calendar month).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum KlineInterval {
     #[serde(rename = "1s")]
@@ -126,13 +126,48 @@ pub enum KlineInterval {
     M30,
     #[serde(rename = "1h")]
     H1,
+    #[serde(rename = "2h")]
+    H2,
     #[serde(rename = "4h")]
     H4,
+    #[serde(rename = "6h")]
+    H6,
+    #[serde(rename = "8h")]
+    H8,
+    #[serde(rename = "12h")]
+    H12,
     #[serde(rename = "1d")]
     D1,
+    #[serde(rename = "3d")]
+    D3,
+    #[serde(rename = "1w")]
+    W1,
+    /// A calendar month (`1M`: upper case, unlike `1m`).
+    #[serde(rename = "1M")]
+    Month1,
 }
 
 impl KlineInterval {
+    /// Every interval, shortest first.
+    pub const ALL: [KlineInterval; 16] = [
+        KlineInterval::S1,
+        KlineInterval::M1,
+        KlineInterval::M3,
+        KlineInterval::M5,
+        KlineInterval::M15,
+        KlineInterval::M30,
+        KlineInterval::H1,
+        KlineInterval::H2,
+        KlineInterval::H4,
+        KlineInterval::H6,
+        KlineInterval::H8,
+        KlineInterval::H12,
+        KlineInterval::D1,
+        KlineInterval::D3,
+        KlineInterval::W1,
+        KlineInterval::Month1,
+    ];
+
     /// The venue's name for the interval (`1m`, `1h`, …).
     pub fn as_str(self) -> &'static str {
         match self {
@@ -143,8 +178,15 @@ impl KlineInterval {
             KlineInterval::M15 => "15m",
             KlineInterval::M30 => "30m",
             KlineInterval::H1 => "1h",
+            KlineInterval::H2 => "2h",
             KlineInterval::H4 => "4h",
+            KlineInterval::H6 => "6h",
+            KlineInterval::H8 => "8h",
+            KlineInterval::H12 => "12h",
             KlineInterval::D1 => "1d",
+            KlineInterval::D3 => "3d",
+            KlineInterval::W1 => "1w",
+            KlineInterval::Month1 => "1M",
         }
     }
 }
@@ -175,6 +217,17 @@ pub struct Connectivity {
 #[cfg(test)]
 mod size {
     use super::*;
+
+    #[test]
+    fn every_binance_interval_reads_back_as_written() {
+        let names = ["1s", "1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d", "3d", "1w", "1M"];
+        for (interval, name) in KlineInterval::ALL.iter().zip(names) {
+            assert_eq!(interval.as_str(), name);
+            let read: KlineInterval = serde_json::from_value(serde_json::Value::String(name.into())).unwrap();
+            assert_eq!(read, *interval, "{name}");
+        }
+        assert_ne!(KlineInterval::M1, serde_json::from_str::<KlineInterval>("\"1M\"").unwrap(), "1M is a month");
+    }
 
     /// Every market event is moved through channels and returned from
     /// parsers by value: keep it within two cache lines.
