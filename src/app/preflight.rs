@@ -100,6 +100,20 @@ fn sim_symbols(
     warnings: &mut Vec<ConfigIssue>,
 ) {
     for s in config.strategies.iter().filter(|s| s.venue_name == venue) {
+        // The simulator's candles are 1-minute ones.
+        let built = s.params.build(&s.instance);
+        let intervals = built.subscriptions().into_iter().filter_map(|sub| sub.klines);
+        for interval in intervals.filter(|i| *i != tradewind_strategies::sdk::KlineInterval::M1) {
+            errors.push(issue(
+                &s.file,
+                Some("interval".to_owned()),
+                &format!(
+                    "the simulator (venue {venue:?}) serves 1m klines only, not {}; use interval = \"1m\" or \
+                     source = \"trades\"",
+                    interval.as_str()
+                ),
+            ));
+        }
         let listed: Vec<&str> = settings.symbols.iter().map(|c| c.symbol.as_str()).collect();
         for (i, symbol) in s.instance.symbols.iter().enumerate() {
             let Some(rules) = settings.symbols.iter().find(|c| c.symbol == symbol.as_str()) else {

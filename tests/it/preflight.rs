@@ -115,6 +115,14 @@ fn cases() -> Vec<Case> {
             ],
         ),
         (
+            "klines the simulator does not make",
+            SIM_MAIN.to_owned(),
+            vec![("a.toml", format!("{}source = \"klines\"\ninterval = \"5m\"\n", sma_file("a")))],
+            vec![],
+            vec![],
+            vec!["strategies/a.toml: interval: the simulator (venue \"sim\") serves 1m klines only, not 5m"],
+        ),
+        (
             "orders below the minimum notional",
             SIM_MAIN.to_owned(),
             vec![(

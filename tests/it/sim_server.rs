@@ -12,10 +12,10 @@ use tradewind::secret::Secret;
 use tradewind::venue::binance::sign::{Query, Signer, ws_payload};
 use tradewind::venue::sim::{self, SimConfig, SimHandle};
 
-const KEY: &str = "wire-key";
+pub const KEY: &str = "wire-key";
 const SECRET: &str = "wire-secret";
 
-async fn start(config: SimConfig) -> SimHandle {
+pub async fn start(config: SimConfig) -> SimHandle {
     tradewind::venue::install_tls_provider();
     let options = sim::SimOptions {
         listen: "127.0.0.1:0".parse().unwrap(),
@@ -26,21 +26,21 @@ async fn start(config: SimConfig) -> SimHandle {
     sim::start(options, CancellationToken::new()).await.unwrap()
 }
 
-fn signer() -> Signer {
+pub fn signer() -> Signer {
     Signer::hmac(&Secret::new(SECRET)).unwrap()
 }
 
-fn now_ms() -> u64 {
+pub fn now_ms() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64
 }
 
-struct Reply {
-    status: u16,
-    headers: reqwest::header::HeaderMap,
-    body: Value,
+pub struct Reply {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
 }
 
-async fn call(sim: &SimHandle, method: reqwest::Method, path: &str, query: &str, key: Option<&str>) -> Reply {
+pub async fn call(sim: &SimHandle, method: reqwest::Method, path: &str, query: &str, key: Option<&str>) -> Reply {
     let url = format!("{}{path}?{query}", sim.rest_url());
     let mut request = reqwest::Client::new().request(method, url);
     if let Some(k) = key {
@@ -54,7 +54,7 @@ async fn call(sim: &SimHandle, method: reqwest::Method, path: &str, query: &str,
 }
 
 /// A signed query from `pairs` plus recvWindow and timestamp.
-fn signed(pairs: &[(&str, &str)]) -> String {
+pub fn signed(pairs: &[(&str, &str)]) -> String {
     let mut q = Query::new();
     for (k, v) in pairs {
         q.push(k, v);

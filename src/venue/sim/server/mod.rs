@@ -9,11 +9,15 @@
 //! tasks step the synthetic market, flush depth diffs every 100 ms and
 //! inject faults. Shutdown is a token passed in, so tests can trigger it.
 
+mod control;
 mod limits;
+mod market_data;
+mod orders;
 mod params;
 mod rest;
 mod wire;
 mod ws;
+mod ws_api;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -348,10 +352,10 @@ pub async fn start(options: SimOptions, shutdown: CancellationToken) -> std::io:
         .route("/ws", get(ws::market_handler))
         .route("/ws/{stream}", get(ws::market_handler))
         .route("/stream", get(ws::market_handler))
-        .route("/ws-api/v3", get(ws::api_handler))
-        .route("/sim/v1/faults", any(rest::faults_handler))
-        .route("/sim/v1/limits", any(rest::limits_handler))
-        .route("/sim/v1/drop-connections", any(rest::drop_handler))
+        .route("/ws-api/v3", get(ws_api::api_handler))
+        .route("/sim/v1/faults", any(control::faults_handler))
+        .route("/sim/v1/limits", any(control::limits_handler))
+        .route("/sim/v1/drop-connections", any(control::drop_handler))
         .fallback(rest::handler)
         .with_state(shared.clone());
     let task = tokio::spawn(async move {

@@ -2,7 +2,8 @@
 //! endpoint's documented weight, authenticates signed endpoints, and answers
 //! with Binance's bodies, statuses and headers (`X-MBX-USED-WEIGHT-1M` on
 //! every response, `X-MBX-ORDER-COUNT-*` on orders, `Retry-After` on 429/418).
-//! Also the simulator's own control endpoints under `/sim/v1/`.
+//! Order entry shared with the WebSocket API is in [`orders`](super::orders);
+//! the simulator's own control endpoints are in [`control`](super::control).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,11 +16,9 @@ use serde_json::{Value, json};
 
 use super::Shared;
 use super::params::{Params, authenticate};
-use super::wire::{self, RespType};
-use crate::venue::sim::config::FaultConfig;
-use crate::venue::sim::exchange::{ApiError, LastFill, NewOrder, OrdType, Side};
+use super::wire;
+use crate::venue::sim::exchange::ApiError;
 use crate::venue::sim::ledger::AccountId;
-use crate::venue::sim::matching::Tif;
 
 /// A response before rendering.
 struct Reply {
@@ -130,6 +129,11 @@ enum Endpoint {
     Trades,
     Klines,
     BookTicker,
+    Ticker24hr,
+    TickerWindow,
+    TickerPrice,
+    AvgPrice,
+    AggTrades,
     NewOrder,
     TestOrder,
     CancelOrder,
@@ -139,6 +143,7 @@ enum Endpoint {
     CancelReplace,
     Account,
     MyTrades,
+    AllOrders,
     ApiRestrictions,
 }
 
@@ -157,6 +162,12 @@ impl Endpoint {
             ("GET", "trades") => Trades,
             ("GET", "klines") => Klines,
             ("GET", "ticker/bookTicker") => BookTicker,
+            ("GET", "ticker/24hr") => Ticker24hr,
+            ("GET", "ticker") => TickerWindow,
+            ("GET", "ticker/price") => TickerPrice,
+            ("GET", "avgPrice") => AvgPrice,
+            ("GET", "aggTrades") => AggTrades,
+            ("GET", "allOrders") => AllOrders,
             ("POST", "order") => NewOrder,
             ("POST", "order/test") => TestOrder,
             ("DELETE", "order") => CancelOrder,
@@ -172,7 +183,20 @@ impl Endpoint {
 
     fn signed(self) -> bool {
         use Endpoint::*;
-        !matches!(self, Ping | Time | ExchangeInfo | Depth | Trades | Klines | BookTicker)
+        !matches!(
+            self,
+            Ping | Time
+                | ExchangeInfo
+                | Depth
+                | Trades
+                | Klines
+                | BookTicker
+                | Ticker24hr
+                | TickerWindow
+                | TickerPrice
+                | AvgPrice
+                | AggTrades
+        )
     }
 
     /// The documented request weight.
@@ -188,7 +212,24 @@ impl Endpoint {
                 _ => 250,
             },
             Trades => 25,
-            Klines => 2,
+            Klines | AvgPrice => 2,
+            AggTrades => 4,
+            AllOrders => 20,
+            // By how many symbols are asked for (one, a list, or all).
+            Ticker24hr => match (params.get("symbol"), symbol_count(params)) {
+                (Some(_), _) => 2,
+                (None, Some(1..=20)) => 2,
+                (None, Some(21..=100)) => 40,
+                _ => 80,
+            },
+            TickerWindow => 4 * symbol_count(params).unwrap_or(1).clamp(1, 50),
+            TickerPrice => {
+                if params.get("symbol").is_some() {
+                    2
+                } else {
+                    4
+                }
+            }
             BookTicker => {
                 if params.get("symbol").is_some() {
                     2
@@ -213,6 +254,12 @@ impl Endpoint {
             }
         }
     }
+}
+
+/// How many symbols a `symbols=[...]` parameter lists.
+fn symbol_count(params: &Params) -> Option<u32> {
+    let list: Vec<String> = serde_json::from_str(params.get("symbols")?).ok()?;
+    u32::try_from(list.len()).ok()
 }
 
 fn route(
@@ -289,21 +336,32 @@ fn route(
                 }
             }
         }
+        Ticker24hr => super::market_data::ticker_24hr(&shared.exchange(), &params, now)?,
+        TickerWindow => super::market_data::ticker_window(&shared.exchange(), &params, now)?,
+        TickerPrice => super::market_data::ticker_price(&shared.exchange(), &params)?,
+        AvgPrice => super::market_data::avg_price(&shared.exchange(), &params, now)?,
+        AggTrades => super::market_data::agg_trades(&shared.exchange(), &params)?,
+        AllOrders => {
+            let ex = shared.exchange();
+            let symbol = params.required("symbol")?;
+            ex.symbol(symbol)?;
+            let limit = params.u64("limit")?.unwrap_or(500).clamp(1, 1000) as usize;
+            let (from, start, end) = (params.u64("orderId")?, params.u64("startTime")?, params.u64("endTime")?);
+            let rows: Vec<Value> = ex
+                .orders_of(account)
+                .into_iter()
+                .filter(|o| o.symbol == symbol && from.is_none_or(|f| o.id >= f))
+                .filter(|o| start.is_none_or(|t| o.time >= t as i64) && end.is_none_or(|t| o.time <= t as i64))
+                .take(limit)
+                .map(wire::order)
+                .collect();
+            Value::Array(rows)
+        }
         NewOrder | TestOrder => return new_order(shared, account, &params, endpoint == TestOrder, now),
         CancelOrder => {
-            let mut ex = shared.exchange();
-            let symbol = params.required("symbol")?;
-            let id = ex.cancel(
-                account,
-                symbol,
-                params.u64("orderId")?,
-                params.get("origClientOrderId"),
-                params.client_id("newClientOrderId")?,
-                now,
-            )?;
-            shared.publish(&mut ex);
+            let body = super::orders::cancel(shared, account, &params, now)?;
             shared.rate().refund(1, now);
-            cancel_body(&ex, account, id, now)
+            body
         }
         QueryOrder => {
             let ex = shared.exchange();
@@ -326,27 +384,10 @@ fn route(
             let ids = ex.cancel_all(account, params.required("symbol")?, now)?;
             shared.publish(&mut ex);
             shared.rate().refund(1, now);
-            Value::Array(ids.iter().map(|id| cancel_body(&ex, account, *id, now)).collect())
+            Value::Array(ids.iter().map(|id| super::orders::cancel_body(&ex, account, *id, now, None)).collect())
         }
         CancelReplace => return cancel_replace(shared, account, &params, now),
-        Account => {
-            let ex = shared.exchange();
-            let fees = &ex.config().fees;
-            let omit_zero = params.get("omitZeroBalances") == Some("true");
-            let balances: Vec<Value> = ex
-                .ledger()
-                .account(account)
-                .filter(|(_, b)| !omit_zero || !(b.free + b.locked).is_zero())
-                .map(|(a, b)| wire::balance(a, &b))
-                .collect();
-            json!({
-                "makerCommission": 10, "takerCommission": 10, "buyerCommission": 0, "sellerCommission": 0,
-                "commissionRates": {"maker": wire::dec(fees.maker), "taker": wire::dec(fees.taker), "buyer": "0.00000000", "seller": "0.00000000"},
-                "canTrade": true, "canWithdraw": false, "canDeposit": false, "brokered": false,
-                "requireSelfTradePrevention": false, "preventSor": false, "updateTime": now,
-                "accountType": "SPOT", "balances": balances, "permissions": ["SPOT"], "uid": account,
-            })
-        }
+        Account => super::orders::account(shared, account, &params, now),
         ApiRestrictions => {
             let can_withdraw = shared.exchange().config().keys_can_withdraw;
             json!({
@@ -399,51 +440,15 @@ fn exchange_info(shared: &Shared, params: &Params, now: i64) -> Result<Value, Ap
     }))
 }
 
-/// Reads a new order's parameters (with an optional key prefix-free set) into the exchange's form.
-fn parse_new_order(params: &Params) -> Result<(NewOrder, Option<RespType>), ApiError> {
-    let symbol = params.required("symbol")?.to_owned();
-    let side = params.one_of("side", &[("BUY", Side::Buy), ("SELL", Side::Sell)])?.ok_or_else(|| missing("side"))?;
-    let kind = params
-        .one_of(
-            "type",
-            &[("LIMIT", OrdType::Limit), ("LIMIT_MAKER", OrdType::LimitMaker), ("MARKET", OrdType::Market)],
-        )?
-        .ok_or_else(|| missing("type"))?;
-    let tif = params.one_of("timeInForce", &[("GTC", Tif::Gtc), ("IOC", Tif::Ioc), ("FOK", Tif::Fok)])?;
-    let tif = match (kind, tif) {
-        (OrdType::Limit, None) => return Err(missing("timeInForce")),
-        (_, t) => t.unwrap_or(Tif::Gtc),
-    };
-    let resp = params.one_of(
-        "newOrderRespType",
-        &[("ACK", RespType::Ack), ("RESULT", RespType::Result), ("FULL", RespType::Full)],
-    )?;
-    let order = NewOrder {
-        symbol,
-        side,
-        kind,
-        tif,
-        qty: params.decimal("quantity")?,
-        quote_qty: params.decimal("quoteOrderQty")?,
-        price: params.decimal("price")?,
-        client_id: params.client_id("newClientOrderId")?,
-    };
-    Ok((order, resp))
-}
-
-fn missing(name: &str) -> ApiError {
-    ApiError::new(-1102, format!("Mandatory parameter '{name}' was not sent, was empty/null, or malformed."))
-}
-
 fn new_order(shared: &Shared, account: AccountId, params: &Params, test: bool, now: i64) -> Result<Reply, Reply> {
-    let (order, resp) = parse_new_order(params)?;
+    let (order, resp) = super::orders::parse_new_order(params)?;
     if test {
         shared.exchange().symbol(&order.symbol)?;
         return Ok(Reply::ok(json!({})));
     }
     let limits = shared.exchange().config().limits.clone();
     let counts = shared.rate().count_order(&limits, account, now)?;
-    let (id, body) = place(shared, account, &order, resp, now).map_err(|e| {
+    let (id, body) = super::orders::place(shared, account, &order, resp, now).map_err(|e| {
         let mut r = Reply::from(e);
         r.order_counts = Some(counts);
         r
@@ -467,61 +472,24 @@ fn new_order(shared: &Shared, account: AccountId, params: &Params, test: bool, n
     Ok(reply)
 }
 
-/// Places an order and renders its response; events are published before returning.
-fn place(
-    shared: &Shared,
-    account: AccountId,
-    order: &NewOrder,
-    resp: Option<RespType>,
-    now: i64,
-) -> Result<(u64, Value), ApiError> {
-    let mut ex = shared.exchange();
-    let id = ex.place(account, order, now);
-    // Collect this order's fills from the events before they are published.
-    let fills: Vec<LastFill> = match id {
-        Ok(id) => ex.pending_fills(id),
-        Err(_) => Vec::new(),
-    };
-    shared.publish(&mut ex);
-    let id = id?;
-    let o = ex.order(account, Some(id), None)?;
-    let default = if order.kind == OrdType::LimitMaker { RespType::Ack } else { RespType::Full };
-    Ok((id, wire::new_order_response(o, resp.unwrap_or(default), &fills)))
-}
-
-fn cancel_body(ex: &crate::venue::sim::exchange::Exchange, account: AccountId, id: u64, now: i64) -> Value {
-    let Ok(o) = ex.order(account, Some(id), None) else { return Value::Null };
-    let mut v = wire::order(o);
-    let map = v.as_object_mut().expect("orders render as objects");
-    map.insert("origClientOrderId".into(), Value::from(o.client_id.clone()));
-    map.insert("transactTime".into(), Value::from(now));
-    v
-}
-
 fn cancel_replace(shared: &Shared, account: AccountId, params: &Params, now: i64) -> Result<Reply, Reply> {
     let allow_failure = match params.required("cancelReplaceMode")? {
         "STOP_ON_FAILURE" => false,
         "ALLOW_FAILURE" => true,
         _ => return Err(ApiError::new(-1116, "Invalid cancelReplaceMode.").into()),
     };
-    let (order, resp) = parse_new_order(params)?;
+    let (order, resp) = super::orders::parse_new_order(params)?;
     let cancel_id = params.u64("cancelOrderId")?;
     let cancel_client = params.get("cancelOrigClientOrderId");
     if cancel_id.is_none() && cancel_client.is_none() {
-        return Err(missing("cancelOrderId").into());
+        return Err(super::orders::missing("cancelOrderId").into());
     }
     let cancel = {
         let mut ex = shared.exchange();
-        let r = ex.cancel(
-            account,
-            &order.symbol,
-            cancel_id,
-            cancel_client,
-            params.client_id("cancelNewClientOrderId")?,
-            now,
-        );
+        let new_cancel_id = params.client_id("cancelNewClientOrderId")?;
+        let r = ex.cancel(account, &order.symbol, cancel_id, cancel_client, new_cancel_id.clone(), now);
         shared.publish(&mut ex);
-        r.map(|id| cancel_body(&ex, account, id, now))
+        r.map(|id| super::orders::cancel_body(&ex, account, id, now, new_cancel_id))
     };
     let error_body = |e: &ApiError| json!({"code": e.code, "msg": e.msg});
     let placed = if cancel.is_ok() || allow_failure {
@@ -531,7 +499,7 @@ fn cancel_replace(shared: &Shared, account: AccountId, params: &Params, now: i64
                 .rate()
                 .count_order(&limits, account, now)
                 .map_err(|l| l.error)
-                .and_then(|_| place(shared, account, &order, resp, now)),
+                .and_then(|_| super::orders::place(shared, account, &order, resp, now)),
         )
     } else {
         None
@@ -554,43 +522,4 @@ fn cancel_replace(shared: &Shared, account: AccountId, params: &Params, now: i64
             json!({"code": -2021, "msg": "Order cancel-replace partially failed.", "data": data}),
         )),
     }
-}
-
-/// `GET /sim/v1/faults` shows the fault settings; `PUT` (or `POST`) replaces them.
-pub async fn faults_handler(State(shared): State<Arc<Shared>>, method: Method, body: Bytes) -> Response {
-    if method == Method::GET {
-        return axum::Json(shared.faults()).into_response();
-    }
-    match serde_json::from_slice::<FaultConfig>(&body) {
-        Ok(f) if f.fractions().iter().all(|(_, p)| (0.0..=1.0).contains(p)) => {
-            tracing::info!(faults = %serde_json::to_string(&f).unwrap_or_default(), "fault settings changed");
-            shared.set_faults(f.clone());
-            axum::Json(f).into_response()
-        }
-        Ok(_) => (StatusCode::BAD_REQUEST, "fractions must be within 0..1").into_response(),
-        Err(e) => (StatusCode::BAD_REQUEST, format!("bad fault settings: {e}")).into_response(),
-    }
-}
-
-/// `GET /sim/v1/limits` shows the rate limits; `PUT` (or `POST`) replaces
-/// them, as a venue tightening its limits at run time (`exchangeInfo` publishes them).
-pub async fn limits_handler(State(shared): State<Arc<Shared>>, method: Method, body: Bytes) -> Response {
-    if method == Method::GET {
-        return axum::Json(shared.exchange().config().limits.clone()).into_response();
-    }
-    match serde_json::from_slice::<crate::venue::sim::config::LimitConfig>(&body) {
-        Ok(l) if l.request_weight_per_minute > 0 && l.orders_per_10s > 0 && l.orders_per_day > 0 => {
-            tracing::info!(limits = %serde_json::to_string(&l).unwrap_or_default(), "rate limits changed");
-            shared.exchange().set_limits(l.clone());
-            axum::Json(l).into_response()
-        }
-        Ok(_) => (StatusCode::BAD_REQUEST, "limits must be ≥ 1").into_response(),
-        Err(e) => (StatusCode::BAD_REQUEST, format!("bad limits: {e}")).into_response(),
-    }
-}
-
-/// `POST /sim/v1/drop-connections` closes every WebSocket connection.
-pub async fn drop_handler(State(shared): State<Arc<Shared>>) -> StatusCode {
-    shared.drop_connections();
-    StatusCode::NO_CONTENT
 }

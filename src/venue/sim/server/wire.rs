@@ -207,12 +207,17 @@ pub fn kline_row(c: &Candle) -> Value {
 }
 
 /// A user-stream event (`executionReport`, `outboundAccountPosition`), unwrapped.
+/// The client id the venue gives a cancel that named none.
+pub fn cancel_id(order_id: u64) -> String {
+    format!("cancel-{order_id}")
+}
+
 pub fn user_event(event: &Event) -> Option<Value> {
     match event {
         Event::Execution { order: o, exec, fill, cancel_client_id, time, .. } => {
             let (client, orig) = match (exec, cancel_client_id) {
                 (ExecType::Canceled, Some(c)) => (c.clone(), o.client_id.clone()),
-                (ExecType::Canceled, None) => (format!("cancel-{}", o.id), o.client_id.clone()),
+                (ExecType::Canceled, None) => (cancel_id(o.id), o.client_id.clone()),
                 _ => (o.client_id.clone(), String::new()),
             };
             let zero = Decimal::ZERO;
