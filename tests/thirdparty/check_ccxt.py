@@ -1,6 +1,6 @@
 """Drives the simulator with CCXT, a third-party Binance client, over HMAC-signed REST.
 
-Usage: python check_sim.py http://127.0.0.1:PORT KEY SECRET
+Usage: python check_ccxt.py http://127.0.0.1:PORT KEY SECRET
 Exits non-zero (with the failing step) if anything does not behave like Binance Spot.
 """
 import sys
