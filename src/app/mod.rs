@@ -83,11 +83,8 @@ pub struct RunOptions {
 pub fn check_live(config: &Config, options: RunOptions) -> Result<(), StartError> {
     let live = options.live || config.runtime.live;
     for venue in &config.venues {
-        if let VenueConfig::Binance(b) = venue
-            && b.environment == Environment::Mainnet
-            && !live
-        {
-            return Err(StartError::LiveNotConfirmed(b.name.clone()));
+        if venue.is_mainnet() && !live {
+            return Err(StartError::LiveNotConfirmed(venue.name().to_owned()));
         }
     }
     Ok(())
@@ -500,7 +497,7 @@ async fn start_venue(
                     *url = o.clone();
                 }
             }
-            let loaded = load_credentials(b, &|k| std::env::var(k).ok())?;
+            let loaded = load_credentials(&b.credentials, &|k| std::env::var(k).ok())?;
             key_fingerprint = loaded.as_ref().map(|(_, fp)| *fp);
             let credentials = loaded.map(|(c, _)| c);
             let options = ConnectOptions {
@@ -589,11 +586,11 @@ async fn start_venue(
 /// A Binance venue's key and secret from where its configuration says, with a
 /// digest of both (a reload compares digests to notice a rotated key).
 fn load_credentials(
-    b: &crate::config::BinanceVenueConfig,
+    source: &crate::config::Credentials,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> anyhow::Result<Option<(Credentials, [u8; 32])>> {
     use sha2::Digest;
-    let Some((api_key, secret)) = credentials::load(&b.credentials, env)? else {
+    let Some((api_key, secret)) = credentials::load(source, env)? else {
         return Ok(None);
     };
     let signer =

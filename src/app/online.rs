@@ -39,16 +39,19 @@ pub struct Unreachable {
 pub async fn check(config: &Config, env: &dyn Fn(&str) -> Option<String>) -> Result<Report, Unreachable> {
     let mut report = Report::default();
     for (i, venue) in config.venues.iter().enumerate() {
-        let VenueConfig::Binance(b) = venue else {
-            report.checked.push(format!("{}: simulated, checked offline", venue.name()));
-            continue;
+        let b = match venue {
+            VenueConfig::Binance(b) => b,
+            VenueConfig::Sim(_) => {
+                report.checked.push(format!("{}: simulated, checked offline", venue.name()));
+                continue;
+            }
         };
         let unreachable = |e: &dyn std::fmt::Display| Unreachable { venue: b.name.clone(), error: e.to_string() };
         let mut endpoints = Endpoints::of(b.environment);
         if let Some(url) = &b.rest_url {
             endpoints.rest = url.clone();
         }
-        let credentials = super::load_credentials(b, env).map_err(|e| unreachable(&format!("{e:#}")))?;
+        let credentials = super::load_credentials(&b.credentials, env).map_err(|e| unreachable(&format!("{e:#}")))?;
         let limiter = Arc::new(RateLimiter::new(Limits::default()));
         let rest = RestClient::new(
             &endpoints.rest,

@@ -81,8 +81,8 @@ pub(super) async fn apply(
     let mut rotations = Vec::new();
     let mut key_errors = Vec::new();
     for (i, venue) in venues.iter().enumerate() {
-        let Some(VenueConfig::Binance(b)) = new.venue(&venue.name) else { continue };
-        match super::load_credentials(b, &|k| std::env::var(k).ok()) {
+        let Some(source) = new.venue(&venue.name).and_then(VenueConfig::credentials) else { continue };
+        match super::load_credentials(source, &|k| std::env::var(k).ok()) {
             Ok(Some((credentials, digest))) if Some(digest) != venue.key_fingerprint => {
                 if venue.keys.has_key() {
                     rotations.push((i, credentials, digest));

@@ -40,18 +40,8 @@ pub fn diff<'a>(old: &Config, new: &'a Config) -> Diff<'a> {
         }
     }
     // Where keys come from may change (rotation applies live); anything else about a venue needs a restart.
-    let without_keys = |venues: &[VenueConfig]| -> Vec<VenueConfig> {
-        venues
-            .iter()
-            .cloned()
-            .map(|mut v| {
-                if let VenueConfig::Binance(b) = &mut v {
-                    b.credentials = Default::default();
-                }
-                v
-            })
-            .collect()
-    };
+    let without_keys =
+        |venues: &[VenueConfig]| -> Vec<VenueConfig> { venues.iter().map(VenueConfig::without_credentials).collect() };
     for (section, same) in [
         ("venues", without_keys(&old.venues) == without_keys(&new.venues)),
         ("journal", old.journal == new.journal),

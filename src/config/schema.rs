@@ -161,6 +161,34 @@ impl VenueConfig {
             VenueConfig::Binance(_) => "binance",
         }
     }
+
+    /// Whether this venue trades real money, so `live` must confirm it.
+    pub fn is_mainnet(&self) -> bool {
+        match self {
+            VenueConfig::Sim(_) => false,
+            VenueConfig::Binance(b) => b.environment == Environment::Mainnet,
+        }
+    }
+
+    /// Where this venue's API keys come from; `None` for one that needs none
+    /// (the in-process simulator makes its own).
+    pub fn credentials(&self) -> Option<&Credentials> {
+        match self {
+            VenueConfig::Sim(_) => None,
+            VenueConfig::Binance(b) => Some(&b.credentials),
+        }
+    }
+
+    /// This venue with its key sources cleared: what a reload compares,
+    /// since keys rotate live and everything else needs a restart.
+    pub fn without_credentials(&self) -> VenueConfig {
+        let mut venue = self.clone();
+        match &mut venue {
+            VenueConfig::Sim(_) => {}
+            VenueConfig::Binance(b) => b.credentials = Credentials::default(),
+        }
+        venue
+    }
 }
 
 /// `kind = "sim"`.
