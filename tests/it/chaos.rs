@@ -288,7 +288,11 @@ fn agree(sim: &SimHandle, daemon: &Daemon, accounts: &[(u32, &str, &BTreeMap<Str
         match differences(sim, daemon, accounts) {
             None => return,
             Some(why) => {
-                assert!(Instant::now() < deadline, "the daemon never agreed with the venue: {why}");
+                assert!(
+                    Instant::now() < deadline,
+                    "the daemon never agreed with the venue: {why} (account read {} times over REST)",
+                    sim.requests("GET /api/v3/account")
+                );
                 std::thread::sleep(Duration::from_millis(200));
             }
         }

@@ -181,17 +181,26 @@ fn compare(sim: &SimHandle, daemon: &Daemon, initial: &BTreeMap<String, Decimal>
         .collect();
     assert_eq!(daemon_open, venue_open, "{context}: open orders (client id → price, qty, filled)");
 
-    let daemon_balances: BTreeMap<String, (Decimal, Decimal)> = get(daemon, "/v1/balances")
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|b| b["venue"] == "bn")
-        .map(|b| {
-            (b["asset"].as_str().unwrap().to_owned(), (dec(&b["free"]).normalize(), dec(&b["locked"]).normalize()))
-        })
-        .filter(|(_, (free, locked))| !(free + locked).is_zero())
-        .collect();
-    assert_eq!(daemon_balances, venue_balances, "{context}: balances (free, locked)");
+    // The account update of the last order settled may still be on its way: asked
+    // again until it is in (the market is paused, so nothing else moves), then exactly.
+    let daemon_balances = || -> BTreeMap<String, (Decimal, Decimal)> {
+        get(daemon, "/v1/balances")
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|b| b["venue"] == "bn")
+            .map(|b| {
+                (b["asset"].as_str().unwrap().to_owned(), (dec(&b["free"]).normalize(), dec(&b["locked"]).normalize()))
+            })
+            .filter(|(_, (free, locked))| !(free + locked).is_zero())
+            .collect()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while daemon_balances() != venue_balances && std::time::Instant::now() < deadline {
+        // The daemon is another process: asking again is the only way to see its state change.
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(daemon_balances(), venue_balances, "{context}: balances (free, locked)");
 
     // The grid is the account's only trader: its position is the change in BTC held, and
     // realised − cost of what is held − fees is the change in USDT, to the last digit.

@@ -141,12 +141,14 @@ async fn a_timestamp_refused_user_subscription_resyncs_the_clock() {
     assert!(matches!(h.update(id("it-clk-1")).await, OrderUpdate::Accepted { .. }));
     // The venue's clock jumps 8 s ahead: our timestamps now look older than the recvWindow.
     h.sim.set_faults(FaultConfig { clock_offset_ms: 8_000, ..FaultConfig::default() });
+    // Counted before the drop: the stream may be back (refused, resynced, subscribed)
+    // before this task runs again.
+    let queries = h.sim.requests("GET /api/v3/time");
     let mut closed = h.sim.closed_api_connections();
     h.sim.drop_connections();
     // The fill must not leave on the old connection: wait until it is gone.
     tokio::time::timeout(PATIENCE, closed.changed()).await.unwrap().unwrap();
     // Nothing on REST could resync it: only the user stream, once back, tells of this fill.
-    let queries = h.sim.requests("GET /api/v3/time");
     hit_our_bid(&h.sim, "0.01", "50000");
     let filled = h.next(|i| match i {
         EngineInput::Order(u) if matches!(*u, OrderUpdate::Filled { .. }) => Some(*u),

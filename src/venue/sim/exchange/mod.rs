@@ -38,6 +38,8 @@ pub struct Exchange {
     matches: Vec<Match>,
     /// The accounts' closed orders, oldest first (see [`CLOSED_KEPT`]).
     closed: std::collections::VecDeque<u64>,
+    /// The earliest time the next change may carry (see [`Exchange::read_time`]).
+    clock: i64,
 }
 
 /// Closed orders of the accounts kept for queries.
@@ -86,6 +88,7 @@ impl Exchange {
             events: Vec::new(),
             matches: Vec::new(),
             closed: std::collections::VecDeque::new(),
+            clock: i64::MIN,
         }
     }
 
@@ -230,6 +233,7 @@ impl Exchange {
 
     /// Places an order; on success returns its id (look it up with [`Exchange::order`]).
     pub fn place(&mut self, account: AccountId, req: &NewOrder, now: i64) -> Result<u64, ApiError> {
+        let now = self.stamp(now);
         let index = self.symbol_index(&req.symbol)?;
         let client_id = match &req.client_id {
             Some(c) => {
@@ -329,6 +333,7 @@ impl Exchange {
         cancel_client_id: Option<String>,
         now: i64,
     ) -> Result<u64, ApiError> {
+        let now = self.stamp(now);
         let index = self.symbol_index(symbol)?;
         let order = match self.order(account, id, client_id) {
             Ok(o) if o.status.is_open() && o.symbol == symbol => o,
@@ -350,6 +355,25 @@ impl Exchange {
             self.cancel(account, symbol, Some(*id), None, None, now)?;
         }
         Ok(ids)
+    }
+
+    /// The time a change applied now carries: never earlier than one applied
+    /// before it, whatever clock reading its request brought (requests read
+    /// the clock before they take the exchange's lock), so event times follow
+    /// the order of the ledger's changes.
+    fn stamp(&mut self, now: i64) -> i64 {
+        self.clock = self.clock.max(now);
+        self.clock
+    }
+
+    /// The time of a read of the ledger made now (an account's `updateTime`):
+    /// every change it shows carries this time or an earlier one, and every
+    /// change after it a later one, so a client ordering account states by
+    /// time never takes this read for newer than a change it does not show.
+    pub fn read_time(&mut self, now: i64) -> i64 {
+        let time = self.clock.max(now);
+        self.clock = time + 1;
+        time
     }
 
     /// Validates an order against the filters and works out what it locks.

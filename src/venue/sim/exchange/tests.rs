@@ -325,3 +325,25 @@ fn closed_orders_beyond_the_history_leave_memory() {
     assert!(ex.order(ALICE, None, Some(&format!("c{}", total - 1))).is_ok());
     assert!(ex.order(ALICE, None, Some("c0")).is_err());
 }
+
+/// The times of the balance events drained so far.
+fn balance_times(ex: &mut Exchange) -> Vec<i64> {
+    ex.drain_events().filter_map(|e| if let Event::Balances { time, .. } = e { Some(time) } else { None }).collect()
+}
+
+#[test]
+fn changes_are_stamped_in_the_order_they_apply_and_after_any_read_that_misses_them() {
+    let mut ex = exchange();
+    ex.place(ALICE, &limit(Side::Buy, "50000", "0.1", "a1"), 100).unwrap();
+    // A request that read the clock earlier but took the lock later is not stamped earlier.
+    ex.place(ALICE, &limit(Side::Buy, "50000", "0.1", "a2"), 90).unwrap();
+    assert_eq!(balance_times(&mut ex), [100, 100]);
+    // A read of the account at 100 shows both; the next change, though its request
+    // read 100 (or earlier), is later than the read.
+    assert_eq!(ex.read_time(100), 100);
+    ex.cancel(ALICE, "BTCUSDT", None, Some("a1"), None, 95).unwrap();
+    assert_eq!(balance_times(&mut ex), [101]);
+    assert_eq!(ex.read_time(80), 101, "a read is never earlier than a change it shows");
+    ex.cancel(ALICE, "BTCUSDT", None, Some("a2"), None, 500).unwrap();
+    assert_eq!(balance_times(&mut ex), [500], "the machine's clock, once it is ahead");
+}

@@ -101,7 +101,8 @@ pub(super) fn cancel(shared: &Shared, account: AccountId, params: &Params, now: 
 
 /// `GET /api/v3/account` and WebSocket `account.status`.
 pub(super) fn account(shared: &Shared, account: AccountId, params: &Params, now: i64) -> Value {
-    let ex = shared.exchange();
+    let mut ex = shared.exchange();
+    let update_time = ex.read_time(now);
     let fees = &ex.config().fees;
     let omit_zero = params.get("omitZeroBalances") == Some("true");
     let balances: Vec<Value> = ex
@@ -114,7 +115,7 @@ pub(super) fn account(shared: &Shared, account: AccountId, params: &Params, now:
         "makerCommission": 10, "takerCommission": 10, "buyerCommission": 0, "sellerCommission": 0,
         "commissionRates": {"maker": wire::dec(fees.maker), "taker": wire::dec(fees.taker), "buyer": "0.00000000", "seller": "0.00000000"},
         "canTrade": true, "canWithdraw": false, "canDeposit": false, "brokered": false,
-        "requireSelfTradePrevention": false, "preventSor": false, "updateTime": now,
+        "requireSelfTradePrevention": false, "preventSor": false, "updateTime": update_time,
         "accountType": "SPOT", "balances": balances, "permissions": ["SPOT"], "uid": account,
     })
 }
