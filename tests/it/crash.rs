@@ -195,11 +195,7 @@ fn compare(sim: &SimHandle, daemon: &Daemon, initial: &BTreeMap<String, Decimal>
             .filter(|(_, (free, locked))| !(free + locked).is_zero())
             .collect()
     };
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while daemon_balances() != venue_balances && std::time::Instant::now() < deadline {
-        // The daemon is another process: asking again is the only way to see its state change.
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    daemon.until(|| daemon_balances() == venue_balances);
     assert_eq!(daemon_balances(), venue_balances, "{context}: balances (free, locked)");
 
     // The grid is the account's only trader: its position is the change in BTC held, and

@@ -198,18 +198,27 @@ impl Daemon {
     /// Waits until none of the daemon's open orders is still on its way to the venue
     /// (each is `open`), asking its control API.
     pub fn settled(&self) {
-        let deadline = std::time::Instant::now() + LOG_PATIENCE;
-        loop {
+        let moving = || -> Vec<serde_json::Value> {
             let orders = self.get("/v1/orders");
-            let moving: Vec<&serde_json::Value> =
-                orders.as_array().expect("a list").iter().filter(|o| o["state"] != "open").collect();
-            if moving.is_empty() {
-                return;
+            orders.as_array().expect("a list").iter().filter(|o| o["state"] != "open").cloned().collect()
+        };
+        if !self.until(|| moving().is_empty()) {
+            panic!("orders never settled: {:?}", moving());
+        }
+    }
+
+    /// Asks `done` until it holds; false if it still does not after a minute.
+    pub fn until(&self, mut done: impl FnMut() -> bool) -> bool {
+        let deadline = std::time::Instant::now() + LOG_PATIENCE;
+        while !done() {
+            if std::time::Instant::now() >= deadline {
+                return false;
             }
-            assert!(std::time::Instant::now() < deadline, "orders never settled: {moving:?}");
-            // The daemon is another process: asking again is the only way to see its state change.
+            // The daemon is another process, its state read over HTTP: asking again is
+            // the only way to see it change.
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
+        true
     }
 
     /// The client order ids of the daemon's open orders.
