@@ -43,7 +43,7 @@ fn dispatch(c: &mut Criterion) {
     let event = MarketEvent::Trade(Trade {
         venue,
         symbol,
-        trade_id: 1,
+        trade_id: 1.into(),
         price: Price::new(Decimal::from_str("64000.10").unwrap()),
         qty: Qty::new(Decimal::from_str("0.00100").unwrap()),
         aggressor: Side::Buy,

@@ -65,7 +65,7 @@ impl Strategy for Counter {
 
     fn on_event(&mut self, _ctx: &dyn Context, event: &MarketEvent, _out: &mut Intents) -> Result<(), StrategyError> {
         let counted = match (self.kind, event) {
-            (Kind::Trade, MarketEvent::Trade(t)) => std::hint::black_box(t).trade_id > 0,
+            (Kind::Trade, MarketEvent::Trade(t)) => !std::hint::black_box(t).trade_id.as_str().is_empty(),
             (Kind::Depth, MarketEvent::BookDelta(d)) => std::hint::black_box(d).last_update_id > SNAPSHOT_ID,
             _ => false,
         };

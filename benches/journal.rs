@@ -32,8 +32,8 @@ fn fill(id: ClientOrderId, trade_id: u64) -> Fill {
         venue: VenueId::new("bn").unwrap(),
         symbol: Symbol::new("BTCUSDT").unwrap(),
         id,
-        venue_order_id: trade_id,
-        trade_id,
+        venue_order_id: trade_id.into(),
+        trade_id: trade_id.into(),
         side: Side::Buy,
         price: Price::new(d("60000.01")),
         qty: Qty::new(d("0.001")),
@@ -47,7 +47,8 @@ fn fill(id: ClientOrderId, trade_id: u64) -> Fill {
 /// One order's life in the journal: intent, accepted, fill, filled (4 events).
 fn order_life(journal: &Journal, seq: u64) {
     let id = ClientOrderId::new(&format!("tw-bench-{seq}")).unwrap();
-    let state = |state| Record::State { id, state, venue_order_id: Some(seq), reason: None, time_ms: seq as i64 };
+    let state =
+        |state| Record::State { id, state, venue_order_id: Some(seq.into()), reason: None, time_ms: seq as i64 };
     journal.write_nowait(Record::Intent { id, order: order(), time_ms: seq as i64 });
     journal.write_nowait(state("accepted"));
     journal.write_nowait(Record::Fill(fill(id, seq)));

@@ -46,7 +46,7 @@ fn trade(i: u64) -> MarketEvent {
     MarketEvent::Trade(Trade {
         venue: VenueId::new("sim").unwrap(),
         symbol: Symbol::new("BTCUSDT").unwrap(),
-        trade_id: i,
+        trade_id: i.into(),
         price: Price::new(d("60000") + Decimal::new((i % 13) as i64, 2)),
         qty: Qty::new(d("0.01")),
         aggressor: Side::Buy,

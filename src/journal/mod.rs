@@ -33,7 +33,7 @@ use std::path::Path;
 
 use rusqlite::{Connection, OptionalExtension, params};
 use tokio::sync::oneshot;
-use tradewind_strategies::sdk::{ClientOrderId, Fill, NewOrder, OpenOrder, Qty, Symbol};
+use tradewind_strategies::sdk::{ClientOrderId, Fill, NewOrder, OpenOrder, Qty, Symbol, TradeId, VenueOrderId};
 
 /// Why the journal cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -79,7 +79,7 @@ pub enum Record {
     State {
         id: ClientOrderId,
         state: &'static str,
-        venue_order_id: Option<u64>,
+        venue_order_id: Option<VenueOrderId>,
         reason: Option<String>,
         time_ms: i64,
     },
@@ -141,10 +141,10 @@ pub const SNAPSHOTS_KEPT: i64 = 1_440;
 pub struct OpenEntry {
     pub instance: String,
     pub order: OpenOrder,
-    pub venue_order_id: Option<u64>,
+    pub venue_order_id: Option<VenueOrderId>,
     pub state: String,
     /// Trade ids already applied (so a fill is never counted twice).
-    pub trade_ids: Vec<u64>,
+    pub trade_ids: Vec<TradeId>,
     /// When its intent was journaled (wall-clock ms), just before its request left.
     pub created_ms: i64,
 }
@@ -573,7 +573,13 @@ fn apply(tx: &rusqlite::Transaction<'_>, record: &Record) -> Result<(), Box<dyn 
                 "UPDATE orders SET state = ?2, venue_order_id = COALESCE(?3, venue_order_id),
                    reason = COALESCE(?4, reason), updated_ms = ?5 WHERE client_id = ?1",
             )?
-            .execute(params![id.as_str(), state, venue_order_id.map(|v| v as i64), reason, time_ms])?;
+            .execute(params![
+                id.as_str(),
+                state,
+                venue_order_id.as_ref().map(VenueOrderId::as_str),
+                reason,
+                time_ms
+            ])?;
             tx.prepare_cached("INSERT INTO order_events (client_id, state, reason, time_ms) VALUES (?1, ?2, ?3, ?4)")?
                 .execute(params![id.as_str(), state, reason, time_ms])?;
         }
@@ -613,8 +619,8 @@ fn apply(tx: &rusqlite::Transaction<'_>, record: &Record) -> Result<(), Box<dyn 
             )?
             .execute(params![
                 fill.venue.as_str(),
-                fill.venue_order_id as i64,
-                fill.trade_id as i64,
+                fill.venue_order_id.as_str(),
+                fill.trade_id.as_str(),
                 fill.id.as_str(),
                 instance,
                 serde_json::to_string(fill)?,
@@ -696,7 +702,7 @@ fn recover(conn: &Connection) -> Result<Recovered, rusqlite::Error> {
             r.get::<_, String>(0)?,
             r.get::<_, String>(1)?,
             r.get::<_, String>(2)?,
-            r.get::<_, Option<i64>>(3)?,
+            r.get::<_, Option<String>>(3)?,
             r.get::<_, String>(4)?,
             r.get::<_, i64>(5)?,
         ))
@@ -718,7 +724,11 @@ fn recover(conn: &Connection) -> Result<Recovered, rusqlite::Error> {
         recovered.open.push(OpenEntry {
             instance,
             order: OpenOrder { id, order, filled: Qty::new(filled) },
-            venue_order_id: venue_order_id.and_then(|v| u64::try_from(v).ok()),
+            venue_order_id: venue_order_id.and_then(|v| {
+                VenueOrderId::new(&v)
+                    .inspect_err(|e| tracing::error!(client_order_id = %id, venue_order_id = %v, error = %e, "unreadable venue order id in the journal; the order is looked up by its client id"))
+                    .ok()
+            }),
             state,
             trade_ids,
             created_ms,

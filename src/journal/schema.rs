@@ -61,6 +61,44 @@ const MIGRATIONS: &[&str] = &[
         body     TEXT NOT NULL,               -- JSON, as the strategy wrote it
         time_ms  INTEGER NOT NULL
     );",
+    // 5: venue order ids and trade ids are text: Binance numbers them, other venues
+    // use strings (UUIDs, Kraken's `OUF4EM-FRGI2-MQMWZD`). The tables are rebuilt with
+    // the numbers already there cast to their decimal text; JSON bodies keep the
+    // numbers they were written with (the id types read both).
+    "CREATE TABLE orders_v5 (
+        client_id      TEXT PRIMARY KEY,
+        instance       TEXT NOT NULL,
+        seq            INTEGER NOT NULL,
+        venue          TEXT NOT NULL,
+        symbol         TEXT NOT NULL,
+        body           TEXT NOT NULL,
+        state          TEXT NOT NULL,
+        venue_order_id TEXT,
+        reason         TEXT,
+        created_ms     INTEGER NOT NULL,
+        updated_ms     INTEGER NOT NULL
+    );
+    INSERT INTO orders_v5 (client_id, instance, seq, venue, symbol, body, state, venue_order_id, reason, created_ms, updated_ms)
+        SELECT client_id, instance, seq, venue, symbol, body, state, CAST(venue_order_id AS TEXT), reason, created_ms, updated_ms
+        FROM orders ORDER BY rowid;
+    DROP TABLE orders;
+    ALTER TABLE orders_v5 RENAME TO orders;
+    CREATE INDEX orders_by_state ON orders (state);
+    CREATE TABLE fills_v5 (
+        venue          TEXT NOT NULL,
+        venue_order_id TEXT NOT NULL,
+        trade_id       TEXT NOT NULL,
+        client_id      TEXT NOT NULL,
+        instance       TEXT NOT NULL,
+        body           TEXT NOT NULL,
+        time_ms        INTEGER NOT NULL,
+        PRIMARY KEY (venue, venue_order_id, trade_id)
+    );
+    INSERT INTO fills_v5 (venue, venue_order_id, trade_id, client_id, instance, body, time_ms)
+        SELECT venue, CAST(venue_order_id AS TEXT), CAST(trade_id AS TEXT), client_id, instance, body, time_ms
+        FROM fills ORDER BY rowid;
+    DROP TABLE fills;
+    ALTER TABLE fills_v5 RENAME TO fills;",
 ];
 
 /// Refuses a file this build must not touch: a SQLite database that is not a

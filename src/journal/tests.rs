@@ -25,8 +25,8 @@ fn fill(client: &str, trade_id: u64, qty: &str) -> Fill {
         venue: VenueId::new("sim").unwrap(),
         symbol: Symbol::new("BTCUSDT").unwrap(),
         id: id(client),
-        venue_order_id: 77,
-        trade_id,
+        venue_order_id: 77.into(),
+        trade_id: trade_id.into(),
         side: Side::Buy,
         price: Price::new(d("60000.01")),
         qty: Qty::new(d(qty)),
@@ -47,8 +47,13 @@ async fn a_restart_gets_back_sequences_open_orders_and_fills_exactly() {
         for (n, client) in ["tw-sma-41", "tw-sma-42", "tw-grid_1-7"].iter().enumerate() {
             journal.write(Record::Intent { id: id(client), order: order(), time_ms: n as i64 }).await.unwrap();
         }
-        let state =
-            |client, state| Record::State { id: id(client), state, venue_order_id: Some(77), reason: None, time_ms: 9 };
+        let state = |client, state| Record::State {
+            id: id(client),
+            state,
+            venue_order_id: Some(77.into()),
+            reason: None,
+            time_ms: 9,
+        };
         journal.write_nowait(state("tw-sma-41", "accepted"));
         journal.write_nowait(Record::Fill(fill("tw-sma-41", 1, "0.2")));
         journal.write_nowait(Record::Fill(fill("tw-sma-41", 1, "0.2")));
@@ -65,7 +70,7 @@ async fn a_restart_gets_back_sequences_open_orders_and_fills_exactly() {
     let first = &recovered.open[0];
     assert_eq!(
         (first.order.filled, first.venue_order_id, first.trade_ids.clone()),
-        (Qty::new(d("0.3")), Some(77), vec![1, 2])
+        (Qty::new(d("0.3")), Some(77.into()), vec![1.into(), 2.into()])
     );
     assert_eq!(first.order.order, order(), "decimals come back exactly");
 
@@ -196,7 +201,7 @@ async fn snapshots_are_kept_up_to_their_limit() {
     let (count, oldest): (i64, i64) =
         conn.query_row("SELECT count(*), MIN(time_ms) FROM snapshots", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
     assert_eq!((count, oldest), (SNAPSHOTS_KEPT, 10));
-    assert_eq!(schema_version(&conn), Some(4));
+    assert_eq!(schema_version(&conn), Some(5));
 }
 
 #[tokio::test]
@@ -212,7 +217,7 @@ async fn an_order_whose_fills_are_all_journaled_is_not_open_whatever_its_row_say
         journal.write_nowait(Record::State {
             id: id("tw-sma-1"),
             state: "accepted",
-            venue_order_id: Some(77),
+            venue_order_id: Some(77.into()),
             reason: None,
             time_ms: 2,
         });
@@ -370,4 +375,60 @@ async fn the_state_a_strategy_saved_last_comes_back_at_the_next_start() {
     assert_eq!(restored.state.as_deref(), Some("{\"filled\":\"0.2\"}"), "the last one saved");
     assert!(restored.fills.is_empty());
     assert!(recovered.restored("other").is_none());
+}
+
+/// `tests/data/journal-v4.db` was written by the release before venue ids
+/// became text (schema 4: INTEGER ids, numbers in the JSON bodies), by the
+/// demo stopped with 10 orders resting and 6 fills.
+#[tokio::test]
+async fn a_journal_from_schema_4_upgrades_in_place_and_keeps_every_order_and_fill() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j.db");
+    std::fs::copy(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/journal-v4.db"), &path).unwrap();
+    let before = Connection::open(&path).unwrap();
+    assert_eq!(schema_version(&before), Some(4));
+    drop(before);
+
+    let (journal, recovered) = Journal::open(&path).unwrap();
+    let conn = Connection::open(&path).unwrap();
+    assert_eq!(schema_version(&conn), Some(5));
+    let types = |sql: &str| -> Vec<String> {
+        let mut stmt = conn.prepare(sql).unwrap();
+        stmt.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+    };
+    assert_eq!(types("SELECT DISTINCT typeof(venue_order_id) FROM orders WHERE venue_order_id IS NOT NULL"), ["text"]);
+    assert_eq!(types("SELECT DISTINCT typeof(trade_id) || typeof(venue_order_id) FROM fills"), ["texttext"]);
+    let states = types("SELECT state || ' ' || count(*) FROM orders GROUP BY state ORDER BY state");
+    assert_eq!(states, ["accepted 10", "canceled 11", "filled 6"], "every order row kept");
+    assert_eq!(
+        types("SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'orders_by_state'"),
+        ["orders_by_state"]
+    );
+
+    let open: Vec<(&str, Option<&str>)> =
+        recovered.open.iter().map(|o| (o.order.id.as_str(), o.venue_order_id.as_ref().map(|v| v.as_str()))).collect();
+    assert_eq!(open.len(), 10);
+    assert!(open.contains(&("tw-grid_eth-1796609447856", Some("123"))), "{open:?}");
+    assert!(open.contains(&("tw-mm_btc-1796609447871", Some("3443"))), "{open:?}");
+    assert_eq!(recovered.next_seq.get("mm_btc"), Some(&1_796_609_447_872));
+    assert_eq!(recovered.fills.len(), 6);
+    let rebalancer = recovered.fills.iter().find(|(i, _)| i == "rebalancer").map(|(_, f)| f).unwrap();
+    assert_eq!(rebalancer.venue_order_id.as_str(), "746", "{rebalancer:?}");
+    assert_eq!(rebalancer.trade_id.as_str(), "5");
+
+    // Ids other venues use are written and read back as they are; the old
+    // numeric ones still deduplicate.
+    let mut kraken = fill("tw-mm_btc-1796609447870", 0, "0.001");
+    kraken.venue_order_id = VenueOrderId::new("OUF4EM-FRGI2-MQMWZD").unwrap();
+    kraken.trade_id = TradeId::new("TCCCTY-WE3O6-XQ6P3B").unwrap();
+    journal.write(Record::Fill(kraken)).await.unwrap();
+    journal.write(Record::Fill(recovered.fills[0].1)).await.unwrap();
+    journal.flush().await;
+    drop(journal);
+    let (_journal, again) = Journal::open(&path).unwrap();
+    assert_eq!(again.fills.len(), 7, "the numeric fill written again is kept once");
+    assert!(
+        again.fills.iter().any(|(_, f)| f.trade_id == kraken.trade_id && f.venue_order_id == kraken.venue_order_id)
+    );
+    assert_eq!(schema_version(&Connection::open(&path).unwrap()), Some(5));
 }

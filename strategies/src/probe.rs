@@ -148,7 +148,7 @@ mod tests {
         MarketEvent::Trade(Trade {
             venue: venue(),
             symbol: btc(),
-            trade_id: 1,
+            trade_id: crate::sdk::TradeId::from(1),
             price: Price::new(d(price)),
             qty: Qty::new(d("0.1")),
             aggressor: Side::Buy,
@@ -181,7 +181,12 @@ mod tests {
             p.on_event(&ctx, &trade("61000"), &mut out).unwrap();
         }
         assert!(out.is_empty());
-        p.on_order_update(&ctx, &OrderUpdate::Accepted { id: first, venue_order_id: 9 }, &mut out).unwrap();
+        p.on_order_update(
+            &ctx,
+            &OrderUpdate::Accepted { id: first, venue_order_id: crate::sdk::VenueOrderId::from(9) },
+            &mut out,
+        )
+        .unwrap();
         for _ in 0..3 {
             p.on_event(&ctx, &trade("61000"), &mut out).unwrap();
         }

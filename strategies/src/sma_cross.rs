@@ -310,7 +310,7 @@ mod tests {
         MarketEvent::Trade(Trade {
             venue: venue(),
             symbol: btc(),
-            trade_id: i,
+            trade_id: crate::sdk::TradeId::from(i),
             price: Price::new(d(price)),
             qty: Qty::new(d("1")),
             aggressor: Side::Buy,
@@ -465,7 +465,7 @@ mod tests {
             MarketEvent::Trade(Trade {
                 venue: venue(),
                 symbol: btc(),
-                trade_id: 1,
+                trade_id: crate::sdk::TradeId::from(1),
                 price: Price::new(d(p)),
                 qty: Qty::new(d("1")),
                 aggressor: Side::Buy,

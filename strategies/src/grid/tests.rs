@@ -96,7 +96,12 @@ fn a_filled_level_is_answered_one_level_over() {
     assert_eq!(first.len(), 2, "no base held: buys only");
     let (_, _, buy_95) = first[1];
     // A partial fill changes nothing; the complete fill places a sell at 100.
-    g.on_order_update(&c, &OrderUpdate::Accepted { id: buy_95, venue_order_id: 1 }, &mut out).unwrap();
+    g.on_order_update(
+        &c,
+        &OrderUpdate::Accepted { id: buy_95, venue_order_id: crate::sdk::VenueOrderId::from(1) },
+        &mut out,
+    )
+    .unwrap();
     assert!(out.is_empty());
     g.on_order_update(&c, &filled(buy_95, Side::Buy, "95"), &mut out).unwrap();
     let next = placed(&mut out);

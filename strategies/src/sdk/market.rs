@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::types::{Price, Qty, Side, Symbol, Timestamp, VenueId};
+use super::types::{Price, Qty, Side, Symbol, Timestamp, TradeId, VenueId};
 
 /// One market-data event delivered to strategies.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -51,7 +51,7 @@ impl MarketEvent {
 pub struct Trade {
     pub venue: VenueId,
     pub symbol: Symbol,
-    pub trade_id: u64,
+    pub trade_id: TradeId,
     pub price: Price,
     pub qty: Qty,
     /// The side that took liquidity (Binance `m = true` ⇒ the seller).

@@ -27,4 +27,4 @@ pub use market::{BookDelta, BookSnapshot, Connectivity, Kline, KlineInterval, Le
 pub use order::{Fill, Intents, Liquidity, NewOrder, OrderIntent, OrderKind, OrderUpdate, Reason, TimeInForce};
 pub use strategy::{Restored, Strategy, StrategyError, Subscription};
 pub use text::TextError;
-pub use types::{Asset, ClientOrderId, Price, Qty, Side, Symbol, Timestamp, VenueId};
+pub use types::{Asset, ClientOrderId, Price, Qty, Side, Symbol, Timestamp, TradeId, VenueId, VenueOrderId};

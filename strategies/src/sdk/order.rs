@@ -3,7 +3,7 @@
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use super::types::{Asset, ClientOrderId, Price, Qty, Side, Symbol, Timestamp, VenueId};
+use super::types::{Asset, ClientOrderId, Price, Qty, Side, Symbol, Timestamp, TradeId, VenueId, VenueOrderId};
 
 /// How long a limit order stays on the book.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -98,9 +98,9 @@ pub struct Fill {
     pub venue: VenueId,
     pub symbol: Symbol,
     pub id: ClientOrderId,
-    pub venue_order_id: u64,
+    pub venue_order_id: VenueOrderId,
     /// The venue's trade id; (venue, venue_order_id, trade_id) identifies a fill.
-    pub trade_id: u64,
+    pub trade_id: TradeId,
     pub side: Side,
     pub price: Price,
     pub qty: Qty,
@@ -136,7 +136,7 @@ pub enum OrderUpdate {
     /// The venue acknowledged the order; it rests on the book (or is about to fill).
     Accepted {
         id: ClientOrderId,
-        venue_order_id: u64,
+        venue_order_id: VenueOrderId,
     },
     PartiallyFilled {
         id: ClientOrderId,

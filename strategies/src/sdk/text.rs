@@ -89,9 +89,49 @@ impl<const N: usize> fmt::Display for InlineStr<N> {
 }
 
 /// Declares a newtype over [`InlineStr`] with validation, `FromStr`, `Display`
-/// and string serde.
+/// and string serde. With `numbers`, the id also reads from a JSON number
+/// (venues that number their orders and trades send them so) and converts from
+/// a `u64` without allocating.
 macro_rules! inline_id {
     ($(#[$meta:meta])* $name:ident, $cap:literal, $check:expr) => {
+        $crate::sdk::text::inline_id!(@common $(#[$meta])* $name, $cap, $check);
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(d)?;
+                Self::new(&s).map_err(serde::de::Error::custom)
+            }
+        }
+    };
+    ($(#[$meta:meta])* $name:ident, $cap:literal, $check:expr, numbers) => {
+        $crate::sdk::text::inline_id!(@common $(#[$meta])* $name, $cap, $check);
+
+        impl From<u64> for $name {
+            #[inline]
+            fn from(n: u64) -> Self {
+                const { assert!($cap >= 20, "room for every u64") };
+                let mut buf = [0u8; 20];
+                Self::new($crate::sdk::text::decimal(n, &mut buf)).expect("a u64's digits are a valid id")
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                d.deserialize_any($crate::sdk::text::IdVisitor(std::marker::PhantomData::<$name>))
+            }
+        }
+
+        impl $crate::sdk::text::FromWire for $name {
+            const EXPECTING: &'static str = concat!(stringify!($name), ": a string or a non-negative integer");
+            fn from_text(s: &str) -> Result<Self, $crate::sdk::text::TextError> {
+                Self::new(s)
+            }
+            fn from_number(n: u64) -> Self {
+                Self::from(n)
+            }
+        }
+    };
+    (@common $(#[$meta:meta])* $name:ident, $cap:literal, $check:expr) => {
         $(#[$meta])*
         #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
         pub struct $name($crate::sdk::text::InlineStr<$cap>);
@@ -144,20 +184,72 @@ macro_rules! inline_id {
             }
         }
 
-        impl<'de> serde::Deserialize<'de> for $name {
-            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let s = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(d)?;
-                Self::new(&s).map_err(serde::de::Error::custom)
-            }
-        }
     };
 }
 pub(crate) use inline_id;
+
+/// The decimal digits of `n`, written into `buf` (without the formatting
+/// machinery: ids are made from numbers on every trade a venue streams).
+#[inline]
+pub(crate) fn decimal(n: u64, buf: &mut [u8; 20]) -> &str {
+    let mut start = buf.len();
+    let mut rest = n;
+    loop {
+        start -= 1;
+        buf[start] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    std::str::from_utf8(&buf[start..]).expect("ASCII digits")
+}
+
+/// An id a venue may send as a string or as a number.
+#[doc(hidden)]
+pub trait FromWire: Sized {
+    const EXPECTING: &'static str;
+    fn from_text(s: &str) -> Result<Self, TextError>;
+    fn from_number(n: u64) -> Self;
+}
+
+#[doc(hidden)]
+pub struct IdVisitor<T>(pub std::marker::PhantomData<T>);
+
+impl<T: FromWire> serde::de::Visitor<'_> for IdVisitor<T> {
+    type Value = T;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(T::EXPECTING)
+    }
+
+    fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<T, E> {
+        T::from_text(s).map_err(E::custom)
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<T, E> {
+        Ok(T::from_number(n))
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<T, E> {
+        u64::try_from(n).map(T::from_number).map_err(|_| E::invalid_value(serde::de::Unexpected::Signed(n), &self))
+    }
+}
 
 /// Accepts any non-empty string (length is checked by [`InlineStr`]).
 #[inline]
 pub(crate) fn any_text(_: &str) -> Result<(), TextError> {
     Ok(())
+}
+
+/// Accepts printable ASCII without spaces: what venues put in their own ids
+/// (digits, UUIDs, Kraken's `OUF4EM-FRGI2-MQMWZD`).
+#[inline]
+pub(crate) fn venue_chars(s: &str) -> Result<(), TextError> {
+    match s.chars().find(|c| !c.is_ascii_graphic()) {
+        Some(c) => Err(TextError::BadChar(c, "printable ASCII without spaces")),
+        None => Ok(()),
+    }
 }
 
 /// Accepts `[A-Za-z0-9_-]`, the character set every venue allows in ids.

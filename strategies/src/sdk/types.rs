@@ -7,7 +7,7 @@ use std::str::FromStr;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use super::text::{any_text, id_chars, inline_id};
+use super::text::{any_text, id_chars, inline_id, venue_chars};
 
 inline_id!(
     /// An instrument as the venue names it, e.g. `BTCUSDT` (at most 23 bytes:
@@ -55,19 +55,8 @@ impl ClientOrderId {
     /// `tw-<instance>-<seq>`. Fails if the result would exceed 36 characters
     /// or `instance` holds characters outside `[A-Za-z0-9_]`.
     pub fn for_instance(instance: &str, seq: u64) -> Result<Self, super::text::TextError> {
-        // Without the formatting machinery: this runs for every order, on its way out.
         let mut digits = [0u8; 20];
-        let mut start = digits.len();
-        let mut rest = seq;
-        loop {
-            start -= 1;
-            digits[start] = b'0' + (rest % 10) as u8;
-            rest /= 10;
-            if rest == 0 {
-                break;
-            }
-        }
-        let seq = std::str::from_utf8(&digits[start..]).expect("ASCII digits");
+        let seq = super::text::decimal(seq, &mut digits);
         let mut id = String::with_capacity(3 + instance.len() + 1 + seq.len());
         for part in ["tw-", instance, "-", seq] {
             id.push_str(part);
@@ -75,6 +64,26 @@ impl ClientOrderId {
         Self::new(&id)
     }
 }
+
+inline_id!(
+    /// The venue's id of an order: a number on Binance, Bybit and OKX, a UUID on
+    /// Coinbase, `OUF4EM-FRGI2-MQMWZD` on Kraken (at most 36 bytes: a UUID fits).
+    /// Reads from a JSON string or number.
+    VenueOrderId,
+    36,
+    venue_chars,
+    numbers
+);
+
+inline_id!(
+    /// The venue's id of a trade (public or one's own fill): a number on most
+    /// venues, a string on some (at most 36 bytes: a UUID fits). Reads from a
+    /// JSON string or number.
+    TradeId,
+    36,
+    venue_chars,
+    numbers
+);
 
 /// Which side of the book an order or trade is on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -262,6 +271,30 @@ mod tests {
         assert!(ClientOrderId::for_instance("abcdefghijklmnopq", 1_234_567_890_123_456).is_err());
         assert!(ClientOrderId::new("has space").is_err());
         assert!(ClientOrderId::new("dot.ted").is_err());
+    }
+
+    #[test]
+    fn venue_ids_read_from_strings_and_numbers_and_write_strings() {
+        // Binance numbers its orders and trades, Coinbase uses UUIDs, Kraken its own
+        // text: one type holds all, and a journal written with numbers reads back.
+        let uuid = "e5c0a8a3-7c5e-4b1e-9f7a-2d6c1f0b3a99";
+        for (json, text) in [("28457", "28457"), ("18446744073709551615", "18446744073709551615")] {
+            let id: VenueOrderId = serde_json::from_str(json).unwrap();
+            assert_eq!(id.as_str(), text);
+            assert_eq!(serde_json::to_string(&id).unwrap(), format!("\"{text}\""));
+        }
+        for text in [uuid, "OUF4EM-FRGI2-MQMWZD", "2290000000061666327", "0"] {
+            let id: TradeId = serde_json::from_str(&format!("\"{text}\"")).unwrap();
+            assert_eq!(id.as_str(), text);
+        }
+        assert_eq!(VenueOrderId::from(0).as_str(), "0");
+        assert_eq!(TradeId::from(u64::MAX), TradeId::new("18446744073709551615").unwrap());
+        let refused = |json: &str| serde_json::from_str::<TradeId>(json).unwrap_err().to_string();
+        assert!(refused("-1").contains("a string or a non-negative integer"), "{}", refused("-1"));
+        assert!(refused("\"\"").contains("empty"), "{}", refused("\"\""));
+        assert!(refused("\"has space\"").contains("printable ASCII"), "{}", refused("\"has space\""));
+        assert!(refused("1.5").contains("a string or a non-negative integer"));
+        assert!(refused(&format!("\"{uuid}x\"")).contains("at most 36 bytes"));
     }
 
     #[test]

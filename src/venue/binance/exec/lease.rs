@@ -21,7 +21,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use tradewind_strategies::sdk::{
-    ClientOrderId, NewOrder, OpenOrder, OrderKind, Price, Qty, Reason, Side, Symbol, TimeInForce,
+    ClientOrderId, NewOrder, OpenOrder, OrderKind, Price, Qty, Reason, Side, Symbol, TimeInForce, VenueOrderId,
 };
 
 use super::{CLOCK_MARGIN_MS, Done, Exec, Stage, Tracked};
@@ -274,7 +274,10 @@ impl Exec {
                 let _ = self.engine.send(EngineInput::Adopt(Box::new(open))).await;
             }
         }
-        self.orders.insert(id, Tracked { venue_order_id: Some(info.order_id), ..Tracked::new(&order, Stage::Live, 0) });
+        self.orders.insert(
+            id,
+            Tracked { venue_order_id: Some(VenueOrderId::from(info.order_id)), ..Tracked::new(&order, Stage::Live, 0) },
+        );
         self.apply_status(id, &info).await;
     }
 }

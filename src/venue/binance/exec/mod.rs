@@ -32,7 +32,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tradewind_strategies::sdk::{
     Asset, ClientOrderId, Fill, InstrumentSpec, Liquidity, NewOrder, OpenOrder, OrderUpdate, Price, Qty, Reason, Side,
-    Symbol, Timestamp, VenueId,
+    Symbol, Timestamp, TradeId, VenueId, VenueOrderId,
 };
 
 use super::error::{Outcome, VenueError};
@@ -165,10 +165,10 @@ struct Tracked {
     side: Side,
     qty: Decimal,
     stage: Stage,
-    venue_order_id: Option<u64>,
+    venue_order_id: Option<VenueOrderId>,
     accepted: bool,
     filled: Decimal,
-    trades: HashSet<u64>,
+    trades: HashSet<TradeId>,
     /// A cancel asked for before the venue acknowledged the order.
     cancel_waiting: bool,
     /// A cancel was asked for: it is sent (again) until the venue confirms the order closed.
@@ -460,6 +460,7 @@ impl Exec {
     }
 
     async fn on_ack(&mut self, id: ClientOrderId, order_id: u64) {
+        let order_id = VenueOrderId::from(order_id);
         let Some(t) = self.orders.get_mut(&id) else { return };
         t.venue_order_id = Some(order_id);
         if t.stage != Stage::Live {
@@ -549,11 +550,12 @@ impl Exec {
     /// Brings a tracked order in line with what the venue says about it.
     async fn apply_status(&mut self, id: ClientOrderId, info: &OrderInfo) {
         let Some(t) = self.orders.get_mut(&id) else { return };
-        t.venue_order_id = Some(info.order_id);
+        let venue_order_id = VenueOrderId::from(info.order_id);
+        t.venue_order_id = Some(venue_order_id);
         let (accepted, filled, symbol) = (t.accepted, t.filled, t.symbol);
         t.accepted = true;
         if !accepted {
-            self.emit(OrderUpdate::Accepted { id, venue_order_id: info.order_id }).await;
+            self.emit(OrderUpdate::Accepted { id, venue_order_id }).await;
         }
         let terminal = !matches!(info.status.as_str(), "NEW" | "PARTIALLY_FILLED" | "PENDING_NEW");
         if !terminal {
@@ -620,7 +622,8 @@ impl Exec {
     async fn apply_trade(&mut self, id: ClientOrderId, trade: &AccountTrade) {
         let venue = self.options.venue;
         let Some(t) = self.orders.get_mut(&id) else { return };
-        if !t.trades.insert(trade.id) {
+        let trade_id = TradeId::from(trade.id);
+        if !t.trades.insert(trade_id) {
             return;
         }
         t.filled += trade.qty;
@@ -628,8 +631,8 @@ impl Exec {
             venue,
             symbol: t.symbol,
             id,
-            venue_order_id: trade.order_id,
-            trade_id: trade.id,
+            venue_order_id: VenueOrderId::from(trade.order_id),
+            trade_id,
             side: t.side,
             price: Price::new(trade.price),
             qty: Qty::new(trade.qty),

@@ -1,7 +1,7 @@
 //! What leaves the execution task besides the update itself: the journal's
 //! records of it, its metrics and its log line. One name per state, used by all three.
 
-use tradewind_strategies::sdk::{ClientOrderId, OrderUpdate, Reason, Symbol, VenueId};
+use tradewind_strategies::sdk::{ClientOrderId, OrderUpdate, Reason, Symbol, VenueId, VenueOrderId};
 
 use crate::engine::wall_clock_now;
 use crate::journal::{Record, instance_of};
@@ -22,7 +22,7 @@ pub fn state_name(update: &OrderUpdate) -> &'static str {
 
 /// What the journal keeps of an update: its fill, if any, then the order's new state.
 pub fn journal_records(update: &OrderUpdate) -> Vec<Record> {
-    let (id, venue_order_id, reason): (ClientOrderId, Option<u64>, Option<&Reason>) = match update {
+    let (id, venue_order_id, reason): (ClientOrderId, Option<VenueOrderId>, Option<&Reason>) = match update {
         OrderUpdate::Accepted { id, venue_order_id } => (*id, Some(*venue_order_id), None),
         OrderUpdate::PartiallyFilled { id, fill } | OrderUpdate::Filled { id, fill } => {
             (*id, Some(fill.venue_order_id), None)
@@ -71,7 +71,7 @@ pub fn observe(venue: VenueId, symbol: Option<Symbol>, update: &OrderUpdate) {
     }
     match update {
         OrderUpdate::Accepted { id, venue_order_id } => {
-            tracing::info!(%venue, %symbol, %strategy, client_order_id = %id, venue_order_id, "order accepted");
+            tracing::info!(%venue, %symbol, %strategy, client_order_id = %id, %venue_order_id, "order accepted");
         }
         OrderUpdate::PartiallyFilled { fill, .. } | OrderUpdate::Filled { fill, .. } => tracing::info!(
             %venue,

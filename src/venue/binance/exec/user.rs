@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use tradewind_strategies::sdk::{ClientOrderId, OrderUpdate, Reason, Symbol};
+use tradewind_strategies::sdk::{ClientOrderId, OrderUpdate, Reason, Symbol, VenueOrderId};
 
 use super::{Exec, Stage, Tracked};
 use crate::venue::binance::rest::AccountTrade;
@@ -56,14 +56,15 @@ impl Exec {
             tracing::debug!(client_order_id = r.order_client_id(), "report for an order this process did not place");
             return;
         };
-        t.venue_order_id = Some(r.order_id);
+        let venue_order_id = VenueOrderId::from(r.order_id);
+        t.venue_order_id = Some(venue_order_id);
         if t.stage != Stage::Live {
             t.stage = Stage::Live;
         }
         let accepted = t.accepted;
         t.accepted = true;
         if !accepted {
-            self.emit(OrderUpdate::Accepted { id, venue_order_id: r.order_id }).await;
+            self.emit(OrderUpdate::Accepted { id, venue_order_id }).await;
         }
         match r.exec_type.as_str() {
             "NEW" => {

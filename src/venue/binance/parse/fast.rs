@@ -10,7 +10,9 @@
 //! error — gives `None`, and the serde path decides and words the error.
 //! A property test holds the two equal.
 
-use tradewind_strategies::sdk::{BookDelta, Level, MarketEvent, Price, Qty, Quote, Side, Timestamp, Trade, VenueId};
+use tradewind_strategies::sdk::{
+    BookDelta, Level, MarketEvent, Price, Qty, Quote, Side, Timestamp, Trade, TradeId, VenueId,
+};
 
 use super::{Channel, decimal, digits, symbol};
 
@@ -61,7 +63,7 @@ fn trade(c: &mut Cursor<'_>, venue: VenueId) -> Option<MarketEvent> {
     Some(MarketEvent::Trade(Trade {
         venue,
         symbol: symbol(s?).ok()?,
-        trade_id: t?,
+        trade_id: TradeId::from(t?),
         price: Price::new(decimal(p?).ok()?),
         qty: Qty::new(decimal(q?).ok()?),
         aggressor: if m? { Side::Sell } else { Side::Buy },
@@ -480,7 +482,7 @@ mod tests {
         }
         let spaced = "{ \"stream\" : \"btcusdt@trade\" ,\n \"data\" : { \"s\" : \"BTCUSDT\" , \"t\" : 1 , \"p\" : \"1\" , \"q\" : \"2\" , \"T\" : -5 , \"m\" : false , \"x\" : [ { \"y\" : null } , 1.5e-3 ] } }\n";
         let Some(MarketEvent::Trade(t)) = agree(spaced) else { panic!("{spaced}") };
-        assert_eq!((t.trade_id, t.time, t.aggressor), (1, Timestamp(-5), Side::Buy));
+        assert_eq!((t.trade_id, t.time, t.aggressor), (TradeId::from(1), Timestamp(-5), Side::Buy));
     }
 
     #[test]

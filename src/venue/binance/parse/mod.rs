@@ -13,7 +13,8 @@ use serde::Deserialize;
 use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 use tradewind_strategies::sdk::{
-    BookDelta, Kline, KlineInterval, Level, MarketEvent, Price, Qty, Quote, Side, Symbol, Timestamp, Trade, VenueId,
+    BookDelta, Kline, KlineInterval, Level, MarketEvent, Price, Qty, Quote, Side, Symbol, Timestamp, Trade, TradeId,
+    VenueId,
 };
 
 /// Why a frame could not be turned into an event.
@@ -324,7 +325,7 @@ fn trade(venue: VenueId, t: RawTrade<'_>) -> Result<MarketEvent, ParseError> {
     Ok(MarketEvent::Trade(Trade {
         venue,
         symbol: symbol(t.s)?,
-        trade_id: t.t,
+        trade_id: TradeId::from(t.t),
         price: Price::new(decimal(t.p)?),
         qty: Qty::new(decimal(t.q)?),
         // Buyer is maker ⇒ the seller took liquidity.
@@ -476,7 +477,7 @@ mod tests {
         let MarketEvent::Trade(t) = e else { panic!("{e:?}") };
         assert_eq!(
             (t.symbol.as_str(), t.trade_id, t.price.get(), t.qty.get()),
-            ("BNBBTC", 12345, d("0.001"), d("100"))
+            ("BNBBTC", TradeId::from(12345), d("0.001"), d("100"))
         );
         assert_eq!((t.aggressor, t.time), (Side::Sell, Timestamp(1672515782136)));
     }
