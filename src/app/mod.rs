@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde::Serialize;
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
-use tradewind_strategies::sdk::{Strategy, VenueId};
+use tradewind_strategies::sdk::{Strategy, VenueId, owner};
 
 use crate::config::{Config, Environment, VenueConfig};
 use crate::engine::{self, Engine};
@@ -112,6 +112,14 @@ pub fn build_engine(config: &Config, next_seq: &HashMap<String, u64>) -> Engine 
         engine.add_instance_with(&s.instance.name, strategy, first_seq, config.risk.for_strategy(&s.risk));
     }
     engine
+}
+
+/// Makes each instance's client order ids read as its own (see
+/// `sdk::owner`); refuses a name whose code another instance of the journal
+/// holds: their orders could not be told apart. (Configured names are checked
+/// against each other when the config is read.)
+pub fn register_owners<'a>(names: impl IntoIterator<Item = &'a str>) -> Result<(), owner::CodeClash> {
+    names.into_iter().try_for_each(|name| owner::register(name).map(drop))
 }
 
 /// The journal file: `[journal] path` relative to the config file's folder,
@@ -233,6 +241,8 @@ pub async fn run(
     let path = journal_path(&config);
     let (journal, mut recovered) = Journal::open(&path)?;
     forget_embedded_sim_state(&config, &journal, &mut recovered);
+    register_owners(config.strategies.iter().filter(|s| s.enabled).map(|s| s.instance.name.as_str()))
+        .map_err(|e| anyhow::anyhow!("{e} (the journal {} knows the first)", path.display()))?;
     tracing::info!(
         path = %path.display(),
         open_orders = recovered.open.len(),
@@ -283,7 +293,7 @@ pub async fn run(
             let found = reconciled
                 .iter()
                 .filter_map(|u| u.fill())
-                .filter(|f| crate::journal::instance_of(&f.id).is_some_and(|(instance, _)| instance == name.as_str()));
+                .filter(|f| f.id.owner().is_some_and(|(instance, _)| instance == name.as_str()));
             restored.fills.extend(found);
             engine.restore(name, restored);
         }

@@ -97,6 +97,9 @@ pub(super) async fn apply(
     if !key_errors.is_empty() {
         return failed(key_errors);
     }
+    if let Err(e) = super::register_owners(d.added.iter().map(|s| s.instance.name.as_str())) {
+        return failed(vec![format!("{e} (the journal knows the first)")]);
+    }
     let fresh = u64::try_from(engine::wall_clock_now().as_millis()).unwrap_or(1);
     let start = d
         .added

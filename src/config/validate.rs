@@ -5,12 +5,13 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use rust_decimal::Decimal;
-use tradewind_strategies::sdk::VenueId;
+use tradewind_strategies::sdk::{InstanceCode, VenueId};
 
 use super::schema::{RawConfig, RiskConfig, VenueConfig};
 use super::{ConfigIssue, StrategyConfig};
 
-/// Longest strategy name: `tw-` + 16 + `-` + 16 digits = 36, the client order id limit.
+/// Longest strategy name (it labels metrics and logs; client order ids carry a
+/// five-character code of it, see `sdk::owner`).
 pub const MAX_STRATEGY_NAME: usize = 16;
 
 pub(super) fn main(file: &Path, raw: &RawConfig, issues: &mut Vec<ConfigIssue>) {
@@ -142,6 +143,7 @@ fn check_url(text: &str, http: bool) -> Result<(), String> {
 /// What each strategy file must hold on its own: name, parameters, limits.
 pub(super) fn strategy_files(strategies: &[StrategyConfig], issues: &mut Vec<ConfigIssue>) {
     let mut names: HashMap<&str, &Path> = HashMap::new();
+    let mut codes: HashMap<InstanceCode, &str> = HashMap::new();
     for s in strategies {
         let file = s.file.as_path();
         let mut push = |key: &str, message: String| issues.push(ConfigIssue::new(file, Some(key), message));
@@ -152,6 +154,13 @@ pub(super) fn strategy_files(strategies: &[StrategyConfig], issues: &mut Vec<Con
         }
         if let Some(other) = names.insert(name, file) {
             push("name", format!("duplicate strategy name {name:?} (also in {})", other.display()));
+        }
+        match codes.insert(InstanceCode::of(name), name) {
+            Some(other) if other != name => push(
+                "name",
+                format!("{name:?} and {other:?} share the client order id code {}; rename one", InstanceCode::of(name)),
+            ),
+            _ => {}
         }
         for e in s.params.validate(&s.instance) {
             push(&e.key, e.message);

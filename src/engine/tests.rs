@@ -67,8 +67,8 @@ impl Strategy for Probe {
     ) -> Result<(), StrategyError> {
         let pos = ctx.position(venue(), self.symbol);
         let line = match update {
-            OrderUpdate::Denied { id, reason } => format!("denied {id} {}", reason.code),
-            other => format!("update {} terminal={} pos={pos}", other.id(), other.is_terminal()),
+            OrderUpdate::Denied { id, reason } => format!("denied {} {}", label(id), reason.code),
+            other => format!("update {} terminal={} pos={pos}", label(other.id()), other.is_terminal()),
         };
         self.log.lock().unwrap().push(line);
         Ok(())
@@ -114,6 +114,16 @@ fn setup(max_order_notional: &str) -> Setup {
     Setup { engine, sent, btc, eth }
 }
 
+/// Order `seq` of instance `name`, as the engine numbers them.
+fn oid(name: &str, seq: u64) -> ClientOrderId {
+    ClientOrderId::for_instance(name, seq).unwrap()
+}
+
+/// `btc#1` for order 1 of instance `btc`.
+fn label(id: &ClientOrderId) -> String {
+    id.owner().map_or_else(|| id.to_string(), |(name, seq)| format!("{name}#{seq}"))
+}
+
 fn lines(log: &Log) -> Vec<String> {
     log.lock().unwrap().clone()
 }
@@ -151,7 +161,7 @@ fn events_reach_only_subscribed_instances() {
 fn approved_orders_are_sent_and_tracked_until_terminal() {
     let mut s = setup("1000");
     s.engine.on_market_event(&trade("BTCUSDT", "100"));
-    let id = ClientOrderId::new("tw-btc-1").unwrap();
+    let id = oid("btc", 1);
     assert!(matches!(s.sent.requests.lock().unwrap()[..], [ExecRequest::Place { id: sent, .. }] if sent == id));
     assert_eq!(s.engine.open_orders("btc").len(), 1);
 
@@ -160,7 +170,7 @@ fn approved_orders_are_sent_and_tracked_until_terminal() {
     s.engine.handle(EngineInput::Order(Box::new(OrderUpdate::Filled { id, fill: fill(id, "0.6") })));
     assert!(s.engine.open_orders("btc").is_empty());
     let log = lines(&s.btc);
-    assert_eq!(log[1..], ["update tw-btc-1 terminal=false pos=0.4", "update tw-btc-1 terminal=true pos=1.0"]);
+    assert_eq!(log[1..], ["update btc#1 terminal=false pos=0.4", "update btc#1 terminal=true pos=1.0"]);
 }
 
 #[test]
@@ -168,18 +178,18 @@ fn risk_denials_reach_the_strategy_and_send_nothing() {
     let mut s = setup("150");
     s.engine.on_market_event(&trade("BTCUSDT", "200"));
     assert!(s.sent.requests.lock().unwrap().is_empty());
-    assert_eq!(lines(&s.btc)[1], "denied tw-btc-1 max_order_notional");
+    assert_eq!(lines(&s.btc)[1], "denied btc#1 max_order_notional");
     // Global halt denies everything.
     s.engine.control(control::Command::Halt).unwrap();
     s.engine.on_market_event(&trade("BTCUSDT", "100"));
-    assert_eq!(lines(&s.btc)[3], "denied tw-btc-2 halted");
+    assert_eq!(lines(&s.btc)[3], "denied btc#2 halted");
     // Max open orders per strategy (limit 2).
     s.engine.control(control::Command::Resume).unwrap();
     for _ in 0..3 {
         s.engine.on_market_event(&trade("BTCUSDT", "100"));
     }
     assert_eq!(s.sent.requests.lock().unwrap().len(), 2);
-    assert_eq!(lines(&s.btc).last().unwrap(), "denied tw-btc-5 max_open_orders");
+    assert_eq!(lines(&s.btc).last().unwrap(), "denied btc#5 max_open_orders");
 }
 
 #[test]
@@ -191,7 +201,7 @@ fn a_panicking_strategy_is_halted_and_the_others_go_on() {
     assert_eq!(info[0].status, InstanceStatus::Failed("panic: boom".into()));
     // Its resting order was cancelled.
     let requests = s.sent.requests.lock().unwrap().clone();
-    assert!(matches!(requests[1], ExecRequest::Cancel { id, .. } if id.as_str() == "tw-btc-1"));
+    assert!(matches!(requests[1], ExecRequest::Cancel { id, .. } if id == oid("btc", 1)));
     // It is no longer called; the other instance still is.
     s.engine.on_market_event(&trade("BTCUSDT", "100"));
     s.engine.on_market_event(&trade("ETHUSDT", "10"));
@@ -232,7 +242,7 @@ fn orders_for_a_venue_without_execution_are_denied() {
     let log = Log::default();
     engine.add_instance("btc", Box::new(Probe { symbol: sym("BTCUSDT"), log: log.clone() }), 1);
     engine.on_market_event(&trade("BTCUSDT", "100"));
-    assert_eq!(lines(&log)[1], "denied tw-btc-1 no_execution");
+    assert_eq!(lines(&log)[1], "denied btc#1 no_execution");
 }
 
 #[tokio::test]
@@ -248,7 +258,7 @@ async fn run_stops_when_inputs_close_and_cancels_open_orders() {
     assert_eq!(lines(&s.btc).last().unwrap(), "stop");
     assert_eq!(engine.instances()[0].status, InstanceStatus::Stopped);
     let requests = s.sent.requests.lock().unwrap().clone();
-    assert!(matches!(requests.last(), Some(ExecRequest::Cancel { id, .. }) if id.as_str() == "tw-btc-1"));
+    assert!(matches!(requests.last(), Some(ExecRequest::Cancel { id, .. }) if *id == oid("btc", 1)));
     assert!(!shutdown.is_cancelled());
 }
 
@@ -283,10 +293,10 @@ fn a_fee_paid_in_the_base_asset_reduces_the_position() {
     };
     s.engine.handle(EngineInput::Instruments(venue(), vec![spec]));
     s.engine.on_market_event(&trade("BTCUSDT", "100"));
-    let id = ClientOrderId::new("tw-btc-1").unwrap();
+    let id = oid("btc", 1);
     let with_fee = |asset: &str| Fill { fee: d("0.001"), fee_asset: Some(Asset::new(asset).unwrap()), ..fill(id, "1") };
     s.engine.handle(EngineInput::Order(Box::new(OrderUpdate::Filled { id, fill: with_fee("BTC") })));
-    assert_eq!(lines(&s.btc).last().unwrap(), "update tw-btc-1 terminal=true pos=0.999");
+    assert_eq!(lines(&s.btc).last().unwrap(), "update btc#1 terminal=true pos=0.999");
 }
 
 fn snapshot(engine: &mut Engine) -> control::Snapshot {
@@ -303,21 +313,21 @@ fn operator_commands_halt_pause_cancel_and_snapshot() {
     s.engine.on_market_event(&trade("BTCUSDT", "100"));
     s.engine.on_market_event(&trade("ETHUSDT", "10"));
     s.engine.on_market_event(&trade("ETHUSDT", "11"));
-    let id = ClientOrderId::new("tw-btc-1").unwrap();
+    let id = oid("btc", 1);
     s.engine.handle(EngineInput::Order(Box::new(OrderUpdate::PartiallyFilled { id, fill: fill(id, "0.25") })));
 
     let state = |s: &mut Setup, id: &str| {
         snapshot(&mut s.engine).orders.iter().find(|o| o.client_order_id == id).unwrap().state.clone()
     };
     // What the operator sees of each order: waiting for the budget, sent, on the venue.
-    assert_eq!(state(&mut s, "tw-eth-1"), "sent");
-    s.sent.queued.lock().unwrap().insert(ClientOrderId::new("tw-eth-1").unwrap());
-    assert_eq!(state(&mut s, "tw-eth-1"), "queued");
-    assert_eq!(state(&mut s, "tw-btc-1"), "open", "partly filled: the venue has it");
+    assert_eq!(state(&mut s, oid("eth", 1).as_str()), "sent");
+    s.sent.queued.lock().unwrap().insert(oid("eth", 1));
+    assert_eq!(state(&mut s, oid("eth", 1).as_str()), "queued");
+    assert_eq!(state(&mut s, oid("btc", 1).as_str()), "open", "partly filled: the venue has it");
     let snap = snapshot(&mut s.engine);
     assert_eq!(snap.trading_state, TradingState::Active);
     assert_eq!(snap.orders.len(), 3);
-    let btc_order = snap.orders.iter().find(|o| o.client_order_id == "tw-btc-1").unwrap();
+    let btc_order = snap.orders.iter().find(|o| o.client_order_id == oid("btc", 1).as_str()).unwrap();
     assert_eq!((btc_order.kind.as_str(), btc_order.price, btc_order.filled), ("limit", Some(d("100")), d("0.25")));
     assert_eq!(snap.positions.len(), 1);
     assert_eq!((snap.positions[0].strategy.as_str(), snap.positions[0].qty), ("btc", d("0.25")));
@@ -328,17 +338,20 @@ fn operator_commands_halt_pause_cancel_and_snapshot() {
     // Cancel one order by id; an unknown id is an error, not a silent no-op.
     let sent_before = s.sent.requests.lock().unwrap().len();
     assert!(matches!(
-        s.engine.control(Command::Cancel("tw-eth-1".into())),
+        s.engine.control(Command::Cancel(oid("eth", 1).to_string())),
         Ok(Reply::Done(Done { cancels_sent: 1, .. }))
     ));
-    assert!(matches!(s.engine.control(Command::Cancel("tw-eth-99".into())), Err(ControlError::UnknownOrder(_))));
+    assert!(matches!(
+        s.engine.control(Command::Cancel(oid("eth", 99).to_string())),
+        Err(ControlError::UnknownOrder(_))
+    ));
     assert_eq!(s.sent.requests.lock().unwrap().len(), sent_before + 1);
 
     // Pausing one strategy cancels its orders and denies its new ones; the other trades on.
     let paused = s.engine.control(Command::Pause("eth".into())).unwrap();
     assert_eq!(paused, Reply::Done(Done { global: false, trading_state: TradingState::Halted, cancels_sent: 2 }));
     s.engine.on_market_event(&trade("ETHUSDT", "12"));
-    assert_eq!(lines(&s.eth).last().unwrap(), "denied tw-eth-3 halted");
+    assert_eq!(lines(&s.eth).last().unwrap(), "denied eth#3 halted");
     assert!(matches!(s.engine.control(Command::Pause("nope".into())), Err(ControlError::UnknownStrategy(_))));
 
     // The kill switch cancels everything and denies everyone until resumed.
@@ -347,9 +360,9 @@ fn operator_commands_halt_pause_cancel_and_snapshot() {
     assert_eq!(snapshot(&mut s.engine).trading_state, TradingState::Halted);
     s.engine.control(Command::Resume).unwrap();
     s.engine.on_market_event(&trade("ETHUSDT", "12"));
-    assert_eq!(lines(&s.eth).last().unwrap(), "denied tw-eth-4 halted", "a paused strategy stays paused");
-    for id in ["tw-eth-1", "tw-eth-2"] {
-        s.engine.handle(EngineInput::Order(Box::new(OrderUpdate::Canceled { id: ClientOrderId::new(id).unwrap() })));
+    assert_eq!(lines(&s.eth).last().unwrap(), "denied eth#4 halted", "a paused strategy stays paused");
+    for seq in [1, 2] {
+        s.engine.handle(EngineInput::Order(Box::new(OrderUpdate::Canceled { id: oid("eth", seq) })));
     }
     s.engine.control(Command::ResumeStrategy("eth".into())).unwrap();
     let before = s.sent.requests.lock().unwrap().len();
@@ -367,7 +380,7 @@ fn a_strategy_past_its_drawdown_is_halted_and_its_orders_cancelled() {
     engine.add_instance_with("btc", Box::new(Probe { symbol: sym("BTCUSDT"), log: log.clone() }), 1, limits);
     // Buys 1 at 100 (filled), and leaves a second buy resting at 99.
     engine.on_market_event(&trade("BTCUSDT", "100"));
-    let id = ClientOrderId::new("tw-btc-1").unwrap();
+    let id = oid("btc", 1);
     engine.handle(EngineInput::Order(Box::new(OrderUpdate::Filled { id, fill: fill(id, "1") })));
     engine.on_market_event(&trade("BTCUSDT", "99"));
     engine.on_timer(Timestamp(3));

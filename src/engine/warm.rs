@@ -83,7 +83,7 @@ impl Core {
             }
             black_box(spec.round_qty(order.qty));
         }
-        if let Some((instance, seq)) = crate::journal::instance_of(id) {
+        if let Some((instance, seq)) = id.owner() {
             black_box(ClientOrderId::for_instance(instance, seq.wrapping_add(1)).is_ok());
         }
     }

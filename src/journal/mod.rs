@@ -33,7 +33,7 @@ use std::path::Path;
 
 use rusqlite::{Connection, OptionalExtension, params};
 use tokio::sync::oneshot;
-use tradewind_strategies::sdk::{ClientOrderId, Fill, NewOrder, OpenOrder, Qty, Symbol, TradeId, VenueOrderId};
+use tradewind_strategies::sdk::{ClientOrderId, Fill, NewOrder, OpenOrder, Qty, Symbol, TradeId, VenueOrderId, owner};
 
 /// Why the journal cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -62,6 +62,8 @@ pub enum JournalError {
     IntentLost { path: String },
     #[error("journal {path}: the write queue is full")]
     Full { path: String },
+    #[error("journal {path}: {source}")]
+    Owners { path: String, source: owner::CodeClash },
     #[error("journal record: {0}")]
     Encode(String),
 }
@@ -120,12 +122,18 @@ pub struct Unjournaled {
     pub lease: Lease,
     /// The lease's sequence numbers the journal has no intent for, ascending.
     pub seqs: Vec<u64>,
+    /// The lease was written for ids of the earlier form (`tw-<instance>-<seq>`).
+    pub legacy_ids: bool,
 }
 
 impl Unjournaled {
     /// The client order ids in question.
     pub fn ids(&self) -> impl Iterator<Item = ClientOrderId> + '_ {
-        self.seqs.iter().filter_map(|seq| ClientOrderId::new(&format!("tw-{}-{seq}", self.lease.instance)).ok())
+        let instance = &self.lease.instance;
+        self.seqs.iter().filter_map(move |&seq| match self.legacy_ids {
+            true => ClientOrderId::new(&format!("tw-{instance}-{seq}")).ok(),
+            false => ClientOrderId::for_instance(instance, seq).ok(),
+        })
     }
 }
 
@@ -322,6 +330,7 @@ impl Journal {
         schema::migrate(&mut conn, &shown)?;
         prepare(&conn).map_err(sqlite)?;
         let recovered = recover(&conn).map_err(sqlite)?;
+        register_owners(&conn, &shown)?;
         for client_id in &recovered.completed {
             conn.execute("UPDATE orders SET state = 'filled' WHERE client_id = ?1", [client_id]).map_err(sqlite)?;
             tracing::info!(client_order_id = %client_id, "journal: order completed by its fills marked filled");
@@ -438,16 +447,17 @@ impl Journal {
     }
 }
 
-/// The instance of one of Tradewind's own client order ids (`tw-<instance>-<seq>`).
-pub fn instance_of(id: &ClientOrderId) -> Option<(&str, u64)> {
-    instance_of_str(id.as_str())
-}
-
-/// [`instance_of`] on any string (e.g. an order id another client chose).
-pub fn instance_of_str(id: &str) -> Option<(&str, u64)> {
-    let rest = id.strip_prefix("tw-")?;
-    let (instance, seq) = rest.rsplit_once('-')?;
-    Some((instance, seq.parse().ok()?))
+/// The `instance` and `seq` columns of client order id `id`: its owner's name
+/// (the code itself if no name is registered for it) and sequence number; empty
+/// and 0 for an id another client chose.
+fn owner_columns(id: &ClientOrderId) -> (std::borrow::Cow<'_, str>, u64) {
+    if let Some((name, seq)) = id.owner() {
+        return (name.into(), seq);
+    }
+    match owner::parts(id.as_str()) {
+        Some((code, seq)) => (code.to_string().into(), seq),
+        None => ("".into(), 0),
+    }
 }
 
 /// A fault for the crash test, set in the environment: the writer commits
@@ -549,6 +559,24 @@ fn bind(conn: &Connection, path: &str, venue: &str, account: &str) -> Result<(),
     }
 }
 
+/// Makes the ids of every instance the journal knows read as that instance's
+/// (see [`owner`]), so orders of an instance no longer configured keep their owner.
+fn register_owners(conn: &Connection, path: &str) -> Result<(), JournalError> {
+    let sqlite = |source| JournalError::Sqlite { path: path.to_owned(), source };
+    let mut names = conn
+        .prepare(
+            "SELECT instance FROM orders UNION SELECT instance FROM leases
+             UNION SELECT instance FROM fills UNION SELECT instance FROM strategy_state",
+        )
+        .map_err(sqlite)?;
+    let names: Vec<String> =
+        names.query_map([], |r| r.get(0)).map_err(sqlite)?.collect::<Result<_, _>>().map_err(sqlite)?;
+    for name in names.iter().filter(|n| !n.is_empty()) {
+        owner::register(name).map_err(|source| JournalError::Owners { path: path.to_owned(), source })?;
+    }
+    Ok(())
+}
+
 fn commit(conn: &mut Connection, jobs: &[Job]) -> Result<(), String> {
     let tx = conn.transaction().map_err(|e| e.to_string())?;
     for job in jobs {
@@ -562,7 +590,7 @@ fn commit(conn: &mut Connection, jobs: &[Job]) -> Result<(), String> {
 fn apply(tx: &rusqlite::Transaction<'_>, record: &Record) -> Result<(), Box<dyn std::error::Error>> {
     match record {
         Record::Intent { id, order, time_ms } => {
-            let (instance, seq) = instance_of(id).unwrap_or(("", 0));
+            let (instance, seq) = owner_columns(id);
             tx.prepare_cached("INSERT OR IGNORE INTO orders (client_id, instance, seq, venue, symbol, body, state, created_ms, updated_ms)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', ?7, ?7)")?.execute(
                 params![id.as_str(), instance, seq as i64, order.venue.as_str(), order.symbol.as_str(), serde_json::to_string(order)?, time_ms],
@@ -591,9 +619,9 @@ fn apply(tx: &rusqlite::Transaction<'_>, record: &Record) -> Result<(), Box<dyn 
         }
         Record::Lease(lease) => {
             tx.prepare_cached(
-                "INSERT INTO leases (venue, instance, first, upto, symbols, time_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                "INSERT INTO leases (venue, instance, first, upto, symbols, time_ms, coded) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1)
                  ON CONFLICT (venue, instance) DO UPDATE SET first = excluded.first, upto = excluded.upto,
-                   symbols = excluded.symbols, time_ms = excluded.time_ms",
+                   symbols = excluded.symbols, time_ms = excluded.time_ms, coded = 1",
             )?
             .execute(params![
                 lease.venue,
@@ -612,7 +640,7 @@ fn apply(tx: &rusqlite::Transaction<'_>, record: &Record) -> Result<(), Box<dyn 
             .execute(params![instance, body, time_ms])?;
         }
         Record::Fill(fill) => {
-            let instance = instance_of(&fill.id).map(|(i, _)| i).unwrap_or("");
+            let (instance, _) = owner_columns(&fill.id);
             tx.prepare_cached(
                 "INSERT OR IGNORE INTO fills (venue, venue_order_id, trade_id, client_id, instance, body, time_ms)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -640,7 +668,7 @@ fn recover(conn: &Connection) -> Result<Recovered, rusqlite::Error> {
         recovered.next_seq.insert(instance, u64::try_from(max).unwrap_or(0) + 1);
     }
     let mut leases =
-        conn.prepare("SELECT venue, instance, first, upto, symbols FROM leases ORDER BY venue, instance")?;
+        conn.prepare("SELECT venue, instance, first, upto, symbols, coded FROM leases ORDER BY venue, instance")?;
     let rows = leases.query_map([], |r| {
         Ok((
             r.get::<_, String>(0)?,
@@ -648,11 +676,12 @@ fn recover(conn: &Connection) -> Result<Recovered, rusqlite::Error> {
             r.get::<_, i64>(2)?,
             r.get::<_, i64>(3)?,
             r.get::<_, String>(4)?,
+            r.get::<_, bool>(5)?,
         ))
     })?;
     let mut journaled = conn.prepare("SELECT seq FROM orders WHERE instance = ?1 AND seq BETWEEN ?2 AND ?3")?;
     for row in rows {
-        let (venue, instance, first, upto, symbols) = row?;
+        let (venue, instance, first, upto, symbols, coded) = row?;
         let Ok(symbols) = serde_json::from_str::<Vec<Symbol>>(&symbols) else {
             tracing::error!(%venue, strategy = %instance, "unreadable lease in the journal skipped");
             continue;
@@ -677,7 +706,7 @@ fn recover(conn: &Connection) -> Result<Recovered, rusqlite::Error> {
         let seqs: Vec<u64> = (first..=upto).filter(|s| !known.contains(s)).collect();
         if !seqs.is_empty() {
             let lease = Lease { venue, instance, first, upto, symbols };
-            recovered.unjournaled.push(Unjournaled { lease, seqs });
+            recovered.unjournaled.push(Unjournaled { lease, seqs, legacy_ids: !coded });
         }
     }
     let mut states = conn.prepare("SELECT instance, body FROM strategy_state")?;

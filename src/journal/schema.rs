@@ -99,6 +99,9 @@ const MIGRATIONS: &[&str] = &[
         FROM fills ORDER BY rowid;
     DROP TABLE fills;
     ALTER TABLE fills_v5 RENAME TO fills;",
+    // 6: client order ids became `tw` + instance code + base-36 sequence number;
+    // a lease says which form its ids take (those written before are `tw-<instance>-<seq>`).
+    "ALTER TABLE leases ADD COLUMN coded INTEGER NOT NULL DEFAULT 0;",
 ];
 
 /// Refuses a file this build must not touch: a SQLite database that is not a

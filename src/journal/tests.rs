@@ -20,6 +20,12 @@ fn id(s: &str) -> ClientOrderId {
     ClientOrderId::new(s).unwrap()
 }
 
+/// Id `seq` of `instance`, in the form Tradewind makes.
+fn own(instance: &str, seq: u64) -> ClientOrderId {
+    owner::register(instance).unwrap();
+    ClientOrderId::for_instance(instance, seq).unwrap()
+}
+
 fn fill(client: &str, trade_id: u64, qty: &str) -> Fill {
     Fill {
         venue: VenueId::new("sim").unwrap(),
@@ -145,12 +151,30 @@ fn a_journal_from_a_newer_build_is_refused() {
     assert!(matches!(Journal::open(&path), Err(JournalError::TooNew { found: 99, .. })));
 }
 
-#[test]
-fn own_client_ids_name_their_instance_and_sequence() {
-    assert_eq!(instance_of(&id("tw-sma_btc-1795817461686")), Some(("sma_btc", 1795817461686)));
-    assert_eq!(instance_of(&id("tw-a-b-3")), Some(("a-b", 3)));
-    assert_eq!(instance_of(&id("manual-1")), None);
-    assert_eq!(instance_of(&id("tw-sma-x")), None);
+#[tokio::test]
+async fn orders_and_fills_are_filed_under_their_owner_of_either_id_form() {
+    let (_dir, path, journal) = fresh();
+    owner::register("sma_btc").unwrap();
+    let unregistered = ClientOrderId::for_instance("nobody_registered", 9).unwrap();
+    for id in [own("sma_btc", 1_795_817_461_686), id("tw-sma_btc-1795817461687"), id("manual-1"), unregistered] {
+        journal.write(Record::Intent { id, order: order(), time_ms: 1 }).await.unwrap();
+    }
+    journal.write(Record::Fill(fill(own("sma_btc", 1_795_817_461_686).as_str(), 1, "0.1"))).await.unwrap();
+    let db = Connection::open(&path).unwrap();
+    let rows: Vec<(String, i64)> = db
+        .prepare("SELECT instance, seq FROM orders ORDER BY rowid")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let code = tradewind_strategies::sdk::InstanceCode::of("nobody_registered").to_string();
+    assert_eq!(
+        rows,
+        [("sma_btc".into(), 1_795_817_461_686), ("sma_btc".into(), 1_795_817_461_687), ("".into(), 0), (code, 9)]
+    );
+    let filed: String = db.query_row("SELECT instance FROM fills", [], |r| r.get(0)).unwrap();
+    assert_eq!(filed, "sma_btc");
 }
 
 /// A journal in `dir` whose database may grow by two pages only: the disk is "full".
@@ -201,7 +225,7 @@ async fn snapshots_are_kept_up_to_their_limit() {
     let (count, oldest): (i64, i64) =
         conn.query_row("SELECT count(*), MIN(time_ms) FROM snapshots", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
     assert_eq!((count, oldest), (SNAPSHOTS_KEPT, 10));
-    assert_eq!(schema_version(&conn), Some(5));
+    assert_eq!(schema_version(&conn), Some(6));
 }
 
 #[tokio::test]
@@ -254,30 +278,45 @@ async fn leased_ids_without_an_intent_are_given_back_and_never_reused() {
         // "sma": ids 40..=56 leased; the intents of 40, 41, 42 and (adopted after an
         // earlier crash, out of order) 50 committed when the process died.
         journal.write(Record::Lease(lease("sma", 40, 56))).await.unwrap();
-        for client in ["tw-sma-40", "tw-sma-41", "tw-sma-42", "tw-sma-50"] {
-            journal.queue(Record::Intent { id: id(client), order: order(), time_ms: 1 }).unwrap();
+        for seq in [40, 41, 42, 50] {
+            journal.queue(Record::Intent { id: own("sma", seq), order: order(), time_ms: 1 }).unwrap();
         }
         // "grid": a clean stop shrank its lease to the last id sent.
         journal.write(Record::Lease(lease("grid", 7, 30))).await.unwrap();
-        journal.queue(Record::Intent { id: id("tw-grid-7"), order: order(), time_ms: 1 }).unwrap();
+        journal.queue(Record::Intent { id: own("grid", 7), order: order(), time_ms: 1 }).unwrap();
         journal.write(Record::Lease(lease("grid", 7, 7))).await.unwrap();
         // "new": leased, nothing committed yet (its ids start at the wall clock).
         journal.write(Record::Lease(lease("new", 1_700_000_000_000, 1_700_000_000_016))).await.unwrap();
+        // "old": leased by a build whose ids were `tw-<instance>-<seq>`; 4 was sent.
+        journal.write(Record::Lease(lease("old", 3, 5))).await.unwrap();
+        journal.queue(Record::Intent { id: id("tw-old-4"), order: order(), time_ms: 1 }).unwrap();
+        journal.flush().await;
+        Connection::open(&path).unwrap().execute("UPDATE leases SET coded = 0 WHERE instance = 'old'", []).unwrap();
     }
     let (_journal, recovered) = Journal::open(&path).unwrap();
     assert_eq!(
         recovered.next_seq,
-        HashMap::from([("sma".to_owned(), 57), ("grid".to_owned(), 8), ("new".to_owned(), 1_700_000_000_017)]),
+        HashMap::from([
+            ("sma".to_owned(), 57),
+            ("grid".to_owned(), 8),
+            ("new".to_owned(), 1_700_000_000_017),
+            ("old".to_owned(), 6)
+        ]),
         "new ids start above every id that may have been sent"
     );
     let windows: Vec<(&str, Vec<u64>)> =
         recovered.unjournaled.iter().map(|w| (w.lease.instance.as_str(), w.seqs.clone())).collect();
     let sma: Vec<u64> = (43..=56).filter(|&s| s != 50).collect();
-    assert_eq!(windows, [("new", (1_700_000_000_000..=1_700_000_000_016).collect()), ("sma", sma)]);
-    let sma = &recovered.unjournaled[1];
+    assert_eq!(
+        windows,
+        [("new", (1_700_000_000_000..=1_700_000_000_016).collect()), ("old", vec![3, 5]), ("sma", sma)]
+    );
+    let sma = &recovered.unjournaled[2];
     assert_eq!(sma.lease.symbols, [btc, eth]);
-    let ids: Vec<String> = sma.ids().map(|i| i.as_str().to_owned()).collect();
-    assert_eq!((ids.len(), ids[0].as_str(), ids[12].as_str()), (13, "tw-sma-43", "tw-sma-56"));
+    let ids: Vec<ClientOrderId> = sma.ids().collect();
+    assert_eq!((ids.len(), ids[0], ids[12]), (13, own("sma", 43), own("sma", 56)));
+    let old: Vec<String> = recovered.unjournaled[1].ids().map(|i| i.as_str().to_owned()).collect();
+    assert_eq!(old, ["tw-old-3", "tw-old-5"], "a lease of the earlier form asks about ids of that form");
 }
 
 #[tokio::test]
@@ -391,7 +430,7 @@ async fn a_journal_from_schema_4_upgrades_in_place_and_keeps_every_order_and_fil
 
     let (journal, recovered) = Journal::open(&path).unwrap();
     let conn = Connection::open(&path).unwrap();
-    assert_eq!(schema_version(&conn), Some(5));
+    assert_eq!(schema_version(&conn), Some(6));
     let types = |sql: &str| -> Vec<String> {
         let mut stmt = conn.prepare(sql).unwrap();
         stmt.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
@@ -404,6 +443,14 @@ async fn a_journal_from_schema_4_upgrades_in_place_and_keeps_every_order_and_fil
         types("SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'orders_by_state'"),
         ["orders_by_state"]
     );
+    assert_eq!(
+        types("SELECT DISTINCT CAST(coded AS TEXT) FROM leases"),
+        ["0"],
+        "its leases are of the earlier id form"
+    );
+    // The journal's instances own ids of the new form from the start.
+    let next = ClientOrderId::for_instance("grid_eth", 1_796_609_447_865).unwrap();
+    assert_eq!(next.owner(), Some(("grid_eth", 1_796_609_447_865)));
 
     let open: Vec<(&str, Option<&str>)> =
         recovered.open.iter().map(|o| (o.order.id.as_str(), o.venue_order_id.as_ref().map(|v| v.as_str()))).collect();
@@ -430,5 +477,5 @@ async fn a_journal_from_schema_4_upgrades_in_place_and_keeps_every_order_and_fil
     assert!(
         again.fills.iter().any(|(_, f)| f.trade_id == kraken.trade_id && f.venue_order_id == kraken.venue_order_id)
     );
-    assert_eq!(schema_version(&Connection::open(&path).unwrap()), Some(5));
+    assert_eq!(schema_version(&Connection::open(&path).unwrap()), Some(6));
 }

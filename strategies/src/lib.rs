@@ -71,7 +71,7 @@ pub struct OrderSize {
 /// What every strategy instance has besides its parameters.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Instance {
-    /// Unique name; it becomes part of client order ids (`tw-<name>-<seq>`).
+    /// Unique name; its code is part of its client order ids (see `sdk::owner`).
     pub name: String,
     pub venue: VenueId,
     pub symbols: Vec<Symbol>,

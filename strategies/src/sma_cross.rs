@@ -337,7 +337,7 @@ mod tests {
         let intents: Vec<_> = out.drain().collect();
         assert_eq!(intents.len(), 1);
         let OrderIntent::Place { id, order } = intents[0] else { panic!("expected a place, got {intents:?}") };
-        assert_eq!(id.as_str(), "tw-sma-1");
+        assert_eq!(id.owner(), Some(("sma", 1)));
         assert_eq!(order.side, Side::Buy);
         assert_eq!(order.qty, Qty::new(d("0.050")));
         assert_eq!(order.kind, OrderKind::Market);

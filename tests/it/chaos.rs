@@ -24,7 +24,7 @@ use tradewind::venue::sim::config::{FaultConfig, LimitConfig};
 use tradewind::venue::sim::exchange::Side as SimSide;
 use tradewind::venue::sim::{self, SimConfig, SimHandle, SimOptions};
 
-use crate::support::{ConfigDir, Daemon, TOKEN, dec};
+use crate::support::{ConfigDir, Daemon, TOKEN, dec, owned_by};
 
 /// The two accounts: the market maker, grid and twap trade the first, the rebalancer the second.
 const A: u32 = 2;
@@ -251,17 +251,17 @@ fn chaos_run_ends_equal_to_the_venue() {
     ids.sort_unstable();
     ids.dedup();
     assert_eq!(ids.len(), n, "a client order id reached the venue twice");
-    let bought = |prefix: &str| -> Decimal {
+    let bought = |name: &str| -> Decimal {
         orders
             .iter()
-            .filter(|o| o.client_id.starts_with(prefix))
+            .filter(|o| owned_by(&o.client_id, name))
             .map(|o| if o.side == SimSide::Buy { o.executed_qty } else { -o.executed_qty })
             .sum()
     };
-    let twap = bought("tw-tw-");
+    let twap = bought("tw");
     assert!(twap <= "0.02".parse().unwrap(), "the twap bought {twap} of 0.02");
     let mut rebalances: Vec<(i64, SimSide)> =
-        orders.iter().filter(|o| o.client_id.starts_with("tw-rb-")).map(|o| (o.time, o.side)).collect();
+        orders.iter().filter(|o| owned_by(&o.client_id, "rb")).map(|o| (o.time, o.side)).collect();
     rebalances.sort_by_key(|r| r.0);
     for pair in rebalances.windows(2) {
         assert!(

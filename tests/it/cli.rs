@@ -73,7 +73,7 @@ fn trade_once(dir: &ConfigDir) -> Vec<u64> {
     let (mut child, mut lines) = run_daemon(dir);
     let seq_of = |line: &str| -> Option<u64> {
         let v: serde_json::Value = serde_json::from_str(line).ok()?;
-        v["client_order_id"].as_str()?.rsplit_once('-')?.1.parse().ok()
+        tradewind_strategies::sdk::owner::parts(v["client_order_id"].as_str()?).map(|(_, seq)| seq)
     };
     let mut seqs = Vec::new();
     for line in lines.by_ref().map_while(Result::ok) {
@@ -259,7 +259,8 @@ fn the_cli_reads_and_steers_the_running_daemon_then_falls_back_to_the_journal() 
     let (code, orders, _) = cli(&["orders", "--all"], None);
     assert_eq!(code, Some(0));
     assert!(orders.starts_with("(read from the journal "), "{orders}");
-    assert!(orders.contains("STATE") && orders.contains("tw-a-"), "{orders}");
+    let code = tradewind_strategies::sdk::InstanceCode::of("a");
+    assert!(orders.contains("STATE") && orders.contains(&format!("tw{code}")), "{orders}");
 }
 
 #[test]

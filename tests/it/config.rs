@@ -298,6 +298,16 @@ fn duplicate_strategy_names_name_both_files() {
 }
 
 #[test]
+fn names_whose_client_id_codes_clash_are_refused() {
+    // Both hash to the code `kmtvy` (see `sdk::owner`): their orders could not be told apart.
+    let found = issues(SIM_VENUE, &[("a.toml", &sma_file("s9713")), ("b.toml", &sma_file("s151500"))]);
+    assert_eq!(
+        found,
+        ["strategies/b.toml: name: \"s151500\" and \"s9713\" share the client order id code kmtvy; rename one"]
+    );
+}
+
+#[test]
 fn missing_main_file_is_reported() {
     let err = Config::load_with_env(std::path::Path::new("/nonexistent/tradewind.toml"), []).unwrap_err();
     assert_eq!(err.to_string(), "/nonexistent/tradewind.toml: file not found (give another with --config PATH)");

@@ -12,7 +12,7 @@ use tradewind::venue::sim::config::FaultConfig;
 use tradewind::venue::sim::exchange::Order;
 use tradewind::venue::sim::{self, SimConfig, SimHandle, SimOptions};
 
-use crate::support::{ConfigDir, Daemon, binance_main_named, start_with};
+use crate::support::{ConfigDir, Daemon, binance_main_named, owned_by, start_with};
 
 /// The simulators' demo account.
 const ACCOUNT: u32 = 2;
@@ -65,9 +65,8 @@ impl Rig {
 
     /// The account's orders on simulator `i` placed by instance `name`.
     fn orders_of(&self, i: usize, name: &str) -> Vec<Order> {
-        let prefix = format!("tw-{name}-");
         self.sims[i].with_exchange(|ex| {
-            ex.orders_of(ACCOUNT).into_iter().filter(|o| o.client_id.starts_with(&prefix)).cloned().collect()
+            ex.orders_of(ACCOUNT).into_iter().filter(|o| owned_by(&o.client_id, name)).cloned().collect()
         })
     }
 

@@ -82,6 +82,13 @@ pub fn start_with(dir: &ConfigDir, more: &[(&str, &str)]) -> Daemon {
 }
 
 /// A decimal the control API sent as a string.
+/// Whether `client_id` is one of the ids instance `name` makes (whichever
+/// process made it: no name needs registering).
+pub fn owned_by(client_id: &str, name: &str) -> bool {
+    use tradewind_strategies::sdk::{InstanceCode, owner};
+    owner::parts(client_id).is_some_and(|(code, _)| code == InstanceCode::of(name))
+}
+
 pub fn dec(v: &serde_json::Value) -> rust_decimal::Decimal {
     v.as_str().unwrap_or_else(|| panic!("decimal as string, got {v}")).parse().unwrap()
 }

@@ -206,7 +206,7 @@ impl OrderUpdate {
 
 /// The buffer a strategy writes its intents into. It hands out client order
 /// ids, so the strategy knows the id of each order it places and ids are
-/// deterministic per instance (`tw-<instance>-<seq>`).
+/// deterministic per instance (see [`super::owner`]).
 #[derive(Debug)]
 pub struct Intents {
     instance: String,
@@ -218,7 +218,10 @@ pub struct Intents {
 
 impl Intents {
     /// A buffer for `instance` whose first order gets sequence number `first_seq`.
+    /// Registers `instance`'s id code ([`super::owner::register`]); the host
+    /// refuses a name whose code another name holds before it builds one.
     pub fn new(instance: &str, first_seq: u64) -> Self {
+        let _ = super::owner::register(instance);
         Self { instance: instance.to_owned(), next_seq: first_seq, buf: Vec::new(), state: None }
     }
 
@@ -307,8 +310,7 @@ mod tests {
         let mut out = Intents::new("s1", 7);
         let a = out.place(order);
         let b = out.replace(a, order);
-        assert_eq!(a.as_str(), "tw-s1-7");
-        assert_eq!(b.as_str(), "tw-s1-8");
+        assert_eq!((a.owner(), b.owner()), (Some(("s1", 7)), Some(("s1", 8))), "{a} {b}");
         assert_eq!(out.next_seq(), 9);
         let drained: Vec<_> = out.drain().collect();
         assert_eq!(drained.len(), 2);

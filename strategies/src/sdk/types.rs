@@ -44,7 +44,8 @@ inline_id!(
 
 inline_id!(
     /// A client order id: at most 36 characters of `[A-Za-z0-9_-]`, the set
-    /// every supported venue accepts. Tradewind's own ids read `tw-<instance>-<seq>`.
+    /// every supported venue accepts. Tradewind's own ids read `tw` + the
+    /// instance's code + the sequence number (see [`super::owner`]).
     ClientOrderId,
     36,
     id_chars
@@ -52,14 +53,16 @@ inline_id!(
 
 impl ClientOrderId {
     /// The id of order number `seq` of strategy instance `instance`:
-    /// `tw-<instance>-<seq>`. Fails if the result would exceed 36 characters
-    /// or `instance` holds characters outside `[A-Za-z0-9_]`.
+    /// `tw` + the instance's code + `seq` in base 36, at most 18 lowercase
+    /// alphanumerics. Fails past 18 characters (`seq` ≥ 36¹¹) or if
+    /// `instance` holds characters outside `[A-Za-z0-9_]`.
     pub fn for_instance(instance: &str, seq: u64) -> Result<Self, super::text::TextError> {
-        let mut digits = [0u8; 20];
-        let seq = super::text::decimal(seq, &mut digits);
-        let mut id = String::with_capacity(3 + instance.len() + 1 + seq.len());
-        for part in ["tw-", instance, "-", seq] {
-            id.push_str(part);
+        if let Some(c) = instance.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '_')) {
+            return Err(super::text::TextError::BadChar(c, "[A-Za-z0-9_]"));
+        }
+        let id = super::owner::own_id(instance, seq);
+        if id.len() > super::owner::MAX_OWN_ID {
+            return Err(super::text::TextError::TooLong { max: super::owner::MAX_OWN_ID, len: id.len() });
         }
         Self::new(&id)
     }
@@ -262,13 +265,13 @@ mod tests {
     #[test]
     fn client_order_id_format_and_limits() {
         let id = ClientOrderId::for_instance("mm_btc", 42).unwrap();
-        assert_eq!(id.as_str(), "tw-mm_btc-42");
-        for seq in [0, 7, 10, 99, 100, 1_000_001, u64::MAX] {
-            assert_eq!(ClientOrderId::for_instance("a", seq).unwrap().as_str(), format!("tw-a-{seq}"));
-        }
-        // 36 characters is the ceiling.
-        assert!(ClientOrderId::for_instance("abcdefghijklmnop", 1_234_567_890_123_456).is_ok());
-        assert!(ClientOrderId::for_instance("abcdefghijklmnopq", 1_234_567_890_123_456).is_err());
+        assert_eq!(id.as_str(), "twtgd2716");
+        // Any name up to the strategy name limit fits; the id's length
+        // depends on the sequence number only.
+        let long = ClientOrderId::for_instance("abcdefghijklmnopqrstuvwxyz", 1_796_609_447_857).unwrap();
+        assert_eq!(long.as_str().len(), 15);
+        assert!(ClientOrderId::for_instance("a-b", 1).is_err(), "instance names never hold '-'");
+        assert!(ClientOrderId::for_instance("a", u64::MAX).is_err(), "past 18 characters");
         assert!(ClientOrderId::new("has space").is_err());
         assert!(ClientOrderId::new("dot.ted").is_err());
     }

@@ -21,26 +21,27 @@ async fn orders_sent_but_not_journaled_before_a_crash_are_found_and_adopted_at_r
     let (connection, rx, shutdown) =
         connect(&sim, Vec::new(), Duration::from_secs(45), Some((journal, recovered))).await;
     let mut h = Harness { sim, connection, rx, shutdown };
-    h.submit(ExecRequest::Place { id: id("tw-g-101"), order: limit(Side::Buy, "0.001", "30000"), origin: None });
-    assert!(matches!(h.update(id("tw-g-101")).await, OrderUpdate::Accepted { .. }));
+    h.submit(ExecRequest::Place { id: own("g", 101), order: limit(Side::Buy, "0.001", "30000"), origin: None });
+    assert!(matches!(h.update(own("g", 101)).await, OrderUpdate::Accepted { .. }));
     h.submit(ExecRequest::Place {
-        id: id("tw-g-102"),
+        id: own("g", 102),
         order: order(Side::Buy, "0.002", OrderKind::Market),
         origin: None,
     });
-    assert!(matches!(h.update(id("tw-g-102")).await, OrderUpdate::Accepted { .. }));
-    let OrderUpdate::Filled { fill, .. } = h.update(id("tw-g-102")).await else { panic!("the market order fills") };
-    h.submit(ExecRequest::Place { id: id("tw-g-103"), order: limit(Side::Buy, "0.003", "31000"), origin: None });
-    assert!(matches!(h.update(id("tw-g-103")).await, OrderUpdate::Accepted { .. }));
+    assert!(matches!(h.update(own("g", 102)).await, OrderUpdate::Accepted { .. }));
+    let OrderUpdate::Filled { fill, .. } = h.update(own("g", 102)).await else { panic!("the market order fills") };
+    h.submit(ExecRequest::Place { id: own("g", 103), order: limit(Side::Buy, "0.003", "31000"), origin: None });
+    assert!(matches!(h.update(own("g", 103)).await, OrderUpdate::Accepted { .. }));
     let Harness { sim, connection, shutdown, .. } = h;
     disconnect(connection, shutdown).await;
 
     // As if it had died before committing the last two intents and before its clean stop
-    // shrank the lease: the journal knows only tw-g-101, and the lease taken for it (ids
+    // shrank the lease: the journal knows only g#101, and the lease taken for it (ids
     // 101..=117) is the last one committed.
     let db = rusqlite::Connection::open(&path).unwrap();
     for table in ["orders", "order_events", "fills"] {
-        db.execute(&format!("DELETE FROM {table} WHERE client_id IN ('tw-g-102', 'tw-g-103')"), []).unwrap();
+        let sql = format!("DELETE FROM {table} WHERE client_id IN (?1, ?2)");
+        db.execute(&sql, [own("g", 102).as_str(), own("g", 103).as_str()]).unwrap();
     }
     let lease: (i64, i64) = db
         .query_row("SELECT first, upto FROM leases WHERE instance = 'g'", [], |r| Ok((r.get(0)?, r.get(1)?)))
@@ -60,14 +61,15 @@ async fn orders_sent_but_not_journaled_before_a_crash_are_found_and_adopted_at_r
         connection.adopted.iter().map(|(i, o)| (i.clone(), o.id.as_str(), o.order.qty)).collect();
     adopted.sort_by(|a, b| a.1.cmp(b.1));
     let q = |s: &str| Qty::new(s.parse().unwrap());
-    assert_eq!(adopted, [("g".into(), "tw-g-102", q("0.002")), ("g".into(), "tw-g-103", q("0.003"))]);
+    let (g102, g103) = (own("g", 102), own("g", 103));
+    assert_eq!(adopted, [("g".into(), g102.as_str(), q("0.002")), ("g".into(), g103.as_str(), q("0.003"))]);
     let state = |u: &OrderUpdate| match u {
         OrderUpdate::Accepted { .. } => "accepted",
         OrderUpdate::Filled { .. } => "filled",
         other => panic!("unexpected update {other:?}"),
     };
     let found: Vec<(&str, &str)> = connection.recovered.iter().map(|u| (u.id().as_str(), state(u))).collect();
-    for expected in [("tw-g-102", "accepted"), ("tw-g-102", "filled"), ("tw-g-103", "accepted")] {
+    for expected in [(g102.as_str(), "accepted"), (g102.as_str(), "filled"), (g103.as_str(), "accepted")] {
         assert!(found.contains(&expected), "{expected:?} in {found:?}");
     }
     assert_eq!(found.len(), 3, "nothing about the ids never sent: {found:?}");
@@ -76,20 +78,21 @@ async fn orders_sent_but_not_journaled_before_a_crash_are_found_and_adopted_at_r
 
     // A request of the dead run the venue takes only now (still inside its recvWindow).
     let late = limit(Side::Buy, "0.004", "32000");
-    connection.rest.new_order(&id("tw-g-105"), &late, None, None).await.unwrap();
+    connection.rest.new_order(&own("g", 105), &late, None, None).await.unwrap();
     let mut h = Harness { sim, connection, rx, shutdown };
     let (instance, order) = h
         .next(|i| match i {
-            EngineInput::Adopt(a) if a.1.id == id("tw-g-105") => Some(*a),
+            EngineInput::Adopt(a) if a.1.id == own("g", 105) => Some(*a),
             _ => None,
         })
         .await;
     assert_eq!((instance.as_str(), order.order), ("g", late));
-    assert!(matches!(h.update(id("tw-g-105")).await, OrderUpdate::Accepted { .. }));
+    assert!(matches!(h.update(own("g", 105)).await, OrderUpdate::Accepted { .. }));
 
     journal.flush().await;
     let known: Vec<String> = column(&path, "SELECT client_id FROM orders ORDER BY client_id");
-    assert_eq!(known, ["tw-g-101", "tw-g-102", "tw-g-103", "tw-g-105"], "the adopted orders are journaled again");
+    let expected: Vec<String> = [101, 102, 103, 105].map(|seq| own("g", seq).to_string()).into();
+    assert_eq!(known, expected, "the adopted orders are journaled again");
     h.stop().await;
 }
 
@@ -106,12 +109,12 @@ async fn orders_clear_to_go_leave_from_the_callers_call_and_their_intents_stay_i
     let mut h = Harness { sim, connection, rx, shutdown };
     let place = |h: &mut Harness, seq: u64| {
         let order = limit(Side::Buy, "0.001", "30000");
-        h.submit(ExecRequest::Place { id: id(&format!("tw-b-{seq}")), order, origin: None });
+        h.submit(ExecRequest::Place { id: own("b", seq), order, origin: None });
     };
 
     // The first order waits for its lease's commit in the execution task.
     place(&mut h, 1);
-    assert!(matches!(h.update(id("tw-b-1")).await, OrderUpdate::Accepted { .. }));
+    assert!(matches!(h.update(own("b", 1)).await, OrderUpdate::Accepted { .. }));
     assert_eq!(h.connection.client.sent_directly(), 0);
     // Its lease covers ids up to 17: those leave at once; what follows goes
     // either way, depending on whether the renewal has committed yet.
@@ -129,7 +132,7 @@ async fn orders_clear_to_go_leave_from_the_callers_call_and_their_intents_stay_i
         }
     }
     for seq in 1..=30 {
-        assert_eq!(h.venue_orders(&format!("tw-b-{seq}")), 1, "tw-b-{seq} is on the venue once");
+        assert_eq!(h.venue_orders(own("b", seq).as_str()), 1, "b#{seq} is on the venue once");
     }
     let Harness { sim, connection, shutdown, .. } = h;
     disconnect(connection, shutdown).await;
@@ -159,9 +162,9 @@ async fn leases_taken_at_the_start_let_the_first_order_leave_at_once_and_a_clean
     // Both leases are committed before the start returns.
     let upto: Vec<i64> = column(&path, "SELECT upto FROM leases ORDER BY instance");
     assert_eq!(upto, [17, 56]);
-    h.submit(ExecRequest::Place { id: id("tw-b-1"), order: limit(Side::Buy, "0.001", "30000"), origin: None });
+    h.submit(ExecRequest::Place { id: own("b", 1), order: limit(Side::Buy, "0.001", "30000"), origin: None });
     assert_eq!(h.connection.client.sent_directly(), 1, "the first order left from the caller's call");
-    assert!(matches!(h.update(id("tw-b-1")).await, OrderUpdate::Accepted { .. }));
+    assert!(matches!(h.update(own("b", 1)).await, OrderUpdate::Accepted { .. }));
     let Harness { sim, connection, shutdown, .. } = h;
     disconnect(connection, shutdown).await;
 

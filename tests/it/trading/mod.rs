@@ -171,6 +171,12 @@ fn id(s: &str) -> ClientOrderId {
     ClientOrderId::new(s).unwrap()
 }
 
+/// Order `seq` of instance `instance`, as the engine numbers them.
+fn own(instance: &str, seq: u64) -> ClientOrderId {
+    tradewind_strategies::sdk::owner::register(instance).unwrap();
+    ClientOrderId::for_instance(instance, seq).unwrap()
+}
+
 fn quiet_market() -> SimConfig {
     let mut c = SimConfig::default();
     c.market.events_per_sec = 20;

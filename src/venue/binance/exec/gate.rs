@@ -17,7 +17,7 @@ use tradewind_strategies::sdk::{ClientOrderId, InstrumentSpec, NewOrder, OrderKi
 
 use super::lease::{Held, LEASE_BLOCK, Leases};
 use crate::engine::{FastMap, wall_clock_now};
-use crate::journal::{Journal, JournalError, Lease, Record, Wake, instance_of};
+use crate::journal::{Journal, JournalError, Lease, Record, Wake};
 
 pub(super) struct Gate {
     venue: VenueId,
@@ -71,7 +71,7 @@ impl Gate {
         if self.journal.is_none() {
             return true;
         }
-        instance_of(id).is_some_and(|(instance, seq)| self.lease_needed(instance, seq, order.symbol).is_none())
+        id.owner().is_some_and(|(instance, seq)| self.lease_needed(instance, seq, order.symbol).is_none())
     }
 
     /// Queues the intent of `id` (after `clear`, or once its lease is
@@ -79,7 +79,7 @@ impl Gate {
     pub(super) fn queue_intent(&mut self, id: ClientOrderId, order: &NewOrder) -> Result<Wake, JournalError> {
         let Some(journal) = &self.journal else { return Ok(Wake::default()) };
         let wake = journal.queue_quietly(Record::Intent { id, order: *order, time_ms: wall_clock_now().0 })?;
-        if let Some((instance, seq)) = instance_of(&id)
+        if let Some((instance, seq)) = id.owner()
             && let Some(held) = self.leases.held.get_mut(instance)
         {
             held.highest = Some(held.highest.map_or(seq, |h| h.max(seq)));

@@ -26,7 +26,7 @@ use tradewind_strategies::sdk::{
 
 use super::{CLOCK_MARGIN_MS, Done, Exec, Stage, Tracked};
 use crate::engine::{EngineInput, FastMap, wall_clock_now};
-use crate::journal::{Record, Unjournaled, instance_of};
+use crate::journal::{Record, Unjournaled};
 use crate::venue::binance::error::VenueError;
 use crate::venue::binance::rest::OrderInfo;
 
@@ -118,7 +118,7 @@ impl Exec {
             tracing::error!(client_order_id = %id, error = %e, "journal write failed; order not sent");
             Reason::new("journal", e.to_string())
         };
-        let Some((instance, seq)) = instance_of(&id) else {
+        let Some((instance, seq)) = id.owner() else {
             // Not one of our sequenced ids: no lease covers it, so its intent is committed first.
             let record = Record::Intent { id, order: *order, time_ms: wall_clock_now().0 };
             return journal.write(record).await.map_err(refused);
@@ -167,7 +167,7 @@ impl Exec {
 
     /// Renews the lease of `id`'s instance in the background when less than half a block is left.
     pub(super) fn renew_ahead(&mut self, id: &ClientOrderId) {
-        let Some((instance, seq)) = instance_of(id) else { return };
+        let Some((instance, seq)) = id.owner() else { return };
         let Some((lease, committed)) = self.gate().renewal(instance, seq) else { return };
         self.spawn(move |_| async move {
             let result = committed.await.map_err(|e| e.to_string());
@@ -257,7 +257,7 @@ impl Exec {
             tracing::error!(client_order_id = %id, ?info, "an order of ours the journal missed, in a form not understood; left alone");
             return;
         };
-        let Some((instance, _)) = instance_of(&id) else { return };
+        let Some((instance, _)) = id.owner() else { return };
         tracing::warn!(
             client_order_id = %id,
             %symbol,

@@ -4,7 +4,7 @@
 use tradewind_strategies::sdk::{ClientOrderId, OrderUpdate, Reason, Symbol, VenueId, VenueOrderId};
 
 use crate::engine::wall_clock_now;
-use crate::journal::{Record, instance_of};
+use crate::journal::Record;
 
 /// The state an update puts an order in, as the journal and metrics name it.
 pub fn state_name(update: &OrderUpdate) -> &'static str {
@@ -59,7 +59,7 @@ fn outcome(update: &OrderUpdate) -> &'static str {
 /// Counts the update and logs the ones operators follow, each line with its
 /// venue, symbol, strategy and client order id.
 pub fn observe(venue: VenueId, symbol: Option<Symbol>, update: &OrderUpdate) {
-    let strategy = instance_of(update.id()).map_or("external", |(i, _)| i).to_owned();
+    let strategy = update.id().owner().map_or("external", |(i, _)| i).to_owned();
     let symbol = symbol.map(|s| s.to_string()).unwrap_or_default();
     if update.fill().is_some() {
         metrics::counter!("tradewind_fills_total", "venue" => venue.to_string(), "strategy" => strategy.clone())

@@ -117,7 +117,7 @@ impl Exec {
                 continue;
             }
             if !self.external.contains(&o.client_order_id) {
-                let instance = crate::journal::instance_of_str(&o.client_order_id).map(|(name, _)| name);
+                let instance = tradewind_strategies::sdk::owner::owner(&o.client_order_id).map(|(name, _)| name);
                 let ours = instance.is_some();
                 if instance.is_some_and(|name| self.instances.contains(name)) {
                     // Our instance's id, never leased by this journal: another

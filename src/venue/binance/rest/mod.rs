@@ -88,7 +88,7 @@ struct Call {
 
 impl Call {
     fn cost(&self) -> Cost<'_> {
-        let owner = self.order_id.as_ref().and_then(|id| crate::journal::instance_of(id)).map(|(instance, _)| instance);
+        let owner = self.order_id.as_ref().and_then(|id| id.owner()).map(|(instance, _)| instance);
         Cost { weight: self.weight, orders: self.orders, priority: self.priority, owner }
     }
 }
