@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail};
 use serde::Serialize;
 
-use crate::ops::latency::Summary;
+use crate::latency::Summary;
 use crate::venue::sim::{DEMO_API_KEY, DEMO_API_SECRET};
 
 /// What to run.

@@ -12,10 +12,13 @@
 
 pub mod app;
 pub mod bench;
+pub mod clock;
 pub mod config;
 pub mod engine;
 pub mod execution;
 pub mod journal;
+pub mod latency;
+pub mod lifecycle;
 pub mod logging;
 pub mod ops;
 pub mod portfolio;

@@ -7,8 +7,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
-use tradewind::app::{self, Phase, RunOptions};
+use tradewind::app::{self, RunOptions};
 use tradewind::config::{self, Config, LogFormat};
+use tradewind::lifecycle::Phase;
 use tradewind::ops::client::{self, ApiClient, ClientError, Request};
 
 /// Exit code for an invalid configuration.
@@ -388,7 +389,7 @@ fn run(path: &std::path::Path, log_format: Option<LogFormat>, options: RunOption
 /// First SIGINT/SIGTERM: graceful shutdown. Second: exit at once. SIGHUP: reload.
 async fn watch_signals(
     shutdown: CancellationToken,
-    reload: Option<tokio::sync::mpsc::Sender<tradewind::app::ReloadRequest>>,
+    reload: Option<tokio::sync::mpsc::Sender<tradewind::lifecycle::ReloadRequest>>,
 ) {
     use tokio::signal::unix::{SignalKind, signal};
     let (Ok(mut term), Ok(mut int), Ok(mut hup)) =

@@ -5,7 +5,6 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use serde::Serialize;
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use tradewind_strategies::sdk::{Strategy, VenueId, owner};
@@ -13,6 +12,7 @@ use tradewind_strategies::sdk::{Strategy, VenueId, owner};
 use crate::config::{Config, Environment, VenueConfig};
 use crate::engine::{self, Engine};
 use crate::journal::{Journal, OpenEntry, Recovered, Unjournaled};
+use crate::lifecycle::{Phase, ReloadRequest};
 use crate::risk::RiskManager;
 use crate::secret::Secret;
 use crate::venue::binance::market::FeedSpec;
@@ -21,31 +21,6 @@ use crate::venue::binance::sign::Signer;
 use crate::venue::binance::{self, ConnectOptions, Endpoints};
 use crate::venue::credentials;
 use crate::venue::sim::{self, SimConfig, SimHandle};
-
-/// Where the daemon is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Phase {
-    Starting,
-    Running,
-    Reloading,
-    Draining,
-    Stopped,
-}
-
-impl Phase {
-    pub const ALL: [Phase; 5] = [Phase::Starting, Phase::Running, Phase::Reloading, Phase::Draining, Phase::Stopped];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Phase::Starting => "starting",
-            Phase::Running => "running",
-            Phase::Reloading => "reloading",
-            Phase::Draining => "draining",
-            Phase::Stopped => "stopped",
-        }
-    }
-}
 
 /// Publishes the phase (health checks, the API) and exports it as
 /// `tradewind_phase{phase}` (1 for the current one, 0 for the others).
@@ -98,7 +73,7 @@ pub fn build_engine(config: &Config, next_seq: &HashMap<String, u64>) -> Engine 
     let mut engine = Engine::new(RiskManager::new(config.risk.clone()));
     let warm = config.runtime.warm_interval_us;
     engine.set_warm_interval((warm > 0).then(|| std::time::Duration::from_micros(warm)));
-    let fresh = u64::try_from(engine::wall_clock_now().as_millis()).unwrap_or(1);
+    let fresh = u64::try_from(crate::clock::now().as_millis()).unwrap_or(1);
     for s in config.strategies.iter().filter(|s| s.enabled) {
         let strategy: Box<dyn Strategy> = s.params.build(&s.instance);
         tracing::info!(
@@ -142,7 +117,7 @@ fn forget_embedded_sim_state(config: &Config, journal: &Journal, recovered: &mut
     let sims: Vec<&str> =
         config.venues.iter().filter(|v| matches!(v, VenueConfig::Sim(_))).map(VenueConfig::name).collect();
     let is_sim = |venue: &str| sims.contains(&venue);
-    let now = engine::wall_clock_now().0;
+    let now = crate::clock::now().0;
     recovered.open.retain(|o| {
         let sim = is_sim(o.order.order.venue.as_str());
         if sim {
@@ -170,8 +145,6 @@ fn forget_embedded_sim_state(config: &Config, journal: &Journal, recovered: &mut
 pub mod online;
 pub mod preflight;
 mod reload;
-
-pub use reload::{ReloadOutcome, ReloadRequest};
 
 /// Where reload requests (SIGHUP, the control API) reach the running daemon.
 pub struct Reloads {
@@ -300,7 +273,7 @@ pub async fn run(
     }
     let states = journal.clone();
     engine.set_state_sink(Box::new(move |instance, body| {
-        let time_ms = engine::wall_clock_now().0;
+        let time_ms = crate::clock::now().0;
         states.write_nowait(crate::journal::Record::StrategyState { instance: instance.to_owned(), body, time_ms });
     }));
     // The journal's history is in the engine now; only the sequences are still needed.

@@ -10,37 +10,15 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot};
+
+use crate::lifecycle::ReloadOutcome;
 
 use super::{StartedVenue, feed_specs_of};
 use crate::config::{Config, VenueConfig, diff};
+use crate::engine::EngineInput;
 use crate::engine::reload::{Reconfigure, Start};
-use crate::engine::{self, EngineInput};
 use crate::venue::binance::market;
-
-/// A reload request; the outcome goes back on the sender when there is one (API), not for SIGHUP.
-pub type ReloadRequest = Option<oneshot::Sender<ReloadOutcome>>;
-
-/// What a reload did.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct ReloadOutcome {
-    /// False when the new files had problems: nothing changed then.
-    pub ok: bool,
-    /// Every problem found (file and key of each).
-    pub errors: Vec<String>,
-    pub added: Vec<String>,
-    pub removed: Vec<String>,
-    pub restarted: Vec<String>,
-    pub unchanged: Vec<String>,
-    pub risk_changed: bool,
-    /// Market-data streams subscribed on new connections.
-    pub streams_added: usize,
-    /// Venues now signing with a new API key.
-    pub keys_rotated: Vec<String>,
-    /// Sections that changed but take effect only after a restart.
-    pub needs_restart: Vec<String>,
-}
 
 /// The configuration in force.
 pub(super) struct Live {
@@ -100,7 +78,7 @@ pub(super) async fn apply(
     if let Err(e) = super::register_owners(d.added.iter().map(|s| s.instance.name.as_str())) {
         return failed(vec![format!("{e} (the journal knows the first)")]);
     }
-    let fresh = u64::try_from(engine::wall_clock_now().as_millis()).unwrap_or(1);
+    let fresh = u64::try_from(crate::clock::now().as_millis()).unwrap_or(1);
     let start = d
         .added
         .iter()

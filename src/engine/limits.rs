@@ -4,7 +4,8 @@
 
 use tradewind_strategies::sdk::{ClientOrderId, Qty, Reason};
 
-use super::{Core, wall_clock_now};
+use super::Core;
+use crate::clock;
 use crate::risk::{OrderContext, TradingState};
 
 impl Core {
@@ -29,7 +30,7 @@ impl Core {
                 }
             }
         }
-        let now = wall_clock_now().0;
+        let now = clock::now().0;
         // `sent` is in time order: a search, not a scan of the last minute's orders.
         let sent_since = |ms: i64| {
             u32::try_from(slot.sent.len() - slot.sent.partition_point(|t| *t <= now - ms)).unwrap_or(u32::MAX)
@@ -52,7 +53,7 @@ impl Core {
 
     /// Counts a new order against the strategy's order-rate limits.
     pub(super) fn count_sent(&mut self, idx: usize) {
-        let now = wall_clock_now().0;
+        let now = clock::now().0;
         let sent = &mut self.slots[idx].sent;
         while sent.front().is_some_and(|t| *t <= now - 60_000) {
             sent.pop_front();
@@ -64,7 +65,7 @@ impl Core {
     /// Post-trade limits: a strategy past its daily loss or drawdown is halted
     /// (its orders cancelled); the account past its own halts everything.
     pub(super) fn watch_losses(&mut self, only: Option<usize>) {
-        let now = wall_clock_now().0;
+        let now = clock::now().0;
         let indices: Vec<usize> = match only {
             Some(idx) => vec![idx],
             None => (0..self.slots.len()).collect(),

@@ -199,7 +199,7 @@ impl Engine {
             warmth: warm::Warmth::default(),
             state_sink: None,
         };
-        let heartbeat = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(wall_clock_now().0));
+        let heartbeat = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(crate::clock::now().0));
         Self { heartbeat, core, routes: FastMap::default(), venue_routes: FastMap::default(), feeds: Feeds::default() }
     }
 
@@ -399,7 +399,7 @@ impl Engine {
     /// the strategies is recorded here.
     pub fn on_market_event_at(&mut self, event: &MarketEvent, received: Option<std::time::Instant>) {
         if let Some(at) = received {
-            crate::ops::latency::TICK_TO_STRATEGY.record(at.elapsed());
+            crate::latency::TICK_TO_STRATEGY.record(at.elapsed());
         }
         self.core.origin = received;
         self.on_market_event(event);
@@ -432,7 +432,7 @@ impl Engine {
 
     /// Calls every running instance's `on_timer` at wall-clock time `now`.
     pub fn on_timer(&mut self, now: Timestamp) {
-        self.heartbeat.store(wall_clock_now().0, std::sync::atomic::Ordering::Relaxed);
+        self.heartbeat.store(crate::clock::now().0, std::sync::atomic::Ordering::Relaxed);
         self.core.market.now = self.core.market.now.max(now);
         self.core.watch_losses(None);
         for idx in 0..self.core.slots.len() {
@@ -670,12 +670,6 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_else(|| "non-string panic payload".to_owned())
 }
 
-/// Milliseconds since the Unix epoch from the system clock.
-pub fn wall_clock_now() -> Timestamp {
-    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    Timestamp(i64::try_from(since.as_millis()).unwrap_or(i64::MAX))
-}
-
 /// The engine's maps are keyed by venue, symbol and order ids from its own
 /// configuration and venues: a fast hash (foldhash, randomly seeded) instead
 /// of SipHash, which was a tenth of the cost of a market event.
@@ -742,7 +736,7 @@ pub async fn run_shared(
                 None => break,
             },
             _ = timer.tick() => {
-                shared.with(|engine| engine.on_timer(wall_clock_now()));
+                shared.with(|engine| engine.on_timer(crate::clock::now()));
             }
         }
     }

@@ -25,8 +25,9 @@
 //! consecutive records together, so durability costs one fsync per batch,
 //! not per record.
 
-pub mod report;
 mod schema;
+
+pub use schema::check_readable;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -629,7 +630,7 @@ fn apply(tx: &rusqlite::Transaction<'_>, record: &Record) -> Result<(), Box<dyn 
                 i64::try_from(lease.first)?,
                 i64::try_from(lease.upto)?,
                 serde_json::to_string(&lease.symbols)?,
-                crate::engine::wall_clock_now().0
+                crate::clock::now().0
             ])?;
         }
         Record::StrategyState { instance, body, time_ms } => {

@@ -1,6 +1,7 @@
 use tradewind_strategies::sdk::{Liquidity, OrderKind, Price, Side, Symbol, TimeInForce, Timestamp, VenueId};
 
 use super::*;
+use crate::ops::report;
 
 fn d(s: &str) -> rust_decimal::Decimal {
     s.parse().unwrap()

@@ -30,11 +30,11 @@ use sha2::{Digest, Sha256};
 use tokio::sync::{mpsc, watch};
 use utoipa::{OpenApi, ToSchema};
 
-use crate::app::{Phase, ReloadOutcome};
 use crate::engine::EngineInput;
 use crate::engine::control::{
     self, BalanceRow, Command, ControlError, Done, NoAnswer, OrderRow, PositionRow, Reply, Snapshot, StrategyRow,
 };
+use crate::lifecycle::{Phase, ReloadOutcome};
 use crate::risk::TradingState;
 use crate::secret::Secret;
 
@@ -63,7 +63,7 @@ pub struct ApiState {
     started: std::time::Instant,
     /// The daemon-wide trading state, for `/readyz` (updated by halt/resume at once).
     trading: watch::Sender<TradingState>,
-    reload: Option<mpsc::Sender<crate::app::ReloadRequest>>,
+    reload: Option<mpsc::Sender<crate::lifecycle::ReloadRequest>>,
 }
 
 impl ApiState {
@@ -95,7 +95,7 @@ impl ApiState {
     }
 
     /// Lets `POST /v1/reload` ask the daemon to reload.
-    pub fn with_reload(mut self, reload: mpsc::Sender<crate::app::ReloadRequest>) -> Self {
+    pub fn with_reload(mut self, reload: mpsc::Sender<crate::lifecycle::ReloadRequest>) -> Self {
         self.reload = Some(reload);
         self
     }
@@ -297,9 +297,9 @@ pub struct Status {
     #[schema(value_type = String)]
     pub fees: rust_decimal::Decimal,
     /// Frame read → order handed to the HTTP client, since start (none before the first such order).
-    pub tick_to_order: Option<crate::ops::latency::Summary>,
+    pub tick_to_order: Option<crate::latency::Summary>,
     /// Frame read → strategy callback, since start.
-    pub tick_to_strategy: Option<crate::ops::latency::Summary>,
+    pub tick_to_strategy: Option<crate::latency::Summary>,
 }
 
 impl Status {
@@ -316,8 +316,8 @@ impl Status {
             realized_pnl: rows.iter().map(|r| r.realized_pnl).sum(),
             unrealized_pnl: rows.iter().map(|r| r.unrealized_pnl).sum(),
             fees: rows.iter().map(|r| r.fees).sum(),
-            tick_to_order: crate::ops::latency::TICK_TO_ORDER.summary(),
-            tick_to_strategy: crate::ops::latency::TICK_TO_STRATEGY.summary(),
+            tick_to_order: crate::latency::TICK_TO_ORDER.summary(),
+            tick_to_strategy: crate::latency::TICK_TO_STRATEGY.summary(),
         }
     }
 }
@@ -343,8 +343,8 @@ pub struct Latency {
 #[utoipa::path(get, path = "/v1/latency", responses((status = 200, body = Latency)))]
 async fn latency() -> Json<Latency> {
     Json(Latency {
-        tick_to_order: crate::ops::latency::TICK_TO_ORDER.counts(),
-        tick_to_strategy: crate::ops::latency::TICK_TO_STRATEGY.counts(),
+        tick_to_order: crate::latency::TICK_TO_ORDER.counts(),
+        tick_to_strategy: crate::latency::TICK_TO_STRATEGY.counts(),
     })
 }
 
@@ -437,7 +437,7 @@ async fn reload(State(state): State<ApiState>) -> Result<Response, ApiError> {
 #[openapi(
     info(title = "Tradewind control API", description = "Status and operator commands of a running tradewind daemon."),
     paths(status, latency, strategies, positions, orders, balances, halt, resume, pause, resume_strategy, cancel, reload),
-    components(schemas(ErrorBody, ErrorDetail, Status, Latency, crate::ops::latency::Summary, StrategyRow, PositionRow, OrderRow, BalanceRow, Done, TradingState, ReloadOutcome)),
+    components(schemas(ErrorBody, ErrorDetail, Status, Latency, crate::latency::Summary, StrategyRow, PositionRow, OrderRow, BalanceRow, Done, TradingState, ReloadOutcome)),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]

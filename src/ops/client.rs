@@ -70,7 +70,7 @@ impl ApiClient {
     }
 
     /// Asks for a reload; a refused reload (422) is an outcome too, with its problems.
-    pub async fn reload(&self) -> Result<crate::app::ReloadOutcome, ClientError> {
+    pub async fn reload(&self) -> Result<crate::lifecycle::ReloadOutcome, ClientError> {
         match self.call(reqwest::Method::POST, "/v1/reload").await {
             Err(ClientError::Unreadable { status: 422, body }) => {
                 serde_json::from_slice(&body).map_err(|e| ClientError::Other(format!("unreadable reload answer: {e}")))
@@ -165,7 +165,7 @@ pub fn status_text(s: &Status) -> String {
     text
 }
 
-pub fn reload_text(o: &crate::app::ReloadOutcome) -> String {
+pub fn reload_text(o: &crate::lifecycle::ReloadOutcome) -> String {
     if !o.ok {
         let mut text = format!("reload failed; the running configuration stays ({} problem(s)):\n", o.errors.len());
         for e in &o.errors {
@@ -309,7 +309,7 @@ pub async fn execute(
                 journal.display()
             )));
         }
-        let report = crate::journal::report::read(journal, all, limit)
+        let report = crate::ops::report::read(journal, all, limit)
             .map_err(|e| ClientError::Other(format!("{why}the journal cannot be read: {e}")))?;
         let note = format!("({why}read from the journal {})\n", journal.display());
         Ok(if positions {

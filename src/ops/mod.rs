@@ -21,14 +21,14 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
-use crate::app::Phase;
 use crate::engine::EngineInput;
 use crate::engine::control::{self, Command, Reply};
+use crate::lifecycle::Phase;
 use crate::risk::TradingState;
 
 pub mod api;
 pub mod client;
-pub mod latency;
+pub mod report;
 pub mod series;
 
 /// The process's Prometheus recorder (installed on first use).
@@ -52,7 +52,7 @@ pub fn metrics_handle() -> &'static PrometheusHandle {
 /// `/metrics`: the recorder's metrics, then the per-event latency histograms.
 fn render_metrics() -> String {
     let mut text = metrics_handle().render();
-    latency::render_prometheus(&mut text);
+    crate::latency::render_prometheus(&mut text);
     text
 }
 
@@ -138,7 +138,7 @@ pub fn spawn_watchdog(heartbeat: Arc<AtomicI64>, shutdown: CancellationToken) ->
                 _ = shutdown.cancelled() => return,
                 _ = tick.tick() => {}
             }
-            let age = crate::engine::wall_clock_now().0 - heartbeat.load(Ordering::Relaxed);
+            let age = crate::clock::now().0 - heartbeat.load(Ordering::Relaxed);
             if age < i64::try_from(interval.as_millis()).unwrap_or(i64::MAX) {
                 notify(&[sd_notify::NotifyState::Watchdog]);
             } else {
@@ -195,7 +195,7 @@ pub fn spawn_status(
                 if last_snapshot.is_none_or(|t: tokio::time::Instant| t.elapsed() >= SNAPSHOT_EVERY) {
                     last_snapshot = Some(tokio::time::Instant::now());
                     let body = serde_json::json!({ "positions": snapshot.positions, "balances": snapshot.balances });
-                    let time_ms = crate::engine::wall_clock_now().0;
+                    let time_ms = crate::clock::now().0;
                     journal.write_nowait(crate::journal::Record::Snapshot { time_ms, body: body.to_string() });
                 }
             }

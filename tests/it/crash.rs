@@ -135,7 +135,7 @@ fn sigkill_at_any_point_then_restart_matches_the_venue_exactly() {
     assert!(!sim.with_exchange(|ex| ex.open_orders(ACCOUNT, None).is_empty()), "the grid rests orders");
     assert_eq!(daemon.stop(), Some(0));
     assert_eq!(sim.with_exchange(|ex| ex.open_orders(ACCOUNT, None).len()), 0, "every resting order cancelled");
-    let journal = tradewind::journal::report::read(&dir.path().join("journal.db"), false, 1000).unwrap();
+    let journal = tradewind::ops::report::read(&dir.path().join("journal.db"), false, 1000).unwrap();
     assert!(journal.orders.is_empty(), "the journal knows they are closed: {:?}", journal.orders);
     let traded = sim.with_exchange(|ex| ex.orders_of(ACCOUNT).len());
     assert!(traded >= 20, "the grid traded ({traded} orders)");

@@ -31,7 +31,7 @@ pub fn signer() -> Signer {
 }
 
 pub fn now_ms() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64
+    u64::try_from(tradewind::clock::now_ms()).unwrap()
 }
 
 pub struct Reply {
@@ -149,7 +149,7 @@ async fn limits_answer_429_with_retry_after_then_ban_with_418() {
         config.limits.requests_before_ban = 2;
         let sim = start(config).await;
         let minute = |ms: i64| ms / 60_000;
-        let began = minute(tradewind::venue::sim::server::now_ms());
+        let began = minute(tradewind::clock::now_ms());
         let mut statuses = Vec::new();
         for _ in 0..14 {
             let r = call(&sim, reqwest::Method::GET, "/api/v3/ping", "", None).await;
@@ -160,7 +160,7 @@ async fn limits_answer_429_with_retry_after_then_ban_with_418() {
             }
             statuses.push(r.status);
         }
-        let straddled = minute(tradewind::venue::sim::server::now_ms()) != began;
+        let straddled = minute(tradewind::clock::now_ms()) != began;
         sim.stop().await;
         if straddled {
             runs.push(statuses);

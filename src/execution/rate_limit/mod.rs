@@ -225,8 +225,7 @@ const DAY: i64 = 86_400_000;
 
 impl RateLimiter {
     pub fn new(limits: Limits) -> Self {
-        let wall = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-        Self::with_clock(limits, i64::try_from(wall.as_millis()).unwrap_or(0))
+        Self::with_clock(limits, crate::clock::now_ms())
     }
 
     /// A limiter whose clock reads `wall_ms` now (tests pin it).

@@ -214,7 +214,7 @@ struct Meters {
     /// Events by kind, in [`Meters::CHANNELS`] order.
     events: [metrics::Counter; 6],
     pending: [AtomicU64; 6],
-    lag: std::sync::Arc<crate::ops::latency::Histogram>,
+    lag: std::sync::Arc<crate::latency::Histogram>,
 }
 
 impl Meters {
@@ -227,7 +227,7 @@ impl Meters {
                 metrics::counter!("tradewind_market_events_total", "venue" => venue.clone(), "channel" => channel)
             }),
             pending: [const { AtomicU64::new(0) }; 6],
-            lag: crate::ops::latency::market_lag(&venue),
+            lag: crate::latency::market_lag(&venue),
         }
     }
 
@@ -636,7 +636,7 @@ impl Feed {
         }
         if let MarketEvent::Trade(t) = &event {
             // Exchange time to now: network and queueing delay (plus any clock skew).
-            let lag_ms = crate::engine::wall_clock_now().0 - t.time.0;
+            let lag_ms = crate::clock::now().0 - t.time.0;
             self.meters.lag.record(Duration::from_millis(u64::try_from(lag_ms).unwrap_or(0)));
         }
         self.deliver(event, received).await;

@@ -16,7 +16,8 @@ use std::sync::{MutexGuard, PoisonError};
 use tradewind_strategies::sdk::{ClientOrderId, InstrumentSpec, NewOrder, OrderKind, Reason, Symbol, VenueId};
 
 use super::lease::{Held, LEASE_BLOCK, Leases};
-use crate::engine::{FastMap, wall_clock_now};
+use crate::clock;
+use crate::engine::FastMap;
 use crate::journal::{Journal, JournalError, Lease, Record, Wake};
 
 pub(super) struct Gate {
@@ -78,7 +79,7 @@ impl Gate {
     /// committed); the journal's writer is woken when the [`Wake`] is dropped.
     pub(super) fn queue_intent(&mut self, id: ClientOrderId, order: &NewOrder) -> Result<Wake, JournalError> {
         let Some(journal) = &self.journal else { return Ok(Wake::default()) };
-        let wake = journal.queue_quietly(Record::Intent { id, order: *order, time_ms: wall_clock_now().0 })?;
+        let wake = journal.queue_quietly(Record::Intent { id, order: *order, time_ms: clock::now().0 })?;
         if let Some((instance, seq)) = id.owner()
             && let Some(held) = self.leases.held.get_mut(instance)
         {

@@ -25,7 +25,8 @@ use tradewind_strategies::sdk::{
 };
 
 use super::{CLOCK_MARGIN_MS, Done, Exec, Stage, Tracked};
-use crate::engine::{EngineInput, FastMap, wall_clock_now};
+use crate::clock;
+use crate::engine::{EngineInput, FastMap};
 use crate::journal::{Record, Unjournaled};
 use crate::venue::binance::error::VenueError;
 use crate::venue::binance::rest::OrderInfo;
@@ -80,7 +81,7 @@ impl Leases {
     /// the second round has answered, the leases this run writes for such an
     /// instance start no higher than its window.
     pub(super) fn probes(&mut self, windows: &[Unjournaled], recv_window_ms: i64) -> Vec<(ClientOrderId, Symbol)> {
-        self.probe_until = wall_clock_now().0 + recv_window_ms + CLOCK_MARGIN_MS;
+        self.probe_until = clock::now().0 + recv_window_ms + CLOCK_MARGIN_MS;
         let mut probes = Vec::new();
         for w in windows {
             self.unsettled.entry(w.lease.instance.clone()).or_default().extend(w.seqs.iter().copied());
@@ -120,7 +121,7 @@ impl Exec {
         };
         let Some((instance, seq)) = id.owner() else {
             // Not one of our sequenced ids: no lease covers it, so its intent is committed first.
-            let record = Record::Intent { id, order: *order, time_ms: wall_clock_now().0 };
+            let record = Record::Intent { id, order: *order, time_ms: clock::now().0 };
             return journal.write(record).await.map_err(refused);
         };
         let needed = self.gate().lease_needed(instance, seq, order.symbol);
@@ -201,7 +202,7 @@ impl Exec {
             let mut gate = self.gate();
             let later = std::mem::take(&mut gate.leases.later);
             gate.leases.asking_later = later.len();
-            (u64::try_from(gate.leases.probe_until - wall_clock_now().0).unwrap_or(0), later)
+            (u64::try_from(gate.leases.probe_until - clock::now().0).unwrap_or(0), later)
         };
         for (id, symbol) in later {
             self.probe(id, symbol, Duration::from_millis(wait));
@@ -265,7 +266,7 @@ impl Exec {
             "an order sent just before the crash, on the venue but not in the journal: adopted"
         );
         if let Some(journal) = &self.journal {
-            journal.write_nowait(Record::Intent { id, order, time_ms: info.time.unwrap_or(wall_clock_now().0) });
+            journal.write_nowait(Record::Intent { id, order, time_ms: info.time.unwrap_or(clock::now().0) });
         }
         let open = (instance.to_owned(), OpenOrder { id, order, filled: Qty::ZERO });
         match &mut self.adopted {

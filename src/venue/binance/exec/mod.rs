@@ -38,7 +38,8 @@ use tradewind_strategies::sdk::{
 use super::error::{Outcome, VenueError};
 use super::rest::{AccountTrade, OrderAck, OrderInfo, RestClient};
 use super::user_stream::UserEvent;
-use crate::engine::{EngineInput, wall_clock_now};
+use crate::clock;
+use crate::engine::EngineInput;
 use crate::execution::ExecRequest;
 use crate::journal::{Journal, OpenEntry, Unjournaled};
 pub use handle::ExecHandle;
@@ -401,7 +402,7 @@ impl Exec {
     }
 
     fn track(&mut self, id: ClientOrderId, order: &NewOrder) {
-        let acceptable_until = wall_clock_now().0 + self.options.recv_window_ms + CLOCK_MARGIN_MS;
+        let acceptable_until = clock::now().0 + self.options.recv_window_ms + CLOCK_MARGIN_MS;
         self.orders.insert(id, Tracked::new(order, Stage::Sent, acceptable_until));
     }
 
@@ -532,7 +533,7 @@ impl Exec {
                 };
                 // Until its recvWindow has passed the venue may still take the request: only then
                 // does "unknown order" prove it never will.
-                let expired = wall_clock_now().0 > t.acceptable_until;
+                let expired = clock::now().0 > t.acceptable_until;
                 if queries >= limit && e.is_unknown_order() && expired {
                     tracing::warn!(client_order_id = %id, "the venue never saw the order; counting it as rejected");
                     let reason = Reason::new("-2013", "order not found after an unknown outcome");

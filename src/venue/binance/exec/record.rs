@@ -3,7 +3,7 @@
 
 use tradewind_strategies::sdk::{ClientOrderId, OrderUpdate, Reason, Symbol, VenueId, VenueOrderId};
 
-use crate::engine::wall_clock_now;
+use crate::clock;
 use crate::journal::Record;
 
 /// The state an update puts an order in, as the journal and metrics name it.
@@ -35,7 +35,7 @@ pub fn journal_records(update: &OrderUpdate) -> Vec<Record> {
         state: state_name(update),
         venue_order_id,
         reason: reason.map(ToString::to_string),
-        time_ms: wall_clock_now().0,
+        time_ms: clock::now().0,
     };
     match update.fill() {
         Some(fill) => vec![Record::Fill(*fill), state],

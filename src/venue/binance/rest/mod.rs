@@ -302,14 +302,14 @@ impl RestClient {
 
     /// Milliseconds on the venue's clock now (local clock plus the measured offset).
     pub fn server_now_ms(&self) -> i64 {
-        local_ms() + self.clock_offset_ms.load(Ordering::Relaxed)
+        crate::clock::now_ms() + self.clock_offset_ms.load(Ordering::Relaxed)
     }
 
     /// Measures the offset of the venue's clock from ours (`/api/v3/time`).
     pub async fn sync_clock(&self) -> Result<i64, VenueError> {
-        let sent = local_ms();
+        let sent = crate::clock::now_ms();
         let t: ServerTime = self.json(self.call(Method::GET, "/api/v3/time", Query::new(), 1, Priority::Query)).await?;
-        let received = local_ms();
+        let received = crate::clock::now_ms();
         let offset = t.server_time - (sent + received) / 2;
         self.clock_offset_ms.store(offset, Ordering::Relaxed);
         Ok(offset)
@@ -613,7 +613,7 @@ impl RestClient {
         if let Some(origin) = origin {
             // Signed, rate-limited and handed to the HTTP client: the tick-to-order path ends here.
             metrics::histogram!("tradewind_tick_to_order_seconds").record((sent - origin).as_secs_f64());
-            crate::ops::latency::TICK_TO_ORDER.record(sent - origin);
+            crate::latency::TICK_TO_ORDER.record(sent - origin);
         }
         let response = self.http.execute(request).await;
         metrics::histogram!("tradewind_request_seconds", "venue" => self.label.clone(), "endpoint" => path)
@@ -741,11 +741,6 @@ pub fn side_str(side: Side) -> &'static str {
         Side::Buy => "BUY",
         Side::Sell => "SELL",
     }
-}
-
-fn local_ms() -> i64 {
-    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
 }
 
 /// The first 200 characters, on one line.

@@ -129,7 +129,7 @@ impl Shared {
     /// off). What the exchange records carries the machine's time, so its
     /// event times never go backwards when the offset changes.
     fn now(&self) -> i64 {
-        now_ms() + self.clock_offset_ms.load(std::sync::atomic::Ordering::Relaxed)
+        crate::clock::now_ms() + self.clock_offset_ms.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Whether this request is one of the next ones set to fail (and counts it down).
@@ -337,7 +337,7 @@ pub async fn start(options: SimOptions, shutdown: CancellationToken) -> std::io:
     // Fill the book before anyone connects, so the first snapshot has depth.
     {
         let mut ex = shared.exchange();
-        synth.step(&mut ex, now_ms());
+        synth.step(&mut ex, crate::clock::now_ms());
         ex.drain_events().for_each(drop);
     }
     let firehose = shared.exchange().config().market.firehose_per_sec;
@@ -380,7 +380,7 @@ fn spawn_market(shared: Arc<Shared>, mut synth: Synth, events_per_sec: u32) {
                         continue;
                     }
                     let mut ex = shared.exchange();
-                    synth.step(&mut ex, now_ms());
+                    synth.step(&mut ex, crate::clock::now_ms());
                     shared.publish(&mut ex);
                 }
             }
@@ -419,7 +419,7 @@ fn spawn_firehose(shared: Arc<Shared>, seed: u64, per_sec: u32) {
                 _ = shared.shutdown.cancelled() => break,
                 _ = tick.tick() => {
                     let due = (started.elapsed().as_secs_f64() * f64::from(per_sec)) as u64;
-                    let time = now_ms();
+                    let time = crate::clock::now_ms();
                     while sent < due {
                         let (name, stream, tick_size, step, start) = &symbols[turn];
                         let mid = &mut mids[turn];
@@ -449,7 +449,7 @@ fn spawn_flusher(shared: Arc<Shared>) {
                 _ = tick.tick() => {}
             }
             rounds += 1;
-            let now = now_ms();
+            let now = crate::clock::now_ms();
             let drop_diffs = shared.faults().drop_depth_diffs;
             let mut ex = shared.exchange();
             for index in 0..ex.symbols().len() {
@@ -528,10 +528,4 @@ fn spawn_fault_dropper(shared: Arc<Shared>) {
             }
         }
     });
-}
-
-/// Wall-clock milliseconds since the Unix epoch.
-pub fn now_ms() -> i64 {
-    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
 }

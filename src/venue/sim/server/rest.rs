@@ -80,7 +80,7 @@ pub async fn handler(
     }
     // The machine's time for everything the exchange records; its clock (with
     // any injected offset) only where a client reads or is checked against it.
-    let now = super::now_ms();
+    let now = crate::clock::now_ms();
     if !placing {
         shared.count_request(method.as_str(), uri.path());
     }

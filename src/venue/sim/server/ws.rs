@@ -183,7 +183,7 @@ async fn market_connection(shared: Arc<Shared>, mut socket: WebSocket, mut subs:
 
 /// The `serverShutdown` event, raw or in the combined wrapper.
 fn server_shutdown(combined: bool) -> String {
-    let event = json!({"e": "serverShutdown", "E": super::now_ms()}).to_string();
+    let event = json!({"e": "serverShutdown", "E": crate::clock::now_ms()}).to_string();
     if combined { format!("{{\"stream\":\"!serverShutdown\",\"data\":{event}}}") } else { event }
 }
 

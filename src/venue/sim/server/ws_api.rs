@@ -197,7 +197,7 @@ fn signed_call(shared: &Shared, method: &str, params: &Value) -> Result<Value, (
         q.finish()
     };
     let params = Params::parse(&query, b"").map_err(bad)?;
-    let now = super::now_ms();
+    let now = crate::clock::now_ms();
     let limits = shared.exchange().config().limits.clone();
     let weight = match method {
         "order.status" => 4,
@@ -229,7 +229,7 @@ fn signed_call(shared: &Shared, method: &str, params: &Value) -> Result<Value, (
 /// Adds the venue's `rateLimits` to an answer: the request weight of the current minute.
 fn with_rate_limits(shared: &Shared, reply: &mut Value) {
     let limit = shared.exchange().config().limits.request_weight_per_minute;
-    let count = shared.rate().used_weight(super::now_ms());
+    let count = shared.rate().used_weight(crate::clock::now_ms());
     if let Some(map) = reply.as_object_mut() {
         map.insert(
             "rateLimits".into(),

@@ -8,8 +8,8 @@ use rusqlite::{Connection, OpenFlags};
 use rust_decimal::Decimal;
 use tradewind_strategies::sdk::{Asset, Fill, NewOrder, OrderKind};
 
-use super::{JournalError, schema};
 use crate::engine::control::{OrderRow, PositionRow};
+use crate::journal::{JournalError, check_readable};
 use crate::portfolio::Position;
 
 /// What an operator reads from a journal.
@@ -29,7 +29,7 @@ pub fn read(path: &Path, all: bool, limit: usize) -> Result<Report, JournalError
     }
     let sqlite = |source| JournalError::Sqlite { path: shown.clone(), source };
     let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(sqlite)?;
-    schema::check_readable(&conn, &shown)?;
+    check_readable(&conn, &shown)?;
     let filter = if all { "" } else { "WHERE state IN ('pending', 'accepted', 'partially_filled', 'unknown')" };
     let sql = format!(
         "SELECT o.instance, o.client_id, o.body, o.state,
