@@ -7,6 +7,7 @@
 //! to trade.
 
 pub mod rate_limit;
+pub mod report;
 
 use tradewind_strategies::sdk::{ClientOrderId, NewOrder, Symbol};
 

@@ -35,8 +35,8 @@ pub struct ExecutionReport {
     pub side: String,
     #[serde(rename = "x")]
     pub exec_type: String,
-    #[serde(rename = "X")]
-    pub status: String,
+    #[serde(rename = "X", deserialize_with = "super::rest::de_order_status")]
+    pub status: crate::execution::report::OrderStatus,
     #[serde(rename = "r", default)]
     pub reject_reason: Option<String>,
     #[serde(rename = "i")]
@@ -527,7 +527,10 @@ mod tests {
         // Section D5 of the protocol notes, verbatim.
         let report = r#"{"subscriptionId":0,"event":{"e":"executionReport","E":1499405658658,"s":"ETHBTC","c":"mUvoqJxFIILMdfAW5iGSOW","S":"BUY","o":"LIMIT","f":"GTC","q":"1.00000000","p":"0.10264410","P":"0.00000000","F":"0.00000000","g":-1,"C":"","x":"NEW","X":"NEW","r":"NONE","i":4293153,"l":"0.00000000","z":"0.00000000","L":"0.00000000","n":"0","N":null,"T":1499405658657,"t":-1,"v":3,"I":8641984,"w":true,"m":false,"M":false,"O":1499405658657,"Z":"0.00000000","Y":"0.00000000","Q":"0.00000000","W":1499405658657,"V":"NONE"}}"#;
         let Frame::Event(UserEvent::Execution(r)) = parse_frame(report).unwrap() else { panic!("not a report") };
-        assert_eq!((r.order_id, r.exec_type.as_str(), r.status.as_str(), r.trade_id), (4293153, "NEW", "NEW", -1));
+        assert_eq!(
+            (r.order_id, r.exec_type.as_str(), r.status, r.trade_id),
+            (4293153, "NEW", crate::execution::report::OrderStatus::New, -1)
+        );
         assert_eq!(r.order_client_id(), "mUvoqJxFIILMdfAW5iGSOW", "an empty C falls back to c");
         assert_eq!((r.orig_qty, r.commission_asset.as_deref()), (d("1"), None));
 

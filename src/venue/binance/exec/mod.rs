@@ -31,16 +31,17 @@ use rust_decimal::Decimal;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tradewind_strategies::sdk::{
-    Asset, ClientOrderId, Fill, InstrumentSpec, Liquidity, NewOrder, OpenOrder, OrderUpdate, Price, Qty, Reason, Side,
-    Symbol, Timestamp, TradeId, VenueId, VenueOrderId,
+    ClientOrderId, Fill, InstrumentSpec, NewOrder, OpenOrder, OrderUpdate, Price, Qty, Reason, Side, Symbol, TradeId,
+    VenueId, VenueOrderId,
 };
 
 use super::error::{Outcome, VenueError};
-use super::rest::{AccountTrade, OrderAck, OrderInfo, RestClient};
+use super::rest::{OrderAck, OrderInfo, RestClient};
 use super::user_stream::UserEvent;
 use crate::clock;
 use crate::engine::EngineInput;
 use crate::execution::ExecRequest;
+use crate::execution::report::{OrderStatus, VenueTrade};
 use crate::journal::{Journal, OpenEntry, Unjournaled};
 pub use handle::ExecHandle;
 use handle::Job;
@@ -231,8 +232,8 @@ enum Done {
     },
     Trades {
         id: ClientOrderId,
-        final_status: Option<String>,
-        result: Result<Vec<AccountTrade>, VenueError>,
+        final_status: Option<OrderStatus>,
+        result: Result<Vec<VenueTrade>, VenueError>,
     },
     OpenOrders {
         result: Result<Vec<OrderInfo>, VenueError>,
@@ -454,7 +455,7 @@ impl Exec {
                     Err(e) => tracing::warn!(client_order_id = %id, error = %e, "fetching the order's trades failed"),
                 }
                 if let Some(status) = final_status {
-                    self.apply_terminal(id, &status).await;
+                    self.apply_terminal(id, status).await;
                 }
             }
         }
@@ -558,7 +559,7 @@ impl Exec {
         if !accepted {
             self.emit(OrderUpdate::Accepted { id, venue_order_id }).await;
         }
-        let terminal = !matches!(info.status.as_str(), "NEW" | "PARTIALLY_FILLED" | "PENDING_NEW");
+        let terminal = !info.status.is_open();
         if !terminal {
             // Still open: a cancel asked for earlier that did not take is sent again,
             // and a replacement the venue refused can now be reported.
@@ -567,22 +568,23 @@ impl Exec {
         }
         if info.executed_qty > filled {
             // Fills we have not seen: fetch them, then apply the final state.
-            self.fetch_trades(id, symbol, info.order_id, terminal.then(|| info.status.clone()));
+            self.fetch_trades(id, symbol, info.order_id, terminal.then_some(info.status));
         } else if terminal {
-            self.apply_terminal(id, &info.status).await;
+            self.apply_terminal(id, info.status).await;
         }
     }
 
     /// Fetches an order's trades (applied once each), then applies `final_status` if given.
-    fn fetch_trades(&mut self, id: ClientOrderId, symbol: Symbol, order_id: u64, final_status: Option<String>) {
+    fn fetch_trades(&mut self, id: ClientOrderId, symbol: Symbol, order_id: u64, final_status: Option<OrderStatus>) {
         self.spawn(move |rest| async move {
             Done::Trades { id, final_status, result: rest.order_trades(symbol, order_id).await }
         });
     }
 
-    async fn apply_terminal(&mut self, id: ClientOrderId, status: &str) {
+    /// Ends an order the venue says has ended (as `status`).
+    async fn apply_terminal(&mut self, id: ClientOrderId, status: OrderStatus) {
         match status {
-            "FILLED" => {
+            OrderStatus::Filled => {
                 // The fill that completed the order finished it; still here means fills are missing.
                 if let Some(t) = self.orders.get(&id) {
                     let symbol = t.symbol;
@@ -590,15 +592,19 @@ impl Exec {
                     self.query_later(id, symbol, Duration::from_secs(1));
                 }
             }
-            "CANCELED" | "PENDING_CANCEL" => self.finish(id, |id| OrderUpdate::Canceled { id }).await,
-            "REJECTED" => {
+            OrderStatus::Canceled => self.finish(id, |id| OrderUpdate::Canceled { id }).await,
+            OrderStatus::Rejected => {
                 self.finish(id, |id| OrderUpdate::Rejected {
                     id,
                     reason: Reason::new("REJECTED", "rejected by the venue"),
                 })
                 .await
             }
-            _ => self.finish(id, |id| OrderUpdate::Expired { id }).await,
+            // A report that ended the order (its execution type said so) while its
+            // status still read open: the venue has closed it all the same.
+            OrderStatus::Expired | OrderStatus::New | OrderStatus::PartiallyFilled => {
+                self.finish(id, |id| OrderUpdate::Expired { id }).await
+            }
         }
     }
 
@@ -620,11 +626,10 @@ impl Exec {
     }
 
     /// Applies one fill unless it was seen before; the fill that completes the order finishes it.
-    async fn apply_trade(&mut self, id: ClientOrderId, trade: &AccountTrade) {
+    async fn apply_trade(&mut self, id: ClientOrderId, trade: &VenueTrade) {
         let venue = self.options.venue;
         let Some(t) = self.orders.get_mut(&id) else { return };
-        let trade_id = TradeId::from(trade.id);
-        if !t.trades.insert(trade_id) {
+        if !t.trades.insert(trade.trade_id) {
             return;
         }
         t.filled += trade.qty;
@@ -632,15 +637,15 @@ impl Exec {
             venue,
             symbol: t.symbol,
             id,
-            venue_order_id: VenueOrderId::from(trade.order_id),
-            trade_id,
+            venue_order_id: trade.venue_order_id,
+            trade_id: trade.trade_id,
             side: t.side,
             price: Price::new(trade.price),
             qty: Qty::new(trade.qty),
-            fee: trade.commission,
-            fee_asset: Asset::new(&trade.commission_asset).ok(),
-            liquidity: if trade.is_maker { Liquidity::Maker } else { Liquidity::Taker },
-            time: Timestamp(trade.time),
+            fee: trade.fee,
+            fee_asset: trade.fee_asset,
+            liquidity: trade.liquidity,
+            time: trade.time,
         };
         if t.filled >= t.qty {
             self.finish(id, |id| OrderUpdate::Filled { id, fill }).await;

@@ -4,10 +4,12 @@
 
 use std::collections::HashMap;
 
-use tradewind_strategies::sdk::{ClientOrderId, OrderUpdate, Reason, Symbol, VenueOrderId};
+use tradewind_strategies::sdk::{
+    Asset, ClientOrderId, Liquidity, OrderUpdate, Reason, Symbol, Timestamp, VenueOrderId,
+};
 
 use super::{Exec, Stage, Tracked};
-use crate::venue::binance::rest::AccountTrade;
+use crate::execution::report::{OrderStatus, VenueTrade};
 use crate::venue::binance::user_stream::{ExecutionReport, UserEvent};
 
 impl Exec {
@@ -17,7 +19,7 @@ impl Exec {
         let Some(t) = self.orders.get(&id) else { return };
         if r.cum_qty > t.filled {
             let symbol = t.symbol;
-            self.fetch_trades(id, symbol, r.order_id, Some(r.status.clone()));
+            self.fetch_trades(id, symbol, r.order_id, Some(r.status));
             return;
         }
         match r.exec_type.as_str() {
@@ -25,7 +27,7 @@ impl Exec {
                 let reason = Reason::new("REJECTED", r.reject_reason.clone().unwrap_or_default());
                 self.finish(id, |id| OrderUpdate::Rejected { id, reason: reason.clone() }).await;
             }
-            _ => self.apply_terminal(id, &r.status).await,
+            _ => self.apply_terminal(id, r.status).await,
         }
     }
 
@@ -74,16 +76,15 @@ impl Exec {
                 }
             }
             "TRADE" => {
-                let trade = AccountTrade {
-                    id: u64::try_from(r.trade_id).unwrap_or(0),
-                    order_id: r.order_id,
+                let trade = VenueTrade {
+                    trade_id: u64::try_from(r.trade_id).unwrap_or(0).into(),
+                    venue_order_id,
                     price: r.last_price,
                     qty: r.last_qty,
-                    commission: r.commission.unwrap_or_default(),
-                    commission_asset: r.commission_asset.clone().unwrap_or_default(),
-                    time: r.time,
-                    is_buyer: r.side == "BUY",
-                    is_maker: r.maker,
+                    fee: r.commission.unwrap_or_default(),
+                    fee_asset: r.commission_asset.as_deref().and_then(|a| Asset::new(a).ok()),
+                    liquidity: if r.maker { Liquidity::Maker } else { Liquidity::Taker },
+                    time: Timestamp(r.time),
                 };
                 self.apply_trade(id, &trade).await;
                 // Earlier fills of this order that never arrived (lost or still behind): fetch them.
@@ -91,8 +92,8 @@ impl Exec {
                     && r.cum_qty > t.filled
                 {
                     let symbol = t.symbol;
-                    let terminal = r.status != "PARTIALLY_FILLED";
-                    self.fetch_trades(id, symbol, r.order_id, terminal.then(|| r.status.clone()));
+                    let terminal = r.status != OrderStatus::PartiallyFilled;
+                    self.fetch_trades(id, symbol, r.order_id, terminal.then_some(r.status));
                 }
             }
             "CANCELED" | "REJECTED" | "EXPIRED" | "TRADE_PREVENTION" => self.settle_report(id, r).await,

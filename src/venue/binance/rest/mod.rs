@@ -13,13 +13,16 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use tokio::time::Instant;
-use tradewind_strategies::sdk::{ClientOrderId, InstrumentSpec, NewOrder, OrderKind, Side, Symbol};
+use tradewind_strategies::sdk::{
+    Asset, ClientOrderId, InstrumentSpec, Liquidity, NewOrder, OrderKind, Side, Symbol, Timestamp,
+};
 
 pub use exchange_info::parse_exchange_info;
 
 use super::error::VenueError;
 use super::sign::{Query, Signer};
 use crate::execution::rate_limit::{Blocked, Cost, Grant, Limits, Priority, RateLimiter};
+use crate::execution::report::{OrderStatus, VenueTrade};
 use crate::secret::Secret;
 
 /// An API key and its signer. Neither prints.
@@ -157,7 +160,8 @@ pub struct OrderInfo {
     pub order_id: u64,
     pub client_order_id: String,
     pub executed_qty: Decimal,
-    pub status: String,
+    #[serde(deserialize_with = "de_order_status")]
+    pub status: OrderStatus,
     #[serde(default)]
     pub side: String,
     #[serde(default)]
@@ -186,6 +190,41 @@ pub struct AccountTrade {
     pub time: i64,
     pub is_buyer: bool,
     pub is_maker: bool,
+}
+
+impl From<&AccountTrade> for VenueTrade {
+    fn from(t: &AccountTrade) -> Self {
+        VenueTrade {
+            trade_id: t.id.into(),
+            venue_order_id: t.order_id.into(),
+            price: t.price,
+            qty: t.qty,
+            fee: t.commission,
+            fee_asset: Asset::new(&t.commission_asset).ok(),
+            liquidity: if t.is_maker { Liquidity::Maker } else { Liquidity::Taker },
+            time: Timestamp(t.time),
+        }
+    }
+}
+
+/// Binance's order status (`X` in reports, `status` in queries) in the order
+/// tracking's terms. `PENDING_NEW` is an order not on the book yet;
+/// `PENDING_CANCEL` is documented as unused; `EXPIRED_IN_MATCH` (self-trade
+/// prevention) and any status this build does not know count as expired.
+pub fn order_status(status: &str) -> OrderStatus {
+    match status {
+        "NEW" | "PENDING_NEW" => OrderStatus::New,
+        "PARTIALLY_FILLED" => OrderStatus::PartiallyFilled,
+        "FILLED" => OrderStatus::Filled,
+        "CANCELED" | "PENDING_CANCEL" => OrderStatus::Canceled,
+        "REJECTED" => OrderStatus::Rejected,
+        _ => OrderStatus::Expired,
+    }
+}
+
+pub(crate) fn de_order_status<'de, D: serde::Deserializer<'de>>(d: D) -> Result<OrderStatus, D::Error> {
+    let status = <std::borrow::Cow<'de, str> as Deserialize>::deserialize(d)?;
+    Ok(order_status(&status))
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -411,10 +450,12 @@ impl RestClient {
     }
 
     /// The account's trades of one order.
-    pub async fn order_trades(&self, symbol: Symbol, order_id: u64) -> Result<Vec<AccountTrade>, VenueError> {
+    pub async fn order_trades(&self, symbol: Symbol, order_id: u64) -> Result<Vec<VenueTrade>, VenueError> {
         let mut q = Query::new();
         q.push("symbol", symbol).push("orderId", order_id);
-        self.json(self.signed(Method::GET, "/api/v3/myTrades", q, 5, Priority::Query)).await
+        let rows: Vec<AccountTrade> =
+            self.json(self.signed(Method::GET, "/api/v3/myTrades", q, 5, Priority::Query)).await?;
+        Ok(rows.iter().map(VenueTrade::from).collect())
     }
 
     fn call(&self, method: Method, path: &'static str, query: Query, weight: u32, priority: Priority) -> Call {

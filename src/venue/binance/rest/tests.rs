@@ -162,3 +162,52 @@ async fn a_new_order_waiting_for_the_rate_budget_is_queued_until_it_goes() {
     assert_eq!(sent.unwrap_err().outcome, crate::venue::binance::error::Outcome::NotSent, "it went (and found nobody)");
     assert!(!rest.is_queued(&second), "no longer queued once sent");
 }
+
+#[test]
+fn binance_order_statuses_read_in_the_order_trackings_terms() {
+    use OrderStatus::*;
+    let cases = [
+        ("NEW", New),
+        ("PENDING_NEW", New),
+        ("PARTIALLY_FILLED", PartiallyFilled),
+        ("FILLED", Filled),
+        ("CANCELED", Canceled),
+        ("PENDING_CANCEL", Canceled),
+        ("REJECTED", Rejected),
+        ("EXPIRED", Expired),
+        ("EXPIRED_IN_MATCH", Expired),
+        ("SOMETHING_NEW", Expired),
+    ];
+    for (binance, ours) in cases {
+        assert_eq!(order_status(binance), ours, "{binance}");
+    }
+    // A query's answer, as Binance documents it (GET /api/v3/order).
+    let info: OrderInfo = serde_json::from_str(
+        r#"{"symbol":"LTCBTC","orderId":1,"orderListId":-1,"clientOrderId":"myOrder1","price":"0.1",
+            "origQty":"1.0","executedQty":"0.0","cummulativeQuoteQty":"0.0","status":"PARTIALLY_FILLED",
+            "timeInForce":"GTC","type":"LIMIT","side":"BUY","stopPrice":"0.0","icebergQty":"0.0",
+            "time":1499827319559,"updateTime":1499827319559,"isWorking":true,"workingTime":1499827319559,
+            "origQuoteOrderQty":"0.000000","selfTradePreventionMode":"NONE"}"#,
+    )
+    .unwrap();
+    assert_eq!((info.status, info.status.is_open()), (PartiallyFilled, true));
+}
+
+#[test]
+fn a_trade_history_row_becomes_one_venue_trade() {
+    // GET /api/v3/myTrades, as Binance documents it.
+    let row: AccountTrade = serde_json::from_str(
+        r#"{"symbol":"BNBBTC","id":28457,"orderId":100234,"orderListId":-1,"price":"4.00000100",
+            "qty":"12.00000000","quoteQty":"48.000012","commission":"10.10000000","commissionAsset":"BNB",
+            "time":1499865549590,"isBuyer":true,"isMaker":false,"isBestMatch":true}"#,
+    )
+    .unwrap();
+    let trade = VenueTrade::from(&row);
+    assert_eq!((trade.trade_id.as_str(), trade.venue_order_id.as_str()), ("28457", "100234"));
+    assert_eq!(
+        (trade.price, trade.qty, trade.fee),
+        ("4.00000100".parse().unwrap(), "12".parse().unwrap(), "10.1".parse().unwrap())
+    );
+    assert_eq!((trade.fee_asset.map(|a| a.to_string()), trade.liquidity), (Some("BNB".into()), Liquidity::Taker));
+    assert_eq!(trade.time, Timestamp(1_499_865_549_590));
+}
