@@ -71,8 +71,9 @@ pub fn check_live(config: &Config, options: RunOptions) -> Result<(), StartError
 /// never repeat across restarts.
 pub fn build_engine(config: &Config, next_seq: &HashMap<String, u64>) -> Engine {
     let mut engine = Engine::new(RiskManager::new(config.risk.clone()));
-    let warm = config.runtime.warm_interval_us;
-    engine.set_warm_interval((warm > 0).then(|| std::time::Duration::from_micros(warm)));
+    if let Some(every) = config.runtime.warm_interval_us {
+        tracing::warn!(warm_interval_us = every, "runtime.warm_interval_us no longer has any effect; remove it");
+    }
     let fresh = u64::try_from(crate::clock::now().as_millis()).unwrap_or(1);
     for s in config.strategies.iter().filter(|s| s.enabled) {
         let strategy: Box<dyn Strategy> = s.params.build(&s.instance);

@@ -69,11 +69,9 @@ pub struct RuntimeConfig {
     /// Capacity of the engine's input queue (order updates, balances, operators' commands;
     /// market connections hand their events to the engine directly).
     pub engine_queue: usize,
-    /// At most this often (µs), while market data flows, the path of each
-    /// instance's latest order is run without sending anything (risk check,
-    /// filters, the signed request built and dropped), so that an order after
-    /// a quiet spell finds it in the CPU's caches. 0 turns it off.
-    pub warm_interval_us: u64,
+    /// No longer used: the order path is not rehearsed any more. Accepted so
+    /// that configurations setting it still load; the start logs it as ignored.
+    pub warm_interval_us: Option<u64>,
     /// Cancel every resting order of ours on shutdown.
     pub cancel_on_shutdown: bool,
     /// How long shutdown waits for cancels to be acknowledged and the journal
@@ -90,7 +88,7 @@ impl Default for RuntimeConfig {
             log_format: LogFormat::Auto,
             timer_interval_ms: 1000,
             engine_queue: 65_536,
-            warm_interval_us: 1_000,
+            warm_interval_us: None,
             cancel_on_shutdown: true,
             shutdown_timeout_secs: 10,
             live: false,

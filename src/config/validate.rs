@@ -26,12 +26,6 @@ pub(super) fn main(file: &Path, raw: &RawConfig, issues: &mut Vec<ConfigIssue>) 
     if !(16..=1 << 24).contains(&rt.engine_queue) {
         push("runtime.engine_queue", format!("must be between 16 and 16777216, got {}", rt.engine_queue));
     }
-    if rt.warm_interval_us != 0 && !(100..=1_000_000).contains(&rt.warm_interval_us) {
-        push(
-            "runtime.warm_interval_us",
-            format!("must be 0 (off) or between 100 and 1000000, got {}", rt.warm_interval_us),
-        );
-    }
     if !(1..=600).contains(&rt.shutdown_timeout_secs) {
         push("runtime.shutdown_timeout_secs", format!("must be between 1 and 600, got {}", rt.shutdown_timeout_secs));
     }

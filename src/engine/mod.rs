@@ -19,7 +19,6 @@ mod shared;
 mod state;
 #[cfg(test)]
 mod tests;
-mod warm;
 
 use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -100,9 +99,6 @@ struct Slot {
     /// Wall-clock ms of the new orders sent in the last minute (order-rate limits).
     sent: std::collections::VecDeque<i64>,
     loss: LossWatch,
-    /// The latest new order sent (its id, the order, whether it replaced
-    /// one): what keeps the order path warm ([`warm`]).
-    latest_order: Option<(ClientOrderId, tradewind_strategies::sdk::NewOrder, bool)>,
     /// What an earlier run of this instance did, handed to `on_restore` at the start.
     restored: Option<Restored>,
     /// The state it saved last (a reload that restarts it hands it back).
@@ -129,7 +125,6 @@ impl Slot {
             limits,
             sent: std::collections::VecDeque::new(),
             loss: LossWatch::default(),
-            latest_order: None,
             restored: None,
             last_state: None,
         }
@@ -165,7 +160,6 @@ struct Core {
     denials_logged: HashMap<(usize, String), std::time::Instant>,
     /// Requests handed to execution clients so far.
     requests: u64,
-    warmth: warm::Warmth,
     /// Where the states strategies save go (the journal), with their instance's name.
     state_sink: Option<StateSink>,
 }
@@ -196,7 +190,6 @@ impl Engine {
             origin: None,
             denials_logged: HashMap::new(),
             requests: 0,
-            warmth: warm::Warmth::default(),
             state_sink: None,
         };
         let heartbeat = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(crate::clock::now().0));
@@ -220,12 +213,6 @@ impl Engine {
                 (!symbols.is_empty()).then(|| (s.name.clone(), s.intents.next_seq(), symbols))
             })
             .collect()
-    }
-
-    /// Runs the order path without sending at most once per `every` (see
-    /// [`warm`]); `None` turns it off (the default).
-    pub fn set_warm_interval(&mut self, every: Option<Duration>) {
-        self.core.warmth = warm::Warmth::new(every);
     }
 
     /// Adds a strategy instance under the daemon-wide limits; its first order
@@ -404,9 +391,6 @@ impl Engine {
         self.core.origin = received;
         self.on_market_event(event);
         self.core.origin = None;
-        if let Some(at) = received {
-            self.core.keep_warm(at);
-        }
     }
 
     /// Updates market state and calls `on_event` of every subscribed instance.
@@ -533,14 +517,14 @@ impl Core {
                 self.check(idx, &order, None).map_err(|r| (id, r))?;
                 let origin = self.origin;
                 self.submit(idx, order.venue, ExecRequest::Place { id, order, origin }).map_err(|r| (id, r))?;
-                self.sent(idx, id, order, false);
+                self.sent(idx, id, order);
             }
             OrderIntent::Replace { cancel, id, order } => {
                 self.check(idx, &order, Some(cancel)).map_err(|r| (id, r))?;
                 let origin = self.origin;
                 self.submit(idx, order.venue, ExecRequest::Replace { cancel, id, order, origin })
                     .map_err(|r| (id, r))?;
-                self.sent(idx, id, order, true);
+                self.sent(idx, id, order);
             }
             OrderIntent::Cancel { id } => {
                 let Some(open) = self.slots[idx].open_orders.iter().find(|o| o.id == id).copied() else {
@@ -596,13 +580,10 @@ impl Core {
         Ok(())
     }
 
-    /// A new order went to its venue: counted against the rate limits,
-    /// tracked, and the path it took kept warm from now on.
-    fn sent(&mut self, idx: usize, id: ClientOrderId, order: tradewind_strategies::sdk::NewOrder, replacing: bool) {
+    /// A new order went to its venue: counted against the rate limits and tracked.
+    fn sent(&mut self, idx: usize, id: ClientOrderId, order: tradewind_strategies::sdk::NewOrder) {
         self.count_sent(idx);
         self.track(idx, id, order);
-        self.slots[idx].latest_order = Some((id, order, replacing));
-        self.warmth.ran(self.origin);
     }
 
     fn track(&mut self, idx: usize, id: ClientOrderId, order: tradewind_strategies::sdk::NewOrder) {

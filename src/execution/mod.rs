@@ -56,12 +56,6 @@ pub trait ExecutionClient: Send {
     /// Queues a request; never blocks.
     fn submit(&mut self, request: ExecRequest) -> Result<(), SubmitError>;
 
-    /// Runs the path a new order (or, if `replacing`, a cancel-replace) takes
-    /// up to its request's bytes, sending nothing and charging no budget, to
-    /// keep that path in the CPU's caches (see `engine::warm`). Nothing to
-    /// do by default.
-    fn rehearse(&mut self, _id: &ClientOrderId, _order: &NewOrder, _replacing: bool) {}
-
     /// Whether new order `id` is waiting for room in the venue's rate budget
     /// (operators see it as queued). None is, by default.
     fn is_queued(&self, _id: &ClientOrderId) -> bool {
@@ -73,9 +67,6 @@ pub trait ExecutionClient: Send {
 #[derive(Debug, Default, Clone)]
 pub struct RecordingClient {
     pub requests: std::sync::Arc<std::sync::Mutex<Vec<ExecRequest>>>,
-    /// What [`ExecutionClient::rehearse`] was given.
-    /// (id, order, replacing).
-    pub rehearsed: std::sync::Arc<std::sync::Mutex<Vec<(ClientOrderId, NewOrder, bool)>>>,
     /// The orders [`ExecutionClient::is_queued`] says wait for the rate budget.
     pub queued: std::sync::Arc<std::sync::Mutex<std::collections::HashSet<ClientOrderId>>>,
 }
@@ -84,13 +75,6 @@ impl ExecutionClient for RecordingClient {
     fn submit(&mut self, request: ExecRequest) -> Result<(), SubmitError> {
         self.requests.lock().expect("recording mutex is never poisoned: pushes cannot panic").push(request);
         Ok(())
-    }
-
-    fn rehearse(&mut self, id: &ClientOrderId, order: &NewOrder, replacing: bool) {
-        self.rehearsed
-            .lock()
-            .expect("recording mutex is never poisoned: pushes cannot panic")
-            .push((*id, *order, replacing));
     }
 
     fn is_queued(&self, id: &ClientOrderId) -> bool {

@@ -118,12 +118,6 @@ fn cases() -> Vec<Case> {
             &["runtime.timer_interval_ms: must be between 10 and 60000, got 5"],
         ),
         (
-            "warm interval too short",
-            format!("{sim}[runtime]\nwarm_interval_us = 5"),
-            vec![],
-            &["runtime.warm_interval_us: must be 0 (off) or between 100 and 1000000, got 5"],
-        ),
-        (
             "bad enum value",
             format!("{sim}[runtime]\nlog_format = \"xml\""),
             vec![],
@@ -399,4 +393,13 @@ fn every_binance_kline_interval_is_accepted_in_a_strategy_file() {
             config.strategies[0].params.summary()
         );
     }
+}
+
+#[test]
+fn a_setting_that_no_longer_does_anything_still_loads() {
+    // `warm_interval_us` kept the order path warm once; the start logs it as ignored.
+    let dir =
+        ConfigDir::new(&format!("{SIM_VENUE}[runtime]\nwarm_interval_us = 1000\n"), &[("a.toml", &sma_file("a"))]);
+    let config = load(&dir).expect("loads");
+    assert_eq!(config.runtime.warm_interval_us, Some(1000));
 }

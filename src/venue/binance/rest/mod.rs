@@ -66,8 +66,6 @@ pub struct Prepared {
     method: Method,
     path: &'static str,
     origin: Option<std::time::Instant>,
-    /// Built by [`RestClient::rehearse`]: never sent.
-    rehearsal: bool,
     /// What the rate limiter let it through as (a probe after a block is answered back to it).
     grant: Grant,
 }
@@ -526,6 +524,7 @@ impl RestClient {
 
     /// A new order, signed and built, if the rate budget has room for it now
     /// (`None`: it would have to wait). Nothing is sent until [`Self::complete`].
+    /// The order path up to its bytes, as `benches/binance.rs` measures it.
     pub fn prepare_new_order_now(
         &self,
         id: &ClientOrderId,
@@ -533,34 +532,6 @@ impl RestClient {
         origin: Option<std::time::Instant>,
     ) -> Option<Result<Prepared, VenueError>> {
         self.prepare_now(self.new_order_call(id, order, origin))
-    }
-
-    /// Checks the rate budget (charging nothing), builds and signs the request
-    /// of a new order (a cancel-replace if `cancel` is given) as a rehearsal,
-    /// which [`Self::complete`] refuses to send (see `engine::warm`).
-    pub fn rehearse(
-        &self,
-        id: &ClientOrderId,
-        order: &NewOrder,
-        cancel: Option<&ClientOrderId>,
-    ) -> Result<Prepared, VenueError> {
-        let call = match cancel {
-            Some(cancel) => self.cancel_replace_call(cancel, id, order, None),
-            None => self.new_order_call(id, order, None),
-        };
-        std::hint::black_box(self.limiter.would_allow_now(call.cost()));
-        Ok(Prepared { rehearsal: true, ..self.prepare(call)? })
-    }
-
-    /// [`Self::prepare_new_order_now`] for a cancel-replace.
-    pub fn prepare_cancel_replace_now(
-        &self,
-        cancel: &ClientOrderId,
-        id: &ClientOrderId,
-        order: &NewOrder,
-        origin: Option<std::time::Instant>,
-    ) -> Option<Result<Prepared, VenueError>> {
-        self.prepare_now(self.cancel_replace_call(cancel, id, order, origin))
     }
 
     /// `POST /api/v3/order` (ACK response), caused by the frame read at `origin`.
@@ -634,22 +605,12 @@ impl RestClient {
             request.headers_mut().insert(reqwest::header::CONTENT_TYPE, FORM.clone());
             *request.body_mut() = Some(query.into());
         }
-        Ok(Prepared {
-            request,
-            method: call.method,
-            path: call.path,
-            origin: call.origin,
-            rehearsal: false,
-            grant: Grant::default(),
-        })
+        Ok(Prepared { request, method: call.method, path: call.path, origin: call.origin, grant: Grant::default() })
     }
 
     /// Sends a prepared request and returns the body of a 2xx response.
     async fn exchange(&self, prepared: Prepared) -> Result<String, VenueError> {
-        let Prepared { request, method, path, origin, rehearsal, grant } = prepared;
-        if rehearsal {
-            return Err(VenueError::not_sent(format!("{method} {path}: a rehearsal is never sent")));
-        }
+        let Prepared { request, method, path, origin, grant } = prepared;
         let sent = std::time::Instant::now();
         if let Some(origin) = origin {
             // Signed, rate-limited and handed to the HTTP client: the tick-to-order path ends here.

@@ -17,16 +17,6 @@ fn a_new_order_goes_as_a_signed_form_body_and_other_requests_in_the_query() {
         kind: OrderKind::PostOnly { price: tradewind_strategies::sdk::Price::new("64000.1".parse().unwrap()) },
     };
     let id = ClientOrderId::new("tw-a-1").unwrap();
-    let rehearsal = rest.rehearse(&id, &order, None).unwrap();
-    assert_eq!(rehearsal.request.body().and_then(reqwest::Body::as_bytes).map(|b| b.len() > 100), Some(true));
-    rest.rehearse(&id, &order, Some(&id)).unwrap();
-    assert_eq!(limiter.used_weight(), 0, "a rehearsal charges no budget");
-    let refused = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(async { rest.complete::<serde_json::Value>(rehearsal).await.unwrap_err() });
-    assert!(refused.to_string().contains("a rehearsal is never sent"), "{refused}");
     let prepared = rest.prepare_new_order_now(&id, &order, None).unwrap().unwrap();
     assert_eq!(limiter.used_weight(), 1);
     let request = &prepared.request;
@@ -50,8 +40,8 @@ fn a_new_order_goes_as_a_signed_form_body_and_other_requests_in_the_query() {
     let again = rest.prepare(rest.signed(Method::GET, "/api/v3/order", Query::new(), 4, Priority::Query)).unwrap();
     assert!(!again.request.url().as_str().contains("origClientOrderId"), "{}", again.request.url());
 
-    let replace = rest.prepare_cancel_replace_now(&id, &ClientOrderId::new("tw-a-2").unwrap(), &order, None);
-    let replace = replace.unwrap().unwrap();
+    let replace = rest.prepare(rest.cancel_replace_call(&id, &ClientOrderId::new("tw-a-2").unwrap(), &order, None));
+    let replace = replace.unwrap();
     assert_eq!(replace.request.url().as_str(), "http://127.0.0.1:9/prefix/api/v3/order/cancelReplace");
     let body = std::str::from_utf8(replace.request.body().and_then(reqwest::Body::as_bytes).unwrap()).unwrap();
     let (payload, signature) = body.rsplit_once("&signature=").unwrap();
