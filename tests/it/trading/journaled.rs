@@ -97,7 +97,7 @@ async fn orders_sent_but_not_journaled_before_a_crash_are_found_and_adopted_at_r
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn orders_in_a_row_reach_the_venue_once_each_and_their_intents_stay_in_sequence() {
+async fn orders_clear_to_go_leave_from_the_callers_call_and_their_intents_stay_in_sequence() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("journal.db");
     let mut config = quiet_market();
@@ -112,13 +112,17 @@ async fn orders_in_a_row_reach_the_venue_once_each_and_their_intents_stay_in_seq
         h.submit(ExecRequest::Place { id: own("b", seq), order, origin: None });
     };
 
-    // The first order waits for its lease's commit; the lease covers ids up to
-    // 17, and is renewed in the background before they run out.
+    // The first order waits for its lease's commit in the execution task.
     place(&mut h, 1);
     assert!(matches!(h.update(own("b", 1)).await, OrderUpdate::Accepted { .. }));
+    assert_eq!(h.connection.client.sent_directly(), 0);
+    // Its lease covers ids up to 17: those leave at once; what follows goes
+    // either way, depending on whether the renewal has committed yet.
     for seq in 2..=30 {
         place(&mut h, seq);
     }
+    let direct = h.connection.client.sent_directly();
+    assert!((16..=29).contains(&direct), "ids 2..=17 are sent from the call itself, {direct} were");
     let mut accepted = std::collections::BTreeSet::new();
     while accepted.len() < 29 {
         let update = h.next(|i| if let EngineInput::Order(u) = i { Some(*u) } else { None }).await;
@@ -143,7 +147,7 @@ async fn orders_in_a_row_reach_the_venue_once_each_and_their_intents_stay_in_seq
 }
 
 #[tokio::test]
-async fn leases_taken_at_the_start_cover_the_first_orders_and_a_clean_stop_gives_them_back() {
+async fn leases_taken_at_the_start_let_the_first_order_leave_at_once_and_a_clean_stop_gives_them_back() {
     use tradewind::venue::binance::exec::Trader;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("journal.db");
@@ -159,9 +163,8 @@ async fn leases_taken_at_the_start_cover_the_first_orders_and_a_clean_stop_gives
     let upto: Vec<i64> = column(&path, "SELECT upto FROM leases ORDER BY instance");
     assert_eq!(upto, [17, 56]);
     h.submit(ExecRequest::Place { id: own("b", 1), order: limit(Side::Buy, "0.001", "30000"), origin: None });
+    assert_eq!(h.connection.client.sent_directly(), 1, "the first order left from the caller's call");
     assert!(matches!(h.update(own("b", 1)).await, OrderUpdate::Accepted { .. }));
-    let upto: Vec<i64> = column(&path, "SELECT upto FROM leases ORDER BY instance");
-    assert_eq!(upto, [17, 56], "the first order took no lease of its own");
     let Harness { sim, connection, shutdown, .. } = h;
     disconnect(connection, shutdown).await;
 

@@ -1,7 +1,17 @@
-//! Admission: what a new order must pass before it may leave. The symbol's
-//! filters are checked; the client-id lease that must cover the order's id
-//! before its request leaves is taken (and renewed ahead of need) here, and
-//! the intent queued to the journal under it.
+//! Admission: what a new order must pass before it may leave, shared by the
+//! engine's synchronous order path and the execution task.
+//!
+//! When nothing stands in the way — the symbol's filters pass, a committed
+//! lease covers the client order id, the rate budget has room now, and no
+//! earlier order is still waiting in the execution task — the engine's call
+//! itself queues the intent, signs the request and hands it to the HTTP
+//! client ([`ExecHandle`](super::ExecHandle)); the execution task is told
+//! afterwards and tracks the order from there. Otherwise the request goes
+//! through the execution task's queue as before (it may wait for a lease's
+//! commit or for the rate budget, or be denied), and later orders follow it
+//! there until it is admitted, so intents are always queued in sequence order.
+
+use std::sync::{MutexGuard, PoisonError};
 
 use tradewind_strategies::sdk::{ClientOrderId, InstrumentSpec, NewOrder, OrderKind, Reason, Symbol, VenueId};
 
@@ -17,6 +27,15 @@ pub(super) struct Gate {
     instruments: tokio::sync::watch::Receiver<Vec<InstrumentSpec>>,
     specs: FastMap<Symbol, InstrumentSpec>,
     pub(super) leases: Leases,
+    /// New orders handed to the execution task and not admitted (or denied) yet.
+    pub(super) waiting: usize,
+}
+
+/// The gate, locked. Never held across an `.await`.
+pub(super) type Locked<'a> = MutexGuard<'a, Gate>;
+
+pub(super) fn lock(gate: &std::sync::Mutex<Gate>) -> Locked<'_> {
+    gate.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Gate {
@@ -25,7 +44,7 @@ impl Gate {
         journal: Option<Journal>,
         instruments: tokio::sync::watch::Receiver<Vec<InstrumentSpec>>,
     ) -> Self {
-        Self { venue, journal, instruments, specs: FastMap::default(), leases: Leases::default() }
+        Self { venue, journal, instruments, specs: FastMap::default(), leases: Leases::default(), waiting: 0 }
     }
 
     /// The symbol's filters, checked before anything is sent.
@@ -43,8 +62,21 @@ impl Gate {
         checked.map_err(|v| Reason::new("filter", v.to_string()))
     }
 
-    /// Queues the intent of `id` once a committed lease covers it; the
-    /// journal's writer is woken when the [`Wake`] is dropped.
+    /// Whether `order` may go out as `id` without waiting for anything but
+    /// the rate budget: no earlier order waiting, filters pass, and (when
+    /// journaled) a committed lease covers the id.
+    pub(super) fn clear(&mut self, id: &ClientOrderId, order: &NewOrder) -> bool {
+        if self.waiting > 0 || self.check(order).is_err() {
+            return false;
+        }
+        if self.journal.is_none() {
+            return true;
+        }
+        id.owner().is_some_and(|(instance, seq)| self.lease_needed(instance, seq, order.symbol).is_none())
+    }
+
+    /// Queues the intent of `id` (after `clear`, or once its lease is
+    /// committed); the journal's writer is woken when the [`Wake`] is dropped.
     pub(super) fn queue_intent(&mut self, id: ClientOrderId, order: &NewOrder) -> Result<Wake, JournalError> {
         let Some(journal) = &self.journal else { return Ok(Wake::default()) };
         let wake = journal.queue_quietly(Record::Intent { id, order: *order, time_ms: clock::now().0 })?;

@@ -1,26 +1,46 @@
-//! The engine's side of the execution client: a bounded queue into the
-//! execution task, which admits, journals, signs and sends each request.
+//! The engine's side of the execution client.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use tokio::sync::mpsc;
-use tradewind_strategies::sdk::ClientOrderId;
+use tradewind_strategies::sdk::{ClientOrderId, NewOrder};
 
+use super::{Done, gate};
 use crate::execution::{ExecRequest, ExecutionClient, SubmitError};
-use crate::venue::binance::rest::RestClient;
+use crate::venue::binance::rest::{Prepared, RestClient};
 
-/// The engine's side: requests go through a bounded queue into the execution task.
+/// The engine's side: new orders that may go out at once are sent from the
+/// engine's own call (see [`gate`]); everything else goes through a bounded
+/// queue into the execution task.
 pub struct ExecHandle {
-    tx: mpsc::Sender<ExecRequest>,
+    tx: mpsc::Sender<Job>,
+    gate: Arc<Mutex<gate::Gate>>,
     rest: Arc<RestClient>,
+    results: mpsc::Sender<Done>,
+    sent_directly: u64,
+}
+
+/// What the execution task is handed.
+pub(super) enum Job {
+    Request(ExecRequest),
+    /// A new order the engine's call sent itself; its `Done` follows.
+    Sent {
+        id: ClientOrderId,
+        order: NewOrder,
+    },
 }
 
 impl ExecutionClient for ExecHandle {
     fn submit(&mut self, request: ExecRequest) -> Result<(), SubmitError> {
-        self.tx.try_send(request).map_err(|e| match e {
-            mpsc::error::TrySendError::Full(_) => SubmitError::QueueFull,
-            mpsc::error::TrySendError::Closed(_) => SubmitError::Unavailable,
-        })
+        // Room for whatever the execution task must hear of this request, first.
+        let permit = self.tx.try_reserve().map_err(|e| match e {
+            mpsc::error::TrySendError::Full(()) => SubmitError::QueueFull,
+            mpsc::error::TrySendError::Closed(()) => SubmitError::Unavailable,
+        })?;
+        if self.send_now(request, permit) {
+            self.sent_directly += 1;
+        }
+        Ok(())
     }
 
     fn is_queued(&self, id: &ClientOrderId) -> bool {
@@ -29,7 +49,83 @@ impl ExecutionClient for ExecHandle {
 }
 
 impl ExecHandle {
-    pub(super) fn new(tx: mpsc::Sender<ExecRequest>, rest: Arc<RestClient>) -> Self {
-        Self { tx, rest }
+    pub(super) fn new(
+        tx: mpsc::Sender<Job>,
+        gate: Arc<Mutex<gate::Gate>>,
+        rest: Arc<RestClient>,
+        results: mpsc::Sender<Done>,
+    ) -> Self {
+        Self { tx, gate, rest, results, sent_directly: 0 }
     }
+
+    /// New orders this handle sent from the caller's own call (the others went through the execution task).
+    pub fn sent_directly(&self) -> u64 {
+        self.sent_directly
+    }
+
+    /// Sends a new order (or cancel-replace) from this call if it is clear to
+    /// go now: filters, a committed lease, the rate budget, no order waiting
+    /// before it (true). Otherwise it goes to the execution task, and the
+    /// gate counts it as waiting there.
+    fn send_now(&self, request: ExecRequest, permit: mpsc::Permit<'_, Job>) -> bool {
+        let (id, order, origin, cancel) = match &request {
+            ExecRequest::Place { id, order, origin } => (*id, *order, *origin, None),
+            ExecRequest::Replace { cancel, id, order, origin } => (*id, *order, *origin, Some(*cancel)),
+            ExecRequest::Cancel { .. } => {
+                permit.send(Job::Request(request));
+                return false;
+            }
+        };
+        let mut gate = gate::lock(&self.gate);
+        let prepared = if gate.clear(&id, &order) {
+            match &cancel {
+                Some(cancel) => self.rest.prepare_cancel_replace_now(cancel, &id, &order, origin),
+                None => self.rest.prepare_new_order_now(&id, &order, origin),
+            }
+        } else {
+            None
+        };
+        // The intent is queued before the request can leave (the journal's
+        // writer is woken once it has: `wake`, dropped below).
+        let ready = match prepared {
+            Some(Ok(prepared)) => gate.queue_intent(id, &order).ok().map(|wake| (prepared, wake)),
+            _ => None,
+        };
+        let Some((prepared, wake)) = ready else {
+            gate.waiting += 1;
+            permit.send(Job::Request(request));
+            return false;
+        };
+        drop(gate);
+        // The execution task hears of the order before anything about it can come back.
+        permit.send(Job::Sent { id, order });
+        let mut send = sending(self.rest.clone(), self.results.clone(), id, cancel, prepared);
+        // Started here, so the request reaches the HTTP client (and its
+        // connection's task) within this call; the task polls it from then
+        // on (a future heeds the waker of its latest poll).
+        let mut started = std::task::Context::from_waker(std::task::Waker::noop());
+        if send.as_mut().poll(&mut started).is_pending() {
+            tokio::spawn(send);
+        }
+        drop(wake);
+        true
+    }
+}
+
+/// The task that sends new order `id` (replacing `cancel`, if given) and
+/// reports its outcome.
+fn sending(
+    rest: Arc<RestClient>,
+    results: mpsc::Sender<Done>,
+    id: ClientOrderId,
+    cancel: Option<ClientOrderId>,
+    prepared: Prepared,
+) -> std::pin::Pin<Box<impl Future<Output = ()> + Send>> {
+    Box::pin(async move {
+        let done = match cancel {
+            Some(cancel) => Done::Replaced { cancel, id, result: rest.complete(prepared).await },
+            None => Done::Placed { id, result: rest.complete(prepared).await },
+        };
+        let _ = results.send(done).await;
+    })
 }

@@ -124,12 +124,12 @@ impl Exec {
             let record = Record::Intent { id, order: *order, time_ms: clock::now().0 };
             return journal.write(record).await.map_err(refused);
         };
-        let needed = self.gate.lease_needed(instance, seq, order.symbol);
+        let needed = self.gate().lease_needed(instance, seq, order.symbol);
         if let Some(lease) = needed {
             journal.write(Record::Lease(lease.clone())).await.map_err(refused)?;
-            self.gate.leased(lease);
+            self.gate().leased(lease);
         }
-        drop(self.gate.queue_intent(id, order).map_err(refused)?);
+        drop(self.gate().queue_intent(id, order).map_err(refused)?);
         self.renew_ahead(&id);
         Ok(())
     }
@@ -140,7 +140,7 @@ impl Exec {
         let Some(journal) = self.journal.clone() else { return };
         let mut pending = Vec::new();
         for t in traders.iter().filter(|t| !t.symbols.is_empty()) {
-            let Some(mut lease) = self.gate.lease_needed(&t.instance, t.first_seq, t.symbols[0]) else { continue };
+            let Some(mut lease) = self.gate().lease_needed(&t.instance, t.first_seq, t.symbols[0]) else { continue };
             for &symbol in &t.symbols[1..] {
                 if !lease.symbols.contains(&symbol) {
                     lease.symbols.push(symbol);
@@ -153,7 +153,7 @@ impl Exec {
             match committed.await {
                 Ok(()) => {
                     let instance = lease.instance.clone();
-                    let gate = &mut self.gate;
+                    let mut gate = self.gate();
                     gate.leased(lease);
                     if let Some(held) = gate.leases.held.get_mut(&instance) {
                         held.first_seq = Some(first_seq);
@@ -169,7 +169,7 @@ impl Exec {
     /// Renews the lease of `id`'s instance in the background when less than half a block is left.
     pub(super) fn renew_ahead(&mut self, id: &ClientOrderId) {
         let Some((instance, seq)) = id.owner() else { return };
-        let Some((lease, committed)) = self.gate.renewal(instance, seq) else { return };
+        let Some((lease, committed)) = self.gate().renewal(instance, seq) else { return };
         self.spawn(move |_| async move {
             let result = committed.await.map_err(|e| e.to_string());
             Done::Leased { lease, result }
@@ -179,7 +179,7 @@ impl Exec {
     /// At a clean stop: each lease shrinks to the last id sent.
     pub(super) async fn release_leases(&mut self) {
         let Some(journal) = self.journal.clone() else { return };
-        let releases = self.gate.releases();
+        let releases = self.gate().releases();
         for lease in releases {
             let instance = lease.instance.clone();
             if let Err(e) = journal.write(Record::Lease(lease)).await {
@@ -199,7 +199,7 @@ impl Exec {
     /// The probes that found nothing at start, asked once more when that is final.
     pub(super) fn probe_later(&mut self) {
         let (wait, later) = {
-            let gate = &mut self.gate;
+            let mut gate = self.gate();
             let later = std::mem::take(&mut gate.leases.later);
             gate.leases.asking_later = later.len();
             (u64::try_from(gate.leases.probe_until - clock::now().0).unwrap_or(0), later)
@@ -214,7 +214,7 @@ impl Exec {
     /// each lease is written again without them, so a later crash does not ask
     /// about them once more (the windows would grow with every crash).
     fn settled_if_answered(&mut self) {
-        let gate = &mut self.gate;
+        let mut gate = self.gate();
         if gate.leases.asking_later != 0 || gate.leases.unsettled.is_empty() {
             return;
         }
@@ -225,7 +225,7 @@ impl Exec {
     pub(super) async fn on_probe(&mut self, id: ClientOrderId, symbol: Symbol, result: Result<OrderInfo, VenueError>) {
         let second_round = self.recovering.is_none();
         if second_round {
-            let gate = &mut self.gate;
+            let mut gate = self.gate();
             gate.leases.asking_later = gate.leases.asking_later.saturating_sub(1);
         }
         self.settle_probe(id, symbol, result).await;
@@ -243,12 +243,12 @@ impl Exec {
             Err(e) => {
                 if self.recovering.is_some() {
                     // Whatever the answer, asked again once a request sent before the crash is void.
-                    self.gate.leases.later.push((id, symbol));
+                    self.gate().leases.later.push((id, symbol));
                 } else if e.is_unknown_order() {
                     tracing::debug!(client_order_id = %id, %symbol, "the venue never saw this id");
                 } else {
                     tracing::warn!(client_order_id = %id, %symbol, error = %e, "asking about an unjournaled id failed; asking again");
-                    self.gate.leases.asking_later += 1;
+                    self.gate().leases.asking_later += 1;
                     self.probe(id, symbol, Duration::from_secs(5));
                 }
                 return;

@@ -1,7 +1,9 @@
-//! The Binance execution client. Every request goes through a bounded queue
-//! to one task that checks a new order against the symbol's filters
-//! ([`gate`]), journals its intent under a committed client-id lease, and
-//! sends it through the REST client. Each call runs in a task of its own,
+//! The Binance execution client. A new order that is clear to go (filters,
+//! a committed client-id lease, room in the rate budget, no order waiting
+//! before it) is signed and handed to the HTTP client from the engine's own
+//! call ([`gate`]); every other request goes through a bounded queue to one
+//! task that validates it against the symbol filters, waits for what it needs
+//! and sends it through the REST client. Each call runs in a task of its own,
 //! so a slow new order never holds up a cancel. The task merges what it
 //! learns — REST acks, user-stream reports, queries — into exactly one update
 //! of each kind per order: `Accepted` once, each fill once (deduplicated on
@@ -22,7 +24,7 @@ mod replace;
 mod user;
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rust_decimal::Decimal;
@@ -42,6 +44,7 @@ use crate::execution::ExecRequest;
 use crate::execution::report::{OrderStatus, VenueTrade};
 use crate::journal::{Journal, OpenEntry, Unjournaled};
 pub use handle::ExecHandle;
+use handle::Job;
 pub use lease::Trader;
 
 /// Settings of the execution task.
@@ -116,10 +119,10 @@ pub async fn start(
 ) -> Started {
     let (tx, rx) = mpsc::channel(options.queue);
     let (results_tx, mut results_rx) = mpsc::channel(options.queue);
-    let gate = gate::Gate::new(options.venue, journal.clone(), instruments);
+    let gate = Arc::new(Mutex::new(gate::Gate::new(options.venue, journal.clone(), instruments)));
     let mut exec = Exec {
         journal,
-        gate,
+        gate: gate.clone(),
         options,
         rest,
         engine,
@@ -143,7 +146,7 @@ pub async fn start(
     let deadline = exec.options.recover_deadline;
     let (recovered, adopted) = exec.recover(&mut results_rx, &unjournaled, deadline).await;
     exec.lease_ahead(&traders).await;
-    let handle = ExecHandle::new(tx, exec.rest.clone());
+    let handle = ExecHandle::new(tx, gate, exec.rest.clone(), exec.results_tx.clone());
     Started { handle, task: tokio::spawn(exec.run(rx, user, results_rx)), recovered, adopted }
 }
 
@@ -261,8 +264,8 @@ struct Exec {
     options: ExecOptions,
     rest: Arc<RestClient>,
     engine: mpsc::Sender<EngineInput>,
-    /// Filters, leases and intents.
-    gate: gate::Gate,
+    /// Filters, leases and intents, shared with the engine's order path.
+    gate: Arc<Mutex<gate::Gate>>,
     orders: HashMap<ClientOrderId, Tracked>,
     done: HashSet<ClientOrderId>,
     done_order: VecDeque<ClientOrderId>,
@@ -282,7 +285,7 @@ struct Exec {
 impl Exec {
     async fn run(
         mut self,
-        mut requests: mpsc::Receiver<ExecRequest>,
+        mut requests: mpsc::Receiver<Job>,
         mut user: mpsc::Receiver<UserEvent>,
         mut results: mpsc::Receiver<Done>,
     ) {
@@ -297,11 +300,16 @@ impl Exec {
                 break;
             }
             tokio::select! {
-                // Requests first: what the engine asked for goes out before
-                // the answers to earlier calls are read.
+                // Requests first: an order the engine sent itself is tracked
+                // before its answer or its reports are read.
                 biased;
                 r = requests.recv(), if requests_open => match r {
-                    Some(r) => self.on_request(r).await,
+                    Some(Job::Request(r)) => self.on_request(r).await,
+                    Some(Job::Sent { id, order }) => {
+                        self.track(id, &order);
+                        self.in_flight += 1;
+                        self.renew_ahead(&id);
+                    }
                     None => requests_open = false,
                 },
                 Some(done) = results.recv() => {
@@ -326,7 +334,7 @@ impl Exec {
     async fn on_request(&mut self, request: ExecRequest) {
         match request {
             ExecRequest::Place { id, order, origin } => {
-                if !self.admit(id, &order).await {
+                if !self.admit_waiting(id, &order).await {
                     return;
                 }
                 let deadline = Instant::now() + self.options.order_max_age;
@@ -336,7 +344,7 @@ impl Exec {
             }
             ExecRequest::Cancel { id, symbol } => self.cancel(id, symbol),
             ExecRequest::Replace { cancel, id, order, origin } => {
-                if !self.admit(id, &order).await {
+                if !self.admit_waiting(id, &order).await {
                     return;
                 }
                 self.spawn(move |rest| async move {
@@ -346,9 +354,22 @@ impl Exec {
         }
     }
 
+    fn gate(&self) -> gate::Locked<'_> {
+        gate::lock(&self.gate)
+    }
+
+    /// [`admit`](Self::admit) for an order the engine's call left waiting:
+    /// once it is admitted or denied, the orders after it may go out directly again.
+    async fn admit_waiting(&mut self, id: ClientOrderId, order: &NewOrder) -> bool {
+        let admitted = self.admit(id, order).await;
+        let mut gate = self.gate();
+        gate.waiting = gate.waiting.saturating_sub(1);
+        admitted
+    }
+
     /// Checks a new order and journals it; false (after telling the strategy) if it may not be sent.
     async fn admit(&mut self, id: ClientOrderId, order: &NewOrder) -> bool {
-        let checked = self.gate.check(order);
+        let checked = self.gate().check(order);
         let admitted = match checked {
             Ok(()) => self.journal_intent(id, order).await,
             Err(reason) => Err(reason),
@@ -419,8 +440,8 @@ impl Exec {
             Done::Queried { id, result } => self.on_query(id, result).await,
             Done::OpenOrders { result } => self.on_open_orders(result),
             Done::Leased { lease, result } => match result {
-                Ok(()) => self.gate.leased(lease),
-                Err(e) => self.gate.lease_failed(&lease, &e),
+                Ok(()) => self.gate().leased(lease),
+                Err(e) => self.gate().lease_failed(&lease, &e),
             },
             Done::Probed { id, symbol, result } => self.on_probe(id, symbol, result).await,
             Done::Account { asked_ms, result } => self.on_account(asked_ms, result).await,

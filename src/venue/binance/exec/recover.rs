@@ -47,7 +47,7 @@ impl Exec {
         self.reconcile();
         let venue = self.options.venue.to_string();
         let windows: Vec<Unjournaled> = unjournaled.iter().filter(|w| w.lease.venue == venue).cloned().collect();
-        let probes = self.gate.leases.probes(&windows, self.options.recv_window_ms);
+        let probes = self.gate().leases.probes(&windows, self.options.recv_window_ms);
         let probed = probes.len();
         for (id, symbol) in probes {
             self.probe(id, symbol, Duration::ZERO);

@@ -524,7 +524,6 @@ impl RestClient {
 
     /// A new order, signed and built, if the rate budget has room for it now
     /// (`None`: it would have to wait). Nothing is sent until [`Self::complete`].
-    /// The order path up to its bytes, as `benches/binance.rs` measures it.
     pub fn prepare_new_order_now(
         &self,
         id: &ClientOrderId,
@@ -532,6 +531,17 @@ impl RestClient {
         origin: Option<std::time::Instant>,
     ) -> Option<Result<Prepared, VenueError>> {
         self.prepare_now(self.new_order_call(id, order, origin))
+    }
+
+    /// [`Self::prepare_new_order_now`] for a cancel-replace.
+    pub fn prepare_cancel_replace_now(
+        &self,
+        cancel: &ClientOrderId,
+        id: &ClientOrderId,
+        order: &NewOrder,
+        origin: Option<std::time::Instant>,
+    ) -> Option<Result<Prepared, VenueError>> {
+        self.prepare_now(self.cancel_replace_call(cancel, id, order, origin))
     }
 
     /// `POST /api/v3/order` (ACK response), caused by the frame read at `origin`.

@@ -40,8 +40,8 @@ fn a_new_order_goes_as_a_signed_form_body_and_other_requests_in_the_query() {
     let again = rest.prepare(rest.signed(Method::GET, "/api/v3/order", Query::new(), 4, Priority::Query)).unwrap();
     assert!(!again.request.url().as_str().contains("origClientOrderId"), "{}", again.request.url());
 
-    let replace = rest.prepare(rest.cancel_replace_call(&id, &ClientOrderId::new("tw-a-2").unwrap(), &order, None));
-    let replace = replace.unwrap();
+    let replace = rest.prepare_cancel_replace_now(&id, &ClientOrderId::new("tw-a-2").unwrap(), &order, None);
+    let replace = replace.unwrap().unwrap();
     assert_eq!(replace.request.url().as_str(), "http://127.0.0.1:9/prefix/api/v3/order/cancelReplace");
     let body = std::str::from_utf8(replace.request.body().and_then(reqwest::Body::as_bytes).unwrap()).unwrap();
     let (payload, signature) = body.rsplit_once("&signature=").unwrap();
