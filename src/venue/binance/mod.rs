@@ -106,6 +106,44 @@ pub enum ConnectError {
     WithdrawalKey(String),
 }
 
+/// Tries of one read at the start before the start fails.
+const STARTUP_TRIES: u32 = 6;
+
+/// A read the start needs, asked again (after 0.25, 0.5, 1, 2, 4 s, or the
+/// venue's `Retry-After`) when a retry may cure its failure: no answer, a 5xx,
+/// a rate limit, a clock the venue found off. A refusal (a bad key, a banned
+/// IP, a bad request) ends the start at once, as does a shutdown.
+async fn startup_read<T, F, Fut>(
+    venue: VenueId,
+    what: &str,
+    shutdown: &CancellationToken,
+    mut read: F,
+) -> Result<T, VenueError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, VenueError>>,
+{
+    let (mut pause, mut attempt) = (Duration::from_millis(250), 0);
+    loop {
+        attempt += 1;
+        let e = match read().await {
+            Ok(value) => return Ok(value),
+            Err(e) => e,
+        };
+        let curable = e.outcome != error::Outcome::Rejected || e.retryable();
+        if !curable || attempt >= STARTUP_TRIES {
+            return Err(e);
+        }
+        let wait = e.retry_after.unwrap_or(pause);
+        tracing::warn!(%venue, what, attempt, error = %e, retry_in_ms = wait.as_millis() as u64, "a read the start needs failed; asking again");
+        tokio::select! {
+            () = shutdown.cancelled() => return Err(e),
+            () = tokio::time::sleep(wait) => {}
+        }
+        pause *= 2;
+    }
+}
+
 /// A connected venue.
 pub struct Connection {
     /// The engine's execution client (orders are refused when there are no credentials).
@@ -199,8 +237,8 @@ pub async fn connect(
         )?
         .with_label(venue.as_str()),
     );
-    let offset = rest.sync_clock().await?;
-    let info = rest.exchange_info().await?;
+    let offset = startup_read(venue, "server time", &shutdown, || rest.sync_clock()).await?;
+    let info = startup_read(venue, "exchange info", &shutdown, || rest.exchange_info()).await?;
     limiter.set_limits(info.limits);
     tracing::info!(
         %venue,
@@ -221,7 +259,7 @@ pub async fn connect(
             check_key(&rest, venue, options.allow_withdrawal_keys).await?;
         }
         let asked_ms = rest.server_now_ms();
-        let account = rest.account().await?;
+        let account = startup_read(venue, "account", &shutdown, || rest.account()).await?;
         if let Some(journal) = &options.journal {
             let id = match account.uid {
                 Some(uid) => format!("{} uid={uid}", options.account_label),

@@ -229,3 +229,18 @@ async fn non_ascii_symbols_trade_end_to_end() {
     assert_eq!(fill.symbol, symbol);
     h.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_the_start_needs_are_asked_again_after_a_5xx() {
+    // regression: a 500 on the first request after a restart (the chaos run's 5xx phase)
+    // ended the daemon's start: "venue did not start: HTTP 500"
+    let sim = start_sim(quiet_market()).await;
+    sim.set_faults(FaultConfig { fail_next_requests: 3, ..FaultConfig::default() });
+    let (connection, rx, shutdown) = connect(&sim, Vec::new(), Duration::from_secs(45), None).await;
+    assert_eq!(sim.requests("GET /api/v3/time"), 4, "three 500s, then the answer");
+    assert!(!connection.instruments.is_empty(), "the start went on to read the rules");
+    let mut h = Harness { sim, connection, rx, shutdown };
+    h.submit(ExecRequest::Place { id: id("it-5xx-1"), order: limit(Side::Buy, "0.01", "30000"), origin: None });
+    assert!(matches!(h.update(id("it-5xx-1")).await, OrderUpdate::Accepted { .. }), "and it trades");
+    h.stop().await;
+}
