@@ -13,6 +13,7 @@
 pub mod app;
 pub mod bench;
 pub mod clock;
+pub mod collections;
 pub mod config;
 pub mod engine;
 pub mod execution;

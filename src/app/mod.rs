@@ -422,10 +422,10 @@ async fn start_venue(
     let unjournaled: Vec<Unjournaled> =
         recovered.unjournaled.iter().filter(|u| u.lease.venue == venue.name()).cloned().collect();
     let id = VenueId::new(venue.name()).map_err(|e| anyhow::anyhow!("bad venue name: {e}"))?;
-    let traders: Vec<binance::exec::Trader> = engine
+    let traders: Vec<crate::execution::orders::Trader> = engine
         .traders(id)
         .into_iter()
-        .map(|(instance, first_seq, symbols)| binance::exec::Trader { instance, first_seq, symbols })
+        .map(|(instance, first_seq, symbols)| crate::execution::orders::Trader { instance, first_seq, symbols })
         .collect();
     let feeds = feed_specs(engine, id);
     // The venue pings every 20 s: 45 s of silence means the connection is dead.

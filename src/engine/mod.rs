@@ -66,6 +66,17 @@ pub enum EngineInput {
     Adopt(Box<(String, OpenOrder)>),
 }
 
+impl From<crate::execution::ExecEvent> for EngineInput {
+    fn from(event: crate::execution::ExecEvent) -> Self {
+        use crate::execution::ExecEvent;
+        match event {
+            ExecEvent::Order(update) => EngineInput::Order(update),
+            ExecEvent::Balances(venue, balances) => EngineInput::Balances(venue, balances),
+            ExecEvent::Adopt(adopted) => EngineInput::Adopt(adopted),
+        }
+    }
+}
+
 /// Whether an instance is still being called.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase", tag = "status", content = "reason")]
@@ -651,10 +662,7 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_else(|| "non-string panic payload".to_owned())
 }
 
-/// The engine's maps are keyed by venue, symbol and order ids from its own
-/// configuration and venues: a fast hash (foldhash, randomly seeded) instead
-/// of SipHash, which was a tenth of the cost of a market event.
-pub type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+pub use crate::collections::FastMap;
 
 /// Inputs handled in a row before the loop looks at timers and shutdown again.
 const INPUT_BATCH: usize = 256;

@@ -7,8 +7,8 @@
 
 pub mod book;
 pub mod error;
-pub mod exec;
 pub mod market;
+pub mod order_entry;
 pub mod parse;
 pub mod rest;
 pub mod sign;
@@ -23,7 +23,10 @@ use tradewind_strategies::sdk::{Asset, Balance, InstrumentSpec, OrderUpdate, Ven
 
 use crate::config::Environment;
 use crate::engine::EngineInput;
+use crate::execution::Sink;
+use crate::execution::orders;
 use crate::execution::rate_limit::{Limits, RateLimiter};
+use crate::execution::venue::AccountEvent;
 use error::VenueError;
 use market::{FeedOptions, FeedSpec};
 use rest::{Credentials, RestClient};
@@ -89,7 +92,7 @@ pub struct ConnectOptions {
     pub inline: Option<crate::engine::SharedEngine>,
     /// The instances that will trade here: their client order id leases are
     /// taken during the start, so no first order waits for a commit.
-    pub traders: Vec<exec::Trader>,
+    pub traders: Vec<orders::Trader>,
 }
 
 /// Why a venue could not be connected.
@@ -147,7 +150,7 @@ where
 /// A connected venue.
 pub struct Connection {
     /// The engine's execution client (orders are refused when there are no credentials).
-    pub client: exec::ExecHandle,
+    pub client: orders::ExecHandle<RestClient>,
     pub instruments: Vec<InstrumentSpec>,
     pub rest: Arc<RestClient>,
     /// Ends once the engine dropped `client` and every request in flight is answered.
@@ -170,7 +173,7 @@ struct UserStream {
     venue: VenueId,
     ws_api: String,
     rest: Arc<RestClient>,
-    events: mpsc::Sender<user_stream::UserEvent>,
+    events: mpsc::Sender<AccountEvent>,
     silence_timeout: Duration,
     shutdown: CancellationToken,
     /// Stops the stream running now.
@@ -273,7 +276,7 @@ pub async fn connect(
             .filter_map(|b| Some((Asset::new(&b.asset).ok()?, Balance { free: b.free, locked: b.locked })))
             .collect();
         let _ = engine.send(EngineInput::Balances(venue, balances)).await;
-        account_at_start = Some((account, asked_ms));
+        account_at_start = Some((order_entry::account_state(&account), asked_ms));
         let mut user = UserStream {
             venue,
             ws_api: options.endpoints.ws_api.clone(),
@@ -303,16 +306,16 @@ pub async fn connect(
         engine.clone(),
         shutdown.clone(),
     )));
-    let started = exec::start(
-        exec::ExecOptions {
+    let started = orders::start(
+        orders::ExecOptions {
             recv_window_ms: i64::try_from(options.recv_window_ms).unwrap_or(i64::MAX),
-            ..exec::ExecOptions::new(venue)
+            ..orders::ExecOptions::new(venue)
         },
         instruments_rx,
         rest.clone(),
         (user_rx, account_at_start),
-        engine,
-        exec::Journaled {
+        Sink::channel(engine),
+        orders::Journaled {
             journal: options.journal.clone(),
             open: options.recovered.clone(),
             unjournaled: options.unjournaled.clone(),

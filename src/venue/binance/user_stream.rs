@@ -15,9 +15,11 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
+use tradewind_strategies::sdk::Balance;
 
 use super::rest::{Credentials, RestClient};
 use super::sign::ws_payload;
+use crate::execution::venue::AccountEvent;
 use crate::venue::backoff::Backoff;
 
 /// An `executionReport`, reduced to what order tracking needs.
@@ -81,26 +83,6 @@ pub struct AssetBalance {
     pub locked: Decimal,
 }
 
-/// What the user stream tells the execution task.
-#[derive(Debug, Clone, PartialEq)]
-pub enum UserEvent {
-    Execution(Box<ExecutionReport>),
-    /// The assets an account update changed, as of venue time `time` (ms).
-    Balances {
-        balances: Vec<AssetBalance>,
-        time: i64,
-    },
-    /// A deposit, withdrawal or transfer changed a balance by `delta`.
-    BalanceDelta {
-        asset: String,
-        delta: Decimal,
-    },
-    /// (Re)subscribed: events between the last one seen and now may be missing.
-    Subscribed,
-    /// The stream is down; order updates now come only from REST.
-    Down,
-}
-
 /// Why a frame could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum UserParseError {
@@ -111,7 +93,7 @@ pub enum UserParseError {
 /// A parsed WebSocket API frame.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Frame {
-    Event(UserEvent),
+    Event(AccountEvent),
     /// The stream was terminated by the venue: resubscribe.
     Terminated,
     /// The server is about to go away (`serverShutdown`): switch connections.
@@ -157,7 +139,10 @@ pub fn parse_frame(text: &str) -> Result<Frame, UserParseError> {
 fn parse_event(text: &str) -> Result<Frame, UserParseError> {
     let kind: EventType<'_> = serde_json::from_str(text)?;
     Ok(match kind.e {
-        "executionReport" => Frame::Event(UserEvent::Execution(Box::new(serde_json::from_str(text)?))),
+        "executionReport" => {
+            let report: ExecutionReport = serde_json::from_str(text)?;
+            Frame::Event(AccountEvent::Order(Box::new(super::order_entry::order_report(&report))))
+        }
         "outboundAccountPosition" => {
             #[derive(Deserialize)]
             struct Position {
@@ -168,7 +153,9 @@ fn parse_event(text: &str) -> Result<Frame, UserParseError> {
                 balances: Vec<AssetBalance>,
             }
             let p: Position = serde_json::from_str(text)?;
-            Frame::Event(UserEvent::Balances { balances: p.balances, time: p.time })
+            let balances =
+                p.balances.into_iter().map(|b| (b.asset, Balance { free: b.free, locked: b.locked })).collect();
+            Frame::Event(AccountEvent::Balances { balances, time: p.time })
         }
         "balanceUpdate" => {
             #[derive(Deserialize)]
@@ -177,7 +164,7 @@ fn parse_event(text: &str) -> Result<Frame, UserParseError> {
                 d: Decimal,
             }
             let u: Update = serde_json::from_str(text)?;
-            Frame::Event(UserEvent::BalanceDelta { asset: u.a, delta: u.d })
+            Frame::Event(AccountEvent::BalanceDelta { asset: u.a, delta: u.d })
         }
         "eventStreamTerminated" => Frame::Terminated,
         "serverShutdown" => Frame::ServerShutdown,
@@ -229,7 +216,7 @@ const SWITCH_GRACE: Duration = Duration::from_millis(500);
 /// timestamp (-1021) resyncs the clock and is sent again at once. On
 /// `serverShutdown` a new connection is subscribed before the old one is let
 /// go, so no event is missed (and none is passed on twice).
-pub async fn run(options: StreamOptions, events: mpsc::Sender<UserEvent>, shutdown: CancellationToken) {
+pub async fn run(options: StreamOptions, events: mpsc::Sender<AccountEvent>, shutdown: CancellationToken) {
     let mut stream = Stream {
         options,
         events,
@@ -261,7 +248,7 @@ pub async fn run(options: StreamOptions, events: mpsc::Sender<UserEvent>, shutdo
             },
         };
         uptime.down();
-        let _ = stream.events.send(UserEvent::Down).await;
+        let _ = stream.events.send(AccountEvent::Down).await;
         let delay = stream.backoff.next_delay();
         tracing::warn!(venue = %stream.options.venue, reason = %why, retry_in_ms = delay.as_millis() as u64, "user data stream down");
         tokio::select! {
@@ -280,7 +267,7 @@ enum SessionEnd {
 
 struct Stream {
     options: StreamOptions,
-    events: mpsc::Sender<UserEvent>,
+    events: mpsc::Sender<AccountEvent>,
     backoff: Backoff,
     /// Subscribe requests sent so far (their ids are `sub-<n>`).
     seq: u64,
@@ -358,7 +345,7 @@ impl Stream {
                     tracing::info!(venue = %self.options.venue, down_ms, "user data stream subscribed");
                     // A confirmed subscription has proved the connection.
                     self.backoff.reset();
-                    if self.events.send(UserEvent::Subscribed).await.is_err() {
+                    if self.events.send(AccountEvent::Subscribed).await.is_err() {
                         return SessionEnd::Shutdown;
                     }
                 }
@@ -515,6 +502,7 @@ const FRAME_HASH: foldhash::fast::FixedState = foldhash::fast::FixedState::with_
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::execution::venue::ReportEvent;
     use crate::secret::Secret;
     use crate::venue::binance::sign::Signer;
 
@@ -526,30 +514,32 @@ mod tests {
     fn documented_events_parse() {
         // Section D5 of the protocol notes, verbatim.
         let report = r#"{"subscriptionId":0,"event":{"e":"executionReport","E":1499405658658,"s":"ETHBTC","c":"mUvoqJxFIILMdfAW5iGSOW","S":"BUY","o":"LIMIT","f":"GTC","q":"1.00000000","p":"0.10264410","P":"0.00000000","F":"0.00000000","g":-1,"C":"","x":"NEW","X":"NEW","r":"NONE","i":4293153,"l":"0.00000000","z":"0.00000000","L":"0.00000000","n":"0","N":null,"T":1499405658657,"t":-1,"v":3,"I":8641984,"w":true,"m":false,"M":false,"O":1499405658657,"Z":"0.00000000","Y":"0.00000000","Q":"0.00000000","W":1499405658657,"V":"NONE"}}"#;
-        let Frame::Event(UserEvent::Execution(r)) = parse_frame(report).unwrap() else { panic!("not a report") };
+        let Frame::Event(AccountEvent::Order(r)) = parse_frame(report).unwrap() else { panic!("not a report") };
         assert_eq!(
-            (r.order_id, r.exec_type.as_str(), r.status, r.trade_id),
-            (4293153, "NEW", crate::execution::report::OrderStatus::New, -1)
+            (r.venue_order_id, &r.event, r.status, r.cum_qty),
+            ("4293153".parse().unwrap(), &ReportEvent::New, crate::execution::report::OrderStatus::New, d("0"))
         );
-        assert_eq!(r.order_client_id(), "mUvoqJxFIILMdfAW5iGSOW", "an empty C falls back to c");
-        assert_eq!((r.orig_qty, r.commission_asset.as_deref()), (d("1"), None));
+        assert_eq!(r.client_order_id, "mUvoqJxFIILMdfAW5iGSOW", "an empty C falls back to c");
+        let event = serde_json::from_str::<serde_json::Value>(report).unwrap()["event"].to_string();
+        let raw: ExecutionReport = serde_json::from_str(&event).unwrap();
+        assert_eq!((raw.orig_qty, raw.commission_asset.as_deref(), raw.trade_id), (d("1"), None, -1));
 
         let position = r#"{"subscriptionId":0,"event":{"e":"outboundAccountPosition","E":1728972148778,"u":1728972148778,"B":[{"a":"BTC","f":"11818.00000000","l":"182.00000000"},{"a":"USDT","f":"10580.00000000","l":"70.00000000"}]}}"#;
-        let Frame::Event(UserEvent::Balances { balances: b, time }) = parse_frame(position).unwrap() else {
+        let Frame::Event(AccountEvent::Balances { balances: b, time }) = parse_frame(position).unwrap() else {
             panic!("not balances")
         };
-        assert_eq!(b[1], AssetBalance { asset: "USDT".into(), free: d("10580"), locked: d("70") });
+        assert_eq!(b[1], ("USDT".into(), Balance { free: d("10580"), locked: d("70") }));
         assert_eq!(time, 1728972148778);
         let unwrapped = r#"{"e":"outboundAccountPosition","E":1719467634107,"u":1719467634105,"B":[{"a":"LTC","f":"3011.11745670","l":"0.00000000"}]}"#;
         assert!(matches!(
             parse_frame(unwrapped).unwrap(),
-            Frame::Event(UserEvent::Balances { time: 1719467634105, .. })
+            Frame::Event(AccountEvent::Balances { time: 1719467634105, .. })
         ));
 
         let update = r#"{"subscriptionId":0,"event":{"e":"balanceUpdate","E":1573200697110,"a":"BTC","d":"100.00000000","T":1573200697068}}"#;
         assert_eq!(
             parse_frame(update).unwrap(),
-            Frame::Event(UserEvent::BalanceDelta { asset: "BTC".into(), delta: d("100") })
+            Frame::Event(AccountEvent::BalanceDelta { asset: "BTC".into(), delta: d("100") })
         );
         let terminated = r#"{"subscriptionId":0,"event":{"e":"eventStreamTerminated","E":1728973001334}}"#;
         assert_eq!(parse_frame(terminated).unwrap(), Frame::Terminated);

@@ -148,7 +148,7 @@ async fn orders_clear_to_go_leave_from_the_callers_call_and_their_intents_stay_i
 
 #[tokio::test]
 async fn leases_taken_at_the_start_let_the_first_order_leave_at_once_and_a_clean_stop_gives_them_back() {
-    use tradewind::venue::binance::exec::Trader;
+    use tradewind::execution::orders::Trader;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("journal.db");
     let sim = start_sim(quiet_market()).await;

@@ -73,7 +73,7 @@ async fn connect_trading(
     feeds: Vec<FeedSpec>,
     silence_timeout: Duration,
     journal: Option<(Journal, Recovered)>,
-    traders: Vec<tradewind::venue::binance::exec::Trader>,
+    traders: Vec<tradewind::execution::orders::Trader>,
 ) -> (Connection, mpsc::Receiver<EngineInput>, CancellationToken) {
     let shutdown = CancellationToken::new();
     let credentials =

@@ -427,7 +427,7 @@ impl RestClient {
     }
 
     /// Open orders of one symbol (weight 6) or of the whole account (weight 80).
-    pub async fn open_orders(&self, symbol: Option<Symbol>) -> Result<Vec<OrderInfo>, VenueError> {
+    pub async fn list_open_orders(&self, symbol: Option<Symbol>) -> Result<Vec<OrderInfo>, VenueError> {
         let mut q = Query::new();
         if let Some(symbol) = symbol {
             q.push("symbol", symbol);
@@ -448,7 +448,7 @@ impl RestClient {
     }
 
     /// The account's trades of one order.
-    pub async fn order_trades(&self, symbol: Symbol, order_id: u64) -> Result<Vec<VenueTrade>, VenueError> {
+    pub async fn trades_of(&self, symbol: Symbol, order_id: u64) -> Result<Vec<VenueTrade>, VenueError> {
         let mut q = Query::new();
         q.push("symbol", symbol).push("orderId", order_id);
         let rows: Vec<AccountTrade> =
@@ -500,7 +500,7 @@ impl RestClient {
                 if let Some(id) = queued {
                     self.queued_orders().remove(&id);
                 }
-                acquired.map_err(|e| VenueError::not_sent(format!("rate limit: {e}")))?
+                acquired.map_err(|e| VenueError::budget(format!("rate limit: {e}")))?
             }
         };
         let prepared = match self.prepare(call) {
@@ -573,7 +573,7 @@ impl RestClient {
     }
 
     /// Sends a prepared request and reads its JSON answer.
-    pub async fn complete<T: DeserializeOwned>(&self, prepared: Prepared) -> Result<T, VenueError> {
+    pub async fn complete_json<T: DeserializeOwned>(&self, prepared: Prepared) -> Result<T, VenueError> {
         let mutating = prepared.method != Method::GET;
         let body = self.exchange(prepared).await?;
         decode(&body, mutating)
@@ -683,7 +683,7 @@ impl RestClient {
             );
             self.limiter.block_for(blocked, wait);
         }
-        let error = VenueError::from_response(status, code, message, retry_after);
+        let error = super::error::from_response(status, code, message, retry_after);
         if error.is_clock_skew() {
             let _ = Box::pin(self.sync_clock()).await;
         }

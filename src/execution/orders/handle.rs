@@ -6,16 +6,16 @@ use tokio::sync::mpsc;
 use tradewind_strategies::sdk::{ClientOrderId, NewOrder};
 
 use super::{Done, gate};
+use crate::execution::venue::OrderEntry;
 use crate::execution::{ExecRequest, ExecutionClient, SubmitError};
-use crate::venue::binance::rest::{Prepared, RestClient};
 
 /// The engine's side: new orders that may go out at once are sent from the
 /// engine's own call (see [`gate`]); everything else goes through a bounded
 /// queue into the execution task.
-pub struct ExecHandle {
+pub struct ExecHandle<V: OrderEntry> {
     tx: mpsc::Sender<Job>,
     gate: Arc<Mutex<gate::Gate>>,
-    rest: Arc<RestClient>,
+    venue: Arc<V>,
     results: mpsc::Sender<Done>,
     sent_directly: u64,
 }
@@ -30,7 +30,7 @@ pub(super) enum Job {
     },
 }
 
-impl ExecutionClient for ExecHandle {
+impl<V: OrderEntry> ExecutionClient for ExecHandle<V> {
     fn submit(&mut self, request: ExecRequest) -> Result<(), SubmitError> {
         // Room for whatever the execution task must hear of this request, first.
         let permit = self.tx.try_reserve().map_err(|e| match e {
@@ -44,18 +44,18 @@ impl ExecutionClient for ExecHandle {
     }
 
     fn is_queued(&self, id: &ClientOrderId) -> bool {
-        self.rest.is_queued(id)
+        self.venue.is_queued(id)
     }
 }
 
-impl ExecHandle {
+impl<V: OrderEntry> ExecHandle<V> {
     pub(super) fn new(
         tx: mpsc::Sender<Job>,
         gate: Arc<Mutex<gate::Gate>>,
-        rest: Arc<RestClient>,
+        venue: Arc<V>,
         results: mpsc::Sender<Done>,
     ) -> Self {
-        Self { tx, gate, rest, results, sent_directly: 0 }
+        Self { tx, gate, venue, results, sent_directly: 0 }
     }
 
     /// New orders this handle sent from the caller's own call (the others went through the execution task).
@@ -79,8 +79,8 @@ impl ExecHandle {
         let mut gate = gate::lock(&self.gate);
         let prepared = if gate.clear(&id, &order) {
             match &cancel {
-                Some(cancel) => self.rest.prepare_cancel_replace_now(cancel, &id, &order, origin),
-                None => self.rest.prepare_new_order_now(&id, &order, origin),
+                Some(cancel) => self.venue.prepare_replace_now(*cancel, id, &order, origin),
+                None => self.venue.prepare_place_now(id, &order, origin),
             }
         } else {
             None
@@ -99,7 +99,7 @@ impl ExecHandle {
         drop(gate);
         // The execution task hears of the order before anything about it can come back.
         permit.send(Job::Sent { id, order });
-        let mut send = sending(self.rest.clone(), self.results.clone(), id, cancel, prepared);
+        let mut send = sending(self.venue.clone(), self.results.clone(), id, cancel, prepared);
         // Started here, so the request reaches the HTTP client (and its
         // connection's task) within this call; the task polls it from then
         // on (a future heeds the waker of its latest poll).
@@ -114,17 +114,18 @@ impl ExecHandle {
 
 /// The task that sends new order `id` (replacing `cancel`, if given) and
 /// reports its outcome.
-fn sending(
-    rest: Arc<RestClient>,
+fn sending<V: OrderEntry>(
+    venue: Arc<V>,
     results: mpsc::Sender<Done>,
     id: ClientOrderId,
     cancel: Option<ClientOrderId>,
-    prepared: Prepared,
+    prepared: V::Prepared,
 ) -> std::pin::Pin<Box<impl Future<Output = ()> + Send>> {
     Box::pin(async move {
+        let result = venue.complete(prepared).await;
         let done = match cancel {
-            Some(cancel) => Done::Replaced { cancel, id, result: rest.complete(prepared).await },
-            None => Done::Placed { id, result: rest.complete(prepared).await },
+            Some(cancel) => Done::Replaced { cancel, id, result },
+            None => Done::Placed { id, result },
         };
         let _ = results.send(done).await;
     })

@@ -20,18 +20,18 @@ use tokio::time::Instant;
 use tradewind_strategies::sdk::{ClientOrderId, OpenOrder, OrderUpdate};
 
 use super::{Done, Exec};
+use crate::execution::error::VenueError;
+use crate::execution::venue::{OrderEntry, OrderState};
 use crate::journal::Unjournaled;
-use crate::venue::binance::error::VenueError;
-use crate::venue::binance::rest::OrderInfo;
 
 /// Queries of an order the venue does not know, at start, before it counts as
-/// never placed — and not before its recvWindow has passed, after which the
+/// never placed — and not before its receive window has passed, after which the
 /// venue can no longer accept the request, however late it arrives.
 pub(super) const STARTUP_QUERIES: u32 = 3;
 /// Delay between those queries.
 pub(super) const STARTUP_QUERY_DELAY: Duration = Duration::from_millis(250);
 
-impl Exec {
+impl<V: OrderEntry> Exec<V> {
     /// Settles the orders of an earlier run and lists the account's open
     /// orders; returns the updates this produced. Gives up waiting at
     /// `deadline`: what is still in flight then settles while trading.
@@ -98,11 +98,11 @@ impl Exec {
 
     /// Lists the account's open orders (all symbols) to find external ones.
     pub(super) fn scan_open_orders(&mut self) {
-        self.spawn(|rest| async move { Done::OpenOrders { result: rest.open_orders(None).await } });
+        self.spawn(|venue| async move { Done::OpenOrders { result: venue.open_orders().await } });
     }
 
     /// Compares the venue's open orders with what this process tracks.
-    pub(super) fn on_open_orders(&mut self, result: Result<Vec<OrderInfo>, VenueError>) {
+    pub(super) fn on_open_orders(&mut self, result: Result<Vec<OrderState>, VenueError>) {
         let open = match result {
             Ok(open) => open,
             Err(e) => {
@@ -135,10 +135,10 @@ impl Exec {
                     venue = %self.options.venue,
                     symbol = %o.symbol,
                     client_order_id = %o.client_order_id,
-                    order_id = o.order_id,
-                    side = %o.side,
+                    venue_order_id = %o.venue_order_id,
+                    side = o.side.map(|s| s.to_string()).unwrap_or_default(),
                     price = %o.price,
-                    qty = %o.orig_qty,
+                    qty = %o.qty,
                     looks_like_ours = ours,
                     "external open order on the account: tracked, never touched"
                 );

@@ -14,8 +14,8 @@ use std::time::Duration;
 use tradewind_strategies::sdk::{ClientOrderId, Symbol};
 
 use super::{Done, Exec, Stage};
-use crate::venue::binance::error::VenueError;
-use crate::venue::binance::rest::OrderInfo;
+use crate::execution::error::VenueError;
+use crate::execution::venue::{OrderEntry, OrderState};
 
 /// A cancel asked for, and how it is going.
 #[derive(Debug, Clone, Copy, Default)]
@@ -34,7 +34,7 @@ fn delay(attempts: u32) -> Duration {
     (Duration::from_millis(250) * (1 << attempts.min(7))).min(Duration::from_secs(30))
 }
 
-impl Exec {
+impl<V: OrderEntry> Exec<V> {
     /// A strategy's (or operator's) cancel.
     pub(super) fn cancel(&mut self, id: ClientOrderId, symbol: Symbol) {
         if self.done.contains(&id) {
@@ -42,7 +42,7 @@ impl Exec {
         }
         let Some(t) = self.orders.get_mut(&id) else {
             // Not tracked (an order of an earlier run the engine still shows): let the venue answer.
-            self.spawn(move |rest| async move { Done::Canceled { id, result: rest.cancel_order(symbol, &id).await } });
+            self.spawn(move |venue| async move { Done::Canceled { id, result: venue.cancel(symbol, id).await } });
             return;
         };
         if t.stage == Stage::Sent {
@@ -62,13 +62,13 @@ impl Exec {
         if let Some(t) = self.orders.get_mut(&id) {
             t.cancel.get_or_insert_with(Retry::default).in_flight = true;
         }
-        self.spawn(move |rest| async move {
+        self.spawn(move |venue| async move {
             tokio::time::sleep(after).await;
-            Done::Canceled { id, result: rest.cancel_order(symbol, &id).await }
+            Done::Canceled { id, result: venue.cancel(symbol, id).await }
         });
     }
 
-    pub(super) async fn on_cancel_done(&mut self, id: ClientOrderId, result: Result<OrderInfo, VenueError>) {
+    pub(super) async fn on_cancel_done(&mut self, id: ClientOrderId, result: Result<OrderState, VenueError>) {
         let Some(t) = self.orders.get_mut(&id) else { return };
         let symbol = t.symbol;
         let retry = t.cancel.get_or_insert_with(Retry::default);

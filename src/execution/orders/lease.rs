@@ -14,22 +14,22 @@
 //! intent for may be on the venue without the journal knowing them. At start
 //! each is queried by client order id on each of the lease's symbols: what the
 //! venue has is adopted (journaled, handed to its instance, its fills fetched)
-//! and what it does not have is asked about once more after the recvWindow
-//! of a request sent just before the crash has passed.
+//! and what it does not have is asked about once more after the receive
+//! window of a request sent just before the crash has passed.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use tradewind_strategies::sdk::{
-    ClientOrderId, NewOrder, OpenOrder, OrderKind, Price, Qty, Reason, Side, Symbol, TimeInForce, VenueOrderId,
-};
+use tokio::time::Instant;
+use tradewind_strategies::sdk::{ClientOrderId, NewOrder, OpenOrder, Qty, Reason, Symbol};
 
-use super::{CLOCK_MARGIN_MS, Done, Exec, Stage, Tracked};
+use super::{Done, Exec, Stage, Tracked, acceptable_after};
 use crate::clock;
-use crate::engine::{EngineInput, FastMap};
+use crate::collections::FastMap;
+use crate::execution::ExecEvent;
+use crate::execution::error::VenueError;
+use crate::execution::venue::{OrderEntry, OrderState};
 use crate::journal::{Record, Unjournaled};
-use crate::venue::binance::error::VenueError;
-use crate::venue::binance::rest::OrderInfo;
 
 /// Sequence numbers one lease covers ahead of the id that takes it.
 pub(super) const LEASE_BLOCK: u64 = 16;
@@ -72,8 +72,8 @@ pub(super) struct Leases {
     /// Ids the venue did not know at start, asked about again once a request
     /// sent before the crash can no longer be accepted.
     later: Vec<(ClientOrderId, Symbol)>,
-    /// Wall-clock ms after which "unknown order" is final for the probes.
-    probe_until: i64,
+    /// When "unknown order" is final for the probes.
+    probe_until: Option<Instant>,
 }
 
 impl Leases {
@@ -81,7 +81,7 @@ impl Leases {
     /// the second round has answered, the leases this run writes for such an
     /// instance start no higher than its window.
     pub(super) fn probes(&mut self, windows: &[Unjournaled], recv_window_ms: i64) -> Vec<(ClientOrderId, Symbol)> {
-        self.probe_until = clock::now().0 + recv_window_ms + CLOCK_MARGIN_MS;
+        self.probe_until = Some(acceptable_after(clock::now().0, recv_window_ms));
         let mut probes = Vec::new();
         for w in windows {
             self.unsettled.entry(w.lease.instance.clone()).or_default().extend(w.seqs.iter().copied());
@@ -110,7 +110,7 @@ impl Leases {
     }
 }
 
-impl Exec {
+impl<V: OrderEntry> Exec<V> {
     /// Journals a new order's intent, waiting for a lease's commit if none
     /// covers it yet; once this returns `Ok`, the order may be sent.
     pub(super) async fn journal_intent(&mut self, id: ClientOrderId, order: &NewOrder) -> Result<(), Reason> {
@@ -190,9 +190,9 @@ impl Exec {
 
     /// Asks the venue about an id that may have been sent unjournaled.
     pub(super) fn probe(&mut self, id: ClientOrderId, symbol: Symbol, after: Duration) {
-        self.spawn(move |rest| async move {
+        self.spawn(move |venue| async move {
             tokio::time::sleep(after).await;
-            Done::Probed { id, symbol, result: rest.query_order(symbol, &id).await }
+            Done::Probed { id, symbol, result: venue.query(symbol, id).await }
         });
     }
 
@@ -202,10 +202,12 @@ impl Exec {
             let mut gate = self.gate();
             let later = std::mem::take(&mut gate.leases.later);
             gate.leases.asking_later = later.len();
-            (u64::try_from(gate.leases.probe_until - clock::now().0).unwrap_or(0), later)
+            let wait =
+                gate.leases.probe_until.map_or(Duration::ZERO, |until| until.saturating_duration_since(Instant::now()));
+            (wait, later)
         };
         for (id, symbol) in later {
-            self.probe(id, symbol, Duration::from_millis(wait));
+            self.probe(id, symbol, wait);
         }
         self.settled_if_answered();
     }
@@ -222,7 +224,7 @@ impl Exec {
         gate.rebase_leases();
     }
 
-    pub(super) async fn on_probe(&mut self, id: ClientOrderId, symbol: Symbol, result: Result<OrderInfo, VenueError>) {
+    pub(super) async fn on_probe(&mut self, id: ClientOrderId, symbol: Symbol, result: Result<OrderState, VenueError>) {
         let second_round = self.recovering.is_none();
         if second_round {
             let mut gate = self.gate();
@@ -234,7 +236,7 @@ impl Exec {
         }
     }
 
-    async fn settle_probe(&mut self, id: ClientOrderId, symbol: Symbol, result: Result<OrderInfo, VenueError>) {
+    async fn settle_probe(&mut self, id: ClientOrderId, symbol: Symbol, result: Result<OrderState, VenueError>) {
         if self.orders.contains_key(&id) || self.done.contains(&id) {
             return;
         }
@@ -254,7 +256,7 @@ impl Exec {
                 return;
             }
         };
-        let Some(order) = order_of(self.options.venue, symbol, &info) else {
+        let Some(order) = info.order(self.options.venue, symbol) else {
             tracing::error!(client_order_id = %id, ?info, "an order of ours the journal missed, in a form not understood; left alone");
             return;
         };
@@ -271,33 +273,12 @@ impl Exec {
         let open = (instance.to_owned(), OpenOrder { id, order, filled: Qty::ZERO });
         match &mut self.adopted {
             Some(adopted) => adopted.push(open),
-            None => {
-                let _ = self.engine.send(EngineInput::Adopt(Box::new(open))).await;
-            }
+            None => self.sink.send(ExecEvent::Adopt(Box::new(open))).await,
         }
         self.orders.insert(
             id,
-            Tracked { venue_order_id: Some(VenueOrderId::from(info.order_id)), ..Tracked::new(&order, Stage::Live, 0) },
+            Tracked { venue_order_id: Some(info.venue_order_id), ..Tracked::new(&order, Stage::Live, Instant::now()) },
         );
         self.apply_status(id, &info).await;
     }
-}
-
-/// The order the venue describes, in the strategies' terms.
-fn order_of(venue: tradewind_strategies::sdk::VenueId, symbol: Symbol, info: &OrderInfo) -> Option<NewOrder> {
-    let side = match info.side.as_str() {
-        "BUY" => Side::Buy,
-        "SELL" => Side::Sell,
-        _ => return None,
-    };
-    let price = Price::new(info.price);
-    let kind = match (info.order_type.as_str(), info.time_in_force.as_str()) {
-        ("MARKET", _) => OrderKind::Market,
-        ("LIMIT_MAKER", _) => OrderKind::PostOnly { price },
-        ("LIMIT", "GTC") => OrderKind::Limit { price, tif: TimeInForce::Gtc },
-        ("LIMIT", "IOC") => OrderKind::Limit { price, tif: TimeInForce::Ioc },
-        ("LIMIT", "FOK") => OrderKind::Limit { price, tif: TimeInForce::Fok },
-        _ => return None,
-    };
-    Some(NewOrder { venue, symbol, side, qty: Qty::new(info.orig_qty), kind })
 }

@@ -1,11 +1,11 @@
 //! The account's balances as the engine sees them, kept equal to the venue's.
 //!
-//! Two sources: the user stream's account updates (the assets one change
-//! touched) and REST reads of the whole account, after every (re)subscription
+//! Two sources: the private stream's account updates (the assets one change
+//! touched) and reads of the whole account, after every (re)subscription
 //! (events missed while the stream was down are in it) and at every
 //! reconciliation. Each asset remembers the venue time of the state it shows,
 //! so an older state never overwrites a newer one, whichever arrives last. A
-//! REST read is the whole account: an asset it no longer lists is zero. Two
+//! read is the whole account: an asset it no longer lists is zero. Two
 //! different states of one venue millisecond cannot be ordered: the account is
 //! then read again a moment later.
 
@@ -14,9 +14,9 @@ use std::collections::HashMap;
 use tradewind_strategies::sdk::{Asset, Balance};
 
 use super::{Done, Exec};
-use crate::engine::EngineInput;
-use crate::venue::binance::error::VenueError;
-use crate::venue::binance::rest::Account;
+use crate::execution::ExecEvent;
+use crate::execution::error::VenueError;
+use crate::execution::venue::{AccountState, OrderEntry};
 
 /// Per asset: the venue time (ms) and the state last passed on, and whether
 /// a read of the account (not a stream update) said so.
@@ -62,8 +62,8 @@ impl Balances {
 /// How long after a tied read the account is read again (the venue's clock has moved on by then).
 const TIED_READ_AGAIN: std::time::Duration = std::time::Duration::from_secs(1);
 
-impl Exec {
-    /// Reads the whole account over REST (unless a read is already in flight).
+impl<V: OrderEntry> Exec<V> {
+    /// Reads the whole account (unless a read is already in flight).
     pub(super) fn read_account(&mut self) {
         self.read_account_after(std::time::Duration::ZERO);
     }
@@ -74,10 +74,10 @@ impl Exec {
             self.balances.again |= !delay.is_zero();
             return;
         }
-        self.spawn(move |rest| async move {
+        self.spawn(move |venue| async move {
             tokio::time::sleep(delay).await;
-            let asked_ms = rest.server_now_ms();
-            Done::Account { asked_ms, result: rest.account().await }
+            let asked_ms = venue.venue_now_ms();
+            Done::Account { asked_ms, result: venue.read_account().await }
         });
     }
 
@@ -88,18 +88,18 @@ impl Exec {
             self.read_account_after(TIED_READ_AGAIN);
         }
         if !update.changed.is_empty() {
-            let _ = self.engine.send(EngineInput::Balances(self.options.venue, update.changed)).await;
+            self.sink.send(ExecEvent::Balances(self.options.venue, update.changed)).await;
         }
     }
 
     /// The account's state at the start (read by the connection), before any stream event.
-    pub(super) fn seed_balances(&mut self, account: &Account, asked_ms: i64) {
+    pub(super) fn seed_balances(&mut self, account: &AccountState, asked_ms: i64) {
         let time = account.update_time.unwrap_or(asked_ms);
-        let rows = account.balances.iter().map(|b| (b.asset.as_str(), Balance { free: b.free, locked: b.locked }));
+        let rows = account.balances.iter().map(|(asset, b)| (asset.as_str(), *b));
         drop(self.balances.newer(rows, time, true).changed);
     }
 
-    pub(super) async fn on_account(&mut self, asked_ms: i64, result: Result<Account, VenueError>) {
+    pub(super) async fn on_account(&mut self, asked_ms: i64, result: Result<AccountState, VenueError>) {
         self.balances.reading = false;
         if std::mem::take(&mut self.balances.again) {
             self.read_account_after(TIED_READ_AGAIN);
@@ -114,8 +114,7 @@ impl Exec {
         // Before the request was sent is the safe side when the venue gives no time:
         // an event of the same moment still wins.
         let time = account.update_time.unwrap_or(asked_ms);
-        let listed: Vec<(String, Balance)> =
-            account.balances.iter().map(|b| (b.asset.clone(), Balance { free: b.free, locked: b.locked })).collect();
+        let listed = account.balances;
         let gone: Vec<(String, Balance)> = self
             .balances
             .as_of
@@ -128,13 +127,9 @@ impl Exec {
         self.apply_balances(update).await;
     }
 
-    /// An account update from the user stream.
-    pub(super) async fn on_stream_balances(
-        &mut self,
-        list: &[crate::venue::binance::user_stream::AssetBalance],
-        time: i64,
-    ) {
-        let rows = list.iter().map(|b| (b.asset.as_str(), Balance { free: b.free, locked: b.locked }));
+    /// An account update from the private stream.
+    pub(super) async fn on_stream_balances(&mut self, list: &[(String, Balance)], time: i64) {
+        let rows = list.iter().map(|(asset, b)| (asset.as_str(), *b));
         let update = self.balances.newer(rows, time, false);
         self.apply_balances(update).await;
     }

@@ -17,7 +17,7 @@ use tradewind_strategies::sdk::{ClientOrderId, InstrumentSpec, NewOrder, OrderKi
 
 use super::lease::{Held, LEASE_BLOCK, Leases};
 use crate::clock;
-use crate::engine::FastMap;
+use crate::collections::FastMap;
 use crate::journal::{Journal, JournalError, Lease, Record, Wake};
 
 pub(super) struct Gate {

@@ -1,7 +1,9 @@
-//! Cancel-replace (STOP_ON_FAILURE), and what a failed one leaves to learn.
+//! Replace (cancel and place as one request where the venue has one), and
+//! what a failed one leaves to learn.
 //!
-//! When the venue refuses a cancel-replace because its cancel failed (-2022,
-//! the order already filled or gone), nothing new was placed, but what became
+//! When the venue refuses a replace because its cancel failed
+//! (`ErrorKind::ReplacedOrderGone`: Binance's -2022, the order already filled
+//! or gone), nothing new was placed, but what became
 //! of the order to replace is not known yet. Its strategy would fall back to
 //! it and send the same replace again at once, so the rejection is held back
 //! until that order's state is known: its fills and terminal update (or a
@@ -14,28 +16,23 @@ use std::time::Duration;
 use tradewind_strategies::sdk::{ClientOrderId, OrderUpdate, Reason};
 
 use super::{Done, Exec, record};
-use crate::venue::binance::error::{Outcome, VenueError};
+use crate::execution::error::{ErrorKind, Outcome, VenueError};
+use crate::execution::venue::{Ack, OrderEntry};
 
 /// Longest wait for the replaced order's state before its replacement's rejection is passed on.
 const RELEASE_AFTER: Duration = Duration::from_secs(5);
 
-impl Exec {
+impl<V: OrderEntry> Exec<V> {
     pub(super) async fn on_replaced(
         &mut self,
         cancel: ClientOrderId,
         id: ClientOrderId,
-        result: Result<serde_json::Value, VenueError>,
+        result: Result<Ack, VenueError>,
     ) {
         let error = match result {
-            Ok(body) => {
-                let order_id = body.pointer("/newOrderResponse/orderId").and_then(serde_json::Value::as_u64);
+            Ok(ack) => {
                 self.finish(cancel, |id| OrderUpdate::Canceled { id }).await;
-                match order_id {
-                    Some(order_id) => self.on_ack(id, order_id).await,
-                    None => {
-                        self.on_send_failed(id, VenueError::unknown("cancelReplace answer without an order id")).await
-                    }
-                }
+                self.on_ack(id, ack.venue_order_id).await;
                 return;
             }
             Err(e) => e,
@@ -65,8 +62,8 @@ impl Exec {
         let Some((replacement, error)) = self.orders.get_mut(&cancel).and_then(|t| t.replaced_by.take()) else {
             return;
         };
-        // -2022: the cancel half failed, the order it replaced had filled or gone.
-        if error.code == Some(-2022) {
+        // The cancel half failed: the order it replaced had filled or gone.
+        if error.kind == ErrorKind::ReplacedOrderGone {
             let reason = Reason::new(record::REPLACED_ORDER_GONE, error.message.clone());
             self.finish(replacement, |id| OrderUpdate::Rejected { id, reason }).await;
             return;

@@ -1,11 +1,12 @@
-//! The Binance execution client. A new order that is clear to go (filters,
-//! a committed client-id lease, room in the rate budget, no order waiting
-//! before it) is signed and handed to the HTTP client from the engine's own
-//! call ([`gate`]); every other request goes through a bounded queue to one
-//! task that validates it against the symbol filters, waits for what it needs
-//! and sends it through the REST client. Each call runs in a task of its own,
+//! The order manager: one per venue, written once against the venue contract
+//! ([`OrderEntry`]). A new order that is clear to go (filters, a committed
+//! client-id lease, room in the rate budget, no order waiting before it) is
+//! signed and handed to the connector from the engine's own call ([`gate`]);
+//! every other request goes through a bounded queue to one task that
+//! validates it against the symbol filters, waits for what it needs and sends
+//! it through the connector. Each call runs in a task of its own,
 //! so a slow new order never holds up a cancel. The task merges what it
-//! learns — REST acks, user-stream reports, queries — into exactly one update
+//! learns — acks, private-stream reports, queries — into exactly one update
 //! of each kind per order: `Accepted` once, each fill once (deduplicated on
 //! trade id), one terminal state.
 //!
@@ -35,13 +36,11 @@ use tradewind_strategies::sdk::{
     VenueId, VenueOrderId,
 };
 
-use super::error::{Outcome, VenueError};
-use super::rest::{OrderAck, OrderInfo, RestClient};
-use super::user_stream::UserEvent;
+use super::error::{ErrorKind, Outcome, VenueError};
+use super::report::{OrderStatus, VenueTrade};
+use super::venue::{AccountEvent, AccountState, Ack, OrderEntry, OrderState};
+use super::{ExecEvent, ExecRequest, Sink};
 use crate::clock;
-use crate::engine::EngineInput;
-use crate::execution::ExecRequest;
-use crate::execution::report::{OrderStatus, VenueTrade};
 use crate::journal::{Journal, OpenEntry, Unjournaled};
 pub use handle::ExecHandle;
 use handle::Job;
@@ -61,13 +60,26 @@ pub struct ExecOptions {
     pub reconcile_every: Duration,
     /// How long startup reconciliation may take before trading starts anyway.
     pub recover_deadline: Duration,
-    /// The `recvWindow` signed requests carry: a request the venue has not
-    /// seen this long after it was sent can no longer be accepted.
+    /// How long after it was sent the venue may still accept a request (Binance's
+    /// `recvWindow`, Bybit's `X-BAPI-RECV-WINDOW`, OKX's `expTime`): until then
+    /// "unknown order" proves nothing.
     pub recv_window_ms: i64,
 }
 
 /// Allowance for the difference between our clock and the venue's.
 const CLOCK_MARGIN_MS: i64 = 1_000;
+
+/// The reason code of an order whose outcome was unknown and that the venue,
+/// asked again and again after its receive window passed, never saw.
+pub const NEVER_SEEN: &str = "never_seen";
+
+/// Until when a request sent at wall-clock `sent_ms` may still be accepted by
+/// the venue (its receive window and a margin for the clocks' difference), on
+/// the monotonic clock.
+fn acceptable_after(sent_ms: i64, recv_window_ms: i64) -> Instant {
+    let left = sent_ms + recv_window_ms + CLOCK_MARGIN_MS - clock::now().0;
+    Instant::now() + Duration::from_millis(u64::try_from(left).unwrap_or(0))
+}
 
 impl ExecOptions {
     pub fn new(venue: VenueId) -> Self {
@@ -84,8 +96,8 @@ impl ExecOptions {
 }
 
 /// A started execution task.
-pub struct Started {
-    pub handle: ExecHandle,
+pub struct Started<V: OrderEntry> {
+    pub handle: ExecHandle<V>,
     pub task: tokio::task::JoinHandle<()>,
     /// What reconciling the journal's open orders with the venue found, for
     /// the engine to apply before any strategy runs (after `adopted`).
@@ -109,14 +121,14 @@ pub struct Journaled {
 /// Starts the execution task after reconciling the orders an earlier run left open.
 /// `account` is the account as read at the start, and when it was asked for
 /// (venue ms): later account updates are ordered against it.
-pub async fn start(
+pub async fn start<V: OrderEntry>(
     options: ExecOptions,
     instruments: tokio::sync::watch::Receiver<Vec<InstrumentSpec>>,
-    rest: Arc<RestClient>,
-    (user, account): (mpsc::Receiver<UserEvent>, Option<(super::rest::Account, i64)>),
-    engine: mpsc::Sender<EngineInput>,
+    venue: Arc<V>,
+    (user, account): (mpsc::Receiver<AccountEvent>, Option<(AccountState, i64)>),
+    sink: Sink,
     Journaled { journal, open, unjournaled, traders }: Journaled,
-) -> Started {
+) -> Started<V> {
     let (tx, rx) = mpsc::channel(options.queue);
     let (results_tx, mut results_rx) = mpsc::channel(options.queue);
     let gate = Arc::new(Mutex::new(gate::Gate::new(options.venue, journal.clone(), instruments)));
@@ -124,8 +136,8 @@ pub async fn start(
         journal,
         gate: gate.clone(),
         options,
-        rest,
-        engine,
+        venue,
+        sink,
         orders: HashMap::new(),
         done: HashSet::new(),
         done_order: VecDeque::new(),
@@ -146,7 +158,7 @@ pub async fn start(
     let deadline = exec.options.recover_deadline;
     let (recovered, adopted) = exec.recover(&mut results_rx, &unjournaled, deadline).await;
     exec.lease_ahead(&traders).await;
-    let handle = ExecHandle::new(tx, gate, exec.rest.clone(), exec.results_tx.clone());
+    let handle = ExecHandle::new(tx, gate, exec.venue.clone(), exec.results_tx.clone());
     Started { handle, task: tokio::spawn(exec.run(rx, user, results_rx)), recovered, adopted }
 }
 
@@ -181,13 +193,13 @@ struct Tracked {
     /// The user stream (re)subscribed while the request was in flight: its
     /// reports may have been missed, so the order is queried once acknowledged.
     query_on_ack: bool,
-    /// Wall-clock ms before which the venue may still accept the request
-    /// (sent + recvWindow): until then "unknown order" proves nothing.
-    acceptable_until: i64,
+    /// Until when the venue may still accept the request (sent + its receive
+    /// window): until then "unknown order" proves nothing.
+    acceptable_until: Instant,
 }
 
 impl Tracked {
-    fn new(order: &NewOrder, stage: Stage, acceptable_until: i64) -> Self {
+    fn new(order: &NewOrder, stage: Stage, acceptable_until: Instant) -> Self {
         Self {
             symbol: order.symbol,
             side: order.side,
@@ -210,16 +222,16 @@ impl Tracked {
 enum Done {
     Placed {
         id: ClientOrderId,
-        result: Result<OrderAck, VenueError>,
+        result: Result<Ack, VenueError>,
     },
     Canceled {
         id: ClientOrderId,
-        result: Result<OrderInfo, VenueError>,
+        result: Result<OrderState, VenueError>,
     },
     Replaced {
         cancel: ClientOrderId,
         id: ClientOrderId,
-        result: Result<serde_json::Value, VenueError>,
+        result: Result<Ack, VenueError>,
     },
     /// Time is up for learning what became of `cancel` after its replacement
     /// failed: the replacement's rejection goes to its strategy now.
@@ -228,7 +240,7 @@ enum Done {
     },
     Queried {
         id: ClientOrderId,
-        result: Result<OrderInfo, VenueError>,
+        result: Result<OrderState, VenueError>,
     },
     Trades {
         id: ClientOrderId,
@@ -236,7 +248,7 @@ enum Done {
         result: Result<Vec<VenueTrade>, VenueError>,
     },
     OpenOrders {
-        result: Result<Vec<OrderInfo>, VenueError>,
+        result: Result<Vec<OrderState>, VenueError>,
     },
     /// A lease renewed ahead of need (see `lease`).
     Leased {
@@ -246,24 +258,25 @@ enum Done {
     /// The whole account, read at `asked_ms` (venue time).
     Account {
         asked_ms: i64,
-        result: Result<super::rest::Account, VenueError>,
+        result: Result<AccountState, VenueError>,
     },
     /// What the venue says about an id that may have been sent unjournaled.
     Probed {
         id: ClientOrderId,
         symbol: Symbol,
-        result: Result<OrderInfo, VenueError>,
+        result: Result<OrderState, VenueError>,
     },
 }
 
 /// Terminal ids remembered to ignore late duplicates.
 const DONE_MEMORY: usize = 10_000;
 
-struct Exec {
+struct Exec<V: OrderEntry> {
     journal: Option<Journal>,
     options: ExecOptions,
-    rest: Arc<RestClient>,
-    engine: mpsc::Sender<EngineInput>,
+    venue: Arc<V>,
+    /// Where updates, balances and adopted orders go (the engine).
+    sink: Sink,
     /// Filters, leases and intents, shared with the engine's order path.
     gate: Arc<Mutex<gate::Gate>>,
     orders: HashMap<ClientOrderId, Tracked>,
@@ -282,11 +295,11 @@ struct Exec {
     balances: balances::Balances,
 }
 
-impl Exec {
+impl<V: OrderEntry> Exec<V> {
     async fn run(
         mut self,
         mut requests: mpsc::Receiver<Job>,
-        mut user: mpsc::Receiver<UserEvent>,
+        mut user: mpsc::Receiver<AccountEvent>,
         mut results: mpsc::Receiver<Done>,
     ) {
         let mut requests_open = true;
@@ -338,8 +351,8 @@ impl Exec {
                     return;
                 }
                 let deadline = Instant::now() + self.options.order_max_age;
-                self.spawn(move |rest| async move {
-                    Done::Placed { id, result: rest.new_order(&id, &order, Some(deadline), origin).await }
+                self.spawn(move |venue| async move {
+                    Done::Placed { id, result: venue.place(id, order, Some(deadline), origin).await }
                 });
             }
             ExecRequest::Cancel { id, symbol } => self.cancel(id, symbol),
@@ -347,8 +360,8 @@ impl Exec {
                 if !self.admit_waiting(id, &order).await {
                     return;
                 }
-                self.spawn(move |rest| async move {
-                    Done::Replaced { cancel, id, result: rest.cancel_replace(&cancel, &id, &order, origin).await }
+                self.spawn(move |venue| async move {
+                    Done::Replaced { cancel, id, result: venue.replace(cancel, id, order, origin).await }
                 });
             }
         }
@@ -390,7 +403,7 @@ impl Exec {
     fn adopt(&mut self, entry: OpenEntry) {
         let pending = matches!(entry.state.as_str(), "pending" | "unknown");
         let stage = if pending { Stage::Unknown { queries: 0 } } else { Stage::Live };
-        let acceptable_until = entry.created_ms + self.options.recv_window_ms + CLOCK_MARGIN_MS;
+        let acceptable_until = acceptable_after(entry.created_ms, self.options.recv_window_ms);
         let tracked = Tracked {
             venue_order_id: entry.venue_order_id,
             accepted: !pending,
@@ -403,35 +416,35 @@ impl Exec {
     }
 
     fn track(&mut self, id: ClientOrderId, order: &NewOrder) {
-        let acceptable_until = clock::now().0 + self.options.recv_window_ms + CLOCK_MARGIN_MS;
+        let acceptable_until = acceptable_after(clock::now().0, self.options.recv_window_ms);
         self.orders.insert(id, Tracked::new(order, Stage::Sent, acceptable_until));
     }
 
     fn spawn<F, Fut>(&mut self, call: F)
     where
-        F: FnOnce(Arc<RestClient>) -> Fut + Send + 'static,
+        F: FnOnce(Arc<V>) -> Fut + Send + 'static,
         Fut: std::future::Future<Output = Done> + Send + 'static,
     {
         self.in_flight += 1;
-        let (rest, tx) = (self.rest.clone(), self.results_tx.clone());
+        let (venue, tx) = (self.venue.clone(), self.results_tx.clone());
         tokio::spawn(async move {
-            let done = call(rest).await;
+            let done = call(venue).await;
             let _ = tx.send(done).await;
         });
     }
 
     /// Like `spawn`, after a delay (queries that settle unknown outcomes).
     fn query_later(&mut self, id: ClientOrderId, symbol: Symbol, after: Duration) {
-        self.spawn(move |rest| async move {
+        self.spawn(move |venue| async move {
             tokio::time::sleep(after).await;
-            Done::Queried { id, result: rest.query_order(symbol, &id).await }
+            Done::Queried { id, result: venue.query(symbol, id).await }
         });
     }
 
     async fn on_done(&mut self, done: Done) {
         match done {
             Done::Placed { id, result } => match result {
-                Ok(ack) => self.on_ack(id, ack.order_id).await,
+                Ok(ack) => self.on_ack(id, ack.venue_order_id).await,
                 Err(e) => self.on_send_failed(id, e).await,
             },
             Done::Replaced { cancel, id, result } => self.on_replaced(cancel, id, result).await,
@@ -461,8 +474,7 @@ impl Exec {
         }
     }
 
-    async fn on_ack(&mut self, id: ClientOrderId, order_id: u64) {
-        let order_id = VenueOrderId::from(order_id);
+    async fn on_ack(&mut self, id: ClientOrderId, order_id: VenueOrderId) {
         let Some(t) = self.orders.get_mut(&id) else { return };
         t.venue_order_id = Some(order_id);
         if t.stage != Stage::Live {
@@ -486,7 +498,7 @@ impl Exec {
     async fn on_send_failed(&mut self, id: ClientOrderId, e: VenueError) {
         match e.outcome {
             Outcome::NotSent => {
-                let code = if e.message.starts_with("rate limit") { "rate_limited" } else { "not_sent" };
+                let code = if e.kind == ErrorKind::RateLimited { "rate_limited" } else { "not_sent" };
                 tracing::warn!(client_order_id = %id, error = %e, "order not sent");
                 self.finish(id, |id| OrderUpdate::Denied { id, reason: Reason::new(code, e.message.clone()) }).await;
             }
@@ -512,7 +524,7 @@ impl Exec {
         }
     }
 
-    async fn on_query(&mut self, id: ClientOrderId, result: Result<OrderInfo, VenueError>) {
+    async fn on_query(&mut self, id: ClientOrderId, result: Result<OrderState, VenueError>) {
         let Some(t) = self.orders.get_mut(&id) else { return };
         match result {
             Ok(info) => {
@@ -532,12 +544,12 @@ impl Exec {
                 } else {
                     (self.options.unknown_queries, Duration::from_millis(500) * (1 << queries.min(6)))
                 };
-                // Until its recvWindow has passed the venue may still take the request: only then
-                // does "unknown order" prove it never will.
-                let expired = clock::now().0 > t.acceptable_until;
+                // Until its receive window has passed the venue may still take the request:
+                // only then does "unknown order" prove it never will.
+                let expired = Instant::now() > t.acceptable_until;
                 if queries >= limit && e.is_unknown_order() && expired {
                     tracing::warn!(client_order_id = %id, "the venue never saw the order; counting it as rejected");
-                    let reason = Reason::new("-2013", "order not found after an unknown outcome");
+                    let reason = Reason::new(NEVER_SEEN, "order not found after an unknown outcome");
                     self.finish(id, |id| OrderUpdate::Rejected { id, reason: reason.clone() }).await;
                     return;
                 }
@@ -550,9 +562,9 @@ impl Exec {
     }
 
     /// Brings a tracked order in line with what the venue says about it.
-    async fn apply_status(&mut self, id: ClientOrderId, info: &OrderInfo) {
+    async fn apply_status(&mut self, id: ClientOrderId, info: &OrderState) {
         let Some(t) = self.orders.get_mut(&id) else { return };
-        let venue_order_id = VenueOrderId::from(info.order_id);
+        let venue_order_id = info.venue_order_id;
         t.venue_order_id = Some(venue_order_id);
         let (accepted, filled, symbol) = (t.accepted, t.filled, t.symbol);
         t.accepted = true;
@@ -568,16 +580,22 @@ impl Exec {
         }
         if info.executed_qty > filled {
             // Fills we have not seen: fetch them, then apply the final state.
-            self.fetch_trades(id, symbol, info.order_id, terminal.then_some(info.status));
+            self.fetch_trades(id, symbol, venue_order_id, terminal.then_some(info.status));
         } else if terminal {
             self.apply_terminal(id, info.status).await;
         }
     }
 
     /// Fetches an order's trades (applied once each), then applies `final_status` if given.
-    fn fetch_trades(&mut self, id: ClientOrderId, symbol: Symbol, order_id: u64, final_status: Option<OrderStatus>) {
-        self.spawn(move |rest| async move {
-            Done::Trades { id, final_status, result: rest.order_trades(symbol, order_id).await }
+    fn fetch_trades(
+        &mut self,
+        id: ClientOrderId,
+        symbol: Symbol,
+        order: VenueOrderId,
+        final_status: Option<OrderStatus>,
+    ) {
+        self.spawn(move |venue| async move {
+            Done::Trades { id, final_status, result: venue.order_trades(symbol, order).await }
         });
     }
 
@@ -699,9 +717,7 @@ impl Exec {
         record::observe(self.options.venue, symbol, &update);
         match &mut self.recovering {
             Some(collected) => collected.push(update),
-            None => {
-                let _ = self.engine.send(EngineInput::Order(Box::new(update))).await;
-            }
+            None => self.sink.send(ExecEvent::Order(Box::new(update))).await,
         }
     }
 }
