@@ -22,6 +22,8 @@ mod lease;
 mod record;
 mod recover;
 mod replace;
+#[cfg(test)]
+mod tests;
 mod user;
 
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -503,11 +505,13 @@ impl<V: OrderEntry> Exec<V> {
                 self.finish(id, |id| OrderUpdate::Denied { id, reason: Reason::new(code, e.message.clone()) }).await;
             }
             Outcome::Rejected => {
-                self.finish(id, |id| OrderUpdate::Rejected {
-                    id,
-                    reason: Reason::new(e.reason_code(), e.message.clone()),
-                })
-                .await;
+                // A replacement refused because the order it replaced had filled or gone:
+                // one code on every venue, counted apart from the venue's real rejections.
+                let code = match e.kind {
+                    ErrorKind::ReplacedOrderGone => record::REPLACED_ORDER_GONE.to_owned(),
+                    _ => e.reason_code(),
+                };
+                self.finish(id, |id| OrderUpdate::Rejected { id, reason: Reason::new(code, e.message.clone()) }).await;
             }
             Outcome::Unknown => {
                 tracing::warn!(client_order_id = %id, error = %e, "order outcome unknown; settling it by query");

@@ -44,7 +44,8 @@ pub fn journal_records(update: &OrderUpdate) -> Vec<Record> {
 }
 
 /// The reason code of a replacement refused because the order it replaced had
-/// already filled or left the book (-2022): routine for a requoting strategy,
+/// already filled or left the book (`ErrorKind::ReplacedOrderGone`, Binance's
+/// -2022), whichever way its strategy hears of it: routine for a requoting strategy,
 /// so counted apart from the venue's real rejections.
 pub const REPLACED_ORDER_GONE: &str = "replaced_order_gone";
 

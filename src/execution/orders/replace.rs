@@ -13,10 +13,10 @@
 
 use std::time::Duration;
 
-use tradewind_strategies::sdk::{ClientOrderId, OrderUpdate, Reason};
+use tradewind_strategies::sdk::{ClientOrderId, OrderUpdate};
 
-use super::{Done, Exec, record};
-use crate::execution::error::{ErrorKind, Outcome, VenueError};
+use super::{Done, Exec};
+use crate::execution::error::{Outcome, VenueError};
 use crate::execution::venue::{Ack, OrderEntry};
 
 /// Longest wait for the replaced order's state before its replacement's rejection is passed on.
@@ -62,12 +62,6 @@ impl<V: OrderEntry> Exec<V> {
         let Some((replacement, error)) = self.orders.get_mut(&cancel).and_then(|t| t.replaced_by.take()) else {
             return;
         };
-        // The cancel half failed: the order it replaced had filled or gone.
-        if error.kind == ErrorKind::ReplacedOrderGone {
-            let reason = Reason::new(record::REPLACED_ORDER_GONE, error.message.clone());
-            self.finish(replacement, |id| OrderUpdate::Rejected { id, reason }).await;
-            return;
-        }
         self.on_send_failed(replacement, error).await;
     }
 }

@@ -110,7 +110,7 @@ async fn a_replace_whose_cancel_failed_waits_for_the_replaced_orders_state() {
         "the fill first: {first:?}"
     );
     let OrderUpdate::Rejected { reason, .. } = h.update(id("it-rp-2")).await else { panic!("then the rejection") };
-    assert_eq!(reason.code, "-2022");
+    assert_eq!(reason.code, "replaced_order_gone", "Binance's -2022, in every venue's terms");
     assert_eq!(h.venue_orders("it-rp-2"), 0, "nothing was placed");
     h.stop().await;
 }
