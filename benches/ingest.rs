@@ -24,7 +24,7 @@ use tradewind::config::RiskConfig;
 use tradewind::engine::{self, Engine, EngineInput, SharedEngine};
 use tradewind::execution::rate_limit::{Limits, RateLimiter};
 use tradewind::risk::RiskManager;
-use tradewind::venue::binance::market::{FeedOptions, FeedSpec, MarketSink, spawn_feeds};
+use tradewind::venue::binance::market::{FeedOptions, FeedSpec, spawn_feeds};
 use tradewind::venue::binance::rest::RestClient;
 use tradewind_strategies::sdk::{
     Context, Intents, MarketEvent, Strategy, StrategyError, Subscription, Symbol, VenueId,
@@ -302,7 +302,7 @@ impl Daemon {
                 book: kind == Kind::Depth,
                 klines: vec![],
             };
-            spawn_feeds(options, vec![spec], Arc::new(rest), MarketSink::Inline(shared), shutdown.clone());
+            spawn_feeds(options, vec![spec], Arc::new(rest), Arc::new(shared), shutdown.clone());
             tx
         });
         Self { runtime, commands, seen, target, reached, shutdown, _engine_input: engine_input }

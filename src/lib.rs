@@ -26,4 +26,5 @@ pub mod portfolio;
 pub mod risk;
 pub mod rng;
 pub mod secret;
+pub mod sink;
 pub mod venue;

@@ -465,7 +465,6 @@ async fn start_venue(
                 account_label: "sim".to_owned(),
                 check_key_permissions: false,
                 allow_withdrawal_keys: false,
-                inline: Some(market),
                 traders: traders.clone(),
             };
             (options, Some(handle))
@@ -499,14 +498,15 @@ async fn start_venue(
                 // The permission endpoint exists on mainnet only.
                 check_key_permissions: b.environment == Environment::Mainnet,
                 allow_withdrawal_keys: b.allow_withdrawal_keys,
-                inline: Some(market),
                 traders: traders.clone(),
             };
             (options, None)
         }
     };
     let subscribed = feeds.clone();
-    let connection = match binance::connect(options, feeds, engine_tx, shutdown).await {
+    let host =
+        crate::sink::Deliveries { market: std::sync::Arc::new(market), events: crate::sink::Sink::channel(engine_tx) };
+    let connection = match binance::connect(options, feeds, host, shutdown).await {
         Ok(connection) => connection,
         // The key is the configuration's: a restart would not help.
         Err(e @ binance::ConnectError::WithdrawalKey(_)) => {

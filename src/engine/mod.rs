@@ -66,14 +66,21 @@ pub enum EngineInput {
     Adopt(Box<(String, OpenOrder)>),
 }
 
-impl From<crate::execution::ExecEvent> for EngineInput {
-    fn from(event: crate::execution::ExecEvent) -> Self {
-        use crate::execution::ExecEvent;
+impl From<crate::sink::VenueEvent> for EngineInput {
+    fn from(event: crate::sink::VenueEvent) -> Self {
+        use crate::sink::VenueEvent;
         match event {
-            ExecEvent::Order(update) => EngineInput::Order(update),
-            ExecEvent::Balances(venue, balances) => EngineInput::Balances(venue, balances),
-            ExecEvent::Adopt(adopted) => EngineInput::Adopt(adopted),
+            VenueEvent::Order(update) => EngineInput::Order(update),
+            VenueEvent::Balances(venue, balances) => EngineInput::Balances(venue, balances),
+            VenueEvent::Instruments(venue, specs) => EngineInput::Instruments(venue, specs),
+            VenueEvent::Adopt(adopted) => EngineInput::Adopt(adopted),
         }
+    }
+}
+
+impl From<(MarketEvent, Option<std::time::Instant>)> for EngineInput {
+    fn from((event, received): (MarketEvent, Option<std::time::Instant>)) -> Self {
+        EngineInput::Market(event, received)
     }
 }
 

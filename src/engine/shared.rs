@@ -15,6 +15,7 @@ use std::time::Instant;
 use tradewind_strategies::sdk::MarketEvent;
 
 use super::Engine;
+use crate::sink::{MarketConsumer, Offer};
 
 /// Events that may wait for the engine to start; past this the connections
 /// wait too (stop reading), as they would behind a full queue.
@@ -66,38 +67,7 @@ impl SharedEngine {
     /// request to a venue (the caller should let it leave soon). Before the
     /// engine starts, events wait for it; once too many wait, so does the caller.
     pub async fn deliver(&self, event: MarketEvent, received: Option<Instant>) -> bool {
-        let mut event = Some(event);
-        if let Some(requested) = self.offer(&mut event, received) {
-            return requested;
-        }
-        loop {
-            let started = self.0.started.notified();
-            // Offered again once the wake-up is armed, so a start in between is not missed.
-            if let Some(requested) = self.offer(&mut event, received) {
-                return requested;
-            }
-            started.await;
-        }
-    }
-
-    /// Delivers the event now (taking it) and says whether it caused a
-    /// request; none (the event left in place) if too many already wait for the start.
-    fn offer(&self, event: &mut Option<MarketEvent>, received: Option<Instant>) -> Option<bool> {
-        match &mut *self.lock() {
-            Stage::Running(engine) => {
-                let requests = engine.core.requests;
-                if let Some(event) = event.take() {
-                    engine.on_market_event_at(&event, received);
-                }
-                Some(engine.core.requests != requests)
-            }
-            Stage::Starting(early) if early.len() >= EARLY_EVENTS => None,
-            Stage::Starting(early) => {
-                early.extend(event.take().map(|e| (e, received)));
-                Some(false)
-            }
-            Stage::Stopped => Some(false),
-        }
+        crate::sink::deliver(self, event, received).await
     }
 
     /// Starts `engine` (`on_start` of every instance), hands it the events
@@ -132,5 +102,29 @@ impl SharedEngine {
         // Connections still waiting for a start that will not come.
         self.0.started.notify_waiters();
         taken
+    }
+}
+
+impl MarketConsumer for SharedEngine {
+    /// Delivers the event now and says whether it caused a request; gives it
+    /// back if too many already wait for the start.
+    fn offer(&self, event: MarketEvent, received: Option<Instant>) -> Offer {
+        match &mut *self.lock() {
+            Stage::Running(engine) => {
+                let requests = engine.core.requests;
+                engine.on_market_event_at(&event, received);
+                Offer::Taken { requested: engine.core.requests != requests }
+            }
+            Stage::Starting(early) if early.len() >= EARLY_EVENTS => Offer::Back(event),
+            Stage::Starting(early) => {
+                early.push((event, received));
+                Offer::Taken { requested: false }
+            }
+            Stage::Stopped => Offer::Taken { requested: false },
+        }
+    }
+
+    fn ready(&self) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        Box::pin(self.0.started.notified())
     }
 }

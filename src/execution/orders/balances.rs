@@ -14,9 +14,9 @@ use std::collections::HashMap;
 use tradewind_strategies::sdk::{Asset, Balance};
 
 use super::{Done, Exec};
-use crate::execution::ExecEvent;
 use crate::execution::error::VenueError;
 use crate::execution::venue::{AccountState, OrderEntry};
+use crate::sink::VenueEvent;
 
 /// Per asset: the venue time (ms) and the state last passed on, and whether
 /// a read of the account (not a stream update) said so.
@@ -88,7 +88,7 @@ impl<V: OrderEntry> Exec<V> {
             self.read_account_after(TIED_READ_AGAIN);
         }
         if !update.changed.is_empty() {
-            self.sink.send(ExecEvent::Balances(self.options.venue, update.changed)).await;
+            self.sink.send(VenueEvent::Balances(self.options.venue, update.changed)).await;
         }
     }
 

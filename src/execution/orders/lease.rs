@@ -26,10 +26,10 @@ use tradewind_strategies::sdk::{ClientOrderId, NewOrder, OpenOrder, Qty, Reason,
 use super::{Done, Exec, Stage, Tracked, acceptable_after};
 use crate::clock;
 use crate::collections::FastMap;
-use crate::execution::ExecEvent;
 use crate::execution::error::VenueError;
 use crate::execution::venue::{OrderEntry, OrderState};
 use crate::journal::{Record, Unjournaled};
+use crate::sink::VenueEvent;
 
 /// Sequence numbers one lease covers ahead of the id that takes it.
 pub(super) const LEASE_BLOCK: u64 = 16;
@@ -273,7 +273,7 @@ impl<V: OrderEntry> Exec<V> {
         let open = (instance.to_owned(), OpenOrder { id, order, filled: Qty::ZERO });
         match &mut self.adopted {
             Some(adopted) => adopted.push(open),
-            None => self.sink.send(ExecEvent::Adopt(Box::new(open))).await,
+            None => self.sink.send(VenueEvent::Adopt(Box::new(open))).await,
         }
         self.orders.insert(
             id,

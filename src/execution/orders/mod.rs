@@ -38,12 +38,13 @@ use tradewind_strategies::sdk::{
     VenueId, VenueOrderId,
 };
 
+use super::ExecRequest;
 use super::error::{ErrorKind, Outcome, VenueError};
 use super::report::{OrderStatus, VenueTrade};
 use super::venue::{AccountEvent, AccountState, Ack, OrderEntry, OrderState};
-use super::{ExecEvent, ExecRequest, Sink};
 use crate::clock;
 use crate::journal::{Journal, OpenEntry, Unjournaled};
+use crate::sink::{Sink, VenueEvent};
 pub use handle::ExecHandle;
 use handle::Job;
 pub use lease::Trader;
@@ -721,7 +722,7 @@ impl<V: OrderEntry> Exec<V> {
         record::observe(self.options.venue, symbol, &update);
         match &mut self.recovering {
             Some(collected) => collected.push(update),
-            None => self.sink.send(ExecEvent::Order(Box::new(update))).await,
+            None => self.sink.send(VenueEvent::Order(Box::new(update))).await,
         }
     }
 }

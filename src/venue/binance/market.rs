@@ -24,7 +24,7 @@ use tradewind_strategies::sdk::{Connectivity, KlineInterval, MarketEvent, Quote,
 use super::book::{Applied, LocalBook, SyncError};
 use super::parse::{StreamEvent, parse_combined};
 use super::rest::{BookTicker, DepthSnapshot, RestClient};
-use crate::engine::{EngineInput, SharedEngine};
+use crate::sink::MarketConsumer;
 use crate::venue::backoff::Backoff;
 use crate::venue::uptime::Uptime;
 
@@ -79,7 +79,7 @@ pub fn spawn_feeds(
     options: FeedOptions,
     specs: Vec<FeedSpec>,
     rest: Arc<RestClient>,
-    engine: MarketSink,
+    engine: Arc<dyn MarketConsumer>,
     shutdown: CancellationToken,
 ) -> Vec<tokio::task::JoinHandle<()>> {
     group_streams(specs)
@@ -108,7 +108,7 @@ pub fn spawn_feeds(
 pub struct FeedLauncher {
     pub(super) options: FeedOptions,
     pub(super) rest: Arc<RestClient>,
-    pub(super) engine: MarketSink,
+    pub(super) engine: Arc<dyn MarketConsumer>,
     pub(super) shutdown: CancellationToken,
 }
 
@@ -177,21 +177,11 @@ pub fn group_streams(specs: Vec<FeedSpec>) -> Vec<Vec<FeedSpec>> {
     groups
 }
 
-/// Where a connection's events go.
-#[derive(Debug, Clone)]
-pub enum MarketSink {
-    /// Into the engine's input queue (tests and tools that watch the events).
-    Queue(mpsc::Sender<EngineInput>),
-    /// Straight into the engine, on the connection's task (the daemon): an
-    /// order an event causes is handed to the HTTP client before the next frame is read.
-    Inline(SharedEngine),
-}
-
 struct Feed {
     options: FeedOptions,
     specs: Vec<FeedSpec>,
     rest: Arc<RestClient>,
-    engine: MarketSink,
+    engine: Arc<dyn MarketConsumer>,
     meters: Meters,
     /// An event of the current run of frames made a strategy send a request.
     requested: AtomicBool,
@@ -643,16 +633,8 @@ impl Feed {
     }
 
     async fn deliver(&self, event: MarketEvent, received: Option<std::time::Instant>) {
-        match &self.engine {
-            // The engine is gone only at shutdown; the session ends on the token then.
-            MarketSink::Queue(tx) => {
-                let _ = tx.send(EngineInput::Market(event, received)).await;
-            }
-            MarketSink::Inline(engine) => {
-                if engine.deliver(event, received).await {
-                    self.requested.store(true, Ordering::Relaxed);
-                }
-            }
+        if crate::sink::deliver(self.engine.as_ref(), event, received).await {
+            self.requested.store(true, Ordering::Relaxed);
         }
     }
 }

@@ -22,11 +22,10 @@ use tokio_util::sync::CancellationToken;
 use tradewind_strategies::sdk::{Asset, Balance, InstrumentSpec, OrderUpdate, VenueId};
 
 use crate::config::Environment;
-use crate::engine::EngineInput;
-use crate::execution::Sink;
 use crate::execution::orders;
 use crate::execution::rate_limit::{Limits, RateLimiter};
 use crate::execution::venue::AccountEvent;
+use crate::sink::{Deliveries, Sink, VenueEvent};
 use error::VenueError;
 use market::{FeedOptions, FeedSpec};
 use rest::{Credentials, RestClient};
@@ -87,9 +86,6 @@ pub struct ConnectOptions {
     /// (mainnet), unless `allow_withdrawal_keys`.
     pub check_key_permissions: bool,
     pub allow_withdrawal_keys: bool,
-    /// Market events go straight into this engine on the connections' tasks
-    /// (none: into the engine's input queue, like everything else).
-    pub inline: Option<crate::engine::SharedEngine>,
     /// The instances that will trade here: their client order id leases are
     /// taken during the start, so no first order waits for a commit.
     pub traders: Vec<orders::Trader>,
@@ -224,7 +220,7 @@ impl KeyRotation {
 pub async fn connect(
     options: ConnectOptions,
     feeds: Vec<FeedSpec>,
-    engine: mpsc::Sender<EngineInput>,
+    host: Deliveries,
     shutdown: CancellationToken,
 ) -> Result<Connection, ConnectError> {
     crate::venue::install_tls_provider();
@@ -251,7 +247,7 @@ pub async fn connect(
         orders_per_10s = info.limits.orders_per_10s,
         "venue connected"
     );
-    let _ = engine.send(EngineInput::Instruments(venue, info.instruments.clone())).await;
+    host.events.send(VenueEvent::Instruments(venue, info.instruments.clone())).await;
 
     let mut tasks = Vec::new();
     let mut user_stream = None;
@@ -275,7 +271,7 @@ pub async fn connect(
             .iter()
             .filter_map(|b| Some((Asset::new(&b.asset).ok()?, Balance { free: b.free, locked: b.locked })))
             .collect();
-        let _ = engine.send(EngineInput::Balances(venue, balances)).await;
+        host.events.send(VenueEvent::Balances(venue, balances)).await;
         account_at_start = Some((order_entry::account_state(&account), asked_ms));
         let mut user = UserStream {
             venue,
@@ -292,10 +288,6 @@ pub async fn connect(
         tracing::info!(%venue, "no API credentials: market data only, orders will be refused");
         drop(user_tx);
     }
-    let engine_feeds = match options.inline.clone() {
-        Some(shared) => market::MarketSink::Inline(shared),
-        None => market::MarketSink::Queue(engine.clone()),
-    };
     let rest_for_keys = rest.clone();
     let (instruments_tx, instruments_rx) = tokio::sync::watch::channel(info.instruments.clone());
     tasks.push(tokio::spawn(refresh_instruments(
@@ -303,7 +295,7 @@ pub async fn connect(
         venue,
         options.instruments_refresh,
         instruments_tx,
-        engine.clone(),
+        host.events.clone(),
         shutdown.clone(),
     )));
     let started = orders::start(
@@ -314,7 +306,7 @@ pub async fn connect(
         instruments_rx,
         rest.clone(),
         (user_rx, account_at_start),
-        Sink::channel(engine),
+        host.events.clone(),
         orders::Journaled {
             journal: options.journal.clone(),
             open: options.recovered.clone(),
@@ -331,7 +323,7 @@ pub async fn connect(
         snapshot_depth: 1000,
         read_buffer: WS_READ_BUFFER,
     };
-    let launcher = market::FeedLauncher { options: feed_options, rest: rest.clone(), engine: engine_feeds, shutdown };
+    let launcher = market::FeedLauncher { options: feed_options, rest: rest.clone(), engine: host.market, shutdown };
     tasks.extend(launcher.spawn(feeds));
     Ok(Connection {
         client: started.handle,
@@ -374,7 +366,7 @@ async fn refresh_instruments(
     venue: VenueId,
     every: Duration,
     instruments: tokio::sync::watch::Sender<Vec<InstrumentSpec>>,
-    engine: mpsc::Sender<EngineInput>,
+    events: Sink,
     shutdown: CancellationToken,
 ) {
     let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
@@ -397,7 +389,7 @@ async fn refresh_instruments(
                 if *instruments.borrow() != info.instruments {
                     tracing::info!(%venue, symbols = info.instruments.len(), "trading rules changed");
                     instruments.send_replace(info.instruments.clone());
-                    let _ = engine.send(EngineInput::Instruments(venue, info.instruments)).await;
+                    events.send(VenueEvent::Instruments(venue, info.instruments)).await;
                 }
             }
             Err(e) => tracing::warn!(%venue, error = %e, "exchangeInfo refresh failed; keeping the current rules"),

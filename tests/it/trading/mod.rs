@@ -9,6 +9,7 @@ use tradewind::engine::EngineInput;
 use tradewind::execution::{ExecRequest, ExecutionClient};
 use tradewind::journal::{Journal, Recovered};
 use tradewind::secret::Secret;
+use tradewind::sink::Deliveries;
 use tradewind::venue::binance::market::FeedSpec;
 use tradewind::venue::binance::rest::Credentials;
 use tradewind::venue::binance::sign::Signer;
@@ -94,11 +95,10 @@ async fn connect_trading(
         account_label: "sim".into(),
         check_key_permissions: true,
         allow_withdrawal_keys: false,
-        inline: None,
         traders,
     };
     let (tx, rx) = mpsc::channel(100_000);
-    let connection = binance::connect(options, feeds, tx, shutdown.clone()).await.unwrap();
+    let connection = binance::connect(options, feeds, Deliveries::queue(tx), shutdown.clone()).await.unwrap();
     (connection, rx, shutdown)
 }
 

@@ -16,7 +16,8 @@ use crate::execution::error::{ErrorKind, Outcome, VenueError};
 use crate::execution::orders::{self, ExecHandle, ExecOptions, Journaled};
 use crate::execution::report::{OrderStatus, VenueTrade};
 use crate::execution::venue::{AccountEvent, AccountState, Ack, OrderEntry, OrderReport, OrderState, ReportEvent};
-use crate::execution::{ExecEvent, ExecRequest, ExecutionClient, Sink};
+use crate::execution::{ExecRequest, ExecutionClient};
+use crate::sink::{Sink, VenueEvent};
 
 type Reply<T> = oneshot::Sender<Result<T, VenueError>>;
 
@@ -154,7 +155,7 @@ impl OrderEntry for FakeVenue {
 pub struct Harness {
     pub handle: ExecHandle<FakeVenue>,
     calls: mpsc::UnboundedReceiver<Call>,
-    events: mpsc::Receiver<ExecEvent>,
+    events: mpsc::Receiver<VenueEvent>,
     pub user: mpsc::Sender<AccountEvent>,
 }
 
@@ -207,8 +208,8 @@ impl Harness {
     pub async fn update(&mut self) -> String {
         loop {
             match self.events.recv().await.expect("the order manager is running") {
-                ExecEvent::Order(update) => return describe(&update),
-                ExecEvent::Balances(..) | ExecEvent::Adopt(_) => {}
+                VenueEvent::Order(update) => return describe(&update),
+                VenueEvent::Balances(..) | VenueEvent::Instruments(..) | VenueEvent::Adopt(_) => {}
             }
         }
     }
@@ -222,8 +223,8 @@ impl Harness {
                     call => return Next::Call(call),
                 },
                 Some(event) = self.events.recv() => match event {
-                    ExecEvent::Order(update) => return Next::Update(describe(&update)),
-                    ExecEvent::Balances(..) | ExecEvent::Adopt(_) => {}
+                    VenueEvent::Order(update) => return Next::Update(describe(&update)),
+                    VenueEvent::Balances(..) | VenueEvent::Instruments(..) | VenueEvent::Adopt(_) => {}
                 },
             }
         }
@@ -240,8 +241,8 @@ impl Harness {
                     call => return Err(call.name()),
                 },
                 Some(event) = self.events.recv() => match event {
-                    ExecEvent::Order(update) => return Err(describe(&update)),
-                    ExecEvent::Balances(..) | ExecEvent::Adopt(_) => {}
+                    VenueEvent::Order(update) => return Err(describe(&update)),
+                    VenueEvent::Balances(..) | VenueEvent::Instruments(..) | VenueEvent::Adopt(_) => {}
                 },
             }
         }
