@@ -567,24 +567,18 @@ async fn start_venue(
     })
 }
 
-/// A Binance venue's key and secret from where its configuration says, with a
-/// digest of both (a reload compares digests to notice a rotated key).
+/// A Binance venue's key and signer from where its configuration says, with a
+/// digest of the key (a reload compares digests to notice a rotated key).
 fn load_credentials(
     source: &crate::config::Credentials,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> anyhow::Result<Option<(Credentials, [u8; 32])>> {
-    use sha2::Digest;
-    let Some((api_key, secret)) = credentials::load(source, env)? else {
+    let Some(key) = credentials::load(source, env)? else {
         return Ok(None);
     };
-    let signer =
-        if secret.expose().starts_with("-----BEGIN") { Signer::ed25519_pem(&secret)? } else { Signer::hmac(&secret)? };
-    let digest = sha2::Sha256::new()
-        .chain_update(api_key.expose().as_bytes())
-        .chain_update([0])
-        .chain_update(secret.expose().as_bytes())
-        .finalize();
-    Ok(Some((Credentials { api_key, signer }, digest.into())))
+    let digest = key.digest();
+    let signer = Signer::of(source.key_type, &key.secret)?;
+    Ok(Some((Credentials { api_key: key.key, signer }, digest)))
 }
 
 /// Merges every instance's subscriptions on one venue into one spec per symbol.

@@ -132,11 +132,37 @@ pub struct Credentials {
     pub api_key_file: Option<PathBuf>,
     /// File holding the API secret (must not be readable by group or others).
     pub api_secret_file: Option<PathBuf>,
+    /// Environment variable holding the key's passphrase (venues whose keys have one).
+    pub api_passphrase_env: Option<String>,
+    /// File holding the key's passphrase.
+    pub api_passphrase_file: Option<PathBuf>,
+    /// What the secret is: `hmac` (a shared secret) or `ed25519` (a PKCS#8 PEM
+    /// private key). Default: read off the secret (a PEM private key is Ed25519).
+    pub key_type: Option<KeyType>,
+}
+
+/// How requests are signed with an API key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KeyType {
+    /// HMAC-SHA256 with the API secret.
+    Hmac,
+    /// Ed25519 with a private key (PKCS#8 PEM).
+    Ed25519,
+}
+
+impl Credentials {
+    /// Whether a passphrase source is named.
+    pub fn has_passphrase(&self) -> bool {
+        self.api_passphrase_env.is_some() || self.api_passphrase_file.is_some()
+    }
 }
 
 /// `[[venues]]`, tagged by `kind`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
+// Read once at startup and at reloads: the variants' sizes do not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum VenueConfig {
     /// The built-in exchange simulator, started in-process on loopback and
     /// traded through the Binance connector.

@@ -83,6 +83,9 @@ pub(super) fn main(file: &Path, raw: &RawConfig, issues: &mut Vec<ConfigIssue>) 
                         "give both an API key source and an API secret source, or neither".into(),
                     );
                 }
+                if c.has_passphrase() {
+                    push(&key("credentials"), "Binance API keys have no passphrase; remove api_passphrase_*".into());
+                }
             }
         }
     }

@@ -18,21 +18,42 @@ pub enum CredentialError {
     EmptyFile(String),
     #[error("{0} is readable by group or others; chmod 600 it")]
     TooOpen(String),
-    #[error("an API key was given without its secret, or a secret without its key")]
+    #[error("an API key was given without its secret, a secret without its key, or a passphrase without either")]
     Incomplete,
 }
 
-/// The (key, secret) pair, or `None` when no credentials are configured (public data only).
-pub fn load(
-    source: &Source,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> Result<Option<(Secret, Secret)>, CredentialError> {
+/// An API key as its sources give it.
+#[derive(Debug)]
+pub struct ApiKey {
+    pub key: Secret,
+    pub secret: Secret,
+    /// The key's passphrase, on venues whose keys have one (OKX, Coinbase's legacy keys).
+    pub passphrase: Option<Secret>,
+}
+
+impl ApiKey {
+    /// A digest of every part (a reload compares digests to notice a rotated key).
+    pub fn digest(&self) -> [u8; 32] {
+        use sha2::Digest;
+        let mut hash = sha2::Sha256::new().chain_update(self.key.expose().as_bytes()).chain_update([0]);
+        hash.update(self.secret.expose().as_bytes());
+        if let Some(p) = &self.passphrase {
+            hash.update([0]);
+            hash.update(p.expose().as_bytes());
+        }
+        hash.finalize().into()
+    }
+}
+
+/// The API key, or `None` when no credentials are configured (public data only).
+pub fn load(source: &Source, env: &dyn Fn(&str) -> Option<String>) -> Result<Option<ApiKey>, CredentialError> {
     // The key file is held to the secret's standard: together they trade the account.
     let key = one(source.api_key_env.as_deref(), source.api_key_file.as_deref(), env)?;
     let secret = one(source.api_secret_env.as_deref(), source.api_secret_file.as_deref(), env)?;
+    let passphrase = one(source.api_passphrase_env.as_deref(), source.api_passphrase_file.as_deref(), env)?;
     match (key, secret) {
-        (Some(k), Some(s)) => Ok(Some((k, s))),
-        (None, None) => Ok(None),
+        (Some(key), Some(secret)) => Ok(Some(ApiKey { key, secret, passphrase })),
+        (None, None) if passphrase.is_none() => Ok(None),
         _ => Err(CredentialError::Incomplete),
     }
 }
@@ -117,13 +138,37 @@ mod tests {
             _ => None,
         };
         let s = Source { api_key_env: Some("K".into()), api_secret_env: Some("S".into()), ..source() };
-        let (k, v) = load(&s, &env).unwrap().unwrap();
-        assert_eq!((k.expose(), v.expose()), ("key-1", "secret-1"));
+        let loaded = load(&s, &env).unwrap().unwrap();
+        assert_eq!((loaded.key.expose(), loaded.secret.expose()), ("key-1", "secret-1"));
+        assert!(loaded.passphrase.is_none());
         let missing = Source { api_secret_env: Some("NOPE".into()), ..s };
         assert_eq!(load(&missing, &env).unwrap_err(), CredentialError::MissingEnv("NOPE".into()));
-        assert_eq!(load(&source(), &env).unwrap(), None);
+        assert!(load(&source(), &env).unwrap().is_none());
         let half = Source { api_key_env: Some("K".into()), ..source() };
         assert_eq!(load(&half, &env).unwrap_err(), CredentialError::Incomplete);
+        let only_passphrase = Source { api_passphrase_env: Some("S".into()), ..source() };
+        assert_eq!(load(&only_passphrase, &env).unwrap_err(), CredentialError::Incomplete);
+    }
+
+    #[test]
+    fn a_passphrase_is_read_with_the_key_and_changes_its_digest() {
+        let env = |k: &str| match k {
+            "K" => Some("key-1".to_owned()),
+            "S" => Some("secret-1".to_owned()),
+            "P" => Some("phrase-1".to_owned()),
+            "P2" => Some("phrase-2".to_owned()),
+            _ => None,
+        };
+        let s = Source { api_key_env: Some("K".into()), api_secret_env: Some("S".into()), ..source() };
+        let with = |p: &str| Source { api_passphrase_env: Some(p.into()), ..s.clone() };
+        let plain = load(&s, &env).unwrap().unwrap();
+        let one = load(&with("P"), &env).unwrap().unwrap();
+        assert_eq!(one.passphrase.as_ref().map(Secret::expose), Some("phrase-1"));
+        let two = load(&with("P2"), &env).unwrap().unwrap();
+        assert_ne!(plain.digest(), one.digest());
+        assert_ne!(one.digest(), two.digest(), "a new passphrase is a rotated key");
+        assert_eq!(one.digest(), load(&with("P"), &env).unwrap().unwrap().digest());
+        assert!(!format!("{one:?}").contains("phrase-1"), "never printed");
     }
 
     #[test]
@@ -165,7 +210,7 @@ mod tests {
         assert!(matches!(e, CredentialError::TooOpen(_)), "{e}");
         assert!(!e.to_string().contains("s\n"));
         std::fs::set_permissions(dir.path().join("secret"), std::fs::Permissions::from_mode(0o600)).unwrap();
-        let (k, v) = load(&s, &env).unwrap().unwrap();
-        assert_eq!((k.expose(), v.expose()), ("k", "s"));
+        let loaded = load(&s, &env).unwrap().unwrap();
+        assert_eq!((loaded.key.expose(), loaded.secret.expose()), ("k", "s"));
     }
 }

@@ -176,6 +176,20 @@ fn cases() -> Vec<Case> {
             &["venues[0].credentials: give both"],
         ),
         (
+            "a passphrase for a binance key",
+            "[[venues]]\nname = \"b\"\nkind = \"binance\"\n[venues.credentials]\napi_key_env = \"K\"\n\
+             api_secret_env = \"S\"\napi_passphrase_env = \"P\""
+                .into(),
+            vec![],
+            &["venues[0].credentials: Binance API keys have no passphrase"],
+        ),
+        (
+            "an unknown key type",
+            "[[venues]]\nname = \"b\"\nkind = \"binance\"\n[venues.credentials]\nkey_type = \"rsa\"".into(),
+            vec![],
+            &["venues[0]: unknown variant `rsa`, expected `hmac` or `ed25519`"],
+        ),
+        (
             "bad decimal",
             format!("{sim}[risk]\nmax_order_notional = \"lots\""),
             vec![],

@@ -22,6 +22,8 @@ pub enum KeyError {
     Empty,
     #[error("the Ed25519 private key is not a valid PKCS#8 PEM key ({0})")]
     BadEd25519Key(String),
+    #[error("key_type = \"hmac\" but the secret is a PEM private key: set key_type = \"ed25519\" for an Ed25519 key")]
+    PemForHmac,
 }
 
 /// A request signer for one API key.
@@ -52,6 +54,18 @@ impl Signer {
     }
 
     /// An Ed25519 signer from a PKCS#8 PEM private key.
+    /// The signer for a secret of `key_type`; without one, a PEM private key is
+    /// Ed25519 and anything else an HMAC secret.
+    pub fn of(key_type: Option<crate::config::KeyType>, secret: &Secret) -> Result<Self, KeyError> {
+        use crate::config::KeyType;
+        let pem = secret.expose().trim_start().starts_with("-----BEGIN");
+        match (key_type, pem) {
+            (Some(KeyType::Ed25519), _) | (None, true) => Self::ed25519_pem(secret),
+            (Some(KeyType::Hmac), true) => Err(KeyError::PemForHmac),
+            (Some(KeyType::Hmac), false) | (None, false) => Self::hmac(secret),
+        }
+    }
+
     pub fn ed25519_pem(pem: &Secret) -> Result<Self, KeyError> {
         let key = SigningKey::from_pkcs8_pem(pem.expose()).map_err(|e| KeyError::BadEd25519Key(e.to_string()))?;
         Ok(Signer::Ed25519(Box::new(key)))
@@ -395,6 +409,21 @@ mod tests {
             signer.sign_ws(ws.as_bytes()),
             "Ws+5m/CMnpkko0uBFxGTZ2+fjqqBXsUjRiaz173fPhXTkhoDBYNZ6wcYNeWItdrGn1pvG7vkwx2fhmJdAZ3KDQ=="
         );
+    }
+
+    #[test]
+    fn the_key_type_picks_the_signer_and_a_mismatch_is_refused() {
+        use crate::config::KeyType;
+        let pem = Secret::new(ED25519_PEM);
+        let hmac = Secret::new("NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j");
+        assert!(matches!(Signer::of(None, &pem), Ok(Signer::Ed25519(_))), "a PEM key reads as Ed25519");
+        assert!(matches!(Signer::of(Some(KeyType::Ed25519), &pem), Ok(Signer::Ed25519(_))));
+        assert!(matches!(Signer::of(None, &hmac), Ok(Signer::Hmac(_))));
+        assert!(matches!(Signer::of(Some(KeyType::Hmac), &hmac), Ok(Signer::Hmac(_))));
+        assert!(matches!(Signer::of(Some(KeyType::Hmac), &pem), Err(KeyError::PemForHmac)));
+        let Err(e) = Signer::of(Some(KeyType::Ed25519), &hmac) else { panic!("an HMAC secret is no Ed25519 key") };
+        assert!(matches!(e, KeyError::BadEd25519Key(_)));
+        assert!(!e.to_string().contains("NhqPtmd"), "the secret never reaches the message: {e}");
     }
 
     /// Section D4's Bybit vectors exercise the same HMAC-SHA256 hex primitive
