@@ -24,8 +24,9 @@ use tradewind::config::RiskConfig;
 use tradewind::engine::{self, Engine, EngineInput, SharedEngine};
 use tradewind::execution::rate_limit::{Limits, RateLimiter};
 use tradewind::risk::RiskManager;
-use tradewind::venue::binance::market::{FeedOptions, FeedSpec, spawn_feeds};
+use tradewind::venue::binance::market::{FeedOptions, spawn_feeds};
 use tradewind::venue::binance::rest::RestClient;
+use tradewind::venue::feed::FeedSpec;
 use tradewind_strategies::sdk::{
     Context, Intents, MarketEvent, Strategy, StrategyError, Subscription, Symbol, VenueId,
 };

@@ -9,18 +9,14 @@ use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use tradewind_strategies::sdk::{Strategy, VenueId, owner};
 
-use crate::config::{Config, Environment, VenueConfig};
+use crate::config::{Config, VenueConfig};
 use crate::engine::{self, Engine};
 use crate::journal::{Journal, OpenEntry, Recovered, Unjournaled};
 use crate::lifecycle::{Phase, ReloadRequest};
 use crate::risk::RiskManager;
-use crate::secret::Secret;
-use crate::venue::binance::market::FeedSpec;
-use crate::venue::binance::rest::Credentials;
-use crate::venue::binance::sign::Signer;
-use crate::venue::binance::{self, ConnectOptions, Endpoints};
 use crate::venue::credentials;
-use crate::venue::sim::{self, SimConfig, SimHandle};
+use crate::venue::feed::FeedSpec;
+use crate::venue::sim::SimHandle;
 
 /// Publishes the phase (health checks, the API) and exports it as
 /// `tradewind_phase{phase}` (1 for the current one, 0 for the others).
@@ -176,10 +172,10 @@ struct StartedVenue {
     name: String,
     id: VenueId,
     /// Starts feeds for what a reload adds, and what is subscribed so far.
-    feeds: crate::venue::binance::market::FeedLauncher,
+    feeds: Box<dyn crate::venue::AddFeeds>,
     subscribed: Vec<FeedSpec>,
     /// Swaps the API key (reload), and a digest of the key in use to see that it changed.
-    keys: binance::KeyRotation,
+    keys: Box<dyn crate::venue::KeyRotation>,
     key_fingerprint: Option<[u8; 32]>,
     /// What reconciling the journal's open orders with the venue changed.
     reconciled: Vec<tradewind_strategies::sdk::OrderUpdate>,
@@ -428,97 +424,30 @@ async fn start_venue(
         .map(|(instance, first_seq, symbols)| crate::execution::orders::Trader { instance, first_seq, symbols })
         .collect();
     let feeds = feed_specs(engine, id);
-    // The venue pings every 20 s: 45 s of silence means the connection is dead.
-    let silence_timeout = Duration::from_secs(45);
-    let instruments_refresh = Duration::from_secs(3600);
-    let request_timeout = Duration::from_secs(10);
-    let mut key_fingerprint = None;
-    let (options, sim) = match venue {
-        VenueConfig::Sim(s) => {
-            let sim_config = match &s.sim_config {
-                Some(path) => {
-                    let dir = config.file.parent().unwrap_or(std::path::Path::new("."));
-                    SimConfig::load(&dir.join(path))?
-                }
-                None => SimConfig::default(),
-            };
-            let listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
-            let sim_options = sim::SimOptions { listen, seed: s.seed, config: sim_config, accounts: Vec::new() };
-            let handle = sim::start(sim_options, shutdown.child_token()).await?;
-            let credentials = Credentials {
-                api_key: Secret::new(sim::DEMO_API_KEY),
-                signer: Signer::hmac(&Secret::new(sim::DEMO_API_SECRET))?,
-            };
-            let endpoints =
-                Endpoints { rest: handle.rest_url(), stream: handle.stream_url(), ws_api: handle.ws_api_url() };
-            let options = ConnectOptions {
-                venue: id,
-                endpoints,
-                credentials: Some(credentials),
-                recv_window_ms: 5000,
-                silence_timeout,
-                instruments_refresh,
-                request_timeout,
-                journal: Some(journal.clone()),
-                recovered: open,
-                unjournaled,
-                account_label: "sim".to_owned(),
-                check_key_permissions: false,
-                allow_withdrawal_keys: false,
-                traders: traders.clone(),
-            };
-            (options, Some(handle))
-        }
-        VenueConfig::Binance(b) => {
-            let mut endpoints = Endpoints::of(b.environment);
-            for (url, over) in [
-                (&mut endpoints.rest, &b.rest_url),
-                (&mut endpoints.stream, &b.stream_url),
-                (&mut endpoints.ws_api, &b.ws_api_url),
-            ] {
-                if let Some(o) = over {
-                    *url = o.clone();
-                }
-            }
-            let loaded = load_credentials(&b.credentials, &|k| std::env::var(k).ok())?;
-            key_fingerprint = loaded.as_ref().map(|(_, fp)| *fp);
-            let credentials = loaded.map(|(c, _)| c);
-            let options = ConnectOptions {
-                venue: id,
-                endpoints,
-                credentials,
-                recv_window_ms: b.recv_window_ms,
-                silence_timeout,
-                instruments_refresh,
-                request_timeout,
-                journal: Some(journal.clone()),
-                recovered: open,
-                unjournaled,
-                account_label: format!("binance/{}", b.environment.as_str()),
-                // The permission endpoint exists on mainnet only.
-                check_key_permissions: b.environment == Environment::Mainnet,
-                allow_withdrawal_keys: b.allow_withdrawal_keys,
-                traders: traders.clone(),
-            };
-            (options, None)
-        }
-    };
     let subscribed = feeds.clone();
-    let host =
-        crate::sink::Deliveries { market: std::sync::Arc::new(market), events: crate::sink::Sink::channel(engine_tx) };
-    let connection = match binance::connect(options, feeds, host, shutdown).await {
+    let cx = crate::venue::VenueContext {
+        id,
+        config_dir: config.file.parent().unwrap_or(std::path::Path::new(".")).to_owned(),
+        journal: journal.clone(),
+        open,
+        unjournaled,
+        traders,
+        feeds,
+        host: crate::sink::Deliveries {
+            market: std::sync::Arc::new(market),
+            events: crate::sink::Sink::channel(engine_tx),
+        },
+        shutdown,
+    };
+    let connection = match crate::venue::start(venue, cx).await {
         Ok(connection) => connection,
-        // The key is the configuration's: a restart would not help.
-        Err(e @ binance::ConnectError::WithdrawalKey(_)) => {
+        // The venue's configuration is wrong: a restart would not help.
+        Err(crate::venue::StartError::Refused { key, message }) => {
             let index = config.venues.iter().position(|v| v.name() == venue.name()).unwrap_or_default();
-            let issue = crate::config::ConfigIssue::new(
-                &config.file,
-                Some(&format!("venues[{index}].credentials")),
-                e.to_string(),
-            );
+            let issue = crate::config::ConfigIssue::new(&config.file, Some(&format!("venues[{index}].{key}")), message);
             return Err(ConfigRefused(crate::config::ConfigErrors(vec![issue])).into());
         }
-        Err(e) => return Err(e.into()),
+        Err(crate::venue::StartError::Failed(e)) => return Err(e),
     };
     let trading_here: Vec<&crate::config::StrategyConfig> =
         config.strategies.iter().filter(|s| s.enabled && s.venue_name == venue.name()).collect();
@@ -548,74 +477,25 @@ async fn start_venue(
     if !unlisted.is_empty() {
         return Err(ConfigRefused(crate::config::ConfigErrors(unlisted)).into());
     }
-    let keys = connection.keys;
     // The rules now, so restored positions can tell base-asset fees (the queued copy follows).
     engine.handle(engine::EngineInput::Instruments(id, connection.instruments.clone()));
-    engine.add_venue(id, Box::new(connection.client));
+    engine.add_venue(id, connection.client);
     Ok(StartedVenue {
         name: venue.name().to_owned(),
         id,
         feeds: connection.feeds,
         subscribed,
-        keys,
-        key_fingerprint,
+        keys: connection.keys,
+        key_fingerprint: connection.key_fingerprint,
         reconciled: connection.recovered,
         adopted: connection.adopted,
         exec_task: connection.exec_task,
         tasks: connection.tasks,
-        sim,
+        sim: connection.sim,
     })
-}
-
-/// A Binance venue's key and signer from where its configuration says, with a
-/// digest of the key (a reload compares digests to notice a rotated key).
-fn load_credentials(
-    source: &crate::config::Credentials,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> anyhow::Result<Option<(Credentials, [u8; 32])>> {
-    let Some(key) = credentials::load(source, env)? else {
-        return Ok(None);
-    };
-    let digest = key.digest();
-    let signer = Signer::of(source.key_type, &key.secret)?;
-    Ok(Some((Credentials { api_key: key.key, signer }, digest)))
 }
 
 /// Merges every instance's subscriptions on one venue into one spec per symbol.
 fn feed_specs(engine: &Engine, venue: VenueId) -> Vec<FeedSpec> {
-    feed_specs_of(engine.subscriptions(), venue)
-}
-
-/// [`feed_specs`] over any list of subscriptions.
-fn feed_specs_of<'a>(
-    subscriptions: impl Iterator<Item = &'a tradewind_strategies::sdk::Subscription>,
-    venue: VenueId,
-) -> Vec<FeedSpec> {
-    let mut specs: Vec<FeedSpec> = Vec::new();
-    for sub in subscriptions.filter(|s| s.venue == venue) {
-        for symbol in &sub.symbols {
-            let spec = match specs.iter_mut().position(|s| s.symbol == *symbol) {
-                Some(i) => &mut specs[i],
-                None => {
-                    specs.push(FeedSpec {
-                        symbol: *symbol,
-                        trades: false,
-                        quotes: false,
-                        book: false,
-                        klines: Vec::new(),
-                    });
-                    specs.last_mut().expect("just pushed")
-                }
-            };
-            spec.trades |= sub.trades;
-            spec.quotes |= sub.quotes;
-            spec.book |= sub.book;
-            if let Some(k) = sub.klines
-                && !spec.klines.contains(&k)
-            {
-                spec.klines.push(k);
-            }
-        }
-    }
-    specs
+    crate::venue::feed::of_subscriptions(engine.subscriptions(), venue)
 }

@@ -51,7 +51,8 @@ pub async fn check(config: &Config, env: &dyn Fn(&str) -> Option<String>) -> Res
         if let Some(url) = &b.rest_url {
             endpoints.rest = url.clone();
         }
-        let credentials = super::load_credentials(&b.credentials, env).map_err(|e| unreachable(&format!("{e:#}")))?;
+        let credentials = crate::venue::binance::start::load_credentials(&b.credentials, env)
+            .map_err(|e| unreachable(&format!("{e:#}")))?;
         let limiter = Arc::new(RateLimiter::new(Limits::default()));
         let rest = RestClient::new(
             &endpoints.rest,

@@ -44,7 +44,7 @@ pub fn check(
                         "mainnet is real money: set runtime.live = true or pass --live to trade on it",
                     ));
                 }
-                match super::load_credentials(&b.credentials, env) {
+                match crate::venue::binance::start::load_credentials(&b.credentials, env) {
                     Ok(Some(_)) => {}
                     Ok(None) => {
                         for s in trading {

@@ -14,11 +14,11 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::lifecycle::ReloadOutcome;
 
-use super::{StartedVenue, feed_specs_of};
+use super::StartedVenue;
 use crate::config::{Config, VenueConfig, diff};
 use crate::engine::EngineInput;
 use crate::engine::reload::{Reconfigure, Start};
-use crate::venue::binance::market;
+use crate::venue::feed::{self, FeedSpec};
 
 /// The configuration in force.
 pub(super) struct Live {
@@ -60,10 +60,10 @@ pub(super) async fn apply(
     let mut key_errors = Vec::new();
     for (i, venue) in venues.iter().enumerate() {
         let Some(source) = new.venue(&venue.name).and_then(VenueConfig::credentials) else { continue };
-        match super::load_credentials(source, &|k| std::env::var(k).ok()) {
-            Ok(Some((credentials, digest))) if Some(digest) != venue.key_fingerprint => {
+        match venue.keys.load(source) {
+            Ok(Some(key)) if Some(key.digest) != venue.key_fingerprint => {
                 if venue.keys.has_key() {
-                    rotations.push((i, credentials, digest));
+                    rotations.push((i, key));
                 } else {
                     key_errors.push(format!("venue {:?}: a key was added; adding one needs a restart", venue.name));
                 }
@@ -108,21 +108,28 @@ pub(super) async fn apply(
     };
     let mut streams_added = 0;
     for venue in venues.iter_mut() {
-        let wanted = feed_specs_of(subscriptions.iter(), venue.id);
-        let missing = market::missing(&venue.subscribed, &wanted);
+        let wanted = feed::of_subscriptions(subscriptions.iter(), venue.id);
+        let missing = feed::missing(&venue.subscribed, &wanted);
         if missing.is_empty() {
             continue;
         }
-        streams_added += missing.iter().map(|s| s.streams().len()).sum::<usize>();
-        tracing::info!(venue = %venue.name, streams = ?missing.iter().flat_map(|s| s.streams()).collect::<Vec<_>>(), "subscribing on a new connection");
+        let channels: Vec<String> = missing.iter().flat_map(FeedSpec::channels).collect();
+        streams_added += channels.len();
+        tracing::info!(venue = %venue.name, ?channels, "subscribing on a new connection");
         venue.tasks.extend(venue.feeds.spawn(missing.clone()));
         venue.subscribed.extend(missing);
     }
     let mut keys_rotated = Vec::new();
-    for (i, credentials, digest) in rotations {
+    for (i, key) in rotations {
         let venue = &mut venues[i];
-        if let Some(task) = venue.keys.rotate(credentials) {
-            venue.tasks.push(task);
+        let digest = key.digest;
+        match venue.keys.rotate(key) {
+            Ok(task) => venue.tasks.extend(task),
+            Err(e) => {
+                // Checked when it was read: only a key changed on disk in between gets here.
+                tracing::error!(venue = %venue.name, error = format!("{e:#}"), "API key not rotated; the old key stays in use");
+                continue;
+            }
         }
         venue.key_fingerprint = Some(digest);
         tracing::warn!(venue = %venue.name, "API key rotated: new requests and the user stream use the new key");

@@ -19,45 +19,34 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
-use tradewind_strategies::sdk::{Connectivity, KlineInterval, MarketEvent, Quote, Symbol, VenueId};
+use tradewind_strategies::sdk::{Connectivity, MarketEvent, Quote, Symbol, VenueId};
 
 use super::book::{Applied, LocalBook, SyncError};
 use super::parse::{StreamEvent, parse_combined};
 use super::rest::{BookTicker, DepthSnapshot, RestClient};
 use crate::sink::MarketConsumer;
 use crate::venue::backoff::Backoff;
+use crate::venue::feed::FeedSpec;
 use crate::venue::uptime::Uptime;
 
 /// Binance's limit of streams on one connection.
 pub const MAX_STREAMS_PER_CONNECTION: usize = 1024;
 
-/// What to receive for one symbol.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FeedSpec {
-    pub symbol: Symbol,
-    pub trades: bool,
-    pub quotes: bool,
-    pub book: bool,
-    pub klines: Vec<KlineInterval>,
-}
-
-impl FeedSpec {
-    /// The stream names, lower-case as Binance requires.
-    pub fn streams(&self) -> Vec<String> {
-        let s = self.symbol.as_str().to_ascii_lowercase();
-        let mut out = Vec::new();
-        if self.trades {
-            out.push(format!("{s}@trade"));
-        }
-        if self.quotes {
-            out.push(format!("{s}@bookTicker"));
-        }
-        if self.book {
-            out.push(format!("{s}@depth@100ms"));
-        }
-        out.extend(self.klines.iter().map(|k| format!("{s}@kline_{}", k.as_str())));
-        out
+/// The stream names of `spec`, lower-case as Binance requires.
+pub fn streams(spec: &FeedSpec) -> Vec<String> {
+    let s = spec.symbol.as_str().to_ascii_lowercase();
+    let mut out = Vec::new();
+    if spec.trades {
+        out.push(format!("{s}@trade"));
     }
+    if spec.quotes {
+        out.push(format!("{s}@bookTicker"));
+    }
+    if spec.book {
+        out.push(format!("{s}@depth@100ms"));
+    }
+    out.extend(spec.klines.iter().map(|k| format!("{s}@kline_{}", k.as_str())));
+    out
 }
 
 /// Settings of the market connections.
@@ -118,31 +107,12 @@ impl FeedLauncher {
     }
 }
 
-/// What `wanted` adds to `subscribed`: per symbol, only the channels not subscribed yet.
-pub fn missing(subscribed: &[FeedSpec], wanted: &[FeedSpec]) -> Vec<FeedSpec> {
-    wanted
-        .iter()
-        .filter_map(|w| {
-            let old = subscribed.iter().filter(|s| s.symbol == w.symbol);
-            let (mut trades, mut quotes, mut book, mut klines) = (w.trades, w.quotes, w.book, w.klines.clone());
-            for o in old {
-                trades &= !o.trades;
-                quotes &= !o.quotes;
-                book &= !o.book;
-                klines.retain(|k| !o.klines.contains(k));
-            }
-            let spec = FeedSpec { symbol: w.symbol, trades, quotes, book, klines };
-            (!spec.streams().is_empty()).then_some(spec)
-        })
-        .collect()
-}
-
 /// The combined-stream URL of `specs` under `base`. Stream names are
 /// percent-encoded: Binance lists symbols such as `币安人生USDT`, and raw UTF-8
 /// in a URL is refused by strict servers (ASCII names go as they are).
 pub fn stream_url(base: &str, specs: &[FeedSpec]) -> String {
     let mut url = format!("{}/stream?streams=", base.trim_end_matches('/'));
-    for (i, stream) in specs.iter().flat_map(FeedSpec::streams).enumerate() {
+    for (i, stream) in specs.iter().flat_map(streams).enumerate() {
         if i > 0 {
             url.push('/');
         }
@@ -162,7 +132,7 @@ pub fn group_streams(specs: Vec<FeedSpec>) -> Vec<Vec<FeedSpec>> {
     let mut groups: Vec<Vec<FeedSpec>> = vec![Vec::new()];
     let mut count = 0;
     for spec in specs {
-        let n = spec.streams().len();
+        let n = streams(&spec).len();
         if n == 0 {
             continue;
         }
@@ -307,7 +277,7 @@ impl Feed {
             };
             if !planned {
                 let down_ms = uptime.up().map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
-                tracing::info!(venue = %self.options.venue, streams = self.specs.iter().map(|s| s.streams().len()).sum::<usize>(), down_ms, "market stream connected");
+                tracing::info!(venue = %self.options.venue, streams = self.specs.iter().map(|s| streams(s).len()).sum::<usize>(), down_ms, "market stream connected");
                 self.connectivity(true).await;
             }
             let end = self.session(ws, &mut books, &shutdown).await;
@@ -642,6 +612,7 @@ impl Feed {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tradewind_strategies::sdk::KlineInterval;
 
     #[test]
     fn more_than_1024_streams_are_split_over_connections() {
@@ -653,7 +624,7 @@ mod tests {
             klines: vec![KlineInterval::M1],
         };
         let groups = group_streams((0..300).map(spec).collect());
-        let sizes: Vec<usize> = groups.iter().map(|g| g.iter().map(|s| s.streams().len()).sum()).collect();
+        let sizes: Vec<usize> = groups.iter().map(|g| g.iter().map(|s| streams(s).len()).sum()).collect();
         assert_eq!(sizes, [1024, 176]);
         assert!(
             group_streams(vec![FeedSpec { klines: vec![], trades: false, quotes: false, book: false, ..spec(1) }])
@@ -689,6 +660,6 @@ mod tests {
             book: true,
             klines: vec![KlineInterval::M1],
         };
-        assert_eq!(spec.streams(), ["btcusdt@trade", "btcusdt@bookTicker", "btcusdt@depth@100ms", "btcusdt@kline_1m"]);
+        assert_eq!(streams(&spec), ["btcusdt@trade", "btcusdt@bookTicker", "btcusdt@depth@100ms", "btcusdt@kline_1m"]);
     }
 }

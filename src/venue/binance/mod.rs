@@ -12,6 +12,7 @@ pub mod order_entry;
 pub mod parse;
 pub mod rest;
 pub mod sign;
+pub mod start;
 pub mod user_stream;
 
 use std::sync::Arc;
@@ -26,8 +27,9 @@ use crate::execution::orders;
 use crate::execution::rate_limit::{Limits, RateLimiter};
 use crate::execution::venue::AccountEvent;
 use crate::sink::{Deliveries, Sink, VenueEvent};
+use crate::venue::feed::FeedSpec;
 use error::VenueError;
-use market::{FeedOptions, FeedSpec};
+use market::FeedOptions;
 use rest::{Credentials, RestClient};
 
 /// The three base URLs of a Binance environment.
@@ -161,7 +163,7 @@ pub struct Connection {
     /// Starts feeds for subscriptions added later (reload).
     pub feeds: market::FeedLauncher,
     /// Swaps the API key (reload).
-    pub keys: KeyRotation,
+    pub keys: Keys,
 }
 
 /// The user-data stream of a venue, restartable with another key.
@@ -195,12 +197,12 @@ impl UserStream {
 /// Key rotation without a restart: later requests are signed with the new
 /// key, and the user-data stream resubscribes with it (the execution task
 /// reconciles open orders when it is back).
-pub struct KeyRotation {
+pub struct Keys {
     rest: Arc<RestClient>,
     user: Option<UserStream>,
 }
 
-impl KeyRotation {
+impl Keys {
     /// Whether the venue runs with a key (only then can it be rotated).
     pub fn has_key(&self) -> bool {
         self.user.is_some()
@@ -334,7 +336,7 @@ pub async fn connect(
         adopted: started.adopted,
         tasks,
         feeds: launcher,
-        keys: KeyRotation { rest: rest_for_keys, user: user_stream },
+        keys: Keys { rest: rest_for_keys, user: user_stream },
     })
 }
 

@@ -10,10 +10,10 @@ use tradewind::execution::{ExecRequest, ExecutionClient};
 use tradewind::journal::{Journal, Recovered};
 use tradewind::secret::Secret;
 use tradewind::sink::Deliveries;
-use tradewind::venue::binance::market::FeedSpec;
 use tradewind::venue::binance::rest::Credentials;
 use tradewind::venue::binance::sign::Signer;
 use tradewind::venue::binance::{self, ConnectOptions, Connection, Endpoints};
+use tradewind::venue::feed::FeedSpec;
 use tradewind::venue::sim::config::FaultConfig;
 use tradewind::venue::sim::{self, SimConfig, SimHandle};
 use tradewind_strategies::sdk::{

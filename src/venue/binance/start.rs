@@ -1,0 +1,161 @@
+//! Starting a Binance venue from its configuration (and the simulator, which
+//! speaks Binance's protocol, for `kind = "sim"`): the URLs of its
+//! environment, its key, the connection, and what the host keeps of it.
+
+use std::time::Duration;
+
+use tokio::task::JoinHandle;
+
+use super::market::FeedLauncher;
+use super::rest::Credentials;
+use super::sign::Signer;
+use super::{ConnectError, ConnectOptions, Connection, Endpoints, Keys};
+use crate::config::{BinanceVenueConfig, Environment, SimVenueConfig};
+use crate::secret::Secret;
+use crate::venue::feed::FeedSpec;
+use crate::venue::sim::{self, SimConfig};
+use crate::venue::{AddFeeds, KeyRotation, LoadedKey, StartError, Started, VenueContext, credentials};
+
+/// The venue pings every 20 s: 45 s of silence means the connection is dead.
+const SILENCE_TIMEOUT: Duration = Duration::from_secs(45);
+const INSTRUMENTS_REFRESH: Duration = Duration::from_secs(3600);
+/// Binance's own backend gives up after 10 s.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// `kind = "sim"`: the simulator started in-process on loopback, traded through the Binance connector.
+pub async fn sim(config: &SimVenueConfig, cx: VenueContext) -> Result<Started, StartError> {
+    let sim_config = match &config.sim_config {
+        Some(path) => SimConfig::load(&cx.config_dir.join(path)).map_err(anyhow::Error::from)?,
+        None => SimConfig::default(),
+    };
+    let listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+    let sim_options = sim::SimOptions { listen, seed: config.seed, config: sim_config, accounts: Vec::new() };
+    let handle = sim::start(sim_options, cx.shutdown.child_token()).await.map_err(anyhow::Error::from)?;
+    let credentials = Credentials {
+        api_key: Secret::new(sim::DEMO_API_KEY),
+        signer: Signer::hmac(&Secret::new(sim::DEMO_API_SECRET)).map_err(anyhow::Error::from)?,
+    };
+    let endpoints = Endpoints { rest: handle.rest_url(), stream: handle.stream_url(), ws_api: handle.ws_api_url() };
+    let options = ConnectOptions {
+        credentials: Some(credentials),
+        recv_window_ms: 5000,
+        account_label: "sim".to_owned(),
+        check_key_permissions: false,
+        allow_withdrawal_keys: false,
+        ..options(&cx, endpoints)
+    };
+    let mut started = connect(options, cx, None).await?;
+    started.sim = Some(handle);
+    Ok(started)
+}
+
+/// `kind = "binance"`: Binance Spot on mainnet, testnet or demo.
+pub async fn binance(config: &BinanceVenueConfig, cx: VenueContext) -> Result<Started, StartError> {
+    let mut endpoints = Endpoints::of(config.environment);
+    for (url, over) in [
+        (&mut endpoints.rest, &config.rest_url),
+        (&mut endpoints.stream, &config.stream_url),
+        (&mut endpoints.ws_api, &config.ws_api_url),
+    ] {
+        if let Some(o) = over {
+            *url = o.clone();
+        }
+    }
+    let loaded = load_credentials(&config.credentials, &|k| std::env::var(k).ok())?;
+    let fingerprint = loaded.as_ref().map(|(_, fp)| *fp);
+    let options = ConnectOptions {
+        credentials: loaded.map(|(c, _)| c),
+        recv_window_ms: config.recv_window_ms,
+        account_label: format!("binance/{}", config.environment.as_str()),
+        // The permission endpoint exists on mainnet only.
+        check_key_permissions: config.environment == Environment::Mainnet,
+        allow_withdrawal_keys: config.allow_withdrawal_keys,
+        ..options(&cx, endpoints)
+    };
+    connect(options, cx, fingerprint).await
+}
+
+/// The settings every Binance-protocol venue shares.
+fn options(cx: &VenueContext, endpoints: Endpoints) -> ConnectOptions {
+    ConnectOptions {
+        venue: cx.id,
+        endpoints,
+        credentials: None,
+        recv_window_ms: 5000,
+        silence_timeout: SILENCE_TIMEOUT,
+        instruments_refresh: INSTRUMENTS_REFRESH,
+        request_timeout: REQUEST_TIMEOUT,
+        journal: Some(cx.journal.clone()),
+        recovered: cx.open.clone(),
+        unjournaled: cx.unjournaled.clone(),
+        account_label: String::new(),
+        check_key_permissions: false,
+        allow_withdrawal_keys: false,
+        traders: cx.traders.clone(),
+    }
+}
+
+async fn connect(
+    options: ConnectOptions,
+    cx: VenueContext,
+    key_fingerprint: Option<[u8; 32]>,
+) -> Result<Started, StartError> {
+    let connection = match super::connect(options, cx.feeds, cx.host, cx.shutdown).await {
+        Ok(connection) => connection,
+        Err(e @ ConnectError::WithdrawalKey(_)) => {
+            return Err(StartError::Refused { key: "credentials".into(), message: e.to_string() });
+        }
+        Err(e) => return Err(anyhow::Error::from(e).into()),
+    };
+    let Connection { client, instruments, rest: _, exec_task, recovered, adopted, tasks, feeds, keys } = connection;
+    Ok(Started {
+        client: Box::new(client),
+        instruments,
+        feeds: Box::new(feeds),
+        keys: Box::new(keys),
+        key_fingerprint,
+        recovered,
+        adopted,
+        exec_task,
+        tasks,
+        sim: None,
+    })
+}
+
+/// A Binance venue's key and signer from where its configuration says, with a
+/// digest of the key (a reload compares digests to notice a rotated key).
+pub fn load_credentials(
+    source: &crate::config::Credentials,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> anyhow::Result<Option<(Credentials, [u8; 32])>> {
+    let Some(key) = credentials::load(source, env)? else {
+        return Ok(None);
+    };
+    let digest = key.digest();
+    let signer = Signer::of(source.key_type, &key.secret)?;
+    Ok(Some((Credentials { api_key: key.key, signer }, digest)))
+}
+
+impl AddFeeds for FeedLauncher {
+    fn spawn(&self, specs: Vec<FeedSpec>) -> Vec<JoinHandle<()>> {
+        FeedLauncher::spawn(self, specs)
+    }
+}
+
+impl KeyRotation for Keys {
+    fn has_key(&self) -> bool {
+        Keys::has_key(self)
+    }
+
+    fn load(&self, source: &crate::config::Credentials) -> anyhow::Result<Option<LoadedKey>> {
+        let Some(key) = credentials::load(source, &|k| std::env::var(k).ok())? else { return Ok(None) };
+        // Checked now, so a bad key fails the reload before anything changes.
+        Signer::of(source.key_type, &key.secret)?;
+        Ok(Some(LoadedKey { digest: key.digest(), key, key_type: source.key_type }))
+    }
+
+    fn rotate(&mut self, loaded: LoadedKey) -> anyhow::Result<Option<JoinHandle<()>>> {
+        let signer = Signer::of(loaded.key_type, &loaded.key.secret)?;
+        Ok(Keys::rotate(self, Credentials { api_key: loaded.key.key, signer }))
+    }
+}
