@@ -250,7 +250,7 @@ impl Daemon {
         let read_buffer = std::env::var("INGEST_READ_BUFFER")
             .ok()
             .and_then(|v| v.parse().ok())
-            .unwrap_or(tradewind::venue::binance::WS_READ_BUFFER);
+            .unwrap_or(tradewind::venue::ws::READ_BUFFER);
         tradewind::ops::metrics_handle();
         tradewind::venue::install_tls_provider();
         let _ = tracing_subscriber::fmt()

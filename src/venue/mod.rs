@@ -2,7 +2,8 @@
 //! A venue turns its wire protocol into normalised events and carries out
 //! execution requests; it knows nothing about strategies. [`backoff`] and
 //! [`uptime`] are shared by every connection: reconnect delays, and how long
-//! each stream was down; [`feed`] names what market connections receive.
+//! each stream was down; [`ws`] opens WebSocket connections and keeps each
+//! stream's reconnect state; [`feed`] names what market connections receive.
 //!
 //! Each venue's configuration variant starts its venue from a
 //! [`VenueContext`] the host gives ([`start`]): `app` only dispatches, and
@@ -14,6 +15,7 @@ pub mod credentials;
 pub mod feed;
 pub mod sim;
 pub mod uptime;
+pub mod ws;
 
 use std::path::PathBuf;
 

@@ -25,9 +25,8 @@ use super::book::{Applied, LocalBook, SyncError};
 use super::parse::{StreamEvent, parse_combined};
 use super::rest::{BookTicker, DepthSnapshot, RestClient};
 use crate::sink::MarketConsumer;
-use crate::venue::backoff::Backoff;
 use crate::venue::feed::FeedSpec;
-use crate::venue::uptime::Uptime;
+use crate::venue::ws::{self, Reconnect, Ws};
 
 /// Binance's limit of streams on one connection.
 pub const MAX_STREAMS_PER_CONNECTION: usize = 1024;
@@ -59,7 +58,7 @@ pub struct FeedOptions {
     pub silence_timeout: Duration,
     /// Levels of the REST snapshot (≤ 5000).
     pub snapshot_depth: u32,
-    /// Bytes read from the socket at a time ([`super::WS_READ_BUFFER`] by default).
+    /// Bytes read from the socket at a time ([`crate::venue::ws::READ_BUFFER`] by default).
     pub read_buffer: usize,
 }
 
@@ -216,8 +215,6 @@ impl Meters {
     }
 }
 
-type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
 /// Planned switch to a fresh connection before the venue's 24-hour cut.
 const ROLLOVER_AFTER: Duration = Duration::from_secs(23 * 3600 + 30 * 60);
 
@@ -249,8 +246,7 @@ impl Feed {
 
     async fn run(self, shutdown: CancellationToken) {
         let url = self.url();
-        let mut backoff = Backoff::new(Duration::from_millis(250), Duration::from_secs(30));
-        let mut uptime = Uptime::new(self.options.venue.as_str(), "market");
+        let mut reconnect = Reconnect::new(self.options.venue, "market", "market stream");
         // Books live across connections: the depth stream's update ids are the
         // venue's, so a new connection continues a book unless there is a gap
         // (which the book detects and answers with a resync).
@@ -269,22 +265,21 @@ impl Feed {
                 None => match self.connect(&url, &shutdown).await {
                     Some(Ok(ws)) => ws,
                     Some(Err(why)) => {
-                        self.wait_before_retry(&mut backoff, &why, &shutdown).await;
+                        reconnect.wait(&why, &shutdown).await;
                         continue;
                     }
                     None => return,
                 },
             };
             if !planned {
-                let down_ms = uptime.up().map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+                let down_ms = reconnect.up();
                 tracing::info!(venue = %self.options.venue, streams = self.specs.iter().map(|s| streams(s).len()).sum::<usize>(), down_ms, "market stream connected");
                 self.connectivity(true).await;
             }
             let end = self.session(ws, &mut books, &shutdown).await;
-            // A connection that delivered data has proved itself (a venue that
-            // drops connections every few seconds must not push the delay up).
+            // A connection that delivered data has proved itself.
             if self.delivered.swap(false, Ordering::Relaxed) {
-                backoff.reset();
+                reconnect.proven();
             }
             match end {
                 End::Shutdown => return,
@@ -297,9 +292,9 @@ impl Feed {
                             let _ = old.close(None).await;
                         }
                         Some(Err(why)) => {
-                            uptime.down();
+                            reconnect.down();
                             self.connectivity(false).await;
-                            self.wait_before_retry(&mut backoff, &why, &shutdown).await;
+                            reconnect.wait(&why, &shutdown).await;
                         }
                         None => return,
                     }
@@ -307,9 +302,9 @@ impl Feed {
                 End::Lost(why) => {
                     metrics::counter!("tradewind_ws_reconnects_total", "venue" => self.options.venue.to_string())
                         .increment(1);
-                    uptime.down();
+                    reconnect.down();
                     self.connectivity(false).await;
-                    self.wait_before_retry(&mut backoff, &why, &shutdown).await;
+                    reconnect.wait(&why, &shutdown).await;
                 }
             }
         }
@@ -317,26 +312,7 @@ impl Feed {
 
     /// Connects once; `None` on shutdown.
     async fn connect(&self, url: &str, shutdown: &CancellationToken) -> Option<Result<Ws, String>> {
-        let connecting =
-            tokio_tungstenite::connect_async_with_config(url, Some(super::ws_config(self.options.read_buffer)), false);
-        let connected = tokio::select! {
-            _ = shutdown.cancelled() => return None,
-            r = tokio::time::timeout(Duration::from_secs(10), connecting) => r,
-        };
-        Some(match connected {
-            Ok(Ok((ws, _))) => Ok(ws),
-            Ok(Err(e)) => Err(format!("connect failed: {e}")),
-            Err(_) => Err("connect timed out".to_owned()),
-        })
-    }
-
-    async fn wait_before_retry(&self, backoff: &mut Backoff, why: &str, shutdown: &CancellationToken) {
-        let delay = backoff.next_delay();
-        tracing::warn!(venue = %self.options.venue, reason = why, retry_in_ms = delay.as_millis() as u64, "market stream down");
-        tokio::select! {
-            _ = shutdown.cancelled() => {}
-            _ = tokio::time::sleep(delay) => {}
-        }
+        ws::connect(url, self.options.read_buffer, shutdown).await
     }
 
     async fn connectivity(&self, up: bool) {

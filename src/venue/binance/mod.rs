@@ -323,7 +323,7 @@ pub async fn connect(
         stream_url: options.endpoints.stream.clone(),
         silence_timeout: options.silence_timeout,
         snapshot_depth: 1000,
-        read_buffer: WS_READ_BUFFER,
+        read_buffer: crate::venue::ws::READ_BUFFER,
     };
     let launcher = market::FeedLauncher { options: feed_options, rest: rest.clone(), engine: host.market, shutdown };
     tasks.extend(launcher.spawn(feeds));
@@ -397,14 +397,4 @@ async fn refresh_instruments(
             Err(e) => tracing::warn!(%venue, error = %e, "exchangeInfo refresh failed; keeping the current rules"),
         }
     }
-}
-
-/// tungstenite zero-fills its read buffer's spare room before every read
-/// attempt, including the one that finds the socket empty at the end of each
-/// wakeup: with the default 128 KiB that zeroing was the largest cost of a
-/// lightly loaded connection. 16 KiB still takes dozens of frames per read.
-pub const WS_READ_BUFFER: usize = 16 * 1024;
-
-pub(crate) fn ws_config(read_buffer: usize) -> tokio_tungstenite::tungstenite::protocol::WebSocketConfig {
-    tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default().read_buffer_size(read_buffer)
 }

@@ -20,7 +20,7 @@ use tradewind_strategies::sdk::Balance;
 use super::rest::{Credentials, RestClient};
 use super::sign::ws_payload;
 use crate::execution::venue::AccountEvent;
-use crate::venue::backoff::Backoff;
+use crate::venue::ws::{self, Reconnect, Ws};
 
 /// An `executionReport`, reduced to what order tracking needs.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -185,8 +185,6 @@ pub fn subscribe_request(credentials: &Credentials, timestamp_ms: i64, id: &str)
     .to_string()
 }
 
-type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
 /// Where the user stream connects, and what signs and times its requests.
 pub struct StreamOptions {
     pub venue: tradewind_strategies::sdk::VenueId,
@@ -217,20 +215,14 @@ const SWITCH_GRACE: Duration = Duration::from_millis(500);
 /// `serverShutdown` a new connection is subscribed before the old one is let
 /// go, so no event is missed (and none is passed on twice).
 pub async fn run(options: StreamOptions, events: mpsc::Sender<AccountEvent>, shutdown: CancellationToken) {
-    let mut stream = Stream {
-        options,
-        events,
-        backoff: Backoff::new(Duration::from_millis(250), Duration::from_secs(30)),
-        seq: 0,
-        recent: Recent::default(),
-    };
-    let mut uptime = crate::venue::uptime::Uptime::new(stream.options.venue.as_str(), "user");
+    let mut stream = Stream { options, events, seq: 0, recent: Recent::default() };
+    let mut reconnect = Reconnect::new(stream.options.venue, "user", "user data stream");
     loop {
         let why = match stream.connect(&shutdown).await {
             None => return,
             Some(Err(why)) => why,
             Some(Ok(mut ws)) => loop {
-                match stream.session(&mut ws, &mut uptime, &shutdown).await {
+                match stream.session(&mut ws, &mut reconnect, &shutdown).await {
                     SessionEnd::Shutdown => {
                         let _ = ws.close(None).await;
                         return;
@@ -247,13 +239,10 @@ pub async fn run(options: StreamOptions, events: mpsc::Sender<AccountEvent>, shu
                 }
             },
         };
-        uptime.down();
+        reconnect.down();
         let _ = stream.events.send(AccountEvent::Down).await;
-        let delay = stream.backoff.next_delay();
-        tracing::warn!(venue = %stream.options.venue, reason = %why, retry_in_ms = delay.as_millis() as u64, "user data stream down");
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = tokio::time::sleep(delay) => {}
+        if !reconnect.wait(&why, &shutdown).await {
+            return;
         }
     }
 }
@@ -268,7 +257,6 @@ enum SessionEnd {
 struct Stream {
     options: StreamOptions,
     events: mpsc::Sender<AccountEvent>,
-    backoff: Backoff,
     /// Subscribe requests sent so far (their ids are `sub-<n>`).
     seq: u64,
     recent: Recent,
@@ -277,16 +265,9 @@ struct Stream {
 impl Stream {
     /// Connects and sends the subscription; `None` on shutdown.
     async fn connect(&mut self, shutdown: &CancellationToken) -> Option<Result<Ws, String>> {
-        let config = Some(super::ws_config(super::WS_READ_BUFFER));
-        let connecting = tokio_tungstenite::connect_async_with_config(self.options.ws_api_url.as_str(), config, false);
-        let connected = tokio::select! {
-            _ = shutdown.cancelled() => return None,
-            r = tokio::time::timeout(Duration::from_secs(10), connecting) => r,
-        };
-        let mut ws = match connected {
-            Ok(Ok((ws, _))) => ws,
-            Ok(Err(e)) => return Some(Err(format!("connect failed: {e}"))),
-            Err(_) => return Some(Err("connect timed out".to_owned())),
+        let mut ws = match ws::connect(&self.options.ws_api_url, ws::READ_BUFFER, shutdown).await? {
+            Ok(ws) => ws,
+            Err(why) => return Some(Err(why)),
         };
         Some(self.subscribe(&mut ws).await.map(|()| ws))
     }
@@ -303,12 +284,7 @@ impl Stream {
     }
 
     /// Reads one connection until it ends.
-    async fn session(
-        &mut self,
-        ws: &mut Ws,
-        uptime: &mut crate::venue::uptime::Uptime,
-        shutdown: &CancellationToken,
-    ) -> SessionEnd {
+    async fn session(&mut self, ws: &mut Ws, reconnect: &mut Reconnect, shutdown: &CancellationToken) -> SessionEnd {
         let silence_timeout = self.options.silence_timeout;
         let mut clock_retries = 0;
         loop {
@@ -341,10 +317,10 @@ impl Stream {
                     return SessionEnd::Switch;
                 }
                 Ok(Frame::Response { id, result: Ok(_) }) if id.as_deref() == Some(self.id().as_str()) => {
-                    let down_ms = uptime.up().map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+                    let down_ms = reconnect.up();
                     tracing::info!(venue = %self.options.venue, down_ms, "user data stream subscribed");
                     // A confirmed subscription has proved the connection.
-                    self.backoff.reset();
+                    reconnect.proven();
                     if self.events.send(AccountEvent::Subscribed).await.is_err() {
                         return SessionEnd::Shutdown;
                     }

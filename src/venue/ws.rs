@@ -1,0 +1,87 @@
+//! What every venue's WebSocket connections share: connecting within a
+//! deadline, with the read buffer the daemon uses, and the reconnect state
+//! of one stream ([`Reconnect`]): a jittered backoff that starts over once a
+//! connection has proved itself, and the stream's up/down time.
+
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+use tradewind_strategies::sdk::VenueId;
+
+use super::backoff::Backoff;
+use super::uptime::Uptime;
+
+/// A client WebSocket connection (TLS, or plain on loopback).
+pub type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// How long opening a connection (TCP, TLS, the upgrade) may take.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// tungstenite zero-fills its read buffer's spare room before every read
+/// attempt, including the one that finds the socket empty at the end of each
+/// wakeup: with the default 128 KiB that zeroing was the largest cost of a
+/// lightly loaded connection. 16 KiB still takes dozens of frames per read.
+pub const READ_BUFFER: usize = 16 * 1024;
+
+pub fn config(read_buffer: usize) -> tokio_tungstenite::tungstenite::protocol::WebSocketConfig {
+    tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default().read_buffer_size(read_buffer)
+}
+
+/// Opens a connection to `url`; `None` on shutdown.
+pub async fn connect(url: &str, read_buffer: usize, shutdown: &CancellationToken) -> Option<Result<Ws, String>> {
+    let connecting = tokio_tungstenite::connect_async_with_config(url, Some(config(read_buffer)), false);
+    let connected = tokio::select! {
+        _ = shutdown.cancelled() => return None,
+        r = tokio::time::timeout(CONNECT_TIMEOUT, connecting) => r,
+    };
+    Some(match connected {
+        Ok(Ok((ws, _))) => Ok(ws),
+        Ok(Err(e)) => Err(format!("connect failed: {e}")),
+        Err(_) => Err("connect timed out".to_owned()),
+    })
+}
+
+/// One stream's reconnects: 250 ms doubling to 30 s with full jitter, from
+/// the shortest delay again once a connection proved itself (a venue that
+/// drops connections every few seconds must not push the delay up).
+pub struct Reconnect {
+    venue: VenueId,
+    /// What the log calls the stream (`market stream`, `user data stream`).
+    name: &'static str,
+    backoff: Backoff,
+    uptime: Uptime,
+}
+
+impl Reconnect {
+    /// `stream` labels the metrics (`market`, `user`); `name` is the log's.
+    pub fn new(venue: VenueId, stream: &'static str, name: &'static str) -> Self {
+        let backoff = Backoff::new(Duration::from_millis(250), Duration::from_secs(30));
+        Self { venue, name, backoff, uptime: Uptime::new(venue.as_str(), stream) }
+    }
+
+    /// The stream is up; how long it was down (ms), if it was up before.
+    pub fn up(&mut self) -> Option<u64> {
+        self.uptime.up().map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    }
+
+    /// The connection delivered what it is for: the next failure retries from the shortest delay.
+    pub fn proven(&mut self) {
+        self.backoff.reset();
+    }
+
+    /// The stream is down.
+    pub fn down(&mut self) {
+        self.uptime.down();
+    }
+
+    /// Waits the next delay before connecting again, saying why; false on shutdown.
+    pub async fn wait(&mut self, why: &str, shutdown: &CancellationToken) -> bool {
+        let delay = self.backoff.next_delay();
+        let retry_in_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
+        tracing::warn!(venue = %self.venue, reason = why, retry_in_ms, "{} down", self.name);
+        tokio::select! {
+            _ = shutdown.cancelled() => false,
+            _ = tokio::time::sleep(delay) => true,
+        }
+    }
+}
