@@ -105,7 +105,7 @@ pub enum Environment {
     /// The venue's sandbox with test funds.
     #[default]
     Testnet,
-    /// Binance demo mode (demo.binance.com keys).
+    /// The venue's demo trading (Binance: demo.binance.com keys): real market data, simulated funds.
     Demo,
 }
 
