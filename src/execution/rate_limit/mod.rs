@@ -279,19 +279,8 @@ impl RateLimiter {
         self.try_acquire(cost).ok()
     }
 
-    /// Whether `cost` could be sent now, charging nothing: [`Self::try_acquire_now`]'s
-    /// checks but the pacer's (which charges as it checks). Rehearsals run it
-    /// to keep that code warm (see `engine::warm`).
-    pub fn would_allow_now(&self, cost: Cost<'_>) -> bool {
-        self.admit(cost, false).is_ok()
-    }
-
+    /// Checks the budgets and charges them if they have room.
     fn try_acquire(&self, cost: Cost<'_>) -> Result<Grant, Wait> {
-        self.admit(cost, true)
-    }
-
-    /// Checks the budgets; charges them if `charge` and they have room.
-    fn admit(&self, cost: Cost<'_>, charge: bool) -> Result<Grant, Wait> {
         let Cost { weight, orders, priority, owner } = cost;
         let now = Instant::now();
         let now_ms = self.now_ms(now);
@@ -319,15 +308,13 @@ impl RateLimiter {
             let ten = u64::from(*s.orders_10s.used_at(now_ms, TEN_SECONDS));
             let ten_cap = cap(limits.orders_per_10s).max(1);
             if ten + u64::from(orders) > ten_cap {
-                if charge && let Some(owner) = owner {
+                if let Some(owner) = owner {
                     s.shares.asked(owner, window);
                 }
                 return Err(Wait::Until(next_window(TEN_SECONDS)));
             }
             if let Some(owner) = owner {
-                if charge {
-                    s.shares.asked(owner, window);
-                }
+                s.shares.asked(owner, window);
                 if !s.shares.allows(owner, window, ten, ten_cap, u64::from(orders)) {
                     return Err(Wait::Until(next_window(TEN_SECONDS)));
                 }
@@ -336,9 +323,6 @@ impl RateLimiter {
             if day + u64::from(orders) > cap(limits.orders_per_day).max(1) {
                 return Err(Wait::Until(next_window(DAY)));
             }
-        }
-        if !charge {
-            return Ok(grant);
         }
         // Cancels skip the pacer: they must never wait behind smoothing.
         if priority != Priority::Cancel
@@ -614,23 +598,6 @@ mod tests {
         assert!(rl.try_acquire_now(w(1, Priority::Query)).is_none());
         tokio::time::sleep(PROBE_TIMEOUT).await;
         assert!(rl.try_acquire_now(w(1, Priority::Query)).unwrap().is_probe(), "another probe");
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn asking_whether_a_request_would_go_charges_nothing() {
-        let rl = RateLimiter::with_clock(limits(100, 10), 0);
-        for _ in 0..1_000 {
-            assert!(rl.would_allow_now(order(None)));
-        }
-        assert_eq!(rl.used_weight(), 0);
-        // Nor the pacer: its whole burst is still there for real orders.
-        for _ in 0..8 {
-            assert!(rl.try_acquire_now(order(None)).is_some(), "new orders go while 80 % of 10 is left");
-        }
-        assert_eq!(rl.used_weight(), 8);
-        assert!(!rl.would_allow_now(order(None)), "the tenth-second window's share is used up");
-        assert!(rl.try_acquire_now(order(None)).is_none());
-        assert!(rl.would_allow_now(w(1, Priority::Cancel)), "a cancel still has room");
     }
 
     #[tokio::test(start_paused = true)]
