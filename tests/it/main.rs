@@ -12,4 +12,5 @@ mod secrets;
 mod sim_peer;
 mod sim_server;
 mod support;
+mod test_venue;
 mod trading;
