@@ -13,7 +13,8 @@ use tradewind::secret::Secret;
 use tradewind::venue::binance::book::LocalBook;
 use tradewind::venue::binance::parse::parse_combined;
 
-use tradewind::execution::rate_limit::{Limits, RateLimiter};
+use tradewind::execution::rate_limit::RateLimiter;
+use tradewind::venue::binance::Limits;
 use tradewind::venue::binance::rest::{Credentials, RestClient};
 use tradewind::venue::binance::sign::{Query, Signer};
 use tradewind_strategies::sdk::{
@@ -51,7 +52,7 @@ fn new_order_request(c: &mut Criterion) {
     };
     // Budgets no run of this benchmark can use up.
     let limits = Limits { weight_per_minute: u32::MAX / 2, orders_per_10s: u32::MAX / 2, orders_per_day: u32::MAX / 2 };
-    let limiter = Arc::new(RateLimiter::new(limits));
+    let limiter = Arc::new(RateLimiter::new(limits.budgets()));
     let rest =
         RestClient::new("https://api.binance.com", Some(credentials), 5000, Duration::from_secs(10), limiter).unwrap();
     let order = NewOrder {

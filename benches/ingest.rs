@@ -22,8 +22,9 @@ use tokio::sync::{Notify, mpsc};
 use tokio_util::sync::CancellationToken;
 use tradewind::config::RiskConfig;
 use tradewind::engine::{self, Engine, EngineInput, SharedEngine};
-use tradewind::execution::rate_limit::{Limits, RateLimiter};
+use tradewind::execution::rate_limit::RateLimiter;
 use tradewind::risk::RiskManager;
+use tradewind::venue::binance::Limits;
 use tradewind::venue::binance::market::{FeedOptions, spawn_feeds};
 use tradewind::venue::binance::rest::RestClient;
 use tradewind::venue::feed::FeedSpec;
@@ -274,7 +275,7 @@ impl Daemon {
         let counter =
             Counter { kind, venue, symbol, seen: seen.clone(), target: target.clone(), reached: reached.clone() };
         let engine_input = runtime.block_on(async {
-            let limiter = Arc::new(RateLimiter::new(Limits::default()));
+            let limiter = Arc::new(RateLimiter::new(Limits::default().budgets()));
             let rest = RestClient::new(&rest_url, None, 5000, Duration::from_secs(5), limiter).unwrap();
             let (tx, rx) = mpsc::channel(10_000);
             let mut engine = Engine::new(RiskManager::new(RiskConfig::default()));

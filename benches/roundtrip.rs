@@ -10,8 +10,9 @@ use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use tokio_util::sync::CancellationToken;
-use tradewind::execution::rate_limit::{Limits, RateLimiter};
+use tradewind::execution::rate_limit::RateLimiter;
 use tradewind::secret::Secret;
+use tradewind::venue::binance::Limits;
 use tradewind::venue::binance::rest::{Credentials, RestClient};
 use tradewind::venue::binance::sign::Signer;
 use tradewind::venue::sim::{self, SimConfig};
@@ -33,11 +34,10 @@ fn roundtrip(c: &mut Criterion) {
         accounts: vec![("bench".into(), Secret::new("bench-secret"))],
     };
     let sim = rt.block_on(sim::start(options, CancellationToken::new())).unwrap();
-    let limiter = Arc::new(RateLimiter::new(Limits {
-        weight_per_minute: u32::MAX / 2,
-        orders_per_10s: u32::MAX / 2,
-        orders_per_day: u32::MAX / 2,
-    }));
+    let limiter = Arc::new(RateLimiter::new(
+        Limits { weight_per_minute: u32::MAX / 2, orders_per_10s: u32::MAX / 2, orders_per_day: u32::MAX / 2 }
+            .budgets(),
+    ));
     let credentials =
         Credentials { api_key: Secret::new("bench"), signer: Signer::hmac(&Secret::new("bench-secret")).unwrap() };
     let rest = RestClient::new(&sim.rest_url(), Some(credentials), 5000, Duration::from_secs(10), limiter).unwrap();

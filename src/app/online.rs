@@ -12,7 +12,7 @@ use std::time::Duration;
 use tradewind_strategies::sdk::Symbol;
 
 use crate::config::{Config, ConfigIssue, Environment, VenueConfig};
-use crate::execution::rate_limit::{Limits, RateLimiter};
+use crate::execution::rate_limit::RateLimiter;
 use crate::venue::binance::Endpoints;
 use crate::venue::binance::rest::RestClient;
 
@@ -53,7 +53,7 @@ pub async fn check(config: &Config, env: &dyn Fn(&str) -> Option<String>) -> Res
         }
         let credentials = crate::venue::binance::start::load_credentials(&b.credentials, env)
             .map_err(|e| unreachable(&format!("{e:#}")))?;
-        let limiter = Arc::new(RateLimiter::new(Limits::default()));
+        let limiter = Arc::new(RateLimiter::new(crate::venue::binance::Limits::default().budgets()));
         let rest = RestClient::new(
             &endpoints.rest,
             credentials.map(|(c, _)| c),

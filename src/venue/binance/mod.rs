@@ -1,12 +1,13 @@
 //! Binance Spot: request signing ([`sign`]), stream parsing ([`parse`]),
-//! the REST client ([`rest`]) and its errors ([`error`]), the local order
-//! book ([`book`]), market-data connections ([`market`]), the user-data
-//! stream over the WebSocket API ([`user_stream`]) and the execution client
-//! ([`exec`]); [`connect`] starts them all for one venue. Knows nothing
-//! about strategies.
+//! the REST client ([`rest`]), its errors ([`error`]) and rate-limit table
+//! ([`limits`]), the local order book ([`book`]), market-data connections
+//! ([`market`]), the user-data stream over the WebSocket API
+//! ([`user_stream`]) and the venue contract over them ([`order_entry`]);
+//! [`start`] starts them all for one venue. Knows nothing about strategies.
 
 pub mod book;
 pub mod error;
+pub mod limits;
 pub mod market;
 pub mod order_entry;
 pub mod parse;
@@ -24,11 +25,12 @@ use tradewind_strategies::sdk::{Asset, Balance, InstrumentSpec, OrderUpdate, Ven
 
 use crate::config::Environment;
 use crate::execution::orders;
-use crate::execution::rate_limit::{Limits, RateLimiter};
+use crate::execution::rate_limit::RateLimiter;
 use crate::execution::venue::AccountEvent;
 use crate::sink::{Deliveries, Sink, VenueEvent};
 use crate::venue::feed::FeedSpec;
 use error::VenueError;
+pub use limits::Limits;
 use market::FeedOptions;
 use rest::{Credentials, RestClient};
 
@@ -227,7 +229,7 @@ pub async fn connect(
 ) -> Result<Connection, ConnectError> {
     crate::venue::install_tls_provider();
     let venue = options.venue;
-    let limiter = Arc::new(RateLimiter::new(Limits::default()));
+    let limiter = Arc::new(RateLimiter::new(Limits::default().budgets()));
     let rest = Arc::new(
         RestClient::new(
             &options.endpoints.rest,
@@ -240,7 +242,7 @@ pub async fn connect(
     );
     let offset = startup_read(venue, "server time", &shutdown, || rest.sync_clock()).await?;
     let info = startup_read(venue, "exchange info", &shutdown, || rest.exchange_info()).await?;
-    limiter.set_limits(info.limits);
+    limiter.set_budgets(info.limits.budgets());
     tracing::info!(
         %venue,
         symbols = info.instruments.len(),
@@ -381,10 +383,10 @@ async fn refresh_instruments(
         }
         match rest.exchange_info().await {
             Ok(info) => {
-                if info.limits != rest.limiter().limits() {
+                if info.limits.budgets() != rest.limiter().budgets() {
                     tracing::warn!(%venue, weight_per_minute = info.limits.weight_per_minute, orders_per_10s = info.limits.orders_per_10s, orders_per_day = info.limits.orders_per_day, "the venue's rate limits changed");
                 }
-                rest.limiter().set_limits(info.limits);
+                rest.limiter().set_budgets(info.limits.budgets());
                 if !info.halted.is_empty() {
                     tracing::warn!(%venue, halted = ?info.halted, "symbols not trading");
                 }

@@ -4,8 +4,8 @@ use rust_decimal::Decimal;
 use tradewind_strategies::sdk::{Asset, InstrumentSpec, Symbol};
 
 use super::ExchangeInfo;
-use crate::execution::rate_limit::Limits;
 use crate::venue::binance::error::VenueError;
+use crate::venue::binance::limits::Limits;
 
 /// Reads `exchangeInfo`: rate limits and each symbol's filters.
 pub fn parse_exchange_info(raw: &serde_json::Value) -> Result<ExchangeInfo, VenueError> {

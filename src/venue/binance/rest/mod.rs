@@ -21,9 +21,10 @@ pub use exchange_info::parse_exchange_info;
 
 use super::error::VenueError;
 use super::sign::{Query, Signer};
-use crate::execution::rate_limit::{Blocked, Cost, Grant, Limits, Priority, RateLimiter};
+use crate::execution::rate_limit::{Blocked, Cost, Grant, Priority, RateLimiter};
 use crate::execution::report::{OrderStatus, VenueTrade};
 use crate::secret::Secret;
+use crate::venue::binance::limits::{self, Limits};
 
 /// An API key and its signer. Neither prints.
 #[derive(Clone)]
@@ -90,7 +91,7 @@ struct Call {
 impl Call {
     fn cost(&self) -> Cost<'_> {
         let owner = self.order_id.as_ref().and_then(|id| id.owner()).map(|(instance, _)| instance);
-        Cost { weight: self.weight, orders: self.orders, priority: self.priority, owner }
+        limits::cost(self.weight, self.orders, self.priority, owner)
     }
 }
 
@@ -642,17 +643,16 @@ impl RestClient {
         let header =
             |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
         if let Some(used) = header("x-mbx-used-weight-1m") {
-            self.limiter.observe_weight(u32::try_from(used).unwrap_or(u32::MAX));
+            self.limiter.observe(limits::WEIGHT, u32::try_from(used).unwrap_or(u32::MAX));
         }
-        let limits = self.limiter.limits();
-        let gauge = |name: &'static str, budget: &'static str, value: f64| {
-            metrics::gauge!(name, "venue" => self.label.clone(), "budget" => budget).set(value);
-        };
-        gauge("tradewind_rate_limit_used", "request_weight_1m", f64::from(self.limiter.used_weight()));
-        gauge("tradewind_rate_limit_limit", "request_weight_1m", f64::from(limits.weight_per_minute));
-        gauge("tradewind_rate_limit_limit", "orders_10s", f64::from(limits.orders_per_10s));
         if let Some(count) = header("x-mbx-order-count-10s") {
-            self.limiter.observe_orders_10s(u32::try_from(count).unwrap_or(u32::MAX));
+            self.limiter.observe(limits::ORDERS_10S, u32::try_from(count).unwrap_or(u32::MAX));
+        }
+        for (budget, used, limit) in self.limiter.usage() {
+            metrics::gauge!("tradewind_rate_limit_used", "venue" => self.label.clone(), "budget" => budget)
+                .set(f64::from(used));
+            metrics::gauge!("tradewind_rate_limit_limit", "venue" => self.label.clone(), "budget" => budget)
+                .set(f64::from(limit));
         }
         let retry_after = header("retry-after").map(Duration::from_secs);
         let limited = matches!(status, 429 | 418);
@@ -672,7 +672,8 @@ impl RestClient {
             metrics::counter!("tradewind_http_429_total", "venue" => self.label.clone()).increment(1);
             let wait = retry_after.unwrap_or(Duration::from_secs(60));
             // Too many new orders (-1015) stops only new orders; weight and bans stop everything.
-            let blocked = if status == 429 && code == Some(-1015) { Blocked::Orders } else { Blocked::All };
+            let blocked =
+                if status == 429 && code == Some(-1015) { Blocked::Budget(limits::ORDERS_10S) } else { Blocked::All };
             tracing::warn!(
                 status,
                 code,

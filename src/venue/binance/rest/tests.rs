@@ -5,7 +5,7 @@ fn a_new_order_goes_as_a_signed_form_body_and_other_requests_in_the_query() {
     crate::venue::install_tls_provider();
     let signer = Signer::hmac(&Secret::new("test-secret")).unwrap();
     let credentials = Credentials { api_key: Secret::new("test-key"), signer: signer.clone() };
-    let limiter = Arc::new(RateLimiter::new(Limits::default()));
+    let limiter = Arc::new(RateLimiter::new(Limits::default().budgets()));
     let rest =
         RestClient::new("http://127.0.0.1:9/prefix/", Some(credentials), 5000, Duration::from_secs(1), limiter.clone())
             .unwrap();
@@ -18,7 +18,7 @@ fn a_new_order_goes_as_a_signed_form_body_and_other_requests_in_the_query() {
     };
     let id = ClientOrderId::new("tw-a-1").unwrap();
     let prepared = rest.prepare_new_order_now(&id, &order, None).unwrap().unwrap();
-    assert_eq!(limiter.used_weight(), 1);
+    assert_eq!(limiter.used(limits::WEIGHT), 1);
     let request = &prepared.request;
     assert_eq!(request.url().as_str(), "http://127.0.0.1:9/prefix/api/v3/order");
     assert_eq!(request.headers()["x-mbx-apikey"], "test-key");
@@ -123,7 +123,7 @@ async fn a_new_order_waiting_for_the_rate_budget_is_queued_until_it_goes() {
     crate::venue::install_tls_provider();
     let credentials = Credentials { api_key: Secret::new("k"), signer: Signer::hmac(&Secret::new("s")).unwrap() };
     let limits = Limits { weight_per_minute: 6000, orders_per_10s: 1, orders_per_day: 1000 };
-    let limiter = Arc::new(RateLimiter::new(limits));
+    let limiter = Arc::new(RateLimiter::new(limits.budgets()));
     // Nothing listens on port 9: once sent, the order fails to connect.
     let rest = Arc::new(
         RestClient::new("http://127.0.0.1:9", Some(credentials), 5000, Duration::from_secs(1), limiter.clone())
