@@ -10,8 +10,8 @@ use rust_decimal::Decimal;
 use std::sync::Arc;
 use std::time::Duration;
 use tradewind::secret::Secret;
-use tradewind::venue::binance::book::LocalBook;
 use tradewind::venue::binance::parse::parse_combined;
+use tradewind::venue::book::LocalBook;
 
 use tradewind::execution::rate_limit::RateLimiter;
 use tradewind::venue::binance::Limits;

@@ -25,9 +25,10 @@ use tradewind::engine::{self, Engine, EngineInput, SharedEngine};
 use tradewind::execution::rate_limit::RateLimiter;
 use tradewind::risk::RiskManager;
 use tradewind::venue::binance::Limits;
-use tradewind::venue::binance::market::{FeedOptions, spawn_feeds};
+use tradewind::venue::binance::market::Binance;
 use tradewind::venue::binance::rest::RestClient;
 use tradewind::venue::feed::FeedSpec;
+use tradewind::venue::market::{FeedOptions, spawn_feeds};
 use tradewind_strategies::sdk::{
     Context, Intents, MarketEvent, Strategy, StrategyError, Subscription, Symbol, VenueId,
 };
@@ -290,13 +291,7 @@ impl Daemon {
                 false,
                 shutdown.clone(),
             ));
-            let options = FeedOptions {
-                venue,
-                stream_url,
-                silence_timeout: Duration::from_secs(60),
-                snapshot_depth: 500,
-                read_buffer,
-            };
+            let options = FeedOptions { venue, stream_url, silence_timeout: Duration::from_secs(60), read_buffer };
             let spec = FeedSpec {
                 symbol,
                 trades: kind == Kind::Trade,
@@ -304,7 +299,8 @@ impl Daemon {
                 book: kind == Kind::Depth,
                 klines: vec![],
             };
-            spawn_feeds(options, vec![spec], Arc::new(rest), Arc::new(shared), shutdown.clone());
+            let dialect = Binance { venue, rest: Arc::new(rest), snapshot_depth: 500 };
+            spawn_feeds(options, vec![spec], Arc::new(dialect), Arc::new(shared), shutdown.clone());
             tx
         });
         Self { runtime, commands, seen, target, reached, shutdown, _engine_input: engine_input }

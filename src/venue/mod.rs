@@ -11,8 +11,10 @@
 
 pub mod backoff;
 pub mod binance;
+pub mod book;
 pub mod credentials;
 pub mod feed;
+pub mod market;
 pub mod sim;
 pub mod uptime;
 pub mod ws;

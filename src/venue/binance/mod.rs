@@ -5,7 +5,6 @@
 //! ([`user_stream`]) and the venue contract over them ([`order_entry`]);
 //! [`start`] starts them all for one venue. Knows nothing about strategies.
 
-pub mod book;
 pub mod error;
 pub mod limits;
 pub mod market;
@@ -29,9 +28,9 @@ use crate::execution::rate_limit::RateLimiter;
 use crate::execution::venue::AccountEvent;
 use crate::sink::{Deliveries, Sink, VenueEvent};
 use crate::venue::feed::FeedSpec;
+use crate::venue::market::{FeedLauncher, FeedOptions};
 use error::VenueError;
 pub use limits::Limits;
-use market::FeedOptions;
 use rest::{Credentials, RestClient};
 
 /// The three base URLs of a Binance environment.
@@ -163,7 +162,7 @@ pub struct Connection {
     /// Feeds and the user stream; they end on the shutdown token.
     pub tasks: Vec<tokio::task::JoinHandle<()>>,
     /// Starts feeds for subscriptions added later (reload).
-    pub feeds: market::FeedLauncher,
+    pub feeds: FeedLauncher<market::Binance>,
     /// Swaps the API key (reload).
     pub keys: Keys,
 }
@@ -324,10 +323,10 @@ pub async fn connect(
         venue,
         stream_url: options.endpoints.stream.clone(),
         silence_timeout: options.silence_timeout,
-        snapshot_depth: 1000,
         read_buffer: crate::venue::ws::READ_BUFFER,
     };
-    let launcher = market::FeedLauncher { options: feed_options, rest: rest.clone(), engine: host.market, shutdown };
+    let dialect = Arc::new(market::Binance { venue, rest: rest.clone(), snapshot_depth: 1000 });
+    let launcher = FeedLauncher { options: feed_options, dialect, engine: host.market, shutdown };
     tasks.extend(launcher.spawn(feeds));
     Ok(Connection {
         client: started.handle,

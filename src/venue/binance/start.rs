@@ -6,15 +6,13 @@ use std::time::Duration;
 
 use tokio::task::JoinHandle;
 
-use super::market::FeedLauncher;
 use super::rest::Credentials;
 use super::sign::Signer;
 use super::{ConnectError, ConnectOptions, Connection, Endpoints, Keys};
 use crate::config::{BinanceVenueConfig, Environment, SimVenueConfig};
 use crate::secret::Secret;
-use crate::venue::feed::FeedSpec;
 use crate::venue::sim::{self, SimConfig};
-use crate::venue::{AddFeeds, KeyRotation, LoadedKey, StartError, Started, VenueContext, credentials};
+use crate::venue::{KeyRotation, LoadedKey, StartError, Started, VenueContext, credentials};
 
 /// The venue pings every 20 s: 45 s of silence means the connection is dead.
 const SILENCE_TIMEOUT: Duration = Duration::from_secs(45);
@@ -134,12 +132,6 @@ pub fn load_credentials(
     let digest = key.digest();
     let signer = Signer::of(source.key_type, &key.secret)?;
     Ok(Some((Credentials { api_key: key.key, signer }, digest)))
-}
-
-impl AddFeeds for FeedLauncher {
-    fn spawn(&self, specs: Vec<FeedSpec>) -> Vec<JoinHandle<()>> {
-        FeedLauncher::spawn(self, specs)
-    }
 }
 
 impl KeyRotation for Keys {

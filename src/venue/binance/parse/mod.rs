@@ -30,17 +30,7 @@ pub enum ParseError {
     Interval(String),
 }
 
-/// What a market-stream frame carried.
-#[derive(Debug, Clone, PartialEq)]
-pub enum StreamEvent {
-    Market(MarketEvent),
-    /// The server is going away: reconnect now (`serverShutdown`).
-    ServerShutdown,
-    /// A reply to SUBSCRIBE/UNSUBSCRIBE/LIST_SUBSCRIPTIONS (`{"result":…,"id":…}`).
-    ControlReply,
-    /// A stream this parser does not handle (kept for metrics, not an error).
-    Ignored,
-}
+pub use crate::venue::market::StreamEvent;
 
 #[derive(Deserialize)]
 struct RawTrade<'a> {

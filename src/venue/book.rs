@@ -1,9 +1,13 @@
-//! A local order book kept in sync with Binance's depth stream, by the
-//! documented procedure: buffer diffs, fetch a snapshot, drop diffs with
-//! `u <= lastUpdateId`, require the first applied diff to straddle
-//! `lastUpdateId + 1`, then require each diff's `U` to follow the previous
-//! `u`. A gap or a crossed book means the book is discarded and rebuilt.
-//! Pure: the connection decides when to fetch snapshots.
+//! A local order book kept in sync with a venue's depth stream by snapshot
+//! and sequence: diffs carry the range of update ids they cover (`U..=u`;
+//! a venue whose diffs name their predecessor, like OKX's `prevSeqId`,
+//! gives `prevSeqId + 1..=seqId`). Buffer diffs until a snapshot arrives
+//! (from REST, as on Binance, or in the stream, as on Bybit and OKX), drop
+//! diffs with `u <= snapshot`, require the first applied diff to straddle
+//! `snapshot + 1`, then require each diff's `U` to follow the previous `u`.
+//! A gap or a crossed book means the book is discarded and rebuilt; a
+//! snapshot for a live book replaces it. Pure: the connection decides when
+//! to fetch snapshots.
 
 use std::collections::BTreeMap;
 
@@ -25,6 +29,15 @@ pub enum SyncError {
 
 /// A price level as (price, quantity).
 pub type PriceQty = (Decimal, Decimal);
+
+/// A full book as a venue sends it: the update id it is current to, and its
+/// levels as (price, quantity).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Depth {
+    pub update_id: u64,
+    pub bids: Vec<[Decimal; 2]>,
+    pub asks: Vec<[Decimal; 2]>,
+}
 
 /// Where a book is in the procedure.
 #[derive(Debug, Clone, PartialEq)]
@@ -107,7 +120,7 @@ impl LocalBook {
         }
     }
 
-    /// Installs a REST snapshot and applies the buffered diffs that follow it.
+    /// Installs a snapshot and applies the buffered diffs that follow it.
     /// Returns the snapshot event for strategies and the diffs applied after it.
     pub fn on_snapshot(
         &mut self,
