@@ -4,8 +4,9 @@
 //! [`engine`] owns the strategy instances and drives them with market events
 //! and order updates; [`risk`] checks every intent before it leaves;
 //! [`execution`] is the contract venues implement, with the shared rate
-//! limiter and order tracking; [`venue`] holds the Binance connector and the
-//! built-in simulator; [`app`] wires the tasks and owns the lifecycle;
+//! limiter and the order manager; [`venue`] holds the connectors (Binance),
+//! the plumbing they share (market sessions, books, WebSocket connects) and
+//! the built-in simulator; [`app`] wires the tasks and owns the lifecycle;
 //! [`logging`] sets up `tracing`. Strategies and the types they see come from
 //! the `tradewind-strategies` crate.
 #![forbid(unsafe_code)]

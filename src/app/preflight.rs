@@ -44,9 +44,9 @@ pub fn check(
                         "mainnet is real money: set runtime.live = true or pass --live to trade on it",
                     ));
                 }
-                match crate::venue::binance::start::load_credentials(&b.credentials, env) {
-                    Ok(Some(_)) => {}
-                    Ok(None) => {
+                match crate::venue::probe::has_key(venue, env) {
+                    Ok(true) => {}
+                    Ok(false) => {
                         for s in trading {
                             errors.push(issue(
                                 &s.file,

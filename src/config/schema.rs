@@ -194,6 +194,14 @@ impl VenueConfig {
         }
     }
 
+    /// Whether the operator accepts a key that can withdraw funds on this venue.
+    pub fn allows_withdrawal_keys(&self) -> bool {
+        match self {
+            VenueConfig::Sim(_) => false,
+            VenueConfig::Binance(b) => b.allow_withdrawal_keys,
+        }
+    }
+
     /// Where this venue's API keys come from; `None` for one that needs none
     /// (the in-process simulator makes its own).
     pub fn credentials(&self) -> Option<&Credentials> {

@@ -10,6 +10,7 @@ pub mod limits;
 pub mod market;
 pub mod order_entry;
 pub mod parse;
+pub mod probe;
 pub mod rest;
 pub mod sign;
 pub mod start;
