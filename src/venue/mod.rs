@@ -16,6 +16,7 @@ pub mod credentials;
 pub mod feed;
 pub mod market;
 pub mod probe;
+pub mod rest;
 pub mod sim;
 pub mod uptime;
 pub mod ws;

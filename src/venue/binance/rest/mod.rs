@@ -5,7 +5,6 @@
 //! back into it, and errors classified by [`VenueError`].
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use reqwest::Method;
@@ -25,6 +24,8 @@ use crate::execution::rate_limit::{Blocked, Cost, Grant, Priority, RateLimiter};
 use crate::execution::report::{OrderStatus, VenueTrade};
 use crate::secret::Secret;
 use crate::venue::binance::limits::{self, Limits};
+pub use crate::venue::rest::Prepared;
+use crate::venue::rest::{Http, decode, excerpt};
 
 /// An API key and its signer. Neither prints.
 #[derive(Clone)]
@@ -61,16 +62,6 @@ impl Keyed {
     }
 }
 
-/// A request signed, built and charged to the rate budget, not sent yet.
-pub struct Prepared {
-    request: reqwest::Request,
-    method: Method,
-    path: &'static str,
-    origin: Option<std::time::Instant>,
-    /// What the rate limiter let it through as (a probe after a block is answered back to it).
-    grant: Grant,
-}
-
 /// One request: what to send and how to charge it.
 struct Call {
     method: Method,
@@ -96,32 +87,15 @@ impl Call {
 }
 
 pub struct RestClient {
-    /// The venue's name, for metric labels.
-    label: String,
-    http: reqwest::Client,
-    /// The base URL, parsed once: each request only sets its path and query.
-    base: reqwest::Url,
-    /// The base URL's own path (a prefix), without a trailing slash.
-    base_path: String,
+    /// The HTTP client, base URL, clock offset and rate-limit admission.
+    http: Http,
     /// The order path's endpoints with their URLs, parsed once: setting a
     /// path runs the URL parser, a clone only copies.
     order_urls: [(&'static str, reqwest::Url); 2],
     /// Swapped whole on key rotation; each request signs with the one it read.
     credentials: std::sync::RwLock<Option<Keyed>>,
     recv_window_ms: u64,
-    /// Server time minus local time, in milliseconds.
-    clock_offset_ms: AtomicI64,
-    limiter: Arc<RateLimiter>,
-    /// New orders waiting for room in the rate budget.
-    queued: std::sync::Mutex<std::collections::HashSet<ClientOrderId>>,
-    /// Queries and bulk reads in flight at once, at most [`READS_IN_FLIGHT`]:
-    /// when the venue tightens its limits unannounced, only that many can
-    /// arrive after its first 429 (it bans an IP that keeps sending).
-    reads: tokio::sync::Semaphore,
 }
-
-/// Queries and bulk reads in flight at once (orders and cancels are never held back).
-const READS_IN_FLIGHT: usize = 4;
 
 /// `GET /api/v3/depth`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -286,41 +260,19 @@ impl RestClient {
         timeout: Duration,
         limiter: Arc<RateLimiter>,
     ) -> Result<Self, VenueError> {
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(Duration::from_secs(5))
-            .pool_idle_timeout(Duration::from_secs(50))
-            .tcp_nodelay(true)
-            .user_agent(concat!("tradewind/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| VenueError::not_sent(format!("cannot build the HTTP client: {e}")))?;
-        let base = reqwest::Url::parse(base.trim_end_matches('/'))
-            .map_err(|e| VenueError::not_sent(format!("bad REST base URL {base:?}: {e}")))?;
-        let base_path = base.path().trim_end_matches('/').to_owned();
-        let order_urls = [ORDER, CANCEL_REPLACE].map(|path| (path, endpoint_url(&base, &base_path, path)));
-        Ok(Self {
-            label: String::new(),
-            http,
-            base_path,
-            base,
-            order_urls,
-            credentials: std::sync::RwLock::new(credentials.map(Keyed::new)),
-            recv_window_ms,
-            clock_offset_ms: AtomicI64::new(0),
-            limiter,
-            queued: std::sync::Mutex::new(std::collections::HashSet::new()),
-            reads: tokio::sync::Semaphore::new(READS_IN_FLIGHT),
-        })
+        let http = Http::new(base, timeout, limiter)?;
+        let order_urls = [ORDER, CANCEL_REPLACE].map(|path| (path, http.url(path)));
+        Ok(Self { http, order_urls, credentials: std::sync::RwLock::new(credentials.map(Keyed::new)), recv_window_ms })
     }
 
     /// Names the venue in this client's metrics.
     pub fn with_label(mut self, venue: &str) -> Self {
-        self.label = venue.to_owned();
+        self.http.set_label(venue);
         self
     }
 
     pub fn limiter(&self) -> &Arc<RateLimiter> {
-        &self.limiter
+        self.http.limiter()
     }
 
     /// The key in use (none: public data only).
@@ -340,17 +292,14 @@ impl RestClient {
 
     /// Milliseconds on the venue's clock now (local clock plus the measured offset).
     pub fn server_now_ms(&self) -> i64 {
-        crate::clock::now_ms() + self.clock_offset_ms.load(Ordering::Relaxed)
+        self.http.server_now_ms()
     }
 
     /// Measures the offset of the venue's clock from ours (`/api/v3/time`).
     pub async fn sync_clock(&self) -> Result<i64, VenueError> {
         let sent = crate::clock::now_ms();
         let t: ServerTime = self.json(self.call(Method::GET, "/api/v3/time", Query::new(), 1, Priority::Query)).await?;
-        let received = crate::clock::now_ms();
-        let offset = t.server_time - (sent + received) / 2;
-        self.clock_offset_ms.store(offset, Ordering::Relaxed);
-        Ok(offset)
+        Ok(self.http.set_clock(sent, t.server_time, crate::clock::now_ms()))
     }
 
     pub async fn exchange_info(&self) -> Result<ExchangeInfo, VenueError> {
@@ -484,43 +433,21 @@ impl RestClient {
 
     /// Sends one request and returns the body of a 2xx response.
     async fn send(&self, call: Call) -> Result<String, VenueError> {
-        let _read = match call.priority {
-            Priority::Query | Priority::Bulk => {
-                Some(self.reads.acquire().await.map_err(|_| VenueError::not_sent("closed"))?)
-            }
-            Priority::Cancel | Priority::NewOrder => None,
-        };
-        let grant = match self.limiter.try_acquire_now(call.cost()) {
-            Some(grant) => grant,
-            None => {
-                // A new order waits for the budget: queued, as `tradewind orders` shows it.
-                let queued = call.order_id.inspect(|id| {
-                    self.queued_orders().insert(*id);
-                });
-                let acquired = self.limiter.acquire(call.cost(), call.deadline).await;
-                if let Some(id) = queued {
-                    self.queued_orders().remove(&id);
-                }
-                acquired.map_err(|e| VenueError::budget(format!("rate limit: {e}")))?
-            }
-        };
+        let admission = self.http.admit(call.cost(), call.deadline, call.order_id).await?;
+        let grant = admission.grant;
         let prepared = match self.prepare(call) {
             Ok(prepared) => Prepared { grant, ..prepared },
             Err(e) => {
-                self.limiter.answered(grant, false);
+                self.http.abandon(grant);
                 return Err(e);
             }
         };
         self.exchange(prepared).await
     }
 
-    fn queued_orders(&self) -> std::sync::MutexGuard<'_, std::collections::HashSet<ClientOrderId>> {
-        self.queued.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
     /// Whether new order `id` is waiting for room in the rate budget.
     pub fn is_queued(&self, id: &ClientOrderId) -> bool {
-        self.queued_orders().contains(id)
+        self.http.is_queued(id)
     }
 
     /// A new order, signed and built, if the rate budget has room for it now
@@ -565,11 +492,9 @@ impl RestClient {
     }
 
     fn prepare_now(&self, call: Call) -> Option<Result<Prepared, VenueError>> {
-        let grant = self.limiter.try_acquire_now(call.cost())?;
+        let grant = self.http.admit_now(call.cost())?;
         Some(
-            self.prepare(call)
-                .map(|prepared| Prepared { grant, ..prepared })
-                .inspect_err(|_| self.limiter.answered(grant, false)),
+            self.prepare(call).map(|prepared| Prepared { grant, ..prepared }).inspect_err(|_| self.http.abandon(grant)),
         )
     }
 
@@ -599,7 +524,7 @@ impl RestClient {
         };
         let mut url = match self.order_urls.iter().find(|(path, _)| *path == call.path) {
             Some((_, url)) => url.clone(),
-            None => endpoint_url(&self.base, &self.base_path, call.path),
+            None => self.http.url(call.path),
         };
         // POST parameters go in a form body, as Binance accepts them (the
         // signature covers query string and body): the URL parser does not
@@ -621,55 +546,31 @@ impl RestClient {
 
     /// Sends a prepared request and returns the body of a 2xx response.
     async fn exchange(&self, prepared: Prepared) -> Result<String, VenueError> {
-        let Prepared { request, method, path, origin, grant } = prepared;
-        let sent = std::time::Instant::now();
-        if let Some(origin) = origin {
-            // Signed, rate-limited and handed to the HTTP client: the tick-to-order path ends here.
-            metrics::histogram!("tradewind_tick_to_order_seconds").record((sent - origin).as_secs_f64());
-            crate::latency::TICK_TO_ORDER.record(sent - origin);
+        let path = prepared.path;
+        let limiter = self.http.limiter();
+        let observe = |headers: &reqwest::header::HeaderMap| {
+            let count = |name: &str| {
+                let value = headers.get(name)?.to_str().ok()?.parse::<u64>().ok()?;
+                Some(u32::try_from(value).unwrap_or(u32::MAX))
+            };
+            if let Some(used) = count("x-mbx-used-weight-1m") {
+                limiter.observe(limits::WEIGHT, used);
+            }
+            if let Some(orders) = count("x-mbx-order-count-10s") {
+                limiter.observe(limits::ORDERS_10S, orders);
+            }
+        };
+        let answer = self.http.send(prepared, observe).await?;
+        if answer.is_success() {
+            return Ok(answer.body);
         }
-        let response = self.http.execute(request).await;
-        metrics::histogram!("tradewind_request_seconds", "venue" => self.label.clone(), "endpoint" => path)
-            .record(sent.elapsed().as_secs_f64());
-        if response.is_err() {
-            self.limiter.answered(grant, false);
-        }
-        let response = response.map_err(|e| {
-            let connect = e.is_connect();
-            let message = format!("{} {}: {}", method, path, redact(&e.without_url().to_string()));
-            if connect { VenueError::not_sent(message) } else { VenueError::unknown(message) }
-        })?;
-        let status = response.status().as_u16();
-        let header =
-            |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
-        if let Some(used) = header("x-mbx-used-weight-1m") {
-            self.limiter.observe(limits::WEIGHT, u32::try_from(used).unwrap_or(u32::MAX));
-        }
-        if let Some(count) = header("x-mbx-order-count-10s") {
-            self.limiter.observe(limits::ORDERS_10S, u32::try_from(count).unwrap_or(u32::MAX));
-        }
-        for (budget, used, limit) in self.limiter.usage() {
-            metrics::gauge!("tradewind_rate_limit_used", "venue" => self.label.clone(), "budget" => budget)
-                .set(f64::from(used));
-            metrics::gauge!("tradewind_rate_limit_limit", "venue" => self.label.clone(), "budget" => budget)
-                .set(f64::from(limit));
-        }
-        let retry_after = header("retry-after").map(Duration::from_secs);
-        let limited = matches!(status, 429 | 418);
-        self.limiter.answered(grant, limited);
-        let body = response.text().await.map_err(|e| {
-            VenueError::unknown(format!("reading the response: {}", redact(&e.without_url().to_string())))
-        })?;
-        if (200..300).contains(&status) {
-            return Ok(body);
-        }
-        let (code, message) = match serde_json::from_str::<ErrorBody>(&body) {
+        let (status, retry_after) = (answer.status, answer.header("retry-after").map(Duration::from_secs));
+        let (code, message) = match serde_json::from_str::<ErrorBody>(&answer.body) {
             Ok(e) => (Some(e.code), e.msg),
             // An HTML error page or a proxy's text: keep a short, safe excerpt.
-            Err(_) => (None, format!("non-JSON error body: {}", excerpt(&body))),
+            Err(_) => (None, format!("non-JSON error body: {}", excerpt(&answer.body))),
         };
-        if limited {
-            metrics::counter!("tradewind_http_429_total", "venue" => self.label.clone()).increment(1);
+        if answer.is_limited() {
             let wait = retry_after.unwrap_or(Duration::from_secs(60));
             // Too many new orders (-1015) stops only new orders; weight and bans stop everything.
             let blocked =
@@ -682,7 +583,7 @@ impl RestClient {
                 blocked = ?blocked,
                 "rate limited by the venue; pausing requests, then one probe before the rest"
             );
-            self.limiter.block_for(blocked, wait);
+            limiter.block_for(blocked, wait);
         }
         let error = super::error::from_response(status, code, message, retry_after);
         if error.is_clock_skew() {
@@ -694,26 +595,6 @@ impl RestClient {
 
 const ORDER: &str = "/api/v3/order";
 const CANCEL_REPLACE: &str = "/api/v3/order/cancelReplace";
-
-/// `path` under the base URL (whose own path, if any, is `base_path`).
-fn endpoint_url(base: &reqwest::Url, base_path: &str, path: &str) -> reqwest::Url {
-    let mut url = base.clone();
-    if base_path.is_empty() {
-        url.set_path(path);
-    } else {
-        url.set_path(&format!("{base_path}{path}"));
-    }
-    url
-}
-
-/// A 2xx body read as `T`.
-fn decode<T: DeserializeOwned>(body: &str, mutating: bool) -> Result<T, VenueError> {
-    serde_json::from_str(body).map_err(|e| {
-        let message = format!("unexpected response body: {e}");
-        // A 2xx we cannot read: for a request that changes state, the outcome is unknown.
-        if mutating { VenueError::unknown(message) } else { VenueError::not_sent(message) }
-    })
-}
 
 /// The query of a cancel-replace (STOP_ON_FAILURE): cancels `cancel` and places `order` as `id`.
 fn replace_query(cancel: &ClientOrderId, id: &ClientOrderId, order: &NewOrder) -> Query {
@@ -753,19 +634,6 @@ pub fn side_str(side: Side) -> &'static str {
     match side {
         Side::Buy => "BUY",
         Side::Sell => "SELL",
-    }
-}
-
-/// The first 200 characters, on one line.
-fn excerpt(body: &str) -> String {
-    body.chars().take(200).map(|c| if c.is_control() { ' ' } else { c }).collect()
-}
-
-/// Removes anything that looks like a signature or key from an error text.
-fn redact(text: &str) -> String {
-    match text.find("signature=") {
-        Some(i) => format!("{}signature=***", &text[..i]),
-        None => text.to_owned(),
     }
 }
 

@@ -108,15 +108,6 @@ fn new_order_queries_match_binance_parameters() {
     );
 }
 
-#[test]
-fn error_texts_never_carry_signatures() {
-    assert_eq!(
-        redact("error sending request for url (http://x/api?a=1&signature=abc)"),
-        "error sending request for url (http://x/api?a=1&signature=***"
-    );
-    assert_eq!(excerpt("<html>\n<body>502 Bad Gateway</body></html>"), "<html> <body>502 Bad Gateway</body></html>");
-}
-
 #[tokio::test(start_paused = true)]
 async fn a_new_order_waiting_for_the_rate_budget_is_queued_until_it_goes() {
     // regression: `tradewind orders` listed orders still waiting behind the rate limiter as open
