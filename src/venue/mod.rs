@@ -15,6 +15,7 @@ pub mod book;
 pub mod credentials;
 pub mod feed;
 pub mod market;
+pub mod private;
 pub mod probe;
 pub mod rest;
 pub mod sim;

@@ -1,26 +1,21 @@
 //! The user-data stream over the WebSocket API: `userDataStream.subscribe.signature`
 //! (listenKey is gone), events wrapped as `{"subscriptionId":N,"event":{…}}`.
-//! Parses `executionReport`, `outboundAccountPosition`, `balanceUpdate` and
-//! `eventStreamTerminated`; reconnects and resubscribes with backoff, and
-//! tells the execution task after every (re)subscription so it can fill the
-//! gap through REST. `serverShutdown` switches to a new connection before the
-//! old one goes (no gap, so nothing to fill).
+//! Parses `executionReport`, `outboundAccountPosition`, `balanceUpdate`,
+//! `eventStreamTerminated` and `serverShutdown`; the session (reconnects,
+//! resubscription, the make-before-break switch) is `venue::private`'s.
 
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use tokio::sync::mpsc;
-use tokio::time::Instant;
-use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
 use tradewind_strategies::sdk::Balance;
 
 use super::rest::{Credentials, RestClient};
 use super::sign::ws_payload;
 use crate::execution::venue::AccountEvent;
-use crate::venue::ws::{self, Reconnect, Ws};
+use crate::venue::private::{self, PrivateDialect, PrivateFrame, PrivateOptions};
 
 /// An `executionReport`, reduced to what order tracking needs.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -196,284 +191,62 @@ pub struct StreamOptions {
     pub silence_timeout: Duration,
 }
 
-/// How many times a subscription refused for its timestamp is retried on the
-/// same connection (each after resyncing the clock) before the connection is dropped.
-const CLOCK_RETRIES: u32 = 3;
-
-/// How long a planned switch waits for the new connection's subscription.
-const SWITCH_WITHIN: Duration = Duration::from_secs(10);
-
-/// How long, after the new connection's subscription is confirmed, the old
-/// one is still read: events the venue sent on it just before are not lost.
-const SWITCH_GRACE: Duration = Duration::from_millis(500);
-
-/// Keeps the user stream subscribed until shutdown; events go to `events`.
-///
-/// A connection whose subscription was confirmed has proved itself: the next
-/// failure retries after the shortest delay. A subscription refused for its
-/// timestamp (-1021) resyncs the clock and is sent again at once. On
-/// `serverShutdown` a new connection is subscribed before the old one is let
-/// go, so no event is missed (and none is passed on twice).
+/// Keeps the user stream subscribed until shutdown (`venue::private`); events go to `events`.
 pub async fn run(options: StreamOptions, events: mpsc::Sender<AccountEvent>, shutdown: CancellationToken) {
-    let mut stream = Stream { options, events, seq: 0, recent: Recent::default() };
-    let mut reconnect = Reconnect::new(stream.options.venue, "user", "user data stream");
-    loop {
-        let why = match stream.connect(&shutdown).await {
-            None => return,
-            Some(Err(why)) => why,
-            Some(Ok(mut ws)) => loop {
-                match stream.session(&mut ws, &mut reconnect, &shutdown).await {
-                    SessionEnd::Shutdown => {
-                        let _ = ws.close(None).await;
-                        return;
-                    }
-                    SessionEnd::Switch => match stream.switch(&mut ws, &shutdown).await {
-                        Some(Ok(new)) => {
-                            tracing::info!(venue = %stream.options.venue, "user data stream switched to a new connection");
-                            ws = new;
-                        }
-                        Some(Err(why)) => break why,
-                        None => return,
-                    },
-                    SessionEnd::Lost(why) => break why,
-                }
-            },
-        };
-        reconnect.down();
-        let _ = stream.events.send(AccountEvent::Down).await;
-        if !reconnect.wait(&why, &shutdown).await {
-            return;
-        }
-    }
+    let StreamOptions { venue, ws_api_url, credentials, rest, silence_timeout } = options;
+    let dialect = UserStream { venue, ws_api_url, credentials, rest };
+    private::run(dialect, PrivateOptions { venue, silence_timeout }, events, shutdown).await;
 }
 
-enum SessionEnd {
-    Shutdown,
-    /// The venue announced it is going away (`serverShutdown`).
-    Switch,
-    Lost(String),
+/// Binance's user-data stream as a private dialect: one signed subscribe
+/// request (`sub-<attempt>`), confirmed by its response.
+struct UserStream {
+    venue: tradewind_strategies::sdk::VenueId,
+    ws_api_url: String,
+    credentials: Credentials,
+    rest: std::sync::Arc<RestClient>,
 }
 
-struct Stream {
-    options: StreamOptions,
-    events: mpsc::Sender<AccountEvent>,
-    /// Subscribe requests sent so far (their ids are `sub-<n>`).
-    seq: u64,
-    recent: Recent,
-}
-
-impl Stream {
-    /// Connects and sends the subscription; `None` on shutdown.
-    async fn connect(&mut self, shutdown: &CancellationToken) -> Option<Result<Ws, String>> {
-        let mut ws = match ws::connect(&self.options.ws_api_url, ws::READ_BUFFER, shutdown).await? {
-            Ok(ws) => ws,
-            Err(why) => return Some(Err(why)),
-        };
-        Some(self.subscribe(&mut ws).await.map(|()| ws))
+impl PrivateDialect for UserStream {
+    fn url(&self) -> String {
+        self.ws_api_url.clone()
     }
 
-    async fn subscribe(&mut self, ws: &mut Ws) -> Result<(), String> {
-        self.seq += 1;
-        let request = subscribe_request(&self.options.credentials, self.options.rest.server_now_ms(), &self.id());
-        ws.send(Message::Text(request.into())).await.map_err(|e| format!("send failed: {e}"))
+    fn hello(&self, attempt: u64) -> Vec<String> {
+        vec![subscribe_request(&self.credentials, self.rest.server_now_ms(), &format!("sub-{attempt}"))]
     }
 
-    /// The id of the latest subscribe request.
-    fn id(&self) -> String {
-        format!("sub-{}", self.seq)
-    }
-
-    /// Reads one connection until it ends.
-    async fn session(&mut self, ws: &mut Ws, reconnect: &mut Reconnect, shutdown: &CancellationToken) -> SessionEnd {
-        let silence_timeout = self.options.silence_timeout;
-        let mut clock_retries = 0;
-        loop {
-            let frame = tokio::select! {
-                _ = shutdown.cancelled() => return SessionEnd::Shutdown,
-                f = tokio::time::timeout(silence_timeout, ws.next()) => f,
-            };
-            let text = match frame {
-                Err(_) => return SessionEnd::Lost(format!("no frame for {silence_timeout:?}")),
-                Ok(frame) => match read(frame) {
-                    Ok(Some(text)) => text,
-                    Ok(None) => continue,
-                    Err(why) => return SessionEnd::Lost(why),
-                },
-            };
-            match parse_frame(&text) {
-                Ok(Frame::Event(e)) => {
-                    if self.recent.fresh(&text) && self.events.send(e).await.is_err() {
-                        return SessionEnd::Shutdown;
-                    }
-                }
-                Ok(Frame::Terminated) => {
-                    tracing::warn!(venue = %self.options.venue, "user data stream terminated by the venue; resubscribing");
-                    if let Err(why) = self.subscribe(ws).await {
-                        return SessionEnd::Lost(why);
-                    }
-                }
-                Ok(Frame::ServerShutdown) => {
-                    tracing::info!(venue = %self.options.venue, "venue announced a shutdown; switching the user data connection");
-                    return SessionEnd::Switch;
-                }
-                Ok(Frame::Response { id, result: Ok(_) }) if id.as_deref() == Some(self.id().as_str()) => {
-                    let down_ms = reconnect.up();
-                    tracing::info!(venue = %self.options.venue, down_ms, "user data stream subscribed");
-                    // A confirmed subscription has proved the connection.
-                    reconnect.proven();
-                    if self.events.send(AccountEvent::Subscribed).await.is_err() {
-                        return SessionEnd::Shutdown;
-                    }
-                }
-                Ok(Frame::Response { result: Err((code, msg)), .. }) => {
-                    // The message is the venue's; it never contains our key or signature.
-                    if code == -1021 && clock_retries < CLOCK_RETRIES {
-                        clock_retries += 1;
-                        self.resync_clock().await;
-                        if let Err(why) = self.subscribe(ws).await {
-                            return SessionEnd::Lost(why);
-                        }
-                        continue;
-                    }
-                    return SessionEnd::Lost(format!("subscribe refused: {code} {msg}"));
-                }
-                Ok(Frame::Response { .. } | Frame::Ignored) => {}
-                Err(e) => {
-                    tracing::warn!(venue = %self.options.venue, error = %e, "unreadable user-stream frame skipped")
-                }
+    fn parse(&self, text: &str, attempt: u64) -> Result<PrivateFrame, String> {
+        Ok(match parse_frame(text).map_err(|e| e.to_string())? {
+            Frame::Event(e) => PrivateFrame::Event(e),
+            Frame::Terminated => PrivateFrame::Terminated,
+            Frame::ServerShutdown => PrivateFrame::ServerShutdown,
+            Frame::Response { id: Some(id), result: Ok(_) } if id == format!("sub-{attempt}") => {
+                PrivateFrame::Subscribed
             }
-        }
+            Frame::Response { result: Err((code, msg)), .. } => {
+                PrivateFrame::Refused { reason: format!("{code} {msg}"), clock: code == -1021 }
+            }
+            Frame::Response { .. } | Frame::Ignored => PrivateFrame::Ignored,
+        })
+    }
+
+    /// The event itself, without the subscription id the two connections number differently.
+    fn event_key<'a>(&self, text: &'a str) -> &'a str {
+        text.find("\"event\":").map_or(text, |i| &text[i..])
     }
 
     async fn resync_clock(&self) {
-        match self.options.rest.sync_clock().await {
+        match self.rest.sync_clock().await {
             Ok(offset) => tracing::warn!(
-                venue = %self.options.venue,
+                venue = %self.venue,
                 clock_offset_ms = offset,
-                "user data subscription refused for its timestamp (-1021): clock resynced, subscribing again"
+                "user data subscription refused for its timestamp (-1021): clock resynced"
             ),
-            Err(e) => tracing::warn!(venue = %self.options.venue, error = %e, "clock resync failed"),
-        }
-    }
-
-    /// Make-before-break: subscribes a new connection while the old one is
-    /// still read, lets the old one go once the new one is confirmed (and a
-    /// short grace has passed), and passes each event on once.
-    async fn switch(&mut self, old: &mut Ws, shutdown: &CancellationToken) -> Option<Result<Ws, String>> {
-        self.recent.start();
-        let mut new = match self.connect(shutdown).await? {
-            Ok(ws) => ws,
-            Err(why) => return Some(Err(why)),
-        };
-        let until = Instant::now() + SWITCH_WITHIN;
-        let mut confirmed: Option<Instant> = None;
-        let mut old_open = true;
-        loop {
-            let grace_over = confirmed.is_some_and(|at| at.elapsed() >= SWITCH_GRACE);
-            if grace_over || (confirmed.is_some() && !old_open) {
-                let _ = old.close(None).await;
-                return Some(Ok(new));
-            }
-            let wake = confirmed.map_or(until, |at| at + SWITCH_GRACE);
-            tokio::select! {
-                _ = shutdown.cancelled() => return None,
-                () = tokio::time::sleep_until(wake) => {
-                    if confirmed.is_none() {
-                        return Some(Err("the new user data connection was not subscribed in time".into()));
-                    }
-                }
-                frame = old.next(), if old_open => match read(frame) {
-                    Ok(Some(text)) => {
-                        if let Ok(Frame::Event(e)) = parse_frame(&text)
-                            && self.recent.fresh(&text)
-                            && self.events.send(e).await.is_err()
-                        {
-                            return None;
-                        }
-                    }
-                    Ok(None) => {}
-                    Err(_) => old_open = false,
-                },
-                frame = new.next() => {
-                    let text = match read(frame) {
-                        Ok(Some(text)) => text,
-                        Ok(None) => continue,
-                        Err(why) => return Some(Err(why)),
-                    };
-                    match parse_frame(&text) {
-                        Ok(Frame::Event(e)) => {
-                            let passed_on = !self.recent.fresh(&text) || self.events.send(e).await.is_ok();
-                            if !passed_on {
-                                return None;
-                            }
-                        }
-                        Ok(Frame::Response { id, result: Ok(_) }) if id.as_deref() == Some(self.id().as_str()) => {
-                            tracing::debug!(venue = %self.options.venue, "new user data connection subscribed");
-                            confirmed = Some(Instant::now());
-                        }
-                        Ok(Frame::Response { result: Err((code, msg)), .. }) => {
-                            if code == -1021 {
-                                self.resync_clock().await;
-                            }
-                            return Some(Err(format!("subscribe refused: {code} {msg}")));
-                        }
-                        _ => {}
-                    }
-                }
-            }
+            Err(e) => tracing::warn!(venue = %self.venue, error = %e, "clock resync failed"),
         }
     }
 }
-
-/// A frame's text; `Ok(None)` for frames that carry none (pings are
-/// answered by tungstenite itself); `Err` once the connection is gone.
-fn read(frame: Option<Result<Message, tokio_tungstenite::tungstenite::Error>>) -> Result<Option<String>, String> {
-    match frame {
-        None => Err("connection closed".into()),
-        Some(Err(e)) => Err(format!("read failed: {e}")),
-        Some(Ok(Message::Text(t))) => Ok(Some(t.to_string())),
-        Some(Ok(Message::Close(_))) => Err("closed by the venue".into()),
-        Some(Ok(_)) => Ok(None),
-    }
-}
-
-/// The event frames seen during and shortly after a connection switch, when
-/// the venue may send the same event on both connections: each is passed on once.
-#[derive(Default)]
-struct Recent {
-    /// Until when frames are remembered (none: not switching, nothing is checked).
-    until: Option<Instant>,
-    seen: std::collections::HashSet<u64>,
-}
-
-impl Recent {
-    /// How long after a switch starts frames are compared.
-    const WINDOW: Duration = Duration::from_secs(15);
-
-    fn start(&mut self) {
-        self.until = Some(Instant::now() + Self::WINDOW);
-        self.seen.clear();
-    }
-
-    /// Whether `frame` was not seen before (always true outside a switch).
-    fn fresh(&mut self, frame: &str) -> bool {
-        let Some(until) = self.until else { return true };
-        if Instant::now() > until {
-            self.until = None;
-            self.seen.clear();
-            return true;
-        }
-        use std::hash::{BuildHasher, Hasher};
-        let mut hasher = FRAME_HASH.build_hasher();
-        // The event itself, without the subscription id the two connections number differently.
-        let event = frame.find("\"event\":").map_or(frame, |i| &frame[i..]);
-        hasher.write(event.as_bytes());
-        self.seen.insert(hasher.finish())
-    }
-}
-
-/// A fixed-seed hasher: frames are compared within one process only.
-const FRAME_HASH: foldhash::fast::FixedState = foldhash::fast::FixedState::with_seed(0x7d1e);
 
 #[cfg(test)]
 mod tests {
