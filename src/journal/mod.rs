@@ -25,16 +25,18 @@
 //! consecutive records together, so durability costs one fsync per batch,
 //! not per record.
 
+mod recover;
 mod schema;
+mod writer;
 
 pub use schema::check_readable;
 
 use std::collections::HashMap;
 use std::path::Path;
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension};
 use tokio::sync::oneshot;
-use tradewind_strategies::sdk::{ClientOrderId, Fill, NewOrder, OpenOrder, Qty, Symbol, TradeId, VenueOrderId, owner};
+use tradewind_strategies::sdk::{ClientOrderId, Fill, NewOrder, OpenOrder, Symbol, TradeId, VenueOrderId, owner};
 
 /// Why the journal cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -330,8 +332,8 @@ impl Journal {
         let mut conn = Connection::open(path).map_err(sqlite)?;
         schema::migrate(&mut conn, &shown)?;
         prepare(&conn).map_err(sqlite)?;
-        let recovered = recover(&conn).map_err(sqlite)?;
-        register_owners(&conn, &shown)?;
+        let recovered = recover::recover(&conn).map_err(sqlite)?;
+        recover::register_owners(&conn, &shown)?;
         for client_id in &recovered.completed {
             conn.execute("UPDATE orders SET state = 'filled' WHERE client_id = ?1", [client_id]).map_err(sqlite)?;
             tracing::info!(client_order_id = %client_id, "journal: order completed by its fills marked filled");
@@ -345,7 +347,7 @@ impl Journal {
         let writer_lost = intent_lost.clone();
         let writer = std::thread::Builder::new()
             .name("journal".into())
-            .spawn(move || writer(conn, rx, &writer_path, &writer_queued, &writer_lost))
+            .spawn(move || writer::writer(conn, rx, &writer_path, &writer_queued, &writer_lost))
             .map_err(|e| JournalError::Io { path: shown, message: e.to_string() })?;
         let tx = Queue { tx: Some(tx), writer: writer.thread().clone() };
         let lock = std::sync::Arc::new(lock);
@@ -446,325 +448,6 @@ impl Journal {
             let _ = wait.await;
         }
     }
-}
-
-/// The `instance` and `seq` columns of client order id `id`: its owner's name
-/// (the code itself if no name is registered for it) and sequence number; empty
-/// and 0 for an id another client chose.
-fn owner_columns(id: &ClientOrderId) -> (std::borrow::Cow<'_, str>, u64) {
-    if let Some((name, seq)) = id.owner() {
-        return (name.into(), seq);
-    }
-    match owner::parts(id.as_str()) {
-        Some((code, seq)) => (code.to_string().into(), seq),
-        None => ("".into(), 0),
-    }
-}
-
-/// A fault for the crash test, set in the environment: the writer commits
-/// this many intents, then commits nothing more (writes waited for fail as
-/// if the disk had gone), so the daemon can be killed with intents handed
-/// off but not committed.
-const STALL_AFTER_ENV: &str = "TRADEWIND_TEST_JOURNAL_STALL_AFTER";
-
-/// The next job, once there is one; none once every handle is gone. The
-/// writer sleeps (parked) while the queue is empty: senders wake it.
-fn next_job(rx: &std::sync::mpsc::Receiver<Job>) -> Option<Job> {
-    loop {
-        match rx.try_recv() {
-            Ok(job) => return Some(job),
-            Err(std::sync::mpsc::TryRecvError::Empty) => std::thread::park(),
-            Err(std::sync::mpsc::TryRecvError::Disconnected) => return None,
-        }
-    }
-}
-
-/// The writer thread: commits queued records in batches until every handle is gone.
-fn writer(
-    mut conn: Connection,
-    rx: std::sync::mpsc::Receiver<Job>,
-    path: &str,
-    queued: &std::sync::atomic::AtomicUsize,
-    intent_lost: &std::sync::atomic::AtomicBool,
-) {
-    let mut stall_after: Option<usize> = std::env::var(STALL_AFTER_ENV).ok().and_then(|v| v.parse().ok());
-    while let Some(first) = next_job(&rx) {
-        if let Job::Bind { venue, account, done } = first {
-            let _ = done.send(bind(&conn, path, &venue, &account));
-            continue;
-        }
-        let mut jobs = vec![first];
-        while jobs.len() < 512
-            && let Ok(more) = rx.try_recv()
-        {
-            jobs.push(more);
-        }
-        if let Some(left) = &mut stall_after {
-            let mut intents = jobs.iter().filter_map(|j| match j {
-                Job::Write(Record::Intent { id, .. }, _) => Some(id),
-                _ => None,
-            });
-            if let Some(held) = intents.nth(*left) {
-                tracing::warn!(client_order_id = %held, env = STALL_AFTER_ENV, "journal writer stalled on purpose");
-                // Drops everything from here on; the test kills the process.
-                drop(jobs);
-                rx.iter().for_each(drop);
-                return;
-            }
-            *left -= jobs.iter().filter(|j| matches!(j, Job::Write(Record::Intent { .. }, _))).count();
-        }
-        let result = commit(&mut conn, &jobs);
-        let written = jobs.iter().filter(|j| matches!(j, Job::Write(..))).count();
-        queued.fetch_sub(written, std::sync::atomic::Ordering::Relaxed);
-        if let Err(e) = &result {
-            tracing::error!(error = %e, "journal write failed");
-            if jobs.iter().any(|j| matches!(j, Job::Write(Record::Intent { .. } | Record::Lease(_), _))) {
-                intent_lost.store(true, std::sync::atomic::Ordering::Relaxed);
-                tracing::error!("an order intent was not committed: no new orders until a restart");
-            }
-        }
-        for job in jobs {
-            match job {
-                Job::Write(_, Some(done)) => {
-                    let _ = done.send(result.clone().map_err(|e| e.to_string()).map(drop));
-                }
-                Job::Write(_, None) => {}
-                Job::Flush(done) => {
-                    let _ = done.send(());
-                }
-                Job::Bind { venue, account, done } => {
-                    let _ = done.send(bind(&conn, path, &venue, &account));
-                }
-            }
-        }
-    }
-}
-
-fn bind(conn: &Connection, path: &str, venue: &str, account: &str) -> Result<(), JournalError> {
-    let sqlite = |source| JournalError::Sqlite { path: path.to_owned(), source };
-    let key = format!("venue.{venue}");
-    let recorded: Option<String> =
-        conn.query_row("SELECT value FROM meta WHERE key = ?1", [&key], |r| r.get(0)).optional().map_err(sqlite)?;
-    match recorded {
-        Some(r) if r == account => Ok(()),
-        Some(recorded) => Err(JournalError::OtherAccount {
-            path: path.to_owned(),
-            venue: venue.to_owned(),
-            recorded,
-            found: account.to_owned(),
-        }),
-        None => {
-            conn.execute("INSERT INTO meta (key, value) VALUES (?1, ?2)", params![key, account]).map_err(sqlite)?;
-            Ok(())
-        }
-    }
-}
-
-/// Makes the ids of every instance the journal knows read as that instance's
-/// (see [`owner`]), so orders of an instance no longer configured keep their owner.
-fn register_owners(conn: &Connection, path: &str) -> Result<(), JournalError> {
-    let sqlite = |source| JournalError::Sqlite { path: path.to_owned(), source };
-    let mut names = conn
-        .prepare(
-            "SELECT instance FROM orders UNION SELECT instance FROM leases
-             UNION SELECT instance FROM fills UNION SELECT instance FROM strategy_state",
-        )
-        .map_err(sqlite)?;
-    let names: Vec<String> =
-        names.query_map([], |r| r.get(0)).map_err(sqlite)?.collect::<Result<_, _>>().map_err(sqlite)?;
-    for name in names.iter().filter(|n| !n.is_empty()) {
-        owner::register(name).map_err(|source| JournalError::Owners { path: path.to_owned(), source })?;
-    }
-    Ok(())
-}
-
-fn commit(conn: &mut Connection, jobs: &[Job]) -> Result<(), String> {
-    let tx = conn.transaction().map_err(|e| e.to_string())?;
-    for job in jobs {
-        if let Job::Write(record, _) = job {
-            apply(&tx, record).map_err(|e| e.to_string())?;
-        }
-    }
-    tx.commit().map_err(|e| e.to_string())
-}
-
-fn apply(tx: &rusqlite::Transaction<'_>, record: &Record) -> Result<(), Box<dyn std::error::Error>> {
-    match record {
-        Record::Intent { id, order, time_ms } => {
-            let (instance, seq) = owner_columns(id);
-            tx.prepare_cached("INSERT OR IGNORE INTO orders (client_id, instance, seq, venue, symbol, body, state, created_ms, updated_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', ?7, ?7)")?.execute(
-                params![id.as_str(), instance, seq as i64, order.venue.as_str(), order.symbol.as_str(), serde_json::to_string(order)?, time_ms],
-            )?;
-        }
-        Record::State { id, state, venue_order_id, reason, time_ms } => {
-            tx.prepare_cached(
-                "UPDATE orders SET state = ?2, venue_order_id = COALESCE(?3, venue_order_id),
-                   reason = COALESCE(?4, reason), updated_ms = ?5 WHERE client_id = ?1",
-            )?
-            .execute(params![
-                id.as_str(),
-                state,
-                venue_order_id.as_ref().map(VenueOrderId::as_str),
-                reason,
-                time_ms
-            ])?;
-            tx.prepare_cached("INSERT INTO order_events (client_id, state, reason, time_ms) VALUES (?1, ?2, ?3, ?4)")?
-                .execute(params![id.as_str(), state, reason, time_ms])?;
-        }
-        Record::Snapshot { time_ms, body } => {
-            tx.prepare_cached("INSERT INTO snapshots (time_ms, body) VALUES (?1, ?2)")?
-                .execute(params![time_ms, body])?;
-            tx.prepare_cached("DELETE FROM snapshots WHERE rowid <= (SELECT MAX(rowid) FROM snapshots) - ?1")?
-                .execute(params![SNAPSHOTS_KEPT])?;
-        }
-        Record::Lease(lease) => {
-            tx.prepare_cached(
-                "INSERT INTO leases (venue, instance, first, upto, symbols, time_ms, coded) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1)
-                 ON CONFLICT (venue, instance) DO UPDATE SET first = excluded.first, upto = excluded.upto,
-                   symbols = excluded.symbols, time_ms = excluded.time_ms, coded = 1",
-            )?
-            .execute(params![
-                lease.venue,
-                lease.instance,
-                i64::try_from(lease.first)?,
-                i64::try_from(lease.upto)?,
-                serde_json::to_string(&lease.symbols)?,
-                crate::clock::now().0
-            ])?;
-        }
-        Record::StrategyState { instance, body, time_ms } => {
-            tx.prepare_cached(
-                "INSERT INTO strategy_state (instance, body, time_ms) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (instance) DO UPDATE SET body = excluded.body, time_ms = excluded.time_ms",
-            )?
-            .execute(params![instance, body, time_ms])?;
-        }
-        Record::Fill(fill) => {
-            let (instance, _) = owner_columns(&fill.id);
-            tx.prepare_cached(
-                "INSERT OR IGNORE INTO fills (venue, venue_order_id, trade_id, client_id, instance, body, time_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            )?
-            .execute(params![
-                fill.venue.as_str(),
-                fill.venue_order_id.as_str(),
-                fill.trade_id.as_str(),
-                fill.id.as_str(),
-                instance,
-                serde_json::to_string(fill)?,
-                fill.time.0
-            ])?;
-        }
-    }
-    Ok(())
-}
-
-/// Reads sequence numbers, open orders and fills.
-fn recover(conn: &Connection) -> Result<Recovered, rusqlite::Error> {
-    let mut recovered = Recovered::default();
-    let mut seqs = conn.prepare("SELECT instance, MAX(seq) FROM orders GROUP BY instance")?;
-    for row in seqs.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))? {
-        let (instance, max) = row?;
-        recovered.next_seq.insert(instance, u64::try_from(max).unwrap_or(0) + 1);
-    }
-    let mut leases =
-        conn.prepare("SELECT venue, instance, first, upto, symbols, coded FROM leases ORDER BY venue, instance")?;
-    let rows = leases.query_map([], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, i64>(2)?,
-            r.get::<_, i64>(3)?,
-            r.get::<_, String>(4)?,
-            r.get::<_, bool>(5)?,
-        ))
-    })?;
-    let mut journaled = conn.prepare("SELECT seq FROM orders WHERE instance = ?1 AND seq BETWEEN ?2 AND ?3")?;
-    for row in rows {
-        let (venue, instance, first, upto, symbols, coded) = row?;
-        let Ok(symbols) = serde_json::from_str::<Vec<Symbol>>(&symbols) else {
-            tracing::error!(%venue, strategy = %instance, "unreadable lease in the journal skipped");
-            continue;
-        };
-        let (mut first, upto) = (u64::try_from(first).unwrap_or(0), u64::try_from(upto).unwrap_or(0));
-        let next = recovered.next_seq.entry(instance.clone()).or_insert(0);
-        *next = (*next).max(upto + 1);
-        if first > upto {
-            continue;
-        }
-        if upto - first >= LEASE_SPAN_READ {
-            tracing::error!(%venue, strategy = %instance, first, upto, "unexpectedly wide lease; reading only its top ids");
-            first = upto - (LEASE_SPAN_READ - 1);
-        }
-        let known: std::collections::HashSet<u64> = journaled
-            .query_map(
-                params![instance, i64::try_from(first).unwrap_or(i64::MAX), i64::try_from(upto).unwrap_or(i64::MAX)],
-                |r| r.get::<_, i64>(0),
-            )?
-            .filter_map(|s| u64::try_from(s.ok()?).ok())
-            .collect();
-        let seqs: Vec<u64> = (first..=upto).filter(|s| !known.contains(s)).collect();
-        if !seqs.is_empty() {
-            let lease = Lease { venue, instance, first, upto, symbols };
-            recovered.unjournaled.push(Unjournaled { lease, seqs, legacy_ids: !coded });
-        }
-    }
-    let mut states = conn.prepare("SELECT instance, body FROM strategy_state")?;
-    for row in states.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))? {
-        let (instance, body) = row?;
-        recovered.states.insert(instance, body);
-    }
-    let mut fills = conn.prepare("SELECT instance, body FROM fills ORDER BY time_ms, rowid")?;
-    for row in fills.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))? {
-        let (instance, body) = row?;
-        match serde_json::from_str::<Fill>(&body) {
-            Ok(fill) => recovered.fills.push((instance, fill)),
-            Err(e) => tracing::error!(error = %e, "unreadable fill in the journal skipped"),
-        }
-    }
-    let mut open = conn.prepare(
-        "SELECT client_id, instance, body, venue_order_id, state, created_ms FROM orders
-         WHERE state IN ('pending', 'accepted', 'partially_filled', 'unknown') ORDER BY created_ms, rowid",
-    )?;
-    let rows = open.query_map([], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, Option<String>>(3)?,
-            r.get::<_, String>(4)?,
-            r.get::<_, i64>(5)?,
-        ))
-    })?;
-    for row in rows {
-        let (client_id, instance, body, venue_order_id, state, created_ms) = row?;
-        let (Ok(id), Ok(order)) = (ClientOrderId::new(&client_id), serde_json::from_str::<NewOrder>(&body)) else {
-            tracing::error!(client_order_id = %client_id, "unreadable order in the journal skipped");
-            continue;
-        };
-        let own: Vec<&Fill> = recovered.fills.iter().filter(|(_, f)| f.id == id).map(|(_, f)| f).collect();
-        let filled: rust_decimal::Decimal = own.iter().map(|f| f.qty.get()).sum();
-        if filled >= order.qty.get() {
-            // Its fills are all here: the order is done, whatever state the crash left on its row.
-            recovered.completed.push(client_id);
-            continue;
-        }
-        let trade_ids = own.iter().map(|f| f.trade_id).collect();
-        recovered.open.push(OpenEntry {
-            instance,
-            order: OpenOrder { id, order, filled: Qty::new(filled) },
-            venue_order_id: venue_order_id.and_then(|v| {
-                VenueOrderId::new(&v)
-                    .inspect_err(|e| tracing::error!(client_order_id = %id, venue_order_id = %v, error = %e, "unreadable venue order id in the journal; the order is looked up by its client id"))
-                    .ok()
-            }),
-            state,
-            trade_ids,
-            created_ms,
-        });
-    }
-    Ok(recovered)
 }
 
 /// The journal's schema version (for `tradewind` diagnostics).

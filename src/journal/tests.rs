@@ -1,4 +1,4 @@
-use tradewind_strategies::sdk::{Liquidity, OrderKind, Price, Side, Symbol, TimeInForce, Timestamp, VenueId};
+use tradewind_strategies::sdk::{Liquidity, OrderKind, Price, Qty, Side, Symbol, TimeInForce, Timestamp, VenueId};
 
 use super::*;
 use crate::ops::report;
