@@ -43,6 +43,8 @@ use crate::venue::feed::FeedSpec;
 #[derive(Debug, Clone, PartialEq)]
 pub enum StreamEvent {
     Market(MarketEvent),
+    /// Several events in one frame (Bybit's `publicTrade` batches), in order.
+    Many(Vec<MarketEvent>),
     /// A full book sent in the stream (Bybit's and OKX's first message of a
     /// depth subscription, or a reset): replaces the local book.
     Snapshot(Symbol, Depth),

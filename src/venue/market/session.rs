@@ -306,18 +306,13 @@ impl<D: Dialect> Feed<D> {
         };
         let received = Some(*last_frame);
         match self.dialect.parse(self.options.venue, &text) {
-            Ok(StreamEvent::Market(MarketEvent::BookDelta(delta))) => {
-                let symbol = delta.symbol;
-                let Some(book) = books.get_mut(&symbol) else { return Flow::Next };
-                match book.on_delta(delta) {
-                    Ok(Applied::Live(delta)) => self.emit(MarketEvent::BookDelta(delta), received).await,
-                    Ok(Applied::Buffered) => {
-                        if D::BOOK_SYNC == BookSync::Rest && !fetching.get(&symbol).copied().unwrap_or(false) {
-                            self.fetch_snapshot(symbol, Duration::ZERO, fetching, snap_tx);
-                        }
+            Ok(StreamEvent::Market(event)) => return self.on_event(event, received, books, fetching, snap_tx).await,
+            Ok(StreamEvent::Many(events)) => {
+                for event in events {
+                    let flow = self.on_event(event, received, books, fetching, snap_tx).await;
+                    if !matches!(flow, Flow::Next) {
+                        return flow;
                     }
-                    Ok(Applied::Stale) => {}
-                    Err(e) => return self.resync(symbol, &e),
                 }
             }
             Ok(StreamEvent::Snapshot(symbol, depth)) => {
@@ -326,7 +321,6 @@ impl<D: Dialect> Feed<D> {
                     return self.install_snapshot(book, depth, fetching, snap_tx).await;
                 }
             }
-            Ok(StreamEvent::Market(event)) => self.emit(event, received).await,
             Ok(StreamEvent::ServerShutdown) => {
                 tracing::info!(venue = %self.options.venue, "venue announced a shutdown; switching connections");
                 return Flow::Switch;
@@ -337,6 +331,34 @@ impl<D: Dialect> Feed<D> {
                     .increment(1);
                 tracing::warn!(venue = %self.options.venue, error = %e, "unreadable market frame skipped");
             }
+        }
+        Flow::Next
+    }
+
+    /// One market event: a book diff goes through its book, the rest to the engine.
+    async fn on_event(
+        &self,
+        event: MarketEvent,
+        received: Option<std::time::Instant>,
+        books: &mut HashMap<Symbol, LocalBook>,
+        fetching: &mut HashMap<Symbol, bool>,
+        snap_tx: &Snapshots,
+    ) -> Flow {
+        let MarketEvent::BookDelta(delta) = event else {
+            self.emit(event, received).await;
+            return Flow::Next;
+        };
+        let symbol = delta.symbol;
+        let Some(book) = books.get_mut(&symbol) else { return Flow::Next };
+        match book.on_delta(delta) {
+            Ok(Applied::Live(delta)) => self.emit(MarketEvent::BookDelta(delta), received).await,
+            Ok(Applied::Buffered) => {
+                if D::BOOK_SYNC == BookSync::Rest && !fetching.get(&symbol).copied().unwrap_or(false) {
+                    self.fetch_snapshot(symbol, Duration::ZERO, fetching, snap_tx);
+                }
+            }
+            Ok(Applied::Stale) => {}
+            Err(e) => return self.resync(symbol, &e),
         }
         Flow::Next
     }

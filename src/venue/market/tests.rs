@@ -11,7 +11,7 @@ use rust_decimal::Decimal;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
-use tradewind_strategies::sdk::{BookDelta, Level, Price, Qty, Timestamp};
+use tradewind_strategies::sdk::{BookDelta, Level, Price, Qty, Side, Timestamp, Trade};
 
 use super::*;
 
@@ -67,6 +67,21 @@ impl Dialect for Scripted {
                 asks: Vec::new(),
                 time: Timestamp(1),
             })),
+            ["trades", first, last] => StreamEvent::Many(
+                (first.parse::<u64>().unwrap()..=last.parse().unwrap())
+                    .map(|id| {
+                        MarketEvent::Trade(Trade {
+                            venue,
+                            symbol: symbol(),
+                            trade_id: id.into(),
+                            price: Price::new(d("100")),
+                            qty: Qty::new(d("1")),
+                            aggressor: Side::Buy,
+                            time: Timestamp(1),
+                        })
+                    })
+                    .collect(),
+            ),
             ["pong"] => StreamEvent::ControlReply,
             ["bye"] => StreamEvent::ServerShutdown,
             _ => return Err(format!("unknown frame {text:?}")),
@@ -140,6 +155,7 @@ async fn next(rx: &mut mpsc::Receiver<Got>) -> String {
         MarketEvent::Connectivity(c) => format!("connectivity up={}", c.up),
         MarketEvent::BookSnapshot(s) => format!("snapshot {} bid {}", s.last_update_id, s.bids[0].price.get()),
         MarketEvent::BookDelta(d) => format!("delta {}..{}", d.first_update_id, d.last_update_id),
+        MarketEvent::Trade(t) => format!("trade {}", t.trade_id),
         other => format!("{other:?}"),
     }
 }
@@ -168,6 +184,11 @@ async fn a_venue_that_subscribes_by_message_pings_and_sends_its_books_in_the_str
     assert_eq!(next(&mut rx).await, "delta 11..11");
     until_ping(&mut first).await;
     send(&mut first, "pong").await;
+    // Several trades in one frame: each, in order.
+    send(&mut first, "trades 7 9").await;
+    for id in 7..=9 {
+        assert_eq!(next(&mut rx).await, format!("trade {id}"));
+    }
 
     // A gap (12 never came): the book is resubscribed on the same connection, and the new snapshot replaces it.
     send(&mut first, "delta 13 13 99 1").await;
