@@ -18,6 +18,7 @@ pub mod market;
 pub mod private;
 pub mod probe;
 pub mod rest;
+pub mod sign;
 pub mod sim;
 pub mod uptime;
 pub mod ws;

@@ -103,7 +103,7 @@ async fn the_websocket_api_places_queries_and_cancels_orders_and_reports_rate_li
         let ts = now_ms().to_string();
         let mut all: Vec<(&str, &str)> = pairs.to_vec();
         all.extend([("apiKey", KEY), ("timestamp", ts.as_str())]);
-        let signature = signer().sign_ws(ws_payload(&all).as_bytes());
+        let signature = signer().sign(ws_payload(&all).as_bytes());
         let mut params: serde_json::Map<String, Value> =
             all.iter().map(|(k, v)| ((*k).to_owned(), Value::String((*v).to_owned()))).collect();
         params.insert("signature".into(), Value::String(signature));

@@ -235,7 +235,7 @@ async fn the_websocket_api_checks_signatures_and_streams_user_events() {
         .to_string()
     };
     let ts = now_ms().to_string();
-    let good = signer().sign_ws(ws_payload(&[("apiKey", KEY), ("timestamp", &ts)]).as_bytes());
+    let good = signer().sign(ws_payload(&[("apiKey", KEY), ("timestamp", &ts)]).as_bytes());
     let next_text = async |ws: &mut tokio_tungstenite::WebSocketStream<_>| -> Value {
         loop {
             if let Message::Text(t) =

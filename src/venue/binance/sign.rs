@@ -7,131 +7,8 @@
 //! percent-encoded. HMAC-SHA256 signatures are lowercase hex; Ed25519
 //! signatures are base64 (percent-encoded when they go into a REST payload).
 
-use base64::Engine as _;
-use ed25519_dalek::pkcs8::DecodePrivateKey;
-use ed25519_dalek::{Signer as _, SigningKey};
-use hmac::{Hmac, KeyInit, Mac};
-use sha2::Sha256;
-
-use crate::secret::Secret;
-
-/// Why a key could not be used.
-#[derive(Debug, thiserror::Error)]
-pub enum KeyError {
-    #[error("the API secret is empty")]
-    Empty,
-    #[error("the Ed25519 private key is not a valid PKCS#8 PEM key ({0})")]
-    BadEd25519Key(String),
-    #[error("key_type = \"hmac\" but the secret is a PEM private key: set key_type = \"ed25519\" for an Ed25519 key")]
-    PemForHmac,
-}
-
-/// A request signer for one API key.
-#[derive(Clone)]
-pub enum Signer {
-    /// HMAC-SHA256, keyed once; each signature clones the keyed state.
-    Hmac(Hmac<Sha256>),
-    Ed25519(Box<SigningKey>),
-}
-
-impl std::fmt::Debug for Signer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Signer::Hmac(_) => "Signer::Hmac(***)",
-            Signer::Ed25519(_) => "Signer::Ed25519(***)",
-        })
-    }
-}
-
-impl Signer {
-    /// An HMAC-SHA256 signer keyed with the API secret's ASCII bytes.
-    pub fn hmac(secret: &Secret) -> Result<Self, KeyError> {
-        if secret.expose().is_empty() {
-            return Err(KeyError::Empty);
-        }
-        let mac = Hmac::<Sha256>::new_from_slice(secret.expose().as_bytes()).expect("HMAC accepts keys of any length");
-        Ok(Signer::Hmac(mac))
-    }
-
-    /// An Ed25519 signer from a PKCS#8 PEM private key.
-    /// The signer for a secret of `key_type`; without one, a PEM private key is
-    /// Ed25519 and anything else an HMAC secret.
-    pub fn of(key_type: Option<crate::config::KeyType>, secret: &Secret) -> Result<Self, KeyError> {
-        use crate::config::KeyType;
-        let pem = secret.expose().trim_start().starts_with("-----BEGIN");
-        match (key_type, pem) {
-            (Some(KeyType::Ed25519), _) | (None, true) => Self::ed25519_pem(secret),
-            (Some(KeyType::Hmac), true) => Err(KeyError::PemForHmac),
-            (Some(KeyType::Hmac), false) | (None, false) => Self::hmac(secret),
-        }
-    }
-
-    pub fn ed25519_pem(pem: &Secret) -> Result<Self, KeyError> {
-        let key = SigningKey::from_pkcs8_pem(pem.expose()).map_err(|e| KeyError::BadEd25519Key(e.to_string()))?;
-        Ok(Signer::Ed25519(Box::new(key)))
-    }
-
-    /// Signs a REST payload; the result is ready to append as `signature=` (already percent-encoded).
-    pub fn sign_rest(&self, payload: &[u8]) -> String {
-        match self {
-            Signer::Hmac(mac) => hmac_hex(mac, payload).as_str().to_owned(),
-            Signer::Ed25519(key) => {
-                let mut out = String::with_capacity(120);
-                percent_encode_into(&mut out, &ed25519_base64(key, payload));
-                out
-            }
-        }
-    }
-
-    /// Signs a WebSocket API payload (sorted, not encoded); the result goes into JSON as is.
-    pub fn sign_ws(&self, payload: &[u8]) -> String {
-        match self {
-            Signer::Hmac(mac) => hmac_hex(mac, payload).as_str().to_owned(),
-            Signer::Ed25519(key) => ed25519_base64(key, payload),
-        }
-    }
-}
-
-/// An HMAC-SHA256 in lowercase hex, on the stack.
-struct HexMac([u8; 64]);
-
-impl HexMac {
-    fn as_str(&self) -> &str {
-        std::str::from_utf8(&self.0).expect("hex digits are ASCII")
-    }
-}
-
-/// The HMAC of `payload`, two hex digits per byte.
-fn hmac_hex(mac: &Hmac<Sha256>, payload: &[u8]) -> HexMac {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut mac = mac.clone();
-    mac.update(payload);
-    let mut digits = [0u8; 64];
-    for (pair, byte) in digits.chunks_exact_mut(2).zip(mac.finalize().into_bytes()) {
-        pair[0] = HEX[usize::from(byte >> 4)];
-        pair[1] = HEX[usize::from(byte & 0x0f)];
-    }
-    HexMac(digits)
-}
-
-fn ed25519_base64(key: &SigningKey, payload: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(key.sign(payload).to_bytes())
-}
-
-/// Appends `value` percent-encoded: RFC 3986 unreserved characters
-/// (`A-Z a-z 0-9 - _ . ~`) as they are, every other UTF-8 byte as `%XX` (uppercase).
-pub fn percent_encode_into(out: &mut String, value: &str) {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    for &b in value.as_bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push('%');
-            out.push(HEX[usize::from(b >> 4)] as char);
-            out.push(HEX[usize::from(b & 0xF)] as char);
-        }
-    }
-}
+use crate::venue::sign::hmac_hex;
+pub use crate::venue::sign::{KeyError, Signer, percent_encode_into};
 
 /// Builds a percent-encoded `k=v&k=v` REST payload.
 #[derive(Debug, Default, Clone)]
@@ -323,6 +200,7 @@ pub fn ws_payload(params: &[(&str, &str)]) -> String {
 mod tests {
     //! Every vector of the protocol reference, section D, pinned.
     use super::*;
+    use crate::secret::Secret;
 
     const API_KEY: &str = "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A";
     const SECRET: &str = "NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j";
@@ -381,19 +259,13 @@ mod tests {
                 "apiKey={API_KEY}&price=52000.00&quantity=0.01000000&recvWindow=100&side=SELL&symbol=BTCUSDT&timeInForce=GTC&timestamp=1645423376532&type=LIMIT"
             )
         );
-        assert_eq!(
-            hmac().sign_ws(payload.as_bytes()),
-            "aa1b5712c094bc4e57c05a1a5c1fd8d88dcd628338ea863fec7b88e59fe2db24"
-        );
+        assert_eq!(hmac().sign(payload.as_bytes()), "aa1b5712c094bc4e57c05a1a5c1fd8d88dcd628338ea863fec7b88e59fe2db24");
     }
 
     #[test]
     fn d3c_ws_api_session_logon() {
         let payload = ws_payload(&[("timestamp", "1649729878532"), ("apiKey", API_KEY)]);
-        assert_eq!(
-            hmac().sign_ws(payload.as_bytes()),
-            "1cf54395b336b0a9727ef27d5d98987962bc47aca6e13fe978612d0adee066ed"
-        );
+        assert_eq!(hmac().sign(payload.as_bytes()), "1cf54395b336b0a9727ef27d5d98987962bc47aca6e13fe978612d0adee066ed");
     }
 
     #[test]
@@ -406,7 +278,7 @@ mod tests {
         );
         let ws = "apiKey=4yNzx3yWC5bS6YTwEkSRaC0nRmSQIIStAUOh1b6kqaBrTLIhjCpI5lJH8q8R8WNO&price=52000.00&quantity=0.01000000&recvWindow=100&side=SELL&symbol=BTCUSDT&timeInForce=GTC&timestamp=1645423376532&type=LIMIT";
         assert_eq!(
-            signer.sign_ws(ws.as_bytes()),
+            signer.sign(ws.as_bytes()),
             "Ws+5m/CMnpkko0uBFxGTZ2+fjqqBXsUjRiaz173fPhXTkhoDBYNZ6wcYNeWItdrGn1pvG7vkwx2fhmJdAZ3KDQ=="
         );
     }
@@ -443,7 +315,7 @@ mod tests {
             ("GET/realtime1662350400000", "9e22ecbf1bc0fbd607b1ea007e14f9402426849ef8d327c0659512e4a5725b7d"),
         ];
         for (payload, expected) in cases {
-            assert_eq!(signer.sign_ws(payload.as_bytes()), expected, "{payload}");
+            assert_eq!(signer.sign(payload.as_bytes()), expected, "{payload}");
         }
     }
 

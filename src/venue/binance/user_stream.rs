@@ -171,7 +171,7 @@ fn parse_event(text: &str) -> Result<Frame, UserParseError> {
 pub fn subscribe_request(credentials: &Credentials, timestamp_ms: i64, id: &str) -> String {
     let ts = timestamp_ms.to_string();
     let key = credentials.api_key.expose();
-    let signature = credentials.signer.sign_ws(ws_payload(&[("apiKey", key), ("timestamp", &ts)]).as_bytes());
+    let signature = credentials.signer.sign(ws_payload(&[("apiKey", key), ("timestamp", &ts)]).as_bytes());
     serde_json::json!({
         "id": id,
         "method": "userDataStream.subscribe.signature",
