@@ -12,6 +12,7 @@
 pub mod backoff;
 pub mod binance;
 pub mod book;
+pub mod bybit;
 pub mod credentials;
 pub mod feed;
 pub mod market;
