@@ -11,6 +11,19 @@ use sha2::Sha256;
 
 use crate::secret::Secret;
 
+/// An API key and its signer. Neither prints.
+#[derive(Clone)]
+pub struct Credentials {
+    pub api_key: Secret,
+    pub signer: Signer,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Credentials(***)")
+    }
+}
+
 /// Why a key could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {

@@ -19,26 +19,14 @@ use tradewind_strategies::sdk::{
 pub use exchange_info::parse_exchange_info;
 
 use super::error::VenueError;
-use super::sign::{Query, Signer};
+use super::sign::Query;
 use crate::execution::rate_limit::{Blocked, Cost, Grant, Priority, RateLimiter};
 use crate::execution::report::{OrderStatus, VenueTrade};
-use crate::secret::Secret;
 use crate::venue::binance::limits::{self, Limits};
 pub use crate::venue::rest::Prepared;
 use crate::venue::rest::{Http, decode, excerpt};
 
-/// An API key and its signer. Neither prints.
-#[derive(Clone)]
-pub struct Credentials {
-    pub api_key: Secret,
-    pub signer: Signer,
-}
-
-impl std::fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Credentials(***)")
-    }
-}
+pub use crate::venue::sign::Credentials;
 
 const API_KEY_HEADER: reqwest::header::HeaderName = reqwest::header::HeaderName::from_static("x-mbx-apikey");
 const FORM: reqwest::header::HeaderValue =

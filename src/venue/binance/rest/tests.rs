@@ -1,4 +1,6 @@
 use super::*;
+use crate::secret::Secret;
+use crate::venue::sign::Signer;
 
 #[test]
 fn a_new_order_goes_as_a_signed_form_body_and_other_requests_in_the_query() {
