@@ -272,6 +272,7 @@ mod tests {
 
     #[test]
     fn the_clock_offset_is_taken_at_the_midpoint() {
+        crate::venue::install_tls_provider();
         let limiter = Arc::new(RateLimiter::new(Vec::new()));
         let http = Http::new("http://127.0.0.1:9", Duration::from_secs(1), limiter).unwrap();
         assert_eq!(http.set_clock(1_000, 1_600, 1_200), 500);
@@ -281,6 +282,7 @@ mod tests {
 
     #[test]
     fn urls_keep_the_base_path() {
+        crate::venue::install_tls_provider();
         let limiter = Arc::new(RateLimiter::new(Vec::new()));
         let http = Http::new("http://127.0.0.1:9/prefix/", Duration::from_secs(1), limiter).unwrap();
         assert_eq!(http.url("/api/v3/time").as_str(), "http://127.0.0.1:9/prefix/api/v3/time");

@@ -6,11 +6,12 @@
 
 use crate::venue::sign::Signer;
 
-/// The four authentication headers of a signed REST request.
-pub const API_KEY: &str = "X-BAPI-API-KEY";
-pub const TIMESTAMP: &str = "X-BAPI-TIMESTAMP";
-pub const RECV_WINDOW: &str = "X-BAPI-RECV-WINDOW";
-pub const SIGN: &str = "X-BAPI-SIGN";
+/// The four authentication headers of a signed REST request (HTTP header
+/// names are case-insensitive; these are the lower-case forms HTTP/2 sends).
+pub const API_KEY: &str = "x-bapi-api-key";
+pub const TIMESTAMP: &str = "x-bapi-timestamp";
+pub const RECV_WINDOW: &str = "x-bapi-recv-window";
+pub const SIGN: &str = "x-bapi-sign";
 
 /// What a REST request signs: `payload` is the query string of a GET or the JSON body of a POST.
 pub fn rest_payload(timestamp_ms: i64, api_key: &str, recv_window_ms: u64, payload: &str) -> String {
