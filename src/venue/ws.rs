@@ -85,3 +85,22 @@ impl Reconnect {
         }
     }
 }
+
+/// A venue's app-level ping (its text) and its timer, for venues that want one.
+pub type Pings = Option<(tokio::time::Interval, &'static str)>;
+
+/// The timer of `ping` (text and interval), first due one interval from now.
+pub fn pings(ping: Option<(Duration, &'static str)>) -> Pings {
+    ping.map(|(every, text)| (tokio::time::interval_at(tokio::time::Instant::now() + every, every), text))
+}
+
+/// The next ping's text, when it is due (never, for venues without pings).
+pub async fn next_ping(pings: &mut Pings) -> &'static str {
+    match pings {
+        Some((interval, text)) => {
+            interval.tick().await;
+            text
+        }
+        None => std::future::pending().await,
+    }
+}

@@ -193,8 +193,7 @@ impl<D: Dialect> Feed<D> {
         let silence = tokio::time::sleep(silence_timeout);
         tokio::pin!(silence);
         // The venue's app-level ping, if it wants one.
-        let mut pings =
-            self.dialect.ping().map(|(every, text)| (tokio::time::interval_at(Instant::now() + every, every), text));
+        let mut pings = ws::pings(self.dialect.ping());
         let mut fetching: HashMap<Symbol, bool> = HashMap::new();
         let (snap_tx, mut snap_rx) = mpsc::channel::<(Symbol, Result<Depth, String>)>(64);
         let (tops_tx, mut tops_rx) = mpsc::channel::<Result<Vec<Quote>, String>>(4);
@@ -234,7 +233,7 @@ impl<D: Dialect> Feed<D> {
                     continue;
                 }
                 () = &mut rollover => return End::Switch(Box::new(ws)),
-                ping = next_ping(&mut pings) => {
+                ping = ws::next_ping(&mut pings) => {
                     if let Err(e) = ws.send(Message::text(ping)).await {
                         return End::Lost(format!("ping failed: {e}"));
                     }
@@ -485,16 +484,5 @@ impl<D: Dialect> Feed<D> {
         if crate::sink::deliver(self.engine.as_ref(), event, received).await {
             self.requested.store(true, Ordering::Relaxed);
         }
-    }
-}
-
-/// The next app-level ping's text, when it is due (never, for venues without pings).
-async fn next_ping(pings: &mut Option<(tokio::time::Interval, &'static str)>) -> &'static str {
-    match pings {
-        Some((interval, text)) => {
-            interval.tick().await;
-            text
-        }
-        None => std::future::pending().await,
     }
 }

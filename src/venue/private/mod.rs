@@ -174,12 +174,11 @@ impl<D: PrivateDialect> Stream<D> {
     async fn session(&mut self, ws: &mut Ws, reconnect: &mut Reconnect, shutdown: &CancellationToken) -> SessionEnd {
         let silence_timeout = self.options.silence_timeout;
         let mut clock_retries = 0;
-        let mut pings =
-            self.dialect.ping().map(|(every, text)| (tokio::time::interval_at(Instant::now() + every, every), text));
+        let mut pings = ws::pings(self.dialect.ping());
         loop {
             let frame = tokio::select! {
                 _ = shutdown.cancelled() => return SessionEnd::Shutdown,
-                ping = next_ping(&mut pings) => {
+                ping = ws::next_ping(&mut pings) => {
                     if let Err(e) = ws.send(Message::text(ping)).await {
                         return SessionEnd::Lost(format!("ping failed: {e}"));
                     }
@@ -326,17 +325,6 @@ async fn send_all(ws: &mut Ws, messages: Vec<String>) -> Result<(), String> {
         ws.send(Message::text(message)).await.map_err(|e| format!("send failed: {e}"))?;
     }
     Ok(())
-}
-
-/// The next app-level ping's text, when it is due (never, for venues without pings).
-async fn next_ping(pings: &mut Option<(tokio::time::Interval, &'static str)>) -> &'static str {
-    match pings {
-        Some((interval, text)) => {
-            interval.tick().await;
-            text
-        }
-        None => std::future::pending().await,
-    }
 }
 
 /// A frame's text; `Ok(None)` for frames that carry none (pings are
