@@ -214,7 +214,7 @@ impl Http {
         let response = self.client.execute(request).await;
         metrics::histogram!("tradewind_request_seconds", "venue" => self.label.clone(), "endpoint" => path)
             .record(sent.elapsed().as_secs_f64());
-        let response = match response {
+        let mut response = match response {
             Ok(response) => response,
             Err(e) => {
                 self.limiter.answered(grant, false);
@@ -224,7 +224,8 @@ impl Http {
             }
         };
         let status = response.status().as_u16();
-        let headers = response.headers().clone();
+        // The body is read from the response after this; the headers are not needed there.
+        let headers = std::mem::take(response.headers_mut());
         observe(&headers);
         for (budget, used, limit) in self.limiter.usage() {
             metrics::gauge!("tradewind_rate_limit_used", "venue" => self.label.clone(), "budget" => budget)

@@ -1,5 +1,10 @@
+use rust_decimal::Decimal;
+use tradewind_strategies::sdk::{Liquidity, Timestamp};
+
 use super::*;
+use crate::execution::report::OrderStatus;
 use crate::secret::Secret;
+use crate::venue::binance::Limits;
 use crate::venue::sign::Signer;
 
 #[test]
