@@ -119,10 +119,6 @@ impl Http {
         venue.clone_into(&mut self.label);
     }
 
-    pub fn label(&self) -> &str {
-        &self.label
-    }
-
     pub fn limiter(&self) -> &Arc<RateLimiter> {
         &self.limiter
     }

@@ -72,7 +72,7 @@ impl<'a> Call<'a> {
 
 pub struct RestClient {
     http: Http,
-    /// Swapped whole on key rotation; each request signs with the one it read.
+    /// Each request signs with the one it read (a lock, so that key rotation can swap it).
     credentials: std::sync::RwLock<Option<Arc<Credentials>>>,
     recv_window_ms: u64,
 }
@@ -102,11 +102,6 @@ impl RestClient {
 
     pub fn http(&self) -> &Http {
         &self.http
-    }
-
-    /// Signs every later request with `credentials` (key rotation).
-    pub fn set_credentials(&self, credentials: Credentials) {
-        *self.credentials.write().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(credentials));
     }
 
     fn credentials(&self) -> Option<Arc<Credentials>> {
