@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 
 pub use error::{ConfigErrors, ConfigIssue};
 pub use schema::{
-    BinanceVenueConfig, Credentials, Environment, JournalConfig, KeyType, LogFormat, OpsConfig, RawConfig, RiskConfig,
+    Credentials, Environment, ExchangeVenueConfig, JournalConfig, KeyType, LogFormat, OpsConfig, RawConfig, RiskConfig,
     RuntimeConfig, SimVenueConfig, VenueConfig,
 };
 pub use strategy_file::StrategyConfig;

@@ -105,7 +105,8 @@ pub enum Environment {
     /// The venue's sandbox with test funds.
     #[default]
     Testnet,
-    /// The venue's demo trading (Binance: demo.binance.com keys): real market data, simulated funds.
+    /// The venue's demo trading (Binance: demo.binance.com keys; Bybit: demo
+    /// keys made on mainnet): real market data, simulated funds.
     Demo,
 }
 
@@ -168,14 +169,16 @@ pub enum VenueConfig {
     /// traded through the Binance connector.
     Sim(SimVenueConfig),
     /// Binance Spot.
-    Binance(BinanceVenueConfig),
+    Binance(ExchangeVenueConfig),
+    /// Bybit v5 Spot (a unified trading account).
+    Bybit(ExchangeVenueConfig),
 }
 
 impl VenueConfig {
     pub fn name(&self) -> &str {
         match self {
             VenueConfig::Sim(v) => &v.name,
-            VenueConfig::Binance(v) => &v.name,
+            VenueConfig::Binance(v) | VenueConfig::Bybit(v) => &v.name,
         }
     }
 
@@ -183,6 +186,7 @@ impl VenueConfig {
         match self {
             VenueConfig::Sim(_) => "sim",
             VenueConfig::Binance(_) => "binance",
+            VenueConfig::Bybit(_) => "bybit",
         }
     }
 
@@ -190,7 +194,7 @@ impl VenueConfig {
     pub fn is_mainnet(&self) -> bool {
         match self {
             VenueConfig::Sim(_) => false,
-            VenueConfig::Binance(b) => b.environment == Environment::Mainnet,
+            VenueConfig::Binance(b) | VenueConfig::Bybit(b) => b.environment == Environment::Mainnet,
         }
     }
 
@@ -198,7 +202,7 @@ impl VenueConfig {
     pub fn allows_withdrawal_keys(&self) -> bool {
         match self {
             VenueConfig::Sim(_) => false,
-            VenueConfig::Binance(b) => b.allow_withdrawal_keys,
+            VenueConfig::Binance(b) | VenueConfig::Bybit(b) => b.allow_withdrawal_keys,
         }
     }
 
@@ -207,7 +211,7 @@ impl VenueConfig {
     pub fn credentials(&self) -> Option<&Credentials> {
         match self {
             VenueConfig::Sim(_) => None,
-            VenueConfig::Binance(b) => Some(&b.credentials),
+            VenueConfig::Binance(b) | VenueConfig::Bybit(b) => Some(&b.credentials),
         }
     }
 
@@ -217,7 +221,7 @@ impl VenueConfig {
         let mut venue = self.clone();
         match &mut venue {
             VenueConfig::Sim(_) => {}
-            VenueConfig::Binance(b) => b.credentials = Credentials::default(),
+            VenueConfig::Binance(b) | VenueConfig::Bybit(b) => b.credentials = Credentials::default(),
         }
         venue
     }
@@ -241,10 +245,10 @@ fn default_seed() -> u64 {
     7
 }
 
-/// `kind = "binance"`.
+/// `kind = "binance"` and `kind = "bybit"`: a real exchange.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct BinanceVenueConfig {
+pub struct ExchangeVenueConfig {
     /// Name strategies use to refer to this venue (`[A-Za-z0-9_-]`, ≤ 23).
     pub name: String,
     /// `mainnet`, `testnet` (default) or `demo`; picks the built-in URLs.
@@ -254,8 +258,10 @@ pub struct BinanceVenueConfig {
     pub rest_url: Option<String>,
     /// Override of the market-stream base URL (plain ws only on loopback).
     pub stream_url: Option<String>,
-    /// Override of the WebSocket API URL (plain ws only on loopback).
-    pub ws_api_url: Option<String>,
+    /// Override of the private stream's URL: Binance's WebSocket API
+    /// (`ws_api_url`), Bybit's `/v5/private` (plain ws only on loopback).
+    #[serde(alias = "ws_api_url")]
+    pub private_url: Option<String>,
     /// `recvWindow` for signed requests, in milliseconds (1 ..= 60000).
     #[serde(default = "default_recv_window")]
     pub recv_window_ms: u64,

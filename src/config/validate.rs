@@ -50,12 +50,12 @@ pub(super) fn main(file: &Path, raw: &RawConfig, issues: &mut Vec<ConfigIssue>) 
         }
         match venue {
             VenueConfig::Sim(_) => {}
-            VenueConfig::Binance(b) => {
+            VenueConfig::Binance(b) | VenueConfig::Bybit(b) => {
                 if !(1..=60_000).contains(&b.recv_window_ms) {
                     push(&key("recv_window_ms"), format!("must be between 1 and 60000, got {}", b.recv_window_ms));
                 }
                 for (name, url) in
-                    [("rest_url", &b.rest_url), ("stream_url", &b.stream_url), ("ws_api_url", &b.ws_api_url)]
+                    [("rest_url", &b.rest_url), ("stream_url", &b.stream_url), ("private_url", &b.private_url)]
                 {
                     if let Some(url) = url
                         && let Err(e) = check_url(url, name == "rest_url")
@@ -84,7 +84,8 @@ pub(super) fn main(file: &Path, raw: &RawConfig, issues: &mut Vec<ConfigIssue>) 
                     );
                 }
                 if c.has_passphrase() {
-                    push(&key("credentials"), "Binance API keys have no passphrase; remove api_passphrase_*".into());
+                    let venue = if venue.kind() == "bybit" { "Bybit" } else { "Binance" };
+                    push(&key("credentials"), format!("{venue} API keys have no passphrase; remove api_passphrase_*"));
                 }
             }
         }

@@ -21,6 +21,7 @@ pub mod probe;
 pub mod rest;
 pub mod sign;
 pub mod sim;
+pub mod startup;
 pub mod uptime;
 pub mod ws;
 
@@ -126,5 +127,6 @@ pub async fn start(config: &VenueConfig, cx: VenueContext) -> Result<Started, St
     match config {
         VenueConfig::Sim(s) => binance::start::sim(s, cx).await,
         VenueConfig::Binance(b) => binance::start::binance(b, cx).await,
+        VenueConfig::Bybit(b) => bybit::start::bybit(b, cx).await,
     }
 }

@@ -40,6 +40,7 @@ pub async fn probe(
     match config {
         VenueConfig::Sim(_) => Ok(None),
         VenueConfig::Binance(b) => super::binance::probe::probe(b, symbols, env).await.map(Some),
+        VenueConfig::Bybit(b) => super::bybit::probe::probe(b, symbols, env).await.map(Some),
     }
 }
 
@@ -47,6 +48,8 @@ pub async fn probe(
 pub fn has_key(config: &VenueConfig, env: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<bool> {
     match config {
         VenueConfig::Sim(_) => Ok(true),
-        VenueConfig::Binance(b) => Ok(super::binance::start::load_credentials(&b.credentials, env)?.is_some()),
+        VenueConfig::Binance(b) | VenueConfig::Bybit(b) => {
+            Ok(super::sign::Credentials::load(&b.credentials, env)?.is_some())
+        }
     }
 }

@@ -18,6 +18,36 @@ pub struct Credentials {
     pub signer: Signer,
 }
 
+impl Credentials {
+    /// The key and signer from where a venue's configuration says, with a
+    /// digest of the key (a reload compares digests to notice a rotated key).
+    pub fn load(
+        source: &crate::config::Credentials,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> anyhow::Result<Option<(Credentials, [u8; 32])>> {
+        let Some(key) = crate::venue::credentials::load(source, env)? else {
+            return Ok(None);
+        };
+        let digest = key.digest();
+        let signer = Signer::of(source.key_type, &key.secret)?;
+        Ok(Some((Credentials { api_key: key.key, signer }, digest)))
+    }
+
+    /// A key for a rotation, read and checked (nothing is swapped yet).
+    pub fn load_rotation(source: &crate::config::Credentials) -> anyhow::Result<Option<crate::venue::LoadedKey>> {
+        let Some(key) = crate::venue::credentials::load(source, &|k| std::env::var(k).ok())? else { return Ok(None) };
+        // Checked now, so a bad key fails the reload before anything changes.
+        Signer::of(source.key_type, &key.secret)?;
+        Ok(Some(crate::venue::LoadedKey { digest: key.digest(), key, key_type: source.key_type }))
+    }
+
+    /// The credentials of a key loaded for a rotation.
+    pub fn rotated(loaded: crate::venue::LoadedKey) -> anyhow::Result<Credentials> {
+        let signer = Signer::of(loaded.key_type, &loaded.key.secret)?;
+        Ok(Credentials { api_key: loaded.key.key, signer })
+    }
+}
+
 impl std::fmt::Debug for Credentials {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Credentials(***)")

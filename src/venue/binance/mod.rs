@@ -26,10 +26,10 @@ use tradewind_strategies::sdk::{Asset, Balance, InstrumentSpec, OrderUpdate, Ven
 use crate::config::Environment;
 use crate::execution::orders;
 use crate::execution::rate_limit::RateLimiter;
-use crate::execution::venue::AccountEvent;
 use crate::sink::{Deliveries, Sink, VenueEvent};
 use crate::venue::feed::FeedSpec;
 use crate::venue::market::{FeedLauncher, FeedOptions};
+use crate::venue::startup::startup_read;
 use error::VenueError;
 pub use limits::Limits;
 use rest::{Credentials, RestClient};
@@ -109,44 +109,6 @@ pub enum ConnectError {
     WithdrawalKey(String),
 }
 
-/// Tries of one read at the start before the start fails.
-const STARTUP_TRIES: u32 = 6;
-
-/// A read the start needs, asked again (after 0.25, 0.5, 1, 2, 4 s, or the
-/// venue's `Retry-After`) when a retry may cure its failure: no answer, a 5xx,
-/// a rate limit, a clock the venue found off. A refusal (a bad key, a banned
-/// IP, a bad request) ends the start at once, as does a shutdown.
-async fn startup_read<T, F, Fut>(
-    venue: VenueId,
-    what: &str,
-    shutdown: &CancellationToken,
-    mut read: F,
-) -> Result<T, VenueError>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, VenueError>>,
-{
-    let (mut pause, mut attempt) = (Duration::from_millis(250), 0);
-    loop {
-        attempt += 1;
-        let e = match read().await {
-            Ok(value) => return Ok(value),
-            Err(e) => e,
-        };
-        let curable = e.outcome != error::Outcome::Rejected || e.retryable();
-        if !curable || attempt >= STARTUP_TRIES {
-            return Err(e);
-        }
-        let wait = e.retry_after.unwrap_or(pause);
-        tracing::warn!(%venue, what, attempt, error = %e, retry_in_ms = wait.as_millis() as u64, "a read the start needs failed; asking again");
-        tokio::select! {
-            () = shutdown.cancelled() => return Err(e),
-            () = tokio::time::sleep(wait) => {}
-        }
-        pause *= 2;
-    }
-}
-
 /// A connected venue.
 pub struct Connection {
     /// The engine's execution client (orders are refused when there are no credentials).
@@ -165,57 +127,7 @@ pub struct Connection {
     /// Starts feeds for subscriptions added later (reload).
     pub feeds: FeedLauncher<market::Binance>,
     /// Swaps the API key (reload).
-    pub keys: Keys,
-}
-
-/// The user-data stream of a venue, restartable with another key.
-struct UserStream {
-    venue: VenueId,
-    ws_api: String,
-    rest: Arc<RestClient>,
-    events: mpsc::Sender<AccountEvent>,
-    silence_timeout: Duration,
-    shutdown: CancellationToken,
-    /// Stops the stream running now.
-    current: CancellationToken,
-}
-
-impl UserStream {
-    /// Stops the running stream (if any) and starts one signed with `credentials`.
-    fn spawn(&mut self, credentials: Credentials) -> tokio::task::JoinHandle<()> {
-        self.current.cancel();
-        self.current = self.shutdown.child_token();
-        let options = user_stream::StreamOptions {
-            venue: self.venue,
-            ws_api_url: self.ws_api.clone(),
-            credentials,
-            rest: self.rest.clone(),
-            silence_timeout: self.silence_timeout,
-        };
-        tokio::spawn(user_stream::run(options, self.events.clone(), self.current.clone()))
-    }
-}
-
-/// Key rotation without a restart: later requests are signed with the new
-/// key, and the user-data stream resubscribes with it (the execution task
-/// reconciles open orders when it is back).
-pub struct Keys {
-    rest: Arc<RestClient>,
-    user: Option<UserStream>,
-}
-
-impl Keys {
-    /// Whether the venue runs with a key (only then can it be rotated).
-    pub fn has_key(&self) -> bool {
-        self.user.is_some()
-    }
-
-    /// Switches to `credentials`; returns the new user stream's task.
-    pub fn rotate(&mut self, credentials: Credentials) -> Option<tokio::task::JoinHandle<()>> {
-        let user = self.user.as_mut()?;
-        self.rest.set_credentials(credentials.clone());
-        Some(user.spawn(credentials))
-    }
+    pub keys: crate::venue::private::Keys,
 }
 
 /// Connects a venue: clock, exchange info and rate limits, balances, the
@@ -254,7 +166,11 @@ pub async fn connect(
     host.events.send(VenueEvent::Instruments(venue, info.instruments.clone())).await;
 
     let mut tasks = Vec::new();
-    let mut user_stream = None;
+    let set_rest = {
+        let rest = rest.clone();
+        move |c| rest.set_credentials(c)
+    };
+    let keys;
     let mut account_at_start = None;
     let (user_tx, user_rx) = mpsc::channel(4096);
     if let Some(credentials) = options.credentials.clone() {
@@ -277,22 +193,26 @@ pub async fn connect(
             .collect();
         host.events.send(VenueEvent::Balances(venue, balances)).await;
         account_at_start = Some((order_entry::account_state(&account), asked_ms));
-        let mut user = UserStream {
-            venue,
-            ws_api: options.endpoints.ws_api.clone(),
-            rest: rest.clone(),
-            events: user_tx,
-            silence_timeout: options.silence_timeout,
-            shutdown: shutdown.clone(),
-            current: shutdown.child_token(),
+        let (ws_api_url, rest, silence_timeout) =
+            (options.endpoints.ws_api.clone(), rest.clone(), options.silence_timeout);
+        let spawn = move |credentials, stop| {
+            let options = user_stream::StreamOptions {
+                venue,
+                ws_api_url: ws_api_url.clone(),
+                credentials,
+                rest: rest.clone(),
+                silence_timeout,
+            };
+            tokio::spawn(user_stream::run(options, user_tx.clone(), stop))
         };
-        tasks.push(user.spawn(credentials));
-        user_stream = Some(user);
+        let (started, task) = crate::venue::private::Keys::start(set_rest, credentials, shutdown.clone(), spawn);
+        tasks.push(task);
+        keys = started;
     } else {
         tracing::info!(%venue, "no API credentials: market data only, orders will be refused");
         drop(user_tx);
+        keys = crate::venue::private::Keys::none(set_rest);
     }
-    let rest_for_keys = rest.clone();
     let (instruments_tx, instruments_rx) = tokio::sync::watch::channel(info.instruments.clone());
     tasks.push(tokio::spawn(refresh_instruments(
         rest.clone(),
@@ -338,7 +258,7 @@ pub async fn connect(
         adopted: started.adopted,
         tasks,
         feeds: launcher,
-        keys: Keys { rest: rest_for_keys, user: user_stream },
+        keys,
     })
 }
 

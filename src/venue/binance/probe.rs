@@ -9,12 +9,12 @@ use tradewind_strategies::sdk::Symbol;
 use super::Endpoints;
 use super::limits::Limits;
 use super::rest::RestClient;
-use crate::config::{BinanceVenueConfig, Environment};
+use crate::config::{Environment, ExchangeVenueConfig};
 use crate::execution::rate_limit::RateLimiter;
 use crate::venue::probe::{Permissions, Probe};
 
 pub async fn probe(
-    b: &BinanceVenueConfig,
+    b: &ExchangeVenueConfig,
     symbols: &[Symbol],
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Probe, String> {
@@ -22,7 +22,7 @@ pub async fn probe(
     if let Some(url) = &b.rest_url {
         endpoints.rest = url.clone();
     }
-    let credentials = super::start::load_credentials(&b.credentials, env).map_err(|e| format!("{e:#}"))?;
+    let credentials = super::rest::Credentials::load(&b.credentials, env).map_err(|e| format!("{e:#}"))?;
     let limiter = Arc::new(RateLimiter::new(Limits::default().budgets()));
     let rest = RestClient::new(
         &endpoints.rest,

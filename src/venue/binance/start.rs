@@ -4,15 +4,13 @@
 
 use std::time::Duration;
 
-use tokio::task::JoinHandle;
-
 use super::rest::Credentials;
 use super::sign::Signer;
-use super::{ConnectError, ConnectOptions, Connection, Endpoints, Keys};
-use crate::config::{BinanceVenueConfig, Environment, SimVenueConfig};
+use super::{ConnectError, ConnectOptions, Connection, Endpoints};
+use crate::config::{Environment, ExchangeVenueConfig, SimVenueConfig};
 use crate::secret::Secret;
 use crate::venue::sim::{self, SimConfig};
-use crate::venue::{KeyRotation, LoadedKey, StartError, Started, VenueContext, credentials};
+use crate::venue::{StartError, Started, VenueContext};
 
 /// The venue pings every 20 s: 45 s of silence means the connection is dead.
 const SILENCE_TIMEOUT: Duration = Duration::from_secs(45);
@@ -48,18 +46,18 @@ pub async fn sim(config: &SimVenueConfig, cx: VenueContext) -> Result<Started, S
 }
 
 /// `kind = "binance"`: Binance Spot on mainnet, testnet or demo.
-pub async fn binance(config: &BinanceVenueConfig, cx: VenueContext) -> Result<Started, StartError> {
+pub async fn binance(config: &ExchangeVenueConfig, cx: VenueContext) -> Result<Started, StartError> {
     let mut endpoints = Endpoints::of(config.environment);
     for (url, over) in [
         (&mut endpoints.rest, &config.rest_url),
         (&mut endpoints.stream, &config.stream_url),
-        (&mut endpoints.ws_api, &config.ws_api_url),
+        (&mut endpoints.ws_api, &config.private_url),
     ] {
         if let Some(o) = over {
             *url = o.clone();
         }
     }
-    let loaded = load_credentials(&config.credentials, &|k| std::env::var(k).ok())?;
+    let loaded = Credentials::load(&config.credentials, &|k| std::env::var(k).ok())?;
     let fingerprint = loaded.as_ref().map(|(_, fp)| *fp);
     let options = ConnectOptions {
         credentials: loaded.map(|(c, _)| c),
@@ -118,36 +116,4 @@ async fn connect(
         tasks,
         sim: None,
     })
-}
-
-/// A Binance venue's key and signer from where its configuration says, with a
-/// digest of the key (a reload compares digests to notice a rotated key).
-pub fn load_credentials(
-    source: &crate::config::Credentials,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> anyhow::Result<Option<(Credentials, [u8; 32])>> {
-    let Some(key) = credentials::load(source, env)? else {
-        return Ok(None);
-    };
-    let digest = key.digest();
-    let signer = Signer::of(source.key_type, &key.secret)?;
-    Ok(Some((Credentials { api_key: key.key, signer }, digest)))
-}
-
-impl KeyRotation for Keys {
-    fn has_key(&self) -> bool {
-        Keys::has_key(self)
-    }
-
-    fn load(&self, source: &crate::config::Credentials) -> anyhow::Result<Option<LoadedKey>> {
-        let Some(key) = credentials::load(source, &|k| std::env::var(k).ok())? else { return Ok(None) };
-        // Checked now, so a bad key fails the reload before anything changes.
-        Signer::of(source.key_type, &key.secret)?;
-        Ok(Some(LoadedKey { digest: key.digest(), key, key_type: source.key_type }))
-    }
-
-    fn rotate(&mut self, loaded: LoadedKey) -> anyhow::Result<Option<JoinHandle<()>>> {
-        let signer = Signer::of(loaded.key_type, &loaded.key.secret)?;
-        Ok(Keys::rotate(self, Credentials { api_key: loaded.key.key, signer }))
-    }
 }

@@ -218,7 +218,7 @@ impl PrivateDialect for UserStream {
 
     fn parse(&self, text: &str, attempt: u64) -> Result<PrivateFrame, String> {
         Ok(match parse_frame(text).map_err(|e| e.to_string())? {
-            Frame::Event(e) => PrivateFrame::Event(e),
+            Frame::Event(e) => PrivateFrame::Events(vec![e]),
             Frame::Terminated => PrivateFrame::Terminated,
             Frame::ServerShutdown => PrivateFrame::ServerShutdown,
             Frame::Response { id: Some(id), result: Ok(_) } if id == format!("sub-{attempt}") => {

@@ -30,22 +30,21 @@ use tokio_util::sync::CancellationToken;
 use tradewind_strategies::sdk::VenueId;
 
 use crate::execution::venue::AccountEvent;
+use crate::venue::sign::Credentials;
 use crate::venue::ws::{self, Reconnect, Ws};
 
 /// What one private-stream frame carried.
 #[derive(Debug, Clone, PartialEq)]
 pub enum PrivateFrame {
-    Event(AccountEvent),
+    /// Events, in the order the frame carried them.
+    Events(Vec<AccountEvent>),
     /// The subscription sent last is confirmed.
     Subscribed,
     /// Send these next on this connection (a login acknowledged: now subscribe).
     Send(Vec<String>),
     /// The login or subscription was refused; `clock`: for its timestamp
     /// (the clock is resynced and the greeting sent again).
-    Refused {
-        reason: String,
-        clock: bool,
-    },
+    Refused { reason: String, clock: bool },
     /// The venue ended the subscription: subscribe again.
     Terminated,
     /// The server is going away: switch to a new connection now.
@@ -155,6 +154,16 @@ struct Stream<D> {
 }
 
 impl<D: PrivateDialect> Stream<D> {
+    /// Passes events on in order; false once the receiver is gone.
+    async fn pass_on(&self, events: Vec<AccountEvent>) -> bool {
+        for event in events {
+            if self.events.send(event).await.is_err() {
+                return false;
+            }
+        }
+        true
+    }
+
     /// Connects and greets; `None` on shutdown.
     async fn connect(&mut self, shutdown: &CancellationToken) -> Option<Result<Ws, String>> {
         let mut ws = match ws::connect(&self.dialect.url(), ws::READ_BUFFER, shutdown).await? {
@@ -195,8 +204,8 @@ impl<D: PrivateDialect> Stream<D> {
                 },
             };
             match self.dialect.parse(&text, self.attempt) {
-                Ok(PrivateFrame::Event(e)) => {
-                    if self.recent.fresh(self.dialect.event_key(&text)) && self.events.send(e).await.is_err() {
+                Ok(PrivateFrame::Events(events)) => {
+                    if self.recent.fresh(self.dialect.event_key(&text)) && !self.pass_on(events).await {
                         return SessionEnd::Shutdown;
                     }
                 }
@@ -274,9 +283,9 @@ impl<D: PrivateDialect> Stream<D> {
                 }
                 frame = old.next(), if old_open => match read(frame) {
                     Ok(Some(text)) => {
-                        if let Ok(PrivateFrame::Event(e)) = self.dialect.parse(&text, old_attempt)
+                        if let Ok(PrivateFrame::Events(events)) = self.dialect.parse(&text, old_attempt)
                             && self.recent.fresh(self.dialect.event_key(&text))
-                            && self.events.send(e).await.is_err()
+                            && !self.pass_on(events).await
                         {
                             return None;
                         }
@@ -291,8 +300,8 @@ impl<D: PrivateDialect> Stream<D> {
                         Err(why) => return Some(Err(why)),
                     };
                     match self.dialect.parse(&text, self.attempt) {
-                        Ok(PrivateFrame::Event(e)) => {
-                            let passed_on = !self.recent.fresh(self.dialect.event_key(&text)) || self.events.send(e).await.is_ok();
+                        Ok(PrivateFrame::Events(events)) => {
+                            let passed_on = !self.recent.fresh(self.dialect.event_key(&text)) || self.pass_on(events).await;
                             if !passed_on {
                                 return None;
                             }
@@ -374,3 +383,65 @@ impl Recent {
 
 /// A fixed-seed hasher: frames are compared within one process only.
 const FRAME_HASH: foldhash::fast::FixedState = foldhash::fast::FixedState::with_seed(0x7d1e);
+
+/// A private stream restartable with another key, and the REST client's key
+/// beside it: key rotation for any venue ([`crate::venue::KeyRotation`]).
+/// Later requests are signed with the new key and the stream resubscribes
+/// with it (the order manager reconciles when it is back).
+pub struct Keys {
+    /// Swaps the REST client's key.
+    set_rest: Box<dyn Fn(Credentials) + Send + Sync>,
+    /// Starts the stream with a key until its token is cancelled; `None` without a key.
+    stream: Option<Restartable>,
+}
+
+struct Restartable {
+    spawn: Box<dyn Fn(Credentials, CancellationToken) -> tokio::task::JoinHandle<()> + Send + Sync>,
+    shutdown: CancellationToken,
+    /// Stops the stream running now.
+    current: CancellationToken,
+}
+
+impl Keys {
+    /// A venue without a key: nothing to rotate.
+    pub fn none(set_rest: impl Fn(Credentials) + Send + Sync + 'static) -> Self {
+        Self { set_rest: Box::new(set_rest), stream: None }
+    }
+
+    /// Starts the private stream with `credentials` (`spawn` runs it until
+    /// the token it is given is cancelled) and returns its task.
+    pub fn start(
+        set_rest: impl Fn(Credentials) + Send + Sync + 'static,
+        credentials: Credentials,
+        shutdown: CancellationToken,
+        spawn: impl Fn(Credentials, CancellationToken) -> tokio::task::JoinHandle<()> + Send + Sync + 'static,
+    ) -> (Self, tokio::task::JoinHandle<()>) {
+        let current = shutdown.child_token();
+        let task = spawn(credentials, current.clone());
+        let stream = Restartable { spawn: Box::new(spawn), shutdown, current };
+        (Self { set_rest: Box::new(set_rest), stream: Some(stream) }, task)
+    }
+
+    /// Switches to `credentials`; returns the new stream's task.
+    pub fn rotate_to(&mut self, credentials: Credentials) -> Option<tokio::task::JoinHandle<()>> {
+        let stream = self.stream.as_mut()?;
+        (self.set_rest)(credentials.clone());
+        stream.current.cancel();
+        stream.current = stream.shutdown.child_token();
+        Some((stream.spawn)(credentials, stream.current.clone()))
+    }
+}
+
+impl crate::venue::KeyRotation for Keys {
+    fn has_key(&self) -> bool {
+        self.stream.is_some()
+    }
+
+    fn load(&self, source: &crate::config::Credentials) -> anyhow::Result<Option<crate::venue::LoadedKey>> {
+        Credentials::load_rotation(source)
+    }
+
+    fn rotate(&mut self, loaded: crate::venue::LoadedKey) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
+        Ok(self.rotate_to(Credentials::rotated(loaded)?))
+    }
+}

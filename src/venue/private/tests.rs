@@ -36,10 +36,10 @@ impl PrivateDialect for Scripted {
             ["ended"] => PrivateFrame::Terminated,
             ["bye"] => PrivateFrame::ServerShutdown,
             ["pong"] => PrivateFrame::Ignored,
-            ["event", delta] => PrivateFrame::Event(AccountEvent::BalanceDelta {
+            ["event", delta] => PrivateFrame::Events(vec![AccountEvent::BalanceDelta {
                 asset: "USDT".into(),
                 delta: delta.parse().map_err(|e| format!("{e}"))?,
-            }),
+            }]),
             _ => return Err(format!("unknown frame {text:?}")),
         })
     }

@@ -6,6 +6,8 @@
 //! (10002) resyncs the clock, 10006 stops the endpoint until the venue's
 //! reset time, an HTTP 403 stops everything for ten minutes.
 
+pub mod types;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -48,12 +50,14 @@ pub struct Call<'a> {
     /// The new order it places (its strategy's share; shown as queued while it waits).
     pub order: Option<&'a ClientOrderId>,
     pub deadline: Option<Instant>,
+    /// When the market frame that caused this order was read (tick-to-order latency).
+    pub origin: Option<std::time::Instant>,
 }
 
 impl<'a> Call<'a> {
     /// A GET of `query` (`k=v&…`, as sent).
     pub fn get(path: &'static str, endpoint: Endpoint, query: String, signed: bool) -> Self {
-        Self { method: Method::GET, path, endpoint, payload: query, signed, order: None, deadline: None }
+        Self { method: Method::GET, path, endpoint, payload: query, signed, order: None, deadline: None, origin: None }
     }
 
     /// A signed POST of `body`.
@@ -66,8 +70,15 @@ impl<'a> Call<'a> {
             signed: true,
             order: None,
             deadline: None,
+            origin: None,
         }
     }
+}
+
+/// A request signed and charged to the rate budget, not sent yet.
+pub struct Signed {
+    prepared: Prepared,
+    endpoint: Endpoint,
 }
 
 pub struct RestClient {
@@ -104,6 +115,16 @@ impl RestClient {
         &self.http
     }
 
+    /// Signs later requests with `credentials` (key rotation).
+    pub fn set_credentials(&self, credentials: Credentials) {
+        *self.credentials.write().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(credentials));
+    }
+
+    /// Whether requests can be signed.
+    pub fn has_credentials(&self) -> bool {
+        self.credentials().is_some()
+    }
+
     fn credentials(&self) -> Option<Arc<Credentials>> {
         self.credentials.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
@@ -120,31 +141,49 @@ impl RestClient {
     /// Sends `call` and reads the envelope's `result` as `T`. A refusal for
     /// the timestamp resyncs the clock before it is returned.
     pub async fn call<T: DeserializeOwned>(&self, call: Call<'_>) -> Result<T, VenueError> {
-        match self.exchange(call).await {
-            Ok((result, _)) => Ok(result),
-            Err(e) => {
-                if e.is_clock_skew() {
-                    let _ = Box::pin(self.sync_clock()).await;
-                }
-                Err(e)
-            }
-        }
+        self.exchange(call).await.map(|(result, _)| result)
     }
 
     /// Sends `call`: its `result` and the venue's time.
     async fn exchange<T: DeserializeOwned>(&self, call: Call<'_>) -> Result<(T, Option<i64>), VenueError> {
         let owner = call.order.and_then(|id| id.owner()).map(|(instance, _)| instance);
+        // Held until the answer: a query's read slot.
         let admission = self.http.admit(limits::cost(call.endpoint, owner), call.deadline, call.order.copied()).await?;
-        let grant = admission.grant;
-        let (endpoint, mutating) = (call.endpoint, call.method != Method::GET);
-        let request = match self.prepare(&call) {
-            Ok(request) => request,
+        let signed = self.sign(&call, admission.grant)?;
+        self.send(signed).await
+    }
+
+    /// `call` signed and charged, if the budget has room now (`None`: it would have to wait).
+    pub fn prepare_now(&self, call: &Call<'_>) -> Option<Result<Signed, VenueError>> {
+        let owner = call.order.and_then(|id| id.owner()).map(|(instance, _)| instance);
+        let grant = self.http.admit_now(limits::cost(call.endpoint, owner))?;
+        Some(self.sign(call, grant))
+    }
+
+    /// Builds and signs `call`, charged as `grant` (answered back if it cannot be built).
+    fn sign(&self, call: &Call<'_>, grant: crate::execution::rate_limit::Grant) -> Result<Signed, VenueError> {
+        match self.prepare(call) {
+            Ok(request) => Ok(Signed {
+                prepared: Prepared {
+                    request,
+                    method: call.method.clone(),
+                    path: call.path,
+                    origin: call.origin,
+                    grant,
+                },
+                endpoint: call.endpoint,
+            }),
             Err(e) => {
                 self.http.abandon(grant);
-                return Err(e);
+                Err(e)
             }
-        };
-        let prepared = Prepared { request, method: call.method, path: call.path, origin: None, grant };
+        }
+    }
+
+    /// Sends a signed request and reads the envelope's `result` as `T` (with the venue's time).
+    pub async fn send<T: DeserializeOwned>(&self, signed: Signed) -> Result<(T, Option<i64>), VenueError> {
+        let Signed { prepared, endpoint } = signed;
+        let mutating = prepared.method != Method::GET;
         let limiter = self.http.limiter();
         let answer = self.http.send(prepared, |headers| limits::observe(limiter, endpoint, headers)).await?;
         let envelope = serde_json::from_str::<Envelope>(&answer.body);
@@ -158,7 +197,11 @@ impl RestClient {
             Err(_) => return Err(self.refused(&answer, None, &excerpt(&answer.body), endpoint)),
         };
         if envelope.ret_code != 0 {
-            return Err(self.refused(&answer, Some(envelope.ret_code), &envelope.ret_msg, endpoint));
+            let error = self.refused(&answer, Some(envelope.ret_code), &envelope.ret_msg, endpoint);
+            if error.is_clock_skew() {
+                let _ = Box::pin(self.sync_clock()).await;
+            }
+            return Err(error);
         }
         let raw = envelope.result.as_deref().map_or("null", |r| r.get());
         let result = serde_json::from_str(raw).map_err(|e| {

@@ -1,0 +1,255 @@
+//! Starting a Bybit venue (`kind = "bybit"`): the URLs of its environment,
+//! its key (refused if it can withdraw, unless allowed), the clock, the
+//! instruments, the wallet, the private stream, the order manager (which
+//! first reconciles an earlier run's orders with the venue), then the
+//! market connections.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+use tradewind_strategies::sdk::{Asset, InstrumentSpec, VenueId};
+
+use super::market::Bybit;
+use super::private::PrivateStream;
+use super::rest::RestClient;
+use crate::config::{Environment, ExchangeVenueConfig};
+use crate::execution::orders;
+use crate::execution::rate_limit::RateLimiter;
+use crate::execution::venue::OrderEntry;
+use crate::sink::{Sink, VenueEvent};
+use crate::venue::market::{FeedLauncher, FeedOptions};
+use crate::venue::private::{Keys, PrivateOptions};
+use crate::venue::sign::Credentials;
+use crate::venue::startup::startup_read;
+use crate::venue::{StartError, Started, VenueContext};
+
+/// The venue's ping is every 20 s: 45 s of silence means the connection is dead.
+const SILENCE_TIMEOUT: Duration = Duration::from_secs(45);
+const INSTRUMENTS_REFRESH: Duration = Duration::from_secs(3600);
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The three base URLs of a Bybit environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoints {
+    pub rest: String,
+    /// Public market data (the dialect adds `/v5/public/spot`).
+    pub public: String,
+    pub private: String,
+}
+
+impl Endpoints {
+    /// The built-in URLs. Demo trading has its own REST and private hosts;
+    /// its market data is mainnet's.
+    pub fn of(environment: Environment) -> Self {
+        let (rest, public, private) = match environment {
+            Environment::Mainnet => {
+                ("https://api.bybit.com", "wss://stream.bybit.com", "wss://stream.bybit.com/v5/private")
+            }
+            Environment::Testnet => (
+                "https://api-testnet.bybit.com",
+                "wss://stream-testnet.bybit.com",
+                "wss://stream-testnet.bybit.com/v5/private",
+            ),
+            Environment::Demo => {
+                ("https://api-demo.bybit.com", "wss://stream.bybit.com", "wss://stream-demo.bybit.com/v5/private")
+            }
+        };
+        Self { rest: rest.into(), public: public.into(), private: private.into() }
+    }
+}
+
+/// Everything needed to connect one Bybit venue.
+pub struct ConnectOptions {
+    pub endpoints: Endpoints,
+    pub credentials: Option<Credentials>,
+    pub recv_window_ms: u64,
+    /// Which venue this is (`bybit/testnet`, ...): with the account's uid it
+    /// ties the venue name to one account in the journal.
+    pub account_label: String,
+    pub allow_withdrawal_keys: bool,
+}
+
+/// `kind = "bybit"`: Bybit Spot on mainnet, testnet or demo.
+pub async fn bybit(config: &ExchangeVenueConfig, cx: VenueContext) -> Result<Started, StartError> {
+    let mut endpoints = Endpoints::of(config.environment);
+    for (url, over) in [
+        (&mut endpoints.rest, &config.rest_url),
+        (&mut endpoints.public, &config.stream_url),
+        (&mut endpoints.private, &config.private_url),
+    ] {
+        if let Some(o) = over {
+            *url = o.clone();
+        }
+    }
+    let loaded = Credentials::load(&config.credentials, &|k| std::env::var(k).ok())?;
+    let fingerprint = loaded.as_ref().map(|(_, fp)| *fp);
+    let options = ConnectOptions {
+        endpoints,
+        credentials: loaded.map(|(c, _)| c),
+        recv_window_ms: config.recv_window_ms,
+        account_label: format!("bybit/{}", config.environment.as_str()),
+        allow_withdrawal_keys: config.allow_withdrawal_keys,
+    };
+    let mut started = connect(options, cx).await?;
+    started.key_fingerprint = fingerprint;
+    Ok(started)
+}
+
+/// Connects a Bybit-protocol venue.
+pub async fn connect(options: ConnectOptions, cx: VenueContext) -> Result<Started, StartError> {
+    crate::venue::install_tls_provider();
+    let VenueContext { id: venue, journal, open, unjournaled, traders, feeds, host, shutdown, .. } = cx;
+    let limiter = Arc::new(RateLimiter::new(super::limits::budgets()));
+    let rest = RestClient::new(
+        &options.endpoints.rest,
+        options.credentials.clone(),
+        options.recv_window_ms,
+        REQUEST_TIMEOUT,
+        limiter,
+    )
+    .map_err(anyhow::Error::from)?;
+    let rest = Arc::new(rest.with_label(venue.as_str()));
+    let failed = |e: super::error::VenueError| StartError::Failed(e.into());
+    let offset = startup_read(venue, "server time", &shutdown, || rest.sync_clock()).await.map_err(failed)?;
+    let instruments = startup_read(venue, "instruments", &shutdown, || rest.instruments()).await.map_err(failed)?;
+    tracing::info!(%venue, symbols = instruments.specs.len(), clock_offset_ms = offset, "venue connected");
+    if !instruments.halted.is_empty() {
+        tracing::warn!(%venue, halted = ?instruments.halted, "symbols not trading");
+    }
+    host.events.send(VenueEvent::Instruments(venue, instruments.specs.clone())).await;
+
+    let mut tasks = Vec::new();
+    let mut account_at_start = None;
+    let (user_tx, user_rx) = mpsc::channel(4096);
+    let set_rest = {
+        let rest = rest.clone();
+        move |c| rest.set_credentials(c)
+    };
+    let keys = match options.credentials.clone() {
+        Some(credentials) => {
+            let key = startup_read(venue, "API key", &shutdown, || rest.key_info()).await.map_err(failed)?;
+            check_key(venue, &key, options.allow_withdrawal_keys)?;
+            let asked_ms = rest.http().server_now_ms();
+            let account = startup_read(venue, "wallet", &shutdown, || rest.read_account()).await.map_err(failed)?;
+            let id = match key.user_id {
+                Some(uid) => format!("{} uid={uid}", options.account_label),
+                None => options.account_label.clone(),
+            };
+            journal.bind(venue.as_str(), &id).await.map_err(anyhow::Error::from)?;
+            let balances =
+                account.balances.iter().filter_map(|(asset, b)| Some((Asset::new(asset).ok()?, *b))).collect();
+            host.events.send(VenueEvent::Balances(venue, balances)).await;
+            account_at_start = Some((account, asked_ms));
+            let (url, rest) = (options.endpoints.private.clone(), rest.clone());
+            let spawn = move |credentials, stop| {
+                let dialect = PrivateStream { venue, url: url.clone(), credentials, rest: rest.clone() };
+                let options = PrivateOptions { venue, silence_timeout: SILENCE_TIMEOUT };
+                tokio::spawn(crate::venue::private::run(dialect, options, user_tx.clone(), stop))
+            };
+            let (keys, task) = Keys::start(set_rest, credentials, shutdown.clone(), spawn);
+            tasks.push(task);
+            keys
+        }
+        None => {
+            tracing::info!(%venue, "no API credentials: market data only, orders will be refused");
+            drop(user_tx);
+            Keys::none(set_rest)
+        }
+    };
+    let (instruments_tx, instruments_rx) = watch::channel(instruments.specs.clone());
+    tasks.push(tokio::spawn(refresh_instruments(
+        rest.clone(),
+        venue,
+        instruments_tx,
+        host.events.clone(),
+        shutdown.clone(),
+    )));
+    let started = orders::start(
+        orders::ExecOptions {
+            recv_window_ms: i64::try_from(options.recv_window_ms).unwrap_or(i64::MAX),
+            ..orders::ExecOptions::new(venue)
+        },
+        instruments_rx,
+        rest.clone(),
+        (user_rx, account_at_start),
+        host.events.clone(),
+        orders::Journaled { journal: Some(journal), open, unjournaled, traders },
+    )
+    .await;
+    // Market data once the orders of an earlier run are settled.
+    let feed_options = FeedOptions {
+        venue,
+        stream_url: options.endpoints.public.clone(),
+        silence_timeout: SILENCE_TIMEOUT,
+        read_buffer: crate::venue::ws::READ_BUFFER,
+    };
+    let launcher = FeedLauncher { options: feed_options, dialect: Arc::new(Bybit), engine: host.market, shutdown };
+    tasks.extend(launcher.spawn(feeds));
+    Ok(Started {
+        client: Box::new(started.handle),
+        instruments: instruments.specs,
+        feeds: Box::new(launcher),
+        keys: Box::new(keys),
+        key_fingerprint: None,
+        recovered: started.recovered,
+        adopted: started.adopted,
+        exec_task: started.task,
+        tasks,
+        sim: None,
+    })
+}
+
+/// Refuses a key that may withdraw (unless allowed); warns about one that cannot trade spot.
+fn check_key(venue: VenueId, key: &super::reads::KeyInfo, allow_withdrawals: bool) -> Result<(), StartError> {
+    if key.can_withdraw() && !allow_withdrawals {
+        return Err(StartError::Refused {
+            key: "credentials".into(),
+            message: format!(
+                "the API key of venue {:?} can withdraw funds: create a key with trading rights only \
+                 (or set allow_withdrawal_keys = true on the venue)",
+                venue.as_str()
+            ),
+        });
+    }
+    if key.can_withdraw() {
+        tracing::warn!(%venue, "the API key can withdraw funds (allowed by allow_withdrawal_keys)");
+    }
+    if !key.can_trade_spot() {
+        tracing::warn!(%venue, "the API key has no spot trading permission: orders will be rejected");
+    }
+    Ok(())
+}
+
+/// Reads the instruments again every hour (Bybit adjusts its maximum order
+/// quantities twice a month): new rules reach the engine and the order manager.
+/// A failed read keeps the old rules.
+async fn refresh_instruments(
+    rest: Arc<RestClient>,
+    venue: VenueId,
+    instruments: watch::Sender<Vec<InstrumentSpec>>,
+    events: Sink,
+    shutdown: CancellationToken,
+) {
+    let every = INSTRUMENTS_REFRESH;
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        match rest.instruments().await {
+            Ok(read) => {
+                if *instruments.borrow() != read.specs {
+                    tracing::info!(%venue, symbols = read.specs.len(), "trading rules changed");
+                    instruments.send_replace(read.specs.clone());
+                    events.send(VenueEvent::Instruments(venue, read.specs)).await;
+                }
+            }
+            Err(e) => tracing::warn!(%venue, error = %e, "instruments refresh failed; keeping the current rules"),
+        }
+    }
+}
