@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 pub use error::{ConfigErrors, ConfigIssue};
 pub use schema::{
     Credentials, Environment, ExchangeVenueConfig, JournalConfig, KeyType, LogFormat, OpsConfig, RawConfig, RiskConfig,
-    RuntimeConfig, SimVenueConfig, VenueConfig,
+    RuntimeConfig, SimProtocol, SimVenueConfig, VenueConfig,
 };
 pub use strategy_file::StrategyConfig;
 pub use validate::check_log_level;

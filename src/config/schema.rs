@@ -166,7 +166,7 @@ impl Credentials {
 #[allow(clippy::large_enum_variant)]
 pub enum VenueConfig {
     /// The built-in exchange simulator, started in-process on loopback and
-    /// traded through the Binance connector.
+    /// traded through the connector of its `protocol` (Binance or Bybit).
     Sim(SimVenueConfig),
     /// Binance Spot.
     Binance(ExchangeVenueConfig),
@@ -239,6 +239,19 @@ pub struct SimVenueConfig {
     /// The simulator's own settings file (symbols, balances, fees, faults),
     /// relative to this file's folder. Default: built-in settings.
     pub sim_config: Option<PathBuf>,
+    /// Which venue's wire protocol the daemon speaks to it: `binance`
+    /// (default) or `bybit`, through that venue's connector.
+    #[serde(default)]
+    pub protocol: SimProtocol,
+}
+
+/// The wire protocol a simulated venue is traded over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SimProtocol {
+    #[default]
+    Binance,
+    Bybit,
 }
 
 fn default_seed() -> u64 {

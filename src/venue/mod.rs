@@ -125,7 +125,10 @@ pub enum StartError {
 /// Starts the venue `config` describes.
 pub async fn start(config: &VenueConfig, cx: VenueContext) -> Result<Started, StartError> {
     match config {
-        VenueConfig::Sim(s) => binance::start::sim(s, cx).await,
+        VenueConfig::Sim(s) => match s.protocol {
+            crate::config::SimProtocol::Binance => binance::start::sim(s, cx).await,
+            crate::config::SimProtocol::Bybit => bybit::start::sim(s, cx).await,
+        },
         VenueConfig::Binance(b) => binance::start::binance(b, cx).await,
         VenueConfig::Bybit(b) => bybit::start::bybit(b, cx).await,
     }

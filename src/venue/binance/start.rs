@@ -5,11 +5,8 @@
 use std::time::Duration;
 
 use super::rest::Credentials;
-use super::sign::Signer;
 use super::{ConnectError, ConnectOptions, Connection, Endpoints};
 use crate::config::{Environment, ExchangeVenueConfig, SimVenueConfig};
-use crate::secret::Secret;
-use crate::venue::sim::{self, SimConfig};
 use crate::venue::{StartError, Started, VenueContext};
 
 /// The venue pings every 20 s: 45 s of silence means the connection is dead.
@@ -18,19 +15,10 @@ const INSTRUMENTS_REFRESH: Duration = Duration::from_secs(3600);
 /// Binance's own backend gives up after 10 s.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// `kind = "sim"`: the simulator started in-process on loopback, traded through the Binance connector.
+/// `kind = "sim"` (protocol `binance`): the simulator started in-process on
+/// loopback, traded through the Binance connector.
 pub async fn sim(config: &SimVenueConfig, cx: VenueContext) -> Result<Started, StartError> {
-    let sim_config = match &config.sim_config {
-        Some(path) => SimConfig::load(&cx.config_dir.join(path)).map_err(anyhow::Error::from)?,
-        None => SimConfig::default(),
-    };
-    let listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
-    let sim_options = sim::SimOptions { listen, seed: config.seed, config: sim_config, accounts: Vec::new() };
-    let handle = sim::start(sim_options, cx.shutdown.child_token()).await.map_err(anyhow::Error::from)?;
-    let credentials = Credentials {
-        api_key: Secret::new(sim::DEMO_API_KEY),
-        signer: Signer::hmac(&Secret::new(sim::DEMO_API_SECRET)).map_err(anyhow::Error::from)?,
-    };
+    let (handle, credentials) = crate::venue::sim::start_for_venue(config, &cx).await?;
     let endpoints = Endpoints { rest: handle.rest_url(), stream: handle.stream_url(), ws_api: handle.ws_api_url() };
     let options = ConnectOptions {
         credentials: Some(credentials),

@@ -98,6 +98,24 @@ pub async fn bybit(config: &ExchangeVenueConfig, cx: VenueContext) -> Result<Sta
     Ok(started)
 }
 
+/// `kind = "sim"`, `protocol = "bybit"`: the simulator started in-process
+/// on loopback, traded through the Bybit connector.
+pub async fn sim(config: &crate::config::SimVenueConfig, cx: VenueContext) -> Result<Started, StartError> {
+    let (handle, credentials) = crate::venue::sim::start_for_venue(config, &cx).await?;
+    let base = handle.stream_url();
+    let endpoints = Endpoints { rest: handle.rest_url(), private: format!("{base}/v5/private"), public: base };
+    let options = ConnectOptions {
+        endpoints,
+        credentials: Some(credentials),
+        recv_window_ms: 5000,
+        account_label: "sim/bybit".to_owned(),
+        allow_withdrawal_keys: false,
+    };
+    let mut started = connect(options, cx).await?;
+    started.sim = Some(handle);
+    Ok(started)
+}
+
 /// Connects a Bybit-protocol venue.
 pub async fn connect(options: ConnectOptions, cx: VenueContext) -> Result<Started, StartError> {
     crate::venue::install_tls_provider();

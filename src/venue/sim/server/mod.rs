@@ -9,6 +9,7 @@
 //! tasks step the synthetic market, flush depth diffs every 100 ms and
 //! inject faults. Shutdown is a token passed in, so tests can trigger it.
 
+mod bybit;
 mod control;
 mod limits;
 mod market_data;
@@ -54,18 +55,21 @@ pub struct SimOptions {
     pub accounts: Vec<(String, Secret)>,
 }
 
-/// A stream frame: its stream name and raw payload.
+/// A stream frame: its stream (Binance) or topic (Bybit) name and raw payload.
 #[derive(Debug)]
 pub struct StreamFrame {
     pub stream: String,
     pub payload: String,
+    /// A Bybit book delta's number (`u`), so that a connection that just sent
+    /// a snapshot skips the deltas it already holds; 0 for everything else.
+    pub seq: u64,
 }
 
-/// A user-data event for one account (unwrapped JSON).
+/// A user-data event for one account, rendered by each protocol's connection.
 #[derive(Debug)]
 pub struct UserFrame {
     pub account: AccountId,
-    pub payload: String,
+    pub event: Event,
 }
 
 /// State shared by every request and connection.
@@ -98,6 +102,12 @@ pub struct Shared {
     api_closed: watch::Sender<u64>,
     /// User-data subscriptions accepted so far.
     user_subscribed: watch::Sender<u64>,
+    /// Bybit-protocol market connections open now.
+    bybit_public: std::sync::atomic::AtomicUsize,
+    /// Each symbol's Bybit book message number (`u`), stepped by each delta
+    /// (read and stepped with the exchange locked).
+    bybit_books: Vec<std::sync::atomic::AtomicU64>,
+    bybit_rate: Mutex<bybit::BybitRate>,
     shutdown: CancellationToken,
 }
 
@@ -157,14 +167,19 @@ impl Shared {
     /// right after the change, so frames leave in the order things happened.
     fn publish(&self, exchange: &mut Exchange) {
         let events: Vec<Event> = exchange.drain_events().collect();
-        for event in &events {
-            match event {
+        let bybit = self.bybit_listening();
+        for event in events {
+            match &event {
                 Event::Trade { symbol, id, price, qty, buyer_is_maker, time } => {
                     let lower = symbol.to_ascii_lowercase();
                     let trade = wire::trade_payload(symbol, *id, *price, *qty, *buyer_is_maker, *time);
                     let agg = wire::agg_trade_payload(symbol, *id, *price, *qty, *buyer_is_maker, *time);
                     self.send_public(format!("{lower}@trade"), trade);
                     self.send_public(format!("{lower}@aggTrade"), agg);
+                    if bybit {
+                        let message = bybit::ws::trade(symbol, *id, *price, *qty, *buyer_is_maker, *time);
+                        self.send_public(format!("publicTrade.{symbol}"), message);
+                    }
                 }
                 Event::BookTicker { symbol } => {
                     if let Ok(s) = exchange.symbol(symbol) {
@@ -172,12 +187,13 @@ impl Shared {
                             format!("{}@bookTicker", symbol.to_ascii_lowercase()),
                             wire::book_ticker_payload(s),
                         );
+                        if bybit {
+                            self.send_public(format!("orderbook.1.{symbol}"), bybit::ws::top(s, self.now()));
+                        }
                     }
                 }
                 Event::Execution { account, .. } | Event::Balances { account, .. } => {
-                    if let Some(payload) = wire::user_event(event) {
-                        let _ = self.user.send(Arc::new(UserFrame { account: *account, payload: payload.to_string() }));
-                    }
+                    let _ = self.user.send(Arc::new(UserFrame { account: *account, event: event.clone() }));
                 }
             }
         }
@@ -185,7 +201,16 @@ impl Shared {
 
     fn send_public(&self, stream: String, payload: String) {
         // No receivers is normal: nobody subscribed yet.
-        let _ = self.public.send(Arc::new(StreamFrame { stream, payload }));
+        let _ = self.public.send(Arc::new(StreamFrame { stream, payload, seq: 0 }));
+    }
+
+    /// Whether a Bybit-protocol market connection is open (only then are its messages rendered).
+    fn bybit_listening(&self) -> bool {
+        self.bybit_public.load(std::sync::atomic::Ordering::Relaxed) > 0
+    }
+
+    fn bybit_rate(&self) -> MutexGuard<'_, bybit::BybitRate> {
+        self.bybit_rate.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Closes every WebSocket connection now.
@@ -314,6 +339,7 @@ pub async fn start(options: SimOptions, shutdown: CancellationToken) -> std::io:
     }
     let mut synth = Synth::new(options.seed, &exchange);
     let market_speed = exchange.config().market.events_per_sec;
+    let symbol_count = exchange.symbols().len();
     let shared = Arc::new(Shared {
         exchange: Mutex::new(exchange),
         keys: std::sync::RwLock::new(keys),
@@ -331,6 +357,9 @@ pub async fn start(options: SimOptions, shutdown: CancellationToken) -> std::io:
         fail_next: std::sync::atomic::AtomicU32::new(0),
         api_closed: watch::channel(0).0,
         user_subscribed: watch::channel(0).0,
+        bybit_public: std::sync::atomic::AtomicUsize::new(0),
+        bybit_books: (0..symbol_count).map(|_| std::sync::atomic::AtomicU64::new(1)).collect(),
+        bybit_rate: Mutex::new(bybit::BybitRate::default()),
         shutdown: shutdown.clone(),
     });
     shared.set_faults(shared.faults());
@@ -353,6 +382,9 @@ pub async fn start(options: SimOptions, shutdown: CancellationToken) -> std::io:
         .route("/ws/{stream}", get(ws::market_handler))
         .route("/stream", get(ws::market_handler))
         .route("/ws-api/v3", get(ws_api::api_handler))
+        .route("/v5/public/spot", get(bybit::ws::public_handler))
+        .route("/v5/private", get(bybit::ws::private_handler))
+        .route("/v5/{*path}", any(bybit::rest::handler))
         .route("/sim/v1/faults", any(control::faults_handler))
         .route("/sim/v1/limits", any(control::limits_handler))
         .route("/sim/v1/drop-connections", any(control::drop_handler))
@@ -455,18 +487,32 @@ fn spawn_flusher(shared: Arc<Shared>) {
             for index in 0..ex.symbols().len() {
                 let name = ex.symbols()[index].config.symbol.clone();
                 let lower = name.to_ascii_lowercase();
-                if let Some(diff) = ex.take_depth_diff(index) {
-                    if shared.roll(drop_diffs) {
-                        // Lost on the way: the next diff's first update id shows the gap.
-                        continue;
-                    }
-                    let payload = wire::depth_payload(&name, &diff, now);
+                let diff = ex.take_depth_diff(index);
+                // Lost on the way: the next diff's first update id (or `u`) shows the gap.
+                let dropped = diff.is_some() && shared.roll(drop_diffs);
+                if let Some(diff) = diff.as_ref().filter(|_| !dropped) {
+                    let payload = wire::depth_payload(&name, diff, now);
                     shared.send_public(format!("{lower}@depth"), payload.clone());
                     shared.send_public(format!("{lower}@depth@100ms"), payload);
                 }
+                if let Some(diff) = &diff {
+                    // Numbered even when lost or unheard, as the venue's own messages are.
+                    let u = shared.bybit_books[index].fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                    if !dropped && shared.bybit_listening() {
+                        for frame in bybit::ws::deltas(&name, diff, u, shared.now()) {
+                            let _ = shared.public.send(Arc::new(frame));
+                        }
+                    }
+                }
                 if rounds.is_multiple_of(10) {
-                    for payload in kline_frames(&ex.symbols()[index], klines.entry(index).or_default(), now) {
-                        shared.send_public(format!("{lower}@kline_1m"), payload);
+                    let s = &ex.symbols()[index];
+                    for (candle, closed) in kline_frames(s, klines.entry(index).or_default(), now) {
+                        shared
+                            .send_public(format!("{lower}@kline_1m"), wire::kline_payload(&name, candle, closed, now));
+                        if shared.bybit_listening() {
+                            let message = bybit::ws::kline(&name, candle, closed, now);
+                            shared.send_public(format!("kline.1.{name}"), message);
+                        }
                     }
                 }
             }
@@ -482,25 +528,29 @@ struct KlineSeen {
     closed_sent: bool,
 }
 
-/// Kline frames due now: the close of a finished minute, or the current one if it changed.
-fn kline_frames(s: &super::exchange::SymbolState, seen: &mut KlineSeen, now: i64) -> Vec<String> {
+/// Klines due now (each with whether it is closed): the close of a
+/// finished minute, or the current one if it changed.
+fn kline_frames<'a>(
+    s: &'a super::exchange::SymbolState,
+    seen: &mut KlineSeen,
+    now: i64,
+) -> Vec<(&'a super::exchange::Candle, bool)> {
     let mut frames = Vec::new();
     let Some(current) = &s.candle else { return frames };
-    let name = &s.config.symbol;
     if seen.open_time != 0
         && seen.open_time != current.open_time
         && !seen.closed_sent
         && let Some(done) = s.history.iter().rev().find(|c| c.open_time == seen.open_time)
     {
-        frames.push(wire::kline_payload(name, done, true, now));
+        frames.push((done, true));
     }
     let closed = now >= current.open_time + 60_000;
     let changed = (seen.open_time, seen.trades) != (current.open_time, current.trades);
     if closed && !(seen.closed_sent && seen.open_time == current.open_time) {
-        frames.push(wire::kline_payload(name, current, true, now));
+        frames.push((current, true));
         *seen = KlineSeen { open_time: current.open_time, trades: current.trades, closed_sent: true };
     } else if !closed && changed {
-        frames.push(wire::kline_payload(name, current, false, now));
+        frames.push((current, false));
         *seen = KlineSeen { open_time: current.open_time, trades: current.trades, closed_sent: false };
     }
     frames

@@ -100,7 +100,8 @@ async fn api_session(shared: &Arc<Shared>, mut socket: WebSocket) {
 }
 
 async fn send_event(socket: &mut WebSocket, subscription: u64, frame: &UserFrame) -> Result<(), axum::Error> {
-    let text = format!("{{\"subscriptionId\":{subscription},\"event\":{}}}", frame.payload);
+    let Some(event) = super::wire::user_event(&frame.event) else { return Ok(()) };
+    let text = format!("{{\"subscriptionId\":{subscription},\"event\":{event}}}");
     socket.send(Message::Text(text.into())).await
 }
 

@@ -1,0 +1,332 @@
+//! Bybit's WebSocket endpoints: `/v5/public/spot` (subscribe by message,
+//! ≤ 10 topics a request; `publicTrade`, `orderbook.{1,50,200}` as a
+//! snapshot then numbered deltas, `kline.1`; `{"op":"ping"}` answered) and
+//! `/v5/private` (`op: auth`, then `order`, `execution`, `wallet`). Both
+//! share the Binance endpoints' keepalive and close on the same faults.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use axum::extract::State;
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::response::Response;
+use rust_decimal::Decimal;
+use serde_json::Value;
+use tokio::sync::broadcast::error::RecvError;
+use tokio::time::Instant;
+
+use super::super::ws::{CloseWith, Flow, Keepalive, MAX_FRAME, PING_EVERY};
+use super::super::{Shared, StreamFrame, UserFrame};
+use super::wire;
+use super::{op_reply, verify_login};
+use crate::venue::sim::exchange::{Candle, DepthDiff, Event, SymbolState};
+use crate::venue::sim::ledger::AccountId;
+
+/// Topics per subscribe request (spot).
+const ARGS_PER_REQUEST: usize = 10;
+
+pub fn trade(symbol: &str, id: u64, price: Decimal, qty: Decimal, buyer_is_maker: bool, time: i64) -> String {
+    wire::trade_message(symbol, id, price, qty, buyer_is_maker, time)
+}
+
+/// `orderbook.1`: the best bid and ask, always a snapshot.
+pub fn top(s: &SymbolState, time: i64) -> String {
+    let bids: Vec<_> = s.best_bid().into_iter().collect();
+    let asks: Vec<_> = s.best_ask().into_iter().collect();
+    wire::book_message(1, &s.config.symbol, "snapshot", &bids, &asks, s.update_id(), time)
+}
+
+/// One depth diff as the deltas of `orderbook.50` and `orderbook.200`, numbered `u`.
+pub fn deltas(symbol: &str, diff: &DepthDiff, u: u64, time: i64) -> Vec<StreamFrame> {
+    [50, 200]
+        .into_iter()
+        .map(|depth| StreamFrame {
+            stream: format!("orderbook.{depth}.{symbol}"),
+            payload: wire::book_message(depth, symbol, "delta", &diff.bids, &diff.asks, u, time),
+            seq: u,
+        })
+        .collect()
+}
+
+pub fn kline(symbol: &str, c: &Candle, closed: bool, time: i64) -> String {
+    wire::kline_message(symbol, c, closed, time)
+}
+
+/// A client's `op` request.
+#[derive(serde::Deserialize)]
+struct Request {
+    op: String,
+    #[serde(default)]
+    req_id: Option<String>,
+    #[serde(default)]
+    args: Vec<Value>,
+}
+
+/// Counts the open Bybit market connections while it lives.
+struct Listening(Arc<Shared>);
+
+impl Drop for Listening {
+    fn drop(&mut self) {
+        self.0.bybit_public.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+fn conn_id() -> String {
+    format!("sim-{:x}", crate::clock::now_ms())
+}
+
+pub async fn public_handler(State(shared): State<Arc<Shared>>, upgrade: WebSocketUpgrade) -> Response {
+    upgrade.max_message_size(MAX_FRAME).max_frame_size(MAX_FRAME).on_upgrade(move |socket| public(shared, socket))
+}
+
+async fn public(shared: Arc<Shared>, mut socket: WebSocket) {
+    shared.bybit_public.fetch_add(1, Ordering::Relaxed);
+    let _listening = Listening(shared.clone());
+    let mut frames = shared.public.subscribe();
+    let mut drops = shared.drops.subscribe();
+    let mut keepalive = Keepalive::new(shared.exchange().config().limits.ws_messages_per_sec);
+    let mut ping = tokio::time::interval_at(Instant::now() + PING_EVERY, PING_EVERY);
+    let conn = conn_id();
+    let mut topics: HashSet<String> = HashSet::new();
+    // Per book topic: the `u` of what this connection holds (its snapshot, then each delta sent).
+    let mut books: HashMap<String, u64> = HashMap::new();
+    let close: CloseWith = loop {
+        tokio::select! {
+            _ = shared.shutdown.cancelled() => break Some((1001, "server shutdown")),
+            _ = drops.changed() => break Some((1001, "going away")),
+            frame = frames.recv() => match frame {
+                Ok(f) if topics.contains(&f.stream) => {
+                    if f.seq > 0 {
+                        let held = books.entry(f.stream.clone()).or_default();
+                        if f.seq <= *held { continue; }
+                        *held = f.seq;
+                    }
+                    if socket.send(Message::Text(f.payload.clone().into())).await.is_err() { break None; }
+                }
+                Ok(_) => {}
+                Err(RecvError::Lagged(_)) => break Some((1008, "too slow")),
+                Err(RecvError::Closed) => break None,
+            },
+            _ = ping.tick() => if let Err(close) = keepalive.ping(&mut socket).await { break close },
+            incoming = socket.recv() => match keepalive.incoming(incoming) {
+                Flow::Close(close) => break close,
+                Flow::Continue | Flow::Binary => {}
+                Flow::Text(text) => {
+                    for reply in public_request(&shared, &text, &conn, &mut topics, &mut books) {
+                        if socket.send(Message::Text(reply.into())).await.is_err() { return; }
+                    }
+                }
+            },
+        }
+    };
+    if let Some((code, reason)) = close {
+        let _ = socket.send(Message::Close(Some(CloseFrame { code, reason: reason.into() }))).await;
+    }
+}
+
+/// Answers one request: the reply, then the snapshots of the books it subscribed.
+fn public_request(
+    shared: &Shared,
+    text: &str,
+    conn: &str,
+    topics: &mut HashSet<String>,
+    books: &mut HashMap<String, u64>,
+) -> Vec<String> {
+    let request: Request = match serde_json::from_str(text) {
+        Ok(r) => r,
+        Err(_) => return vec![op_reply("", None, false, &format!("Invalid request: {text}"), conn)],
+    };
+    let req_id = request.req_id.as_deref();
+    let names: Vec<String> = request.args.iter().filter_map(|a| a.as_str().map(str::to_owned)).collect();
+    match request.op.as_str() {
+        "ping" => vec![op_reply("ping", req_id, true, "pong", conn)],
+        "subscribe" | "unsubscribe" if names.len() > ARGS_PER_REQUEST => {
+            vec![op_reply(&request.op, req_id, false, "args size >10", conn)]
+        }
+        "subscribe" => {
+            let ex = shared.exchange();
+            if let Some(bad) = names.iter().find(|t| !valid_topic(&ex, t)) {
+                return vec![op_reply("subscribe", req_id, false, &format!("Invalid topic :[{bad}]"), conn)];
+            }
+            let mut out = vec![op_reply("subscribe", req_id, true, "", conn)];
+            for name in names {
+                // Snapshots are taken with the exchange locked: the next delta is numbered one past.
+                if let Some((depth, symbol)) = book_topic(&name)
+                    && let Ok(s) = ex.symbol(symbol)
+                {
+                    let time = shared.now();
+                    out.push(if depth == 1 {
+                        top(s, time)
+                    } else {
+                        let index = ex.symbols().iter().position(|x| x.config.symbol == symbol).unwrap_or(0);
+                        let u = shared.bybit_books[index].load(Ordering::Relaxed);
+                        let (_, bids, asks) = ex.depth(symbol, depth as usize).unwrap_or_default();
+                        books.insert(name.clone(), u);
+                        wire::book_message(depth, symbol, "snapshot", &bids, &asks, u, time)
+                    });
+                }
+                topics.insert(name);
+            }
+            out
+        }
+        "unsubscribe" => {
+            for name in &names {
+                topics.remove(name);
+                books.remove(name);
+            }
+            vec![op_reply("unsubscribe", req_id, true, "", conn)]
+        }
+        other => vec![op_reply(other, req_id, false, &format!("Invalid op: {other}"), conn)],
+    }
+}
+
+/// `orderbook.<depth>.<symbol>` read.
+fn book_topic(name: &str) -> Option<(u32, &str)> {
+    let (depth, symbol) = name.strip_prefix("orderbook.")?.split_once('.')?;
+    Some((depth.parse().ok().filter(|d| [1, 50, 200].contains(d))?, symbol))
+}
+
+fn valid_topic(ex: &crate::venue::sim::exchange::Exchange, name: &str) -> bool {
+    let symbol = if let Some(s) = name.strip_prefix("publicTrade.") {
+        s
+    } else if let Some(s) = name.strip_prefix("kline.1.") {
+        s
+    } else if let Some((_, s)) = book_topic(name) {
+        s
+    } else {
+        return false;
+    };
+    ex.symbol(symbol).is_ok()
+}
+
+pub async fn private_handler(State(shared): State<Arc<Shared>>, upgrade: WebSocketUpgrade) -> Response {
+    upgrade.max_message_size(MAX_FRAME).max_frame_size(MAX_FRAME).on_upgrade(move |socket| private(shared, socket))
+}
+
+/// What a private connection is subscribed to, by the names the client used.
+#[derive(Default)]
+struct Private {
+    account: Option<AccountId>,
+    order: Option<String>,
+    execution: Option<String>,
+    wallet: Option<String>,
+}
+
+async fn private(shared: Arc<Shared>, mut socket: WebSocket) {
+    let mut user = shared.user.subscribe();
+    let mut drops = shared.drops.subscribe();
+    let mut keepalive = Keepalive::new(shared.exchange().config().limits.ws_messages_per_sec.max(10));
+    let mut ping = tokio::time::interval_at(Instant::now() + PING_EVERY, PING_EVERY);
+    let conn = conn_id();
+    let mut state = Private::default();
+    let close: CloseWith = loop {
+        tokio::select! {
+            _ = shared.shutdown.cancelled() => break Some((1001, "server shutdown")),
+            _ = drops.changed() => break Some((1001, "going away")),
+            event = user.recv() => match event {
+                Ok(frame) if Some(frame.account) == state.account => {
+                    let faults = shared.faults();
+                    if shared.roll(faults.drop_user_events) {
+                        continue;
+                    }
+                    let times = if shared.roll(faults.duplicate_user_events) { 2 } else { 1 };
+                    for message in private_messages(&shared, &state, &frame) {
+                        for _ in 0..times {
+                            if socket.send(Message::Text(message.clone().into())).await.is_err() { return; }
+                        }
+                    }
+                }
+                Ok(_) => {}
+                Err(RecvError::Lagged(_)) => break Some((1008, "too slow")),
+                Err(RecvError::Closed) => break None,
+            },
+            _ = ping.tick() => if let Err(close) = keepalive.ping(&mut socket).await { break close },
+            incoming = socket.recv() => match keepalive.incoming(incoming) {
+                Flow::Close(close) => break close,
+                Flow::Continue | Flow::Binary => {}
+                Flow::Text(text) => {
+                    let reply = private_request(&shared, &text, &conn, &mut state);
+                    if socket.send(Message::Text(reply.into())).await.is_err() { break None; }
+                }
+            },
+        }
+    };
+    if let Some((code, reason)) = close {
+        let _ = socket.send(Message::Close(Some(CloseFrame { code, reason: reason.into() }))).await;
+    }
+}
+
+fn private_request(shared: &Shared, text: &str, conn: &str, state: &mut Private) -> String {
+    let request: Request = match serde_json::from_str(text) {
+        Ok(r) => r,
+        Err(_) => return op_reply("", None, false, &format!("Invalid request: {text}"), conn),
+    };
+    let req_id = request.req_id.as_deref();
+    match request.op.as_str() {
+        "ping" => {
+            let mut pong: Value =
+                serde_json::json!({"op": "pong", "args": [shared.now().to_string()], "conn_id": conn});
+            pong["req_id"] = req_id.unwrap_or_default().into();
+            pong.to_string()
+        }
+        "auth" => match verify_login(shared, &request.args) {
+            Ok(account) => {
+                state.account = Some(account);
+                op_reply("auth", req_id, true, "", conn)
+            }
+            Err(why) => op_reply("auth", req_id, false, &why, conn),
+        },
+        "subscribe" => {
+            if state.account.is_none() {
+                return op_reply("subscribe", req_id, false, "Request not authorized", conn);
+            }
+            let names: Vec<&str> = request.args.iter().filter_map(Value::as_str).collect();
+            if let Some(bad) = names
+                .iter()
+                .find(|n| !matches!(**n, "order" | "order.spot" | "execution" | "execution.spot" | "wallet"))
+            {
+                return op_reply("subscribe", req_id, false, &format!("Invalid topic :[{bad}]"), conn);
+            }
+            for name in names {
+                let slot = match name.split('.').next() {
+                    Some("order") => &mut state.order,
+                    Some("execution") => &mut state.execution,
+                    _ => &mut state.wallet,
+                };
+                *slot = Some(name.to_owned());
+            }
+            shared.user_subscribed.send_modify(|n| *n += 1);
+            op_reply("subscribe", req_id, true, "", conn)
+        }
+        other => op_reply(other, req_id, false, &format!("Invalid op: {other}"), conn),
+    }
+}
+
+/// What one account event is on the topics subscribed: an order's update
+/// (and its fill), or the wallet's changed coins.
+fn private_messages(shared: &Shared, state: &Private, frame: &UserFrame) -> Vec<String> {
+    let mut out = Vec::new();
+    match &frame.event {
+        Event::Execution { order, fill, time, .. } => {
+            if let Some(topic) = &state.execution
+                && let Some(f) = fill
+            {
+                let fees = shared.exchange().config().fees.clone();
+                let fee_rate = if f.is_maker { fees.maker } else { fees.taker };
+                out.push(wire::private_message(topic, vec![wire::fill(order, f, *time, fee_rate)], *time));
+            }
+            if let Some(topic) = &state.order {
+                out.push(wire::private_message(topic, vec![wire::order(order)], *time));
+            }
+        }
+        Event::Balances { balances, time, .. } => {
+            if let Some(topic) = &state.wallet {
+                let coins = balances.iter().map(|(asset, b)| wire::coin(asset, b)).collect();
+                out.push(wire::private_message(topic, vec![wire::wallet(coins)], *time));
+            }
+        }
+        Event::Trade { .. } | Event::BookTicker { .. } => {}
+    }
+    out
+}
