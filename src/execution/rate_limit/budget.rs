@@ -179,6 +179,26 @@ impl Counter {
         }
     }
 
+    /// A rolling window's `amount` charged at `from_ms` counts from `to_ms`
+    /// on instead (a request answered then: the venue may have counted it as
+    /// late as that). Charged again if it already left the window. The other
+    /// models count by windows or rates the venue stamps itself: unchanged.
+    pub(super) fn restamp(&mut self, model: Model, from_ms: i64, to_ms: i64, amount: u32) {
+        self.advance(model, to_ms);
+        let Counter::Rolling { sent, used } = self else { return };
+        if let Some(i) = sent.iter().position(|&(at, n)| at == from_ms && n >= amount) {
+            sent[i].1 -= amount;
+            if sent[i].1 == 0 {
+                sent.remove(i);
+            }
+            *used -= amount;
+        }
+        // Kept in time order: the window expires from the front.
+        let at = sent.partition_point(|&(at, _)| at <= to_ms);
+        sent.insert(at, (to_ms, amount));
+        *used = used.saturating_add(amount);
+    }
+
     /// The venue says `used` is spent: where it counted more than we did, it
     /// is the truth (a lower figure never lowers ours).
     pub(super) fn observe(&mut self, model: Model, now_ms: i64, reported: u32) {

@@ -72,11 +72,17 @@ impl<'a> Cost<'a> {
 
 /// Permission to send one request. Say how it was answered with
 /// [`RateLimiter::answered`]: after a block, the first request is a probe
-/// that the others wait for.
+/// that the others wait for; and a rolling window counts the request from
+/// its answer on (the venue counted it when it arrived, somewhere between
+/// the grant and the answer: only the answer's time is never too early).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[must_use = "a probe that is never answered holds the other requests back until it times out"]
 pub struct Grant {
     probe: Option<Blocked>,
+    /// What was charged, and when (ms on the limiter's clock).
+    charges: [(BudgetId, u32); MAX_CHARGES],
+    len: usize,
+    at_ms: i64,
 }
 
 impl Grant {
@@ -281,7 +287,7 @@ impl RateLimiter {
         let now_ms = self.now_ms(now);
         let at = |ms: i64| now + Duration::from_millis(u64::try_from(ms - now_ms).unwrap_or(0));
         let mut s = self.lock();
-        let mut grant = Grant::default();
+        let mut grant = Grant { charges: cost.charges, len: cost.len, at_ms: now_ms, ..Grant::default() };
         if s.all.check(now).map_err(Wait::Until)? {
             grant.probe = Some(Blocked::All);
         }
@@ -349,6 +355,16 @@ impl RateLimiter {
     /// 429 or 418. A probe answered without one ends its block; the requests
     /// waiting then follow at the pacer's sustained rate, not in a burst.
     pub fn answered(&self, grant: Grant, limited: bool) {
+        if grant.len > 0 {
+            let now_ms = self.now_ms(Instant::now());
+            let mut s = self.lock();
+            for &(id, amount) in &grant.charges[..grant.len] {
+                if let Some(slot) = s.slots.get_mut(id) {
+                    let model = slot.budget.model;
+                    slot.counter.restamp(model, grant.at_ms, now_ms, amount);
+                }
+            }
+        }
         let Some(blocked) = grant.probe else { return };
         let (ended, budgets) = {
             let mut s = self.lock();

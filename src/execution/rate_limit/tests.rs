@@ -200,6 +200,27 @@ async fn per_endpoint_budgets_are_separate_and_roll() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_rolling_window_counts_a_request_from_its_answer() {
+    let rl = RateLimiter::with_clock(per_endpoint(), 0);
+    let cancel = || Cost::new(Priority::Cancel, None).charge(1, 1);
+    let slow: Vec<Grant> = (0..10).map(|_| rl.try_acquire_now(cancel()).unwrap()).collect();
+    // Answered 400 ms later: the venue may have counted them at any time until then.
+    tokio::time::advance(Duration::from_millis(400)).await;
+    for grant in slow {
+        rl.answered(grant, false);
+    }
+    tokio::time::advance(Duration::from_millis(700)).await;
+    assert!(rl.try_acquire_now(cancel()).is_none(), "1.1 s after the grants, 0.7 s after the answers");
+    let start = Instant::now();
+    rl.answered(rl.acquire(cancel(), None).await.unwrap(), false);
+    assert_eq!(start.elapsed(), Duration::from_millis(300), "free one second after the answers");
+    // A request answered at once stays where it was charged.
+    assert_eq!(rl.used(1), 1);
+    tokio::time::advance(Duration::from_secs(1)).await;
+    assert_eq!(rl.used(1), 0);
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_429_on_one_endpoint_stops_only_that_endpoint() {
     let rl = RateLimiter::with_clock(per_endpoint(), 0);
     rl.block_for(Blocked::Budget(0), Duration::from_secs(2));

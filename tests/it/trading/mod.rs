@@ -591,5 +591,6 @@ async fn partial_fills_then_cancel_give_the_hand_computed_position_through_dupli
 /// found by the second round of questions; new ids start above the lease.
 mod journaled;
 
+mod bybit;
 /// One regression test per finding of the trials under faults.
 mod faults;

@@ -127,6 +127,8 @@ struct Reply {
     body: Value,
     /// (limit, left, reset at) of the endpoint's budget.
     limit: Option<(u32, u32, i64)>,
+    /// Hold the response back this long (fault injection).
+    hold: Option<Duration>,
 }
 
 /// The REST entry point for `/v5/*`.
@@ -147,10 +149,18 @@ pub async fn handler(
     let now = crate::clock::now_ms();
     let reply = if shared.fail_this() || shared.roll(faults.rest_errors) {
         tracing::info!(%method, path = uri.path(), "fault injection: answering with HTTP 500");
-        Reply { status: StatusCode::INTERNAL_SERVER_ERROR, body: json!("Internal Server Error"), limit: None }
+        Reply {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            body: json!("Internal Server Error"),
+            limit: None,
+            hold: None,
+        }
     } else {
         route(&shared, &method, uri.path(), uri.query().unwrap_or(""), &headers, &body, now)
     };
+    if let Some(hold) = reply.hold {
+        tokio::time::sleep(hold).await;
+    }
     if reply.status == StatusCode::FORBIDDEN || reply.body["retCode"] == 10006 {
         shared.limited_responses.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
@@ -182,17 +192,18 @@ fn route(
             Ok(result) => envelope(0, "OK", result, venue_now),
             Err(r) => envelope(r.code, &r.message, json!({}), venue_now),
         };
-        Reply { status: StatusCode::OK, body, limit }
+        Reply { status: StatusCode::OK, body, limit, hold: None }
     };
     let Some(endpoint) = Endpoint::find(method, path) else {
         return Reply {
             status: StatusCode::NOT_FOUND,
             body: json!({"retCode": 10001, "retMsg": "Not found"}),
             limit: None,
+            hold: None,
         };
     };
     if shared.bybit_rate().ip(now).is_err() {
-        return Reply { status: StatusCode::FORBIDDEN, body: json!("access too frequent"), limit: None };
+        return Reply { status: StatusCode::FORBIDDEN, body: json!("access too frequent"), limit: None, hold: None };
     }
     let account = if endpoint.signed() {
         match super::authenticate(shared, headers, if *method == Method::GET { query.as_bytes() } else { body }) {
@@ -214,7 +225,18 @@ fn route(
     let params =
         if *method == Method::GET { Params::parse(query, b"").map_err(Refusal::from) } else { json_params(body) };
     let result = params.and_then(|params| answer(shared, endpoint, account, &params, now));
-    done(result, limit)
+    let accepted = endpoint == Endpoint::Create && result.is_ok();
+    let faults = shared.faults();
+    if accepted && shared.roll(faults.fail_after_accept) {
+        tracing::info!("fault injection: answering an accepted order with 170146");
+        return done(Err(Refusal::new(170146, "Order creation timeout")), limit);
+    }
+    let mut reply = done(result, limit);
+    if accepted && shared.roll(faults.timeout_after_accept) {
+        tracing::info!("fault injection: holding back an accepted order's ack");
+        reply.hold = Some(Duration::from_millis(faults.timeout_after_accept_ms));
+    }
+    reply
 }
 
 /// A JSON body's fields as parameters (strings as they are, numbers and booleans printed).
