@@ -114,8 +114,12 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Run the exchange simulator (Binance Spot REST + WebSocket) standalone.
+    /// Run the exchange simulator standalone: one market and ledger, spoken
+    /// over Binance Spot's and Bybit v5's REST and WebSocket protocols on one port.
     Sim {
+        /// Whose endpoints to print at start: binance or bybit (both are served).
+        #[arg(long, value_enum, default_value = "binance")]
+        protocol: Protocol,
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8900")]
         listen: std::net::SocketAddr,
@@ -129,6 +133,27 @@ enum Command {
         #[arg(long = "account", value_name = "KEY:SECRET")]
         accounts: Vec<String>,
     },
+}
+
+/// A wire protocol the simulator speaks.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum Protocol {
+    Binance,
+    Bybit,
+}
+
+impl Protocol {
+    /// The base URLs a client of this protocol is pointed at.
+    fn endpoints(self, addr: std::net::SocketAddr) -> String {
+        match self {
+            Protocol::Binance => format!(
+                "Binance Spot: REST http://{addr}/api/v3, market streams ws://{addr}/ws, WebSocket API ws://{addr}/ws-api/v3"
+            ),
+            Protocol::Bybit => format!(
+                "Bybit v5 (category spot): REST http://{addr}/v5, public ws://{addr}/v5/public/spot, private ws://{addr}/v5/private"
+            ),
+        }
+    }
 }
 
 /// How to reach a running daemon.
@@ -155,7 +180,9 @@ fn main() -> ExitCode {
     match cli.command {
         Command::CheckConfig { config, live, online } => check_config(&config, RunOptions { live }, online),
         Command::Run { config, live } => run(&config, cli.log_format, RunOptions { live }),
-        Command::Sim { listen, seed, config, accounts } => sim(listen, seed, config, &accounts, cli.log_format),
+        Command::Sim { protocol, listen, seed, config, accounts } => {
+            sim(protocol, listen, seed, config, &accounts, cli.log_format)
+        }
         Command::Status(api) => control(&api, Request::Status),
         Command::Strategies(api) => control(&api, Request::Strategies),
         Command::Positions(api) => control(&api, Request::Positions),
@@ -234,6 +261,7 @@ fn control(args: &ApiArgs, request: Request) -> ExitCode {
 }
 
 fn sim(
+    protocol: Protocol,
     listen: std::net::SocketAddr,
     seed: u64,
     config: Option<PathBuf>,
@@ -275,6 +303,7 @@ fn sim(
         let options = sim::SimOptions { listen, seed, config, accounts: parsed };
         match sim::start(options, shutdown.clone()).await {
             Ok(handle) => {
+                println!("{}", protocol.endpoints(handle.addr));
                 shutdown.cancelled().await;
                 handle.stop().await;
                 tracing::info!("stopped");

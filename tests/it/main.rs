@@ -9,6 +9,7 @@ mod reload;
 mod restart;
 mod safety;
 mod secrets;
+mod sim_bybit;
 mod sim_peer;
 mod sim_server;
 mod support;
