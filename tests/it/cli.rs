@@ -25,6 +25,37 @@ fn check_config_prints_ok_and_a_line_per_strategy() {
 }
 
 #[test]
+fn the_shipped_exchange_configs_check_with_keys_in_the_environment_and_name_the_missing_ones() {
+    for (file, key, secret, line) in [
+        (
+            "testnet.toml",
+            "TRADEWIND_BINANCE_TESTNET_API_KEY",
+            "TRADEWIND_BINANCE_TESTNET_API_SECRET",
+            "sma_testnet: sma_cross on testnet [BTCUSDT]",
+        ),
+        (
+            "bybit-testnet.toml",
+            "TRADEWIND_BYBIT_TESTNET_API_KEY",
+            "TRADEWIND_BYBIT_TESTNET_API_SECRET",
+            "sma_bybit: sma_cross on bybit [BTCUSDT]",
+        ),
+    ] {
+        let check = || {
+            let mut command = tradewind();
+            command.args(["check-config", "--config"]).arg(repo_config().join(file)).env_remove(key).env_remove(secret);
+            command
+        };
+        let out = check().env(key, "k").env(secret, "s").output().unwrap();
+        assert!(out.status.success(), "{file}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(String::from_utf8_lossy(&out.stdout).contains(line), "{file}");
+        let out = check().output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{file}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(&format!("environment variable {key} is not set")), "{file}: {stderr}");
+    }
+}
+
+#[test]
 fn check_config_lists_every_problem_and_exits_2() {
     let bad = sma_file("b").replace("slow_period = 5", "slow_period = 0");
     let dir = ConfigDir::new(&format!("{SIM_MAIN}[risk]\nmax_open_orders = 0\n"), &[("b.toml", &bad)]);
