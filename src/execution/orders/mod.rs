@@ -320,20 +320,22 @@ impl<V: OrderEntry> Exec<V> {
                 // before its answer or its reports are read.
                 biased;
                 r = requests.recv(), if requests_open => match r {
-                    Some(Job::Request(r)) => self.on_request(r).await,
-                    Some(Job::Sent { id, order }) => {
-                        self.track(id, &order);
-                        self.in_flight += 1;
-                        self.renew_ahead(&id);
-                    }
+                    Some(job) => self.on_job(job).await,
                     None => requests_open = false,
                 },
                 Some(done) = results.recv() => {
+                    // An order sent from the caller's call is announced before
+                    // its answer can exist, but the announcement may have
+                    // landed after `requests` was polled in this round.
+                    self.take_announced(&mut requests).await;
                     self.in_flight -= 1;
                     self.on_done(done).await;
                 }
                 e = user.recv(), if user_open => match e {
-                    Some(e) => self.on_user_event(e).await,
+                    Some(e) => {
+                        self.take_announced(&mut requests).await;
+                        self.on_user_event(e).await
+                    }
                     None => user_open = false,
                 },
                 _ = reconcile.tick(), if requests_open => {
@@ -345,6 +347,25 @@ impl<V: OrderEntry> Exec<V> {
         }
         self.release_leases().await;
         tracing::debug!(venue = %self.options.venue, "execution task finished");
+    }
+
+    async fn on_job(&mut self, job: Job) {
+        match job {
+            Job::Request(r) => self.on_request(r).await,
+            Job::Sent { id, order } => {
+                self.track(id, &order);
+                self.in_flight += 1;
+                self.renew_ahead(&id);
+            }
+        }
+    }
+
+    /// Handles every job already queued (requests come first, whichever
+    /// channel was polled first).
+    async fn take_announced(&mut self, requests: &mut mpsc::Receiver<Job>) {
+        while let Ok(job) = requests.try_recv() {
+            self.on_job(job).await;
+        }
     }
 
     async fn on_request(&mut self, request: ExecRequest) {
