@@ -15,7 +15,7 @@ use serde::Deserialize;
 
 use crate::sdk::{
     ClientOrderId, Context, Intents, MarketEvent, NewOrder, OrderKind, OrderUpdate, Qty, Quote, Side, Strategy,
-    StrategyError, Subscription, Symbol, TimeInForce, Trading, VenueId,
+    StrategyError, Subscription, Symbol, TimeInForce, Timestamp, Trading, VenueId,
 };
 use crate::{Instance, ParamError};
 
@@ -31,6 +31,14 @@ pub struct Params {
     pub fee_bps: Decimal,
     /// Edge required beyond both legs' fees, in basis points (≥ 0).
     pub min_edge_bps: Decimal,
+    /// After a pair, wait this long (ms) before the next: the books refill
+    /// and the venues' order budgets are not spent on one gap. Default 1000.
+    #[serde(default = "default_pause_ms")]
+    pub pause_ms: u64,
+}
+
+fn default_pause_ms() -> u64 {
+    1000
 }
 
 impl Params {
@@ -60,8 +68,8 @@ impl Params {
 
     pub(crate) fn summary(&self) -> String {
         format!(
-            "against {}: up to {} per pair when the edge beats 2 × {} bps fees + {} bps",
-            self.other_venue, self.order_qty, self.fee_bps, self.min_edge_bps
+            "against {}: up to {} per pair when the edge beats 2 × {} bps fees + {} bps, {} ms apart",
+            self.other_venue, self.order_qty, self.fee_bps, self.min_edge_bps, self.pause_ms
         )
     }
 
@@ -93,6 +101,8 @@ pub struct Arbitrage {
     unwinding: Option<ClientOrderId>,
     /// Orders of an earlier run still open: waited for before anything else.
     settling: Vec<ClientOrderId>,
+    /// No new pair before this time (`pause_ms` after the last).
+    resume_at: Timestamp,
 }
 
 const BPS: Decimal = Decimal::from_parts(10_000, 0, 0, false, 0);
@@ -108,6 +118,7 @@ impl Arbitrage {
             pair: None,
             unwinding: None,
             settling: Vec::new(),
+            resume_at: Timestamp(i64::MIN),
         }
     }
 
@@ -134,7 +145,7 @@ impl Arbitrage {
         if self.pair.is_some() || self.unwinding.is_some() || !self.settling.is_empty() {
             return;
         }
-        if ctx.trading() != Trading::Active {
+        if ctx.trading() != Trading::Active || ctx.now() < self.resume_at {
             return;
         }
         let (Some(a), Some(b)) = (self.quotes[0], self.quotes[1]) else { return };
@@ -165,6 +176,8 @@ impl Arbitrage {
             let sell_id = out.place(leg(sell.venue, Side::Sell, sell.bid_price));
             let new = |id, venue| Leg { id, venue, filled: Decimal::ZERO, done: false };
             self.pair = Some((new(buy_id, buy.venue), new(sell_id, sell.venue)));
+            let pause = i64::try_from(self.params.pause_ms).unwrap_or(i64::MAX);
+            self.resume_at = Timestamp(ctx.now().0.saturating_add(pause));
             return;
         }
     }

@@ -134,6 +134,15 @@ pub struct MarketConfig {
     /// turn) published on `<symbol>@trade` straight from a seeded random
     /// walk, not through the book — a firehose for `tradewind bench`. 0 = off.
     pub firehose_per_sec: u32,
+    /// Now and then the makers quote this far (bps) above or below the
+    /// random walk's mid for a while, then return to it: two simulators with
+    /// the same seed, one of them dislocated, drift apart and back (what a
+    /// cross-venue arbitrage lives on). 0 = never.
+    pub dislocation_bps: Decimal,
+    /// Probability (0..1) that a step starts a dislocation, when none is on.
+    pub dislocation_probability: Decimal,
+    /// Steps a dislocation lasts.
+    pub dislocation_steps: u32,
 }
 
 impl Default for MarketConfig {
@@ -144,6 +153,9 @@ impl Default for MarketConfig {
             spread_ticks: 2,
             taker_probability: Decimal::new(3, 1),
             firehose_per_sec: 0,
+            dislocation_bps: Decimal::ZERO,
+            dislocation_probability: Decimal::new(2, 2),
+            dislocation_steps: 30,
         }
     }
 }

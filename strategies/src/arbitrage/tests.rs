@@ -20,7 +20,13 @@ fn ctx() -> TestContext {
 }
 
 fn arb() -> Arbitrage {
-    let p = Params { other_venue: "sim_b".into(), order_qty: d("0.05"), fee_bps: d("10"), min_edge_bps: d("5") };
+    let p = Params {
+        other_venue: "sim_b".into(),
+        order_qty: d("0.05"),
+        fee_bps: d("10"),
+        min_edge_bps: d("5"),
+        pause_ms: 1000,
+    };
     Arbitrage::new(&Instance { name: "arb".into(), venue: a(), symbols: vec![btc()] }, p)
 }
 
@@ -111,6 +117,13 @@ fn a_leg_left_alone_is_unwound_then_trading_resumes() {
     )
     .unwrap();
     s.on_event(&c, &quote(b(), "59840", "59850", "1"), &mut out).unwrap();
+    assert!(out.is_empty(), "the next pair waits pause_ms after the last");
+    let mut later = c.clone();
+    later.now = Timestamp(c.now.0 + 999);
+    s.on_event(&later, &quote(b(), "59840", "59850", "1"), &mut out).unwrap();
+    assert!(out.is_empty(), "999 ms is not yet 1000");
+    later.now = Timestamp(c.now.0 + 1000);
+    s.on_event(&later, &quote(b(), "59840", "59850", "1"), &mut out).unwrap();
     assert_eq!(placed(&mut out).len(), 2, "free again");
 }
 
@@ -139,7 +152,8 @@ fn balanced_legs_need_no_unwind() {
 
 #[test]
 fn validation_names_each_key() {
-    let bad = Params { other_venue: "sim_a".into(), order_qty: d("0"), fee_bps: d("-1"), min_edge_bps: d("-1") };
+    let bad =
+        Params { other_venue: "sim_a".into(), order_qty: d("0"), fee_bps: d("-1"), min_edge_bps: d("-1"), pause_ms: 0 };
     let mut errors = Vec::new();
     bad.validate(&Instance { name: "arb".into(), venue: a(), symbols: vec![] }, &mut errors);
     let keys: Vec<&str> = errors.iter().map(|e| e.key.as_str()).collect();

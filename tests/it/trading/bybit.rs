@@ -156,6 +156,43 @@ async fn bybit_market_data_arrives_normalised_and_the_book_stays_in_sync() {
     h.stop().await;
 }
 
+/// `tradewind_book_resyncs_total{venue="sim",symbol="BTCUSDT"}` as the process's recorder has it.
+fn resyncs_counted() -> u64 {
+    let text = tradewind::ops::metrics_handle().render();
+    let line = text.lines().find(|l| l.starts_with("tradewind_book_resyncs_total{") && l.contains("venue=\"sim\""));
+    line.and_then(|l| l.rsplit(' ').next()?.parse().ok()).unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bybit_book_gap_resubscribes_for_a_snapshot_and_is_counted() {
+    let before = resyncs_counted();
+    let mut config = quiet_market();
+    // Every other delta lost on the way: the next one's `u` shows the gap.
+    config.faults = FaultConfig { drop_depth_diffs: 0.5, ..FaultConfig::default() };
+    let feed = FeedSpec { symbol: btc(), trades: false, quotes: false, book: true, klines: vec![] };
+    let mut h = harness(config, vec![feed]).await;
+    let (mut snapshots, mut last) = (0, None);
+    while snapshots < 4 {
+        match h.next(|i| if let EngineInput::Market(m, _) = i { Some(m) } else { None }).await {
+            MarketEvent::BookSnapshot(s) => {
+                snapshots += 1;
+                last = Some(s.last_update_id);
+            }
+            // What reaches the engine is always contiguous: a gap is never passed on.
+            MarketEvent::BookDelta(d) => {
+                let previous = last.expect("a delta only after a snapshot");
+                assert_eq!(d.last_update_id, previous + 1, "contiguous");
+                last = Some(d.last_update_id);
+            }
+            _ => {}
+        }
+    }
+    // Three resyncs after the first snapshot, each counted before its snapshot arrived
+    // (other tests of this process may count more under the same label, never less).
+    assert!(resyncs_counted() >= before + 3, "before {before}, now {}", resyncs_counted());
+    h.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bybit_orders_are_accepted_filled_cancelled_refused_and_journaled() {
     let mut h = harness(quiet_market(), vec![]).await;
