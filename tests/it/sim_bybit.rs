@@ -154,3 +154,56 @@ async fn bybit_limits_answer_10006_per_endpoint_then_403_for_the_ip() {
     assert!(sim.banned_responses() > 0);
     sim.stop().await;
 }
+
+async fn amend(sim: &SimHandle, body: Value) -> Reply {
+    v5(sim, reqwest::Method::POST, "/v5/order/amend", &body.to_string(), Some(now_ms())).await
+}
+
+async fn open_order(sim: &SimHandle, link: &str) -> Value {
+    let query = format!("category=spot&symbol=BTCUSDT&orderLinkId={link}");
+    let r = v5(sim, reqwest::Method::GET, "/v5/order/realtime", &query, Some(now_ms())).await;
+    r.body["result"]["list"][0].clone()
+}
+
+fn usdt_locked(coins: &Value) -> String {
+    let usdt = coins.as_array().unwrap().iter().find(|c| c["coin"] == "USDT").unwrap();
+    usdt["locked"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bybit_amend_changes_the_order_in_place_or_refuses_and_changes_nothing() {
+    let mut config = SimConfig::default();
+    config.market.events_per_sec = 0;
+    let sim = start(config).await;
+    let placed = create(&sim, &limit_buy("0.01", "30000", "am-1")).await;
+    assert_eq!(placed.body["retCode"], 0, "{}", placed.body);
+    let order_id = placed.body["result"]["orderId"].clone();
+    assert_eq!(usdt_locked(&wallet(&sim).await), "300");
+
+    // Quantity and price at once, by link id: same order, new terms, new lock.
+    let body = json!({"category": "spot", "symbol": "BTCUSDT", "orderLinkId": "am-1", "qty": "0.02", "price": "29000"});
+    let r = amend(&sim, body).await;
+    assert_eq!((r.body["retCode"].clone(), r.body["result"]["orderId"].clone()), (json!(0), order_id.clone()));
+    assert_eq!(r.headers["X-Bapi-Limit"], "10", "amend's own per-second limit");
+    let o = open_order(&sim, "am-1").await;
+    assert_eq!(
+        (o["qty"].as_str(), o["price"].as_str(), o["orderStatus"].as_str()),
+        (Some("0.02"), Some("29000"), Some("New"))
+    );
+    assert_eq!(usdt_locked(&wallet(&sim).await), "580");
+
+    // Refusals, each leaving the order and the wallet as they are.
+    let refused = [
+        (json!({"category": "spot", "symbol": "BTCUSDT", "orderLinkId": "am-1", "qty": "100"}), 170131),
+        (json!({"category": "spot", "symbol": "BTCUSDT", "orderLinkId": "am-1", "price": "29000.001"}), 170134),
+        (json!({"category": "spot", "symbol": "BTCUSDT", "orderLinkId": "nope", "qty": "0.01"}), 170213),
+        (json!({"category": "spot", "symbol": "BTCUSDT", "orderLinkId": "am-1"}), 10001),
+    ];
+    for (body, expected) in refused {
+        let r = amend(&sim, body.clone()).await;
+        assert_eq!(r.body["retCode"], expected, "{body}: {}", r.body);
+    }
+    assert_eq!(open_order(&sim, "am-1").await["qty"], "0.02");
+    assert_eq!(usdt_locked(&wallet(&sim).await), "580");
+    sim.stop().await;
+}

@@ -6,9 +6,11 @@
 //! well above a million operations a second. It knows nothing of balances,
 //! fees or the wire protocol; `exchange` builds those on top.
 //!
-//! Cancels are lazy: a cancelled order leaves its id in the level's queue and
-//! is skipped when matching reaches it; a level whose live quantity drops to
-//! zero is removed with its queue.
+//! Cancels are lazy: a cancelled order leaves its entry in the level's queue
+//! and is skipped when matching reaches it (an entry names the order and its
+//! arrival, so an order that left and rested again, amended, is matched at
+//! its new place only); a level whose live quantity drops to zero is removed
+//! with its queue.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
@@ -93,7 +95,8 @@ pub struct Resting {
 
 #[derive(Debug, Default)]
 struct Level {
-    queue: VecDeque<u64>,
+    /// (order id, arrival) in time priority.
+    queue: VecDeque<(u64, u64)>,
     /// Live quantity (cancelled orders excluded).
     total: i64,
 }
@@ -103,7 +106,9 @@ struct Level {
 pub struct Book {
     bids: BTreeMap<i64, Level>,
     asks: BTreeMap<i64, Level>,
-    orders: HashMap<u64, Resting>,
+    /// Each resting order with its arrival number (its entry in a queue).
+    orders: HashMap<u64, (Resting, u64)>,
+    arrivals: u64,
 }
 
 impl Book {
@@ -144,7 +149,7 @@ impl Book {
     }
 
     pub fn order(&self, id: u64) -> Option<&Resting> {
-        self.orders.get(&id)
+        self.orders.get(&id).map(|(r, _)| r)
     }
 
     /// Number of resting orders.
@@ -212,7 +217,7 @@ impl Book {
 
     /// Removes a resting order; `None` if it is not on the book.
     pub fn cancel(&mut self, id: u64) -> Option<Resting> {
-        let resting = self.orders.remove(&id)?;
+        let (resting, _) = self.orders.remove(&id)?;
         let levels = match resting.side {
             BookSide::Bid => &mut self.bids,
             BookSide::Ask => &mut self.asks,
@@ -226,15 +231,31 @@ impl Book {
         Some(resting)
     }
 
+    /// Lowers a resting order's remaining quantity to `remaining` (> 0, not
+    /// more than it has) in place: it keeps its place in the queue.
+    pub fn reduce(&mut self, id: u64, remaining: i64) {
+        let Some((resting, _)) = self.orders.get_mut(&id) else { return };
+        let cut = resting.remaining - remaining.clamp(1, resting.remaining);
+        resting.remaining -= cut;
+        let levels = match resting.side {
+            BookSide::Bid => &mut self.bids,
+            BookSide::Ask => &mut self.asks,
+        };
+        if let Some(level) = levels.get_mut(&resting.price) {
+            level.total -= cut;
+        }
+    }
+
     fn rest(&mut self, order: Resting) {
         let levels = match order.side {
             BookSide::Bid => &mut self.bids,
             BookSide::Ask => &mut self.asks,
         };
         let level = levels.entry(order.price).or_default();
-        level.queue.push_back(order.id);
+        self.arrivals += 1;
+        level.queue.push_back((order.id, self.arrivals));
         level.total += order.remaining;
-        self.orders.insert(order.id, order);
+        self.orders.insert(order.id, (order, self.arrivals));
     }
 
     fn best_opposite(&self, side: BookSide) -> Option<i64> {
@@ -266,12 +287,15 @@ impl Book {
         let level = levels.get_mut(&price).expect("best_opposite returned an existing level");
         let mut traded = 0;
         while traded < want {
-            let Some(&maker_id) = level.queue.front() else {
+            let Some(&(maker_id, arrival)) = level.queue.front() else {
                 break;
             };
-            let Some(maker) = self.orders.get_mut(&maker_id) else {
-                level.queue.pop_front(); // cancelled earlier
-                continue;
+            let maker = match self.orders.get_mut(&maker_id) {
+                Some((maker, at)) if *at == arrival => maker,
+                _ => {
+                    level.queue.pop_front(); // cancelled, or amended to another place, earlier
+                    continue;
+                }
             };
             let qty = maker.remaining.min(want - traded);
             maker.remaining -= qty;
@@ -428,12 +452,12 @@ mod tests {
                     prop_assert!(b < a, "crossed book: bid {} ask {}", b, a);
                 }
             }
-            let resting: i64 = book.orders.values().map(|o| o.remaining).sum();
+            let resting: i64 = book.orders.values().map(|(o, _)| o.remaining).sum();
             // Each trade consumes qty from a resting order that was itself submitted.
             prop_assert_eq!(submitted, 2 * traded + resting + dropped + cancelled);
             for (levels, side) in [(&book.bids, BookSide::Bid), (&book.asks, BookSide::Ask)] {
                 for (price, level) in levels {
-                    let live: i64 = book.orders.values().filter(|o| o.side == side && o.price == *price).map(|o| o.remaining).sum();
+                    let live: i64 = book.orders.values().map(|(o, _)| o).filter(|o| o.side == side && o.price == *price).map(|o| o.remaining).sum();
                     prop_assert_eq!(level.total, live);
                     prop_assert!(level.total > 0);
                 }

@@ -12,6 +12,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use rust_decimal::Decimal;
 
+mod amend;
 mod settle;
 mod types;
 
@@ -306,23 +307,27 @@ impl Exchange {
             Outcome::Resting { .. } => {
                 *self.open_count.entry((account, index)).or_default() += 1;
                 self.mark_dirty(index, req.side.book_side_is_bid(), plan.price_ticks);
-                let quote_asset = &self.symbols[index].config.quote;
-                // A buy that took liquidity below its limit keeps only what the rest needs.
-                let o = self.orders.get_mut(&id).expect("the order was inserted above");
-                if req.side == Side::Buy {
-                    let needed = o.price * (o.orig_qty - o.executed_qty);
-                    let excess = o.locked - needed;
-                    if excess > Decimal::ZERO {
-                        o.locked = needed;
-                        self.ledger.unlock(account, quote_asset, excess);
-                    }
-                }
+                self.release_excess(id);
             }
             Outcome::Filled => self.finish(id, None, None, now),
             Outcome::Expired { .. } | Outcome::WouldTake => self.finish(id, Some(ExecType::Expired), None, now),
         }
         self.after_change(index, &touched, now);
         Ok(id)
+    }
+
+    /// A resting buy that took liquidity below its limit keeps locked only what its rest needs.
+    fn release_excess(&mut self, id: u64) {
+        let o = self.orders.get_mut(&id).expect("a resting order is known");
+        if o.side == Side::Buy {
+            let needed = o.price * (o.orig_qty - o.executed_qty);
+            let excess = o.locked - needed;
+            if excess > Decimal::ZERO {
+                o.locked = needed;
+                let quote_asset = &self.symbols[self.by_name[&o.symbol]].config.quote;
+                self.ledger.unlock(o.account, quote_asset, excess);
+            }
+        }
     }
 
     /// Cancels an open order (by id or client id). `cancel_client_id` names the cancel request.

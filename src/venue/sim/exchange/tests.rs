@@ -223,6 +223,7 @@ enum Op {
     Limit { alice: bool, buy: bool, price_off: i64, lots: i64, tif: u8 },
     Market { alice: bool, buy: bool, lots: i64, by_quote: bool },
     Cancel { alice: bool, nth: usize },
+    Amend { alice: bool, nth: usize, price_off: Option<i64>, lots: Option<i64> },
     Step,
 }
 
@@ -233,6 +234,8 @@ fn op() -> impl Strategy<Value = Op> {
         (any::<bool>(), any::<bool>(), 1i64..100_000, any::<bool>())
             .prop_map(|(alice, buy, lots, by_quote)| Op::Market { alice, buy, lots, by_quote }),
         (any::<bool>(), 0usize..10).prop_map(|(alice, nth)| Op::Cancel { alice, nth }),
+        (any::<bool>(), 0usize..10, proptest::option::of(-40i64..40), proptest::option::of(1i64..200_000))
+            .prop_map(|(alice, nth, price_off, lots)| Op::Amend { alice, nth, price_off, lots }),
         Just(Op::Step),
     ]
 }
@@ -275,6 +278,14 @@ proptest! {
                     let open: Vec<u64> = ex.open_orders(who(alice), None).iter().map(|o| o.id).collect();
                     if let Some(id) = open.get(nth % open.len().max(1)) {
                         ex.cancel(who(alice), "BTCUSDT", Some(*id), None, None, t).unwrap();
+                    }
+                }
+                Op::Amend { alice, nth, price_off, lots } => {
+                    let open: Vec<u64> = ex.open_orders(who(alice), None).iter().map(|o| o.id).collect();
+                    if let Some(id) = open.get(nth % open.len().max(1)) {
+                        let price = price_off.map(|p| Decimal::from(6_000_000 + p) * d("0.01"));
+                        let qty = lots.map(|l| Decimal::from(l) * d("0.00001"));
+                        let _ = ex.amend(who(alice), "BTCUSDT", Some(*id), None, qty, price, t);
                     }
                 }
                 Op::Step => synth.step(&mut ex, t),
@@ -346,4 +357,86 @@ fn changes_are_stamped_in_the_order_they_apply_and_after_any_read_that_misses_th
     assert_eq!(ex.read_time(80), 101, "a read is never earlier than a change it shows");
     ex.cancel(ALICE, "BTCUSDT", None, Some("a2"), None, 500).unwrap();
     assert_eq!(balance_times(&mut ex), [500], "the machine's clock, once it is ahead");
+}
+
+const CAROL: AccountId = 4;
+
+/// Who traded with CAROL's taker: the makers' client ids, in match order.
+fn makers_hit(ex: &mut Exchange) -> Vec<(String, Decimal)> {
+    ex.drain_events()
+        .filter_map(|e| match e {
+            Event::Execution { account, order, fill: Some(f), .. } if account != CAROL => {
+                Some((order.client_id.clone(), f.qty))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn an_amend_to_less_at_the_same_price_keeps_the_queue_place_and_more_loses_it() {
+    let mut ex = exchange();
+    ex.open_account(CAROL);
+    ex.place(ALICE, &limit(Side::Buy, "50000", "0.5", "a1"), 1).unwrap();
+    ex.place(BOB, &limit(Side::Buy, "50000", "0.5", "b1"), 2).unwrap();
+    ex.amend(ALICE, "BTCUSDT", None, Some("a1"), Some(d("0.3")), None, 3).unwrap();
+    assert_eq!(bal(&ex, ALICE, "USDT"), (d("85000"), d("15000")), "the lock follows the quantity");
+    let a1 = ex.order(ALICE, None, Some("a1")).unwrap();
+    assert_eq!((a1.orig_qty, a1.price, a1.status), (d("0.3"), d("50000"), Status::New));
+    ex.drain_events().for_each(drop);
+    ex.place(CAROL, &limit(Side::Sell, "50000", "0.1", "c1"), 4).unwrap();
+    assert_eq!(makers_hit(&mut ex), [("a1".to_owned(), d("0.1"))], "still first in the queue");
+
+    // More than before: to the back, behind BOB.
+    ex.amend(ALICE, "BTCUSDT", None, Some("a1"), Some(d("0.6")), None, 5).unwrap();
+    assert_eq!(bal(&ex, ALICE, "USDT").1, d("25000"), "0.5 left at 50000");
+    ex.drain_events().for_each(drop);
+    ex.place(CAROL, &limit(Side::Sell, "50000", "0.6", "c2"), 6).unwrap();
+    assert_eq!(makers_hit(&mut ex), [("b1".to_owned(), d("0.5")), ("a1".to_owned(), d("0.1"))]);
+    let a1 = ex.order(ALICE, None, Some("a1")).unwrap();
+    assert_eq!((a1.executed_qty, a1.status), (d("0.2"), Status::PartiallyFilled));
+}
+
+#[test]
+fn an_amend_to_a_crossing_price_trades_at_once_and_rests_the_rest() {
+    let mut ex = exchange();
+    ex.open_account(CAROL);
+    ex.place(CAROL, &limit(Side::Sell, "50100", "0.2", "c1"), 1).unwrap();
+    ex.place(ALICE, &limit(Side::Buy, "50000", "0.5", "a1"), 2).unwrap();
+    ex.drain_events().for_each(drop);
+    ex.amend(ALICE, "BTCUSDT", None, Some("a1"), None, Some(d("50200")), 3).unwrap();
+    let events: Vec<Event> = ex.drain_events().collect();
+    let amended = events.iter().any(|e| matches!(e, Event::Execution { exec: ExecType::Amended, .. }));
+    assert!(amended, "the amend is reported: {events:?}");
+    let trades: Vec<(Decimal, Decimal)> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Trade { price, qty, .. } => Some((*price, *qty)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(trades, [(d("50100"), d("0.2"))], "at the maker's price");
+    let a1 = ex.order(ALICE, None, Some("a1")).unwrap();
+    assert_eq!((a1.executed_qty, a1.price, a1.status), (d("0.2"), d("50200"), Status::PartiallyFilled));
+    // 0.3 left at 50200 locked; the 0.2 bought at 50100 spent 10020 (the BTC fee is in BTC).
+    assert_eq!(bal(&ex, ALICE, "USDT"), (d("100000") - d("10020") - d("15060"), d("15060")));
+    assert_eq!(ex.symbols()[0].best_bid().unwrap().0, d("50200"));
+}
+
+#[test]
+fn an_amend_the_filters_or_funds_refuse_changes_nothing() {
+    let mut ex = exchange();
+    ex.place(ALICE, &limit(Side::Buy, "50000", "0.5", "a1"), 1).unwrap();
+    let before = (ex.order(ALICE, None, Some("a1")).unwrap().clone(), bal(&ex, ALICE, "USDT"));
+    let amend = |ex: &mut Exchange, qty: Option<&str>, price: Option<&str>| {
+        ex.amend(ALICE, "BTCUSDT", None, Some("a1"), qty.map(d), price.map(d), 2).unwrap_err().msg
+    };
+    assert!(amend(&mut ex, Some("3"), None).contains("insufficient"), "150000 USDT needed");
+    assert!(amend(&mut ex, None, Some("50000.005")).contains("PRICE_FILTER"));
+    assert!(amend(&mut ex, Some("0.0000001"), None).contains("LOT_SIZE"));
+    assert_eq!((ex.order(ALICE, None, Some("a1")).unwrap().clone(), bal(&ex, ALICE, "USDT")), before);
+    // Another account's order, or a closed one, is not found.
+    assert_eq!(ex.amend(BOB, "BTCUSDT", None, Some("a1"), Some(d("0.1")), None, 3).unwrap_err().code, -2011);
+    ex.cancel(ALICE, "BTCUSDT", None, Some("a1"), None, 4).unwrap();
+    assert_eq!(ex.amend(ALICE, "BTCUSDT", None, Some("a1"), Some(d("0.1")), None, 5).unwrap_err().code, -2011);
 }

@@ -166,6 +166,8 @@ pub enum ExecType {
     Canceled,
     Trade,
     Expired,
+    /// Quantity or price changed in place (Binance's word for an amend).
+    Amended,
 }
 
 impl ExecType {
@@ -175,6 +177,7 @@ impl ExecType {
             ExecType::Canceled => "CANCELED",
             ExecType::Trade => "TRADE",
             ExecType::Expired => "EXPIRED",
+            ExecType::Amended => "REPLACED",
         }
     }
 }

@@ -117,11 +117,23 @@ fn check_time(timestamp: &str, window: &str, server: i64) -> Result<(), Refusal>
     Ok(())
 }
 
-/// `order/amend`: the simulator's matching engine cannot change a resting
-/// order in place, so the venue refuses the request (nothing changes).
-pub fn amend(_: &Shared, _: AccountId, params: &Params, _: i64) -> Result<Value, Refusal> {
-    let _ = params.required("symbol")?;
-    Err(Refusal::new(10001, "order/amend is not offered by this simulator; cancel and place instead"))
+/// `order/amend`: a resting order's new total `qty` and/or `price`, in
+/// place (same `orderId` and `orderLinkId`); the `order` topic shows the
+/// order as it now stands.
+pub fn amend(shared: &Shared, account: AccountId, params: &Params, now: i64) -> Result<Value, Refusal> {
+    let symbol = params.required("symbol")?;
+    let (qty, price) = (params.decimal("qty")?, params.decimal("price")?);
+    if qty.is_none() && price.is_none() {
+        return Err(Refusal::new(
+            10001,
+            "The order remains unchanged as the parameters entered match the existing ones.",
+        ));
+    }
+    let mut ex = shared.exchange();
+    let id = ex.amend(account, symbol, params.u64("orderId")?, params.get("orderLinkId"), qty, price, now);
+    shared.publish(&mut ex);
+    let o = ex.order(account, Some(id?), None)?;
+    Ok(serde_json::json!({"orderId": o.id.to_string(), "orderLinkId": o.client_id}))
 }
 
 /// A key's login to the private stream: `"GET/realtime" + expires`, not expired.
