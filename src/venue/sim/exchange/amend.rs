@@ -11,17 +11,23 @@ use rust_decimal::Decimal;
 
 use super::*;
 
+/// What an amend changes (at least one of them, in practice).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Amendment {
+    /// The new total quantity, the filled part included.
+    pub qty: Option<Decimal>,
+    /// The new limit price.
+    pub price: Option<Decimal>,
+}
+
 impl Exchange {
-    /// Amends open order `id` / `client_id` of `account` on `symbol`: `qty` is
-    /// the new total quantity (filled part included), `price` the new limit.
+    /// Amends open order `id` / `client_id` of `account` on `symbol`.
     pub fn amend(
         &mut self,
         account: AccountId,
         symbol: &str,
-        id: Option<u64>,
-        client_id: Option<&str>,
-        qty: Option<Decimal>,
-        price: Option<Decimal>,
+        (id, client_id): (Option<u64>, Option<&str>),
+        change: Amendment,
         now: i64,
     ) -> Result<u64, ApiError> {
         let now = self.stamp(now);
@@ -33,7 +39,7 @@ impl Exchange {
         if order.kind == OrdType::Market {
             return Err(ApiError::new(-1013, "A market order cannot be amended."));
         }
-        let (qty, price) = (qty.unwrap_or(order.orig_qty), price.unwrap_or(order.price));
+        let (qty, price) = (change.qty.unwrap_or(order.orig_qty), change.price.unwrap_or(order.price));
         if qty <= order.executed_qty {
             return Err(ApiError::filter("LOT_SIZE"));
         }

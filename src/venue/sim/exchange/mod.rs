@@ -16,6 +16,7 @@ mod amend;
 mod settle;
 mod types;
 
+pub use amend::Amendment;
 use settle::no_such_order;
 pub use types::*;
 

@@ -285,7 +285,7 @@ proptest! {
                     if let Some(id) = open.get(nth % open.len().max(1)) {
                         let price = price_off.map(|p| Decimal::from(6_000_000 + p) * d("0.01"));
                         let qty = lots.map(|l| Decimal::from(l) * d("0.00001"));
-                        let _ = ex.amend(who(alice), "BTCUSDT", Some(*id), None, qty, price, t);
+                        let _ = ex.amend(who(alice), "BTCUSDT", (Some(*id), None), Amendment { qty, price }, t);
                     }
                 }
                 Op::Step => synth.step(&mut ex, t),
@@ -379,7 +379,7 @@ fn an_amend_to_less_at_the_same_price_keeps_the_queue_place_and_more_loses_it() 
     ex.open_account(CAROL);
     ex.place(ALICE, &limit(Side::Buy, "50000", "0.5", "a1"), 1).unwrap();
     ex.place(BOB, &limit(Side::Buy, "50000", "0.5", "b1"), 2).unwrap();
-    ex.amend(ALICE, "BTCUSDT", None, Some("a1"), Some(d("0.3")), None, 3).unwrap();
+    ex.amend(ALICE, "BTCUSDT", (None, Some("a1")), Amendment { qty: Some(d("0.3")), price: None }, 3).unwrap();
     assert_eq!(bal(&ex, ALICE, "USDT"), (d("85000"), d("15000")), "the lock follows the quantity");
     let a1 = ex.order(ALICE, None, Some("a1")).unwrap();
     assert_eq!((a1.orig_qty, a1.price, a1.status), (d("0.3"), d("50000"), Status::New));
@@ -388,7 +388,7 @@ fn an_amend_to_less_at_the_same_price_keeps_the_queue_place_and_more_loses_it() 
     assert_eq!(makers_hit(&mut ex), [("a1".to_owned(), d("0.1"))], "still first in the queue");
 
     // More than before: to the back, behind BOB.
-    ex.amend(ALICE, "BTCUSDT", None, Some("a1"), Some(d("0.6")), None, 5).unwrap();
+    ex.amend(ALICE, "BTCUSDT", (None, Some("a1")), Amendment { qty: Some(d("0.6")), price: None }, 5).unwrap();
     assert_eq!(bal(&ex, ALICE, "USDT").1, d("25000"), "0.5 left at 50000");
     ex.drain_events().for_each(drop);
     ex.place(CAROL, &limit(Side::Sell, "50000", "0.6", "c2"), 6).unwrap();
@@ -404,7 +404,7 @@ fn an_amend_to_a_crossing_price_trades_at_once_and_rests_the_rest() {
     ex.place(CAROL, &limit(Side::Sell, "50100", "0.2", "c1"), 1).unwrap();
     ex.place(ALICE, &limit(Side::Buy, "50000", "0.5", "a1"), 2).unwrap();
     ex.drain_events().for_each(drop);
-    ex.amend(ALICE, "BTCUSDT", None, Some("a1"), None, Some(d("50200")), 3).unwrap();
+    ex.amend(ALICE, "BTCUSDT", (None, Some("a1")), Amendment { qty: None, price: Some(d("50200")) }, 3).unwrap();
     let events: Vec<Event> = ex.drain_events().collect();
     let amended = events.iter().any(|e| matches!(e, Event::Execution { exec: ExecType::Amended, .. }));
     assert!(amended, "the amend is reported: {events:?}");
@@ -429,14 +429,26 @@ fn an_amend_the_filters_or_funds_refuse_changes_nothing() {
     ex.place(ALICE, &limit(Side::Buy, "50000", "0.5", "a1"), 1).unwrap();
     let before = (ex.order(ALICE, None, Some("a1")).unwrap().clone(), bal(&ex, ALICE, "USDT"));
     let amend = |ex: &mut Exchange, qty: Option<&str>, price: Option<&str>| {
-        ex.amend(ALICE, "BTCUSDT", None, Some("a1"), qty.map(d), price.map(d), 2).unwrap_err().msg
+        ex.amend(ALICE, "BTCUSDT", (None, Some("a1")), Amendment { qty: qty.map(d), price: price.map(d) }, 2)
+            .unwrap_err()
+            .msg
     };
     assert!(amend(&mut ex, Some("3"), None).contains("insufficient"), "150000 USDT needed");
     assert!(amend(&mut ex, None, Some("50000.005")).contains("PRICE_FILTER"));
     assert!(amend(&mut ex, Some("0.0000001"), None).contains("LOT_SIZE"));
     assert_eq!((ex.order(ALICE, None, Some("a1")).unwrap().clone(), bal(&ex, ALICE, "USDT")), before);
     // Another account's order, or a closed one, is not found.
-    assert_eq!(ex.amend(BOB, "BTCUSDT", None, Some("a1"), Some(d("0.1")), None, 3).unwrap_err().code, -2011);
+    assert_eq!(
+        ex.amend(BOB, "BTCUSDT", (None, Some("a1")), Amendment { qty: Some(d("0.1")), price: None }, 3)
+            .unwrap_err()
+            .code,
+        -2011
+    );
     ex.cancel(ALICE, "BTCUSDT", None, Some("a1"), None, 4).unwrap();
-    assert_eq!(ex.amend(ALICE, "BTCUSDT", None, Some("a1"), Some(d("0.1")), None, 5).unwrap_err().code, -2011);
+    assert_eq!(
+        ex.amend(ALICE, "BTCUSDT", (None, Some("a1")), Amendment { qty: Some(d("0.1")), price: None }, 5)
+            .unwrap_err()
+            .code,
+        -2011
+    );
 }

@@ -130,7 +130,8 @@ pub fn amend(shared: &Shared, account: AccountId, params: &Params, now: i64) -> 
         ));
     }
     let mut ex = shared.exchange();
-    let id = ex.amend(account, symbol, params.u64("orderId")?, params.get("orderLinkId"), qty, price, now);
+    let order = (params.u64("orderId")?, params.get("orderLinkId"));
+    let id = ex.amend(account, symbol, order, crate::venue::sim::exchange::Amendment { qty, price }, now);
     shared.publish(&mut ex);
     let o = ex.order(account, Some(id?), None)?;
     Ok(serde_json::json!({"orderId": o.id.to_string(), "orderLinkId": o.client_id}))
