@@ -104,14 +104,19 @@ pub struct Shared {
     user_subscribed: watch::Sender<u64>,
     /// Bybit-protocol market connections open now.
     bybit_public: std::sync::atomic::AtomicUsize,
-    /// Each symbol's Bybit book message number (`u`), stepped by each delta
-    /// (read and stepped with the exchange locked).
-    bybit_books: Vec<std::sync::atomic::AtomicU64>,
+    /// Each symbol's book as the Bybit stream published it, with its message
+    /// number `u` (locked after the exchange).
+    bybit_books: Vec<Mutex<bybit::ws::Published>>,
     bybit_rate: Mutex<bybit::BybitRate>,
     shutdown: CancellationToken,
 }
 
 impl Shared {
+    /// Symbol `index`'s book as the Bybit stream published it (lock the exchange first).
+    fn bybit_book(&self, index: usize) -> MutexGuard<'_, bybit::ws::Published> {
+        self.bybit_books[index].lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     fn exchange(&self) -> MutexGuard<'_, Exchange> {
         self.exchange.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -358,7 +363,7 @@ pub async fn start(options: SimOptions, shutdown: CancellationToken) -> std::io:
         api_closed: watch::channel(0).0,
         user_subscribed: watch::channel(0).0,
         bybit_public: std::sync::atomic::AtomicUsize::new(0),
-        bybit_books: (0..symbol_count).map(|_| std::sync::atomic::AtomicU64::new(1)).collect(),
+        bybit_books: (0..symbol_count).map(|_| Mutex::default()).collect(),
         bybit_rate: Mutex::new(bybit::BybitRate::default()),
         shutdown: shutdown.clone(),
     });
@@ -495,13 +500,14 @@ fn spawn_flusher(shared: Arc<Shared>) {
                     shared.send_public(format!("{lower}@depth"), payload.clone());
                     shared.send_public(format!("{lower}@depth@100ms"), payload);
                 }
-                if let Some(diff) = &diff {
-                    // Numbered even when lost or unheard, as the venue's own messages are.
-                    let u = shared.bybit_books[index].fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-                    if !dropped && shared.bybit_listening() {
-                        for frame in bybit::ws::deltas(&name, diff, u, shared.now()) {
-                            let _ = shared.public.send(Arc::new(frame));
-                        }
+                // Numbered even when lost or unheard, as the venue's own messages are.
+                let change = diff.as_ref().and_then(|d| shared.bybit_book(index).apply(d));
+                if let Some((bids, asks, u)) = change
+                    && !dropped
+                    && shared.bybit_listening()
+                {
+                    for frame in bybit::ws::deltas(&name, &bids, &asks, u, shared.now()) {
+                        let _ = shared.public.send(Arc::new(frame));
                     }
                 }
                 if rounds.is_multiple_of(10) {

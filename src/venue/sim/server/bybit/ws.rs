@@ -4,7 +4,7 @@
 //! `/v5/private` (`op: auth`, then `order`, `execution`, `wallet`). Both
 //! share the Binance endpoints' keepalive and close on the same faults.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -20,7 +20,7 @@ use super::super::ws::{CloseWith, Flow, Keepalive, MAX_FRAME, PING_EVERY};
 use super::super::{Shared, StreamFrame, UserFrame};
 use super::wire;
 use super::{op_reply, verify_login};
-use crate::venue::sim::exchange::{Candle, DepthDiff, Event, SymbolState};
+use crate::venue::sim::exchange::{Candle, DepthDiff, Event, LevelDec, SymbolState};
 use crate::venue::sim::ledger::AccountId;
 
 /// Topics per subscribe request (spot).
@@ -37,13 +37,66 @@ pub fn top(s: &SymbolState, time: i64) -> String {
     wire::book_message(1, &s.config.symbol, "snapshot", &bids, &asks, s.update_id(), time)
 }
 
-/// One depth diff as the deltas of `orderbook.50` and `orderbook.200`, numbered `u`.
-pub fn deltas(symbol: &str, diff: &DepthDiff, u: u64, time: i64) -> Vec<StreamFrame> {
+/// A symbol's book as the Bybit stream has published it (as of message
+/// `u`): snapshots show this, and each delta is what changed from it, so a
+/// delta never removes a level the client does not hold (a level that came
+/// and went between two deltas is not mentioned), as on Bybit.
+#[derive(Debug)]
+pub struct Published {
+    pub u: u64,
+    bids: BTreeMap<Decimal, Decimal>,
+    asks: BTreeMap<Decimal, Decimal>,
+}
+
+impl Default for Published {
+    fn default() -> Self {
+        Self { u: 1, bids: BTreeMap::new(), asks: BTreeMap::new() }
+    }
+}
+
+impl Published {
+    /// Takes in one depth diff: the levels that changed (bids, asks) and
+    /// the next `u`, or `None` if nothing the stream shows changed.
+    pub fn apply(&mut self, diff: &DepthDiff) -> Option<(Vec<LevelDec>, Vec<LevelDec>, u64)> {
+        fn side(held: &mut BTreeMap<Decimal, Decimal>, levels: &[LevelDec]) -> Vec<LevelDec> {
+            let mut changed = Vec::new();
+            for &(price, qty) in levels {
+                let before = held.get(&price).copied().unwrap_or_default();
+                if qty == before {
+                    continue;
+                }
+                if qty.is_zero() {
+                    held.remove(&price);
+                } else {
+                    held.insert(price, qty);
+                }
+                changed.push((price, qty));
+            }
+            changed
+        }
+        let (bids, asks) = (side(&mut self.bids, &diff.bids), side(&mut self.asks, &diff.asks));
+        if bids.is_empty() && asks.is_empty() {
+            return None;
+        }
+        self.u += 1;
+        Some((bids, asks, self.u))
+    }
+
+    /// The best `depth` levels of each side as of `u`.
+    pub fn snapshot(&self, depth: usize) -> (Vec<LevelDec>, Vec<LevelDec>) {
+        let bids = self.bids.iter().rev().take(depth).map(|(p, q)| (*p, *q)).collect();
+        let asks = self.asks.iter().take(depth).map(|(p, q)| (*p, *q)).collect();
+        (bids, asks)
+    }
+}
+
+/// One change of the published book as the deltas of `orderbook.50` and `orderbook.200`, numbered `u`.
+pub fn deltas(symbol: &str, bids: &[LevelDec], asks: &[LevelDec], u: u64, time: i64) -> Vec<StreamFrame> {
     [50, 200]
         .into_iter()
         .map(|depth| StreamFrame {
             stream: format!("orderbook.{depth}.{symbol}"),
-            payload: wire::book_message(depth, symbol, "delta", &diff.bids, &diff.asks, u, time),
+            payload: wire::book_message(depth, symbol, "delta", bids, asks, u, time),
             seq: u,
         })
         .collect()
@@ -151,7 +204,7 @@ fn public_request(
             }
             let mut out = vec![op_reply("subscribe", req_id, true, "", conn)];
             for name in names {
-                // Snapshots are taken with the exchange locked: the next delta is numbered one past.
+                // The book as of the last delta (`u`): the next delta is numbered one past.
                 if let Some((depth, symbol)) = book_topic(&name)
                     && let Ok(s) = ex.symbol(symbol)
                 {
@@ -160,8 +213,8 @@ fn public_request(
                         top(s, time)
                     } else {
                         let index = ex.symbols().iter().position(|x| x.config.symbol == symbol).unwrap_or(0);
-                        let u = shared.bybit_books[index].load(Ordering::Relaxed);
-                        let (_, bids, asks) = ex.depth(symbol, depth as usize).unwrap_or_default();
+                        let published = shared.bybit_book(index);
+                        let (u, (bids, asks)) = (published.u, published.snapshot(depth as usize));
                         books.insert(name.clone(), u);
                         wire::book_message(depth, symbol, "snapshot", &bids, &asks, u, time)
                     });
@@ -329,4 +382,33 @@ fn private_messages(shared: &Shared, state: &Private, frame: &UserFrame) -> Vec<
         Event::Trade { .. } | Event::BookTicker { .. } => {}
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> Decimal {
+        s.parse().unwrap()
+    }
+
+    fn diff(bids: &[(&str, &str)], asks: &[(&str, &str)]) -> DepthDiff {
+        let levels = |l: &[(&str, &str)]| l.iter().map(|(p, q)| (d(p), d(q))).collect();
+        DepthDiff { first_update_id: 0, last_update_id: 0, bids: levels(bids), asks: levels(asks) }
+    }
+
+    #[test]
+    fn deltas_name_only_what_changed_since_the_last_and_never_remove_what_was_not_shown() {
+        let mut book = Published::default();
+        let (bids, asks, u) = book.apply(&diff(&[("100", "1"), ("99", "2")], &[("101", "1")])).unwrap();
+        assert_eq!((bids.len(), asks.len(), u), (2, 1, 2));
+        // 98 came and went between two deltas; 99 is unchanged; 100 is gone.
+        let (bids, asks, u) = book.apply(&diff(&[("100", "0"), ("99", "2"), ("98", "0")], &[])).unwrap();
+        assert_eq!((bids, asks, u), (vec![(d("100"), d("0"))], vec![], 3));
+        assert!(book.apply(&diff(&[("97", "0")], &[("101", "1")])).is_none(), "nothing the stream shows changed");
+        assert_eq!(book.u, 3, "and no message number spent on it");
+        book.apply(&diff(&[("98", "5")], &[("102", "3")])).unwrap();
+        assert_eq!(book.snapshot(1), (vec![(d("99"), d("2"))], vec![(d("101"), d("1"))]));
+        assert_eq!(book.snapshot(50).0, [(d("99"), d("2")), (d("98"), d("5"))], "best first");
+    }
 }
