@@ -8,6 +8,7 @@ trades; the private WebSocket (op: auth) streams
 the account's order and execution updates. Exits non-zero with the failing
 step if anything does not behave like Bybit.
 """
+import copy
 import queue
 import sys
 import time
@@ -147,7 +148,8 @@ private.exit()
 step("WebSocket public: the book (snapshot, then contiguous deltas) and trades")
 public = unified_trading.WebSocket(channel_type="spot", testnet=False)
 market = queue.Queue()
-public.orderbook_stream(depth=50, symbol=SYMBOL, callback=market.put)
+# pybit hands over its own book, which it goes on changing: keep a copy of each.
+public.orderbook_stream(depth=50, symbol=SYMBOL, callback=lambda m: market.put(copy.deepcopy(m)))
 public.trade_stream(symbol=SYMBOL, callback=market.put)
 # pybit applies the deltas itself and hands over the merged book each time.
 book_topic = f"orderbook.50.{SYMBOL}"

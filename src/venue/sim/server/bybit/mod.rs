@@ -154,10 +154,10 @@ pub fn verify_login(shared: &Shared, args: &[Value]) -> Result<AccountId, String
 }
 
 /// The reply to an `op` request.
-pub fn op_reply(op: &str, req_id: Option<&str>, success: bool, message: &str, conn: &str) -> String {
+pub fn op_reply(op: &str, req_id: Option<&Value>, success: bool, message: &str, conn: &str) -> String {
     let mut v = json!({"success": success, "ret_msg": message, "op": op, "conn_id": conn});
     if let Some(id) = req_id {
-        v["req_id"] = id.into();
+        v["req_id"] = id.clone();
     }
     v.to_string()
 }

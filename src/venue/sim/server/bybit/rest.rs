@@ -71,6 +71,7 @@ pub enum Endpoint {
     Orderbook,
     RecentTrades,
     KeyInfo,
+    AccountInfo,
     Wallet,
     Create,
     Amend,
@@ -91,6 +92,7 @@ impl Endpoint {
             ("GET", "market/orderbook") => Orderbook,
             ("GET", "market/recent-trade") => RecentTrades,
             ("GET", "user/query-api") => KeyInfo,
+            ("GET", "account/info") => AccountInfo,
             ("GET", "account/wallet-balance") => Wallet,
             ("POST", "order/create") => Create,
             ("POST", "order/amend") => Amend,
@@ -114,7 +116,7 @@ impl Endpoint {
         match self {
             Create | Cancel | CancelAll => 20,
             Amend => 10,
-            Realtime | History | Executions | Wallet => 50,
+            Realtime | History | Executions | Wallet | AccountInfo => 50,
             KeyInfo => 10,
             Time | Instruments | Tickers | Orderbook | RecentTrades => 0,
         }
@@ -276,6 +278,12 @@ fn answer(
             Ok(json!({"timeSecond": (ms / 1000).to_string(), "timeNano": (i128::from(ms) * 1_000_000).to_string()}))
         }
         KeyInfo => Ok(key_info(shared, account)),
+        // A unified trading account (status 6: UTA 2.0), regular margin.
+        AccountInfo => Ok(json!({
+            "unifiedMarginStatus": 6, "marginMode": "REGULAR_MARGIN", "isMasterTrader": false,
+            "spotHedgingStatus": "OFF", "updatedTime": ms.to_string(), "dcpStatus": "OFF", "timeWindow": 10,
+            "smpGroup": 0,
+        })),
         Wallet => {
             let ex = shared.exchange();
             let wanted: Option<Vec<&str>> = params.get("coin").map(|c| c.split(',').collect());
@@ -342,7 +350,7 @@ fn answer(
                 }
                 Realtime | History => orders(shared, account, params, endpoint == History),
                 Executions => executions(shared, account, params),
-                Time | KeyInfo | Wallet => unreachable!("answered above"),
+                Time | KeyInfo | AccountInfo | Wallet => unreachable!("answered above"),
             }
         }
     }

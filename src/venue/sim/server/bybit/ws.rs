@@ -110,8 +110,9 @@ pub fn kline(symbol: &str, c: &Candle, closed: bool, time: i64) -> String {
 #[derive(serde::Deserialize)]
 struct Request {
     op: String,
+    /// Echoed as sent (clients send strings or numbers).
     #[serde(default)]
-    req_id: Option<String>,
+    req_id: Option<Value>,
     #[serde(default)]
     args: Vec<Value>,
 }
@@ -190,7 +191,7 @@ fn public_request(
         Ok(r) => r,
         Err(_) => return vec![op_reply("", None, false, &format!("Invalid request: {text}"), conn)],
     };
-    let req_id = request.req_id.as_deref();
+    let req_id = request.req_id.as_ref();
     let names: Vec<String> = request.args.iter().filter_map(|a| a.as_str().map(str::to_owned)).collect();
     match request.op.as_str() {
         "ping" => vec![op_reply("ping", req_id, true, "pong", conn)],
@@ -315,12 +316,12 @@ fn private_request(shared: &Shared, text: &str, conn: &str, state: &mut Private)
         Ok(r) => r,
         Err(_) => return op_reply("", None, false, &format!("Invalid request: {text}"), conn),
     };
-    let req_id = request.req_id.as_deref();
+    let req_id = request.req_id.as_ref();
     match request.op.as_str() {
         "ping" => {
             let mut pong: Value =
                 serde_json::json!({"op": "pong", "args": [shared.now().to_string()], "conn_id": conn});
-            pong["req_id"] = req_id.unwrap_or_default().into();
+            pong["req_id"] = req_id.cloned().unwrap_or_else(|| "".into());
             pong.to_string()
         }
         "auth" => match verify_login(shared, &request.args) {
