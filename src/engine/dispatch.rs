@@ -67,18 +67,15 @@ impl Core {
     pub(super) fn process_intents(&mut self, idx: usize) {
         for _ in 0..MAX_DENIAL_ROUNDS {
             let intents: Vec<OrderIntent> = self.slots[idx].intents.drain().collect();
-            let denials: Vec<OrderUpdate> = intents
-                .into_iter()
-                .filter_map(|intent| self.route(idx, intent).err())
-                .map(|(id, reason)| OrderUpdate::Denied { id, reason })
-                .collect();
+            let denials: Vec<OrderUpdate> =
+                intents.into_iter().filter_map(|intent| self.route(idx, intent).err()).map(Refused::update).collect();
             if denials.is_empty() {
                 return;
             }
             let mut more = false;
             for denial in &denials {
                 self.log_denial(idx, denial);
-                if let OrderUpdate::Denied { reason, .. } = denial {
+                if let OrderUpdate::Denied { reason, .. } | OrderUpdate::AmendRefused { reason, .. } = denial {
                     metrics::counter!("tradewind_risk_denials_total", "strategy" => self.slots[idx].name.clone(), "reason" => reason.code.clone())
                         .increment(1);
                 }
@@ -94,20 +91,30 @@ impl Core {
     }
 
     /// Checks and submits one intent; a refusal names the order it concerns.
-    pub(super) fn route(&mut self, idx: usize, intent: OrderIntent) -> Result<(), (ClientOrderId, Reason)> {
+    pub(super) fn route(&mut self, idx: usize, intent: OrderIntent) -> Result<(), Refused> {
+        let denied = |id| move |reason| Refused::Order(id, reason);
         match intent {
             OrderIntent::Place { id, order } => {
-                self.check(idx, &order, None).map_err(|r| (id, r))?;
+                self.check(idx, &order, None).map_err(denied(id))?;
                 let origin = self.origin;
-                self.submit(idx, order.venue, ExecRequest::Place { id, order, origin }).map_err(|r| (id, r))?;
+                self.submit(idx, order.venue, ExecRequest::Place { id, order, origin }).map_err(denied(id))?;
                 self.sent(idx, id, order);
             }
             OrderIntent::Replace { cancel, id, order } => {
-                self.check(idx, &order, Some(cancel)).map_err(|r| (id, r))?;
+                self.check(idx, &order, Some(cancel)).map_err(denied(id))?;
                 let origin = self.origin;
                 self.submit(idx, order.venue, ExecRequest::Replace { cancel, id, order, origin })
-                    .map_err(|r| (id, r))?;
+                    .map_err(denied(id))?;
                 self.sent(idx, id, order);
+            }
+            OrderIntent::Amend { id, qty, price } => {
+                let refused = |reason| Refused::Amend(id, reason);
+                let amended = self.amended(idx, id, qty, price).map_err(refused)?;
+                // Checked as the order it becomes, in place of the one it was.
+                self.check(idx, &amended, Some(id)).map_err(refused)?;
+                let origin = self.origin;
+                self.submit(idx, amended.venue, ExecRequest::Amend { id, order: amended, origin }).map_err(refused)?;
+                self.count_sent(idx);
             }
             OrderIntent::Cancel { id } => {
                 let Some(open) = self.slots[idx].open_orders.iter().find(|o| o.id == id).copied() else {
@@ -131,11 +138,45 @@ impl Core {
         Ok(())
     }
 
+    /// Open order `id` of instance `idx` with the new quantity and price of an amend.
+    fn amended(
+        &self,
+        idx: usize,
+        id: ClientOrderId,
+        qty: Option<Qty>,
+        price: Option<tradewind_strategies::sdk::Price>,
+    ) -> Result<tradewind_strategies::sdk::NewOrder, Reason> {
+        let Some(open) = self.slots[idx].open_orders.iter().find(|o| o.id == id) else {
+            return Err(Reason::new("amend_not_open", format!("{id} is not an open order of this strategy")));
+        };
+        if !self.acknowledged.contains(&id) {
+            return Err(Reason::new("amend_not_acknowledged", format!("{id} is not acknowledged by the venue yet")));
+        }
+        let mut order = open.order;
+        order.kind = match (order.kind, price) {
+            (OrderKind::Market, _) => return Err(Reason::new("amend_market", "a market order cannot be amended")),
+            (kind, None) => kind,
+            (OrderKind::Limit { tif, .. }, Some(price)) => OrderKind::Limit { price, tif },
+            (OrderKind::PostOnly { .. }, Some(price)) => OrderKind::PostOnly { price },
+        };
+        if let Some(qty) = qty {
+            if qty <= open.filled {
+                let message = format!("the new quantity {qty} does not exceed the {} already filled", open.filled);
+                return Err(Reason::new("amend_qty_filled", message));
+            }
+            order.qty = qty;
+        }
+        if qty.is_none() && price.is_none() {
+            return Err(Reason::new("amend_nothing", "an amend must change the quantity or the price"));
+        }
+        Ok(order)
+    }
+
     /// Logs a denial at INFO at most once a second per strategy and reason
     /// (a strategy pushing against a limit would flood the log); DEBUG otherwise.
     pub(super) fn log_denial(&mut self, idx: usize, denial: &OrderUpdate) {
         let code = match denial {
-            OrderUpdate::Denied { reason, .. } => reason.code.clone(),
+            OrderUpdate::Denied { reason, .. } | OrderUpdate::AmendRefused { reason, .. } => reason.code.clone(),
             _ => String::new(),
         };
         let now = std::time::Instant::now();
@@ -215,6 +256,16 @@ impl Core {
                 open.filled += fill.qty;
             }
         }
+        if let OrderUpdate::Amended { id, qty, price } = update
+            && let Some(open) = slot.open_orders.iter_mut().find(|o| o.id == *id)
+        {
+            open.order.qty = *qty;
+            open.order.kind = match open.order.kind {
+                OrderKind::Limit { tif, .. } => OrderKind::Limit { price: *price, tif },
+                OrderKind::PostOnly { .. } => OrderKind::PostOnly { price: *price },
+                OrderKind::Market => OrderKind::Market,
+            };
+        }
         if update.is_terminal() {
             slot.open_orders.retain(|o| o.id != *update.id());
             self.owners.remove(update.id());
@@ -223,6 +274,23 @@ impl Core {
             self.acknowledged.insert(*update.id());
         }
         Some(idx)
+    }
+}
+
+/// An intent refused before it left the engine.
+pub(super) enum Refused {
+    /// A new order (or replacement): its strategy hears `Denied`.
+    Order(ClientOrderId, Reason),
+    /// An amend: `AmendRefused`, and the order stands as it was.
+    Amend(ClientOrderId, Reason),
+}
+
+impl Refused {
+    fn update(self) -> OrderUpdate {
+        match self {
+            Refused::Order(id, reason) => OrderUpdate::Denied { id, reason },
+            Refused::Amend(id, reason) => OrderUpdate::AmendRefused { id, reason },
+        }
     }
 }
 

@@ -29,7 +29,8 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tradewind_strategies::sdk::{
     Asset, Balance, ClientOrderId, Context, Fill, InstrumentSpec, Intents, MarketEvent, OpenOrder, OrderIntent,
-    OrderUpdate, Qty, Reason, Restored, Strategy, StrategyError, Subscription, Symbol, Timestamp, Trading, VenueId,
+    OrderKind, OrderUpdate, Qty, Reason, Restored, Strategy, StrategyError, Subscription, Symbol, Timestamp, Trading,
+    VenueId,
 };
 
 use crate::config::RiskConfig;
@@ -259,6 +260,9 @@ impl Engine {
 
     /// Connects a venue's execution client.
     pub fn add_venue(&mut self, venue: VenueId, client: Box<dyn ExecutionClient>) {
+        if client.amends() && !self.core.market.amends.contains(&venue) {
+            self.core.market.amends.push(venue);
+        }
         self.core.venues.insert(venue, client);
     }
 

@@ -18,6 +18,8 @@ pub struct MarketState {
     pub last_trade: FastMap<Key, Price>,
     pub instruments: FastMap<Key, InstrumentSpec>,
     pub balances: FastMap<(VenueId, Asset), Balance>,
+    /// The venues whose order entry amends in place.
+    pub amends: Vec<VenueId>,
 }
 
 impl MarketState {
@@ -109,5 +111,9 @@ impl Context for StrategyView<'_> {
 
     fn trading(&self) -> Trading {
         self.trading
+    }
+
+    fn amends(&self, venue: VenueId) -> bool {
+        self.market.amends.contains(&venue)
     }
 }

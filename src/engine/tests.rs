@@ -25,8 +25,9 @@ fn sym(s: &str) -> Symbol {
 /// What a probe saw, shared with the test.
 type Log = Arc<Mutex<Vec<String>>>;
 
-/// A strategy driven by trade prices: 666 panics, 667 errors, any other
-/// price places a limit buy of 1 at that price. Records every callback.
+/// A strategy driven by trade prices: 666 panics, 667 errors, 555 amends its
+/// first open order to 2 at 101 and 556 to 2 at 900, any other price places
+/// a limit buy of 1 at that price. Records every callback.
 struct Probe {
     symbol: Symbol,
     log: Log,
@@ -44,9 +45,16 @@ impl Strategy for Probe {
         }]
     }
 
-    fn on_event(&mut self, _ctx: &dyn Context, event: &MarketEvent, out: &mut Intents) -> Result<(), StrategyError> {
+    fn on_event(&mut self, ctx: &dyn Context, event: &MarketEvent, out: &mut Intents) -> Result<(), StrategyError> {
         self.log.lock().unwrap().push(format!("event {:?}", event.symbol()));
         if let MarketEvent::Trade(t) = event {
+            for (trigger, price) in [("555", "101"), ("556", "900")] {
+                if t.price.get() == d(trigger) {
+                    let id = ctx.open_orders()[0].id;
+                    out.amend(id, Some(Qty::new(d("2"))), Some(Price::new(d(price))));
+                    return Ok(());
+                }
+            }
             if t.price.get() == d("666") {
                 panic!("boom");
             }
@@ -68,6 +76,7 @@ impl Strategy for Probe {
         let pos = ctx.position(venue(), self.symbol);
         let line = match update {
             OrderUpdate::Denied { id, reason } => format!("denied {} {}", label(id), reason.code),
+            OrderUpdate::AmendRefused { id, reason } => format!("amend refused {} {}", label(id), reason.code),
             other => format!("update {} terminal={} pos={pos}", label(other.id()), other.is_terminal()),
         };
         self.log.lock().unwrap().push(line);
@@ -531,4 +540,32 @@ async fn events_before_the_start_wait_for_it_in_order_and_past_the_limit_the_con
     assert!(!shared.deliver(eth_quote(early + 1), None).await, "after the stop events are dropped");
     assert_eq!(lines(&eth).len(), shared::EARLY_EVENTS + 1);
     assert_eq!(engine.market().book_tops[&(venue(), sym("ETHUSDT"))].update_id, early);
+}
+
+#[test]
+fn an_amend_is_checked_as_the_order_it_becomes_and_its_confirmation_changes_the_open_order() {
+    let mut s = setup("1000");
+    s.engine.on_market_event(&trade("BTCUSDT", "100"));
+    let id = oid("btc", 1);
+    // Not acknowledged yet: the venue may not have it.
+    s.engine.on_market_event(&trade("BTCUSDT", "555"));
+    assert_eq!(lines(&s.btc).last().unwrap(), "amend refused btc#1 amend_not_acknowledged");
+    let venue_order_id = "7".parse().unwrap();
+    s.engine.handle(EngineInput::Order(Box::new(OrderUpdate::Accepted { id, venue_order_id })));
+
+    // 2 × 900 is past max_order_notional: refused, and the order stays open as it was.
+    s.engine.on_market_event(&trade("BTCUSDT", "556"));
+    assert_eq!(lines(&s.btc).last().unwrap(), "amend refused btc#1 max_order_notional");
+    assert_eq!(s.engine.open_orders("btc").len(), 1);
+
+    s.engine.on_market_event(&trade("BTCUSDT", "555"));
+    let requests = s.sent.requests.lock().unwrap().clone();
+    let Some(ExecRequest::Amend { id: amended, order, .. }) = requests.last() else { panic!("{requests:?}") };
+    assert_eq!((*amended, order.qty.get(), order.kind.price().unwrap().get()), (id, d("2"), d("101")));
+    assert_eq!(s.engine.open_orders("btc")[0].order.qty.get(), d("1"), "unchanged until the venue confirms");
+    let (qty, price) = (Qty::new(d("2")), Price::new(d("101")));
+    s.engine.handle(EngineInput::Order(Box::new(OrderUpdate::Amended { id, qty, price })));
+    let open = s.engine.open_orders("btc")[0];
+    assert_eq!((open.order.qty, open.order.kind.price()), (qty, Some(price)));
+    assert_eq!(lines(&s.btc).last().unwrap(), "update btc#1 terminal=false pos=0");
 }

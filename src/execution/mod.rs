@@ -37,6 +37,12 @@ pub enum ExecRequest {
         order: NewOrder,
         origin: Option<std::time::Instant>,
     },
+    /// Change open order `id` in place to `order` (its new total quantity and limit price).
+    Amend {
+        id: ClientOrderId,
+        order: NewOrder,
+        origin: Option<std::time::Instant>,
+    },
 }
 
 /// Why a request could not be queued (it never left the process).
@@ -66,6 +72,11 @@ pub trait ExecutionClient: Send {
     /// Whether new order `id` is waiting for room in the venue's rate budget
     /// (operators see it as queued). None is, by default.
     fn is_queued(&self, _id: &ClientOrderId) -> bool {
+        false
+    }
+
+    /// Whether the venue amends open orders in place (`ExecRequest::Amend`). None does, by default.
+    fn amends(&self) -> bool {
         false
     }
 }

@@ -134,6 +134,9 @@ pub trait OrderEntry: Send + Sync + 'static {
     /// A request signed, built and charged to the rate budget, not sent yet.
     type Prepared: Send + 'static;
 
+    /// Whether [`Self::amend`] changes orders in place (false: the default refusal).
+    const AMENDS: bool = false;
+
     /// Places a new order. Past `deadline` (when the rate budget keeps it
     /// waiting) it is not sent at all (`Outcome::NotSent`). `origin`: when
     /// the market frame that caused it was read (tick-to-order latency).
@@ -158,6 +161,15 @@ pub trait OrderEntry: Send + Sync + 'static {
         order: NewOrder,
         origin: Option<std::time::Instant>,
     ) -> impl Future<Output = Result<Ack, VenueError>> + Send;
+
+    /// Changes open order `id` in place to `order`'s quantity (the new
+    /// total, filled part included) and limit price, keeping its client id.
+    /// `Ok` when the venue applied it. A venue without amend keeps this
+    /// default: not sent, and the strategy hears `AmendRefused`.
+    fn amend(&self, id: ClientOrderId, order: NewOrder) -> impl Future<Output = Result<(), VenueError>> + Send {
+        let _ = (id, order);
+        std::future::ready(Err(VenueError::not_sent("this venue does not amend orders")))
+    }
 
     /// An order by client order id (`ErrorKind::UnknownOrder` when the venue has none).
     fn query(&self, symbol: Symbol, id: ClientOrderId) -> impl Future<Output = Result<OrderState, VenueError>> + Send;

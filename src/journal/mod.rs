@@ -89,6 +89,20 @@ pub enum Record {
         time_ms: i64,
     },
     Fill(Fill),
+    /// Something happened to an order that leaves its state as it was (an
+    /// amend, applied or refused): a line of its history.
+    Event {
+        id: ClientOrderId,
+        event: &'static str,
+        reason: Option<String>,
+        time_ms: i64,
+    },
+    /// An open order's terms changed in place (an amend): `order` is what it is now.
+    Terms {
+        id: ClientOrderId,
+        order: NewOrder,
+        time_ms: i64,
+    },
     /// Positions and balances at `time_ms` (JSON); the newest [`SNAPSHOTS_KEPT`] are kept.
     Snapshot {
         time_ms: i64,

@@ -152,6 +152,14 @@ fn apply(tx: &rusqlite::Transaction<'_>, record: &Record) -> Result<(), Box<dyn 
             tx.prepare_cached("INSERT INTO order_events (client_id, state, reason, time_ms) VALUES (?1, ?2, ?3, ?4)")?
                 .execute(params![id.as_str(), state, reason, time_ms])?;
         }
+        Record::Event { id, event, reason, time_ms } => {
+            tx.prepare_cached("INSERT INTO order_events (client_id, state, reason, time_ms) VALUES (?1, ?2, ?3, ?4)")?
+                .execute(params![id.as_str(), event, reason, time_ms])?;
+        }
+        Record::Terms { id, order, time_ms } => {
+            tx.prepare_cached("UPDATE orders SET body = ?2, updated_ms = ?3 WHERE client_id = ?1")?
+                .execute(params![id.as_str(), serde_json::to_string(order)?, time_ms])?;
+        }
         Record::Snapshot { time_ms, body } => {
             tx.prepare_cached("INSERT INTO snapshots (time_ms, body) VALUES (?1, ?2)")?
                 .execute(params![time_ms, body])?;

@@ -8,7 +8,8 @@
 //! position back. The bid stops at `max_inventory` long, the ask at
 //! `max_inventory` short (and when the account holds no base asset to
 //! sell). When the fair price moves more than `requote_bps` from where the
-//! quotes were set, both are replaced with cancel-replace. Quotes are pulled
+//! quotes were set, both move: amended in place where the venue amends (one
+//! request, same order), else replaced with cancel-replace. Quotes are pulled
 //! when the venue's connection drops or the book has been silent for
 //! `stale_after_ms`.
 //!
@@ -112,6 +113,16 @@ struct Live {
     /// The order this one replaces, until that one is known to be gone: a
     /// replacement that fails leaves it resting (cancel-replace stops on failure).
     previous: Option<(ClientOrderId, Price)>,
+    /// The venue has the order (only then can it be amended).
+    accepted: bool,
+    /// An amend to `price` is on its way; the price the order had before it.
+    amending_from: Option<Price>,
+}
+
+impl Live {
+    fn new(id: ClientOrderId, price: Price, previous: Option<(ClientOrderId, Price)>) -> Self {
+        Self { id, price, previous, accepted: false, amending_from: None }
+    }
 }
 
 /// A running `market_maker` instance.
@@ -224,12 +235,15 @@ impl MarketMaker {
             deferred |= !ready && target.is_some() && live.is_none_or(|l| Some(l.price) != target);
             *live = match (*live, target) {
                 (Some(l), Some(px)) if l.price == px || !moved || !ready => Some(l),
-                // One replacement in flight per side: the venue answers before the next.
-                (Some(l), Some(_)) if l.previous.is_some() => Some(l),
-                (Some(l), Some(px)) => {
-                    Some(Live { id: out.replace(l.id, order(side, px)), price: px, previous: Some((l.id, l.price)) })
+                // One replacement or amend in flight per side: the venue answers before the next.
+                (Some(l), Some(_)) if l.previous.is_some() || l.amending_from.is_some() => Some(l),
+                // Moved in place where the venue amends: one request, same order.
+                (Some(l), Some(px)) if l.accepted && ctx.amends(venue) => {
+                    out.amend(l.id, None, Some(px));
+                    Some(Live { price: px, amending_from: Some(l.price), ..l })
                 }
-                (None, Some(px)) if ready => Some(Live { id: out.place(order(side, px)), price: px, previous: None }),
+                (Some(l), Some(px)) => Some(Live::new(out.replace(l.id, order(side, px)), px, Some((l.id, l.price)))),
+                (None, Some(px)) if ready => Some(Live::new(out.place(order(side, px)), px, None)),
                 (None, _) => None,
                 (Some(l), None) => {
                     out.cancel(l.id);
@@ -278,7 +292,8 @@ impl Strategy for MarketMaker {
                 continue;
             };
             // Oldest first: a newer order takes the side, the older one is cancelled.
-            if let Some(older) = side.replace(Live { id: open.id, price, previous: None }) {
+            let taken = Live { accepted: true, ..Live::new(open.id, price, None) };
+            if let Some(older) = side.replace(taken) {
                 out.cancel(older.id);
             }
         }
@@ -334,7 +349,10 @@ impl Strategy for MarketMaker {
         _out: &mut Intents,
     ) -> Result<(), StrategyError> {
         let id = *update.id();
-        let refused = matches!(update, OrderUpdate::Denied { .. } | OrderUpdate::Rejected { .. });
+        let refused = matches!(
+            update,
+            OrderUpdate::Denied { .. } | OrderUpdate::Rejected { .. } | OrderUpdate::AmendRefused { .. }
+        );
         for (i, live) in [&mut self.bid, &mut self.ask].into_iter().enumerate() {
             let Some(l) = *live else { continue };
             if l.id == id {
@@ -342,6 +360,20 @@ impl Strategy for MarketMaker {
                     self.cooldown[i].refused(ctx.now());
                 } else if matches!(update, OrderUpdate::Accepted { .. }) {
                     self.cooldown[i].succeeded();
+                }
+                match update {
+                    OrderUpdate::Accepted { .. } | OrderUpdate::PartiallyFilled { .. } => {
+                        *live = Some(Live { accepted: true, ..l });
+                    }
+                    OrderUpdate::Amended { price, .. } => {
+                        *live = Some(Live { price: *price, amending_from: None, ..l });
+                    }
+                    // The order stands at its old price; the next quote event moves it again.
+                    OrderUpdate::AmendRefused { .. } => {
+                        *live = Some(Live { price: l.amending_from.unwrap_or(l.price), amending_from: None, ..l });
+                        self.quoted_at = None;
+                    }
+                    _ => {}
                 }
             }
             if !update.is_terminal() {
@@ -354,7 +386,7 @@ impl Strategy for MarketMaker {
             } else if l.id == id {
                 // A replacement that failed leaves the order it replaced; anything else frees the side.
                 *live = match l.previous {
-                    Some((prev, price)) if !filled => Some(Live { id: prev, price, previous: None }),
+                    Some((prev, price)) if !filled => Some(Live { accepted: true, ..Live::new(prev, price, None) }),
                     _ => None,
                 };
                 // The next quote event sets this side again.

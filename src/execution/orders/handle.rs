@@ -46,6 +46,10 @@ impl<V: OrderEntry> ExecutionClient for ExecHandle<V> {
     fn is_queued(&self, id: &ClientOrderId) -> bool {
         self.venue.is_queued(id)
     }
+
+    fn amends(&self) -> bool {
+        V::AMENDS
+    }
 }
 
 impl<V: OrderEntry> ExecHandle<V> {
@@ -71,7 +75,7 @@ impl<V: OrderEntry> ExecHandle<V> {
         let (id, order, origin, cancel) = match &request {
             ExecRequest::Place { id, order, origin } => (*id, *order, *origin, None),
             ExecRequest::Replace { cancel, id, order, origin } => (*id, *order, *origin, Some(*cancel)),
-            ExecRequest::Cancel { .. } => {
+            ExecRequest::Cancel { .. } | ExecRequest::Amend { .. } => {
                 permit.send(Job::Request(request));
                 return false;
             }

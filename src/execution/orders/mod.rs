@@ -14,6 +14,7 @@
 //! unknown. An unknown order is never re-sent; it is settled by querying its
 //! client order id until the venue knows it or has clearly never seen it.
 
+mod amend;
 mod balances;
 mod cancel;
 mod gate;
@@ -193,6 +194,8 @@ struct Tracked {
     /// A replacement of this order the venue refused (its cancel failed):
     /// its strategy hears of that once this order's state is known (see `replace`).
     replaced_by: Option<(ClientOrderId, VenueError)>,
+    /// An amend on its way: the order it asks for (see `amend`).
+    amending: Option<NewOrder>,
     /// The user stream (re)subscribed while the request was in flight: its
     /// reports may have been missed, so the order is queried once acknowledged.
     query_on_ack: bool,
@@ -215,6 +218,7 @@ impl Tracked {
             cancel_waiting: false,
             cancel: None,
             replaced_by: None,
+            amending: None,
             query_on_ack: false,
             acceptable_until,
         }
@@ -235,6 +239,18 @@ enum Done {
         cancel: ClientOrderId,
         id: ClientOrderId,
         result: Result<Ack, VenueError>,
+    },
+    Amended {
+        id: ClientOrderId,
+        order: NewOrder,
+        result: Result<(), VenueError>,
+    },
+    /// What the venue shows of an order whose amend had an unknown outcome.
+    AmendChecked {
+        id: ClientOrderId,
+        order: NewOrder,
+        attempt: u32,
+        result: Result<OrderState, VenueError>,
     },
     /// Time is up for learning what became of `cancel` after its replacement
     /// failed: the replacement's rejection goes to its strategy now.
@@ -388,6 +404,7 @@ impl<V: OrderEntry> Exec<V> {
                     Done::Replaced { cancel, id, result: venue.replace(cancel, id, order, origin).await }
                 });
             }
+            ExecRequest::Amend { id, order, .. } => self.amend(id, order).await,
         }
     }
 
@@ -473,6 +490,10 @@ impl<V: OrderEntry> Exec<V> {
             },
             Done::Replaced { cancel, id, result } => self.on_replaced(cancel, id, result).await,
             Done::Release { cancel } => self.release_replacement(cancel).await,
+            Done::Amended { id, order, result } => self.on_amended(id, order, result).await,
+            Done::AmendChecked { id, order, attempt, result } => {
+                self.on_amend_checked(id, order, attempt, result).await
+            }
             Done::Canceled { id, result } => self.on_cancel_done(id, result).await,
             Done::Queried { id, result } => self.on_query(id, result).await,
             Done::OpenOrders { result } => self.on_open_orders(result),

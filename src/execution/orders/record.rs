@@ -17,12 +17,24 @@ pub fn state_name(update: &OrderUpdate) -> &'static str {
         OrderUpdate::Expired { .. } => "expired",
         OrderUpdate::Denied { .. } => "denied",
         OrderUpdate::Unknown { .. } => "unknown",
+        OrderUpdate::Amended { .. } => "amended",
+        OrderUpdate::AmendRefused { .. } => "amend_refused",
     }
 }
 
-/// What the journal keeps of an update: its fill, if any, then the order's new state.
+/// What the journal keeps of an update: its fill, if any, then the order's
+/// new state. An amend leaves the state as it was: it is a line of the
+/// order's history (the new terms are journaled where they are known, with
+/// the whole order).
 pub fn journal_records(update: &OrderUpdate) -> Vec<Record> {
     let (id, venue_order_id, reason): (ClientOrderId, Option<VenueOrderId>, Option<&Reason>) = match update {
+        OrderUpdate::Amended { id, .. } | OrderUpdate::AmendRefused { id, .. } => {
+            let reason = match update {
+                OrderUpdate::AmendRefused { reason, .. } => Some(reason.to_string()),
+                _ => None,
+            };
+            return vec![Record::Event { id: *id, event: state_name(update), reason, time_ms: clock::now().0 }];
+        }
         OrderUpdate::Accepted { id, venue_order_id } => (*id, Some(*venue_order_id), None),
         OrderUpdate::PartiallyFilled { id, fill } | OrderUpdate::Filled { id, fill } => {
             (*id, Some(fill.venue_order_id), None)
@@ -95,6 +107,12 @@ pub fn observe(venue: VenueId, symbol: Option<Symbol>, update: &OrderUpdate) {
         }
         OrderUpdate::Rejected { id, reason } => {
             tracing::info!(%venue, %symbol, %strategy, client_order_id = %id, code = %reason.code, venue_message = %reason.message, "order rejected by the venue");
+        }
+        OrderUpdate::Amended { id, qty, price } => {
+            tracing::info!(%venue, %symbol, %strategy, client_order_id = %id, qty = %qty.get(), price = %price.get(), "order amended");
+        }
+        OrderUpdate::AmendRefused { id, reason } => {
+            tracing::info!(%venue, %symbol, %strategy, client_order_id = %id, code = %reason.code, venue_message = %reason.message, "amend refused");
         }
         OrderUpdate::Denied { .. } | OrderUpdate::Unknown { .. } => {}
     }

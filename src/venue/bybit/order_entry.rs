@@ -7,7 +7,8 @@
 //! is followed by a query of the order (its answer is the contract's "state
 //! after the cancel"). A replace is a cancel, then the new order once the
 //! old one is closed: Bybit's own amend keeps the order's client id, which
-//! the contract's replace (a new id) does not.
+//! the contract's replace (a new id) does not; it serves the contract's
+//! amend (`order/amend`: the new total quantity and price, same id).
 //!
 //! A market order is sent with its quantity in the base coin
 //! (`marketUnit = baseCoin`); Bybit fills it as a limit IOC within its
@@ -26,6 +27,7 @@ use crate::execution::venue::{AccountState, Ack, OrderEntry, OrderState};
 
 const CREATE: &str = "/v5/order/create";
 const CANCEL: &str = "/v5/order/cancel";
+const AMEND: &str = "/v5/order/amend";
 const REALTIME: &str = "/v5/order/realtime";
 const HISTORY: &str = "/v5/order/history";
 const EXECUTIONS: &str = "/v5/execution/list";
@@ -64,6 +66,20 @@ pub fn create_body(id: &ClientOrderId, order: &NewOrder) -> Value {
         Some(tif) => body["timeInForce"] = tif.into(),
         // The quantity in the base coin, as every order's (Bybit's default for a market buy is the quote).
         None => body["marketUnit"] = "baseCoin".into(),
+    }
+    body
+}
+
+/// `order/amend`'s body: `order`'s total quantity and limit price for order `id`.
+pub fn amend_body(id: &ClientOrderId, order: &NewOrder) -> Value {
+    let mut body = json!({
+        "category": "spot",
+        "symbol": order.symbol.as_str(),
+        "orderLinkId": id.as_str(),
+        "qty": order.qty.get().normalize().to_string(),
+    });
+    if let Some(price) = order.kind.price() {
+        body["price"] = price.get().normalize().to_string().into();
     }
     body
 }
@@ -130,6 +146,7 @@ impl RestClient {
 
 impl OrderEntry for RestClient {
     type Prepared = Signed;
+    const AMENDS: bool = true;
 
     async fn place(
         &self,
@@ -167,6 +184,12 @@ impl OrderEntry for RestClient {
         }
         let ack: OrderAck = self.call(self.create_call(&id, &order, origin)).await?;
         Ok(Ack { venue_order_id: ack.order_id })
+    }
+
+    async fn amend(&self, id: ClientOrderId, order: NewOrder) -> Result<(), VenueError> {
+        let body = amend_body(&id, &order);
+        let _: OrderAck = self.call(Call::post(AMEND, Endpoint::Amend, &body)).await?;
+        Ok(())
     }
 
     async fn query(&self, symbol: Symbol, id: ClientOrderId) -> Result<OrderState, VenueError> {

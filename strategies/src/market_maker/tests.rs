@@ -55,6 +55,7 @@ fn intents(out: &mut Intents) -> Vec<(&'static str, Option<Side>, Option<Decimal
             OrderIntent::Replace { order, .. } => ("replace", Some(order.side), order.kind.price().map(|p| p.get())),
             OrderIntent::Cancel { .. } => ("cancel", None, None),
             OrderIntent::CancelAll { .. } => ("cancel_all", None, None),
+            OrderIntent::Amend { price, .. } => ("amend", None, price.map(|p| p.get())),
         })
         .collect()
 }
@@ -352,4 +353,42 @@ fn with_book_levels_the_fair_price_comes_from_the_l2_book() {
     let moved = intents(&mut out);
     assert_eq!(moved.iter().map(|i| i.0).collect::<Vec<_>>(), ["replace", "replace"]);
     assert!(moved[0].2.unwrap() > d("59940"), "{moved:?}");
+}
+
+#[test]
+fn where_the_venue_amends_an_acknowledged_quote_moves_in_place_and_a_refused_amend_falls_back() {
+    let mut s = mm(params());
+    let mut c = ctx("0", "1");
+    c.amends = true;
+    let mut out = Intents::new("mm", 1);
+    s.on_event(&c, &quote("59999.99", "60000.01", "1", "1"), &mut out).unwrap();
+    let placed: Vec<OrderIntent> = out.drain().collect();
+    let (OrderIntent::Place { id: bid, .. }, OrderIntent::Place { id: ask, .. }) = (placed[0], placed[1]) else {
+        panic!("{placed:?}")
+    };
+    // The bid is acknowledged, the ask not yet: only the bid can be amended.
+    let venue_order_id = "1".parse().unwrap();
+    s.on_order_update(&c, &OrderUpdate::Accepted { id: bid, venue_order_id }, &mut out).unwrap();
+    s.on_event(&c, &quote("60035.99", "60036.01", "1", "1"), &mut out).unwrap();
+    let moved: Vec<OrderIntent> = out.drain().collect();
+    assert!(
+        matches!(moved[0], OrderIntent::Amend { id, qty: None, price: Some(p) } if id == bid && p.get() == d("59975.96"))
+    );
+    assert!(matches!(moved[1], OrderIntent::Replace { cancel, .. } if cancel == ask), "{moved:?}");
+
+    // While the amend is on its way the bid is not touched again.
+    s.on_event(&c, &quote("60071.99", "60072.01", "1", "1"), &mut out).unwrap();
+    assert!(out.drain().all(|i| !matches!(i, OrderIntent::Amend { .. })));
+    // Refused: the bid stands at its old price, and moves again after the side's cooldown.
+    let reason = crate::sdk::Reason::new("170131", "Insufficient balance.");
+    s.on_order_update(&c, &OrderUpdate::AmendRefused { id: bid, reason }, &mut out).unwrap();
+    c.now = Timestamp(1_000);
+    s.on_event(&c, &quote("60071.99", "60072.01", "1", "1"), &mut out).unwrap();
+    let again: Vec<OrderIntent> = out.drain().collect();
+    assert!(again.iter().any(|i| matches!(i, OrderIntent::Amend { id, .. } if *id == bid)), "{again:?}");
+    // Confirmed: the next move amends from the new price (nothing while within requote_bps).
+    let (qty, price) = (Qty::new(d("0.01")), Price::new(d("60011.92")));
+    s.on_order_update(&c, &OrderUpdate::Amended { id: bid, qty, price }, &mut out).unwrap();
+    s.on_event(&c, &quote("60071.99", "60072.01", "1", "1"), &mut out).unwrap();
+    assert!(out.drain().all(|i| !matches!(i, OrderIntent::Amend { id, .. } if id == bid)));
 }

@@ -67,6 +67,12 @@ pub trait Context {
     fn trading(&self) -> Trading {
         Trading::Active
     }
+    /// Whether `venue` amends open orders in place ([`super::OrderIntent::Amend`]);
+    /// where it does not, an amend is refused and a replace is the way.
+    fn amends(&self, venue: VenueId) -> bool {
+        let _ = venue;
+        false
+    }
 }
 
 /// A plain [`Context`] whose fields tests (and simple hosts) fill in directly.
@@ -79,6 +85,8 @@ pub struct TestContext {
     pub open_orders: Vec<OpenOrder>,
     pub book_tops: HashMap<(VenueId, Symbol), Quote>,
     pub trading: Trading,
+    /// What [`Context::amends`] says of every venue.
+    pub amends: bool,
 }
 
 impl TestContext {
@@ -115,5 +123,9 @@ impl Context for TestContext {
 
     fn trading(&self) -> Trading {
         self.trading
+    }
+
+    fn amends(&self, _venue: VenueId) -> bool {
+        self.amends
     }
 }

@@ -72,6 +72,16 @@ pub enum OrderIntent {
         venue: VenueId,
         symbol: Option<Symbol>,
     },
+    /// Change resting limit order `id` in place: its new total quantity (the
+    /// filled part included) and/or its new limit price. It keeps its id;
+    /// on venues that keep queue priority for a smaller quantity at the same
+    /// price, it keeps that too. Answered by `Amended` or `AmendRefused`
+    /// (the order then stands as it was); a venue without amend refuses it.
+    Amend {
+        id: ClientOrderId,
+        qty: Option<Qty>,
+        price: Option<Price>,
+    },
 }
 
 impl OrderIntent {
@@ -79,7 +89,7 @@ impl OrderIntent {
     pub fn new_order(&self) -> Option<(&ClientOrderId, &NewOrder)> {
         match self {
             OrderIntent::Place { id, order } | OrderIntent::Replace { id, order, .. } => Some((id, order)),
-            OrderIntent::Cancel { .. } | OrderIntent::CancelAll { .. } => None,
+            OrderIntent::Cancel { .. } | OrderIntent::CancelAll { .. } | OrderIntent::Amend { .. } => None,
         }
     }
 }
@@ -168,6 +178,18 @@ pub enum OrderUpdate {
     Unknown {
         id: ClientOrderId,
     },
+    /// The venue changed the open order as asked: these are its terms now.
+    Amended {
+        id: ClientOrderId,
+        qty: Qty,
+        price: Price,
+    },
+    /// An amend was refused (by risk, the filters or the venue) or did not
+    /// apply: the order stands as it was, and may still be open.
+    AmendRefused {
+        id: ClientOrderId,
+        reason: Reason,
+    },
 }
 
 impl OrderUpdate {
@@ -180,7 +202,9 @@ impl OrderUpdate {
             | OrderUpdate::Rejected { id, .. }
             | OrderUpdate::Expired { id }
             | OrderUpdate::Denied { id, .. }
-            | OrderUpdate::Unknown { id } => id,
+            | OrderUpdate::Unknown { id }
+            | OrderUpdate::Amended { id, .. }
+            | OrderUpdate::AmendRefused { id, .. } => id,
         }
     }
 
@@ -253,6 +277,11 @@ impl Intents {
         let id = self.next_id();
         self.buf.push(OrderIntent::Replace { cancel, id, order });
         id
+    }
+
+    /// Asks to change open limit order `id` in place (see [`OrderIntent::Amend`]).
+    pub fn amend(&mut self, id: ClientOrderId, qty: Option<Qty>, price: Option<Price>) {
+        self.buf.push(OrderIntent::Amend { id, qty, price });
     }
 
     pub fn cancel_all(&mut self, venue: VenueId, symbol: Option<Symbol>) {

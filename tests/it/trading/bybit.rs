@@ -257,6 +257,40 @@ async fn bybit_orders_are_accepted_filled_cancelled_refused_and_journaled() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bybit_order_is_amended_in_place_and_an_amend_of_an_order_gone_is_refused_with_its_code() {
+    let mut h = harness(quiet_market(), vec![]).await;
+    h.submit(ExecRequest::Place { id: id("bb-amd-1"), order: limit(Side::Buy, "0.01", "30000"), origin: None });
+    assert!(matches!(h.update(id("bb-amd-1")).await, OrderUpdate::Accepted { .. }));
+    let before = h.sim.with_exchange(|ex| ex.order(2, None, Some("bb-amd-1")).unwrap().id);
+    h.submit(ExecRequest::Amend { id: id("bb-amd-1"), order: limit(Side::Buy, "0.02", "29000"), origin: None });
+    let OrderUpdate::Amended { qty, price, .. } = h.update(id("bb-amd-1")).await else { panic!("not amended") };
+    assert_eq!((qty.get(), price.get()), ("0.02".parse().unwrap(), "29000".parse().unwrap()));
+    let (venue_id, venue_qty, venue_price) = h.sim.with_exchange(|ex| {
+        let o = ex.order(2, None, Some("bb-amd-1")).unwrap();
+        (o.id, o.orig_qty, o.price)
+    });
+    assert_eq!(venue_id, before, "the same order on the venue");
+    assert_eq!((venue_qty, venue_price), ("0.02".parse().unwrap(), "29000".parse().unwrap()));
+
+    // Cancelled on the venue behind our back (its report lost): the amend is refused with
+    // Bybit's code, and the order's state is asked for and reported.
+    h.sim.set_faults(FaultConfig { drop_user_events: 1.0, ..FaultConfig::default() });
+    h.submit(ExecRequest::Place { id: id("bb-amd-2"), order: limit(Side::Buy, "0.01", "30000"), origin: None });
+    assert!(matches!(h.update(id("bb-amd-2")).await, OrderUpdate::Accepted { .. }));
+    h.sim.with_exchange(|ex| ex.cancel(2, "BTCUSDT", None, Some("bb-amd-2"), None, 0).unwrap());
+    h.submit(ExecRequest::Amend { id: id("bb-amd-2"), order: limit(Side::Buy, "0.02", "30000"), origin: None });
+    let OrderUpdate::AmendRefused { reason, .. } = h.update(id("bb-amd-2")).await else { panic!("not refused") };
+    assert_eq!(reason.code, "170213");
+    assert_eq!(h.update(id("bb-amd-2")).await, OrderUpdate::Canceled { id: id("bb-amd-2") });
+
+    // The journal keeps the amended terms of the order still open.
+    let (path, _dir) = h.stop().await;
+    let (_, recovered) = Journal::open(&path).unwrap();
+    let open: Vec<_> = recovered.open.iter().map(|e| (e.order.id, e.order.order.qty.get())).collect();
+    assert_eq!(open, [(id("bb-amd-1"), "0.02".parse().unwrap())]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bybit_create_that_timed_out_is_settled_by_query_and_never_resent() {
     let mut h = harness(quiet_market(), vec![]).await;
     h.next(|i| if let EngineInput::Balances(_, b) = i { Some(b) } else { None }).await;

@@ -24,13 +24,39 @@ type Reply<T> = oneshot::Sender<Result<T, VenueError>>;
 /// One request the order manager sent to the venue.
 #[derive(Debug)]
 pub enum Call {
-    Place { id: ClientOrderId, reply: Reply<Ack> },
-    Replace { cancel: ClientOrderId, id: ClientOrderId, reply: Reply<Ack> },
-    Cancel { id: ClientOrderId, reply: Reply<OrderState> },
-    Query { id: ClientOrderId, reply: Reply<OrderState> },
-    Trades { order: VenueOrderId, reply: Reply<Vec<VenueTrade>> },
-    OpenOrders { reply: Reply<Vec<OrderState>> },
-    Account { reply: Reply<AccountState> },
+    Place {
+        id: ClientOrderId,
+        reply: Reply<Ack>,
+    },
+    Replace {
+        cancel: ClientOrderId,
+        id: ClientOrderId,
+        reply: Reply<Ack>,
+    },
+    Cancel {
+        id: ClientOrderId,
+        reply: Reply<OrderState>,
+    },
+    /// An amend of `id` to `order`'s quantity and price.
+    Amend {
+        id: ClientOrderId,
+        order: NewOrder,
+        reply: Reply<()>,
+    },
+    Query {
+        id: ClientOrderId,
+        reply: Reply<OrderState>,
+    },
+    Trades {
+        order: VenueOrderId,
+        reply: Reply<Vec<VenueTrade>>,
+    },
+    OpenOrders {
+        reply: Reply<Vec<OrderState>>,
+    },
+    Account {
+        reply: Reply<AccountState>,
+    },
 }
 
 impl Call {
@@ -40,6 +66,9 @@ impl Call {
             Call::Place { id, .. } => format!("place {id}"),
             Call::Replace { cancel, id, .. } => format!("replace {cancel} by {id}"),
             Call::Cancel { id, .. } => format!("cancel {id}"),
+            Call::Amend { id, order, .. } => {
+                format!("amend {id} to {} @ {}", order.qty.get(), order.kind.price().unwrap_or_default().get())
+            }
             Call::Query { id, .. } => format!("query {id}"),
             Call::Trades { order, .. } => format!("trades of {order}"),
             Call::OpenOrders { .. } => "open orders".into(),
@@ -74,6 +103,7 @@ impl FakeVenue {
 
 impl OrderEntry for FakeVenue {
     type Prepared = Prepared;
+    const AMENDS: bool = true;
 
     async fn place(
         &self,
@@ -97,6 +127,10 @@ impl OrderEntry for FakeVenue {
         _: Option<std::time::Instant>,
     ) -> Result<Ack, VenueError> {
         self.ask(|reply| Call::Replace { cancel, id, reply }).await
+    }
+
+    async fn amend(&self, id: ClientOrderId, order: NewOrder) -> Result<(), VenueError> {
+        self.ask(|reply| Call::Amend { id, order, reply }).await
     }
 
     async fn query(&self, _: Symbol, id: ClientOrderId) -> Result<OrderState, VenueError> {
@@ -254,6 +288,16 @@ impl Harness {
         id
     }
 
+    /// Asks to amend `id` to `qty` at `price`.
+    pub fn amend(&mut self, id: ClientOrderId, qty: &str, price: &str) {
+        let order = NewOrder {
+            qty: Qty::new(d(qty)),
+            kind: OrderKind::Limit { price: Price::new(d(price)), tif: TimeInForce::Gtc },
+            ..order()
+        };
+        self.handle.submit(ExecRequest::Amend { id, order, origin: None }).expect("queued");
+    }
+
     pub fn cancel(&mut self, id: ClientOrderId) {
         self.handle.submit(ExecRequest::Cancel { id, symbol: btc() }).expect("queued");
     }
@@ -293,6 +337,8 @@ fn describe(update: &tradewind_strategies::sdk::OrderUpdate) -> String {
         U::Rejected { id, reason } => format!("rejected {} {}", seq(id), reason.code),
         U::Denied { id, reason } => format!("denied {} {}", seq(id), reason.code),
         U::Unknown { id } => format!("unknown {}", seq(id)),
+        U::Amended { id, qty, price } => format!("amended {} to {} @ {}", seq(id), qty.get(), price.get()),
+        U::AmendRefused { id, reason } => format!("amend refused {} {}", seq(id), reason.code),
     }
 }
 

@@ -223,3 +223,87 @@ async fn a_replace_refused_because_its_order_filled_is_passed_on_after_that_fill
     assert_eq!(h.update().await, "filled 1 1 @ 100 (3)");
     assert_eq!(h.update().await, format!("rejected 2 {}", super::record::REPLACED_ORDER_GONE));
 }
+
+/// An accepted resting order (`seq`), as the tests of amends start.
+async fn accepted(h: &mut fake::Harness, seq: u64) -> tradewind_strategies::sdk::ClientOrderId {
+    let id = h.place(seq);
+    answer!(h, Call::Place { reply, .. } => reply, ack(id));
+    assert_eq!(h.update().await, format!("accepted {seq} as v{seq}"));
+    id
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_amend_the_venue_applies_is_reported_once_and_one_it_refuses_leaves_the_order_as_it_was() {
+    let mut h = Harness::start(false).await;
+    let id = accepted(&mut h, 1).await;
+    h.amend(id, "2", "99");
+    answer!(h, Call::Amend { id: a, order, reply } if a == id && order.qty.get() == testing::d("2") => reply, Ok(()));
+    assert_eq!(h.update().await, "amended 1 to 2 @ 99");
+
+    h.amend(id, "3", "99");
+    let balance = VenueError::new(Outcome::Rejected, ErrorKind::Other, "balance").answered(200, Some("170131".into()));
+    answer!(h, Call::Amend { reply, .. } => reply, Err(balance));
+    assert_eq!(h.update().await, "amend refused 1 170131");
+    // The order goes on as it was: its fills and its end arrive as for any order.
+    h.report(id, ReportEvent::Trade(trade(id, 4, "2")), OrderStatus::Filled, "2").await;
+    assert_eq!(h.update().await, "filled 1 2 @ 100 (4)");
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_amend_of_an_order_the_venue_no_longer_has_is_refused_and_the_order_asked_for() {
+    let mut h = Harness::start(false).await;
+    let id = accepted(&mut h, 1).await;
+    h.amend(id, "0.5", "100");
+    answer!(h, Call::Amend { reply, .. } => reply, Err(unknown_order()));
+    assert!(h.update().await.starts_with("amend refused 1"), "refused first");
+    // It filled meanwhile: the query finds that out.
+    answer!(h, Call::Query { id: q, reply } if q == id => reply, state(id, OrderStatus::Filled, "1"));
+    answer!(h, Call::Trades { reply, .. } => reply, Ok(vec![trade(id, 9, "1")]));
+    assert_eq!(h.update().await, "filled 1 1 @ 100 (9)");
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_amend_with_an_unknown_outcome_is_settled_by_the_terms_the_venue_shows() {
+    let mut h = Harness::start(false).await;
+    let id = accepted(&mut h, 1).await;
+    h.amend(id, "2", "99");
+    answer!(h, Call::Amend { reply, .. } => reply, Err(VenueError::unknown("timed out")));
+    let mut applied = state(id, OrderStatus::New, "0").unwrap();
+    (applied.qty, applied.price) = (testing::d("2"), testing::d("99"));
+    answer!(h, Call::Query { id: q, reply } if q == id => reply, Ok(applied));
+    assert_eq!(h.update().await, "amended 1 to 2 @ 99");
+
+    h.amend(id, "3", "98");
+    drop(h.call().await); // no answer: unknown
+    let mut old = state(id, OrderStatus::New, "0").unwrap();
+    (old.qty, old.price) = (testing::d("2"), testing::d("99"));
+    answer!(h, Call::Query { reply, .. } => reply, Ok(old));
+    assert_eq!(h.update().await, "amend refused 1 amend_not_applied");
+    assert_eq!(h.quiet_for(Duration::from_secs(30)).await, Ok(()), "never sent again");
+}
+
+#[tokio::test(start_paused = true)]
+async fn amends_the_order_manager_can_refuse_never_reach_the_venue() {
+    let mut h = Harness::start(false).await;
+    // Not acknowledged yet.
+    let id = h.place(1);
+    let Call::Place { reply, .. } = h.call().await else { panic!("a placement first") };
+    h.amend(id, "2", "99");
+    assert_eq!(h.update().await, "amend refused 1 amend_not_open");
+    drop(reply.send(ack(id)));
+    assert_eq!(h.update().await, "accepted 1 as v1");
+    // Off the symbol's filters (tick 0.01).
+    h.amend(id, "2", "99.001");
+    assert_eq!(h.update().await, "amend refused 1 filter");
+    // One at a time.
+    h.amend(id, "2", "99");
+    let Call::Amend { reply, .. } = h.call().await else { panic!("the amend") };
+    h.amend(id, "3", "99");
+    assert_eq!(h.update().await, "amend refused 1 amend_in_flight");
+    drop(reply.send(Ok(())));
+    assert_eq!(h.update().await, "amended 1 to 2 @ 99");
+    // Unknown to the manager.
+    h.amend(fake::oid(7), "1", "100");
+    assert_eq!(h.update().await, "amend refused 7 amend_not_open");
+    assert_eq!(h.quiet_for(Duration::from_secs(5)).await, Ok(()));
+}
