@@ -150,6 +150,8 @@ pub enum KeyType {
     Hmac,
     /// Ed25519 with a private key (PKCS#8 PEM).
     Ed25519,
+    /// RSASSA-PKCS1-v1_5 with SHA-256, with a private key (PKCS#8 or PKCS#1 PEM).
+    Rsa,
 }
 
 impl Credentials {

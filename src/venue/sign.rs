@@ -1,6 +1,7 @@
 //! API-key signers every connector shares: HMAC-SHA256 keyed once (each
-//! signature clones the keyed state; lowercase hex) and Ed25519 from a PKCS#8
-//! PEM key (base64), chosen by the venue's `key_type`; and RFC 3986
+//! signature clones the keyed state; lowercase hex), Ed25519 from a PKCS#8
+//! PEM key and RSA (PKCS#1 v1.5, SHA-256) from a PKCS#8 or PKCS#1 PEM key
+//! (both base64), chosen by the venue's `key_type`; and RFC 3986
 //! percent-encoding for signatures that go into a query or form body.
 
 use base64::Engine as _;
@@ -61,7 +62,11 @@ pub enum KeyError {
     Empty,
     #[error("the Ed25519 private key is not a valid PKCS#8 PEM key ({0})")]
     BadEd25519Key(String),
-    #[error("key_type = \"hmac\" but the secret is a PEM private key: set key_type = \"ed25519\" for an Ed25519 key")]
+    #[error("the RSA private key is not a valid PKCS#8 or PKCS#1 PEM key ({0})")]
+    BadRsaKey(String),
+    #[error("the secret is a PEM private key but neither an Ed25519 nor an RSA one ({0})")]
+    UnknownPem(String),
+    #[error("key_type = \"hmac\" but the secret is a PEM private key: set key_type = \"ed25519\" or \"rsa\"")]
     PemForHmac,
 }
 
@@ -71,6 +76,7 @@ pub enum Signer {
     /// HMAC-SHA256, keyed once; each signature clones the keyed state.
     Hmac(Hmac<Sha256>),
     Ed25519(Box<SigningKey>),
+    Rsa(std::sync::Arc<ring::signature::RsaKeyPair>),
 }
 
 impl std::fmt::Debug for Signer {
@@ -78,6 +84,7 @@ impl std::fmt::Debug for Signer {
         f.write_str(match self {
             Signer::Hmac(_) => "Signer::Hmac(***)",
             Signer::Ed25519(_) => "Signer::Ed25519(***)",
+            Signer::Rsa(_) => "Signer::Rsa(***)",
         })
     }
 }
@@ -92,22 +99,48 @@ impl Signer {
         Ok(Signer::Hmac(mac))
     }
 
-    /// An Ed25519 signer from a PKCS#8 PEM private key.
     /// The signer for a secret of `key_type`; without one, a PEM private key is
-    /// Ed25519 and anything else an HMAC secret.
+    /// Ed25519 or RSA (whichever it is) and anything else an HMAC secret.
     pub fn of(key_type: Option<crate::config::KeyType>, secret: &Secret) -> Result<Self, KeyError> {
         use crate::config::KeyType;
         let pem = secret.expose().trim_start().starts_with("-----BEGIN");
         match (key_type, pem) {
-            (Some(KeyType::Ed25519), _) | (None, true) => Self::ed25519_pem(secret),
+            (Some(KeyType::Ed25519), _) => Self::ed25519_pem(secret),
+            (Some(KeyType::Rsa), _) => Self::rsa_pem(secret),
+            (None, true) => Self::ed25519_pem(secret).or_else(|ed| {
+                Self::rsa_pem(secret).map_err(|rsa| KeyError::UnknownPem(format!("as Ed25519: {ed}; as RSA: {rsa}")))
+            }),
             (Some(KeyType::Hmac), true) => Err(KeyError::PemForHmac),
             (Some(KeyType::Hmac), false) | (None, false) => Self::hmac(secret),
         }
     }
 
+    /// An Ed25519 signer from a PKCS#8 PEM private key.
     pub fn ed25519_pem(pem: &Secret) -> Result<Self, KeyError> {
         let key = SigningKey::from_pkcs8_pem(pem.expose()).map_err(|e| KeyError::BadEd25519Key(e.to_string()))?;
         Ok(Signer::Ed25519(Box::new(key)))
+    }
+
+    /// An RSA signer from a PEM private key: PKCS#8 (`BEGIN PRIVATE KEY`) or
+    /// PKCS#1 (`BEGIN RSA PRIVATE KEY`), 2048 bits or more.
+    pub fn rsa_pem(pem: &Secret) -> Result<Self, KeyError> {
+        let bad = |e: &dyn std::fmt::Display| KeyError::BadRsaKey(e.to_string());
+        let text = pem.expose().trim();
+        let (label, body) = text
+            .strip_prefix("-----BEGIN ")
+            .and_then(|rest| rest.split_once("-----"))
+            .ok_or_else(|| bad(&"no PEM header"))?;
+        let end = format!("-----END {label}-----");
+        let body = body.trim().strip_suffix(end.as_str()).ok_or_else(|| bad(&format!("no \"{end}\" line")))?;
+        let base64: String = body.split_whitespace().collect();
+        let der = base64::engine::general_purpose::STANDARD.decode(base64).map_err(|e| bad(&e))?;
+        let key = match label {
+            "PRIVATE KEY" => ring::signature::RsaKeyPair::from_pkcs8(&der),
+            "RSA PRIVATE KEY" => ring::signature::RsaKeyPair::from_der(&der),
+            other => return Err(bad(&format!("a {other}, not a private key"))),
+        }
+        .map_err(|e| bad(&e))?;
+        Ok(Signer::Rsa(std::sync::Arc::new(key)))
     }
 
     /// Signs a REST payload; the result is ready to append as `signature=` (already percent-encoded).
@@ -119,15 +152,21 @@ impl Signer {
                 percent_encode_into(&mut out, &ed25519_base64(key, payload));
                 out
             }
+            Signer::Rsa(key) => {
+                let mut out = String::with_capacity(512);
+                percent_encode_into(&mut out, &rsa_base64(key, payload));
+                out
+            }
         }
     }
 
     /// Signs `payload`; the result goes into a header or JSON as is (hex for
-    /// HMAC, base64 for Ed25519).
+    /// HMAC, base64 for Ed25519 and RSA).
     pub fn sign(&self, payload: &[u8]) -> String {
         match self {
             Signer::Hmac(mac) => hmac_hex(mac, payload).as_str().to_owned(),
             Signer::Ed25519(key) => ed25519_base64(key, payload),
+            Signer::Rsa(key) => rsa_base64(key, payload),
         }
     }
 }
@@ -158,6 +197,14 @@ fn ed25519_base64(key: &SigningKey, payload: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(key.sign(payload).to_bytes())
 }
 
+/// RSASSA-PKCS1-v1_5 over SHA-256 (deterministic; the random source only blinds the private-key operation).
+fn rsa_base64(key: &ring::signature::RsaKeyPair, payload: &[u8]) -> String {
+    let mut signature = vec![0; key.public().modulus_len()];
+    key.sign(&ring::signature::RSA_PKCS1_SHA256, &ring::rand::SystemRandom::new(), payload, &mut signature)
+        .expect("signing with a valid RSA key into a buffer of its modulus length succeeds");
+    base64::engine::general_purpose::STANDARD.encode(signature)
+}
+
 /// Appends `value` percent-encoded: RFC 3986 unreserved characters
 /// (`A-Z a-z 0-9 - _ . ~`) as they are, every other UTF-8 byte as `%XX` (uppercase).
 pub fn percent_encode_into(out: &mut String, value: &str) {
@@ -170,5 +217,52 @@ pub fn percent_encode_into(out: &mut String, value: &str) {
             out.push(HEX[usize::from(b >> 4)] as char);
             out.push(HEX[usize::from(b & 0xF)] as char);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! RSA against OpenSSL: the test key (`tests/data/keys/`, made for these
+    //! tests with `openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048`,
+    //! and `openssl rsa -traditional` for its PKCS#1 form) and the signature
+    //! `openssl dgst -sha256 -sign` made of Bybit's documented GET string to
+    //! sign. PKCS#1 v1.5 is deterministic: the same key and bytes give the same signature.
+    use super::*;
+
+    const PKCS8: &str = include_str!("../../tests/data/keys/rsa-test-pkcs8.pem");
+    const PKCS1: &str = include_str!("../../tests/data/keys/rsa-test-pkcs1.pem");
+    const PAYLOAD: &str = "1658384314791XXXXXXXXXX5000category=option&symbol=BTC-29JUL22-25000-C";
+    const OPENSSL: &str = "JHaASeIy9nBTMBGSQ0xo0uI0h5//6vLkOWmdIf/VoVtyh9HbJPrL4SXuYag4RNfAPliYgDFAv6nYIWP+JHiZKiURe8oT5rktJ4OTJe0Oe2pOo9w6uOs73v9Q8i/p0IrpFNEJK6/xYe1xOR+Nw2uxCQkRJFVQkxQMucQjBV5ImCL0lvRaoAOmQGvuIVxrIxPe6HrYJz12jvH+9SGtFMRNH6MLrD0voXjmEBF22grPcQO1FqgspGH8jpaA9Kz294VtFFP3eLmCepVvoxs0LXy/J0MjJIVPQlulTEziLMREkHqqTib7qmYtC5dz0/BLzHSH/BfYXLpSH9MFo2M3E7x1FQ==";
+
+    #[test]
+    fn rsa_signs_as_openssl_does_from_either_pem_form() {
+        for pem in [PKCS8, PKCS1] {
+            let signer = Signer::of(Some(crate::config::KeyType::Rsa), &Secret::new(pem)).unwrap();
+            assert_eq!(signer.sign(PAYLOAD.as_bytes()), OPENSSL);
+            assert_eq!(format!("{signer:?}"), "Signer::Rsa(***)");
+        }
+        // In a query (Binance's RSA keys) the base64 is percent-encoded.
+        let signer = Signer::rsa_pem(&Secret::new(PKCS8)).unwrap();
+        let mut encoded = String::new();
+        percent_encode_into(&mut encoded, OPENSSL);
+        assert_eq!(signer.sign_rest(PAYLOAD.as_bytes()), encoded);
+        assert!(encoded.contains("%2B") && encoded.contains("%2F") && encoded.ends_with("%3D%3D"));
+    }
+
+    #[test]
+    fn a_pem_key_without_a_key_type_is_whichever_it_is_and_a_bad_one_says_why() {
+        let rsa = Signer::of(None, &Secret::new(PKCS8)).unwrap();
+        assert!(matches!(rsa, Signer::Rsa(_)));
+        let truncated = PKCS8.replace("-----END PRIVATE KEY-----", "");
+        let e = Signer::of(Some(crate::config::KeyType::Rsa), &Secret::new(&truncated)).unwrap_err().to_string();
+        assert!(e.contains("-----END PRIVATE KEY-----"), "{e}");
+        let garbled = PKCS8.replacen("MII", "MIJ", 1);
+        let e = Signer::of(None, &Secret::new(&garbled)).unwrap_err().to_string();
+        assert!(e.contains("neither an Ed25519 nor an RSA"), "{e}");
+        let e = Signer::of(Some(crate::config::KeyType::Hmac), &Secret::new(PKCS8)).unwrap_err().to_string();
+        assert!(e.contains("\"rsa\""), "{e}");
+        // Nothing of the key in any error.
+        let body_line = PKCS8.lines().nth(1).unwrap();
+        assert!(!e.contains(body_line));
     }
 }

@@ -185,9 +185,9 @@ fn cases() -> Vec<Case> {
         ),
         (
             "an unknown key type",
-            "[[venues]]\nname = \"b\"\nkind = \"binance\"\n[venues.credentials]\nkey_type = \"rsa\"".into(),
+            "[[venues]]\nname = \"b\"\nkind = \"binance\"\n[venues.credentials]\nkey_type = \"dsa\"".into(),
             vec![],
-            &["venues[0]: unknown variant `rsa`, expected `hmac` or `ed25519`"],
+            &["venues[0]: unknown variant `dsa`, expected one of `hmac`, `ed25519`, `rsa`"],
         ),
         (
             "bad decimal",

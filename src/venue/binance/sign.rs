@@ -54,7 +54,7 @@ impl Query {
                 hex = hmac_hex(mac, self.buf.as_bytes());
                 hex.as_str()
             }
-            Signer::Ed25519(_) => {
+            Signer::Ed25519(_) | Signer::Rsa(_) => {
                 encoded = signer.sign_rest(self.buf.as_bytes());
                 encoded.as_str()
             }
