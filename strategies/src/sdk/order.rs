@@ -28,6 +28,11 @@ pub enum OrderKind {
     PostOnly {
         price: Price,
     },
+    /// At the best prices the book offers now. It may end partly filled, the
+    /// rest expired: venues that run a market order as a limit IOC within a
+    /// price band around the best price (Bybit spot) fill only what the
+    /// band holds, so a strategy that needs the whole quantity watches for
+    /// the order's end and sends the rest again.
     Market,
 }
 
