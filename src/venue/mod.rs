@@ -16,6 +16,7 @@ pub mod bybit;
 pub mod credentials;
 pub mod feed;
 pub mod market;
+pub mod okx;
 pub mod private;
 pub mod probe;
 pub mod rest;

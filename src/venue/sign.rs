@@ -90,6 +90,20 @@ impl std::fmt::Debug for Signer {
 }
 
 impl Signer {
+    /// Signs `payload` with the signature in base64 whatever the key (OKX's
+    /// form: base64 of the HMAC's bytes, where [`Self::sign`] gives hex).
+    pub fn sign_base64(&self, payload: &[u8]) -> String {
+        match self {
+            Signer::Hmac(mac) => {
+                let mut mac = mac.clone();
+                mac.update(payload);
+                base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+            }
+            Signer::Ed25519(key) => ed25519_base64(key, payload),
+            Signer::Rsa(key) => rsa_base64(key, payload),
+        }
+    }
+
     /// An HMAC-SHA256 signer keyed with the API secret's ASCII bytes.
     pub fn hmac(secret: &Secret) -> Result<Self, KeyError> {
         if secret.expose().is_empty() {
