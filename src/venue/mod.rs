@@ -24,6 +24,7 @@ pub mod sign;
 pub mod sim;
 pub mod startup;
 pub mod uptime;
+pub mod wire;
 pub mod ws;
 
 use std::path::PathBuf;

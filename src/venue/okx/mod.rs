@@ -6,3 +6,4 @@ pub mod error;
 pub mod limits;
 pub mod market;
 pub mod sign;
+pub mod types;

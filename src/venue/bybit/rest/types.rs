@@ -6,7 +6,7 @@
 //! market order's price, a new order's average price): those read as zero.
 
 use rust_decimal::Decimal;
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use tradewind_strategies::sdk::{
     Asset, Balance, InstrumentSpec, Liquidity, OrderKind, Price, Side, Symbol, TimeInForce, Timestamp, TradeId,
     VenueOrderId,
@@ -14,24 +14,7 @@ use tradewind_strategies::sdk::{
 
 use crate::execution::report::{OrderStatus, VenueTrade};
 use crate::execution::venue::{AccountState, OrderState};
-
-/// A decimal string, `""` (or absent) read as zero.
-pub fn decimal<'de, D: Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> {
-    let text = Option::<String>::deserialize(d)?.unwrap_or_default();
-    if text.is_empty() {
-        return Ok(Decimal::ZERO);
-    }
-    text.parse().map_err(|_| serde::de::Error::custom(format!("not a decimal: {text:?}")))
-}
-
-/// A millisecond timestamp written as a string (`"1672364262444"`), `""` read as none.
-fn millis<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
-    let text = Option::<String>::deserialize(d)?.unwrap_or_default();
-    if text.is_empty() {
-        return Ok(None);
-    }
-    text.parse().map(Some).map_err(|_| serde::de::Error::custom(format!("not a timestamp: {text:?}")))
-}
+pub use crate::venue::wire::{decimal, millis};
 
 /// A page of a list answer.
 #[derive(Debug, Deserialize)]
