@@ -91,6 +91,8 @@ impl Http {
     /// A client for `base` (e.g. `https://api.binance.com`). `timeout` bounds
     /// each request; past it the outcome of an order is unknown.
     pub fn new(base: &str, timeout: Duration, limiter: Arc<RateLimiter>) -> Result<Self, VenueError> {
+        // The one TLS provider (ring), before any client is built.
+        crate::venue::install_tls_provider();
         let client = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(Duration::from_secs(5))
