@@ -1,9 +1,12 @@
 //! The OKX v5 spot connector, under way: request signing (REST and the
-//! WebSocket login), errors classified, the rate-limit table and the public
-//! market dialect. Order entry, the private stream and the start come next.
+//! WebSocket login), errors classified, the rate-limit table, the public
+//! market dialects, the answer rows and the private stream's messages in
+//! the order manager's terms. The REST client, order entry and the start
+//! (and the simulator's OKX dialect) come next.
 
 pub mod error;
 pub mod limits;
 pub mod market;
+pub mod private;
 pub mod sign;
 pub mod types;
