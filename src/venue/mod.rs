@@ -21,6 +21,7 @@ pub mod private;
 pub mod probe;
 pub mod rest;
 pub mod sign;
+pub mod signed_rest;
 pub mod sim;
 pub mod startup;
 pub mod uptime;
