@@ -242,21 +242,21 @@ impl<P: Protocol> SignedRest<P> {
         let limiter = self.http.limiter();
         let answer = self.http.send(prepared, |headers| self.protocol.observe(limiter, endpoint, headers)).await?;
         let envelope = match self.protocol.envelope(&answer.body) {
-            Some(e) if answer.is_success() => e,
-            Some(e) => return Err(self.protocol.refused(&self.http, &answer, Some(e.code), &e.message, endpoint)),
+            Some(e) if answer.is_success() && e.code == 0 => e,
+            // A refusal in the envelope, whatever the status (Bybit's come with 200, OKX's often with 4xx).
+            Some(e) => {
+                let error = self.protocol.refused(&self.http, &answer, Some(e.code), &e.message, endpoint);
+                if error.is_clock_skew() {
+                    let _ = Box::pin(self.sync_clock()).await;
+                }
+                return Err(error);
+            }
             None if answer.is_success() => {
                 let message = format!("unexpected response body: {}", excerpt(&answer.body));
                 return Err(if mutating { VenueError::unknown(message) } else { VenueError::not_sent(message) });
             }
             None => return Err(self.protocol.refused(&self.http, &answer, None, &excerpt(&answer.body), endpoint)),
         };
-        if envelope.code != 0 {
-            let error = self.protocol.refused(&self.http, &answer, Some(envelope.code), &envelope.message, endpoint);
-            if error.is_clock_skew() {
-                let _ = Box::pin(self.sync_clock()).await;
-            }
-            return Err(error);
-        }
         let raw = envelope.result.as_deref().map_or("null", RawValue::get);
         let result = serde_json::from_str(raw).map_err(|e| {
             let message = format!("unexpected result: {e}");

@@ -2,7 +2,7 @@
 //! per user and endpoint for trading (place, cancel and amend 60 each; batch
 //! orders 300 orders; open orders and order details 60; order history 40;
 //! fills 60; balance 10) and per IP for public reads (instruments 20, books
-//! 40, tickers 20). A refusal is 50011 (HTTP 429); OKX sends no headers to
+//! 40, tickers 20, time 10). A refusal is 50011 (HTTP 429); OKX sends no headers to
 //! count by, so the table is the only count.
 
 use std::time::Duration;
@@ -34,6 +34,8 @@ pub enum Endpoint {
     Books,
     /// `market/ticker(s)`.
     Tickers,
+    /// `public/time`.
+    Time,
 }
 
 impl Endpoint {
@@ -50,7 +52,7 @@ impl Endpoint {
             Endpoint::OpenOrders | Endpoint::Order | Endpoint::History | Endpoint::Fills | Endpoint::Balance => {
                 Priority::Query
             }
-            Endpoint::Instruments | Endpoint::Books | Endpoint::Tickers => Priority::Bulk,
+            Endpoint::Instruments | Endpoint::Books | Endpoint::Tickers | Endpoint::Time => Priority::Bulk,
         }
     }
 }
@@ -71,6 +73,7 @@ pub fn budgets() -> Vec<Budget> {
         Budget::new("instruments_2s", two, 20),
         Budget::new("books_2s", two, 40),
         Budget::new("tickers_2s", two, 20),
+        Budget::new("time_2s", two, 10),
     ]
 }
 
@@ -88,7 +91,7 @@ mod tests {
     #[test]
     fn the_table_names_every_endpoint_in_order() {
         let names: Vec<&str> = budgets().iter().map(|b| b.name).collect();
-        assert_eq!(names.len(), Endpoint::Tickers as usize + 1);
+        assert_eq!(names.len(), Endpoint::Time as usize + 1);
         assert_eq!(names[Endpoint::Amend.budget()], "amend_order_2s");
         assert_eq!(names[Endpoint::Balance.budget()], "balance_2s");
     }

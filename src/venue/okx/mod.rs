@@ -8,5 +8,6 @@ pub mod error;
 pub mod limits;
 pub mod market;
 pub mod private;
+pub mod rest;
 pub mod sign;
 pub mod types;
