@@ -112,6 +112,9 @@ pub struct OrderRow {
 #[serde(rename_all = "camelCase")]
 pub struct Fill {
     pub inst_id: String,
+    /// Where the next page starts (`after`).
+    #[serde(default)]
+    pub bill_id: String,
     pub trade_id: TradeId,
     pub ord_id: VenueOrderId,
     #[serde(default)]
