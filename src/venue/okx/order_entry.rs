@@ -14,7 +14,7 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::time::Instant;
-use tradewind_strategies::sdk::{ClientOrderId, NewOrder, OrderKind, Symbol, VenueOrderId};
+use tradewind_strategies::sdk::{ClientOrderId, NewOrder, Symbol, VenueOrderId};
 
 use super::error::{ErrorKind, Outcome, VenueError};
 use super::limits::Endpoint;
@@ -231,7 +231,7 @@ impl OrderEntry for RestClient {
 #[cfg(test)]
 mod tests {
     use tradewind_strategies::sdk::testing::{d, symbol, venue};
-    use tradewind_strategies::sdk::{Price, Qty, Side, TimeInForce};
+    use tradewind_strategies::sdk::{OrderKind, Price, Qty, Side, TimeInForce};
 
     use super::*;
 
