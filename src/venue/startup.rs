@@ -4,9 +4,33 @@
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
-use tradewind_strategies::sdk::VenueId;
+use tradewind_strategies::sdk::{InstrumentSpec, Symbol, VenueId};
 
 use crate::execution::error::{Outcome, VenueError};
+
+/// A venue's spot instruments as the start reads them: the trading rules of
+/// each (symbols this build cannot hold left out), and those not trading.
+#[derive(Debug, Default)]
+pub struct Instruments {
+    pub specs: Vec<InstrumentSpec>,
+    pub halted: Vec<Symbol>,
+}
+
+impl Instruments {
+    /// From each instrument's rules (`None`: a name this build cannot hold)
+    /// and whether it trades.
+    pub fn from_rows(rows: impl IntoIterator<Item = (Option<InstrumentSpec>, bool)>) -> Self {
+        let mut out = Self::default();
+        for (spec, trading) in rows {
+            let Some(spec) = spec else { continue };
+            if !trading {
+                out.halted.push(spec.symbol);
+            }
+            out.specs.push(spec);
+        }
+        out
+    }
+}
 
 /// Tries of one read at the start before the start fails.
 const STARTUP_TRIES: u32 = 6;

@@ -4,18 +4,14 @@
 
 use rust_decimal::Decimal;
 use serde::Deserialize;
-use tradewind_strategies::sdk::{InstrumentSpec, Symbol};
+use tradewind_strategies::sdk::Symbol;
 
 use super::error::VenueError;
 use super::limits::Endpoint;
 use super::rest::types::{Instrument, Page, decimal};
 use super::rest::{Call, RestClient};
 
-/// The spot instruments: the trading rules of each, and those not trading.
-pub struct Instruments {
-    pub specs: Vec<InstrumentSpec>,
-    pub halted: Vec<Symbol>,
-}
+pub use crate::venue::startup::Instruments;
 
 /// `user/query-api`: what the key may do.
 #[derive(Debug, Deserialize)]
@@ -62,15 +58,7 @@ impl RestClient {
     pub async fn instruments(&self) -> Result<Instruments, VenueError> {
         let call = Call::get("/v5/market/instruments-info", Endpoint::Public, "category=spot&limit=1000".into(), false);
         let page: Page<Instrument> = self.call(call).await?;
-        let mut out = Instruments { specs: Vec::new(), halted: Vec::new() };
-        // Symbols this build cannot represent are skipped, not fatal.
-        for (instrument, spec) in page.list.iter().filter_map(|i| Some((i, i.spec()?))) {
-            if !instrument.is_trading() {
-                out.halted.push(spec.symbol);
-            }
-            out.specs.push(spec);
-        }
-        Ok(out)
+        Ok(Instruments::from_rows(page.list.iter().map(|i| (i.spec(), i.is_trading()))))
     }
 
     /// `user/query-api`: the key's rights and the account's id.

@@ -11,6 +11,7 @@ pub mod limits;
 pub mod market;
 pub mod order_entry;
 pub mod private;
+pub mod reads;
 pub mod rest;
 pub mod sign;
 pub mod types;

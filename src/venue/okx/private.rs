@@ -7,13 +7,54 @@
 //! `orders` is confirmed (the balances are read again after every
 //! subscription anyway).
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use serde::Deserialize;
 use serde_json::value::RawValue;
+use tradewind_strategies::sdk::VenueId;
 
+use super::rest::RestClient;
+use super::sign::{self, OkxKey};
 use super::types::{Account, OrderRow, account_state, status};
 use crate::execution::report::OrderStatus;
 use crate::execution::venue::{AccountEvent, OrderReport, ReportEvent};
-use crate::venue::private::PrivateFrame;
+use crate::venue::private::{PrivateDialect, PrivateFrame};
+
+/// The private stream of one OKX venue.
+pub struct PrivateStream {
+    pub venue: VenueId,
+    /// `wss://ws.okx.com:8443/ws/v5/private` (or the demo's, a region's, the simulator's).
+    pub url: String,
+    pub key: OkxKey,
+    /// The venue's clock (a login carries the venue's time).
+    pub rest: Arc<RestClient>,
+}
+
+impl PrivateDialect for PrivateStream {
+    fn url(&self) -> String {
+        self.url.clone()
+    }
+
+    fn hello(&self, _attempt: u64) -> Vec<String> {
+        vec![sign::login(&self.key, self.rest.http().server_now_ms().div_euclid(1_000))]
+    }
+
+    /// OKX's replies carry no request id: a reply is taken as the latest greeting's.
+    fn parse(&self, text: &str, _attempt: u64) -> Result<PrivateFrame, String> {
+        parse(text)
+    }
+
+    fn ping(&self) -> Option<(Duration, &'static str)> {
+        Some((Duration::from_secs(20), "ping"))
+    }
+
+    async fn resync_clock(&self) {
+        if let Err(e) = self.rest.sync_clock().await {
+            tracing::warn!(venue = %self.venue, error = %e, "cannot read the venue's clock");
+        }
+    }
+}
 
 /// The subscription sent once the login is accepted.
 pub fn subscribe() -> String {
@@ -138,6 +179,27 @@ mod tests {
         let orders = r#"{"event":"subscribe","arg":{"channel":"orders","instType":"SPOT"},"connId":"a4d3ae55"}"#;
         assert!(matches!(parse(orders).unwrap(), PrivateFrame::Subscribed));
         assert!(matches!(parse("pong").unwrap(), PrivateFrame::Ignored));
+    }
+
+    #[test]
+    fn the_login_is_signed_at_the_venues_clock_in_seconds() {
+        use crate::secret::Secret;
+        let limiter = Arc::new(crate::execution::rate_limit::RateLimiter::new(super::super::limits::budgets()));
+        let rest = RestClient::new("http://127.0.0.1:9", None, true, Duration::from_secs(1), limiter).unwrap();
+        // The venue's clock runs 10 minutes ahead of ours.
+        let now = crate::clock::now_ms();
+        rest.http().set_clock(now, now + 600_000, now);
+        let key = OkxKey {
+            api_key: Secret::new("k"),
+            signer: crate::venue::sign::Signer::hmac(&Secret::new("s")).unwrap(),
+            passphrase: Secret::new("p"),
+        };
+        let stream =
+            PrivateStream { venue: VenueId::new("okx").unwrap(), url: "ws://x".into(), key, rest: Arc::new(rest) };
+        let login: serde_json::Value = serde_json::from_str(&stream.hello(1)[0]).unwrap();
+        let ts: i64 = login["args"][0]["timestamp"].as_str().unwrap().parse().unwrap();
+        assert!((ts - (now + 600_000) / 1_000).abs() <= 2, "{ts}");
+        assert_eq!(stream.ping(), Some((Duration::from_secs(20), "ping")));
     }
 
     #[test]
