@@ -217,3 +217,25 @@ pub trait OrderEntry: Send + Sync + 'static {
     /// Sends a prepared placement or replacement and reads its ack.
     fn complete(&self, prepared: Self::Prepared) -> impl Future<Output = Result<Ack, VenueError>> + Send;
 }
+
+/// A replace on a venue that has no single request for it: `cancel` is
+/// cancelled, and the replacement placed (`place`, not polled before) only
+/// once the venue shows the old order closed: placing earlier could fill
+/// both. A cancel refused because the venue no longer has the order makes
+/// the replace `ErrorKind::ReplacedOrderGone` (nothing was placed).
+pub async fn cancel_then_place<V: OrderEntry>(
+    venue: &V,
+    symbol: Symbol,
+    cancel: ClientOrderId,
+    place: impl Future<Output = Result<Ack, VenueError>>,
+) -> Result<Ack, VenueError> {
+    use super::error::{ErrorKind, Outcome};
+    let old = venue.cancel(symbol, cancel).await.map_err(|e| match e.kind {
+        ErrorKind::UnknownOrder => VenueError::new(Outcome::Rejected, ErrorKind::ReplacedOrderGone, e.to_string()),
+        _ => e,
+    })?;
+    if old.status.is_open() {
+        return Err(VenueError::not_sent(format!("{cancel} is still open after its cancel; nothing placed")));
+    }
+    place.await
+}

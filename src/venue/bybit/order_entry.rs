@@ -23,7 +23,7 @@ use super::limits::Endpoint;
 use super::rest::types::{Execution, OrderAck, OrderRow, Page, Wallet, account_state, side_word};
 use super::rest::{Call, RestClient, Signed};
 use crate::execution::report::VenueTrade;
-use crate::execution::venue::{AccountState, Ack, OrderEntry, OrderState};
+use crate::execution::venue::{AccountState, Ack, OrderEntry, OrderState, cancel_then_place};
 
 const CREATE: &str = "/v5/order/create";
 const CANCEL: &str = "/v5/order/cancel";
@@ -173,17 +173,11 @@ impl OrderEntry for RestClient {
         order: NewOrder,
         origin: Option<std::time::Instant>,
     ) -> Result<Ack, VenueError> {
-        let gone = |e: VenueError| VenueError::new(Outcome::Rejected, ErrorKind::ReplacedOrderGone, e.to_string());
-        let old = OrderEntry::cancel(self, order.symbol, cancel).await.map_err(|e| match e.kind {
-            ErrorKind::UnknownOrder => gone(e),
-            _ => e,
-        })?;
-        if old.status.is_open() {
-            // Not closed yet: placing now could fill both.
-            return Err(VenueError::not_sent(format!("{cancel} is still open after its cancel; nothing placed")));
-        }
-        let ack: OrderAck = self.call(self.create_call(&id, &order, origin)).await?;
-        Ok(Ack { venue_order_id: ack.order_id })
+        let place = async {
+            let ack: OrderAck = self.call(self.create_call(&id, &order, origin)).await?;
+            Ok(Ack { venue_order_id: ack.order_id })
+        };
+        cancel_then_place(self, order.symbol, cancel, place).await
     }
 
     async fn amend(&self, id: ClientOrderId, order: NewOrder) -> Result<(), VenueError> {

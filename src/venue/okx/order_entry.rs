@@ -21,7 +21,7 @@ use super::limits::Endpoint;
 use super::rest::{Call, RestClient, Signed};
 use super::types::{Account, Fill, OrderRow, account_state, ord_type, side_word};
 use crate::execution::report::VenueTrade;
-use crate::execution::venue::{AccountState, Ack, OrderEntry, OrderState};
+use crate::execution::venue::{AccountState, Ack, OrderEntry, OrderState, cancel_then_place};
 
 const ORDER: &str = "/api/v5/trade/order";
 const CANCEL: &str = "/api/v5/trade/cancel-order";
@@ -154,17 +154,11 @@ impl OrderEntry for RestClient {
         order: NewOrder,
         origin: Option<std::time::Instant>,
     ) -> Result<Ack, VenueError> {
-        let gone = |e: VenueError| VenueError::new(Outcome::Rejected, ErrorKind::ReplacedOrderGone, e.to_string());
-        let old = OrderEntry::cancel(self, order.symbol, cancel).await.map_err(|e| match e.kind {
-            ErrorKind::UnknownOrder => gone(e),
-            _ => e,
-        })?;
-        if old.status.is_open() {
-            // Not closed yet: placing now could fill both.
-            return Err(VenueError::not_sent(format!("{cancel} is still open after its cancel; nothing placed")));
-        }
-        let ack = single::<OrderAck>(self.call(self.order_call(&id, &order, origin)).await?, "order")?;
-        Ok(Ack { venue_order_id: ack.ord_id })
+        let place = async {
+            let ack = single::<OrderAck>(self.call(self.order_call(&id, &order, origin)).await?, "order")?;
+            Ok(Ack { venue_order_id: ack.ord_id })
+        };
+        cancel_then_place(self, order.symbol, cancel, place).await
     }
 
     async fn amend(&self, id: ClientOrderId, order: NewOrder) -> Result<(), VenueError> {
