@@ -205,14 +205,19 @@ pub trait OrderEntry: Send + Sync + 'static {
         origin: Option<std::time::Instant>,
     ) -> Option<Result<Self::Prepared, VenueError>>;
 
-    /// [`Self::prepare_place_now`] for a replacement of `cancel`.
+    /// [`Self::prepare_place_now`] for a replacement of `cancel`. By default
+    /// none: a venue whose replace takes two requests replaces through the
+    /// order manager's queue.
     fn prepare_replace_now(
         &self,
         cancel: ClientOrderId,
         id: ClientOrderId,
         order: &NewOrder,
         origin: Option<std::time::Instant>,
-    ) -> Option<Result<Self::Prepared, VenueError>>;
+    ) -> Option<Result<Self::Prepared, VenueError>> {
+        let _ = (cancel, id, order, origin);
+        None
+    }
 
     /// Sends a prepared placement or replacement and reads its ack.
     fn complete(&self, prepared: Self::Prepared) -> impl Future<Output = Result<Ack, VenueError>> + Send;

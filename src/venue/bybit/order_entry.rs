@@ -225,17 +225,6 @@ impl OrderEntry for RestClient {
         self.prepare_now(&self.create_call(&id, order, origin))
     }
 
-    /// A replace takes two requests: it goes through the order manager's queue.
-    fn prepare_replace_now(
-        &self,
-        _cancel: ClientOrderId,
-        _id: ClientOrderId,
-        _order: &NewOrder,
-        _origin: Option<std::time::Instant>,
-    ) -> Option<Result<Signed, VenueError>> {
-        None
-    }
-
     async fn complete(&self, prepared: Signed) -> Result<Ack, VenueError> {
         let (ack, _): (OrderAck, _) = self.send(prepared).await?;
         Ok(Ack { venue_order_id: ack.order_id })

@@ -99,12 +99,18 @@ pub trait Dialect: Send + Sync + 'static {
     /// Reads one text frame.
     fn parse(&self, venue: VenueId, text: &str) -> Result<StreamEvent, String>;
 
-    /// The book of `symbol` from REST ([`BookSync::Rest`]).
-    fn depth(&self, symbol: Symbol) -> impl Future<Output = Result<Depth, String>> + Send;
+    /// The book of `symbol` from REST ([`BookSync::Rest`]; a venue that
+    /// sends its books in the stream has none to give).
+    fn depth(&self, symbol: Symbol) -> impl Future<Output = Result<Depth, String>> + Send {
+        std::future::ready(Err(format!("{symbol}: this venue sends its books in the stream")))
+    }
 
-    /// The best bid and ask of `symbols` over REST; empty where the venue
-    /// has no such read (the first streamed quote is then the first price).
-    fn tops(&self, symbols: Vec<Symbol>) -> impl Future<Output = Result<Vec<Quote>, String>> + Send;
+    /// The best bid and ask of `symbols` over REST; by default none (the
+    /// first streamed quote is then the first price).
+    fn tops(&self, symbols: Vec<Symbol>) -> impl Future<Output = Result<Vec<Quote>, String>> + Send {
+        let _ = symbols;
+        std::future::ready(Ok(Vec::new()))
+    }
 }
 
 /// Settings of the market connections.

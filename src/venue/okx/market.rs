@@ -159,15 +159,6 @@ impl Dialect for Okx {
     fn parse(&self, venue: VenueId, text: &str) -> Result<StreamEvent, String> {
         parse(venue, text).map_err(|e| e.to_string())
     }
-
-    async fn depth(&self, symbol: Symbol) -> Result<Depth, String> {
-        Err(format!("{symbol}: OKX sends its books in the stream"))
-    }
-
-    /// The first `bbo-tbt` message gives the price.
-    async fn tops(&self, _: Vec<Symbol>) -> Result<Vec<Quote>, String> {
-        Ok(Vec::new())
-    }
 }
 
 #[derive(Deserialize)]
