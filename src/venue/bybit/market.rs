@@ -10,8 +10,7 @@ use std::time::Duration;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use tradewind_strategies::sdk::{
-    BookDelta, Kline, KlineInterval, Level, MarketEvent, Price, Qty, Quote, Side, Symbol, Timestamp, Trade, TradeId,
-    VenueId,
+    BookDelta, Kline, KlineInterval, Level, MarketEvent, Price, Qty, Quote, Side, Timestamp, Trade, TradeId, VenueId,
 };
 
 use crate::venue::book::Depth;
@@ -157,28 +156,8 @@ struct RawKline<'a> {
     confirm: bool,
 }
 
-/// Why a frame did not read.
-#[derive(Debug, thiserror::Error)]
-pub enum ParseError {
-    #[error("malformed JSON: {0}")]
-    Json(#[from] serde_json::Error),
-    #[error("{0}")]
-    Bad(String),
-    #[error("the venue refused {op}: {message}")]
-    Refused { op: String, message: String },
-}
-
-fn bad(what: impl Into<String>) -> ParseError {
-    ParseError::Bad(what.into())
-}
-
-fn dec(s: &str, field: &str) -> Result<Decimal, ParseError> {
-    s.parse().map_err(|_| bad(format!("{field}: not a decimal: {s:?}")))
-}
-
-fn symbol(s: &str) -> Result<Symbol, ParseError> {
-    Symbol::new(s).map_err(|e| bad(format!("symbol {s:?}: {e}")))
-}
+pub use crate::venue::wire::FrameError as ParseError;
+use crate::venue::wire::{bad, dec, symbol};
 
 fn levels(raw: &[[&str; 2]]) -> Result<Vec<Level>, ParseError> {
     raw.iter().map(|[p, q]| Ok(Level { price: Price::new(dec(p, "price")?), qty: Qty::new(dec(q, "size")?) })).collect()
@@ -193,10 +172,11 @@ pub fn parse(venue: VenueId, text: &str) -> Result<StreamEvent, ParseError> {
     let frame: Frame<'_> = serde_json::from_str(text)?;
     let Some(topic) = frame.topic else {
         return match frame.success {
-            Some(false) => Err(ParseError::Refused {
-                op: frame.op.unwrap_or("a request").to_owned(),
-                message: frame.ret_msg.unwrap_or_default(),
-            }),
+            Some(false) => Err(ParseError::Refused(format!(
+                "{}: {}",
+                frame.op.unwrap_or("a request"),
+                frame.ret_msg.unwrap_or_default()
+            ))),
             // Replies to subscribe and ping (`"op":"pong"` on some servers).
             _ if frame.success.is_some() || frame.op.is_some() => Ok(StreamEvent::ControlReply),
             _ => Ok(StreamEvent::Ignored),
@@ -295,6 +275,7 @@ pub fn parse(venue: VenueId, text: &str) -> Result<StreamEvent, ParseError> {
 mod tests {
     //! The documented payloads (reference D6), pinned.
     use super::*;
+    use tradewind_strategies::sdk::Symbol;
 
     fn venue() -> VenueId {
         VenueId::new("bybit").unwrap()

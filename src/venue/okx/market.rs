@@ -212,31 +212,11 @@ struct RawTrade<'a> {
     ts: &'a str,
 }
 
-/// Why a frame did not read.
-#[derive(Debug, thiserror::Error)]
-pub enum ParseError {
-    #[error("malformed JSON: {0}")]
-    Json(#[from] serde_json::Error),
-    #[error("{0}")]
-    Bad(String),
-    #[error("the venue refused a request: {code} {message}")]
-    Refused { code: String, message: String },
-}
-
-fn bad(what: impl Into<String>) -> ParseError {
-    ParseError::Bad(what.into())
-}
-
-fn dec(s: &str, field: &str) -> Result<Decimal, ParseError> {
-    s.parse().map_err(|_| bad(format!("{field}: not a decimal: {s:?}")))
-}
+pub use crate::venue::wire::FrameError as ParseError;
+use crate::venue::wire::{bad, dec, symbol};
 
 fn millis(s: &str, field: &str) -> Result<i64, ParseError> {
     s.parse().map_err(|_| bad(format!("{field}: not a time in ms: {s:?}")))
-}
-
-fn symbol(s: &str) -> Result<Symbol, ParseError> {
-    Symbol::new(s).map_err(|e| bad(format!("instrument {s:?}: {e}")))
 }
 
 fn seq(id: i64) -> Result<u64, ParseError> {
@@ -298,10 +278,11 @@ pub fn parse(venue: VenueId, text: &str) -> Result<StreamEvent, ParseError> {
     let frame: Frame<'_> = serde_json::from_str(text)?;
     if let Some(event) = frame.event {
         return match event {
-            "error" => Err(ParseError::Refused {
-                code: frame.code.unwrap_or_default(),
-                message: frame.msg.unwrap_or_default(),
-            }),
+            "error" => Err(ParseError::Refused(format!(
+                "a request: {} {}",
+                frame.code.unwrap_or_default(),
+                frame.msg.unwrap_or_default()
+            ))),
             "subscribe" | "unsubscribe" | "channel-conn-count" => Ok(StreamEvent::ControlReply),
             // `notice`: the connection is about to be closed for an upgrade (64008).
             "notice" => Ok(StreamEvent::ServerShutdown),
