@@ -29,6 +29,24 @@ use super::report::{OrderStatus, VenueTrade};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Ack {
     pub venue_order_id: VenueOrderId,
+    /// For a replacement: how the order it replaced ended, when the venue's
+    /// answer says (`None`: the order manager asks).
+    pub replaced: Option<Closed>,
+}
+
+impl Ack {
+    /// A new order's ack.
+    pub fn placed(venue_order_id: VenueOrderId) -> Self {
+        Self { venue_order_id, replaced: None }
+    }
+}
+
+/// How a replaced order ended: its status and what had filled of it, which
+/// may be more than its reports said so far (a fill just before the cancel).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Closed {
+    pub status: OrderStatus,
+    pub executed_qty: Decimal,
 }
 
 /// One order as the venue describes it: a query's answer, a cancel's, a row of the open orders.
@@ -242,5 +260,6 @@ pub async fn cancel_then_place<V: OrderEntry>(
     if old.status.is_open() {
         return Err(VenueError::not_sent(format!("{cancel} is still open after its cancel; nothing placed")));
     }
-    place.await
+    let ack = place.await?;
+    Ok(Ack { replaced: Some(Closed { status: old.status, executed_qty: old.executed_qty }), ..ack })
 }

@@ -175,7 +175,7 @@ impl OrderEntry for TestVenue {
                 cum_qty: Decimal::ZERO,
             };
             book.orders.insert(id.to_string(), resting);
-            (Ack { venue_order_id }, report, book.stream.clone())
+            (Ack::placed(venue_order_id), report, book.stream.clone())
         };
         if let Some(stream) = stream {
             let _ = stream.send(AccountEvent::Order(Box::new(report))).await;

@@ -13,11 +13,11 @@
 
 use std::time::Duration;
 
-use tradewind_strategies::sdk::{ClientOrderId, OrderUpdate};
+use tradewind_strategies::sdk::ClientOrderId;
 
 use super::{Done, Exec};
 use crate::execution::error::{Outcome, VenueError};
-use crate::execution::venue::{Ack, OrderEntry};
+use crate::execution::venue::{Ack, Closed, OrderEntry};
 
 /// Longest wait for the replaced order's state before its replacement's rejection is passed on.
 const RELEASE_AFTER: Duration = Duration::from_secs(5);
@@ -31,7 +31,7 @@ impl<V: OrderEntry> Exec<V> {
     ) {
         let error = match result {
             Ok(ack) => {
-                self.finish(cancel, |id| OrderUpdate::Canceled { id }).await;
+                self.close_replaced(cancel, ack.replaced).await;
                 self.on_ack(id, ack.venue_order_id).await;
                 return;
             }
@@ -55,6 +55,20 @@ impl<V: OrderEntry> Exec<V> {
         // Which half failed is settled by asking about both.
         self.query_later(cancel, symbol, Duration::ZERO);
         self.on_send_failed(id, error).await;
+    }
+
+    /// The order a replace cancelled ends: at once when the venue said how
+    /// it ended and every fill it had is known; after fetching the fills its
+    /// reports have not brought yet (a fill just before the cancel); after
+    /// asking, when the venue did not say.
+    async fn close_replaced(&mut self, cancel: ClientOrderId, closed: Option<Closed>) {
+        let Some(t) = self.orders.get(&cancel) else { return };
+        let (symbol, filled, venue_order_id) = (t.symbol, t.filled, t.venue_order_id);
+        match (closed, venue_order_id) {
+            (Some(c), _) if c.executed_qty <= filled => self.apply_terminal(cancel, c.status).await,
+            (Some(c), Some(order)) => self.fetch_trades(cancel, symbol, order, Some(c.status)),
+            _ => self.query_later(cancel, symbol, Duration::ZERO),
+        }
     }
 
     /// Passes on the rejection of the replacement of `cancel`, if one is held back.

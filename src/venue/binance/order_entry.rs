@@ -13,7 +13,7 @@ use super::error::VenueError;
 use super::rest::{Account, OrderAck, OrderInfo, Prepared, RestClient};
 use super::user_stream::ExecutionReport;
 use crate::execution::report::VenueTrade;
-use crate::execution::venue::{AccountState, Ack, OrderEntry, OrderReport, OrderState, ReportEvent};
+use crate::execution::venue::{AccountState, Ack, Closed, OrderEntry, OrderReport, OrderState, ReportEvent};
 
 /// A placement or a cancel-replace, signed and charged, not sent yet.
 pub struct Placement {
@@ -107,15 +107,23 @@ impl OrderEntry for RestClient {
 }
 
 fn ack(a: OrderAck) -> Ack {
-    Ack { venue_order_id: a.order_id.into() }
+    Ack::placed(a.order_id.into())
 }
 
-/// A cancel-replace that succeeded: the new order's id is in its `newOrderResponse`.
+/// A cancel-replace that succeeded: the new order's id is in its
+/// `newOrderResponse`, how the replaced one ended in its `cancelResponse`.
 fn replaced(body: Value) -> Result<Ack, VenueError> {
-    match body.pointer("/newOrderResponse/orderId").and_then(Value::as_u64) {
-        Some(order_id) => Ok(Ack { venue_order_id: order_id.into() }),
-        None => Err(VenueError::unknown("cancelReplace answer without an order id")),
-    }
+    let Some(order_id) = body.pointer("/newOrderResponse/orderId").and_then(Value::as_u64) else {
+        return Err(VenueError::unknown("cancelReplace answer without an order id"));
+    };
+    let text = |path: &str| body.pointer(path).and_then(Value::as_str);
+    let closed = match (text("/cancelResponse/status"), text("/cancelResponse/executedQty")) {
+        (Some(status), Some(executed)) => {
+            executed.parse().ok().map(|executed_qty| Closed { status: super::rest::order_status(status), executed_qty })
+        }
+        _ => None,
+    };
+    Ok(Ack { replaced: closed, ..Ack::placed(order_id.into()) })
 }
 
 /// Binance's side names.

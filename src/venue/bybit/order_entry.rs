@@ -157,7 +157,7 @@ impl OrderEntry for RestClient {
     ) -> Result<Ack, VenueError> {
         let call = Call { deadline, ..self.create_call(&id, &order, origin) };
         let ack: OrderAck = self.call(call).await?;
-        Ok(Ack { venue_order_id: ack.order_id })
+        Ok(Ack::placed(ack.order_id))
     }
 
     async fn cancel(&self, symbol: Symbol, id: ClientOrderId) -> Result<OrderState, VenueError> {
@@ -175,7 +175,7 @@ impl OrderEntry for RestClient {
     ) -> Result<Ack, VenueError> {
         let place = async {
             let ack: OrderAck = self.call(self.create_call(&id, &order, origin)).await?;
-            Ok(Ack { venue_order_id: ack.order_id })
+            Ok(Ack::placed(ack.order_id))
         };
         cancel_then_place(self, order.symbol, cancel, place).await
     }
@@ -227,6 +227,6 @@ impl OrderEntry for RestClient {
 
     async fn complete(&self, prepared: Signed) -> Result<Ack, VenueError> {
         let (ack, _): (OrderAck, _) = self.send(prepared).await?;
-        Ok(Ack { venue_order_id: ack.order_id })
+        Ok(Ack::placed(ack.order_id))
     }
 }

@@ -138,7 +138,7 @@ impl OrderEntry for RestClient {
     ) -> Result<Ack, VenueError> {
         let call = Call { deadline, ..self.order_call(&id, &order, origin) };
         let ack = single::<OrderAck>(self.call(call).await?, "order")?;
-        Ok(Ack { venue_order_id: ack.ord_id })
+        Ok(Ack::placed(ack.ord_id))
     }
 
     async fn cancel(&self, symbol: Symbol, id: ClientOrderId) -> Result<OrderState, VenueError> {
@@ -156,7 +156,7 @@ impl OrderEntry for RestClient {
     ) -> Result<Ack, VenueError> {
         let place = async {
             let ack = single::<OrderAck>(self.call(self.order_call(&id, &order, origin)).await?, "order")?;
-            Ok(Ack { venue_order_id: ack.ord_id })
+            Ok(Ack::placed(ack.ord_id))
         };
         cancel_then_place(self, order.symbol, cancel, place).await
     }
@@ -207,7 +207,7 @@ impl OrderEntry for RestClient {
 
     async fn complete(&self, prepared: Signed) -> Result<Ack, VenueError> {
         let (rows, _): (Vec<OrderAck>, _) = self.send(prepared).await?;
-        Ok(Ack { venue_order_id: single(rows, "order")?.ord_id })
+        Ok(Ack::placed(single(rows, "order")?.ord_id))
     }
 }
 

@@ -369,7 +369,7 @@ pub fn order() -> NewOrder {
 }
 
 pub fn ack(id: ClientOrderId) -> Result<Ack, VenueError> {
-    Ok(Ack { venue_order_id: venue_id(id) })
+    Ok(Ack::placed(venue_id(id)))
 }
 
 /// Order `id` as a query describes it.

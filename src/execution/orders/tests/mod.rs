@@ -307,3 +307,35 @@ async fn amends_the_order_manager_can_refuse_never_reach_the_venue() {
     assert_eq!(h.update().await, "amend refused 7 amend_not_open");
     assert_eq!(h.quiet_for(Duration::from_secs(5)).await, Ok(()));
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_replaced_order_that_filled_just_before_its_cancel_keeps_that_fill() {
+    use crate::execution::venue::{Ack, Closed};
+    let mut h = Harness::start(false).await;
+    let old = accepted(&mut h, 1).await;
+    let new = fake::oid(2);
+    h.handle.submit(ExecRequest::Replace { cancel: old, id: new, order: fake::order(), origin: None }).unwrap();
+    // The venue cancelled it with 0.4 filled, a fill its reports have not brought yet.
+    let closed = Closed { status: OrderStatus::Canceled, executed_qty: testing::d("0.4") };
+    answer!(h, Call::Replace { reply, .. } => reply, Ok(Ack { replaced: Some(closed), ..ack(new).unwrap() }));
+    answer!(h, Call::Trades { reply, .. } => reply, Ok(vec![trade(old, 5, "0.4")]));
+    let updates = [h.update().await, h.update().await, h.update().await];
+    assert!(updates.contains(&"fill 1 0.4 @ 100 (5)".to_owned()), "{updates:?}");
+    let (fill, cancelled) = (
+        updates.iter().position(|u| u.starts_with("fill 1")).unwrap(),
+        updates.iter().position(|u| u == "canceled 1").expect("the old order ends"),
+    );
+    assert!(fill < cancelled, "the fill before the end: {updates:?}");
+    assert!(updates.contains(&"accepted 2 as v2".to_owned()), "{updates:?}");
+
+    // Without the venue saying, the replaced order is asked for.
+    let newer = fake::oid(3);
+    h.handle.submit(ExecRequest::Replace { cancel: new, id: newer, order: fake::order(), origin: None }).unwrap();
+    answer!(h, Call::Replace { reply, .. } => reply, ack(newer));
+    answer!(h, Call::Query { id, reply } if id == new => reply, state(new, OrderStatus::Canceled, "0"));
+    let updates = [h.update().await, h.update().await];
+    assert!(
+        updates.contains(&"canceled 2".to_owned()) && updates.contains(&"accepted 3 as v3".to_owned()),
+        "{updates:?}"
+    );
+}
