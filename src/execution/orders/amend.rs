@@ -24,7 +24,9 @@ impl<V: OrderEntry> Exec<V> {
     pub(super) async fn amend(&mut self, id: ClientOrderId, order: NewOrder) {
         let refuse = |code: &str, message: String| OrderUpdate::AmendRefused { id, reason: Reason::new(code, message) };
         let Some(t) = self.orders.get_mut(&id) else {
-            self.emit(refuse("amend_not_open", format!("{id} is not an open order here"))).await;
+            // Filled or closed while the amend was on its way (or never this venue's).
+            let refused = refuse("amend_not_open", format!("{id} is not an open order here"));
+            self.emit_on(Some(order.symbol), refused).await;
             return;
         };
         if !t.accepted || t.cancel.is_some() || t.cancel_waiting {
