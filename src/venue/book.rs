@@ -25,6 +25,8 @@ pub enum SyncError {
     SnapshotTooOld { snapshot: u64, first: u64 },
     #[error("more than {0} diffs buffered while waiting for a snapshot")]
     BufferFull(usize),
+    #[error("the book's checksum is {computed}, the venue's {expected}")]
+    Checksum { expected: i32, computed: i32 },
 }
 
 /// A price level as (price, quantity).
@@ -97,6 +99,13 @@ impl LocalBook {
         self.asks.clear();
         self.update_id = 0;
         self.state = State::Syncing(Vec::new());
+    }
+
+    /// The best `n` levels of each side, best first.
+    pub fn levels(&self, n: usize) -> (Vec<[Decimal; 2]>, Vec<[Decimal; 2]>) {
+        let bids = self.bids.iter().rev().take(n).map(|(p, q)| [p.0, *q]).collect();
+        let asks = self.asks.iter().take(n).map(|(p, q)| [p.0, *q]).collect();
+        (bids, asks)
     }
 
     /// Best bid and ask.

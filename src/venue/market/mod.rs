@@ -32,6 +32,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use rust_decimal::Decimal;
 use tokio_util::sync::CancellationToken;
 use tradewind_strategies::sdk::{MarketEvent, Quote, Symbol, VenueId};
 
@@ -48,6 +49,10 @@ pub enum StreamEvent {
     /// A full book sent in the stream (Bybit's and OKX's first message of a
     /// depth subscription, or a reset): replaces the local book.
     Snapshot(Symbol, Depth),
+    /// A book diff with the checksum the venue computed over the book after
+    /// it (OKX's, when it sends one): the local book is checked against
+    /// [`Dialect::book_checksum`] once the diff is applied, and resynced if they differ.
+    Checked(MarketEvent, i32),
     /// The server is going away: switch to a new connection now (Binance's `serverShutdown`).
     ServerShutdown,
     /// A reply to a subscribe, unsubscribe or ping (Binance's `{"result":…,"id":…}`, a pong).
@@ -104,6 +109,16 @@ pub trait Dialect: Send + Sync + 'static {
     fn depth(&self, symbol: Symbol) -> impl Future<Output = Result<Depth, String>> + Send {
         std::future::ready(Err(format!("{symbol}: this venue sends its books in the stream")))
     }
+
+    /// The checksum of a book's best levels (best first, the venue's spelling
+    /// of each number kept), as the venue computes it; `None` where the venue has none.
+    fn book_checksum(&self, bids: &[[Decimal; 2]], asks: &[[Decimal; 2]]) -> Option<i32> {
+        let _ = (bids, asks);
+        None
+    }
+
+    /// How many of each side's best levels [`Self::book_checksum`] covers.
+    const CHECKSUM_DEPTH: usize = 25;
 
     /// The best bid and ask of `symbols` over REST; by default none (the
     /// first streamed quote is then the first price).

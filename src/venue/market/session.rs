@@ -305,10 +305,15 @@ impl<D: Dialect> Feed<D> {
         };
         let received = Some(*last_frame);
         match self.dialect.parse(self.options.venue, &text) {
-            Ok(StreamEvent::Market(event)) => return self.on_event(event, received, books, fetching, snap_tx).await,
+            Ok(StreamEvent::Market(event)) => {
+                return self.on_event(event, None, received, books, fetching, snap_tx).await;
+            }
+            Ok(StreamEvent::Checked(event, checksum)) => {
+                return self.on_event(event, Some(checksum), received, books, fetching, snap_tx).await;
+            }
             Ok(StreamEvent::Many(events)) => {
                 for event in events {
-                    let flow = self.on_event(event, received, books, fetching, snap_tx).await;
+                    let flow = self.on_event(event, None, received, books, fetching, snap_tx).await;
                     if !matches!(flow, Flow::Next) {
                         return flow;
                     }
@@ -335,9 +340,11 @@ impl<D: Dialect> Feed<D> {
     }
 
     /// One market event: a book diff goes through its book, the rest to the engine.
+    /// `checksum`: the venue's over the book after a diff, checked once it is applied.
     async fn on_event(
         &self,
         event: MarketEvent,
+        checksum: Option<i32>,
         received: Option<std::time::Instant>,
         books: &mut HashMap<Symbol, LocalBook>,
         fetching: &mut HashMap<Symbol, bool>,
@@ -350,7 +357,20 @@ impl<D: Dialect> Feed<D> {
         let symbol = delta.symbol;
         let Some(book) = books.get_mut(&symbol) else { return Flow::Next };
         match book.on_delta(delta) {
-            Ok(Applied::Live(delta)) => self.emit(MarketEvent::BookDelta(delta), received).await,
+            Ok(Applied::Live(delta)) => {
+                let (bids, asks) = match checksum {
+                    Some(_) => book.levels(D::CHECKSUM_DEPTH),
+                    None => (Vec::new(), Vec::new()),
+                };
+                if let Some(expected) = checksum
+                    && let Some(computed) = self.dialect.book_checksum(&bids, &asks)
+                    && computed != expected
+                {
+                    book.reset();
+                    return self.resync(symbol, &SyncError::Checksum { expected, computed });
+                }
+                self.emit(MarketEvent::BookDelta(delta), received).await
+            }
             Ok(Applied::Buffered) => {
                 if D::BOOK_SYNC == BookSync::Rest && !fetching.get(&symbol).copied().unwrap_or(false) {
                     self.fetch_snapshot(symbol, Duration::ZERO, fetching, snap_tx);

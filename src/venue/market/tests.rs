@@ -67,6 +67,19 @@ impl Dialect for Scripted {
                 asks: Vec::new(),
                 time: Timestamp(1),
             })),
+            // A diff with the venue's checksum: here, how many bid levels the book has after it.
+            ["cdelta", first, last, bid, qty, checksum] => StreamEvent::Checked(
+                MarketEvent::BookDelta(BookDelta {
+                    venue,
+                    symbol: symbol(),
+                    first_update_id: first.parse().unwrap(),
+                    last_update_id: last.parse().unwrap(),
+                    bids: vec![Level { price: Price::new(d(bid)), qty: Qty::new(d(qty)) }],
+                    asks: Vec::new(),
+                    time: Timestamp(1),
+                }),
+                checksum.parse().unwrap(),
+            ),
             ["trades", first, last] => StreamEvent::Many(
                 (first.parse::<u64>().unwrap()..=last.parse().unwrap())
                     .map(|id| {
@@ -86,6 +99,10 @@ impl Dialect for Scripted {
             ["bye"] => StreamEvent::ServerShutdown,
             _ => return Err(format!("unknown frame {text:?}")),
         })
+    }
+
+    fn book_checksum(&self, bids: &[[Decimal; 2]], _: &[[Decimal; 2]]) -> Option<i32> {
+        Some(i32::try_from(bids.len()).unwrap())
     }
 
     async fn depth(&self, _: Symbol) -> Result<Depth, String> {
@@ -222,6 +239,39 @@ async fn a_venue_that_subscribes_by_message_pings_and_sends_its_books_in_the_str
     assert_eq!(said(&mut third).await, "sub BTCUSDT", "subscribed again after the reconnect");
     assert_eq!(next(&mut rx).await, "connectivity up=true");
 
+    shutdown.cancel();
+    for task in tasks {
+        task.await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_diff_whose_checksum_the_book_does_not_match_resyncs_it() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let options = FeedOptions {
+        venue: VenueId::new("scripted").unwrap(),
+        stream_url: format!("ws://{}", listener.local_addr().unwrap()),
+        silence_timeout: Duration::from_secs(30),
+        read_buffer: crate::venue::ws::READ_BUFFER,
+    };
+    let (tx, mut rx) = mpsc::channel(64);
+    let shutdown = CancellationToken::new();
+    let spec = FeedSpec { book: true, ..FeedSpec::none(symbol()) };
+    let tasks =
+        spawn_feeds(options, vec![spec], Arc::new(Scripted), Arc::new(crate::sink::Queue(tx)), shutdown.clone());
+    let mut ws = accept(&listener).await;
+    assert_eq!(said(&mut ws).await, "sub BTCUSDT");
+    assert_eq!(next(&mut rx).await, "connectivity up=true");
+    send(&mut ws, "snapshot 10 100 101").await;
+    assert_eq!(next(&mut rx).await, "snapshot 10 bid 100");
+    // Two bid levels after it, as its checksum says: passed on.
+    send(&mut ws, "cdelta 11 11 100.5 2 2").await;
+    assert_eq!(next(&mut rx).await, "delta 11..11");
+    // Three levels after it, the venue says four: not passed on, and the book resubscribed.
+    send(&mut ws, "cdelta 12 12 100.7 1 4").await;
+    assert_eq!(said(&mut ws).await, "resub BTCUSDT");
+    send(&mut ws, "snapshot 20 99.5 101").await;
+    assert_eq!(next(&mut rx).await, "snapshot 20 bid 99.5", "no delta 12 in between");
     shutdown.cancel();
     for task in tasks {
         task.await.unwrap();

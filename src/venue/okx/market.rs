@@ -7,8 +7,9 @@
 //! seqId`, so a lost one is a gap; an update whose `seqId` is behind its
 //! `prevSeqId` (after maintenance) is presented as not following, which
 //! resyncs; one with `seqId == prevSeqId` (no change) is dropped. The
-//! `checksum` is 0 since mid-2026 and never relied on ([`checksum`] computes
-//! the legacy one). `bbo-tbt` gives the best bid and ask, `trades` the
+//! `checksum` is 0 since mid-2026 and never relied on; a non-zero one (the
+//! legacy [`checksum`]) is checked: a snapshot's here, an update's by the
+//! session once it is applied to the book. `bbo-tbt` gives the best bid and ask, `trades` the
 //! trades; candles live on the business endpoint (`/ws/v5/business`), a
 //! dialect of their own.
 
@@ -154,6 +155,11 @@ impl Dialect for Okx {
 
     fn ping(&self) -> Option<(Duration, &'static str)> {
         Some((Duration::from_secs(20), "ping"))
+    }
+
+    /// OKX's legacy checksum, checked when an update carries one (non-zero).
+    fn book_checksum(&self, bids: &[[Decimal; 2]], asks: &[[Decimal; 2]]) -> Option<i32> {
+        Some(checksum(bids, asks))
     }
 
     fn parse(&self, venue: VenueId, text: &str) -> Result<StreamEvent, String> {
@@ -391,7 +397,7 @@ fn book_event(
                 // Behind its predecessor (after maintenance): cannot follow anything held.
                 std::cmp::Ordering::Less => (prev + 2, prev + 2),
             };
-            let delta = BookDelta {
+            let delta = MarketEvent::BookDelta(BookDelta {
                 venue,
                 symbol,
                 first_update_id: first,
@@ -399,8 +405,13 @@ fn book_event(
                 bids: levels(bids),
                 asks: levels(asks),
                 time: Timestamp(millis(book.ts, "ts")?),
-            };
-            Ok(StreamEvent::Market(MarketEvent::BookDelta(delta)))
+            });
+            // 0: none sent (OKX's way since mid-2026); any other value is checked against the book.
+            Ok(match i32::try_from(book.checksum) {
+                Ok(0) => StreamEvent::Market(delta),
+                Ok(checksum) => StreamEvent::Checked(delta, checksum),
+                Err(_) => return Err(bad(format!("{symbol}: checksum {} is not a 32-bit integer", book.checksum))),
+            })
         }
         other => Err(bad(format!("{symbol}: books action {other:?}"))),
     }

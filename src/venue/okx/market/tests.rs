@@ -84,6 +84,25 @@ fn the_legacy_checksum_is_verified_when_sent_and_ignored_when_zero() {
 }
 
 #[test]
+fn an_update_with_a_checksum_is_checked_against_the_book_it_leaves() {
+    let StreamEvent::Snapshot(_, depth) = parse(venue(), &books("snapshot", -1, 1, 0)).unwrap() else { panic!() };
+    let mut book = LocalBook::new(venue(), btc());
+    book.on_snapshot(depth.update_id, &depth.bids, &depth.asks).unwrap();
+    let text = update(1, 2, r#"[["8476.97","0","0","0"]]"#).replace(r#""checksum":0"#, r#""checksum":-123"#);
+    let StreamEvent::Checked(MarketEvent::BookDelta(d), expected) = parse(venue(), &text).unwrap() else {
+        panic!("a checked update")
+    };
+    assert_eq!(expected, -123);
+    book.on_delta(d).unwrap();
+    // What the session compares it with: the dialect's checksum of the book's best 25 levels.
+    let (bids, asks) = book.levels(Okx::CHECKSUM_DEPTH);
+    let computed = Okx { endpoint: Endpoint::Public }.book_checksum(&bids, &asks).unwrap();
+    assert_eq!(bids.len(), 7, "the best bid went");
+    assert_eq!(computed, checksum(&bids, &asks));
+    assert_ne!(computed, expected);
+}
+
+#[test]
 fn best_bid_and_ask_trades_and_candles_read_into_events() {
     let bbo = r#"{"arg":{"channel":"bbo-tbt","instId":"BTC-USDT"},"data":[{"asks":[["8476.98","415","0","13"]],
         "bids":[["8476.97","256","0","12"]],"ts":"1597026383085","seqId":123456}]}"#;
