@@ -10,6 +10,7 @@ mod restart;
 mod safety;
 mod secrets;
 mod sim_bybit;
+mod sim_okx;
 mod sim_peer;
 mod sim_server;
 mod support;

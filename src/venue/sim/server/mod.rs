@@ -13,6 +13,7 @@ mod bybit;
 mod control;
 mod limits;
 mod market_data;
+mod okx;
 mod orders;
 mod params;
 mod rest;
@@ -108,6 +109,7 @@ pub struct Shared {
     /// number `u` (locked after the exchange).
     bybit_books: Vec<Mutex<bybit::ws::Published>>,
     bybit_rate: Mutex<bybit::BybitRate>,
+    okx_rate: Mutex<okx::OkxRate>,
     shutdown: CancellationToken,
 }
 
@@ -216,6 +218,10 @@ impl Shared {
 
     fn bybit_rate(&self) -> MutexGuard<'_, bybit::BybitRate> {
         self.bybit_rate.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn okx_rate(&self) -> MutexGuard<'_, okx::OkxRate> {
+        self.okx_rate.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Closes every WebSocket connection now.
@@ -365,6 +371,7 @@ pub async fn start(options: SimOptions, shutdown: CancellationToken) -> std::io:
         bybit_public: std::sync::atomic::AtomicUsize::new(0),
         bybit_books: (0..symbol_count).map(|_| Mutex::default()).collect(),
         bybit_rate: Mutex::new(bybit::BybitRate::default()),
+        okx_rate: Mutex::new(okx::OkxRate::default()),
         shutdown: shutdown.clone(),
     });
     shared.set_faults(shared.faults());
@@ -390,6 +397,7 @@ pub async fn start(options: SimOptions, shutdown: CancellationToken) -> std::io:
         .route("/v5/public/spot", get(bybit::ws::public_handler))
         .route("/v5/private", get(bybit::ws::private_handler))
         .route("/v5/{*path}", any(bybit::rest::handler))
+        .route("/api/v5/{*path}", any(okx::handler))
         .route("/sim/v1/faults", any(control::faults_handler))
         .route("/sim/v1/limits", any(control::limits_handler))
         .route("/sim/v1/drop-connections", any(control::drop_handler))

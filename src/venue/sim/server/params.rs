@@ -125,6 +125,17 @@ impl Credential {
         Self { account, mac }
     }
 
+    /// True when `signature` (base64: OKX's form) is the HMAC of `payload`.
+    pub fn verify_base64(&self, payload: &[u8], signature: &str) -> bool {
+        use base64::Engine as _;
+        let Ok(sig) = base64::engine::general_purpose::STANDARD.decode(signature) else {
+            return false;
+        };
+        let mut mac = self.mac.clone();
+        mac.update(payload);
+        mac.verify_slice(&sig).is_ok()
+    }
+
     /// True when `signature` (hex, either case) is the HMAC of `payload`.
     pub fn verify(&self, payload: &[u8], signature: &str) -> bool {
         let Ok(sig) = hex::decode(signature) else {
@@ -193,6 +204,25 @@ pub fn check_time(timestamp: &str, recv_window: Option<&str>, now_ms: i64) -> Re
 
 fn without_signature(part: &str) -> String {
     part.split('&').filter(|kv| !kv.starts_with("signature=")).collect::<Vec<_>>().join("&")
+}
+
+/// A JSON body's fields as parameters (strings as they are, numbers and
+/// booleans printed, nulls left out): how the Bybit and OKX dialects read a POST.
+pub fn json_params(body: &[u8]) -> Result<Params, ApiError> {
+    let value: serde_json::Value =
+        serde_json::from_slice(body).map_err(|_| ApiError::new(-1102, "request body is not JSON"))?;
+    let serde_json::Value::Object(map) = value else {
+        return Err(ApiError::new(-1102, "request body is not a JSON object"));
+    };
+    let mut form = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in map {
+        match v {
+            serde_json::Value::String(s) => form.append_pair(&k, &s),
+            serde_json::Value::Null => continue,
+            other => form.append_pair(&k, &other.to_string()),
+        };
+    }
+    Params::parse(&form.finish(), b"")
 }
 
 #[cfg(test)]

@@ -241,19 +241,9 @@ fn route(
     reply
 }
 
-/// A JSON body's fields as parameters (strings as they are, numbers and booleans printed).
+/// A JSON body's fields as parameters.
 fn json_params(body: &[u8]) -> Result<Params, Refusal> {
-    let value: Value = serde_json::from_slice(body).map_err(|_| Refusal::new(10001, "request body is not JSON"))?;
-    let Value::Object(map) = value else { return Err(Refusal::new(10001, "request body is not a JSON object")) };
-    let mut form = url::form_urlencoded::Serializer::new(String::new());
-    for (k, v) in map {
-        match v {
-            Value::String(s) => form.append_pair(&k, &s),
-            Value::Null => continue,
-            other => form.append_pair(&k, &other.to_string()),
-        };
-    }
-    Params::parse(&form.finish(), b"").map_err(Refusal::from)
+    super::super::params::json_params(body).map_err(|e| Refusal::new(10001, e.msg))
 }
 
 fn spot(params: &Params) -> Result<(), Refusal> {
