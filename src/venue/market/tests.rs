@@ -177,8 +177,15 @@ async fn next(rx: &mut mpsc::Receiver<Got>) -> String {
     }
 }
 
-#[tokio::test]
-async fn a_venue_that_subscribes_by_message_pings_and_sends_its_books_in_the_stream() {
+/// The scripted venue's book feed of BTCUSDT, started against a local server.
+struct Feed {
+    listener: TcpListener,
+    rx: mpsc::Receiver<Got>,
+    shutdown: CancellationToken,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+async fn feed() -> Feed {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let options = FeedOptions {
         venue: VenueId::new("scripted").unwrap(),
@@ -186,11 +193,17 @@ async fn a_venue_that_subscribes_by_message_pings_and_sends_its_books_in_the_str
         silence_timeout: Duration::from_secs(30),
         read_buffer: crate::venue::ws::READ_BUFFER,
     };
-    let (tx, mut rx) = mpsc::channel(64);
+    let (tx, rx) = mpsc::channel(64);
     let shutdown = CancellationToken::new();
     let spec = FeedSpec { book: true, ..FeedSpec::none(symbol()) };
     let tasks =
         spawn_feeds(options, vec![spec], Arc::new(Scripted), Arc::new(crate::sink::Queue(tx)), shutdown.clone());
+    Feed { listener, rx, shutdown, tasks }
+}
+
+#[tokio::test]
+async fn a_venue_that_subscribes_by_message_pings_and_sends_its_books_in_the_stream() {
+    let Feed { listener, mut rx, shutdown, tasks } = feed().await;
 
     let mut first = accept(&listener).await;
     assert_eq!(said(&mut first).await, "sub BTCUSDT", "subscribed by message");
@@ -247,18 +260,7 @@ async fn a_venue_that_subscribes_by_message_pings_and_sends_its_books_in_the_str
 
 #[tokio::test]
 async fn a_diff_whose_checksum_the_book_does_not_match_resyncs_it() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let options = FeedOptions {
-        venue: VenueId::new("scripted").unwrap(),
-        stream_url: format!("ws://{}", listener.local_addr().unwrap()),
-        silence_timeout: Duration::from_secs(30),
-        read_buffer: crate::venue::ws::READ_BUFFER,
-    };
-    let (tx, mut rx) = mpsc::channel(64);
-    let shutdown = CancellationToken::new();
-    let spec = FeedSpec { book: true, ..FeedSpec::none(symbol()) };
-    let tasks =
-        spawn_feeds(options, vec![spec], Arc::new(Scripted), Arc::new(crate::sink::Queue(tx)), shutdown.clone());
+    let Feed { listener, mut rx, shutdown, tasks } = feed().await;
     let mut ws = accept(&listener).await;
     assert_eq!(said(&mut ws).await, "sub BTCUSDT");
     assert_eq!(next(&mut rx).await, "connectivity up=true");
