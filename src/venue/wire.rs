@@ -5,7 +5,7 @@
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer};
-use tradewind_strategies::sdk::Symbol;
+use tradewind_strategies::sdk::{MarketEvent, Price, Qty, Side, Symbol, Timestamp, Trade, TradeId, VenueId};
 
 /// Why a stream frame did not read.
 #[derive(Debug, thiserror::Error)]
@@ -41,6 +41,35 @@ pub fn decimal<'de, D: Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> {
         return Ok(Decimal::ZERO);
     }
     text.parse().map_err(|_| serde::de::Error::custom(format!("not a decimal: {text:?}")))
+}
+
+/// A public trade's fields as a venue writes them (each in its own
+/// spelling: the taker's side as `Buy`/`buy`, `Sell`/`sell`).
+pub struct RawTrade<'a> {
+    pub symbol: &'a str,
+    pub id: &'a str,
+    pub price: &'a str,
+    pub qty: &'a str,
+    pub taker_side: &'a str,
+    pub time_ms: i64,
+}
+
+/// A public trade read into a strategy's event.
+pub fn trade(venue: VenueId, t: &RawTrade<'_>) -> Result<MarketEvent, FrameError> {
+    let aggressor = match t.taker_side {
+        s if s.eq_ignore_ascii_case("buy") => Side::Buy,
+        s if s.eq_ignore_ascii_case("sell") => Side::Sell,
+        other => return Err(bad(format!("taker side {other:?}"))),
+    };
+    Ok(MarketEvent::Trade(Trade {
+        venue,
+        symbol: symbol(t.symbol)?,
+        trade_id: TradeId::new(t.id).map_err(|e| bad(format!("trade id {:?}: {e}", t.id)))?,
+        price: Price::new(dec(t.price, "price")?),
+        qty: Qty::new(dec(t.qty, "size")?),
+        aggressor,
+        time: Timestamp(t.time_ms),
+    }))
 }
 
 /// A millisecond timestamp written as a string (`"1672364262444"`), `""` read as none.

@@ -10,7 +10,7 @@ use std::time::Duration;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use tradewind_strategies::sdk::{
-    BookDelta, Kline, KlineInterval, Level, MarketEvent, Price, Qty, Quote, Side, Timestamp, Trade, TradeId, VenueId,
+    BookDelta, Kline, KlineInterval, Level, MarketEvent, Price, Qty, Quote, Timestamp, VenueId,
 };
 
 use crate::venue::book::Depth;
@@ -122,7 +122,7 @@ struct Frame<'a> {
 }
 
 #[derive(Deserialize)]
-struct RawTrade<'a> {
+struct Traded<'a> {
     #[serde(rename = "T")]
     time: i64,
     s: &'a str,
@@ -157,7 +157,7 @@ struct RawKline<'a> {
 }
 
 pub use crate::venue::wire::FrameError as ParseError;
-use crate::venue::wire::{bad, dec, symbol};
+use crate::venue::wire::{RawTrade, bad, dec, symbol, trade};
 
 fn levels(raw: &[[&str; 2]]) -> Result<Vec<Level>, ParseError> {
     raw.iter().map(|[p, q]| Ok(Level { price: Price::new(dec(p, "price")?), qty: Qty::new(dec(q, "size")?) })).collect()
@@ -184,23 +184,12 @@ pub fn parse(venue: VenueId, text: &str) -> Result<StreamEvent, ParseError> {
     };
     let data = frame.data.ok_or_else(|| bad(format!("{topic}: no data")))?.get();
     if topic.starts_with("publicTrade.") {
-        let trades: Vec<RawTrade<'_>> = serde_json::from_str(data)?;
+        let trades: Vec<Traded<'_>> = serde_json::from_str(data)?;
         let events = trades
             .iter()
             .map(|t| {
-                Ok(MarketEvent::Trade(Trade {
-                    venue,
-                    symbol: symbol(t.s)?,
-                    trade_id: TradeId::new(t.i).map_err(|e| bad(format!("trade id {:?}: {e}", t.i)))?,
-                    price: Price::new(dec(t.p, "price")?),
-                    qty: Qty::new(dec(t.v, "size")?),
-                    aggressor: match t.side {
-                        "Buy" => Side::Buy,
-                        "Sell" => Side::Sell,
-                        other => return Err(bad(format!("taker side {other:?}"))),
-                    },
-                    time: Timestamp(t.time),
-                }))
+                let raw = RawTrade { symbol: t.s, id: t.i, price: t.p, qty: t.v, taker_side: t.side, time_ms: t.time };
+                trade(venue, &raw)
             })
             .collect::<Result<Vec<_>, ParseError>>()?;
         return Ok(StreamEvent::Many(events));
@@ -275,7 +264,7 @@ pub fn parse(venue: VenueId, text: &str) -> Result<StreamEvent, ParseError> {
 mod tests {
     //! The documented payloads (reference D6), pinned.
     use super::*;
-    use tradewind_strategies::sdk::Symbol;
+    use tradewind_strategies::sdk::{Side, Symbol};
 
     fn venue() -> VenueId {
         VenueId::new("bybit").unwrap()

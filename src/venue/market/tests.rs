@@ -58,28 +58,11 @@ impl Dialect for Scripted {
                 symbol(),
                 Depth { update_id: id.parse().unwrap(), bids: vec![[d(bid), d("1")]], asks: vec![[d(ask), d("1")]] },
             ),
-            ["delta", first, last, bid, qty] => StreamEvent::Market(MarketEvent::BookDelta(BookDelta {
-                venue,
-                symbol: symbol(),
-                first_update_id: first.parse().unwrap(),
-                last_update_id: last.parse().unwrap(),
-                bids: vec![Level { price: Price::new(d(bid)), qty: Qty::new(d(qty)) }],
-                asks: Vec::new(),
-                time: Timestamp(1),
-            })),
+            ["delta", first, last, bid, qty] => StreamEvent::Market(bid_delta(venue, first, last, bid, qty)),
             // A diff with the venue's checksum: here, how many bid levels the book has after it.
-            ["cdelta", first, last, bid, qty, checksum] => StreamEvent::Checked(
-                MarketEvent::BookDelta(BookDelta {
-                    venue,
-                    symbol: symbol(),
-                    first_update_id: first.parse().unwrap(),
-                    last_update_id: last.parse().unwrap(),
-                    bids: vec![Level { price: Price::new(d(bid)), qty: Qty::new(d(qty)) }],
-                    asks: Vec::new(),
-                    time: Timestamp(1),
-                }),
-                checksum.parse().unwrap(),
-            ),
+            ["cdelta", first, last, bid, qty, checksum] => {
+                StreamEvent::Checked(bid_delta(venue, first, last, bid, qty), checksum.parse().unwrap())
+            }
             ["trades", first, last] => StreamEvent::Many(
                 (first.parse::<u64>().unwrap()..=last.parse().unwrap())
                     .map(|id| {
@@ -112,6 +95,19 @@ impl Dialect for Scripted {
     async fn tops(&self, _: Vec<Symbol>) -> Result<Vec<Quote>, String> {
         Ok(Vec::new())
     }
+}
+
+/// A diff `first..=last` that sets one bid level.
+fn bid_delta(venue: VenueId, first: &str, last: &str, bid: &str, qty: &str) -> MarketEvent {
+    MarketEvent::BookDelta(BookDelta {
+        venue,
+        symbol: symbol(),
+        first_update_id: first.parse().unwrap(),
+        last_update_id: last.parse().unwrap(),
+        bids: vec![Level { price: Price::new(d(bid)), qty: Qty::new(d(qty)) }],
+        asks: Vec::new(),
+        time: Timestamp(1),
+    })
 }
 
 /// What the engine got.

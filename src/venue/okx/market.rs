@@ -18,8 +18,7 @@ use std::time::Duration;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use tradewind_strategies::sdk::{
-    BookDelta, Kline, KlineInterval, Level, MarketEvent, Price, Qty, Quote, Side, Symbol, Timestamp, Trade, TradeId,
-    VenueId,
+    BookDelta, Kline, KlineInterval, Level, MarketEvent, Price, Qty, Quote, Symbol, Timestamp, VenueId,
 };
 
 use crate::venue::book::Depth;
@@ -207,7 +206,7 @@ struct RawBook<'a> {
 }
 
 #[derive(Deserialize)]
-struct RawTrade<'a> {
+struct Traded<'a> {
     #[serde(rename = "instId")]
     inst_id: &'a str,
     #[serde(rename = "tradeId")]
@@ -219,7 +218,7 @@ struct RawTrade<'a> {
 }
 
 pub use crate::venue::wire::FrameError as ParseError;
-use crate::venue::wire::{bad, dec, symbol};
+use crate::venue::wire::{RawTrade, bad, dec, symbol, trade};
 
 fn millis(s: &str, field: &str) -> Result<i64, ParseError> {
     s.parse().map_err(|_| bad(format!("{field}: not a time in ms: {s:?}")))
@@ -320,24 +319,20 @@ pub fn parse(venue: VenueId, text: &str) -> Result<StreamEvent, ParseError> {
             })))
         }
         "trades" => {
-            let trades: Vec<RawTrade<'_>> = serde_json::from_str(data)?;
+            let trades: Vec<Traded<'_>> = serde_json::from_str(data)?;
             let events = trades
                 .iter()
                 .map(|t| {
-                    Ok(MarketEvent::Trade(Trade {
-                        venue,
-                        symbol: symbol(t.inst_id)?,
-                        trade_id: TradeId::new(t.trade_id)
-                            .map_err(|e| bad(format!("tradeId {:?}: {e}", t.trade_id)))?,
-                        price: Price::new(dec(t.px, "px")?),
-                        qty: Qty::new(dec(t.sz, "sz")?),
-                        aggressor: match t.side {
-                            "buy" => Side::Buy,
-                            "sell" => Side::Sell,
-                            other => return Err(bad(format!("taker side {other:?}"))),
-                        },
-                        time: Timestamp(millis(t.ts, "ts")?),
-                    }))
+                    let time_ms = millis(t.ts, "ts")?;
+                    let raw = RawTrade {
+                        symbol: t.inst_id,
+                        id: t.trade_id,
+                        price: t.px,
+                        qty: t.sz,
+                        taker_side: t.side,
+                        time_ms,
+                    };
+                    trade(venue, &raw)
                 })
                 .collect::<Result<Vec<_>, ParseError>>()?;
             Ok(StreamEvent::Many(events))

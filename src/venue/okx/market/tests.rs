@@ -4,6 +4,7 @@
 
 use super::*;
 use crate::venue::book::{Applied, LocalBook, SyncError};
+use tradewind_strategies::sdk::Side;
 
 fn venue() -> VenueId {
     VenueId::new("okx").unwrap()
