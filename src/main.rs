@@ -115,9 +115,9 @@ enum Command {
         json: bool,
     },
     /// Run the exchange simulator standalone: one market and ledger, spoken
-    /// over Binance Spot's and Bybit v5's REST and WebSocket protocols on one port.
+    /// over Binance Spot's, Bybit v5's and OKX v5's REST and WebSocket protocols on one port.
     Sim {
-        /// Whose endpoints to print at start: binance or bybit (both are served).
+        /// Whose endpoints to print at start: binance, bybit or okx (all are served).
         #[arg(long, value_enum, default_value = "binance")]
         protocol: Protocol,
         /// Address to listen on.
@@ -140,6 +140,7 @@ enum Command {
 enum Protocol {
     Binance,
     Bybit,
+    Okx,
 }
 
 impl Protocol {
@@ -151,6 +152,10 @@ impl Protocol {
             ),
             Protocol::Bybit => format!(
                 "Bybit v5 (category spot): REST http://{addr}/v5, public ws://{addr}/v5/public/spot, private ws://{addr}/v5/private"
+            ),
+            Protocol::Okx => format!(
+                "OKX v5 (spot, passphrase {}): REST http://{addr}/api/v5, public ws://{addr}/ws/v5/public, business ws://{addr}/ws/v5/business, private ws://{addr}/ws/v5/private",
+                tradewind::venue::sim::OKX_PASSPHRASE
             ),
         }
     }

@@ -36,7 +36,7 @@ pub fn check(
         let key = |k: &str| Some(format!("venues[{i}].{k}"));
         let trading = config.strategies.iter().filter(|s| s.enabled && s.venue_name == venue.name());
         match venue {
-            VenueConfig::Binance(b) | VenueConfig::Bybit(b) => {
+            VenueConfig::Binance(b) | VenueConfig::Bybit(b) | VenueConfig::Okx(b) => {
                 if b.environment == Environment::Mainnet && !live {
                     errors.push(issue(
                         file,

@@ -21,8 +21,8 @@ use std::path::{Path, PathBuf};
 
 pub use error::{ConfigErrors, ConfigIssue};
 pub use schema::{
-    Credentials, Environment, ExchangeVenueConfig, JournalConfig, KeyType, LogFormat, OpsConfig, RawConfig, RiskConfig,
-    RuntimeConfig, SimProtocol, SimVenueConfig, VenueConfig,
+    Credentials, Environment, ExchangeVenueConfig, JournalConfig, KeyType, LogFormat, OpsConfig, RawConfig, Region,
+    RiskConfig, RuntimeConfig, SimProtocol, SimVenueConfig, VenueConfig,
 };
 pub use strategy_file::StrategyConfig;
 pub use validate::check_log_level;

@@ -100,7 +100,8 @@ impl Default for RuntimeConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Environment {
-    /// Real money.
+    /// Real money (OKX calls it live trading: `live` is read as `mainnet`).
+    #[serde(alias = "live")]
     Mainnet,
     /// The venue's sandbox with test funds.
     #[default]
@@ -119,6 +120,16 @@ impl Environment {
             Environment::Demo => "demo",
         }
     }
+}
+
+/// An OKX region: its own hosts (and keys).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Region {
+    #[default]
+    Global,
+    Eea,
+    Us,
 }
 
 /// Where API credentials come from. Secrets are never written in config files.
@@ -174,13 +185,15 @@ pub enum VenueConfig {
     Binance(ExchangeVenueConfig),
     /// Bybit v5 Spot (a unified trading account).
     Bybit(ExchangeVenueConfig),
+    /// OKX v5 Spot (cash trading), live or demo trading.
+    Okx(ExchangeVenueConfig),
 }
 
 impl VenueConfig {
     pub fn name(&self) -> &str {
         match self {
             VenueConfig::Sim(v) => &v.name,
-            VenueConfig::Binance(v) | VenueConfig::Bybit(v) => &v.name,
+            VenueConfig::Binance(v) | VenueConfig::Bybit(v) | VenueConfig::Okx(v) => &v.name,
         }
     }
 
@@ -189,6 +202,7 @@ impl VenueConfig {
             VenueConfig::Sim(_) => "sim",
             VenueConfig::Binance(_) => "binance",
             VenueConfig::Bybit(_) => "bybit",
+            VenueConfig::Okx(_) => "okx",
         }
     }
 
@@ -196,7 +210,9 @@ impl VenueConfig {
     pub fn is_mainnet(&self) -> bool {
         match self {
             VenueConfig::Sim(_) => false,
-            VenueConfig::Binance(b) | VenueConfig::Bybit(b) => b.environment == Environment::Mainnet,
+            VenueConfig::Binance(b) | VenueConfig::Bybit(b) | VenueConfig::Okx(b) => {
+                b.environment == Environment::Mainnet
+            }
         }
     }
 
@@ -204,7 +220,7 @@ impl VenueConfig {
     pub fn allows_withdrawal_keys(&self) -> bool {
         match self {
             VenueConfig::Sim(_) => false,
-            VenueConfig::Binance(b) | VenueConfig::Bybit(b) => b.allow_withdrawal_keys,
+            VenueConfig::Binance(b) | VenueConfig::Bybit(b) | VenueConfig::Okx(b) => b.allow_withdrawal_keys,
         }
     }
 
@@ -213,7 +229,7 @@ impl VenueConfig {
     pub fn credentials(&self) -> Option<&Credentials> {
         match self {
             VenueConfig::Sim(_) => None,
-            VenueConfig::Binance(b) | VenueConfig::Bybit(b) => Some(&b.credentials),
+            VenueConfig::Binance(b) | VenueConfig::Bybit(b) | VenueConfig::Okx(b) => Some(&b.credentials),
         }
     }
 
@@ -223,7 +239,9 @@ impl VenueConfig {
         let mut venue = self.clone();
         match &mut venue {
             VenueConfig::Sim(_) => {}
-            VenueConfig::Binance(b) | VenueConfig::Bybit(b) => b.credentials = Credentials::default(),
+            VenueConfig::Binance(b) | VenueConfig::Bybit(b) | VenueConfig::Okx(b) => {
+                b.credentials = Credentials::default()
+            }
         }
         venue
     }
@@ -242,7 +260,7 @@ pub struct SimVenueConfig {
     /// relative to this file's folder. Default: built-in settings.
     pub sim_config: Option<PathBuf>,
     /// Which venue's wire protocol the daemon speaks to it: `binance`
-    /// (default) or `bybit`, through that venue's connector.
+    /// (default), `bybit` or `okx`, through that venue's connector.
     #[serde(default)]
     pub protocol: SimProtocol,
 }
@@ -254,21 +272,26 @@ pub enum SimProtocol {
     #[default]
     Binance,
     Bybit,
+    Okx,
 }
 
 fn default_seed() -> u64 {
     7
 }
 
-/// `kind = "binance"` and `kind = "bybit"`: a real exchange.
+/// `kind = "binance"`, `"bybit"` and `"okx"`: a real exchange.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExchangeVenueConfig {
     /// Name strategies use to refer to this venue (`[A-Za-z0-9_-]`, ≤ 23).
     pub name: String,
-    /// `mainnet`, `testnet` (default) or `demo`; picks the built-in URLs.
+    /// `mainnet`, `testnet` (default) or `demo`; picks the built-in URLs
+    /// (OKX has no testnet: `mainnet` or `live`, or `demo`).
     #[serde(default)]
     pub environment: Environment,
+    /// OKX only: the region the account lives in (`global` default, `eea`,
+    /// `us`), which picks the hosts; keys are region-specific.
+    pub region: Option<Region>,
     /// Override of the REST base URL (plain http only on loopback).
     pub rest_url: Option<String>,
     /// Override of the market-stream base URL (plain ws only on loopback).

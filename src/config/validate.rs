@@ -50,7 +50,7 @@ pub(super) fn main(file: &Path, raw: &RawConfig, issues: &mut Vec<ConfigIssue>) 
         }
         match venue {
             VenueConfig::Sim(_) => {}
-            VenueConfig::Binance(b) | VenueConfig::Bybit(b) => {
+            VenueConfig::Binance(b) | VenueConfig::Bybit(b) | VenueConfig::Okx(b) => {
                 if !(1..=60_000).contains(&b.recv_window_ms) {
                     push(&key("recv_window_ms"), format!("must be between 1 and 60000, got {}", b.recv_window_ms));
                 }
@@ -83,9 +83,27 @@ pub(super) fn main(file: &Path, raw: &RawConfig, issues: &mut Vec<ConfigIssue>) 
                         "give both an API key source and an API secret source, or neither".into(),
                     );
                 }
-                if c.has_passphrase() {
+                let okx = venue.kind() == "okx";
+                if okx && has_key && !c.has_passphrase() {
+                    push(
+                        &key("credentials"),
+                        "an OKX API key needs the passphrase it was created with: add api_passphrase_env \
+                         or api_passphrase_file"
+                            .into(),
+                    );
+                }
+                if !okx && c.has_passphrase() {
                     let venue = if venue.kind() == "bybit" { "Bybit" } else { "Binance" };
                     push(&key("credentials"), format!("{venue} API keys have no passphrase; remove api_passphrase_*"));
+                }
+                if okx && b.environment == crate::config::Environment::Testnet {
+                    push(
+                        &key("environment"),
+                        "OKX has no testnet: use \"demo\" (demo trading) or \"mainnet\" (live)".into(),
+                    );
+                }
+                if !okx && b.region.is_some() {
+                    push(&key("region"), "only OKX venues have regions; remove it".into());
                 }
             }
         }

@@ -23,7 +23,7 @@ pub enum CredentialError {
 }
 
 /// An API key as its sources give it.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct ApiKey {
     pub key: Secret,
     pub secret: Secret,

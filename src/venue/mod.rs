@@ -96,6 +96,7 @@ pub trait AddFeeds: Send + Sync {
 }
 
 /// An API key read and checked, ready to swap in.
+#[derive(Clone)]
 pub struct LoadedKey {
     pub digest: [u8; 32],
     pub key: credentials::ApiKey,
@@ -131,8 +132,10 @@ pub async fn start(config: &VenueConfig, cx: VenueContext) -> Result<Started, St
         VenueConfig::Sim(s) => match s.protocol {
             crate::config::SimProtocol::Binance => binance::start::sim(s, cx).await,
             crate::config::SimProtocol::Bybit => bybit::start::sim(s, cx).await,
+            crate::config::SimProtocol::Okx => okx::start::sim(s, cx).await,
         },
         VenueConfig::Binance(b) => binance::start::binance(b, cx).await,
         VenueConfig::Bybit(b) => bybit::start::bybit(b, cx).await,
+        VenueConfig::Okx(b) => okx::start::okx(b, cx).await,
     }
 }

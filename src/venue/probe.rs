@@ -41,6 +41,7 @@ pub async fn probe(
         VenueConfig::Sim(_) => Ok(None),
         VenueConfig::Binance(b) => super::binance::probe::probe(b, symbols, env).await.map(Some),
         VenueConfig::Bybit(b) => super::bybit::probe::probe(b, symbols, env).await.map(Some),
+        VenueConfig::Okx(b) => super::okx::probe::probe(b, symbols, env).await.map(Some),
     }
 }
 
@@ -51,5 +52,6 @@ pub fn has_key(config: &VenueConfig, env: &dyn Fn(&str) -> Option<String>) -> an
         VenueConfig::Binance(b) | VenueConfig::Bybit(b) => {
             Ok(super::sign::Credentials::load(&b.credentials, env)?.is_some())
         }
+        VenueConfig::Okx(b) => Ok(super::okx::sign::OkxKey::load(&b.credentials, env)?.is_some()),
     }
 }

@@ -69,3 +69,67 @@ where
         pause *= 2;
     }
 }
+
+/// Refuses a key that may withdraw (unless allowed); warns about one that cannot trade spot.
+pub fn check_key(
+    venue: VenueId,
+    can_withdraw: bool,
+    can_trade: bool,
+    allow_withdrawals: bool,
+) -> Result<(), crate::venue::StartError> {
+    if can_withdraw && !allow_withdrawals {
+        return Err(crate::venue::StartError::Refused {
+            key: "credentials".into(),
+            message: format!(
+                "the API key of venue {:?} can withdraw funds: create a key with trading rights only \
+                 (or set allow_withdrawal_keys = true on the venue)",
+                venue.as_str()
+            ),
+        });
+    }
+    if can_withdraw {
+        tracing::warn!(%venue, "the API key can withdraw funds (allowed by allow_withdrawal_keys)");
+    }
+    if !can_trade {
+        tracing::warn!(%venue, "the API key has no spot trading permission: orders will be rejected");
+    }
+    Ok(())
+}
+
+/// How often the instruments are read again.
+const INSTRUMENTS_REFRESH: Duration = Duration::from_secs(3600);
+
+/// Reads the instruments again every hour (venues adjust their maximum order
+/// quantities now and then): new rules reach the engine and the order
+/// manager. A failed read keeps the old rules.
+pub async fn refresh_instruments<F, Fut, E>(
+    read: F,
+    venue: VenueId,
+    instruments: tokio::sync::watch::Sender<Vec<InstrumentSpec>>,
+    events: crate::sink::Sink,
+    shutdown: CancellationToken,
+) where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<Instruments, E>>,
+    E: std::fmt::Display,
+{
+    let every = INSTRUMENTS_REFRESH;
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        match read().await {
+            Ok(read) => {
+                if *instruments.borrow() != read.specs {
+                    tracing::info!(%venue, symbols = read.specs.len(), "trading rules changed");
+                    instruments.send_replace(read.specs.clone());
+                    events.send(crate::sink::VenueEvent::Instruments(venue, read.specs)).await;
+                }
+            }
+            Err(e) => tracing::warn!(%venue, error = %e, "instruments refresh failed; keeping the current rules"),
+        }
+    }
+}

@@ -9,8 +9,7 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 use tokio::sync::watch;
-use tokio_util::sync::CancellationToken;
-use tradewind_strategies::sdk::{Asset, InstrumentSpec, VenueId};
+use tradewind_strategies::sdk::Asset;
 
 use super::market::Bybit;
 use super::private::PrivateStream;
@@ -19,16 +18,15 @@ use crate::config::{Environment, ExchangeVenueConfig};
 use crate::execution::orders;
 use crate::execution::rate_limit::RateLimiter;
 use crate::execution::venue::OrderEntry;
-use crate::sink::{Sink, VenueEvent};
+use crate::sink::VenueEvent;
 use crate::venue::market::{FeedLauncher, FeedOptions};
 use crate::venue::private::{Keys, PrivateOptions};
 use crate::venue::sign::Credentials;
-use crate::venue::startup::startup_read;
+use crate::venue::startup::{check_key, refresh_instruments, startup_read};
 use crate::venue::{StartError, Started, VenueContext};
 
 /// The venue's ping is every 20 s: 45 s of silence means the connection is dead.
 const SILENCE_TIMEOUT: Duration = Duration::from_secs(45);
-const INSTRUMENTS_REFRESH: Duration = Duration::from_secs(3600);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The three base URLs of a Bybit environment.
@@ -149,7 +147,7 @@ pub async fn connect(options: ConnectOptions, cx: VenueContext) -> Result<Starte
     let keys = match options.credentials.clone() {
         Some(credentials) => {
             let key = startup_read(venue, "API key", &shutdown, || rest.key_info()).await.map_err(failed)?;
-            check_key(venue, &key, options.allow_withdrawal_keys)?;
+            check_key(venue, key.can_withdraw(), key.can_trade_spot(), options.allow_withdrawal_keys)?;
             let asked_ms = rest.http().server_now_ms();
             let account = startup_read(venue, "wallet", &shutdown, || rest.read_account()).await.map_err(failed)?;
             let id = match key.user_id {
@@ -178,13 +176,14 @@ pub async fn connect(options: ConnectOptions, cx: VenueContext) -> Result<Starte
         }
     };
     let (instruments_tx, instruments_rx) = watch::channel(instruments.specs.clone());
-    tasks.push(tokio::spawn(refresh_instruments(
-        rest.clone(),
-        venue,
-        instruments_tx,
-        host.events.clone(),
-        shutdown.clone(),
-    )));
+    let read = {
+        let rest = rest.clone();
+        move || {
+            let rest = rest.clone();
+            async move { rest.instruments().await }
+        }
+    };
+    tasks.push(tokio::spawn(refresh_instruments(read, venue, instruments_tx, host.events.clone(), shutdown.clone())));
     let started = orders::start(
         orders::ExecOptions {
             recv_window_ms: i64::try_from(options.recv_window_ms).unwrap_or(i64::MAX),
@@ -218,56 +217,4 @@ pub async fn connect(options: ConnectOptions, cx: VenueContext) -> Result<Starte
         tasks,
         sim: None,
     })
-}
-
-/// Refuses a key that may withdraw (unless allowed); warns about one that cannot trade spot.
-fn check_key(venue: VenueId, key: &super::reads::KeyInfo, allow_withdrawals: bool) -> Result<(), StartError> {
-    if key.can_withdraw() && !allow_withdrawals {
-        return Err(StartError::Refused {
-            key: "credentials".into(),
-            message: format!(
-                "the API key of venue {:?} can withdraw funds: create a key with trading rights only \
-                 (or set allow_withdrawal_keys = true on the venue)",
-                venue.as_str()
-            ),
-        });
-    }
-    if key.can_withdraw() {
-        tracing::warn!(%venue, "the API key can withdraw funds (allowed by allow_withdrawal_keys)");
-    }
-    if !key.can_trade_spot() {
-        tracing::warn!(%venue, "the API key has no spot trading permission: orders will be rejected");
-    }
-    Ok(())
-}
-
-/// Reads the instruments again every hour (Bybit adjusts its maximum order
-/// quantities twice a month): new rules reach the engine and the order manager.
-/// A failed read keeps the old rules.
-async fn refresh_instruments(
-    rest: Arc<RestClient>,
-    venue: VenueId,
-    instruments: watch::Sender<Vec<InstrumentSpec>>,
-    events: Sink,
-    shutdown: CancellationToken,
-) {
-    let every = INSTRUMENTS_REFRESH;
-    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = tick.tick() => {}
-        }
-        match rest.instruments().await {
-            Ok(read) => {
-                if *instruments.borrow() != read.specs {
-                    tracing::info!(%venue, symbols = read.specs.len(), "trading rules changed");
-                    instruments.send_replace(read.specs.clone());
-                    events.send(VenueEvent::Instruments(venue, read.specs)).await;
-                }
-            }
-            Err(e) => tracing::warn!(%venue, error = %e, "instruments refresh failed; keeping the current rules"),
-        }
-    }
 }

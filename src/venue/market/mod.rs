@@ -87,6 +87,12 @@ pub trait Dialect: Send + Sync + 'static {
     /// where the URL names the streams).
     fn subscribe(&self, specs: &[FeedSpec]) -> Vec<String>;
 
+    /// What of `spec` this endpoint carries (a venue that splits its
+    /// channels over endpoints serves part of it here); all of it by default.
+    fn narrow(&self, spec: FeedSpec) -> FeedSpec {
+        spec
+    }
+
     /// Messages that make the venue send `spec`'s book again from a new
     /// snapshot ([`BookSync::InStream`]; none: reconnect instead).
     fn resubscribe_book(&self, spec: &FeedSpec) -> Vec<String> {
@@ -148,6 +154,7 @@ pub fn spawn_feeds<D: Dialect>(
     engine: Arc<dyn MarketConsumer>,
     shutdown: CancellationToken,
 ) -> Vec<tokio::task::JoinHandle<()>> {
+    let specs = specs.into_iter().map(|spec| dialect.narrow(spec)).collect();
     group_streams(specs, D::MAX_STREAMS, |spec| dialect.streams(spec).len())
         .into_iter()
         .map(|group| {
@@ -186,6 +193,14 @@ impl<D: Dialect> FeedLauncher<D> {
 impl<D: Dialect> crate::venue::AddFeeds for FeedLauncher<D> {
     fn spawn(&self, specs: Vec<FeedSpec>) -> Vec<tokio::task::JoinHandle<()>> {
         FeedLauncher::spawn(self, specs)
+    }
+}
+
+/// A venue whose market data comes from several endpoints (OKX: public and
+/// business), each taking the streams its dialect serves of every spec.
+impl<D: Dialect> crate::venue::AddFeeds for Vec<FeedLauncher<D>> {
+    fn spawn(&self, specs: Vec<FeedSpec>) -> Vec<tokio::task::JoinHandle<()>> {
+        self.iter().flat_map(|launcher| launcher.spawn(specs.clone())).collect()
     }
 }
 

@@ -145,6 +145,14 @@ impl Dialect for Okx {
         Self::messages("subscribe", &channels)
     }
 
+    /// Books, quotes and trades on the public endpoint; candles on the business one.
+    fn narrow(&self, spec: FeedSpec) -> FeedSpec {
+        match self.endpoint {
+            Endpoint::Public => FeedSpec { klines: Vec::new(), ..spec },
+            Endpoint::Business => FeedSpec { klines: spec.klines, ..FeedSpec::none(spec.symbol) },
+        }
+    }
+
     fn resubscribe_book(&self, spec: &FeedSpec) -> Vec<String> {
         let book = [("books".to_owned(), spec.symbol)];
         let mut out = Self::messages("unsubscribe", &book);

@@ -26,6 +26,35 @@ pub struct OkxKey {
     pub passphrase: Secret,
 }
 
+impl OkxKey {
+    /// The key from where the venue's configuration says, with a digest of
+    /// it (a reload compares digests); an OKX key is incomplete without its passphrase.
+    pub fn load(
+        source: &crate::config::Credentials,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> anyhow::Result<Option<(OkxKey, [u8; 32])>> {
+        let Some(key) = crate::venue::credentials::load(source, env)? else { return Ok(None) };
+        let digest = key.digest();
+        Ok(Some((Self::of(source.key_type, key)?, digest)))
+    }
+
+    fn of(key_type: Option<crate::config::KeyType>, key: crate::venue::credentials::ApiKey) -> anyhow::Result<Self> {
+        let passphrase = key.passphrase.ok_or_else(|| {
+            anyhow::anyhow!(
+                "an OKX API key needs the passphrase it was created with: name credentials.api_passphrase_env \
+                 or credentials.api_passphrase_file"
+            )
+        })?;
+        Ok(OkxKey { api_key: key.key, signer: Signer::of(key_type, &key.secret)?, passphrase })
+    }
+}
+
+impl crate::venue::private::VenueKey for OkxKey {
+    fn rotated(loaded: crate::venue::LoadedKey) -> anyhow::Result<Self> {
+        Self::of(loaded.key_type, loaded.key)
+    }
+}
+
 impl std::fmt::Debug for OkxKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("OkxKey(***)")

@@ -388,60 +388,78 @@ const FRAME_HASH: foldhash::fast::FixedState = foldhash::fast::FixedState::with_
 /// beside it: key rotation for any venue ([`crate::venue::KeyRotation`]).
 /// Later requests are signed with the new key and the stream resubscribes
 /// with it (the order manager reconciles when it is back).
-pub struct Keys {
+pub struct Keys<K: VenueKey = Credentials> {
     /// Swaps the REST client's key.
-    set_rest: Box<dyn Fn(Credentials) + Send + Sync>,
+    set_rest: Box<dyn Fn(K) + Send + Sync>,
     /// Starts the stream with a key until its token is cancelled; `None` without a key.
-    stream: Option<Restartable>,
+    stream: Option<Restartable<K>>,
 }
 
-struct Restartable {
-    spawn: Box<dyn Fn(Credentials, CancellationToken) -> tokio::task::JoinHandle<()> + Send + Sync>,
+/// A venue's key as its connector holds it, made from a key loaded for a rotation.
+pub trait VenueKey: Clone + Send + Sync + 'static {
+    fn rotated(loaded: crate::venue::LoadedKey) -> anyhow::Result<Self>;
+}
+
+impl VenueKey for Credentials {
+    fn rotated(loaded: crate::venue::LoadedKey) -> anyhow::Result<Self> {
+        Credentials::rotated(loaded)
+    }
+}
+
+type Spawn<K> = Box<dyn Fn(K, CancellationToken) -> tokio::task::JoinHandle<()> + Send + Sync>;
+
+struct Restartable<K> {
+    spawn: Spawn<K>,
     shutdown: CancellationToken,
     /// Stops the stream running now.
     current: CancellationToken,
 }
 
-impl Keys {
+impl<K: VenueKey> Keys<K> {
     /// A venue without a key: nothing to rotate.
-    pub fn none(set_rest: impl Fn(Credentials) + Send + Sync + 'static) -> Self {
+    pub fn none(set_rest: impl Fn(K) + Send + Sync + 'static) -> Self {
         Self { set_rest: Box::new(set_rest), stream: None }
     }
 
-    /// Starts the private stream with `credentials` (`spawn` runs it until
-    /// the token it is given is cancelled) and returns its task.
+    /// Starts the private stream with `key` (`spawn` runs it until the
+    /// token it is given is cancelled) and returns its task.
     pub fn start(
-        set_rest: impl Fn(Credentials) + Send + Sync + 'static,
-        credentials: Credentials,
+        set_rest: impl Fn(K) + Send + Sync + 'static,
+        key: K,
         shutdown: CancellationToken,
-        spawn: impl Fn(Credentials, CancellationToken) -> tokio::task::JoinHandle<()> + Send + Sync + 'static,
+        spawn: impl Fn(K, CancellationToken) -> tokio::task::JoinHandle<()> + Send + Sync + 'static,
     ) -> (Self, tokio::task::JoinHandle<()>) {
         let current = shutdown.child_token();
-        let task = spawn(credentials, current.clone());
+        let task = spawn(key, current.clone());
         let stream = Restartable { spawn: Box::new(spawn), shutdown, current };
         (Self { set_rest: Box::new(set_rest), stream: Some(stream) }, task)
     }
 
-    /// Switches to `credentials`; returns the new stream's task.
-    pub fn rotate_to(&mut self, credentials: Credentials) -> Option<tokio::task::JoinHandle<()>> {
+    /// Switches to `key`; returns the new stream's task.
+    pub fn rotate_to(&mut self, key: K) -> Option<tokio::task::JoinHandle<()>> {
         let stream = self.stream.as_mut()?;
-        (self.set_rest)(credentials.clone());
+        (self.set_rest)(key.clone());
         stream.current.cancel();
         stream.current = stream.shutdown.child_token();
-        Some((stream.spawn)(credentials, stream.current.clone()))
+        Some((stream.spawn)(key, stream.current.clone()))
     }
 }
 
-impl crate::venue::KeyRotation for Keys {
+impl<K: VenueKey> crate::venue::KeyRotation for Keys<K> {
     fn has_key(&self) -> bool {
         self.stream.is_some()
     }
 
     fn load(&self, source: &crate::config::Credentials) -> anyhow::Result<Option<crate::venue::LoadedKey>> {
-        Credentials::load_rotation(source)
+        let loaded = Credentials::load_rotation(source)?;
+        // Checked now, so a bad key fails the reload before anything changes.
+        if let Some(loaded) = &loaded {
+            K::rotated(loaded.clone())?;
+        }
+        Ok(loaded)
     }
 
     fn rotate(&mut self, loaded: crate::venue::LoadedKey) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
-        Ok(self.rotate_to(Credentials::rotated(loaded)?))
+        Ok(self.rotate_to(K::rotated(loaded)?))
     }
 }

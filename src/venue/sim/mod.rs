@@ -16,7 +16,7 @@ pub mod server;
 pub mod synth;
 
 pub use config::SimConfig;
-pub use server::{DEMO_API_KEY, DEMO_API_SECRET, SimHandle, SimOptions, start};
+pub use server::{DEMO_API_KEY, DEMO_API_SECRET, OKX_PASSPHRASE, SimHandle, SimOptions, start};
 
 /// Starts the simulator of a `kind = "sim"` venue in-process on loopback
 /// (its settings file relative to the configuration's folder), and the

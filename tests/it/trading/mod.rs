@@ -594,3 +594,4 @@ mod journaled;
 mod bybit;
 /// One regression test per finding of the trials under faults.
 mod faults;
+mod okx;

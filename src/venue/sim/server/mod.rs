@@ -17,6 +17,7 @@ mod okx;
 mod orders;
 mod params;
 mod rest;
+mod sessions;
 mod wire;
 mod ws;
 mod ws_api;
@@ -45,6 +46,8 @@ use params::Credential;
 /// The demo account's key and secret (documented in the README; simulator only).
 pub const DEMO_API_KEY: &str = "tradewind-demo-key";
 pub const DEMO_API_SECRET: &str = "tradewind-demo-secret";
+/// The passphrase of every key in the OKX dialect.
+pub use okx::PASSPHRASE as OKX_PASSPHRASE;
 
 /// How to start a simulator.
 #[derive(Debug, Clone)]
@@ -105,8 +108,10 @@ pub struct Shared {
     user_subscribed: watch::Sender<u64>,
     /// Bybit-protocol market connections open now.
     bybit_public: std::sync::atomic::AtomicUsize,
-    /// Each symbol's book as the Bybit stream published it, with its message
-    /// number `u` (locked after the exchange).
+    /// OKX-protocol market connections open now.
+    okx_public: std::sync::atomic::AtomicUsize,
+    /// Each symbol's book as the Bybit and OKX streams published it, with
+    /// its message number `u` (locked after the exchange).
     bybit_books: Vec<Mutex<bybit::ws::Published>>,
     bybit_rate: Mutex<bybit::BybitRate>,
     okx_rate: Mutex<okx::OkxRate>,
@@ -174,7 +179,7 @@ impl Shared {
     /// right after the change, so frames leave in the order things happened.
     fn publish(&self, exchange: &mut Exchange) {
         let events: Vec<Event> = exchange.drain_events().collect();
-        let bybit = self.bybit_listening();
+        let (bybit, okx) = (self.bybit_listening(), self.okx_listening());
         for event in events {
             match &event {
                 Event::Trade { symbol, id, price, qty, buyer_is_maker, time } => {
@@ -187,6 +192,11 @@ impl Shared {
                         let message = bybit::ws::trade(symbol, *id, *price, *qty, *buyer_is_maker, *time);
                         self.send_public(format!("publicTrade.{symbol}"), message);
                     }
+                    if okx {
+                        let inst = okx::inst_id(exchange, symbol);
+                        let message = okx::ws::trade(&inst, *id, *price, *qty, *buyer_is_maker, *time);
+                        self.send_public(okx::ws::stream("trades", &inst), message);
+                    }
                 }
                 Event::BookTicker { symbol } => {
                     if let Ok(s) = exchange.symbol(symbol) {
@@ -196,6 +206,10 @@ impl Shared {
                         );
                         if bybit {
                             self.send_public(format!("orderbook.1.{symbol}"), bybit::ws::top(s, self.now()));
+                        }
+                        if okx {
+                            let inst = okx::inst_id(exchange, symbol);
+                            self.send_public(okx::ws::stream("bbo-tbt", &inst), okx::ws::bbo(&inst, s, self.now()));
                         }
                     }
                 }
@@ -214,6 +228,11 @@ impl Shared {
     /// Whether a Bybit-protocol market connection is open (only then are its messages rendered).
     fn bybit_listening(&self) -> bool {
         self.bybit_public.load(std::sync::atomic::Ordering::Relaxed) > 0
+    }
+
+    /// Whether an OKX-protocol market connection is open.
+    fn okx_listening(&self) -> bool {
+        self.okx_public.load(std::sync::atomic::Ordering::Relaxed) > 0
     }
 
     fn bybit_rate(&self) -> MutexGuard<'_, bybit::BybitRate> {
@@ -369,6 +388,7 @@ pub async fn start(options: SimOptions, shutdown: CancellationToken) -> std::io:
         api_closed: watch::channel(0).0,
         user_subscribed: watch::channel(0).0,
         bybit_public: std::sync::atomic::AtomicUsize::new(0),
+        okx_public: std::sync::atomic::AtomicUsize::new(0),
         bybit_books: (0..symbol_count).map(|_| Mutex::default()).collect(),
         bybit_rate: Mutex::new(bybit::BybitRate::default()),
         okx_rate: Mutex::new(okx::OkxRate::default()),
@@ -398,6 +418,9 @@ pub async fn start(options: SimOptions, shutdown: CancellationToken) -> std::io:
         .route("/v5/private", get(bybit::ws::private_handler))
         .route("/v5/{*path}", any(bybit::rest::handler))
         .route("/api/v5/{*path}", any(okx::handler))
+        .route("/ws/v5/public", get(okx::ws::public_handler))
+        .route("/ws/v5/business", get(okx::ws::business_handler))
+        .route("/ws/v5/private", get(okx::ws::private_handler))
         .route("/sim/v1/faults", any(control::faults_handler))
         .route("/sim/v1/limits", any(control::limits_handler))
         .route("/sim/v1/drop-connections", any(control::drop_handler))
@@ -510,12 +533,16 @@ fn spawn_flusher(shared: Arc<Shared>) {
                 }
                 // Numbered even when lost or unheard, as the venue's own messages are.
                 let change = diff.as_ref().and_then(|d| shared.bybit_book(index).apply(d));
-                if let Some((bids, asks, u)) = change
-                    && !dropped
-                    && shared.bybit_listening()
-                {
-                    for frame in bybit::ws::deltas(&name, &bids, &asks, u, shared.now()) {
-                        let _ = shared.public.send(Arc::new(frame));
+                if let Some((bids, asks, u)) = change.filter(|_| !dropped) {
+                    if shared.bybit_listening() {
+                        for frame in bybit::ws::deltas(&name, &bids, &asks, u, shared.now()) {
+                            let _ = shared.public.send(Arc::new(frame));
+                        }
+                    }
+                    if shared.okx_listening() {
+                        let inst = okx::inst_id(&ex, &name);
+                        let _ =
+                            shared.public.send(Arc::new(okx::ws::book_update(&inst, &bids, &asks, u, shared.now())));
                     }
                 }
                 if rounds.is_multiple_of(10) {
@@ -526,6 +553,13 @@ fn spawn_flusher(shared: Arc<Shared>) {
                         if shared.bybit_listening() {
                             let message = bybit::ws::kline(&name, candle, closed, now);
                             shared.send_public(format!("kline.1.{name}"), message);
+                        }
+                        if shared.okx_listening() {
+                            let inst = okx::inst_id(&ex, &name);
+                            shared.send_public(
+                                okx::ws::stream("candle1m", &inst),
+                                okx::ws::candle(&inst, candle, closed),
+                            );
                         }
                     }
                 }

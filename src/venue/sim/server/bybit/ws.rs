@@ -4,19 +4,17 @@
 //! `/v5/private` (`op: auth`, then `order`, `execution`, `wallet`). Both
 //! share the Binance endpoints' keepalive and close on the same faults.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 use axum::extract::State;
-use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::WebSocketUpgrade;
 use axum::response::Response;
 use rust_decimal::Decimal;
 use serde_json::Value;
-use tokio::sync::broadcast::error::RecvError;
-use tokio::time::Instant;
 
-use super::super::ws::{CloseWith, Flow, Keepalive, MAX_FRAME, PING_EVERY};
+use super::super::sessions::{self, PrivateSession, Topics};
+use super::super::ws::MAX_FRAME;
 use super::super::{Shared, StreamFrame, UserFrame};
 use super::wire;
 use super::{op_reply, verify_login};
@@ -117,76 +115,24 @@ struct Request {
     args: Vec<Value>,
 }
 
-/// Counts the open Bybit market connections while it lives.
-struct Listening(Arc<Shared>);
-
-impl Drop for Listening {
-    fn drop(&mut self) {
-        self.0.bybit_public.fetch_sub(1, Ordering::Relaxed);
-    }
-}
-
 fn conn_id() -> String {
     format!("sim-{:x}", crate::clock::now_ms())
 }
 
 pub async fn public_handler(State(shared): State<Arc<Shared>>, upgrade: WebSocketUpgrade) -> Response {
-    upgrade.max_message_size(MAX_FRAME).max_frame_size(MAX_FRAME).on_upgrade(move |socket| public(shared, socket))
-}
-
-async fn public(shared: Arc<Shared>, mut socket: WebSocket) {
-    shared.bybit_public.fetch_add(1, Ordering::Relaxed);
-    let _listening = Listening(shared.clone());
-    let mut frames = shared.public.subscribe();
-    let mut drops = shared.drops.subscribe();
-    let mut keepalive = Keepalive::new(shared.exchange().config().limits.ws_messages_per_sec);
-    let mut ping = tokio::time::interval_at(Instant::now() + PING_EVERY, PING_EVERY);
-    let conn = conn_id();
-    let mut topics: HashSet<String> = HashSet::new();
-    // Per book topic: the `u` of what this connection holds (its snapshot, then each delta sent).
-    let mut books: HashMap<String, u64> = HashMap::new();
-    let close: CloseWith = loop {
-        tokio::select! {
-            _ = shared.shutdown.cancelled() => break Some((1001, "server shutdown")),
-            _ = drops.changed() => break Some((1001, "going away")),
-            frame = frames.recv() => match frame {
-                Ok(f) if topics.contains(&f.stream) => {
-                    if f.seq > 0 {
-                        let held = books.entry(f.stream.clone()).or_default();
-                        if f.seq <= *held { continue; }
-                        *held = f.seq;
-                    }
-                    if socket.send(Message::Text(f.payload.clone().into())).await.is_err() { break None; }
-                }
-                Ok(_) => {}
-                Err(RecvError::Lagged(_)) => break Some((1008, "too slow")),
-                Err(RecvError::Closed) => break None,
-            },
-            _ = ping.tick() => if let Err(close) = keepalive.ping(&mut socket).await { break close },
-            incoming = socket.recv() => match keepalive.incoming(incoming) {
-                Flow::Close(close) => break close,
-                Flow::Continue | Flow::Binary => {}
-                Flow::Text(text) => {
-                    for reply in public_request(&shared, &text, &conn, &mut topics, &mut books) {
-                        if socket.send(Message::Text(reply.into())).await.is_err() { return; }
-                    }
-                }
-            },
-        }
-    };
-    if let Some((code, reason)) = close {
-        let _ = socket.send(Message::Close(Some(CloseFrame { code, reason: reason.into() }))).await;
-    }
+    upgrade.max_message_size(MAX_FRAME).max_frame_size(MAX_FRAME).on_upgrade(move |socket| {
+        let conn = conn_id();
+        sessions::public(
+            shared,
+            socket,
+            |s| &s.bybit_public,
+            move |shared, text, topics| public_request(shared, text, &conn, topics),
+        )
+    })
 }
 
 /// Answers one request: the reply, then the snapshots of the books it subscribed.
-fn public_request(
-    shared: &Shared,
-    text: &str,
-    conn: &str,
-    topics: &mut HashSet<String>,
-    books: &mut HashMap<String, u64>,
-) -> Vec<String> {
+fn public_request(shared: &Shared, text: &str, conn: &str, topics: &mut Topics) -> Vec<String> {
     let request: Request = match serde_json::from_str(text) {
         Ok(r) => r,
         Err(_) => return vec![op_reply("", None, false, &format!("Invalid request: {text}"), conn)],
@@ -216,18 +162,17 @@ fn public_request(
                         let index = ex.symbols().iter().position(|x| x.config.symbol == symbol).unwrap_or(0);
                         let published = shared.bybit_book(index);
                         let (u, (bids, asks)) = (published.u, published.snapshot(depth as usize));
-                        books.insert(name.clone(), u);
+                        topics.books.insert(name.clone(), u);
                         wire::book_message(depth, symbol, "snapshot", &bids, &asks, u, time)
                     });
                 }
-                topics.insert(name);
+                topics.names.insert(name);
             }
             out
         }
         "unsubscribe" => {
             for name in &names {
                 topics.remove(name);
-                books.remove(name);
             }
             vec![op_reply("unsubscribe", req_id, true, "", conn)]
         }
@@ -255,59 +200,34 @@ fn valid_topic(ex: &crate::venue::sim::exchange::Exchange, name: &str) -> bool {
 }
 
 pub async fn private_handler(State(shared): State<Arc<Shared>>, upgrade: WebSocketUpgrade) -> Response {
-    upgrade.max_message_size(MAX_FRAME).max_frame_size(MAX_FRAME).on_upgrade(move |socket| private(shared, socket))
+    upgrade
+        .max_message_size(MAX_FRAME)
+        .max_frame_size(MAX_FRAME)
+        .on_upgrade(move |socket| sessions::private(shared, socket, Private { conn: conn_id(), ..Private::default() }))
 }
 
 /// What a private connection is subscribed to, by the names the client used.
 #[derive(Default)]
 struct Private {
+    conn: String,
     account: Option<AccountId>,
     order: Option<String>,
     execution: Option<String>,
     wallet: Option<String>,
 }
 
-async fn private(shared: Arc<Shared>, mut socket: WebSocket) {
-    let mut user = shared.user.subscribe();
-    let mut drops = shared.drops.subscribe();
-    let mut keepalive = Keepalive::new(shared.exchange().config().limits.ws_messages_per_sec.max(10));
-    let mut ping = tokio::time::interval_at(Instant::now() + PING_EVERY, PING_EVERY);
-    let conn = conn_id();
-    let mut state = Private::default();
-    let close: CloseWith = loop {
-        tokio::select! {
-            _ = shared.shutdown.cancelled() => break Some((1001, "server shutdown")),
-            _ = drops.changed() => break Some((1001, "going away")),
-            event = user.recv() => match event {
-                Ok(frame) if Some(frame.account) == state.account => {
-                    let faults = shared.faults();
-                    if shared.roll(faults.drop_user_events) {
-                        continue;
-                    }
-                    let times = if shared.roll(faults.duplicate_user_events) { 2 } else { 1 };
-                    for message in private_messages(&shared, &state, &frame) {
-                        for _ in 0..times {
-                            if socket.send(Message::Text(message.clone().into())).await.is_err() { return; }
-                        }
-                    }
-                }
-                Ok(_) => {}
-                Err(RecvError::Lagged(_)) => break Some((1008, "too slow")),
-                Err(RecvError::Closed) => break None,
-            },
-            _ = ping.tick() => if let Err(close) = keepalive.ping(&mut socket).await { break close },
-            incoming = socket.recv() => match keepalive.incoming(incoming) {
-                Flow::Close(close) => break close,
-                Flow::Continue | Flow::Binary => {}
-                Flow::Text(text) => {
-                    let reply = private_request(&shared, &text, &conn, &mut state);
-                    if socket.send(Message::Text(reply.into())).await.is_err() { break None; }
-                }
-            },
-        }
-    };
-    if let Some((code, reason)) = close {
-        let _ = socket.send(Message::Close(Some(CloseFrame { code, reason: reason.into() }))).await;
+impl PrivateSession for Private {
+    fn account(&self) -> Option<AccountId> {
+        self.account
+    }
+
+    fn request(&mut self, shared: &Shared, text: &str) -> Vec<String> {
+        let conn = self.conn.clone();
+        vec![private_request(shared, text, &conn, self)]
+    }
+
+    fn render(&self, shared: &Shared, frame: &UserFrame) -> Vec<String> {
+        private_messages(shared, self, frame)
     }
 }
 

@@ -1,6 +1,4 @@
-//! The simulator's third wire protocol, first part: OKX v5 spot REST under
-//! `/api/v5/*`, over the same exchange, ledger and accounts as the other
-//! dialects. Signed requests carry `OK-ACCESS-KEY`, `-SIGN` (base64
+//! OKX v5 spot REST under `/api/v5/*`. Signed requests carry `OK-ACCESS-KEY`, `-SIGN` (base64
 //! HMAC-SHA256 over ISO-8601 time + method + path?query + body),
 //! `-TIMESTAMP` (within 30 s of the server's clock) and `-PASSPHRASE`
 //! ([`PASSPHRASE`] for every simulated key). Instruments are named OKX's
@@ -9,7 +7,6 @@
 //! the order's `sCode`. Each account and endpoint has OKX's budget over a
 //! rolling two seconds (past it: HTTP 429, 50011).
 
-use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -19,17 +16,12 @@ use axum::response::{IntoResponse, Response};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
-use super::Shared;
-use super::params::Params;
+use super::super::Shared;
+use super::super::params::Params;
+use super::{PASSPHRASE, TIME_WINDOW_MS, inst_id, num, symbol_named};
 use crate::venue::sim::exchange::{Amendment, ApiError, Exchange, NewOrder, OrdType, Order, Side, Status};
 use crate::venue::sim::ledger::AccountId;
 use crate::venue::sim::matching::Tif;
-
-/// The passphrase of every simulated key in the OKX dialect.
-pub const PASSPHRASE: &str = "tradewind-sim";
-
-/// How far a request's timestamp may be from the server's clock (ms).
-const TIME_WINDOW_MS: i64 = 30_000;
 
 /// A refusal: HTTP status, OKX code and message.
 struct Refusal {
@@ -45,26 +37,6 @@ impl Refusal {
 
     fn param(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "51000", message)
-    }
-}
-
-/// Requests per account and endpoint in the last two seconds.
-#[derive(Debug, Default)]
-pub struct OkxRate {
-    windows: HashMap<(AccountId, &'static str), VecDeque<i64>>,
-}
-
-impl OkxRate {
-    fn allow(&mut self, key: (AccountId, &'static str), limit: usize, now: i64) -> bool {
-        let window = self.windows.entry(key).or_default();
-        while window.front().is_some_and(|t| *t <= now - 2_000) {
-            window.pop_front();
-        }
-        if window.len() >= limit {
-            return false;
-        }
-        window.push_back(now);
-        true
     }
 }
 
@@ -110,7 +82,8 @@ fn envelope(code: &str, msg: &str, data: Value) -> Value {
 fn route(shared: &Shared, method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Result<Value, Refusal> {
     let path = uri.path().strip_prefix("/api/v5/").unwrap_or_default();
     let query = uri.query().unwrap_or("");
-    let Some(&(_, name, signed, limit)) = ENDPOINTS.iter().find(|(m, p, ..)| *m == method.as_str() && *p == path)
+    let Some((index, &(_, name, signed, limit))) =
+        ENDPOINTS.iter().enumerate().find(|(_, (m, p, ..))| *m == method.as_str() && *p == path)
     else {
         return Err(Refusal::new(StatusCode::NOT_FOUND, "50000", format!("{method} {} is not served", uri.path())));
     };
@@ -120,14 +93,15 @@ fn route(shared: &Shared, method: &Method, uri: &Uri, headers: &HeaderMap, body:
     } else {
         0
     };
-    if !shared.okx_rate().allow((account, name), limit, crate::clock::now_ms()) {
+    // Each endpoint (method and path: placing and reading an order are two) has its own budget.
+    if !shared.okx_rate().allow((account, index), limit, crate::clock::now_ms()) {
         shared.limited_responses.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         return Err(Refusal::new(StatusCode::TOO_MANY_REQUESTS, "50011", "Too Many Requests"));
     }
     let params = if *method == Method::GET {
         Params::parse(query, b"").map_err(|e| Refusal::param(e.msg))?
     } else {
-        super::params::json_params(body).map_err(|e| Refusal::param(e.msg))?
+        super::super::params::json_params(body).map_err(|e| Refusal::param(e.msg))?
     };
     answer(shared, name, account, &params)
 }
@@ -185,23 +159,10 @@ fn parse_iso(text: &str) -> Option<i64> {
     Some(((days * 24 + h) * 60 + min) * 60_000 + s * 1_000 + ms)
 }
 
-fn num(d: Decimal) -> String {
-    d.normalize().to_string()
-}
-
 /// The exchange's symbol of an OKX instrument name, and back.
 fn symbol_of(shared: &Shared, inst_id: &str) -> Result<String, Refusal> {
-    let ex = shared.exchange();
-    ex.symbols()
-        .iter()
-        .find(|s| format!("{}-{}", s.config.base, s.config.quote) == inst_id)
-        .map(|s| s.config.symbol.clone())
+    symbol_named(&shared.exchange(), inst_id)
         .ok_or_else(|| Refusal::new(StatusCode::OK, "51001", format!("Instrument ID {inst_id} does not exist.")))
-}
-
-/// OKX's name of the exchange's `symbol` (the caller holds the exchange).
-fn inst_id(ex: &Exchange, symbol: &str) -> String {
-    ex.symbol(symbol).map(|s| format!("{}-{}", s.config.base, s.config.quote)).unwrap_or_else(|_| symbol.to_owned())
 }
 
 /// The exchange's errors as an order operation's `sCode` (`unknown`: the code for "no such order" here).
@@ -226,7 +187,7 @@ fn state(o: &Order) -> &'static str {
     }
 }
 
-fn order_row(ex: &Exchange, o: &Order) -> Value {
+pub(super) fn order_row(ex: &Exchange, o: &Order) -> Value {
     let ord_type = match (o.kind, o.tif) {
         (OrdType::Market, _) => "market",
         (OrdType::LimitMaker, _) => "post_only",
@@ -324,6 +285,12 @@ fn answer(shared: &Shared, endpoint: &str, account: AccountId, params: &Params) 
                 "post_only" => (OrdType::LimitMaker, Tif::Gtc),
                 other => return Err(Refusal::param(format!("Parameter ordType error: {other}"))),
             };
+            // OKX's client ids: 1 to 32 letters and digits.
+            if let Some(id) = params.get("clOrdId")
+                && (id.is_empty() || id.len() > 32 || !id.bytes().all(|b| b.is_ascii_alphanumeric()))
+            {
+                return Err(Refusal::new(StatusCode::OK, "51000", "Parameter clOrdId error"));
+            }
             let size = decimal("sz")?.ok_or_else(|| Refusal::param("Parameter sz can not be empty."))?;
             // A market buy's size is in the quote currency unless `tgtCcy = base_ccy`.
             let quote = kind == OrdType::Market && side == Side::Buy && params.get("tgtCcy") != Some("base_ccy");
