@@ -56,6 +56,25 @@ fn the_shipped_exchange_configs_check_with_keys_in_the_environment_and_name_the_
 }
 
 #[test]
+fn the_shipped_okx_demo_config_checks_with_its_three_key_parts_and_names_a_missing_passphrase() {
+    let [key, secret, passphrase] =
+        ["TRADEWIND_OKX_DEMO_API_KEY", "TRADEWIND_OKX_DEMO_API_SECRET", "TRADEWIND_OKX_DEMO_API_PASSPHRASE"];
+    let check = || {
+        let mut command = tradewind();
+        command.args(["check-config", "--config"]).arg(repo_config().join("okx-demo.toml"));
+        command.env_remove(key).env_remove(secret).env_remove(passphrase);
+        command
+    };
+    let out = check().env(key, "k").env(secret, "s").env(passphrase, "p").output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("sma_okx: sma_cross on okx [BTC-USDT]"));
+    let out = check().env(key, "k").env(secret, "s").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(&format!("environment variable {passphrase} is not set")), "{stderr}");
+}
+
+#[test]
 fn check_config_lists_every_problem_and_exits_2() {
     let bad = sma_file("b").replace("slow_period = 5", "slow_period = 0");
     let dir = ConfigDir::new(&format!("{SIM_MAIN}[risk]\nmax_open_orders = 0\n"), &[("b.toml", &bad)]);

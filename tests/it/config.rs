@@ -184,6 +184,26 @@ fn cases() -> Vec<Case> {
             &["venues[0].credentials: Binance API keys have no passphrase"],
         ),
         (
+            "an okx key without its passphrase",
+            "[[venues]]\nname = \"o\"\nkind = \"okx\"\nenvironment = \"demo\"\n[venues.credentials]\n\
+             api_key_env = \"K\"\napi_secret_env = \"S\""
+                .into(),
+            vec![],
+            &["venues[0].credentials: an OKX API key needs the passphrase it was created with"],
+        ),
+        (
+            "okx on a testnet",
+            "[[venues]]\nname = \"o\"\nkind = \"okx\"".into(),
+            vec![],
+            &["venues[0].environment: OKX has no testnet"],
+        ),
+        (
+            "a region off okx",
+            "[[venues]]\nname = \"b\"\nkind = \"bybit\"\nregion = \"eea\"".into(),
+            vec![],
+            &["venues[0].region: only OKX venues have regions"],
+        ),
+        (
             "an unknown key type",
             "[[venues]]\nname = \"b\"\nkind = \"binance\"\n[venues.credentials]\nkey_type = \"dsa\"".into(),
             vec![],
