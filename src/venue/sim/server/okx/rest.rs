@@ -101,9 +101,21 @@ fn route(shared: &Shared, method: &Method, uri: &Uri, headers: &HeaderMap, body:
     let params = if *method == Method::GET {
         Params::parse(query, b"").map_err(|e| Refusal::param(e.msg))?
     } else {
-        super::super::params::json_params(body).map_err(|e| Refusal::param(e.msg))?
+        super::super::params::json_params(&without_empty(body)).map_err(|e| Refusal::param(e.msg))?
     };
     answer(shared, name, account, &params)
+}
+
+/// A JSON body without its empty strings: OKX reads `""` as not given
+/// (its SDKs send every parameter, most of them empty).
+fn without_empty(body: &[u8]) -> Vec<u8> {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(mut map)) => {
+            map.retain(|_, v| v.as_str() != Some(""));
+            serde_json::to_vec(&map).unwrap_or_default()
+        }
+        _ => body.to_vec(),
+    }
 }
 
 /// Checks the four `OK-ACCESS-*` headers.

@@ -208,14 +208,16 @@ fn verify_login(shared: &Shared, args: &[Value]) -> Result<AccountId, (&'static 
     let [arg] = args else { return Err(("60009", "Login failed.")) };
     let field = |name: &str| arg[name].as_str().unwrap_or_default();
     let credential = shared.keys().get(field("apiKey")).cloned().ok_or(("60005", "Invalid apiKey"))?;
-    let seconds: i64 = field("timestamp").parse().map_err(|_| ("60004", "Invalid timestamp"))?;
+    // A string in OKX's documents; python-okx sends a number, which OKX takes too.
+    let timestamp = arg["timestamp"].as_i64().map_or_else(|| field("timestamp").to_owned(), |n| n.to_string());
+    let seconds: i64 = timestamp.parse().map_err(|_| ("60004", "Invalid timestamp"))?;
     if (seconds * 1_000 - shared.now()).abs() > TIME_WINDOW_MS {
         return Err(("60006", "Timestamp request expired"));
     }
     if field("passphrase") != PASSPHRASE {
         return Err(("60024", "Wrong passphrase"));
     }
-    let signed = format!("{}GET/users/self/verify", field("timestamp"));
+    let signed = format!("{timestamp}GET/users/self/verify");
     if credential.verify_base64(signed.as_bytes(), field("sign")) {
         Ok(credential.account)
     } else {
