@@ -1,10 +1,10 @@
-//! The OKX v5 spot connector, under way: request signing (REST and the
-//! WebSocket login), errors classified, the rate-limit table, the public
-//! market dialects, the REST client (on the shared signed-REST client),
-//! the order-entry contract over it, the answer rows and the private
-//! stream's messages in the order manager's terms. The private stream's
-//! session, the start and `kind = "okx"` (and the simulator's OKX dialect)
-//! come next.
+//! The OKX v5 spot connector (`kind = "okx"`, and `kind = "sim", protocol =
+//! "okx"`): request signing (REST and the WebSocket login), errors
+//! classified, the rate-limit table, the public market dialects (public and
+//! business endpoints), the REST client (on the shared signed-REST client),
+//! the order-entry contract over it, the answer rows, the private stream's
+//! messages in the order manager's terms, the start and the probe. Orders
+//! go over REST; OKX's WebSocket order entry is not used yet.
 
 pub mod error;
 pub mod limits;
