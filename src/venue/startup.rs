@@ -133,3 +133,67 @@ pub async fn refresh_instruments<F, Fut, E>(
         }
     }
 }
+
+/// What the last steps of a start take: the order manager's parts, and the
+/// market connections to open once it has settled an earlier run's orders.
+pub struct Assembly<V: crate::execution::venue::OrderEntry, D> {
+    pub options: crate::execution::orders::ExecOptions,
+    pub instruments: Vec<InstrumentSpec>,
+    pub rest: std::sync::Arc<V>,
+    pub account: (
+        tokio::sync::mpsc::Receiver<crate::execution::venue::AccountEvent>,
+        Option<(crate::execution::venue::AccountState, i64)>,
+    ),
+    pub events: crate::sink::Sink,
+    pub journaled: crate::execution::orders::Journaled,
+    /// One launcher per endpoint the venue's market data comes from.
+    pub launchers: Vec<crate::venue::market::FeedLauncher<D>>,
+    pub feeds: Vec<crate::venue::feed::FeedSpec>,
+    pub keys: Box<dyn crate::venue::KeyRotation>,
+    pub tasks: Vec<tokio::task::JoinHandle<()>>,
+    pub shutdown: CancellationToken,
+}
+
+/// The last steps of a start: the hourly instruments refresh (`read`), the
+/// order manager (which first reconciles an earlier run's orders with the
+/// venue), then the market connections; the venue as the host keeps it.
+pub async fn assemble<V, D, F, Fut, E>(a: Assembly<V, D>, read: F) -> crate::venue::Started
+where
+    V: crate::execution::venue::OrderEntry,
+    D: crate::venue::market::Dialect,
+    F: Fn() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<Instruments, E>> + Send + 'static,
+    E: std::fmt::Display + Send + 'static,
+{
+    let Assembly {
+        options,
+        instruments,
+        rest,
+        account,
+        events,
+        journaled,
+        launchers,
+        feeds,
+        keys,
+        mut tasks,
+        shutdown,
+    } = a;
+    let venue = options.venue;
+    let (instruments_tx, instruments_rx) = tokio::sync::watch::channel(instruments.clone());
+    tasks.push(tokio::spawn(refresh_instruments(read, venue, instruments_tx, events.clone(), shutdown)));
+    let started = crate::execution::orders::start(options, instruments_rx, rest, account, events, journaled).await;
+    // Market data once the orders of an earlier run are settled.
+    tasks.extend(launchers.iter().flat_map(|launcher| launcher.spawn(feeds.clone())));
+    crate::venue::Started {
+        client: Box::new(started.handle),
+        instruments,
+        feeds: Box::new(launchers),
+        keys,
+        key_fingerprint: None,
+        recovered: started.recovered,
+        adopted: started.adopted,
+        exec_task: started.task,
+        tasks,
+        sim: None,
+    }
+}

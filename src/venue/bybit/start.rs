@@ -8,7 +8,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
-use tokio::sync::watch;
 use tradewind_strategies::sdk::Asset;
 
 use super::market::Bybit;
@@ -22,7 +21,7 @@ use crate::sink::VenueEvent;
 use crate::venue::market::{FeedLauncher, FeedOptions};
 use crate::venue::private::{Keys, PrivateOptions};
 use crate::venue::sign::Credentials;
-use crate::venue::startup::{check_key, refresh_instruments, startup_read};
+use crate::venue::startup::{Assembly, assemble, check_key, startup_read};
 use crate::venue::{StartError, Started, VenueContext};
 
 /// The venue's ping is every 20 s: 45 s of silence means the connection is dead.
@@ -175,7 +174,18 @@ pub async fn connect(options: ConnectOptions, cx: VenueContext) -> Result<Starte
             Keys::none(set_rest)
         }
     };
-    let (instruments_tx, instruments_rx) = watch::channel(instruments.specs.clone());
+    let feed_options = FeedOptions {
+        venue,
+        stream_url: options.endpoints.public.clone(),
+        silence_timeout: SILENCE_TIMEOUT,
+        read_buffer: crate::venue::ws::READ_BUFFER,
+    };
+    let launcher = FeedLauncher {
+        options: feed_options,
+        dialect: Arc::new(Bybit),
+        engine: host.market,
+        shutdown: shutdown.clone(),
+    };
     let read = {
         let rest = rest.clone();
         move || {
@@ -183,38 +193,21 @@ pub async fn connect(options: ConnectOptions, cx: VenueContext) -> Result<Starte
             async move { rest.instruments().await }
         }
     };
-    tasks.push(tokio::spawn(refresh_instruments(read, venue, instruments_tx, host.events.clone(), shutdown.clone())));
-    let started = orders::start(
-        orders::ExecOptions {
+    let assembly = Assembly {
+        options: orders::ExecOptions {
             recv_window_ms: i64::try_from(options.recv_window_ms).unwrap_or(i64::MAX),
             ..orders::ExecOptions::new(venue)
         },
-        instruments_rx,
-        rest.clone(),
-        (user_rx, account_at_start),
-        host.events.clone(),
-        orders::Journaled { journal: Some(journal), open, unjournaled, traders },
-    )
-    .await;
-    // Market data once the orders of an earlier run are settled.
-    let feed_options = FeedOptions {
-        venue,
-        stream_url: options.endpoints.public.clone(),
-        silence_timeout: SILENCE_TIMEOUT,
-        read_buffer: crate::venue::ws::READ_BUFFER,
-    };
-    let launcher = FeedLauncher { options: feed_options, dialect: Arc::new(Bybit), engine: host.market, shutdown };
-    tasks.extend(launcher.spawn(feeds));
-    Ok(Started {
-        client: Box::new(started.handle),
         instruments: instruments.specs,
-        feeds: Box::new(launcher),
+        rest,
+        account: (user_rx, account_at_start),
+        events: host.events,
+        journaled: orders::Journaled { journal: Some(journal), open, unjournaled, traders },
+        launchers: vec![launcher],
+        feeds,
         keys: Box::new(keys),
-        key_fingerprint: None,
-        recovered: started.recovered,
-        adopted: started.adopted,
-        exec_task: started.task,
         tasks,
-        sim: None,
-    })
+        shutdown,
+    };
+    Ok(assemble(assembly, read).await)
 }

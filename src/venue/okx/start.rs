@@ -8,7 +8,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 use tradewind_strategies::sdk::Asset;
 
 use super::market::{Endpoint, Okx};
@@ -22,7 +22,7 @@ use crate::execution::venue::OrderEntry;
 use crate::sink::VenueEvent;
 use crate::venue::market::{FeedLauncher, FeedOptions};
 use crate::venue::private::{Keys, PrivateOptions};
-use crate::venue::startup::{check_key, refresh_instruments, startup_read};
+use crate::venue::startup::{Assembly, assemble, check_key, startup_read};
 use crate::venue::{StartError, Started, VenueContext};
 
 /// The venue's ping is every 20 s: 45 s of silence means the connection is dead.
@@ -168,32 +168,13 @@ pub async fn connect(options: ConnectOptions, cx: VenueContext) -> Result<Starte
             Keys::none(set_rest)
         }
     };
-    let (instruments_tx, instruments_rx) = watch::channel(instruments.specs.clone());
-    let read = {
-        let rest = rest.clone();
-        move || {
-            let rest = rest.clone();
-            async move { rest.instruments().await }
-        }
-    };
-    tasks.push(tokio::spawn(refresh_instruments(read, venue, instruments_tx, host.events.clone(), shutdown.clone())));
-    let started = orders::start(
-        orders::ExecOptions::new(venue),
-        instruments_rx,
-        rest.clone(),
-        (user_rx, account_at_start),
-        host.events.clone(),
-        orders::Journaled { journal: Some(journal), open, unjournaled, traders },
-    )
-    .await;
-    // Market data once the orders of an earlier run are settled.
     let feed_options = FeedOptions {
         venue,
         stream_url: options.endpoints.public.clone(),
         silence_timeout: SILENCE_TIMEOUT,
         read_buffer: crate::venue::ws::READ_BUFFER,
     };
-    let launchers: Vec<FeedLauncher<Okx>> = [Endpoint::Public, Endpoint::Business]
+    let launchers = [Endpoint::Public, Endpoint::Business]
         .into_iter()
         .map(|endpoint| FeedLauncher {
             options: feed_options.clone(),
@@ -202,19 +183,27 @@ pub async fn connect(options: ConnectOptions, cx: VenueContext) -> Result<Starte
             shutdown: shutdown.clone(),
         })
         .collect();
-    tasks.extend(launchers.iter().flat_map(|launcher| launcher.spawn(feeds.clone())));
-    Ok(Started {
-        client: Box::new(started.handle),
+    let read = {
+        let rest = rest.clone();
+        move || {
+            let rest = rest.clone();
+            async move { rest.instruments().await }
+        }
+    };
+    let assembly = Assembly {
+        options: orders::ExecOptions::new(venue),
         instruments: instruments.specs,
-        feeds: Box::new(launchers),
+        rest,
+        account: (user_rx, account_at_start),
+        events: host.events,
+        journaled: orders::Journaled { journal: Some(journal), open, unjournaled, traders },
+        launchers,
+        feeds,
         keys: Box::new(keys),
-        key_fingerprint: None,
-        recovered: started.recovered,
-        adopted: started.adopted,
-        exec_task: started.task,
         tasks,
-        sim: None,
-    })
+        shutdown,
+    };
+    Ok(assemble(assembly, read).await)
 }
 
 #[cfg(test)]
