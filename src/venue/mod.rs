@@ -27,6 +27,7 @@ pub mod startup;
 pub mod uptime;
 pub mod wire;
 pub mod ws;
+pub mod ws_requests;
 
 use std::path::PathBuf;
 

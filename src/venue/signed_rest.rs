@@ -176,7 +176,8 @@ impl<P: Protocol> SignedRest<P> {
         self.key().is_some()
     }
 
-    fn key(&self) -> Option<Arc<P::Key>> {
+    /// The key requests are signed with now (a WebSocket login signs with it too).
+    pub fn key(&self) -> Option<Arc<P::Key>> {
         self.key.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 

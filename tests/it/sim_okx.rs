@@ -126,3 +126,47 @@ async fn the_okx_dialect_checks_the_key_passphrase_and_signature() {
     assert!(late.read_account().await.is_ok(), "after the resync");
     sim.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn okx_orders_go_over_the_private_websocket_and_over_rest_while_it_is_down() {
+    use tokio_util::sync::CancellationToken;
+    use tradewind::venue::okx::ws_orders::{OkxOrders, OkxRequests};
+    use tradewind::venue::ws_requests::WsRequests;
+
+    let mut config = SimConfig::default();
+    config.market.events_per_sec = 20;
+    let sim = start(config).await;
+    let rest = Arc::new(client(&sim, "wire-secret", PASSPHRASE));
+    rest.sync_clock().await.unwrap();
+    let stop = CancellationToken::new();
+    let dialect = OkxRequests { url: format!("{}/ws/v5/private", sim.stream_url()), rest: rest.clone() };
+    let (ws, task) = WsRequests::start(VenueId::new("okx").unwrap(), dialect, Duration::from_secs(45), stop.clone());
+    ws.wait_up().await;
+    let orders = OkxOrders { rest: rest.clone(), ws: Some(ws.clone()) };
+    let rest_places = || sim.requests("POST /api/v5/trade/order");
+
+    // Placed, amended and cancelled over the WebSocket: no REST order request.
+    let ack = orders.place(id("okxws1"), limit("0.01", "30000"), None, None).await.unwrap();
+    let resting =
+        sim.with_exchange(|ex| ex.order(2, None, Some("okxws1")).map(|o| (o.id.to_string(), o.orig_qty)).unwrap());
+    assert_eq!(resting, (ack.venue_order_id.to_string(), d("0.01")));
+    orders.amend(id("okxws1"), limit("0.02", "30000")).await.unwrap();
+    assert_eq!(sim.with_exchange(|ex| ex.order(2, None, Some("okxws1")).unwrap().orig_qty), d("0.02"));
+    let gone = orders.cancel(btc(), id("okxws1")).await.unwrap();
+    assert_eq!(gone.status, OrderStatus::Canceled);
+    assert_eq!(rest_places(), 0);
+    assert_eq!(sim.requests("POST /api/v5/trade/cancel-order") + sim.requests("POST /api/v5/trade/amend-order"), 0);
+
+    // Refused over the WebSocket with the order's own code, proof that it was not placed.
+    let refused = orders.place(id("okxws2"), limit("50", "30000"), None, None).await.unwrap_err();
+    assert_eq!((refused.outcome, refused.code.as_deref()), (Outcome::Rejected, Some("51008")), "{refused}");
+    assert_eq!(rest_places(), 0);
+
+    // The connection down: the next order goes over REST.
+    stop.cancel();
+    task.await.unwrap();
+    assert!(!ws.is_up());
+    orders.place(id("okxws3"), limit("0.01", "30000"), None, None).await.unwrap();
+    assert_eq!(rest_places(), 1);
+    assert!(sim.with_exchange(|ex| ex.order(2, None, Some("okxws3")).is_ok()));
+}

@@ -3,8 +3,8 @@
 //! classified, the rate-limit table, the public market dialects (public and
 //! business endpoints), the REST client (on the shared signed-REST client),
 //! the order-entry contract over it, the answer rows, the private stream's
-//! messages in the order manager's terms, the start and the probe. Orders
-//! go over REST; OKX's WebSocket order entry is not used yet.
+//! messages in the order manager's terms, order entry over the private
+//! WebSocket with REST as its fallback ([`ws_orders`]), the start and the probe.
 
 pub mod error;
 pub mod limits;
@@ -17,3 +17,4 @@ pub mod rest;
 pub mod sign;
 pub mod start;
 pub mod types;
+pub mod ws_orders;

@@ -36,8 +36,8 @@ const MAX_PAGES: usize = 20;
 /// An order operation's answer (`data[0]`).
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct OrderAck {
-    ord_id: VenueOrderId,
+pub(super) struct OrderAck {
+    pub ord_id: VenueOrderId,
 }
 
 /// `trade/order`'s body for `order` as `id`.
@@ -77,7 +77,7 @@ fn query(pairs: &[(&str, &str)]) -> String {
 }
 
 /// The one row of an order operation's answer.
-fn single<T>(rows: Vec<T>, what: &str) -> Result<T, VenueError> {
+pub(super) fn single<T>(rows: Vec<T>, what: &str) -> Result<T, VenueError> {
     rows.into_iter().next().ok_or_else(|| VenueError::unknown(format!("{what}: an answer without its order")))
 }
 

@@ -2,8 +2,9 @@
 //! region, its key (with the passphrase; refused if it can withdraw, unless
 //! allowed), the clock, the instruments, the balances, the private stream,
 //! the order manager (which first reconciles an earlier run's orders with
-//! the venue), then the market connections: books, quotes and trades on
-//! the public endpoint, candles on the business one.
+//! the venue) with orders over the private WebSocket (REST when it is
+//! down), then the market connections: books, quotes and trades on the
+//! public endpoint, candles on the business one.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,6 +16,7 @@ use super::market::{Endpoint, Okx};
 use super::private::PrivateStream;
 use super::rest::RestClient;
 use super::sign::OkxKey;
+use super::ws_orders::{OkxOrders, OkxRequests};
 use crate::config::{Environment, ExchangeVenueConfig, Region};
 use crate::execution::orders;
 use crate::execution::rate_limit::RateLimiter;
@@ -23,6 +25,7 @@ use crate::sink::VenueEvent;
 use crate::venue::market::{FeedLauncher, FeedOptions};
 use crate::venue::private::{Keys, PrivateOptions};
 use crate::venue::startup::{Assembly, assemble, check_key, startup_read};
+use crate::venue::ws_requests::WsRequests;
 use crate::venue::{StartError, Started, VenueContext};
 
 /// The venue's ping is every 20 s: 45 s of silence means the connection is dead.
@@ -183,6 +186,14 @@ pub async fn connect(options: ConnectOptions, cx: VenueContext) -> Result<Starte
             shutdown: shutdown.clone(),
         })
         .collect();
+    // Orders over the private WebSocket while it is logged in, REST otherwise.
+    let ws = options.key.is_some().then(|| {
+        let dialect = OkxRequests { url: options.endpoints.private.clone(), rest: rest.clone() };
+        let (ws, task) = WsRequests::start(venue, dialect, SILENCE_TIMEOUT, shutdown.clone());
+        tasks.push(task);
+        ws
+    });
+    let orders_entry = Arc::new(OkxOrders { rest: rest.clone(), ws });
     let read = {
         let rest = rest.clone();
         move || {
@@ -193,7 +204,7 @@ pub async fn connect(options: ConnectOptions, cx: VenueContext) -> Result<Starte
     let assembly = Assembly {
         options: orders::ExecOptions::new(venue),
         instruments: instruments.specs,
-        rest,
+        rest: orders_entry,
         account: (user_rx, account_at_start),
         events: host.events,
         journaled: orders::Journaled { journal: Some(journal), open, unjournaled, traders },

@@ -108,6 +108,9 @@ pub async fn public(
 
 /// One dialect's private connection: its requests, and how an account event reads on it.
 pub trait PrivateSession: Send {
+    /// Messages a second a client may send, if not the configured rate (at least 10).
+    const MESSAGES_PER_SEC: Option<u32> = None;
+
     /// The account logged in, if any.
     fn account(&self) -> Option<AccountId>;
 
@@ -119,10 +122,11 @@ pub trait PrivateSession: Send {
 }
 
 /// Serves a private connection.
-pub async fn private(shared: Arc<Shared>, mut socket: WebSocket, mut session: impl PrivateSession) {
+pub async fn private<S: PrivateSession>(shared: Arc<Shared>, mut socket: WebSocket, mut session: S) {
     let mut user = shared.user.subscribe();
     let mut drops = shared.drops.subscribe();
-    let mut keepalive = Keepalive::new(shared.exchange().config().limits.ws_messages_per_sec.max(10));
+    let configured = shared.exchange().config().limits.ws_messages_per_sec.max(10);
+    let mut keepalive = Keepalive::new(S::MESSAGES_PER_SEC.unwrap_or(configured));
     let mut ping = tokio::time::interval_at(Instant::now() + PING_EVERY, PING_EVERY);
     let why: CloseWith = loop {
         tokio::select! {

@@ -65,13 +65,10 @@ pub async fn handler(
     body: Bytes,
 ) -> Response {
     shared.count_request(method.as_str(), uri.path());
-    let (status, body) = match route(&shared, &method, &uri, &headers, &body) {
-        Ok(data) => (StatusCode::OK, envelope("0", "", data)),
-        Err(r) if r.status == StatusCode::OK => {
-            (StatusCode::OK, envelope("1", "All operations failed", json!([{"sCode": r.code, "sMsg": r.message}])))
-        }
-        Err(r) => (r.status, envelope(r.code, &r.message, json!([]))),
-    };
+    let answered = route(&shared, &method, &uri, &headers, &body);
+    let status = answered.as_ref().err().map_or(StatusCode::OK, |r| r.status);
+    let (code, msg, data) = outcome(answered);
+    let body = envelope(code, &msg, data);
     (status, axum::Json(body)).into_response()
 }
 
@@ -104,6 +101,43 @@ fn route(shared: &Shared, method: &Method, uri: &Uri, headers: &HeaderMap, body:
         super::super::params::json_params(&without_empty(body)).map_err(|e| Refusal::param(e.msg))?
     };
     answer(shared, name, account, &params)
+}
+
+/// An order operation of the private WebSocket (`order`, `cancel-order`,
+/// `amend-order`, one order each): (code, msg, data) as its REST twin
+/// answers, on the same budget (OKX counts both together).
+pub(super) fn ws_op(shared: &Shared, account: AccountId, op: &str, arg: &Value) -> (String, String, Value) {
+    let path = match op {
+        "order" => "trade/order",
+        "cancel-order" => "trade/cancel-order",
+        _ => "trade/amend-order",
+    };
+    let Some(index) = ENDPOINTS.iter().position(|(m, p, ..)| *m == "POST" && *p == path) else {
+        return ("60012".into(), format!("Invalid request: {op}"), json!([]));
+    };
+    let answered = (|| {
+        if !shared.okx_rate().allow((account, index), ENDPOINTS[index].3, crate::clock::now_ms()) {
+            shared.limited_responses.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            return Err(Refusal::new(StatusCode::TOO_MANY_REQUESTS, "50011", "Too Many Requests"));
+        }
+        let body = serde_json::to_vec(arg).unwrap_or_default();
+        let params = super::super::params::json_params(&without_empty(&body)).map_err(|e| Refusal::param(e.msg))?;
+        answer(shared, path, account, &params)
+    })();
+    let (code, msg, data) = outcome(answered);
+    (code.to_owned(), msg, data)
+}
+
+/// An answer as the envelope's code, message and data.
+fn outcome(answered: Result<Value, Refusal>) -> (&'static str, String, Value) {
+    match answered {
+        Ok(data) => ("0", String::new(), data),
+        // Refused per order: the order's own code says why.
+        Err(r) if r.status == StatusCode::OK => {
+            ("1", "All operations failed".into(), json!([{"sCode": r.code, "sMsg": r.message}]))
+        }
+        Err(r) => (r.code, r.message, json!([])),
+    }
 }
 
 /// A JSON body without its empty strings: OKX reads `""` as not given

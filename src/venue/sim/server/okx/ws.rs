@@ -3,7 +3,8 @@
 //! `seqId`, and the ids step by [`SEQ_STEP`], not one, as OKX's do not),
 //! `bbo-tbt`, `trades`. `/ws/v5/business`: `candle1m`. `/ws/v5/private`:
 //! `login` (base64 HMAC over Unix seconds + `GET/users/self/verify`, the
-//! key's passphrase), then `orders` and `account`. Every endpoint answers a
+//! key's passphrase), then `orders` and `account`, and the order operations
+//! `order`, `cancel-order`, `amend-order` (answered by their `id`). Every endpoint answers a
 //! text `ping` with `pong`; channels are subscribed by message
 //! (`{"op":"subscribe","args":[{"channel","instId"}]}`). Books follow the
 //! book as published (shared with the Bybit dialect), so an update never
@@ -105,6 +106,9 @@ fn error(code: &str, msg: &str, conn: &str) -> String {
 /// A client's `op` request.
 #[derive(serde::Deserialize)]
 struct Request {
+    /// An order operation's id, echoed in its reply.
+    #[serde(default)]
+    id: Option<String>,
     op: String,
     #[serde(default)]
     args: Vec<Value>,
@@ -226,6 +230,10 @@ fn verify_login(shared: &Shared, args: &[Value]) -> Result<AccountId, (&'static 
 }
 
 impl PrivateSession for Private {
+    /// Order operations come at the rate of their own budgets (60 places,
+    /// 60 cancels and 60 amends per 2 s), not capped by a message rate.
+    const MESSAGES_PER_SEC: Option<u32> = Some(1_000);
+
     fn account(&self) -> Option<AccountId> {
         self.account
     }
@@ -246,7 +254,23 @@ impl PrivateSession for Private {
                 }
                 Err((code, msg)) => vec![error(code, msg, conn)],
             },
-            "subscribe" if self.account.is_none() => vec![error("60011", "Please log in", conn)],
+            "subscribe" | "order" | "cancel-order" | "amend-order" if self.account.is_none() => {
+                vec![error("60011", "Please log in", conn)]
+            }
+            "order" | "cancel-order" | "amend-order" => {
+                let account = self.account.unwrap_or_default();
+                let in_time = (crate::clock::now_ms() * 1_000).to_string();
+                let (code, msg, data) = match request.args.as_slice() {
+                    [arg] => super::rest::ws_op(shared, account, &request.op, arg),
+                    _ => ("60012".into(), "Invalid request: one order an operation".into(), json!([])),
+                };
+                let out_time = (crate::clock::now_ms() * 1_000).to_string();
+                vec![
+                    json!({"id": request.id.unwrap_or_default(), "op": request.op, "code": code, "msg": msg,
+                    "data": data, "inTime": in_time, "outTime": out_time})
+                    .to_string(),
+                ]
+            }
             "subscribe" => {
                 let mut out = Vec::new();
                 for arg in &request.args {
