@@ -3,7 +3,8 @@
 REST: the clock, instruments, balances, a limit order placed, read, amended
 and cancelled, a refusal with its sCode, a market buy and its fills. WebSocket:
 the public `books` channel (a snapshot, then updates whose prevSeqId is the
-last seqId), and the private `orders` channel after a login.
+last seqId), and after a login the private `orders` channel and an order
+placed and cancelled over the private WebSocket.
 Usage: check_python_okx.py URL API_KEY SECRET
 """
 import asyncio
@@ -61,7 +62,7 @@ assert sum(Decimal(f["fillSz"]) for f in fills) == Decimal("0.001"), fills
 
 
 async def streams():
-    books, orders = [], []
+    books, orders, replies = [], [], []
 
     def on_book(message):
         m = json.loads(message)
@@ -72,6 +73,8 @@ async def streams():
         m = json.loads(message)
         if m.get("arg", {}).get("channel") == "orders" and "data" in m:
             orders.extend(m["data"])
+        if m.get("op") in ("order", "cancel-order"):
+            replies.append(m)
 
     pub = WsPublicAsync(url=f"{ws}/ws/v5/public")
     reading = [await pub.start()]
@@ -79,11 +82,20 @@ async def streams():
     private = WsPrivateAsync(apiKey=key, passphrase=passphrase, secretKey=secret, url=f"{ws}/ws/v5/private")
     reading.append(await private.start())
     await private.subscribe([{"channel": "orders", "instType": "SPOT"}], on_order)
-    trade.place_order(instId="BTC-USDT", tdMode="cash", side="buy", ordType="limit", sz="0.001", px="20000", clOrdId="pyokx2")
+    # Placed over the private WebSocket: the reply by its id, the order on the `orders` channel.
+    order = {"instId": "BTC-USDT", "tdMode": "cash", "side": "buy", "ordType": "limit", "sz": "0.001", "px": "20000", "clOrdId": "pyokx2"}
+    await private.place_order([order], id="ws1")
     for _ in range(200):
-        if len(books) > 5 and any(o["clOrdId"] == "pyokx2" for o in orders):
+        if len(books) > 5 and any(o["clOrdId"] == "pyokx2" for o in orders) and replies:
             break
         await asyncio.sleep(0.05)
+    assert replies and (replies[0]["id"], replies[0]["code"], replies[0]["data"][0]["sCode"]) == ("ws1", "0", "0"), replies
+    await private.cancel_order([{"instId": "BTC-USDT", "clOrdId": "pyokx2"}], id="ws2")
+    for _ in range(100):
+        if len(replies) > 1:
+            break
+        await asyncio.sleep(0.05)
+    assert (replies[1]["id"], replies[1]["code"]) == ("ws2", "0"), replies
     for task in reading:
         task.cancel()
     await pub.stop()
@@ -94,9 +106,9 @@ async def streams():
     live = next((o for o in orders if o["clOrdId"] == "pyokx2"), None)
     assert live, (len(books), orders[:3])
     assert live["state"] == "live", live
-    trade.cancel_order(instId="BTC-USDT", clOrdId="pyokx2")
+    assert trade.get_order(instId="BTC-USDT", clOrdId="pyokx2")["data"][0]["state"] == "canceled"
     return len(books)
 
 
 updates = asyncio.run(streams())
-print(f"python-okx: REST place/read/amend/cancel/refuse/market+fills, books {updates} messages in sequence, orders channel: ok")
+print(f"python-okx: REST place/read/amend/cancel/refuse/market+fills, books {updates} messages in sequence, orders channel, order and cancel-order over the WebSocket: ok")

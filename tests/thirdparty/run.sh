@@ -3,8 +3,8 @@
 # third-party clients (pinned), each on its own account: in the Binance
 # dialect CCXT, python-binance and Binance's own Python SDK
 # (binance-sdk-spot); in the Bybit v5 dialect, on the same port, CCXT's
-# `bybit` and Bybit's own Python SDK (pybit); in the OKX v5 dialect, OKX's
-# own Python SDK (python-okx).
+# `bybit` and Bybit's own Python SDK (pybit); in the OKX v5 dialect, CCXT's
+# `okx` and OKX's own Python SDK (python-okx).
 # Usage: tests/thirdparty/run.sh [path/to/tradewind]   (default: target/debug/tradewind)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -20,7 +20,7 @@ fi
 log="$(mktemp)"
 "$bin" --log-format json sim --listen 127.0.0.1:0 \
   --account ccxt-key:ccxt-secret --account pyb-key:pyb-secret --account sdk-key:sdk-secret \
-  --account ccxtb-key:ccxtb-secret --account pybit-key:pybit-secret --account pyokx-key:pyokx-secret >"$log" 2>&1 &
+  --account ccxtb-key:ccxtb-secret --account pybit-key:pybit-secret --account pyokx-key:pyokx-secret --account ccxto-key:ccxto-secret >"$log" 2>&1 &
 sim_pid=$!
 trap 'kill "$sim_pid" 2>/dev/null || true; rm -f "$log"' EXIT
 
@@ -42,3 +42,4 @@ fi
 "$venv/bin/python" tests/thirdparty/check_ccxt_bybit.py "$url" ccxtb-key ccxtb-secret
 "$venv/bin/python" tests/thirdparty/check_pybit.py "$url" pybit-key pybit-secret
 "$venv/bin/python" tests/thirdparty/check_python_okx.py "$url" pyokx-key pyokx-secret
+"$venv/bin/python" tests/thirdparty/check_ccxt_okx.py "$url" ccxto-key ccxto-secret

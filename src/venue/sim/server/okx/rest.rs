@@ -41,7 +41,7 @@ impl Refusal {
 }
 
 /// The endpoints served: (method, path after `/api/v5/`, signed, requests per 2 s).
-const ENDPOINTS: [(&str, &str, bool, usize); 12] = [
+const ENDPOINTS: [(&str, &str, bool, usize); 16] = [
     ("GET", "public/time", false, 10),
     ("GET", "public/instruments", false, 20),
     ("GET", "market/books", false, 40),
@@ -54,7 +54,16 @@ const ENDPOINTS: [(&str, &str, bool, usize); 12] = [
     ("GET", "trade/order", true, 60),
     ("GET", "trade/orders-pending", true, 60),
     ("GET", "trade/fills", true, 60),
+    // The last three months (`trade/fills`: three days); the simulator keeps everything.
+    ("GET", "trade/fills-history", true, 10),
+    // Up to 20 orders a request; the budget counts orders.
+    ("POST", "trade/batch-orders", true, 300),
+    ("POST", "trade/cancel-batch-orders", true, 300),
+    ("POST", "trade/amend-batch-orders", true, 300),
 ];
+
+/// Orders a batch request may carry.
+const BATCH_MAX: usize = 20;
 
 /// `/api/v5/*`.
 pub async fn handler(
@@ -90,6 +99,9 @@ fn route(shared: &Shared, method: &Method, uri: &Uri, headers: &HeaderMap, body:
     } else {
         0
     };
+    if let Some(single) = name.strip_suffix("batch-orders") {
+        return batch(shared, account, (index, limit), &format!("trade/{}", batch_single(single)), body);
+    }
     // Each endpoint (method and path: placing and reading an order are two) has its own budget.
     if !shared.okx_rate().allow((account, index), limit, crate::clock::now_ms()) {
         shared.limited_responses.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -101,6 +113,50 @@ fn route(shared: &Shared, method: &Method, uri: &Uri, headers: &HeaderMap, body:
         super::super::params::json_params(&without_empty(body)).map_err(|e| Refusal::param(e.msg))?
     };
     answer(shared, name, account, &params)
+}
+
+/// The single operation a batch is made of (`trade/` + `batch-orders` → `order`, `cancel-` → `cancel-order`, ...).
+fn batch_single(prefix: &str) -> &'static str {
+    match prefix {
+        "trade/" => "order",
+        "trade/cancel-" => "cancel-order",
+        _ => "amend-order",
+    }
+}
+
+/// A batch: each order answered as its single operation would be, in
+/// order, each row with its own `sCode` (the envelope's code says whether
+/// all, some or none succeeded).
+fn batch(
+    shared: &Shared,
+    account: AccountId,
+    (index, limit): (usize, usize),
+    single: &str,
+    body: &[u8],
+) -> Result<Value, Refusal> {
+    let orders: Vec<Value> =
+        serde_json::from_slice(body).map_err(|_| Refusal::param("a batch is a JSON array of orders"))?;
+    if orders.is_empty() || orders.len() > BATCH_MAX {
+        return Err(Refusal::param(format!("a batch carries 1 to {BATCH_MAX} orders, not {}", orders.len())));
+    }
+    let now = crate::clock::now_ms();
+    if !(0..orders.len()).all(|_| shared.okx_rate().allow((account, index), limit, now)) {
+        shared.limited_responses.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        return Err(Refusal::new(StatusCode::TOO_MANY_REQUESTS, "50011", "Too Many Requests"));
+    }
+    let rows = orders.iter().map(|order| {
+        let body = serde_json::to_vec(order).unwrap_or_default();
+        let answered = super::super::params::json_params(&without_empty(&body))
+            .map_err(|e| Refusal::param(e.msg))
+            .and_then(|params| answer(shared, single, account, &params));
+        match answered {
+            Ok(Value::Array(mut rows)) if rows.len() == 1 => rows.remove(0),
+            Ok(other) => other,
+            Err(r) => json!({"ordId": "", "clOrdId": order["clOrdId"].as_str().unwrap_or_default(), "tag": "",
+                "ts": crate::clock::now_ms().to_string(), "sCode": r.code, "sMsg": r.message}),
+        }
+    });
+    Ok(Value::Array(rows.collect()))
 }
 
 /// An order operation of the private WebSocket (`order`, `cancel-order`,
@@ -131,7 +187,16 @@ pub(super) fn ws_op(shared: &Shared, account: AccountId, op: &str, arg: &Value) 
 /// An answer as the envelope's code, message and data.
 fn outcome(answered: Result<Value, Refusal>) -> (&'static str, String, Value) {
     match answered {
-        Ok(data) => ("0", String::new(), data),
+        // A batch's rows each carry their own code: all, some or none refused.
+        Ok(data) => {
+            let rows = data.as_array().map(Vec::as_slice).unwrap_or_default();
+            let refused = rows.iter().filter(|r| r["sCode"].as_str().is_some_and(|c| c != "0")).count();
+            match refused {
+                0 => ("0", String::new(), data),
+                n if n == rows.len() => ("1", "All operations failed".into(), data),
+                _ => ("2", "Batch operation partially succeeded".into(), data),
+            }
+        }
         // Refused per order: the order's own code says why.
         Err(r) if r.status == StatusCode::OK => {
             ("1", "All operations failed".into(), json!([{"sCode": r.code, "sMsg": r.message}]))
@@ -261,6 +326,8 @@ fn answer(shared: &Shared, endpoint: &str, account: AccountId, params: &Params) 
     let ack = |o: &Order| json!([{"ordId": o.id.to_string(), "clOrdId": o.client_id, "tag": "", "ts": o.update_time.to_string(), "sCode": "0", "sMsg": ""}]);
     match endpoint {
         "public/time" => Ok(json!([{"ts": shared.now().to_string()}])),
+        // Spot only: another type lists nothing.
+        "public/instruments" if params.get("instType").is_some_and(|t| t != "SPOT") => Ok(json!([])),
         "public/instruments" => {
             let ex = shared.exchange();
             let rows: Vec<Value> = ex
@@ -391,7 +458,7 @@ fn answer(shared: &Shared, endpoint: &str, account: AccountId, params: &Params) 
                 ex.open_orders(account, None).into_iter().rev().take(100).map(|o| order_row(&ex, o)).collect();
             Ok(Value::Array(rows))
         }
-        "trade/fills" => {
+        "trade/fills" | "trade/fills-history" => {
             let symbol = symbol_of(shared, text("instId")?)?;
             let ord_id = params.get("ordId").and_then(|v| v.parse().ok());
             let ex = shared.exchange();
@@ -418,6 +485,18 @@ fn answer(shared: &Shared, endpoint: &str, account: AccountId, params: &Params) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_batchs_code_says_whether_all_some_or_none_of_its_orders_went() {
+        let row = |code: &str| json!({"ordId": "1", "sCode": code, "sMsg": ""});
+        assert_eq!(outcome(Ok(json!([row("0"), row("0")]))).0, "0");
+        assert_eq!(outcome(Ok(json!([row("0"), row("51008")]))).0, "2");
+        assert_eq!(outcome(Ok(json!([row("51008")]))).0, "1");
+        assert_eq!(outcome(Ok(json!([{"ts": "1"}]))).0, "0", "rows without a code are answers, not refusals");
+        let limited = outcome(Err(Refusal::new(StatusCode::TOO_MANY_REQUESTS, "50011", "Too Many Requests")));
+        assert_eq!((limited.0, limited.2), ("50011", json!([])));
+        assert_eq!(batch_single("trade/cancel-"), "cancel-order");
+    }
 
     #[test]
     fn iso_timestamps_read_back_as_ms() {
