@@ -1,4 +1,5 @@
-//! `arbitrage`: one symbol on two venues. When the best bid on one exceeds
+//! `arbitrage`: one instrument on two venues (named the same on both, or
+//! `other_symbol` on the second: OKX's `BTC-USDT` is Binance's `BTCUSDT`). When the best bid on one exceeds
 //! the best ask on the other by more than both legs' fees plus a margin, it
 //! buys where it is cheap and sells where it is dear at once, with IOC
 //! orders at those prices, for no more than both sides show. One pair at a
@@ -25,6 +26,9 @@ use crate::{Instance, ParamError};
 pub struct Params {
     /// The second venue (the strategy's `venue` is the first).
     pub other_venue: String,
+    /// The instrument's name on the second venue; default: the same as on the first.
+    #[serde(default)]
+    pub other_symbol: Option<String>,
     /// Largest base-asset quantity of one pair (> 0).
     pub order_qty: Decimal,
     /// Taker fee of one leg, in basis points (≥ 0).
@@ -49,6 +53,9 @@ impl Params {
             }
             Ok(_) => {}
             Err(e) => errors.push(ParamError::new("other_venue", e.to_string())),
+        }
+        if let Some(Err(e)) = self.other_symbol.as_deref().map(Symbol::new) {
+            errors.push(ParamError::new("other_symbol", e.to_string()));
         }
         if self.order_qty <= Decimal::ZERO {
             errors.push(ParamError::new("order_qty", format!("must be > 0, got {}", self.order_qty)));
@@ -92,7 +99,8 @@ struct Leg {
 #[derive(Debug)]
 pub struct Arbitrage {
     venues: [VenueId; 2],
-    symbol: Symbol,
+    /// The instrument's name on each venue.
+    symbols: [Symbol; 2],
     params: Params,
     quotes: [Option<Quote>; 2],
     /// The pair in flight: (buy leg, sell leg).
@@ -110,9 +118,11 @@ const BPS: Decimal = Decimal::from_parts(10_000, 0, 0, false, 0);
 impl Arbitrage {
     pub fn new(instance: &Instance, params: Params) -> Self {
         let other = VenueId::new(&params.other_venue).unwrap_or(instance.venue);
+        let symbol = instance.symbols[0];
+        let other_symbol = params.other_symbol.as_deref().and_then(|s| Symbol::new(s).ok()).unwrap_or(symbol);
         Self {
             venues: [instance.venue, other],
-            symbol: instance.symbols[0],
+            symbols: [symbol, other_symbol],
             params,
             quotes: [None, None],
             pair: None,
@@ -122,9 +132,14 @@ impl Arbitrage {
         }
     }
 
+    /// The instrument's name on `venue`.
+    fn symbol_on(&self, venue: VenueId) -> Symbol {
+        if venue == self.venues[1] { self.symbols[1] } else { self.symbols[0] }
+    }
+
     /// Unwinds what the two venues' positions do not net out (after a restart).
     fn flatten(&mut self, ctx: &dyn Context, out: &mut Intents) {
-        let positions = self.venues.map(|v| ctx.position(v, self.symbol).get());
+        let positions = [0, 1].map(|i| ctx.position(self.venues[i], self.symbols[i]).get());
         let net = positions[0] + positions[1];
         if net.is_zero() || ctx.trading() == Trading::Halted {
             return;
@@ -132,11 +147,11 @@ impl Arbitrage {
         // On the venue whose position has the net's sign (the larger one, if both do).
         let toward = |p: Decimal| if net > Decimal::ZERO { p } else { -p };
         let i = if toward(positions[0]) >= toward(positions[1]) { 0 } else { 1 };
-        let venue = self.venues[i];
-        let Some(spec) = ctx.instrument(venue, self.symbol) else { return };
+        let (venue, symbol) = (self.venues[i], self.symbols[i]);
+        let Some(spec) = ctx.instrument(venue, symbol) else { return };
         let Some(qty) = spec.round_qty(Qty::new(net.abs())) else { return };
         let side = if net > Decimal::ZERO { Side::Sell } else { Side::Buy };
-        let order = NewOrder { venue, symbol: self.symbol, side, qty, kind: OrderKind::Market };
+        let order = NewOrder { venue, symbol, side, qty, kind: OrderKind::Market };
         self.unwinding = Some(out.place(order));
     }
 
@@ -156,7 +171,7 @@ impl Arbitrage {
                 continue;
             }
             let (Some(buy_spec), Some(sell_spec)) =
-                (ctx.instrument(buy.venue, self.symbol), ctx.instrument(sell.venue, self.symbol))
+                (ctx.instrument(buy.venue, buy.symbol), ctx.instrument(sell.venue, sell.symbol))
             else {
                 return;
             };
@@ -167,7 +182,7 @@ impl Arbitrage {
             }
             let leg = |venue, side, price| NewOrder {
                 venue,
-                symbol: self.symbol,
+                symbol: self.symbol_on(venue),
                 side,
                 qty,
                 kind: OrderKind::Limit { price, tif: TimeInForce::Ioc },
@@ -194,14 +209,15 @@ impl Arbitrage {
         if excess.is_zero() {
             return;
         }
-        let order = NewOrder { venue, symbol: self.symbol, side, qty: Qty::new(excess.abs()), kind: OrderKind::Market };
+        let symbol = self.symbol_on(venue);
+        let order = NewOrder { venue, symbol, side, qty: Qty::new(excess.abs()), kind: OrderKind::Market };
         self.unwinding = Some(out.place(order));
     }
 }
 
 impl Strategy for Arbitrage {
     fn subscriptions(&self) -> Vec<Subscription> {
-        self.venues.iter().map(|venue| Subscription::quotes(*venue, vec![self.symbol])).collect()
+        (0..2).map(|i| Subscription::quotes(self.venues[i], vec![self.symbols[i]])).collect()
     }
 
     /// Waits for the legs an earlier run left open; with none, unwinds what is left unpaired.
@@ -215,8 +231,8 @@ impl Strategy for Arbitrage {
 
     fn on_event(&mut self, ctx: &dyn Context, event: &MarketEvent, out: &mut Intents) -> Result<(), StrategyError> {
         match event {
-            MarketEvent::Quote(q) if q.symbol == self.symbol => {
-                if let Some(i) = self.venues.iter().position(|v| *v == q.venue) {
+            MarketEvent::Quote(q) => {
+                if let Some(i) = (0..2).find(|&i| self.venues[i] == q.venue && self.symbols[i] == q.symbol) {
                     self.quotes[i] = Some(*q);
                     self.look(ctx, out);
                 }

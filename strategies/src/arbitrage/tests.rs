@@ -1,6 +1,6 @@
 use super::*;
 use crate::sdk::testing::{self, d};
-use crate::sdk::{Fill, OrderIntent, Price, TestContext};
+use crate::sdk::{Fill, InstrumentSpec, OrderIntent, Price, TestContext};
 
 fn a() -> VenueId {
     testing::venue("sim_a")
@@ -22,6 +22,7 @@ fn ctx() -> TestContext {
 fn arb() -> Arbitrage {
     let p = Params {
         other_venue: "sim_b".into(),
+        other_symbol: None,
         order_qty: d("0.05"),
         fee_bps: d("10"),
         min_edge_bps: d("5"),
@@ -152,12 +153,18 @@ fn balanced_legs_need_no_unwind() {
 
 #[test]
 fn validation_names_each_key() {
-    let bad =
-        Params { other_venue: "sim_a".into(), order_qty: d("0"), fee_bps: d("-1"), min_edge_bps: d("-1"), pause_ms: 0 };
+    let bad = Params {
+        other_venue: "sim_a".into(),
+        other_symbol: Some("BTC USDT".into()),
+        order_qty: d("0"),
+        fee_bps: d("-1"),
+        min_edge_bps: d("-1"),
+        pause_ms: 0,
+    };
     let mut errors = Vec::new();
     bad.validate(&Instance { name: "arb".into(), venue: a(), symbols: vec![] }, &mut errors);
     let keys: Vec<&str> = errors.iter().map(|e| e.key.as_str()).collect();
-    assert_eq!(keys, ["other_venue", "order_qty", "fee_bps", "min_edge_bps", "symbols"]);
+    assert_eq!(keys, ["other_venue", "other_symbol", "order_qty", "fee_bps", "min_edge_bps", "symbols"]);
 }
 
 #[test]
@@ -199,4 +206,41 @@ fn after_a_restart_the_open_legs_are_waited_for_then_what_is_unpaired_is_unwound
     let mut s = arb();
     s.on_start(&even, &mut out).unwrap();
     assert!(out.is_empty());
+}
+
+#[test]
+fn the_other_venue_may_name_the_instrument_its_own_way() {
+    // OKX names Binance's BTCUSDT BTC-USDT: quotes, legs and the unwind each use the venue's name.
+    let okx = testing::symbol("BTC-USDT");
+    let p = Params {
+        other_venue: "sim_b".into(),
+        other_symbol: Some("BTC-USDT".into()),
+        order_qty: d("0.05"),
+        fee_bps: d("10"),
+        min_edge_bps: d("5"),
+        pause_ms: 1000,
+    };
+    let mut s = Arbitrage::new(&Instance { name: "arb".into(), venue: a(), symbols: vec![btc()] }, p);
+    let spec = testing::spec("BTC", "USDT", "0.001");
+    let okx_spec = InstrumentSpec { symbol: okx, ..spec.clone() };
+    let c = TestContext::default().with_instrument(a(), spec).with_instrument(b(), okx_spec);
+    assert_eq!(
+        s.subscriptions().iter().map(|sub| (sub.venue, sub.symbols.clone())).collect::<Vec<_>>(),
+        [(a(), vec![btc()]), (b(), vec![okx])]
+    );
+    let mut out = Intents::new("arb", 1);
+    s.on_event(&c, &quote(a(), "60000", "60001", "1"), &mut out).unwrap();
+    // B's quote under Binance's name is not B's instrument: ignored.
+    s.on_event(&c, &quote(b(), "59840", "59850", "1"), &mut out).unwrap();
+    assert!(out.is_empty());
+    let MarketEvent::Quote(q) = quote(b(), "59840", "59850", "1") else { unreachable!() };
+    s.on_event(&c, &MarketEvent::Quote(Quote { symbol: okx, ..q }), &mut out).unwrap();
+    let legs: Vec<_> = out
+        .drain()
+        .map(|i| match i {
+            OrderIntent::Place { order, .. } => (order.venue, order.symbol, order.side),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(legs, [(b(), okx, Side::Buy), (a(), btc(), Side::Sell)]);
 }
