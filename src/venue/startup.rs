@@ -197,3 +197,63 @@ where
         sim: None,
     }
 }
+
+/// Says the venue is connected (its clock offset, its instruments, those not
+/// trading) and hands the instruments to the host.
+pub async fn announce_instruments(
+    venue: VenueId,
+    offset_ms: i64,
+    instruments: &Instruments,
+    events: &crate::sink::Sink,
+) {
+    tracing::info!(%venue, symbols = instruments.specs.len(), clock_offset_ms = offset_ms, "venue connected");
+    if !instruments.halted.is_empty() {
+        tracing::warn!(%venue, halted = ?instruments.halted, "symbols not trading");
+    }
+    events.send(crate::sink::VenueEvent::Instruments(venue, instruments.specs.clone())).await;
+}
+
+/// Ties the venue's name to its account in the journal (`label`, with the
+/// venue's account id where it has one), and hands the balances read at the
+/// start to the host.
+pub async fn bind_account(
+    journal: &crate::journal::Journal,
+    venue: VenueId,
+    (label, uid): (&str, Option<&str>),
+    account: &crate::execution::venue::AccountState,
+    events: &crate::sink::Sink,
+) -> Result<(), crate::venue::StartError> {
+    let id = match uid.filter(|u| !u.is_empty()) {
+        Some(uid) => format!("{label} uid={uid}"),
+        None => label.to_owned(),
+    };
+    journal.bind(venue.as_str(), &id).await.map_err(anyhow::Error::from)?;
+    let balances = account
+        .balances
+        .iter()
+        .filter_map(|(asset, b)| Some((tradewind_strategies::sdk::Asset::new(asset).ok()?, *b)))
+        .collect();
+    events.send(crate::sink::VenueEvent::Balances(venue, balances)).await;
+    Ok(())
+}
+
+/// Starts the private stream with `key` (`dialect` makes the stream of a
+/// key, again at every rotation), its events into `events`.
+pub fn start_private<K, D>(
+    venue: VenueId,
+    silence_timeout: Duration,
+    (set_rest, key): (impl Fn(K) + Send + Sync + 'static, K),
+    dialect: impl Fn(K) -> D + Send + Sync + 'static,
+    events: tokio::sync::mpsc::Sender<crate::execution::venue::AccountEvent>,
+    shutdown: CancellationToken,
+) -> (crate::venue::private::Keys<K>, tokio::task::JoinHandle<()>)
+where
+    K: crate::venue::private::VenueKey,
+    D: crate::venue::private::PrivateDialect,
+{
+    let spawn = move |key, stop| {
+        let options = crate::venue::private::PrivateOptions { venue, silence_timeout };
+        tokio::spawn(crate::venue::private::run(dialect(key), options, events.clone(), stop))
+    };
+    crate::venue::private::Keys::start(set_rest, key, shutdown, spawn)
+}

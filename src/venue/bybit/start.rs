@@ -8,7 +8,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
-use tradewind_strategies::sdk::Asset;
 
 use super::market::Bybit;
 use super::private::PrivateStream;
@@ -17,11 +16,12 @@ use crate::config::{Environment, ExchangeVenueConfig};
 use crate::execution::orders;
 use crate::execution::rate_limit::RateLimiter;
 use crate::execution::venue::OrderEntry;
-use crate::sink::VenueEvent;
 use crate::venue::market::{FeedLauncher, FeedOptions};
-use crate::venue::private::{Keys, PrivateOptions};
+use crate::venue::private::Keys;
 use crate::venue::sign::Credentials;
-use crate::venue::startup::{Assembly, assemble, check_key, startup_read};
+use crate::venue::startup::{
+    Assembly, announce_instruments, assemble, bind_account, check_key, start_private, startup_read,
+};
 use crate::venue::{StartError, Started, VenueContext};
 
 /// The venue's ping is every 20 s: 45 s of silence means the connection is dead.
@@ -130,11 +130,7 @@ pub async fn connect(options: ConnectOptions, cx: VenueContext) -> Result<Starte
     let failed = |e: super::error::VenueError| StartError::Failed(e.into());
     let offset = startup_read(venue, "server time", &shutdown, || rest.sync_clock()).await.map_err(failed)?;
     let instruments = startup_read(venue, "instruments", &shutdown, || rest.instruments()).await.map_err(failed)?;
-    tracing::info!(%venue, symbols = instruments.specs.len(), clock_offset_ms = offset, "venue connected");
-    if !instruments.halted.is_empty() {
-        tracing::warn!(%venue, halted = ?instruments.halted, "symbols not trading");
-    }
-    host.events.send(VenueEvent::Instruments(venue, instruments.specs.clone())).await;
+    announce_instruments(venue, offset, &instruments, &host.events).await;
 
     let mut tasks = Vec::new();
     let mut account_at_start = None;
@@ -149,22 +145,14 @@ pub async fn connect(options: ConnectOptions, cx: VenueContext) -> Result<Starte
             check_key(venue, key.can_withdraw(), key.can_trade_spot(), options.allow_withdrawal_keys)?;
             let asked_ms = rest.http().server_now_ms();
             let account = startup_read(venue, "wallet", &shutdown, || rest.read_account()).await.map_err(failed)?;
-            let id = match key.user_id {
-                Some(uid) => format!("{} uid={uid}", options.account_label),
-                None => options.account_label.clone(),
-            };
-            journal.bind(venue.as_str(), &id).await.map_err(anyhow::Error::from)?;
-            let balances =
-                account.balances.iter().filter_map(|(asset, b)| Some((Asset::new(asset).ok()?, *b))).collect();
-            host.events.send(VenueEvent::Balances(venue, balances)).await;
+            let uid = key.user_id.map(|u| u.to_string());
+            let label = (options.account_label.as_str(), uid.as_deref());
+            bind_account(&journal, venue, label, &account, &host.events).await?;
             account_at_start = Some((account, asked_ms));
             let (url, rest) = (options.endpoints.private.clone(), rest.clone());
-            let spawn = move |credentials, stop| {
-                let dialect = PrivateStream { venue, url: url.clone(), credentials, rest: rest.clone() };
-                let options = PrivateOptions { venue, silence_timeout: SILENCE_TIMEOUT };
-                tokio::spawn(crate::venue::private::run(dialect, options, user_tx.clone(), stop))
-            };
-            let (keys, task) = Keys::start(set_rest, credentials, shutdown.clone(), spawn);
+            let dialect = move |credentials| PrivateStream { venue, url: url.clone(), credentials, rest: rest.clone() };
+            let (keys, task) =
+                start_private(venue, SILENCE_TIMEOUT, (set_rest, credentials), dialect, user_tx, shutdown.clone());
             tasks.push(task);
             keys
         }

@@ -10,7 +10,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
-use tradewind_strategies::sdk::Asset;
 
 use super::market::{Endpoint, Okx};
 use super::private::PrivateStream;
@@ -21,10 +20,11 @@ use crate::config::{Environment, ExchangeVenueConfig, Region};
 use crate::execution::orders;
 use crate::execution::rate_limit::RateLimiter;
 use crate::execution::venue::OrderEntry;
-use crate::sink::VenueEvent;
 use crate::venue::market::{FeedLauncher, FeedOptions};
-use crate::venue::private::{Keys, PrivateOptions};
-use crate::venue::startup::{Assembly, assemble, check_key, startup_read};
+use crate::venue::private::Keys;
+use crate::venue::startup::{
+    Assembly, announce_instruments, assemble, bind_account, check_key, start_private, startup_read,
+};
 use crate::venue::ws_requests::WsRequests;
 use crate::venue::{StartError, Started, VenueContext};
 
@@ -126,11 +126,7 @@ pub async fn connect(options: ConnectOptions, cx: VenueContext) -> Result<Starte
     let failed = |e: super::error::VenueError| StartError::Failed(e.into());
     let offset = startup_read(venue, "server time", &shutdown, || rest.sync_clock()).await.map_err(failed)?;
     let instruments = startup_read(venue, "instruments", &shutdown, || rest.instruments()).await.map_err(failed)?;
-    tracing::info!(%venue, symbols = instruments.specs.len(), clock_offset_ms = offset, "venue connected");
-    if !instruments.halted.is_empty() {
-        tracing::warn!(%venue, halted = ?instruments.halted, "symbols not trading");
-    }
-    host.events.send(VenueEvent::Instruments(venue, instruments.specs.clone())).await;
+    announce_instruments(venue, offset, &instruments, &host.events).await;
 
     let mut tasks = Vec::new();
     let mut account_at_start = None;
@@ -145,23 +141,13 @@ pub async fn connect(options: ConnectOptions, cx: VenueContext) -> Result<Starte
             check_key(venue, info.can_withdraw(), info.can_trade(), options.allow_withdrawal_keys)?;
             let asked_ms = rest.http().server_now_ms();
             let account = startup_read(venue, "balances", &shutdown, || rest.read_account()).await.map_err(failed)?;
-            let id = if info.uid.is_empty() {
-                options.account_label.clone()
-            } else {
-                format!("{} uid={}", options.account_label, info.uid)
-            };
-            journal.bind(venue.as_str(), &id).await.map_err(anyhow::Error::from)?;
-            let balances =
-                account.balances.iter().filter_map(|(asset, b)| Some((Asset::new(asset).ok()?, *b))).collect();
-            host.events.send(VenueEvent::Balances(venue, balances)).await;
+            let label = (options.account_label.as_str(), Some(info.uid.as_str()));
+            bind_account(&journal, venue, label, &account, &host.events).await?;
             account_at_start = Some((account, asked_ms));
             let (url, rest) = (options.endpoints.private.clone(), rest.clone());
-            let spawn = move |key, stop| {
-                let dialect = PrivateStream { venue, url: url.clone(), key, rest: rest.clone() };
-                let options = PrivateOptions { venue, silence_timeout: SILENCE_TIMEOUT };
-                tokio::spawn(crate::venue::private::run(dialect, options, user_tx.clone(), stop))
-            };
-            let (keys, task) = Keys::start(set_rest, key, shutdown.clone(), spawn);
+            let dialect = move |key| PrivateStream { venue, url: url.clone(), key, rest: rest.clone() };
+            let (keys, task) =
+                start_private(venue, SILENCE_TIMEOUT, (set_rest, key), dialect, user_tx, shutdown.clone());
             tasks.push(task);
             keys
         }

@@ -4,39 +4,22 @@
 //! engine and ledger the Binance tests trade on.
 
 use rust_decimal::Decimal;
-use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
 use tradewind::engine::EngineInput;
 use tradewind::execution::ExecRequest;
 use tradewind::journal::Journal;
 use tradewind::secret::Secret;
-use tradewind::sink::Deliveries;
 use tradewind::venue::bybit::start::{ConnectOptions, Endpoints, connect};
 use tradewind::venue::feed::FeedSpec;
 use tradewind::venue::sign::{Credentials, Signer};
+use tradewind::venue::sim::SimConfig;
 use tradewind::venue::sim::config::FaultConfig;
-use tradewind::venue::sim::{SimConfig, SimHandle};
-use tradewind::venue::{Started, VenueContext};
 use tradewind_strategies::sdk::{ClientOrderId, MarketEvent, OrderKind, OrderUpdate, Side};
 
-use super::{PATIENCE, btc, id, limit, order, quiet_market, start_sim, venue};
-
-struct Harness {
-    sim: SimHandle,
-    started: Started,
-    rx: mpsc::Receiver<EngineInput>,
-    shutdown: CancellationToken,
-    _dir: tempfile::TempDir,
-    journal: std::path::PathBuf,
-}
+use super::connected::{Harness, filled_qty};
+use super::{btc, id, limit, order, quiet_market, start_sim};
 
 async fn harness(config: SimConfig, feeds: Vec<FeedSpec>) -> Harness {
     let sim = start_sim(config).await;
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("journal.db");
-    let (journal, recovered) = Journal::open(&path).unwrap();
-    let shutdown = CancellationToken::new();
-    let (tx, rx) = mpsc::channel(100_000);
     let base = sim.stream_url();
     let options = ConnectOptions {
         endpoints: Endpoints { rest: sim.rest_url(), private: format!("{base}/v5/private"), public: base },
@@ -48,74 +31,7 @@ async fn harness(config: SimConfig, feeds: Vec<FeedSpec>) -> Harness {
         account_label: "sim/bybit".into(),
         allow_withdrawal_keys: false,
     };
-    let cx = VenueContext {
-        id: venue(),
-        config_dir: dir.path().to_owned(),
-        journal,
-        open: recovered.open,
-        unjournaled: recovered.unjournaled,
-        traders: Vec::new(),
-        feeds,
-        host: Deliveries::queue(tx),
-        shutdown: shutdown.clone(),
-    };
-    let started = connect(options, cx).await.unwrap();
-    Harness { sim, started, rx, shutdown, _dir: dir, journal: path }
-}
-
-impl Harness {
-    /// The next input that `pick` accepts (others are skipped).
-    async fn next<T>(&mut self, mut pick: impl FnMut(EngineInput) -> Option<T>) -> T {
-        let wait = async {
-            loop {
-                if let Some(t) = pick(self.rx.recv().await.expect("the venue is still running")) {
-                    return t;
-                }
-            }
-        };
-        tokio::time::timeout(PATIENCE, wait).await.expect("the expected event arrived")
-    }
-
-    async fn update(&mut self, id: ClientOrderId) -> OrderUpdate {
-        self.next(|i| match i {
-            EngineInput::Order(u) if *u.id() == id => Some(*u),
-            _ => None,
-        })
-        .await
-    }
-
-    /// The updates of order `id` up to its terminal one.
-    async fn until_done(&mut self, id: ClientOrderId) -> Vec<OrderUpdate> {
-        let mut updates = Vec::new();
-        loop {
-            let u = self.update(id).await;
-            let done = u.is_terminal();
-            updates.push(u);
-            if done {
-                return updates;
-            }
-        }
-    }
-
-    fn submit(&mut self, request: ExecRequest) {
-        self.started.client.submit(request).unwrap();
-    }
-
-    /// Stops the venue the way the daemon does; the journal's path, to reopen.
-    async fn stop(self) -> (std::path::PathBuf, tempfile::TempDir) {
-        self.shutdown.cancel();
-        drop(self.started.client);
-        let _ = self.started.exec_task.await;
-        for t in self.started.tasks {
-            let _ = t.await;
-        }
-        self.sim.stop().await;
-        (self.journal, self._dir)
-    }
-}
-
-fn filled_qty(updates: &[OrderUpdate]) -> Decimal {
-    updates.iter().filter_map(|u| u.fill()).map(|f| f.qty.get()).sum()
+    Harness::connect(sim, feeds, |cx| connect(options, cx)).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -592,6 +592,7 @@ async fn partial_fills_then_cancel_give_the_hand_computed_position_through_dupli
 mod journaled;
 
 mod bybit;
+mod connected;
 /// One regression test per finding of the trials under faults.
 mod faults;
 mod okx;

@@ -4,25 +4,22 @@
 //! stream), over the same matching engine and ledger the other dialects trade on.
 
 use rust_decimal::Decimal;
-use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
 use tradewind::engine::EngineInput;
 use tradewind::execution::ExecRequest;
 use tradewind::journal::Journal;
 use tradewind::secret::Secret;
-use tradewind::sink::Deliveries;
 use tradewind::venue::feed::FeedSpec;
 use tradewind::venue::okx::sign::OkxKey;
 use tradewind::venue::okx::start::{ConnectOptions, Endpoints, connect};
 use tradewind::venue::sign::Signer;
 use tradewind::venue::sim::config::FaultConfig;
-use tradewind::venue::sim::{OKX_PASSPHRASE, SimConfig, SimHandle};
-use tradewind::venue::{Started, VenueContext};
+use tradewind::venue::sim::{OKX_PASSPHRASE, SimConfig};
 use tradewind_strategies::sdk::{
     ClientOrderId, KlineInterval, MarketEvent, NewOrder, OrderKind, OrderUpdate, Price, Qty, Side, Symbol, TimeInForce,
 };
 
-use super::{PATIENCE, quiet_market, start_sim, venue};
+use super::connected::{Harness, filled_qty};
+use super::{quiet_market, start_sim, venue};
 
 fn btc() -> Symbol {
     Symbol::new("BTC-USDT").unwrap()
@@ -44,22 +41,8 @@ fn limit(qty: &str, price: &str) -> NewOrder {
     order(Side::Buy, qty, OrderKind::Limit { price: Price::new(d(price)), tif: TimeInForce::Gtc })
 }
 
-struct Harness {
-    sim: SimHandle,
-    started: Started,
-    rx: mpsc::Receiver<EngineInput>,
-    shutdown: CancellationToken,
-    _dir: tempfile::TempDir,
-    journal: std::path::PathBuf,
-}
-
 async fn harness(config: SimConfig, feeds: Vec<FeedSpec>) -> Harness {
     let sim = start_sim(config).await;
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("journal.db");
-    let (journal, recovered) = Journal::open(&path).unwrap();
-    let shutdown = CancellationToken::new();
-    let (tx, rx) = mpsc::channel(100_000);
     let base = sim.stream_url();
     let options = ConnectOptions {
         endpoints: Endpoints {
@@ -76,72 +59,7 @@ async fn harness(config: SimConfig, feeds: Vec<FeedSpec>) -> Harness {
         account_label: "sim/okx".into(),
         allow_withdrawal_keys: false,
     };
-    let cx = VenueContext {
-        id: venue(),
-        config_dir: dir.path().to_owned(),
-        journal,
-        open: recovered.open,
-        unjournaled: recovered.unjournaled,
-        traders: Vec::new(),
-        feeds,
-        host: Deliveries::queue(tx),
-        shutdown: shutdown.clone(),
-    };
-    let started = connect(options, cx).await.unwrap();
-    Harness { sim, started, rx, shutdown, _dir: dir, journal: path }
-}
-
-impl Harness {
-    /// The next input that `pick` accepts (others are skipped).
-    async fn next<T>(&mut self, mut pick: impl FnMut(EngineInput) -> Option<T>) -> T {
-        let wait = async {
-            loop {
-                if let Some(t) = pick(self.rx.recv().await.expect("the venue is still running")) {
-                    return t;
-                }
-            }
-        };
-        tokio::time::timeout(PATIENCE, wait).await.expect("the expected event arrived")
-    }
-
-    async fn update(&mut self, id: ClientOrderId) -> OrderUpdate {
-        self.next(|i| match i {
-            EngineInput::Order(u) if *u.id() == id => Some(*u),
-            _ => None,
-        })
-        .await
-    }
-
-    async fn until_done(&mut self, id: ClientOrderId) -> Vec<OrderUpdate> {
-        let mut updates = Vec::new();
-        loop {
-            let u = self.update(id).await;
-            let done = u.is_terminal();
-            updates.push(u);
-            if done {
-                return updates;
-            }
-        }
-    }
-
-    fn submit(&mut self, request: ExecRequest) {
-        self.started.client.submit(request).unwrap();
-    }
-
-    async fn stop(self) -> (std::path::PathBuf, tempfile::TempDir) {
-        self.shutdown.cancel();
-        drop(self.started.client);
-        let _ = self.started.exec_task.await;
-        for t in self.started.tasks {
-            let _ = t.await;
-        }
-        self.sim.stop().await;
-        (self.journal, self._dir)
-    }
-}
-
-fn filled_qty(updates: &[OrderUpdate]) -> Decimal {
-    updates.iter().filter_map(|u| u.fill()).map(|f| f.qty.get()).sum()
+    Harness::connect(sim, feeds, |cx| connect(options, cx)).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
