@@ -1,5 +1,6 @@
 //! What every venue's WebSocket connections share: connecting within a
-//! deadline, with the read buffer the daemon uses, and the reconnect state
+//! deadline, with the read buffer the daemon uses, no more than
+//! [`CONNECTS_PER_SEC`] new connections a second to one host, and the reconnect state
 //! of one stream ([`Reconnect`]): a jittered backoff that starts over once a
 //! connection has proved itself, and the stream's up/down time.
 
@@ -27,8 +28,47 @@ pub fn config(read_buffer: usize) -> tokio_tungstenite::tungstenite::protocol::W
     tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default().read_buffer_size(read_buffer)
 }
 
-/// Opens a connection to `url`; `None` on shutdown.
+/// New connections a second to one host (OKX's limit per IP, the strictest
+/// of the venues'; a daemon opens a handful at its start, then rarely).
+pub const CONNECTS_PER_SEC: usize = 3;
+
+/// The connects of the last second, per host and port.
+static CONNECTS: std::sync::Mutex<Vec<(String, tokio::time::Instant)>> = std::sync::Mutex::new(Vec::new());
+
+/// The host and port of `url` (`ws.okx.com:8443`).
+fn authority(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    rest.split(['/', '?']).next().unwrap_or(rest)
+}
+
+/// Waits until a connect to `url`'s host stays within [`CONNECTS_PER_SEC`], and counts it.
+async fn pace(url: &str) {
+    let host = authority(url);
+    loop {
+        let wait = {
+            let mut connects = CONNECTS.lock().unwrap_or_else(|p| p.into_inner());
+            let now = tokio::time::Instant::now();
+            connects.retain(|(_, at)| now.duration_since(*at) < Duration::from_secs(1));
+            let recent: Vec<_> = connects.iter().filter(|(h, _)| h == host).map(|(_, at)| *at).collect();
+            if recent.len() < CONNECTS_PER_SEC {
+                connects.push((host.to_owned(), now));
+                return;
+            }
+            recent
+                .into_iter()
+                .min()
+                .map_or(Duration::ZERO, |oldest| Duration::from_secs(1) - now.duration_since(oldest))
+        };
+        tokio::time::sleep(wait).await;
+    }
+}
+
+/// Opens a connection to `url`, paced per host; `None` on shutdown.
 pub async fn connect(url: &str, read_buffer: usize, shutdown: &CancellationToken) -> Option<Result<Ws, String>> {
+    tokio::select! {
+        _ = shutdown.cancelled() => return None,
+        () = pace(url) => {}
+    }
     let connecting = tokio_tungstenite::connect_async_with_config(url, Some(config(read_buffer)), false);
     let connected = tokio::select! {
         _ = shutdown.cancelled() => return None,
@@ -102,5 +142,30 @@ pub async fn next_ping(pings: &mut Pings) -> &'static str {
             text
         }
         None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod pacing_tests {
+    use super::*;
+
+    #[test]
+    fn the_authority_is_host_and_port() {
+        assert_eq!(authority("wss://ws.okx.com:8443/ws/v5/public"), "ws.okx.com:8443");
+        assert_eq!(authority("ws://127.0.0.1:9000/stream?streams=a"), "127.0.0.1:9000");
+        assert_eq!(authority("wss://stream.bybit.com"), "stream.bybit.com");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn no_more_than_three_connects_a_second_to_one_host() {
+        let start = tokio::time::Instant::now();
+        for _ in 0..3 {
+            pace("wss://pace-test-a.example:1/x").await;
+        }
+        assert_eq!(start.elapsed(), Duration::ZERO, "three at once");
+        pace("wss://pace-test-b.example:1/x").await;
+        assert_eq!(start.elapsed(), Duration::ZERO, "another host has its own second");
+        pace("wss://pace-test-a.example:1/y").await;
+        assert_eq!(start.elapsed(), Duration::from_secs(1), "the fourth waits for the first to leave the second");
     }
 }

@@ -170,3 +170,16 @@ async fn okx_orders_go_over_the_private_websocket_and_over_rest_while_it_is_down
     assert_eq!(rest_places(), 1);
     assert!(sim.with_exchange(|ex| ex.order(2, None, Some("okxws3")).is_ok()));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fourth_okx_connection_within_a_second_is_refused() {
+    let sim = start(SimConfig::default()).await;
+    let url = format!("{}/ws/v5/public", sim.stream_url());
+    let mut open = Vec::new();
+    for _ in 0..3 {
+        open.push(tokio_tungstenite::connect_async(url.as_str()).await.expect("within the limit").0);
+    }
+    let refused = tokio_tungstenite::connect_async(url.as_str()).await.expect_err("the fourth in a second");
+    assert!(refused.to_string().contains("429"), "{refused}");
+    assert_eq!(sim.limited_responses(), 1);
+}

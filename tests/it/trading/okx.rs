@@ -203,6 +203,8 @@ async fn fills_the_okx_private_stream_missed_are_reconciled_after_it_reconnects(
             _ => {}
         }
     }
+    // Four connections came back at once, paced to OKX's three a second: none refused.
+    assert_eq!(h.sim.limited_responses(), 0);
     h.stop().await;
 }
 

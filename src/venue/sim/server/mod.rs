@@ -116,6 +116,8 @@ pub struct Shared {
     bybit_books: Vec<Mutex<bybit::ws::Published>>,
     bybit_rate: Mutex<bybit::BybitRate>,
     okx_rate: Mutex<okx::OkxRate>,
+    /// When the OKX-dialect WebSocket connections of the last second were opened.
+    okx_connects: Mutex<std::collections::VecDeque<i64>>,
     shutdown: CancellationToken,
 }
 
@@ -393,6 +395,7 @@ pub async fn start(options: SimOptions, shutdown: CancellationToken) -> std::io:
         bybit_books: (0..symbol_count).map(|_| Mutex::default()).collect(),
         bybit_rate: Mutex::new(bybit::BybitRate::default()),
         okx_rate: Mutex::new(okx::OkxRate::default()),
+        okx_connects: Mutex::new(std::collections::VecDeque::new()),
         shutdown: shutdown.clone(),
     });
     shared.set_faults(shared.faults());

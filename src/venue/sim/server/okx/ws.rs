@@ -6,7 +6,9 @@
 //! key's passphrase), then `orders` and `account`, and the order operations
 //! `order`, `cancel-order`, `amend-order` (answered by their `id`). Every endpoint answers a
 //! text `ping` with `pong`; channels are subscribed by message
-//! (`{"op":"subscribe","args":[{"channel","instId"}]}`). Books follow the
+//! (`{"op":"subscribe","args":[{"channel","instId"}]}`); more than three new
+//! connections a second (all endpoints together) are refused with HTTP 429,
+//! as OKX refuses them per address. Books follow the
 //! book as published (shared with the Bybit dialect), so an update never
 //! removes a level the client does not hold; the `checksum` is 0, as OKX's
 //! has been since mid-2026.
@@ -130,6 +132,30 @@ impl Endpoint {
     }
 }
 
+/// New connections a second OKX takes from one address (across its endpoints).
+const CONNECTS_PER_SEC: usize = 3;
+
+/// Whether OKX would take one more connection now (and counts it); past
+/// the limit the upgrade is refused with HTTP 429.
+fn connect_allowed(shared: &Shared) -> bool {
+    let now = crate::clock::now_ms();
+    let mut connects = shared.okx_connects.lock().unwrap_or_else(|p| p.into_inner());
+    while connects.front().is_some_and(|t| *t <= now - 1_000) {
+        connects.pop_front();
+    }
+    if connects.len() >= CONNECTS_PER_SEC {
+        shared.limited_responses.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        return false;
+    }
+    connects.push_back(now);
+    true
+}
+
+fn too_many() -> Response {
+    use axum::response::IntoResponse;
+    (axum::http::StatusCode::TOO_MANY_REQUESTS, "Too Many Requests: 3 connections per second").into_response()
+}
+
 pub async fn public_handler(State(shared): State<Arc<Shared>>, upgrade: WebSocketUpgrade) -> Response {
     serve_public(shared, upgrade, Endpoint::Public)
 }
@@ -139,6 +165,9 @@ pub async fn business_handler(State(shared): State<Arc<Shared>>, upgrade: WebSoc
 }
 
 fn serve_public(shared: Arc<Shared>, upgrade: WebSocketUpgrade, endpoint: Endpoint) -> Response {
+    if !connect_allowed(&shared) {
+        return too_many();
+    }
     upgrade.max_message_size(MAX_FRAME).max_frame_size(MAX_FRAME).on_upgrade(move |socket| {
         let conn = conn_id();
         sessions::public(
@@ -192,6 +221,9 @@ fn public_request(shared: &Shared, endpoint: Endpoint, text: &str, conn: &str, t
 }
 
 pub async fn private_handler(State(shared): State<Arc<Shared>>, upgrade: WebSocketUpgrade) -> Response {
+    if !connect_allowed(&shared) {
+        return too_many();
+    }
     upgrade
         .max_message_size(MAX_FRAME)
         .max_frame_size(MAX_FRAME)
