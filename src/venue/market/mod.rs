@@ -87,6 +87,13 @@ pub trait Dialect: Send + Sync + 'static {
     /// where the URL names the streams).
     fn subscribe(&self, specs: &[FeedSpec]) -> Vec<String>;
 
+    /// Subscribe requests one connection may send (OKX: 480 an hour, its
+    /// login and unsubscribes included); past it, a book is resubscribed on
+    /// a new connection instead (make-before-break). `None`: no limit.
+    fn subscribe_limit(&self) -> Option<usize> {
+        None
+    }
+
     /// What of `spec` this endpoint carries (a venue that splits its
     /// channels over endpoints serves part of it here); all of it by default.
     fn narrow(&self, spec: FeedSpec) -> FeedSpec {

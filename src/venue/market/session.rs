@@ -65,6 +65,8 @@ pub(super) struct Feed<D> {
     awaiting_top: AtomicBool,
     /// Messages to send on the connection (book resubscriptions).
     outbox: std::sync::Mutex<Vec<String>>,
+    /// Subscribe requests sent on the current connection.
+    subscribes: std::sync::atomic::AtomicUsize,
 }
 
 impl<D: Dialect> Feed<D> {
@@ -85,6 +87,7 @@ impl<D: Dialect> Feed<D> {
             awaiting: std::sync::Mutex::new(std::collections::HashSet::new()),
             awaiting_top: AtomicBool::new(false),
             outbox: std::sync::Mutex::new(Vec::new()),
+            subscribes: std::sync::atomic::AtomicUsize::new(0),
         }
     }
 
@@ -164,7 +167,9 @@ impl<D: Dialect> Feed<D> {
             Ok(ws) => ws,
             Err(e) => return Some(Err(e)),
         };
-        for message in self.dialect.subscribe(&self.specs) {
+        let messages = self.dialect.subscribe(&self.specs);
+        self.subscribes.store(messages.len(), Ordering::Relaxed);
+        for message in messages {
             if let Err(e) = ws.send(Message::text(message)).await {
                 return Some(Err(format!("subscribing failed: {e}")));
             }
@@ -394,6 +399,11 @@ impl<D: Dialect> Feed<D> {
                 let messages = spec.map(|s| self.dialect.resubscribe_book(s)).unwrap_or_default();
                 if messages.is_empty() {
                     return Flow::Lost(format!("the book of {symbol} is out of sync; reconnecting for a snapshot"));
+                }
+                let sent = self.subscribes.fetch_add(messages.len(), Ordering::Relaxed) + messages.len();
+                if self.dialect.subscribe_limit().is_some_and(|limit| sent > limit) {
+                    tracing::info!(venue = %self.options.venue, %symbol, sent, "the connection's subscribe requests reached the venue's limit: a new connection for the snapshot");
+                    return Flow::Switch;
                 }
                 self.outbox.lock().unwrap_or_else(|p| p.into_inner()).extend(messages);
                 Flow::Next

@@ -16,8 +16,11 @@ use tradewind_strategies::sdk::{BookDelta, Level, Price, Qty, Side, Timestamp, T
 use super::*;
 
 /// A venue speaking a line protocol: `snapshot <id> <bid> <ask>`,
-/// `delta <U> <u> <bid> <qty>`, `pong`, `bye` (going away).
-struct Scripted;
+/// `delta <U> <u> <bid> <qty>`, `pong`, `bye` (going away); `subscribe_limit`
+/// subscribe requests a connection.
+struct Scripted {
+    subscribe_limit: Option<usize>,
+}
 
 fn symbol() -> Symbol {
     Symbol::new("BTCUSDT").unwrap()
@@ -45,6 +48,10 @@ impl Dialect for Scripted {
 
     fn resubscribe_book(&self, spec: &FeedSpec) -> Vec<String> {
         vec![format!("resub {}", spec.symbol)]
+    }
+
+    fn subscribe_limit(&self) -> Option<usize> {
+        self.subscribe_limit
     }
 
     fn ping(&self) -> Option<(Duration, &'static str)> {
@@ -182,6 +189,10 @@ struct Feed {
 }
 
 async fn feed() -> Feed {
+    feed_limited(None).await
+}
+
+async fn feed_limited(subscribe_limit: Option<usize>) -> Feed {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let options = FeedOptions {
         venue: VenueId::new("scripted").unwrap(),
@@ -192,8 +203,13 @@ async fn feed() -> Feed {
     let (tx, rx) = mpsc::channel(64);
     let shutdown = CancellationToken::new();
     let spec = FeedSpec { book: true, ..FeedSpec::none(symbol()) };
-    let tasks =
-        spawn_feeds(options, vec![spec], Arc::new(Scripted), Arc::new(crate::sink::Queue(tx)), shutdown.clone());
+    let tasks = spawn_feeds(
+        options,
+        vec![spec],
+        Arc::new(Scripted { subscribe_limit }),
+        Arc::new(crate::sink::Queue(tx)),
+        shutdown.clone(),
+    );
     Feed { listener, rx, shutdown, tasks }
 }
 
@@ -270,6 +286,33 @@ async fn a_diff_whose_checksum_the_book_does_not_match_resyncs_it() {
     assert_eq!(said(&mut ws).await, "resub BTCUSDT");
     send(&mut ws, "snapshot 20 99.5 101").await;
     assert_eq!(next(&mut rx).await, "snapshot 20 bid 99.5", "no delta 12 in between");
+    shutdown.cancel();
+    for task in tasks {
+        task.await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn past_the_venues_subscribe_limit_a_book_is_resynced_on_a_new_connection() {
+    // Three subscribe requests a connection: the subscription and two resubscriptions.
+    let Feed { listener, mut rx, shutdown, tasks } = feed_limited(Some(3)).await;
+    let mut first = accept(&listener).await;
+    assert_eq!(said(&mut first).await, "sub BTCUSDT");
+    assert_eq!(next(&mut rx).await, "connectivity up=true");
+    send(&mut first, "snapshot 10 100 101").await;
+    assert_eq!(next(&mut rx).await, "snapshot 10 bid 100");
+    for (gap, snapshot) in [(12, 20), (22, 30)] {
+        send(&mut first, &format!("delta {gap} {gap} 99 1")).await;
+        assert_eq!(said(&mut first).await, "resub BTCUSDT");
+        send(&mut first, &format!("snapshot {snapshot} 99.5 101")).await;
+        assert_eq!(next(&mut rx).await, format!("snapshot {snapshot} bid 99.5"));
+    }
+    // A third gap would be the fourth request: a new connection, subscribed afresh.
+    send(&mut first, "delta 32 32 99 1").await;
+    let mut second = accept(&listener).await;
+    assert_eq!(said(&mut second).await, "sub BTCUSDT");
+    send(&mut second, "snapshot 40 98 101").await;
+    assert_eq!(next(&mut rx).await, "snapshot 40 bid 98");
     shutdown.cancel();
     for task in tasks {
         task.await.unwrap();

@@ -145,6 +145,12 @@ impl Dialect for Okx {
         Self::messages("subscribe", &channels)
     }
 
+    /// 480 (un)subscribe requests an hour per connection; counted per
+    /// connection here, whatever its age (a conservative reading).
+    fn subscribe_limit(&self) -> Option<usize> {
+        Some(480)
+    }
+
     /// Books, quotes and trades on the public endpoint; candles on the business one.
     fn narrow(&self, spec: FeedSpec) -> FeedSpec {
         match self.endpoint {
