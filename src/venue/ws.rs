@@ -1,6 +1,6 @@
 //! What every venue's WebSocket connections share: connecting within a
-//! deadline, with the read buffer the daemon uses, no more than
-//! [`CONNECTS_PER_SEC`] new connections a second to one host, and the reconnect state
+//! deadline, with the read buffer the daemon uses, within a venue's limit
+//! of new connections a second to one host (OKX's), and the reconnect state
 //! of one stream ([`Reconnect`]): a jittered backoff that starts over once a
 //! connection has proved itself, and the stream's up/down time.
 
@@ -28,12 +28,15 @@ pub fn config(read_buffer: usize) -> tokio_tungstenite::tungstenite::protocol::W
     tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default().read_buffer_size(read_buffer)
 }
 
-/// New connections a second to one host (OKX's limit per IP, the strictest
-/// of the venues'; a daemon opens a handful at its start, then rarely).
-pub const CONNECTS_PER_SEC: usize = 3;
+/// The connects of the last second: (host and port, id, when). A connect
+/// counts from its start until it is done, then from when it was done: the
+/// venue saw it somewhere in between, and only the end is never too early.
+static CONNECTS: std::sync::Mutex<Vec<(String, u64, tokio::time::Instant)>> = std::sync::Mutex::new(Vec::new());
+static CONNECT_IDS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
-/// The connects of the last second, per host and port.
-static CONNECTS: std::sync::Mutex<Vec<(String, tokio::time::Instant)>> = std::sync::Mutex::new(Vec::new());
+fn connects() -> std::sync::MutexGuard<'static, Vec<(String, u64, tokio::time::Instant)>> {
+    CONNECTS.lock().unwrap_or_else(|p| p.into_inner())
+}
 
 /// The host and port of `url` (`ws.okx.com:8443`).
 fn authority(url: &str) -> &str {
@@ -41,39 +44,63 @@ fn authority(url: &str) -> &str {
     rest.split(['/', '?']).next().unwrap_or(rest)
 }
 
-/// Waits until a connect to `url`'s host stays within [`CONNECTS_PER_SEC`], and counts it.
-async fn pace(url: &str) {
+/// A connect counted against its host (see [`done`]).
+struct Paced(u64);
+
+/// Waits until a connect to `url`'s host stays within `per_sec` in a second, and counts it.
+async fn pace(url: &str, per_sec: usize) -> Paced {
     let host = authority(url);
     loop {
         let wait = {
-            let mut connects = CONNECTS.lock().unwrap_or_else(|p| p.into_inner());
+            let mut connects = connects();
             let now = tokio::time::Instant::now();
-            connects.retain(|(_, at)| now.duration_since(*at) < Duration::from_secs(1));
-            let recent: Vec<_> = connects.iter().filter(|(h, _)| h == host).map(|(_, at)| *at).collect();
-            if recent.len() < CONNECTS_PER_SEC {
-                connects.push((host.to_owned(), now));
-                return;
+            connects.retain(|(_, _, at)| now.saturating_duration_since(*at) < Duration::from_secs(1));
+            let recent: Vec<_> = connects.iter().filter(|(h, ..)| h == host).map(|(.., at)| *at).collect();
+            if recent.len() < per_sec {
+                let id = CONNECT_IDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                // In flight: counted as of a second from now until it is done.
+                connects.push((host.to_owned(), id, now + Duration::from_secs(1)));
+                return Paced(id);
             }
-            recent
-                .into_iter()
-                .min()
-                .map_or(Duration::ZERO, |oldest| Duration::from_secs(1) - now.duration_since(oldest))
+            let oldest = recent.into_iter().min().unwrap_or(now);
+            (oldest + Duration::from_secs(1)).saturating_duration_since(now).max(Duration::from_millis(1))
         };
         tokio::time::sleep(wait).await;
     }
 }
 
-/// Opens a connection to `url`, paced per host; `None` on shutdown.
-pub async fn connect(url: &str, read_buffer: usize, shutdown: &CancellationToken) -> Option<Result<Ws, String>> {
-    tokio::select! {
-        _ = shutdown.cancelled() => return None,
-        () = pace(url) => {}
+/// The connect is done (made or failed): it counts from now.
+fn done(paced: Paced) {
+    let now = tokio::time::Instant::now();
+    if let Some(entry) = connects().iter_mut().find(|(_, id, _)| *id == paced.0) {
+        entry.2 = now;
     }
+}
+
+/// Opens a connection to `url`, no more than `per_sec` new ones a second to
+/// its host where the venue limits them (the count spans every connection
+/// of the process to that host); `None` on shutdown.
+pub async fn connect(
+    url: &str,
+    read_buffer: usize,
+    per_sec: Option<usize>,
+    shutdown: &CancellationToken,
+) -> Option<Result<Ws, String>> {
+    let paced = match per_sec {
+        Some(per_sec) => tokio::select! {
+            _ = shutdown.cancelled() => return None,
+            paced = pace(url, per_sec) => Some(paced),
+        },
+        None => None,
+    };
     let connecting = tokio_tungstenite::connect_async_with_config(url, Some(config(read_buffer)), false);
     let connected = tokio::select! {
         _ = shutdown.cancelled() => return None,
         r = tokio::time::timeout(CONNECT_TIMEOUT, connecting) => r,
     };
+    if let Some(paced) = paced {
+        done(paced);
+    }
     Some(match connected {
         Ok(Ok((ws, _))) => Ok(ws),
         Ok(Err(e)) => Err(format!("connect failed: {e}")),
@@ -157,15 +184,19 @@ mod pacing_tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn no_more_than_three_connects_a_second_to_one_host() {
+    async fn no_more_than_three_connects_a_second_to_one_host_counted_from_when_each_was_done() {
         let start = tokio::time::Instant::now();
+        let mut in_flight = Vec::new();
         for _ in 0..3 {
-            pace("wss://pace-test-a.example:1/x").await;
+            in_flight.push(pace("wss://pace-test-a.example:1/x", 3).await);
         }
         assert_eq!(start.elapsed(), Duration::ZERO, "three at once");
-        pace("wss://pace-test-b.example:1/x").await;
+        done(pace("wss://pace-test-b.example:1/x", 3).await);
         assert_eq!(start.elapsed(), Duration::ZERO, "another host has its own second");
-        pace("wss://pace-test-a.example:1/y").await;
-        assert_eq!(start.elapsed(), Duration::from_secs(1), "the fourth waits for the first to leave the second");
+        // The three took 300 ms to connect: the venue may have seen them as late as that.
+        tokio::time::advance(Duration::from_millis(300)).await;
+        in_flight.into_iter().for_each(done);
+        done(pace("wss://pace-test-a.example:1/y", 3).await);
+        assert_eq!(start.elapsed(), Duration::from_millis(1_300), "a second after the first was done");
     }
 }

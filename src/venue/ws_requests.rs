@@ -44,6 +44,11 @@ pub trait RequestDialect: Send + Sync + 'static {
     fn login(&self) -> Vec<String>;
     fn read(&self, text: &str) -> Frame;
     fn ping(&self) -> Option<(Duration, &'static str)>;
+
+    /// New connections a second the venue takes from one address, if it limits them.
+    fn connects_per_sec(&self) -> Option<usize> {
+        None
+    }
 }
 
 /// Why a request has no reply.
@@ -136,7 +141,7 @@ async fn run<D: RequestDialect>(
     let mut reconnect = Reconnect::new(venue, "orders", "order-entry WebSocket");
     loop {
         refuse_queued(&mut jobs, "the connection is not logged in");
-        let why = match ws::connect(&dialect.url(), ws::READ_BUFFER, &shutdown).await {
+        let why = match ws::connect(&dialect.url(), ws::READ_BUFFER, dialect.connects_per_sec(), &shutdown).await {
             None => return,
             Some(Err(why)) => why,
             Some(Ok(mut socket)) => match log_in(&dialect, &mut socket).await {

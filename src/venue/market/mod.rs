@@ -87,6 +87,12 @@ pub trait Dialect: Send + Sync + 'static {
     /// where the URL names the streams).
     fn subscribe(&self, specs: &[FeedSpec]) -> Vec<String>;
 
+    /// New connections a second the venue takes from one address, if it
+    /// limits them (OKX: 3, all its endpoints together).
+    fn connects_per_sec(&self) -> Option<usize> {
+        None
+    }
+
     /// Subscribe requests one connection may send (OKX: 480 an hour, its
     /// login and unsubscribes included); past it, a book is resubscribed on
     /// a new connection instead (make-before-break). `None`: no limit.

@@ -163,7 +163,8 @@ impl<D: Dialect> Feed<D> {
 
     /// Connects once and subscribes; `None` on shutdown.
     async fn connect(&self, url: &str, shutdown: &CancellationToken) -> Option<Result<Ws, String>> {
-        let mut ws = match ws::connect(url, self.options.read_buffer, shutdown).await? {
+        let mut ws = match ws::connect(url, self.options.read_buffer, self.dialect.connects_per_sec(), shutdown).await?
+        {
             Ok(ws) => ws,
             Err(e) => return Some(Err(e)),
         };

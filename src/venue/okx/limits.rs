@@ -9,6 +9,11 @@ use std::time::Duration;
 
 use crate::execution::rate_limit::{Budget, BudgetId, Cost, Model, Priority};
 
+/// New WebSocket connections a second OKX takes from one address (every
+/// endpoint together; the connections of one process to one host are paced
+/// to it).
+pub const CONNECTS_PER_SEC: usize = 3;
+
 /// The endpoints the connector calls, each with its own budget.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Endpoint {

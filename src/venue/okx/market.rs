@@ -145,6 +145,10 @@ impl Dialect for Okx {
         Self::messages("subscribe", &channels)
     }
 
+    fn connects_per_sec(&self) -> Option<usize> {
+        Some(super::limits::CONNECTS_PER_SEC)
+    }
+
     /// 480 (un)subscribe requests an hour per connection; counted per
     /// connection here, whatever its age (a conservative reading).
     fn subscribe_limit(&self) -> Option<usize> {

@@ -49,6 +49,10 @@ impl PrivateDialect for PrivateStream {
         Some((Duration::from_secs(20), "ping"))
     }
 
+    fn connects_per_sec(&self) -> Option<usize> {
+        Some(super::limits::CONNECTS_PER_SEC)
+    }
+
     async fn resync_clock(&self) {
         if let Err(e) = self.rest.sync_clock().await {
             tracing::warn!(venue = %self.venue, error = %e, "cannot read the venue's clock");

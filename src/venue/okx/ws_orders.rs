@@ -74,6 +74,10 @@ impl RequestDialect for OkxRequests {
     fn ping(&self) -> Option<(Duration, &'static str)> {
         Some((Duration::from_secs(20), "ping"))
     }
+
+    fn connects_per_sec(&self) -> Option<usize> {
+        Some(limits::CONNECTS_PER_SEC)
+    }
 }
 
 /// OKX's order entry: the WebSocket first, REST beside it.

@@ -70,6 +70,11 @@ pub trait PrivateDialect: Send + Sync + 'static {
         None
     }
 
+    /// New connections a second the venue takes from one address, if it limits them.
+    fn connects_per_sec(&self) -> Option<usize> {
+        None
+    }
+
     /// The part of an event frame that two connections send alike (without
     /// a per-connection subscription id), for passing an event on once during a switch.
     fn event_key<'a>(&self, text: &'a str) -> &'a str {
@@ -166,10 +171,11 @@ impl<D: PrivateDialect> Stream<D> {
 
     /// Connects and greets; `None` on shutdown.
     async fn connect(&mut self, shutdown: &CancellationToken) -> Option<Result<Ws, String>> {
-        let mut ws = match ws::connect(&self.dialect.url(), ws::READ_BUFFER, shutdown).await? {
-            Ok(ws) => ws,
-            Err(why) => return Some(Err(why)),
-        };
+        let mut ws =
+            match ws::connect(&self.dialect.url(), ws::READ_BUFFER, self.dialect.connects_per_sec(), shutdown).await? {
+                Ok(ws) => ws,
+                Err(why) => return Some(Err(why)),
+            };
         Some(self.greet(&mut ws).await.map(|()| ws))
     }
 
