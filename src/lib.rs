@@ -6,7 +6,8 @@
 //! [`execution`] is the contract venues implement, with the shared rate
 //! limiter and the order manager; [`venue`] holds the connectors (Binance),
 //! the plumbing they share (market sessions, books, WebSocket connects) and
-//! the built-in simulator; [`app`] wires the tasks and owns the lifecycle;
+//! the built-in simulator; [`record`] writes and reads recorded market data;
+//! [`app`] wires the tasks and owns the lifecycle;
 //! [`logging`] sets up `tracing`. Strategies and the types they see come from
 //! the `tradewind-strategies` crate.
 #![forbid(unsafe_code)]
@@ -24,6 +25,7 @@ pub mod lifecycle;
 pub mod logging;
 pub mod ops;
 pub mod portfolio;
+pub mod record;
 pub mod risk;
 pub mod rng;
 pub mod secret;

@@ -61,22 +61,8 @@ impl std::fmt::Debug for OkxKey {
     }
 }
 
-/// `ms` since the epoch as OKX's REST timestamp: `YYYY-MM-DDTHH:MM:SS.mmmZ`.
-pub fn iso_timestamp(ms: i64) -> String {
-    let (days, in_day) = (ms.div_euclid(86_400_000), ms.rem_euclid(86_400_000));
-    // Days since 1970-01-01 to a civil date (proleptic Gregorian; H. Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    let (h, m, s, milli) = (in_day / 3_600_000, in_day / 60_000 % 60, in_day / 1_000 % 60, in_day % 1_000);
-    format!("{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}.{milli:03}Z")
-}
+/// `ms` since the epoch as OKX's REST timestamp: `YYYY-MM-DDTHH:MM:SS.mmmZ` (ISO-8601 UTC).
+pub use crate::clock::iso_utc as iso_timestamp;
 
 /// What a REST request signs: `path_and_query` as sent (`/api/v5/…?a=b`), `body` empty for a GET.
 pub fn rest_prehash(timestamp: &str, method: &str, path_and_query: &str, body: &str) -> String {
