@@ -222,13 +222,21 @@ pub async fn run(
     let mut engine = build_engine(&config, &recovered.next_seq);
     // Market connections hand their events to it on their own tasks (see `engine::SharedEngine`).
     let shared = engine::SharedEngine::new();
+    // With `[record]`, the venues deliver through the recorder's tap.
+    let (market, recorder): (std::sync::Arc<dyn crate::sink::MarketConsumer>, _) = match &config.record {
+        Some(record) => {
+            let (tap, writer) = crate::record::tap::start(&record.dir, std::sync::Arc::new(shared.clone()))?;
+            (tap, Some(writer))
+        }
+        None => (std::sync::Arc::new(shared.clone()), None),
+    };
     // Venues outlive the engine's drain: its last cancels still need them.
     let venues_shutdown = CancellationToken::new();
     let mut venues = Vec::new();
     for venue in &config.venues {
         let started = tokio::select! {
             _ = shutdown.cancelled() => Err(anyhow::anyhow!("shutdown requested while connecting")),
-            r = start_venue(&config, venue, &mut engine, (engine_tx.clone(), shared.clone()), (&journal, &recovered), venues_shutdown.clone()) => r,
+            r = start_venue(&config, venue, &mut engine, (engine_tx.clone(), market.clone()), (&journal, &recovered), venues_shutdown.clone()) => r,
         };
         match started {
             Ok(v) => venues.push(v),
@@ -363,6 +371,11 @@ pub async fn run(
             sim.stop().await;
         }
     }
+    // The venues' feeds are gone: the recorder writes what is left and ends.
+    drop(market);
+    if let Some(writer) = recorder {
+        let _ = tokio::task::spawn_blocking(move || writer.join()).await;
+    }
     ops_shutdown.cancel();
     let _ = ops_task.await;
     let _ = status_task.await;
@@ -409,7 +422,7 @@ async fn start_venue(
     config: &Config,
     venue: &VenueConfig,
     engine: &mut Engine,
-    (engine_tx, market): (mpsc::Sender<engine::EngineInput>, engine::SharedEngine),
+    (engine_tx, market): (mpsc::Sender<engine::EngineInput>, std::sync::Arc<dyn crate::sink::MarketConsumer>),
     (journal, recovered): (&Journal, &Recovered),
     shutdown: CancellationToken,
 ) -> anyhow::Result<StartedVenue> {
@@ -433,10 +446,7 @@ async fn start_venue(
         unjournaled,
         traders,
         feeds,
-        host: crate::sink::Deliveries {
-            market: std::sync::Arc::new(market),
-            events: crate::sink::Sink::channel(engine_tx),
-        },
+        host: crate::sink::Deliveries { market, events: crate::sink::Sink::channel(engine_tx) },
         shutdown,
     };
     let connection = match crate::venue::start(venue, cx).await {

@@ -21,8 +21,8 @@ use std::path::{Path, PathBuf};
 
 pub use error::{ConfigErrors, ConfigIssue};
 pub use schema::{
-    Credentials, Environment, ExchangeVenueConfig, JournalConfig, KeyType, LogFormat, OpsConfig, RawConfig, Region,
-    RiskConfig, RuntimeConfig, SimProtocol, SimVenueConfig, VenueConfig,
+    Credentials, Environment, ExchangeVenueConfig, JournalConfig, KeyType, LogFormat, OpsConfig, RawConfig,
+    RecordConfig, Region, RiskConfig, RuntimeConfig, SimProtocol, SimVenueConfig, VenueConfig,
 };
 pub use strategy_file::StrategyConfig;
 pub use validate::check_log_level;
@@ -40,6 +40,8 @@ pub struct Config {
     pub risk: RiskConfig,
     pub journal: JournalConfig,
     pub ops: OpsConfig,
+    /// `[record]`, its folder resolved against this file's folder.
+    pub record: Option<RecordConfig>,
     /// Resolved folder of strategy files.
     pub strategies_dir: PathBuf,
     /// Strategy instances, sorted by file name.
@@ -67,6 +69,7 @@ impl Config {
             risk: raw.risk,
             journal: raw.journal,
             ops: raw.ops,
+            record: raw.record.map(|r| RecordConfig { dir: base_dir.join(r.dir) }),
             strategies: Vec::new(),
         })
     }
@@ -108,6 +111,7 @@ impl Config {
             risk: raw.risk,
             journal,
             ops: raw.ops,
+            record: raw.record.map(|r| RecordConfig { dir: base_dir.join(r.dir) }),
             strategies_dir,
             strategies,
         })

@@ -27,6 +27,18 @@ pub struct RawConfig {
     pub journal: JournalConfig,
     #[serde(default)]
     pub ops: OpsConfig,
+    /// Record every market event the venues deliver (optional).
+    #[serde(default)]
+    pub record: Option<RecordConfig>,
+}
+
+/// `[record]`: the market events the daemon receives, written to hourly
+/// recording files (`record` module) for backtests.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordConfig {
+    /// Folder of the recordings, relative to this file's folder unless absolute.
+    pub dir: PathBuf,
 }
 
 pub(crate) fn default_strategies_dir() -> PathBuf {

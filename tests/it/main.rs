@@ -5,6 +5,7 @@ pub mod cli;
 mod config;
 mod crash;
 mod preflight;
+mod record;
 mod reload;
 mod restart;
 mod safety;
