@@ -110,7 +110,7 @@ mod tests {
 
     impl MarketConsumer for Alternate {
         fn offer(&self, event: MarketEvent, _: Option<std::time::Instant>) -> Offer {
-            if self.0.fetch_add(1, Ordering::Relaxed) % 2 == 0 {
+            if self.0.fetch_add(1, Ordering::Relaxed).is_multiple_of(2) {
                 Offer::Taken { requested: false }
             } else {
                 Offer::Back(event)
