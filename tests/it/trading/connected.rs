@@ -24,6 +24,8 @@ pub struct Harness {
     shutdown: CancellationToken,
     dir: tempfile::TempDir,
     journal: std::path::PathBuf,
+    /// The journal the venue writes to, flushed before the stop returns.
+    writer: Journal,
 }
 
 impl Harness {
@@ -38,6 +40,7 @@ impl Harness {
         let (journal, recovered) = Journal::open(&path).unwrap();
         let shutdown = CancellationToken::new();
         let (tx, rx) = mpsc::channel(100_000);
+        let writer = journal.clone();
         let cx = VenueContext {
             id: venue(),
             config_dir: dir.path().to_owned(),
@@ -50,7 +53,7 @@ impl Harness {
             shutdown: shutdown.clone(),
         };
         let started = connect(cx).await.unwrap();
-        Harness { sim, started, rx, shutdown, dir, journal: path }
+        Harness { sim, started, rx, shutdown, dir, journal: path, writer }
     }
 
     /// The next input that `pick` accepts (others are skipped).
@@ -90,7 +93,8 @@ impl Harness {
         self.started.client.submit(request).unwrap();
     }
 
-    /// Stops the venue the way the daemon does; the journal's path, to reopen.
+    /// Stops the venue the way the daemon does, the journal written out;
+    /// the journal's path, to reopen.
     pub async fn stop(self) -> (std::path::PathBuf, tempfile::TempDir) {
         self.shutdown.cancel();
         drop(self.started.client);
@@ -98,6 +102,7 @@ impl Harness {
         for t in self.started.tasks {
             let _ = t.await;
         }
+        self.writer.flush().await;
         self.sim.stop().await;
         (self.journal, self.dir)
     }
