@@ -1,6 +1,6 @@
-//! Reading a recording: trades and 10×10 book deltas (one of each in turn),
-//! decompressed and decoded into the reader's reused event, per event; and
-//! writing them.
+//! Reading a recording: trades and 10×10 book deltas (one of each in turn,
+//! around a walking price), decompressed and decoded into the reader's
+//! reused event, per event; and writing them.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use rust_decimal::Decimal;
@@ -12,43 +12,54 @@ use tradewind_strategies::sdk::{
 const EVENTS: u64 = 200_000;
 const T0: i64 = 1_764_999_999_000_000;
 
-fn events() -> [MarketEvent; 2] {
+/// Event `n`: a trade (even) or a 10×10 delta (odd) around a walking price,
+/// with quantities from a pseudo-random sequence (the same every run).
+fn event(n: u64) -> MarketEvent {
     let (venue, symbol) = (VenueId::new("sim").unwrap(), Symbol::new("BTCUSDT").unwrap());
-    let level =
-        |i: i64| Level { price: Price::new(Decimal::new(6_000_000 + i, 2)), qty: Qty::new(Decimal::new(125 + i, 3)) };
-    [
+    let noise = |k: u64| {
+        let x = n.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(k.wrapping_mul(1_442_695_040_888_963_407));
+        i64::try_from((x >> 33) % 1_000).unwrap()
+    };
+    let mid = 6_000_000 + i64::try_from(n % 2_000).unwrap() - 1_000;
+    let level = |i: i64| Level {
+        price: Price::new(Decimal::new(mid + i, 2)),
+        qty: Qty::new(Decimal::new(noise(i.unsigned_abs()) + 1, 3)),
+    };
+    let time = Timestamp(1_765_000_000_000 + i64::try_from(n).unwrap());
+    if n.is_multiple_of(2) {
         MarketEvent::Trade(Trade {
             venue,
             symbol,
-            trade_id: TradeId::new("4012345678").unwrap(),
-            price: Price::new(Decimal::new(6_000_015, 2)),
-            qty: Qty::new(Decimal::new(12_345, 8)),
-            aggressor: Side::Buy,
-            time: Timestamp(1_765_000_000_123),
-        }),
+            trade_id: TradeId::from(4_012_345_678 + n),
+            price: Price::new(Decimal::new(mid, 2)),
+            qty: Qty::new(Decimal::new(noise(99) + 1, 5)),
+            aggressor: if noise(98) < 500 { Side::Buy } else { Side::Sell },
+            time,
+        })
+    } else {
         MarketEvent::BookDelta(BookDelta {
             venue,
             symbol,
-            first_update_id: 1_000,
-            last_update_id: 1_003,
+            first_update_id: 1_000 + n,
+            last_update_id: 1_000 + n,
             bids: (0..10).map(|i| level(-i)).collect(),
             asks: (0..10).map(|i| level(i + 1)).collect(),
-            time: Timestamp(1_765_000_000_200),
-        }),
-    ]
+            time,
+        })
+    }
 }
 
-fn write(dir: &std::path::Path) {
+fn write(dir: &std::path::Path, events: &[MarketEvent]) {
     let mut recorder = Recorder::new(dir).unwrap();
-    let events = events();
-    for i in 0..EVENTS {
-        recorder.record(T0 + i64::try_from(i).unwrap() * 10, &events[usize::try_from(i % 2).unwrap()]).unwrap();
+    for (i, e) in events.iter().enumerate() {
+        recorder.record(T0 + i64::try_from(i).unwrap() * 10, e).unwrap();
     }
 }
 
 fn bench(c: &mut Criterion) {
+    let events: Vec<MarketEvent> = (0..EVENTS).map(event).collect();
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path());
+    write(dir.path(), &events);
     let path = file_for(dir.path(), T0);
     let mut group = c.benchmark_group("record");
     group.throughput(Throughput::Elements(EVENTS));
@@ -66,11 +77,12 @@ fn bench(c: &mut Criterion) {
     group.bench_function("write trades and 10x10 deltas", |b| {
         b.iter(|| {
             let out = tempfile::tempdir().unwrap();
-            write(out.path());
+            write(out.path(), &events);
         })
     });
     group.finish();
-    println!("file: {} bytes for {EVENTS} events", std::fs::metadata(&path).unwrap().len());
+    let bytes = std::fs::metadata(&path).unwrap().len();
+    println!("file: {bytes} bytes for {EVENTS} events ({:.1} bytes an event)", bytes as f64 / EVENTS as f64);
 }
 
 criterion_group!(benches, bench);
