@@ -37,6 +37,16 @@ enum Command {
         #[arg(long)]
         live: bool,
     },
+    /// Record the market data the configured strategies subscribe to, from
+    /// every venue they use, without trading (for backtests).
+    Record {
+        /// Main configuration file.
+        #[arg(long, short, env = "TRADEWIND_CONFIG", default_value = config::DEFAULT_PATH)]
+        config: PathBuf,
+        /// Folder of the recordings (default: `[record] dir` of the configuration).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Validate a configuration and every strategy file it includes, and
     /// everything `run` would refuse (credentials, mainnet, the control API).
     CheckConfig {
@@ -185,6 +195,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::CheckConfig { config, live, online } => check_config(&config, RunOptions { live }, online),
         Command::Run { config, live } => run(&config, cli.log_format, RunOptions { live }),
+        Command::Record { config, out } => record(&config, out, cli.log_format),
         Command::Sim { protocol, listen, seed, config, accounts } => {
             sim(protocol, listen, seed, config, &accounts, cli.log_format)
         }
@@ -417,6 +428,35 @@ fn run(path: &std::path::Path, log_format: Option<LogFormat>, options: RunOption
                 ExitCode::FAILURE
             }
         },
+    }
+}
+
+/// `tradewind record`: the configuration's venues, market data only, to recordings.
+fn record(path: &std::path::Path, out: Option<PathBuf>, log_format: Option<LogFormat>) -> ExitCode {
+    // No keys are read (market data only), so none need to be there.
+    let config = match Config::load(path) {
+        Ok(config) => config,
+        Err(errors) => return refuse(&errors),
+    };
+    tradewind::logging::init(log_format.unwrap_or(config.runtime.log_format), &config.runtime.log_level);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            tradewind::logging::fatal("cannot start the async runtime", &e);
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        let shutdown = CancellationToken::new();
+        tokio::spawn(watch_signals(shutdown.clone(), None));
+        app::record::record(config, out, shutdown).await
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tradewind::logging::fatal("recording failed", &format!("{e:#}"));
+            ExitCode::FAILURE
+        }
     }
 }
 

@@ -141,6 +141,7 @@ fn forget_embedded_sim_state(config: &Config, journal: &Journal, recovered: &mut
 
 pub mod online;
 pub mod preflight;
+pub mod record;
 mod reload;
 
 /// Where reload requests (SIGHUP, the control API) reach the running daemon.
@@ -506,6 +507,6 @@ async fn start_venue(
 }
 
 /// Merges every instance's subscriptions on one venue into one spec per symbol.
-fn feed_specs(engine: &Engine, venue: VenueId) -> Vec<FeedSpec> {
+pub(crate) fn feed_specs(engine: &Engine, venue: VenueId) -> Vec<FeedSpec> {
     crate::venue::feed::of_subscriptions(engine.subscriptions(), venue)
 }

@@ -10,7 +10,8 @@ use crate::support::{ConfigDir, Daemon, SIM_MAIN, TOKEN, sma_file};
 /// Every event recorded under `dir` so far, in file order.
 fn recorded(dir: &std::path::Path) -> Vec<(i64, MarketEvent)> {
     let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
-    let mut files: Vec<_> = entries.map(|e| e.unwrap().path()).collect();
+    let mut files: Vec<_> =
+        entries.map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|x| x == "twr")).collect();
     files.sort();
     let mut out = Vec::new();
     for file in files {
@@ -43,4 +44,40 @@ fn the_daemon_records_what_its_strategies_receive_while_it_trades() {
         }
     }
     assert!(events.iter().any(|(_, e)| matches!(e, MarketEvent::Connectivity(c) if c.up)), "the feed coming up too");
+}
+
+#[test]
+fn tradewind_record_records_what_the_strategies_subscribe_to_without_trading() {
+    use std::io::BufRead;
+    let dir = ConfigDir::new(SIM_MAIN, &[("a.toml", &sma_file("a"))]);
+    let out = dir.path().join("out");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tradewind"))
+        .args(["--log-format", "json", "record", "--config"])
+        .arg(dir.main_file())
+        .arg("--out")
+        .arg(&out)
+        .env_remove("RUST_LOG")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Logs on a thread of their own, so the pipe never fills.
+    let stderr = child.stderr.take().unwrap();
+    let log =
+        std::thread::spawn(move || std::io::BufReader::new(stderr).lines().map_while(Result::ok).collect::<Vec<_>>());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let trades = || recorded(&out).iter().filter(|(_, e)| matches!(e, MarketEvent::Trade(_))).count();
+    while trades() < 10 {
+        assert!(std::time::Instant::now() < deadline, "no trades recorded within a minute");
+        assert!(child.try_wait().unwrap().is_none(), "the recorder exited early: {:?}", log.is_finished());
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let pid = child.id().to_string();
+    assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    let lines = log.join().unwrap();
+    assert!(lines.iter().any(|l| l.contains("\"message\":\"recording\"") && l.contains("BTCUSDT:trades")), "{lines:?}");
+    assert!(!lines.iter().any(|l| l.contains("order accepted")), "nothing traded");
+    let events = recorded(&out);
+    assert!(events.iter().all(|(_, e)| e.venue().as_str() == "sim"));
+    assert!(trades() >= 10);
 }
