@@ -20,6 +20,8 @@ const COUNTERS: &[(&str, &str)] = &[
         "tradewind_stream_down_milliseconds_total",
         "Time a stream was down after having been up (ms), by venue and stream.",
     ),
+    ("tradewind_record_events_total", "Market events written to the recordings ([record])."),
+    ("tradewind_record_dropped_total", "Market events the recorder had no room for, not recorded ([record])."),
 ];
 
 /// (name, HELP) of every gauge.
