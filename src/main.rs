@@ -47,6 +47,31 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Import public history into recordings (for backtests): Binance's
+    /// public data CSVs (data.binance.vision, unzipped).
+    Import {
+        /// Whose files: `binance`.
+        #[arg(value_enum)]
+        source: ImportSource,
+        /// Which files: trades, agg-trades or klines.
+        #[arg(long, value_enum)]
+        kind: ImportKind,
+        /// The klines' interval (`1m`, `1h`, `1d`, ...), with `--kind klines`.
+        #[arg(long)]
+        interval: Option<String>,
+        /// The venue name the events carry (the `[[venues]]` name a backtest uses).
+        #[arg(long)]
+        venue: String,
+        /// The symbol the files are of, as the venue names it.
+        #[arg(long)]
+        symbol: String,
+        /// Folder of the recordings (an empty one: events are appended).
+        #[arg(long)]
+        out: PathBuf,
+        /// The CSV files, oldest first.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
     /// Validate a configuration and every strategy file it includes, and
     /// everything `run` would refuse (credentials, mainnet, the control API).
     CheckConfig {
@@ -145,6 +170,20 @@ enum Command {
     },
 }
 
+/// Whose public history `import` reads.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum ImportSource {
+    Binance,
+}
+
+/// Which of a source's files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum ImportKind {
+    Trades,
+    AggTrades,
+    Klines,
+}
+
 /// A wire protocol the simulator speaks.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 enum Protocol {
@@ -196,6 +235,9 @@ fn main() -> ExitCode {
         Command::CheckConfig { config, live, online } => check_config(&config, RunOptions { live }, online),
         Command::Run { config, live } => run(&config, cli.log_format, RunOptions { live }),
         Command::Record { config, out } => record(&config, out, cli.log_format),
+        Command::Import { source: ImportSource::Binance, kind, interval, venue, symbol, out, files } => {
+            import_binance(kind, interval.as_deref(), (&venue, &symbol), &out, &files)
+        }
         Command::Sim { protocol, listen, seed, config, accounts } => {
             sim(protocol, listen, seed, config, &accounts, cli.log_format)
         }
@@ -429,6 +471,62 @@ fn run(path: &std::path::Path, log_format: Option<LogFormat>, options: RunOption
             }
         },
     }
+}
+
+/// `tradewind import binance`: each file in turn into recordings under `out`.
+fn import_binance(
+    kind: ImportKind,
+    interval: Option<&str>,
+    (venue, symbol): (&str, &str),
+    out: &std::path::Path,
+    files: &[PathBuf],
+) -> ExitCode {
+    use tradewind::record::import::binance::{self, Kind};
+    let usage = |message: String| {
+        eprintln!("import: {message}");
+        ExitCode::from(EXIT_CONFIG)
+    };
+    let kind = match (kind, interval) {
+        (ImportKind::Trades, None) => Kind::Trades,
+        (ImportKind::AggTrades, None) => Kind::AggTrades,
+        (ImportKind::Klines, Some(text)) => match serde_json::from_value(serde_json::Value::String(text.to_owned())) {
+            Ok(interval) => Kind::Klines(interval),
+            Err(_) => {
+                return usage(format!(
+                    "--interval {text:?} is not one of Binance's (1s, 1m, 3m, 5m, 15m, 30m, 1h, 2h, 4h, 6h, 8h, 12h, 1d, 3d, 1w, 1M)"
+                ));
+            }
+        },
+        (ImportKind::Klines, None) => return usage("--kind klines needs --interval".into()),
+        (_, Some(_)) => return usage("--interval goes with --kind klines only".into()),
+    };
+    let pair = match (tradewind_strategies::sdk::VenueId::new(venue), tradewind_strategies::sdk::Symbol::new(symbol)) {
+        (Ok(v), Ok(s)) => (v, s),
+        (Err(e), _) => return usage(format!("--venue {venue:?}: {e}")),
+        (_, Err(e)) => return usage(format!("--symbol {symbol:?}: {e}")),
+    };
+    let mut recorder = match tradewind::record::Recorder::new(out) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("import: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut total = 0;
+    for file in files {
+        match binance::import(file, kind, pair, &mut recorder) {
+            Ok(imported) => {
+                total += imported.events;
+                println!("{}: {} events", file.display(), imported.events);
+            }
+            Err(e) => {
+                eprintln!("import: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    println!("{total} events into {}", out.display());
+    ExitCode::SUCCESS
 }
 
 /// `tradewind record`: the configuration's venues, market data only, to recordings.

@@ -13,6 +13,7 @@
 //! other damage as an error naming the file and the byte it starts at.
 
 pub mod codec;
+pub mod import;
 pub mod tap;
 
 use std::collections::HashMap;

@@ -81,3 +81,27 @@ fn tradewind_record_records_what_the_strategies_subscribe_to_without_trading() {
     assert!(events.iter().all(|(_, e)| e.venue().as_str() == "sim"));
     assert!(trades() >= 10);
 }
+
+#[test]
+fn tradewind_import_binance_writes_a_recording_and_names_a_bad_argument() {
+    let out = tempfile::tempdir().unwrap();
+    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/binance");
+    let import = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_tradewind"))
+            .args(["import", "binance", "--venue", "binance", "--symbol", "BTCUSDT", "--out"])
+            .arg(out.path())
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let files = [data.join("BTCUSDT-trades-2024-12-31.csv"), data.join("BTCUSDT-trades-2025-01-01.csv")];
+    let done = import(&["--kind", "trades", files[0].to_str().unwrap(), files[1].to_str().unwrap()]);
+    assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
+    assert!(String::from_utf8_lossy(&done.stdout).contains("7 events into"));
+    let events = recorded(out.path());
+    assert_eq!(events.len(), 7);
+    assert!(events.iter().all(|(_, e)| matches!(e, MarketEvent::Trade(t) if t.venue.as_str() == "binance")));
+    let bad = import(&["--kind", "klines", "--interval", "7m", files[0].to_str().unwrap()]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--interval \"7m\" is not one of Binance's"));
+}
