@@ -48,12 +48,12 @@ enum Command {
         out: Option<PathBuf>,
     },
     /// Import public history into recordings (for backtests): Binance's
-    /// public data CSVs (data.binance.vision, unzipped).
+    /// public data CSVs (data.binance.vision, unzipped) or Tardis.dev's CSVs (gunzipped).
     Import {
-        /// Whose files: `binance`.
+        /// Whose files: `binance` or `tardis`.
         #[arg(value_enum)]
         source: ImportSource,
-        /// Which files: trades, agg-trades or klines.
+        /// Which files: trades, agg-trades or klines (Binance); trades, quotes or incremental-book-l2 (Tardis).
         #[arg(long, value_enum)]
         kind: ImportKind,
         /// The klines' interval (`1m`, `1h`, `1d`, ...), with `--kind klines`.
@@ -174,6 +174,7 @@ enum Command {
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 enum ImportSource {
     Binance,
+    Tardis,
 }
 
 /// Which of a source's files.
@@ -182,6 +183,9 @@ enum ImportKind {
     Trades,
     AggTrades,
     Klines,
+    Quotes,
+    #[value(name = "incremental-book-l2")]
+    IncrementalBookL2,
 }
 
 /// A wire protocol the simulator speaks.
@@ -235,8 +239,8 @@ fn main() -> ExitCode {
         Command::CheckConfig { config, live, online } => check_config(&config, RunOptions { live }, online),
         Command::Run { config, live } => run(&config, cli.log_format, RunOptions { live }),
         Command::Record { config, out } => record(&config, out, cli.log_format),
-        Command::Import { source: ImportSource::Binance, kind, interval, venue, symbol, out, files } => {
-            import_binance(kind, interval.as_deref(), (&venue, &symbol), &out, &files)
+        Command::Import { source, kind, interval, venue, symbol, out, files } => {
+            import(source, kind, interval.as_deref(), (&venue, &symbol), &out, &files)
         }
         Command::Sim { protocol, listen, seed, config, accounts } => {
             sim(protocol, listen, seed, config, &accounts, cli.log_format)
@@ -473,32 +477,47 @@ fn run(path: &std::path::Path, log_format: Option<LogFormat>, options: RunOption
     }
 }
 
-/// `tradewind import binance`: each file in turn into recordings under `out`.
-fn import_binance(
+/// What `import` reads: a source's kind of file.
+enum ImportFile {
+    Binance(tradewind::record::import::binance::Kind),
+    Tardis(tradewind::record::import::tardis::Kind),
+}
+
+/// `tradewind import`: each file in turn into recordings under `out`.
+fn import(
+    source: ImportSource,
     kind: ImportKind,
     interval: Option<&str>,
     (venue, symbol): (&str, &str),
     out: &std::path::Path,
     files: &[PathBuf],
 ) -> ExitCode {
-    use tradewind::record::import::binance::{self, Kind};
+    use tradewind::record::import::{binance, tardis};
     let usage = |message: String| {
         eprintln!("import: {message}");
         ExitCode::from(EXIT_CONFIG)
     };
-    let kind = match (kind, interval) {
-        (ImportKind::Trades, None) => Kind::Trades,
-        (ImportKind::AggTrades, None) => Kind::AggTrades,
-        (ImportKind::Klines, Some(text)) => match serde_json::from_value(serde_json::Value::String(text.to_owned())) {
-            Ok(interval) => Kind::Klines(interval),
-            Err(_) => {
-                return usage(format!(
-                    "--interval {text:?} is not one of Binance's (1s, 1m, 3m, 5m, 15m, 30m, 1h, 2h, 4h, 6h, 8h, 12h, 1d, 3d, 1w, 1M)"
-                ));
+    if interval.is_some() && kind != ImportKind::Klines {
+        return usage("--interval goes with --kind klines only".into());
+    }
+    let file = match (source, kind) {
+        (ImportSource::Binance, ImportKind::Trades) => ImportFile::Binance(binance::Kind::Trades),
+        (ImportSource::Binance, ImportKind::AggTrades) => ImportFile::Binance(binance::Kind::AggTrades),
+        (ImportSource::Binance, ImportKind::Klines) => {
+            let Some(text) = interval else { return usage("--kind klines needs --interval".into()) };
+            match serde_json::from_value(serde_json::Value::String(text.to_owned())) {
+                Ok(interval) => ImportFile::Binance(binance::Kind::Klines(interval)),
+                Err(_) => {
+                    return usage(format!(
+                        "--interval {text:?} is not one of Binance's (1s, 1m, 3m, 5m, 15m, 30m, 1h, 2h, 4h, 6h, 8h, 12h, 1d, 3d, 1w, 1M)"
+                    ));
+                }
             }
-        },
-        (ImportKind::Klines, None) => return usage("--kind klines needs --interval".into()),
-        (_, Some(_)) => return usage("--interval goes with --kind klines only".into()),
+        }
+        (ImportSource::Tardis, ImportKind::Trades) => ImportFile::Tardis(tardis::Kind::Trades),
+        (ImportSource::Tardis, ImportKind::Quotes) => ImportFile::Tardis(tardis::Kind::Quotes),
+        (ImportSource::Tardis, ImportKind::IncrementalBookL2) => ImportFile::Tardis(tardis::Kind::IncrementalBookL2),
+        (source, kind) => return usage(format!("{source:?} has no {kind:?} files")),
     };
     let pair = match (tradewind_strategies::sdk::VenueId::new(venue), tradewind_strategies::sdk::Symbol::new(symbol)) {
         (Ok(v), Ok(s)) => (v, s),
@@ -513,11 +532,15 @@ fn import_binance(
         }
     };
     let mut total = 0;
-    for file in files {
-        match binance::import(file, kind, pair, &mut recorder) {
+    for path in files {
+        let done = match &file {
+            ImportFile::Binance(kind) => binance::import(path, *kind, pair, &mut recorder),
+            ImportFile::Tardis(kind) => tardis::import(path, *kind, pair, &mut recorder),
+        };
+        match done {
             Ok(imported) => {
                 total += imported.events;
-                println!("{}: {} events", file.display(), imported.events);
+                println!("{}: {} events", path.display(), imported.events);
             }
             Err(e) => {
                 eprintln!("import: {e}");

@@ -105,3 +105,20 @@ fn tradewind_import_binance_writes_a_recording_and_names_a_bad_argument() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--interval \"7m\" is not one of Binance's"));
 }
+
+#[test]
+fn tradewind_import_tardis_gathers_book_rows_into_messages() {
+    let out = tempfile::tempdir().unwrap();
+    let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/tardis/binance_incremental_book_L2_2025-01-01_BTCUSDT.csv");
+    let done = std::process::Command::new(env!("CARGO_BIN_EXE_tradewind"))
+        .args(["import", "tardis", "--kind", "incremental-book-l2", "--venue", "binance", "--symbol", "BTCUSDT", "--out"])
+        .arg(out.path())
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
+    let events = recorded(out.path());
+    let snapshots = events.iter().filter(|(_, e)| matches!(e, MarketEvent::BookSnapshot(_))).count();
+    assert_eq!((events.len(), snapshots), (5, 2));
+}

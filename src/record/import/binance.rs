@@ -16,7 +16,7 @@ use tradewind_strategies::sdk::{
     Kline, KlineInterval, MarketEvent, Price, Qty, Side, Symbol, Timestamp, Trade, TradeId, VenueId,
 };
 
-use super::{ImportError, Imported};
+use super::{ImportError, Imported, Row};
 use crate::record::Recorder;
 
 /// Which of Binance's files.
@@ -31,50 +31,6 @@ pub enum Kind {
 /// 2025-01-01 on spot), milliseconds below.
 fn micros(value: i64) -> i64 {
     if value.abs() > 100_000_000_000_000 { value } else { value.saturating_mul(1_000) }
-}
-
-/// One row's columns, read with errors that name them.
-struct Row<'a> {
-    path: &'a Path,
-    line: u64,
-    columns: Vec<&'a str>,
-}
-
-impl Row<'_> {
-    fn bad(&self, column: usize, name: &'static str, message: impl Into<String>) -> ImportError {
-        ImportError::Row {
-            path: self.path.to_owned(),
-            line: self.line,
-            column: column + 1,
-            name,
-            message: message.into(),
-        }
-    }
-
-    fn text(&self, column: usize, name: &'static str) -> Result<&str, ImportError> {
-        self.columns
-            .get(column)
-            .copied()
-            .ok_or_else(|| self.bad(column, name, format!("missing ({} columns)", self.columns.len())))
-    }
-
-    fn decimal(&self, column: usize, name: &'static str) -> Result<Decimal, ImportError> {
-        let text = self.text(column, name)?;
-        text.parse().map_err(|_| self.bad(column, name, format!("not a decimal: {text:?}")))
-    }
-
-    fn int(&self, column: usize, name: &'static str) -> Result<i64, ImportError> {
-        let text = self.text(column, name)?;
-        text.parse().map_err(|_| self.bad(column, name, format!("not an integer: {text:?}")))
-    }
-
-    fn boolean(&self, column: usize, name: &'static str) -> Result<bool, ImportError> {
-        match self.text(column, name)? {
-            "true" | "True" | "TRUE" => Ok(true),
-            "false" | "False" | "FALSE" => Ok(false),
-            other => Err(self.bad(column, name, format!("not true or false: {other:?}"))),
-        }
-    }
 }
 
 /// The event of one row and its time (µs).

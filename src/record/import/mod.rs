@@ -5,8 +5,11 @@
 //! time that goes backwards is an error too; nothing is skipped quietly.
 
 pub mod binance;
+pub mod tardis;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+use rust_decimal::Decimal;
 
 /// Why a file could not be imported.
 #[derive(Debug, thiserror::Error)]
@@ -30,4 +33,48 @@ pub struct Imported {
     /// The first and last event times (µs).
     pub first_us: i64,
     pub last_us: i64,
+}
+
+/// One row's columns, read with errors that name them.
+pub(super) struct Row<'a> {
+    pub path: &'a Path,
+    pub line: u64,
+    pub columns: Vec<&'a str>,
+}
+
+impl Row<'_> {
+    pub fn bad(&self, column: usize, name: &'static str, message: impl Into<String>) -> ImportError {
+        ImportError::Row {
+            path: self.path.to_owned(),
+            line: self.line,
+            column: column + 1,
+            name,
+            message: message.into(),
+        }
+    }
+
+    pub fn text(&self, column: usize, name: &'static str) -> Result<&str, ImportError> {
+        self.columns
+            .get(column)
+            .copied()
+            .ok_or_else(|| self.bad(column, name, format!("missing ({} columns)", self.columns.len())))
+    }
+
+    pub fn decimal(&self, column: usize, name: &'static str) -> Result<Decimal, ImportError> {
+        let text = self.text(column, name)?;
+        text.parse().map_err(|_| self.bad(column, name, format!("not a decimal: {text:?}")))
+    }
+
+    pub fn int(&self, column: usize, name: &'static str) -> Result<i64, ImportError> {
+        let text = self.text(column, name)?;
+        text.parse().map_err(|_| self.bad(column, name, format!("not an integer: {text:?}")))
+    }
+
+    pub fn boolean(&self, column: usize, name: &'static str) -> Result<bool, ImportError> {
+        match self.text(column, name)? {
+            "true" | "True" | "TRUE" => Ok(true),
+            "false" | "False" | "FALSE" => Ok(false),
+            other => Err(self.bad(column, name, format!("not true or false: {other:?}"))),
+        }
+    }
 }
