@@ -112,7 +112,17 @@ fn tradewind_import_tardis_gathers_book_rows_into_messages() {
     let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/data/tardis/binance_incremental_book_L2_2025-01-01_BTCUSDT.csv");
     let done = std::process::Command::new(env!("CARGO_BIN_EXE_tradewind"))
-        .args(["import", "tardis", "--kind", "incremental-book-l2", "--venue", "binance", "--symbol", "BTCUSDT", "--out"])
+        .args([
+            "import",
+            "tardis",
+            "--kind",
+            "incremental-book-l2",
+            "--venue",
+            "binance",
+            "--symbol",
+            "BTCUSDT",
+            "--out",
+        ])
         .arg(out.path())
         .arg(&file)
         .output()
