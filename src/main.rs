@@ -448,13 +448,7 @@ fn run(path: &std::path::Path, log_format: Option<LogFormat>, options: RunOption
     for w in &warnings.0 {
         tracing::warn!(file = %w.file.display(), key = w.key.as_deref().unwrap_or(""), problem = %w.message, "configuration warning");
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
-        Ok(rt) => rt,
-        Err(e) => {
-            tradewind::logging::fatal("cannot start the async runtime", &e);
-            return ExitCode::FAILURE;
-        }
-    };
+    let Some(runtime) = runtime() else { return ExitCode::FAILURE };
     let result = runtime.block_on(async {
         let shutdown = CancellationToken::new();
         let reloads = app::Reloads::new();
@@ -477,10 +471,13 @@ fn run(path: &std::path::Path, log_format: Option<LogFormat>, options: RunOption
     }
 }
 
-/// What `import` reads: a source's kind of file.
-enum ImportFile {
-    Binance(tradewind::record::import::binance::Kind),
-    Tardis(tradewind::record::import::tardis::Kind),
+/// The daemon's multi-threaded runtime (`None`, said in the log, if it cannot start).
+fn runtime() -> Option<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| tradewind::logging::fatal("cannot start the async runtime", &e))
+        .ok()
 }
 
 /// `tradewind import`: each file in turn into recordings under `out`.
@@ -492,7 +489,7 @@ fn import(
     out: &std::path::Path,
     files: &[PathBuf],
 ) -> ExitCode {
-    use tradewind::record::import::{binance, tardis};
+    use tradewind::record::import::{Format, binance, tardis};
     let usage = |message: String| {
         eprintln!("import: {message}");
         ExitCode::from(EXIT_CONFIG)
@@ -500,13 +497,13 @@ fn import(
     if interval.is_some() && kind != ImportKind::Klines {
         return usage("--interval goes with --kind klines only".into());
     }
-    let file = match (source, kind) {
-        (ImportSource::Binance, ImportKind::Trades) => ImportFile::Binance(binance::Kind::Trades),
-        (ImportSource::Binance, ImportKind::AggTrades) => ImportFile::Binance(binance::Kind::AggTrades),
+    let format = match (source, kind) {
+        (ImportSource::Binance, ImportKind::Trades) => Format::Binance(binance::Kind::Trades),
+        (ImportSource::Binance, ImportKind::AggTrades) => Format::Binance(binance::Kind::AggTrades),
         (ImportSource::Binance, ImportKind::Klines) => {
             let Some(text) = interval else { return usage("--kind klines needs --interval".into()) };
             match serde_json::from_value(serde_json::Value::String(text.to_owned())) {
-                Ok(interval) => ImportFile::Binance(binance::Kind::Klines(interval)),
+                Ok(interval) => Format::Binance(binance::Kind::Klines(interval)),
                 Err(_) => {
                     return usage(format!(
                         "--interval {text:?} is not one of Binance's (1s, 1m, 3m, 5m, 15m, 30m, 1h, 2h, 4h, 6h, 8h, 12h, 1d, 3d, 1w, 1M)"
@@ -514,9 +511,9 @@ fn import(
                 }
             }
         }
-        (ImportSource::Tardis, ImportKind::Trades) => ImportFile::Tardis(tardis::Kind::Trades),
-        (ImportSource::Tardis, ImportKind::Quotes) => ImportFile::Tardis(tardis::Kind::Quotes),
-        (ImportSource::Tardis, ImportKind::IncrementalBookL2) => ImportFile::Tardis(tardis::Kind::IncrementalBookL2),
+        (ImportSource::Tardis, ImportKind::Trades) => Format::Tardis(tardis::Kind::Trades),
+        (ImportSource::Tardis, ImportKind::Quotes) => Format::Tardis(tardis::Kind::Quotes),
+        (ImportSource::Tardis, ImportKind::IncrementalBookL2) => Format::Tardis(tardis::Kind::IncrementalBookL2),
         (source, kind) => return usage(format!("{source:?} has no {kind:?} files")),
     };
     let pair = match (tradewind_strategies::sdk::VenueId::new(venue), tradewind_strategies::sdk::Symbol::new(symbol)) {
@@ -524,32 +521,17 @@ fn import(
         (Err(e), _) => return usage(format!("--venue {venue:?}: {e}")),
         (_, Err(e)) => return usage(format!("--symbol {symbol:?}: {e}")),
     };
-    let mut recorder = match tradewind::record::Recorder::new(out) {
-        Ok(r) => r,
+    let each = |path: &std::path::Path, events| println!("{}: {events} events", path.display());
+    match tradewind::record::import::import_files(format, pair, out, files, each) {
+        Ok(total) => {
+            println!("{total} events into {}", out.display());
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("import: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let mut total = 0;
-    for path in files {
-        let done = match &file {
-            ImportFile::Binance(kind) => binance::import(path, *kind, pair, &mut recorder),
-            ImportFile::Tardis(kind) => tardis::import(path, *kind, pair, &mut recorder),
-        };
-        match done {
-            Ok(imported) => {
-                total += imported.events;
-                println!("{}: {} events", path.display(), imported.events);
-            }
-            Err(e) => {
-                eprintln!("import: {e}");
-                return ExitCode::FAILURE;
-            }
+            ExitCode::FAILURE
         }
     }
-    println!("{total} events into {}", out.display());
-    ExitCode::SUCCESS
 }
 
 /// `tradewind record`: the configuration's venues, market data only, to recordings.
@@ -560,13 +542,7 @@ fn record(path: &std::path::Path, out: Option<PathBuf>, log_format: Option<LogFo
         Err(errors) => return refuse(&errors),
     };
     tradewind::logging::init(log_format.unwrap_or(config.runtime.log_format), &config.runtime.log_level);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
-        Ok(rt) => rt,
-        Err(e) => {
-            tradewind::logging::fatal("cannot start the async runtime", &e);
-            return ExitCode::FAILURE;
-        }
-    };
+    let Some(runtime) = runtime() else { return ExitCode::FAILURE };
     let result = runtime.block_on(async {
         let shutdown = CancellationToken::new();
         tokio::spawn(watch_signals(shutdown.clone(), None));

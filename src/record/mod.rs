@@ -328,5 +328,24 @@ impl Reader {
     }
 }
 
+/// Every event of every recording under `dir`, in file order (tests).
+#[cfg(test)]
+pub(crate) fn read_folder(dir: &Path) -> Vec<(i64, MarketEvent)> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "twr"))
+        .collect();
+    files.sort();
+    let mut out = Vec::new();
+    for file in files {
+        let mut reader = Reader::open(&file).unwrap();
+        while let Some((at, event)) = reader.next_event().unwrap() {
+            out.push((at, event.clone()));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests;

@@ -134,16 +134,9 @@ mod tests {
         drop(tap);
         writer.join().unwrap();
         // One file, or two if an hour began meanwhile.
-        let mut files: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().path()).collect();
-        files.sort();
-        let mut got = Vec::new();
-        for file in files {
-            let mut reader = super::super::Reader::open(&file).unwrap();
-            while let Some((at, event)) = reader.next_event().unwrap() {
-                assert!(at >= before && at <= now_us());
-                got.push(event.clone());
-            }
-        }
+        let recorded = super::super::read_folder(dir.path());
+        assert!(recorded.iter().all(|(at, _)| *at >= before && *at <= now_us()));
+        let got: Vec<MarketEvent> = recorded.into_iter().map(|(_, e)| e).collect();
         let up = |up| MarketEvent::Connectivity(Connectivity { venue, up });
         assert_eq!(got, [up(true), up(false)], "the first and third offers were taken");
     }

@@ -5,7 +5,7 @@
 use tradewind::record::Reader;
 use tradewind_strategies::sdk::MarketEvent;
 
-use crate::support::{ConfigDir, Daemon, SIM_MAIN, TOKEN, sma_file};
+use crate::support::{ConfigDir, Daemon, SIM_MAIN, TOKEN, eventually, sma_file};
 
 /// Every event recorded under `dir` so far, in file order.
 fn recorded(dir: &std::path::Path) -> Vec<(i64, MarketEvent)> {
@@ -64,13 +64,9 @@ fn tradewind_record_records_what_the_strategies_subscribe_to_without_trading() {
     let stderr = child.stderr.take().unwrap();
     let log =
         std::thread::spawn(move || std::io::BufReader::new(stderr).lines().map_while(Result::ok).collect::<Vec<_>>());
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     let trades = || recorded(&out).iter().filter(|(_, e)| matches!(e, MarketEvent::Trade(_))).count();
-    while trades() < 10 {
-        assert!(std::time::Instant::now() < deadline, "no trades recorded within a minute");
-        assert!(child.try_wait().unwrap().is_none(), "the recorder exited early: {:?}", log.is_finished());
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    }
+    assert!(eventually(|| trades() >= 10), "no trades recorded within a minute");
+    assert!(child.try_wait().unwrap().is_none(), "the recorder is still running");
     let pid = child.id().to_string();
     assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
     assert_eq!(child.wait().unwrap().code(), Some(0));

@@ -215,17 +215,8 @@ impl Daemon {
     }
 
     /// Asks `done` until it holds; false if it still does not after a minute.
-    pub fn until(&self, mut done: impl FnMut() -> bool) -> bool {
-        let deadline = std::time::Instant::now() + LOG_PATIENCE;
-        while !done() {
-            if std::time::Instant::now() >= deadline {
-                return false;
-            }
-            // The daemon is another process, its state read over HTTP: asking again is
-            // the only way to see it change.
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        true
+    pub fn until(&self, done: impl FnMut() -> bool) -> bool {
+        eventually(done)
     }
 
     /// The client order ids of the daemon's open orders.
@@ -246,4 +237,18 @@ impl Daemon {
         self.child.kill().expect("SIGKILL is delivered");
         self.child.wait().expect("the daemon is waited for");
     }
+}
+
+/// Asks `done` until it holds; false if it still does not after a minute.
+pub fn eventually(mut done: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + LOG_PATIENCE;
+    while !done() {
+        if std::time::Instant::now() >= deadline {
+            return false;
+        }
+        // The daemon is another process, its state read over HTTP or from its
+        // files: asking again is the only way to see it change.
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    true
 }

@@ -132,7 +132,6 @@ pub fn import(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::Reader;
 
     fn data(name: &str) -> std::path::PathBuf {
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/binance").join(name)
@@ -140,19 +139,6 @@ mod tests {
 
     fn pair() -> (VenueId, Symbol) {
         (VenueId::new("binance").unwrap(), Symbol::new("BTCUSDT").unwrap())
-    }
-
-    fn read_all(dir: &Path) -> Vec<(i64, MarketEvent)> {
-        let mut files: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
-        files.sort();
-        let mut out = Vec::new();
-        for file in files {
-            let mut reader = Reader::open(&file).unwrap();
-            while let Some((at, e)) = reader.next_event().unwrap() {
-                out.push((at, e.clone()));
-            }
-        }
-        out
     }
 
     #[test]
@@ -165,7 +151,7 @@ mod tests {
         assert_eq!(after.first_us, 1_735_689_600_010_866, "microseconds kept as they are");
         assert!(imported.last_us < after.first_us, "{} then {}", imported.last_us, after.first_us);
         drop(recorder);
-        let events = read_all(dir.path());
+        let events = crate::record::read_folder(dir.path());
         assert_eq!(events.len(), 7);
         let MarketEvent::Trade(first) = &events[0].1 else { panic!() };
         assert_eq!(
@@ -191,7 +177,7 @@ mod tests {
             import(&data("BTCUSDT-1m-futures-header.csv"), Kind::Klines(KlineInterval::M1), pair(), &mut recorder);
         assert_eq!(futures.unwrap().events, 2, "the header line is skipped");
         drop(recorder);
-        let klines: Vec<_> = read_all(dir.path())
+        let klines: Vec<_> = crate::record::read_folder(dir.path())
             .into_iter()
             .filter_map(|(at, e)| match e {
                 MarketEvent::Kline(k) => Some((at, k)),

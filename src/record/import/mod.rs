@@ -26,6 +26,36 @@ pub enum ImportError {
     Record(#[from] super::RecordError),
 }
 
+/// A kind of file of one source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Binance(binance::Kind),
+    Tardis(tardis::Kind),
+}
+
+/// Imports `files` (oldest first) of `format` for `venue`'s `symbol` into
+/// recordings under `out`; `done` hears of each file and its event count.
+/// The total count.
+pub fn import_files(
+    format: Format,
+    pair: (tradewind_strategies::sdk::VenueId, tradewind_strategies::sdk::Symbol),
+    out: &Path,
+    files: &[PathBuf],
+    mut done: impl FnMut(&Path, u64),
+) -> Result<u64, ImportError> {
+    let mut recorder = super::Recorder::new(out)?;
+    let mut total = 0;
+    for path in files {
+        let imported = match format {
+            Format::Binance(kind) => binance::import(path, kind, pair, &mut recorder)?,
+            Format::Tardis(kind) => tardis::import(path, kind, pair, &mut recorder)?,
+        };
+        done(path, imported.events);
+        total += imported.events;
+    }
+    Ok(total)
+}
+
 /// What an import wrote.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Imported {

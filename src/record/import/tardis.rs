@@ -198,7 +198,6 @@ fn record(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::Reader;
 
     fn data(name: &str) -> std::path::PathBuf {
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tardis").join(name)
@@ -213,16 +212,7 @@ mod tests {
         let mut recorder = Recorder::new(dir.path()).unwrap();
         import(&data(name), kind, pair(), &mut recorder).unwrap();
         drop(recorder);
-        let mut files: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().path()).collect();
-        files.sort();
-        let mut out = Vec::new();
-        for file in files {
-            let mut reader = Reader::open(&file).unwrap();
-            while let Some((at, e)) = reader.next_event().unwrap() {
-                out.push((at, e.clone()));
-            }
-        }
-        out
+        crate::record::read_folder(dir.path())
     }
 
     #[test]
